@@ -1,0 +1,239 @@
+/* Daemon configuration: schema, defaults and cross-field checks. See config.h. */
+#include "core/config.h"
+
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/yaml.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIB (1024 * 1024)
+#define HOUR_MS (3600 * 1000)
+
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+static const char *const log_formats[] = {"text", "json", NULL};
+
+static const struct fpd_schema_field log_fields[] = {
+    {"level", FPD_SCHEMA_ENUM, offsetof(struct fpd_config_log, level), .names = log_levels},
+    {"format", FPD_SCHEMA_ENUM, offsetof(struct fpd_config_log, format), .names = log_formats},
+    {NULL},
+};
+
+static const struct fpd_schema_field tls_fields[] = {
+    {"cert_file", FPD_SCHEMA_STRING, offsetof(struct fpd_config_tls, cert_file)},
+    {"key_file", FPD_SCHEMA_STRING, offsetof(struct fpd_config_tls, key_file)},
+    {NULL},
+};
+
+static const struct fpd_schema_field grpc_fields[] = {
+    {"listen", FPD_SCHEMA_STRING, offsetof(struct fpd_config_grpc, listen), .nonempty = true},
+    {"tls", FPD_SCHEMA_SECTION, offsetof(struct fpd_config_grpc, tls), .fields = tls_fields},
+    {"max_concurrent_streams", FPD_SCHEMA_INT,
+     offsetof(struct fpd_config_grpc, max_concurrent_streams), 1, 1 << 20},
+    {"max_connections", FPD_SCHEMA_INT, offsetof(struct fpd_config_grpc, max_connections), 1,
+     1 << 20},
+    {"max_recv_message_bytes", FPD_SCHEMA_SIZE,
+     offsetof(struct fpd_config_grpc, max_recv_message_bytes), 1024, 1024 * MIB},
+    {"max_send_message_bytes", FPD_SCHEMA_SIZE,
+     offsetof(struct fpd_config_grpc, max_send_message_bytes), 1024, 1024 * MIB},
+    {"idle_timeout", FPD_SCHEMA_DURATION, offsetof(struct fpd_config_grpc, idle_timeout_ms), 1000,
+     24 * (int64_t)HOUR_MS},
+    {"drain_timeout", FPD_SCHEMA_DURATION, offsetof(struct fpd_config_grpc, drain_timeout_ms), 0,
+     HOUR_MS},
+    {NULL},
+};
+
+static const struct fpd_schema_field admin_fields[] = {
+    {"enabled", FPD_SCHEMA_BOOL, offsetof(struct fpd_config_admin, enabled)},
+    {"listen", FPD_SCHEMA_STRING, offsetof(struct fpd_config_admin, listen), .nonempty = true},
+    {NULL},
+};
+
+static const struct fpd_schema_field kube_fields[] = {
+    {"kubeconfig", FPD_SCHEMA_STRING, offsetof(struct fpd_config_kube, kubeconfig)},
+    {"context", FPD_SCHEMA_STRING, offsetof(struct fpd_config_kube, context)},
+    {"in_cluster", FPD_SCHEMA_BOOL, offsetof(struct fpd_config_kube, in_cluster)},
+    {"qps", FPD_SCHEMA_DOUBLE, offsetof(struct fpd_config_kube, qps), 1, 100000},
+    {"burst", FPD_SCHEMA_INT, offsetof(struct fpd_config_kube, burst), 1, 100000},
+    {"request_timeout", FPD_SCHEMA_DURATION, offsetof(struct fpd_config_kube, request_timeout_ms),
+     100, 10 * 60 * 1000},
+    {"watch_timeout", FPD_SCHEMA_DURATION, offsetof(struct fpd_config_kube, watch_timeout_ms),
+     60 * 1000, 2 * (int64_t)HOUR_MS},
+    {NULL},
+};
+
+static const struct fpd_schema_field namespaces_fields[] = {
+    {"watch", FPD_SCHEMA_STRINGS, offsetof(struct fpd_config_namespaces, watch)},
+    {"default", FPD_SCHEMA_STRING, offsetof(struct fpd_config_namespaces, default_namespace),
+     .nonempty = true},
+    {NULL},
+};
+
+static const struct fpd_schema_field plugins_fields[] = {
+    {"dir", FPD_SCHEMA_STRING, offsetof(struct fpd_config_plugins, dir)},
+    {"enabled", FPD_SCHEMA_STRINGS, offsetof(struct fpd_config_plugins, enabled)},
+    {"settings", FPD_SCHEMA_NODE, offsetof(struct fpd_config_plugins, settings)},
+    {NULL},
+};
+
+static const struct fpd_schema_field config_fields[] = {
+    {"log", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, log), .fields = log_fields},
+    {"grpc", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, grpc), .fields = grpc_fields},
+    {"admin", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, admin), .fields = admin_fields},
+    {"kubernetes", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, kubernetes),
+     .fields = kube_fields},
+    {"namespaces", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, namespaces),
+     .fields = namespaces_fields},
+    {"plugins", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, plugins), .fields = plugins_fields},
+    {NULL},
+};
+
+void fpd_config_defaults(struct fpd_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->source = fpd_strdup("");
+	cfg->log.level = FPD_LOG_INFO;
+	cfg->log.format = FPD_LOG_TEXT;
+	cfg->grpc.listen = fpd_strdup("0.0.0.0:8000");
+	cfg->grpc.tls.cert_file = fpd_strdup("");
+	cfg->grpc.tls.key_file = fpd_strdup("");
+	cfg->grpc.max_concurrent_streams = 1024;
+	cfg->grpc.max_connections = 4096;
+	cfg->grpc.max_recv_message_bytes = 16 * MIB;
+	cfg->grpc.max_send_message_bytes = 16 * MIB;
+	cfg->grpc.idle_timeout_ms = 30 * 60 * 1000;
+	cfg->grpc.drain_timeout_ms = 30 * 1000;
+	cfg->admin.enabled = true;
+	cfg->admin.listen = fpd_strdup("0.0.0.0:10254");
+	cfg->kubernetes.kubeconfig = fpd_strdup("");
+	cfg->kubernetes.context = fpd_strdup("");
+	cfg->kubernetes.qps = 50;
+	cfg->kubernetes.burst = 100;
+	cfg->kubernetes.request_timeout_ms = 30 * 1000;
+	cfg->kubernetes.watch_timeout_ms = 10 * 60 * 1000;
+	cfg->namespaces.default_namespace = fpd_strdup("default");
+	cfg->plugins.dir = fpd_strdup("");
+}
+
+void fpd_config_free(struct fpd_config *cfg)
+{
+	fpd_schema_free(config_fields, cfg);
+	free(cfg->source);
+	cfg->source = NULL;
+}
+
+int fpd_config_split_address(const char *addr, char *host_out, size_t size, int *port)
+{
+	const char *colon;
+	const char *host = addr;
+	size_t host_len;
+	if (addr[0] == '[') {
+		const char *close = strchr(addr, ']');
+		if (!close || close[1] != ':')
+			return FPD_EINVAL;
+		host = addr + 1;
+		host_len = (size_t)(close - host);
+		colon = close + 1;
+	} else {
+		colon = strrchr(addr, ':');
+		if (!colon || strchr(addr, ':') != colon)
+			return FPD_EINVAL;
+		host_len = (size_t)(colon - addr);
+	}
+	if (host_len == 0 || host_len >= size)
+		return FPD_EINVAL;
+	char *end;
+	long p = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end || p < 0 || p > 65535)
+		return FPD_EINVAL;
+	memcpy(host_out, host, host_len);
+	host_out[host_len] = '\0';
+	*port = (int)p;
+	return FPD_OK;
+}
+
+/* Rules that span fields; node positions are looked up again for the message. */
+static int check_address(const struct fpd_yaml_node *root, const char *section, const char *addr,
+                         const char *file, struct fpd_error *err)
+{
+	char host[256];
+	int port;
+	if (fpd_config_split_address(addr, host, sizeof(host), &port) == FPD_OK)
+		return FPD_OK;
+	const struct fpd_yaml_node *n = fpd_yaml_get(fpd_yaml_get(root, section), "listen");
+	return fpd_error_set_at(err, FPD_EINVAL, file, n ? n->line : 0, n ? n->column : 0,
+	                        "%s.listen must be host:port (port 0-65535), not \"%s\"", section,
+	                        addr);
+}
+
+static int check_rules(const struct fpd_yaml_node *root, const struct fpd_config *cfg,
+                       const char *file, struct fpd_error *err)
+{
+	int rc = check_address(root, "grpc", cfg->grpc.listen, file, err);
+	if (!rc)
+		rc = check_address(root, "admin", cfg->admin.listen, file, err);
+	if (rc)
+		return rc;
+	bool has_cert = cfg->grpc.tls.cert_file[0], has_key = cfg->grpc.tls.key_file[0];
+	if (has_cert != has_key) {
+		const struct fpd_yaml_node *tls = fpd_yaml_get(fpd_yaml_get(root, "grpc"), "tls");
+		return fpd_error_set_at(err, FPD_EINVAL, file, tls ? tls->line : 0,
+		                        tls ? tls->column : 0,
+		                        "grpc.tls needs both cert_file and key_file");
+	}
+	if (cfg->kubernetes.in_cluster && cfg->kubernetes.kubeconfig[0]) {
+		const struct fpd_yaml_node *k =
+		    fpd_yaml_get(fpd_yaml_get(root, "kubernetes"), "kubeconfig");
+		return fpd_error_set_at(err, FPD_EINVAL, file, k ? k->line : 0, k ? k->column : 0,
+		                        "kubernetes.in_cluster and kubernetes.kubeconfig are "
+		                        "mutually exclusive");
+	}
+	const struct fpd_yaml_node *settings = cfg->plugins.settings;
+	if (settings && !fpd_yaml_is_null(settings) && settings->kind != FPD_YAML_MAP)
+		return fpd_error_set_at(err, FPD_EINVAL, file, settings->line, settings->column,
+		                        "plugins.settings must be a mapping of plugin name to "
+		                        "settings");
+	return FPD_OK;
+}
+
+static int load_tree(const struct fpd_yaml_node *root, const char *name, struct fpd_config *cfg,
+                     struct fpd_error *err)
+{
+	fpd_config_defaults(cfg);
+	free(cfg->source);
+	cfg->source = fpd_strdup(name);
+	int rc = fpd_schema_apply(config_fields, root, cfg, name, err);
+	if (!rc)
+		rc = check_rules(root, cfg, name, err);
+	if (rc)
+		fpd_config_free(cfg);
+	return rc;
+}
+
+int fpd_config_load(const char *path, struct fpd_config *cfg, struct fpd_error *err)
+{
+	struct fpd_yaml_node *root;
+	memset(cfg, 0, sizeof(*cfg));
+	int rc = fpd_yaml_parse_file(path, &root, err);
+	if (rc)
+		return rc;
+	rc = load_tree(root, path, cfg, err);
+	fpd_yaml_free(root);
+	return rc;
+}
+
+int fpd_config_load_text(const char *text, size_t len, const char *name, struct fpd_config *cfg,
+                         struct fpd_error *err)
+{
+	struct fpd_yaml_node *root;
+	memset(cfg, 0, sizeof(*cfg));
+	int rc = fpd_yaml_parse(text, len, name, &root, err);
+	if (rc)
+		return rc;
+	rc = load_tree(root, name, cfg, err);
+	fpd_yaml_free(root);
+	return rc;
+}

@@ -1,0 +1,93 @@
+/*
+ * The daemon's configuration: one YAML file, every key documented in docs/configuration.md,
+ * defaults that work with an empty file. Loading validates everything (unknown keys, types,
+ * ranges, cross-field rules) and reports the first problem with file:line:col; the daemon never
+ * starts on a configuration it did not fully understand.
+ */
+#ifndef FPD_CORE_CONFIG_H
+#define FPD_CORE_CONFIG_H
+
+#include "core/error.h"
+#include "core/schema.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct fpd_config_log {
+	int level;  /* enum fpd_log_level */
+	int format; /* enum fpd_log_format */
+};
+
+struct fpd_config_tls {
+	char *cert_file; /* PEM; empty = plaintext h2c */
+	char *key_file;
+};
+
+struct fpd_config_grpc {
+	char *listen; /* "host:port"; "[::]:8000" for IPv6 */
+	struct fpd_config_tls tls;
+	int64_t max_concurrent_streams; /* per connection */
+	int64_t max_connections;
+	int64_t max_recv_message_bytes;
+	int64_t max_send_message_bytes;
+	int64_t idle_timeout_ms;  /* close connections idle this long */
+	int64_t drain_timeout_ms; /* on SIGTERM, how long in-flight calls may take */
+};
+
+struct fpd_config_admin {
+	bool enabled;
+	char *listen;
+};
+
+struct fpd_config_kube {
+	char *kubeconfig; /* empty: $KUBECONFIG, then in-cluster */
+	char *context;    /* empty: the kubeconfig's current-context */
+	bool in_cluster;  /* force in-cluster service-account auth */
+	double qps;
+	int64_t burst;
+	int64_t request_timeout_ms;
+	int64_t watch_timeout_ms; /* upper bound of the randomized watch timeout */
+};
+
+struct fpd_config_namespaces {
+	/* Namespaces the daemon may create objects in and watches; empty = any (cluster-wide
+	 * watches). A task whose namespace is not listed is refused with PERMISSION_DENIED. */
+	struct fpd_strings watch;
+	/* Used when the execution metadata carries no namespace. */
+	char *default_namespace;
+};
+
+struct fpd_config_plugins {
+	char *dir;                  /* external plugins (*.so); empty = none */
+	struct fpd_strings enabled; /* empty = every built-in and external plugin */
+	/* Per-plugin settings by plugin name, validated by each plugin's own schema when the
+	 * plugin registry is built (a mapping node, or NULL). */
+	struct fpd_yaml_node *settings;
+};
+
+struct fpd_config {
+	char *source; /* the file it came from, for messages; "" for defaults */
+	struct fpd_config_log log;
+	struct fpd_config_grpc grpc;
+	struct fpd_config_admin admin;
+	struct fpd_config_kube kubernetes;
+	struct fpd_config_namespaces namespaces;
+	struct fpd_config_plugins plugins;
+};
+
+/* Fills cfg with defaults (new allocations; release with fpd_config_free). */
+void fpd_config_defaults(struct fpd_config *cfg);
+
+/* Loads path over the defaults. On failure cfg is released and err says file:line:col. */
+int fpd_config_load(const char *path, struct fpd_config *cfg, struct fpd_error *err);
+
+/* Same from text already in memory (name used in messages). */
+int fpd_config_load_text(const char *text, size_t len, const char *name, struct fpd_config *cfg,
+                         struct fpd_error *err);
+
+void fpd_config_free(struct fpd_config *cfg);
+
+/* Splits "host:port" / "[v6]:port"; host is copied into host_out (size bytes). */
+int fpd_config_split_address(const char *addr, char *host_out, size_t size, int *port);
+
+#endif

@@ -1,0 +1,103 @@
+/* Plugin registry: see registry.h. A plain array: there are tens of plugins, not thousands. */
+#include "engine/registry.h"
+
+#include "core/mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct fpd_registry {
+	const struct fpd_plugin **plugins;
+	size_t count;
+};
+
+struct fpd_registry *fpd_registry_new(void)
+{
+	return fpd_calloc(1, sizeof(struct fpd_registry));
+}
+
+void fpd_registry_free(struct fpd_registry *reg)
+{
+	if (!reg)
+		return;
+	free(reg->plugins);
+	free(reg);
+}
+
+static int valid_name(const char *name)
+{
+	if (!name || !*name || strlen(name) > 63)
+		return 0;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      *p == '_'))
+			return 0;
+	return 1;
+}
+
+int fpd_registry_add(struct fpd_registry *reg, const struct fpd_plugin *plugin,
+                     struct fpd_error *err)
+{
+	if (plugin->abi != FPD_PLUGIN_ABI)
+		return fpd_error_set(
+		    err, FPD_EINVAL,
+		    "plugin \"%s\" was built for plugin ABI %u, this daemon has %u",
+		    plugin->name ? plugin->name : "?", plugin->abi, FPD_PLUGIN_ABI);
+	if (!valid_name(plugin->name))
+		return fpd_error_set(err, FPD_EINVAL,
+		                     "plugin name \"%s\" must be 1-63 characters of [a-z0-9_-]",
+		                     plugin->name ? plugin->name : "");
+	if (plugin->task_type_count == 0)
+		return fpd_error_set(err, FPD_EINVAL, "plugin \"%s\" serves no task type",
+		                     plugin->name);
+	if (fpd_registry_by_name(reg, plugin->name))
+		return fpd_error_set(err, FPD_EEXIST, "plugin \"%s\" is registered twice",
+		                     plugin->name);
+	for (size_t i = 0; i < plugin->task_type_count; i++) {
+		const struct fpd_task_type *t = &plugin->task_types[i];
+		if (!t->name || !*t->name)
+			return fpd_error_set(err, FPD_EINVAL,
+			                     "plugin \"%s\" declares a task type without a name",
+			                     plugin->name);
+		const struct fpd_plugin *owner = fpd_registry_find(reg, t->name, t->version);
+		if (owner)
+			return fpd_error_set(err, FPD_EEXIST,
+			                     "task type %s (version %d) is served by both \"%s\" "
+			                     "and \"%s\"",
+			                     t->name, t->version, owner->name, plugin->name);
+	}
+	reg->plugins = fpd_realloc(reg->plugins, (reg->count + 1) * sizeof(*reg->plugins));
+	reg->plugins[reg->count++] = plugin;
+	return FPD_OK;
+}
+
+const struct fpd_plugin *fpd_registry_find(const struct fpd_registry *reg, const char *type,
+                                           int32_t version)
+{
+	for (size_t i = 0; i < reg->count; i++) {
+		const struct fpd_plugin *p = reg->plugins[i];
+		for (size_t j = 0; j < p->task_type_count; j++)
+			if (p->task_types[j].version == version &&
+			    strcmp(p->task_types[j].name, type) == 0)
+				return p;
+	}
+	return NULL;
+}
+
+const struct fpd_plugin *fpd_registry_by_name(const struct fpd_registry *reg, const char *name)
+{
+	for (size_t i = 0; i < reg->count; i++)
+		if (strcmp(reg->plugins[i]->name, name) == 0)
+			return reg->plugins[i];
+	return NULL;
+}
+
+size_t fpd_registry_count(const struct fpd_registry *reg)
+{
+	return reg->count;
+}
+
+const struct fpd_plugin *fpd_registry_at(const struct fpd_registry *reg, size_t i)
+{
+	return i < reg->count ? reg->plugins[i] : NULL;
+}

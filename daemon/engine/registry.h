@@ -1,0 +1,36 @@
+/*
+ * Plugin registry: which plugin serves which task category. Built once at start from the
+ * built-in plugins and the configuration; read-only afterwards (ListAgents, CreateTask routing).
+ */
+#ifndef FPD_ENGINE_REGISTRY_H
+#define FPD_ENGINE_REGISTRY_H
+
+#include "core/error.h"
+
+#include <flyteplugd/plugin.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct fpd_registry;
+
+/* New empty registry. */
+struct fpd_registry *fpd_registry_new(void);
+void fpd_registry_free(struct fpd_registry *reg);
+
+/* Adds a plugin (borrowed: the descriptor must outlive the registry). FPD_EINVAL if its ABI is
+ * not FPD_PLUGIN_ABI or its name is malformed; FPD_EEXIST if its name, or one of its task
+ * categories, is already served by another plugin. */
+int fpd_registry_add(struct fpd_registry *reg, const struct fpd_plugin *plugin,
+                     struct fpd_error *err);
+
+/* The plugin serving (type, version), or NULL. Borrowed. */
+const struct fpd_plugin *fpd_registry_find(const struct fpd_registry *reg, const char *type,
+                                           int32_t version);
+/* The plugin named name, or NULL. Borrowed. */
+const struct fpd_plugin *fpd_registry_by_name(const struct fpd_registry *reg, const char *name);
+
+size_t fpd_registry_count(const struct fpd_registry *reg);
+/* The i-th plugin in registration order (i < count). Borrowed. */
+const struct fpd_plugin *fpd_registry_at(const struct fpd_registry *reg, size_t i);
+
+#endif

@@ -1,0 +1,160 @@
+#include "core/config.h"
+#include "core/log.h"
+#include "fpd_test.h"
+
+#include <dirent.h>
+
+START_TEST(defaults)
+{
+	struct fpd_config cfg;
+	fpd_config_defaults(&cfg);
+	ck_assert_str_eq(cfg.grpc.listen, "0.0.0.0:8000");
+	ck_assert_int_eq(cfg.grpc.max_recv_message_bytes, 16 << 20);
+	ck_assert_str_eq(cfg.admin.listen, "0.0.0.0:10254");
+	ck_assert(cfg.admin.enabled);
+	ck_assert_int_eq(cfg.log.level, FPD_LOG_INFO);
+	ck_assert_str_eq(cfg.namespaces.default_namespace, "default");
+	ck_assert_uint_eq(cfg.namespaces.watch.count, 0);
+	ck_assert_ptr_null(cfg.plugins.settings);
+	fpd_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(custom_values)
+{
+	struct fpd_config cfg;
+	struct fpd_error err;
+	int rc = fpd_config_load(fpd_fixture("config/good/custom.yaml"), &cfg, &err);
+	ck_assert_msg(rc == FPD_OK, "%s", err.text);
+	ck_assert_int_eq(cfg.log.level, FPD_LOG_DEBUG);
+	ck_assert_int_eq(cfg.log.format, FPD_LOG_JSON);
+	ck_assert_str_eq(cfg.grpc.listen, "[::1]:9000");
+	ck_assert_int_eq(cfg.grpc.max_recv_message_bytes, 1048576);
+	ck_assert_int_eq(cfg.grpc.idle_timeout_ms, 90 * 60 * 1000);
+	ck_assert_int_eq(cfg.grpc.drain_timeout_ms, 0);
+	ck_assert_double_eq(cfg.kubernetes.qps, 12.5);
+	ck_assert_int_eq(cfg.kubernetes.request_timeout_ms, 250);
+	ck_assert_int_eq(cfg.kubernetes.burst, 100); /* default kept */
+	ck_assert_uint_eq(cfg.namespaces.watch.count, 2);
+	ck_assert_str_eq(cfg.namespaces.watch.items[1], "flytesnacks-staging");
+	ck_assert_uint_eq(cfg.plugins.enabled.count, 1);
+	ck_assert_ptr_nonnull(fpd_yaml_get(cfg.plugins.settings, "pod"));
+	fpd_config_free(&cfg);
+}
+END_TEST
+
+/* Every file in config/good must load. */
+START_TEST(good_fixtures_load)
+{
+	const char *dir = fpd_fixture("config/good");
+	char dirpath[4096];
+	snprintf(dirpath, sizeof(dirpath), "%s", dir);
+	DIR *d = opendir(dirpath);
+	ck_assert_ptr_nonnull(d);
+	int seen = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strstr(e->d_name, ".yaml"))
+			continue;
+		char path[8192];
+		snprintf(path, sizeof(path), "%s/%s", dirpath, e->d_name);
+		struct fpd_config cfg;
+		struct fpd_error err;
+		int rc = fpd_config_load(path, &cfg, &err);
+		ck_assert_msg(rc == FPD_OK, "%s rejected: %s (%d:%d)", e->d_name, err.text,
+		              err.line, err.column);
+		fpd_config_free(&cfg);
+		seen++;
+	}
+	closedir(d);
+	ck_assert_int_ge(seen, 3);
+}
+END_TEST
+
+/* Every file in config/bad starts with "# expect: LINE:COL fragment" and must be rejected
+ * there, with the fragment in the message. */
+START_TEST(bad_fixtures_rejected_at_location)
+{
+	char dirpath[4096];
+	snprintf(dirpath, sizeof(dirpath), "%s", fpd_fixture("config/bad"));
+	DIR *d = opendir(dirpath);
+	ck_assert_ptr_nonnull(d);
+	int seen = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strstr(e->d_name, ".yaml"))
+			continue;
+		char rel[512];
+		snprintf(rel, sizeof(rel), "config/bad/%s", e->d_name);
+		char *text = fpd_read_fixture(rel, NULL);
+		int line = 0, column = 0, used = 0;
+		ck_assert_msg(sscanf(text, "# expect: %d:%d %n", &line, &column, &used) == 2,
+		              "%s has no '# expect: L:C text' header", e->d_name);
+		char fragment[256];
+		size_t flen = strcspn(text + used, "\n");
+		ck_assert_uint_lt(flen, sizeof(fragment));
+		memcpy(fragment, text + used, flen);
+		fragment[flen] = '\0';
+		free(text);
+
+		char path[8192];
+		snprintf(path, sizeof(path), "%s/%s", dirpath, e->d_name);
+		struct fpd_config cfg;
+		struct fpd_error err;
+		fpd_error_clear(&err);
+		int rc = fpd_config_load(path, &cfg, &err);
+		ck_assert_msg(rc != FPD_OK, "%s was accepted", e->d_name);
+		ck_assert_msg(err.line == line && err.column == column,
+		              "%s: expected error at %d:%d, got %d:%d (%s)", e->d_name, line,
+		              column, err.line, err.column, err.text);
+		ck_assert_msg(strstr(err.text, fragment) != NULL, "%s: expected \"%s\" in \"%s\"",
+		              e->d_name, fragment, err.text);
+		ck_assert_str_eq(err.file, path);
+		seen++;
+	}
+	closedir(d);
+	ck_assert_int_ge(seen, 10);
+}
+END_TEST
+
+START_TEST(missing_file)
+{
+	struct fpd_config cfg;
+	struct fpd_error err;
+	ck_assert_int_eq(fpd_config_load("/no/such/flyteplugd.yaml", &cfg, &err), FPD_ENOENT);
+	ck_assert_str_eq(err.file, "/no/such/flyteplugd.yaml");
+}
+END_TEST
+
+START_TEST(addresses)
+{
+	char host[64];
+	int port;
+	ck_assert_int_eq(fpd_config_split_address("127.0.0.1:80", host, sizeof(host), &port),
+	                 FPD_OK);
+	ck_assert_str_eq(host, "127.0.0.1");
+	ck_assert_int_eq(port, 80);
+	ck_assert_int_eq(fpd_config_split_address("[::]:8000", host, sizeof(host), &port), FPD_OK);
+	ck_assert_str_eq(host, "::");
+	ck_assert_int_eq(port, 8000);
+	const char *bad[] = {"localhost", ":80",    "h:",      "h:65536",
+	                     "h:-1",      "::1:80", "[::1]80", "h:8x"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(fpd_config_split_address(bad[i], host, sizeof(host), &port) != FPD_OK,
+		              "accepted %s", bad[i]);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("core/config");
+	TCase *tc = tcase_create("config");
+	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, custom_values);
+	tcase_add_test(tc, good_fixtures_load);
+	tcase_add_test(tc, bad_fixtures_rejected_at_location);
+	tcase_add_test(tc, missing_file);
+	tcase_add_test(tc, addresses);
+	suite_add_tcase(s, tc);
+	return fpd_run_suite(s);
+}

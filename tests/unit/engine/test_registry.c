@@ -1,0 +1,61 @@
+#include "engine/registry.h"
+#include "fpd_test.h"
+
+static const struct fpd_task_type spark_types[] = {{"spark", 0}};
+static const struct fpd_task_type pod_types[] = {{"python-task", 0}, {"sidecar", 1}};
+static const struct fpd_plugin spark = {FPD_PLUGIN_ABI, "spark", spark_types, 1};
+static const struct fpd_plugin pod = {FPD_PLUGIN_ABI, "pod", pod_types, 2};
+
+START_TEST(find_by_type_and_version)
+{
+	struct fpd_registry *reg = fpd_registry_new();
+	struct fpd_error err;
+	ck_assert_int_eq(fpd_registry_add(reg, &pod, &err), FPD_OK);
+	ck_assert_int_eq(fpd_registry_add(reg, &spark, &err), FPD_OK);
+	ck_assert_ptr_eq(fpd_registry_find(reg, "sidecar", 1), &pod);
+	ck_assert_ptr_null(fpd_registry_find(reg, "sidecar", 0));
+	ck_assert_ptr_eq(fpd_registry_find(reg, "spark", 0), &spark);
+	ck_assert_ptr_null(fpd_registry_find(reg, "ray", 0));
+	ck_assert_ptr_eq(fpd_registry_by_name(reg, "spark"), &spark);
+	ck_assert_uint_eq(fpd_registry_count(reg), 2);
+	ck_assert_ptr_eq(fpd_registry_at(reg, 0), &pod);
+	ck_assert_ptr_null(fpd_registry_at(reg, 2));
+	fpd_registry_free(reg);
+}
+END_TEST
+
+START_TEST(rejects_conflicts_and_bad_descriptors)
+{
+	struct fpd_registry *reg = fpd_registry_new();
+	struct fpd_error err;
+	ck_assert_int_eq(fpd_registry_add(reg, &pod, &err), FPD_OK);
+	ck_assert_int_eq(fpd_registry_add(reg, &pod, &err), FPD_EEXIST);
+
+	static const struct fpd_plugin other = {FPD_PLUGIN_ABI, "other", pod_types + 1, 1};
+	ck_assert_int_eq(fpd_registry_add(reg, &other, &err), FPD_EEXIST);
+	ck_assert_ptr_nonnull(strstr(err.text, "sidecar"));
+	ck_assert_ptr_nonnull(strstr(err.text, "\"pod\""));
+
+	static const struct fpd_plugin old_abi = {FPD_PLUGIN_ABI + 7, "future", spark_types, 1};
+	ck_assert_int_eq(fpd_registry_add(reg, &old_abi, &err), FPD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.text, "ABI"));
+
+	static const struct fpd_plugin bad_name = {FPD_PLUGIN_ABI, "Bad Name", spark_types, 1};
+	ck_assert_int_eq(fpd_registry_add(reg, &bad_name, &err), FPD_EINVAL);
+
+	static const struct fpd_plugin no_types = {FPD_PLUGIN_ABI, "empty", NULL, 0};
+	ck_assert_int_eq(fpd_registry_add(reg, &no_types, &err), FPD_EINVAL);
+	ck_assert_uint_eq(fpd_registry_count(reg), 1);
+	fpd_registry_free(reg);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("engine/registry");
+	TCase *tc = tcase_create("registry");
+	tcase_add_test(tc, find_by_type_and_version);
+	tcase_add_test(tc, rejects_conflicts_and_bad_descriptors);
+	suite_add_tcase(s, tc);
+	return fpd_run_suite(s);
+}

@@ -1,0 +1,50 @@
+/*
+ * Shared helpers for the Check unit tests: running a suite with one call from main, and reading
+ * fixture files from tests/fixtures (FPD_FIXTURES, set by ctest).
+ */
+#ifndef FPD_TEST_H
+#define FPD_TEST_H
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Path of a fixture file (static buffer, valid until the next call). */
+static inline const char *fpd_fixture(const char *rel)
+{
+	static char path[4096];
+	const char *root = getenv("FPD_FIXTURES");
+	snprintf(path, sizeof(path), "%s/%s", root ? root : "tests/fixtures", rel);
+	return path;
+}
+
+/* Whole file as a new NUL-terminated buffer; *len gets the size. Fails the test if unreadable. */
+static inline char *fpd_read_fixture(const char *rel, size_t *len)
+{
+	const char *path = fpd_fixture(rel);
+	FILE *f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "cannot open fixture %s", path);
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *buf = malloc((size_t)n + 1);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	if (len)
+		*len = (size_t)n;
+	return buf;
+}
+
+/* Runs one suite; returns the process exit code. */
+static inline int fpd_run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+#endif
