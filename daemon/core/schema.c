@@ -47,6 +47,55 @@ struct fpd_yaml_node *fpd_yaml_clone(const struct fpd_yaml_node *node)
 	return c;
 }
 
+static json_t *scalar_to_json(const struct fpd_yaml_node *n)
+{
+	if (!n->plain)
+		return json_stringn(n->value, n->len);
+	if (fpd_yaml_is_null(n))
+		return json_null();
+	static const char *const yes[] = {"true", "True", "TRUE"};
+	static const char *const no[] = {"false", "False", "FALSE"};
+	for (size_t i = 0; i < FPD_ARRAY_LEN(yes); i++) {
+		if (strcmp(n->value, yes[i]) == 0)
+			return json_true();
+		if (strcmp(n->value, no[i]) == 0)
+			return json_false();
+	}
+	char *end;
+	errno = 0;
+	long long i = strtoll(n->value, &end, 10);
+	if (*end == '\0' && errno == 0 &&
+	    (n->value[0] == '-' || (n->value[0] >= '0' && n->value[0] <= '9')))
+		return json_integer(i);
+	errno = 0;
+	double d = strtod(n->value, &end);
+	if (*end == '\0' && errno == 0 && isfinite(d) &&
+	    (n->value[0] == '-' || n->value[0] == '.' ||
+	     (n->value[0] >= '0' && n->value[0] <= '9')))
+		return json_real(d);
+	return json_stringn(n->value, n->len);
+}
+
+json_t *fpd_yaml_to_json(const struct fpd_yaml_node *node)
+{
+	switch (node->kind) {
+	case FPD_YAML_MAP: {
+		json_t *obj = json_object();
+		for (size_t i = 0; i < node->count; i++)
+			json_object_set_new(obj, node->items[2 * i]->value,
+			                    fpd_yaml_to_json(node->items[2 * i + 1]));
+		return obj;
+	}
+	case FPD_YAML_SEQ: {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < node->count; i++)
+			json_array_append_new(arr, fpd_yaml_to_json(node->items[i]));
+		return arr;
+	}
+	default: return scalar_to_json(node);
+	}
+}
+
 /* Strict whole-string integer parse. */
 static int parse_int(const char *s, int64_t *out)
 {
@@ -290,6 +339,52 @@ static int apply_scalar(const struct fpd_schema_field *f, const struct fpd_yaml_
 	}
 }
 
+static void free_list(const struct fpd_schema_field *f, struct fpd_list *list)
+{
+	for (size_t i = 0; i < list->count; i++)
+		fpd_schema_free(f->fields, fpd_list_at(list, f->elem_size, i));
+	free(list->items);
+	list->items = NULL;
+	list->count = 0;
+}
+
+/* SECTIONS (a sequence of mappings) and SECTION_MAP (name -> mapping). */
+static int apply_list(const struct fpd_schema_field *f, const struct fpd_yaml_node *v, void *dest,
+                      const char *file, struct fpd_error *err)
+{
+	bool is_map = f->type == FPD_SCHEMA_SECTION_MAP;
+	if (fpd_yaml_is_null(v))
+		return FPD_OK;
+	if (v->kind != (is_map ? FPD_YAML_MAP : FPD_YAML_SEQ))
+		return type_error(v, f->key, is_map ? "a mapping" : "a sequence of mappings", file,
+		                  err);
+	if (f->nonempty && v->count == 0)
+		return fpd_error_set_at(err, FPD_EINVAL, file, v->line, v->column,
+		                        "\"%s\" must not be empty", f->key);
+	struct fpd_list *list = FIELD_PTR(dest, f);
+	free_list(f, list);
+	list->items = fpd_calloc(v->count, f->elem_size);
+	for (size_t i = 0; i < v->count; i++) {
+		void *elem = fpd_list_at(list, f->elem_size, i);
+		if (f->elem_defaults)
+			f->elem_defaults(elem);
+		list->count++;
+		const struct fpd_yaml_node *item = is_map ? v->items[2 * i + 1] : v->items[i];
+		if (is_map) {
+			char **name = elem;
+			free(*name);
+			*name = fpd_strdup(v->items[2 * i]->value);
+		}
+		if (item->kind != FPD_YAML_MAP)
+			return type_error(item, is_map ? v->items[2 * i]->value : f->key,
+			                  "a mapping", file, err);
+		int rc = fpd_schema_apply(f->fields, item, elem, file, err);
+		if (rc)
+			return rc;
+	}
+	return FPD_OK;
+}
+
 static int apply_field(const struct fpd_schema_field *f, const struct fpd_yaml_node *v, void *dest,
                        const char *file, struct fpd_error *err)
 {
@@ -378,6 +473,14 @@ void fpd_schema_free(const struct fpd_schema_field *fields, void *dest)
 			*n = NULL;
 			break;
 		}
+		case FPD_SCHEMA_JSON: {
+			json_t **j = slot;
+			json_decref(*j);
+			*j = NULL;
+			break;
+		}
+		case FPD_SCHEMA_SECTIONS:
+		case FPD_SCHEMA_SECTION_MAP: free_list(f, slot); break;
 		default: break;
 		}
 	}

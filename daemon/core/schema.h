@@ -14,41 +14,12 @@
 #include "core/error.h"
 #include "core/yaml.h"
 
+#include <flyteplugd/schema.h>
+#include <jansson.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-enum fpd_schema_type {
-	FPD_SCHEMA_STRING,   /* char *, new allocation; replaces (and frees) a previous value */
-	FPD_SCHEMA_BOOL,     /* bool; true/false (also yes/no/on/off) */
-	FPD_SCHEMA_INT,      /* int64_t within [min, max] */
-	FPD_SCHEMA_DOUBLE,   /* double within [min, max] (bounds as integers) */
-	FPD_SCHEMA_DURATION, /* int64_t milliseconds from "250ms", "30s", "5m", "1h30m", or a
-				number of seconds; within [min, max] milliseconds */
-	FPD_SCHEMA_SIZE,     /* int64_t bytes from 1024, "64KiB", "16MiB", "1GiB", "10MB"; within
-				[min, max] */
-	FPD_SCHEMA_ENUM,     /* int: index into names */
-	FPD_SCHEMA_STRINGS,  /* struct fpd_strings: a sequence of strings */
-	FPD_SCHEMA_SECTION,  /* nested mapping validated by fields; offset of the nested struct */
-	FPD_SCHEMA_NODE,     /* struct fpd_yaml_node *: a deep copy of any node, validated later */
-};
-
-struct fpd_strings {
-	char **items;
-	size_t count;
-};
-
-struct fpd_schema_field {
-	const char *key;
-	enum fpd_schema_type type;
-	size_t offset;
-	int64_t min; /* INT, DOUBLE, DURATION, SIZE; min == max == 0 means unbounded */
-	int64_t max;
-	const char *const *names;              /* ENUM: NULL-terminated */
-	const struct fpd_schema_field *fields; /* SECTION: terminated by a NULL key */
-	/* STRING: reject the empty string; STRINGS: reject an empty list. */
-	bool nonempty;
-};
 
 /* Validates map (a mapping node, or a null scalar meaning "empty") against fields, writing into
  * dest. file is used for error locations. On error dest may be partly written; free it with
@@ -67,6 +38,15 @@ int fpd_parse_size(const char *s, int64_t *out);
 void fpd_strings_push(struct fpd_strings *list, const char *s);
 void fpd_strings_free(struct fpd_strings *list);
 bool fpd_strings_contains(const struct fpd_strings *list, const char *s);
+
+/* The list's i-th element. */
+static inline void *fpd_list_at(const struct fpd_list *list, size_t elem_size, size_t i)
+{
+	return (char *)list->items + i * elem_size;
+}
+
+/* A YAML node as JSON (new reference), scalars typed as FPD_SCHEMA_JSON describes. */
+json_t *fpd_yaml_to_json(const struct fpd_yaml_node *node);
 
 /* Deep copy of a YAML node (new tree). */
 struct fpd_yaml_node *fpd_yaml_clone(const struct fpd_yaml_node *node);

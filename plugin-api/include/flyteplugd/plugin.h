@@ -5,36 +5,83 @@
  * compiled in; external ones are shared objects exporting `fpd_plugin_entry`, a pointer to their
  * descriptor, checked against FPD_PLUGIN_ABI when loaded.
  *
- * This header is the only one a plugin includes from the daemon (with its siblings in
- * flyteplugd/). Everything a plugin receives is borrowed for the duration of the call unless a
- * comment says otherwise.
+ * The engine does everything around the hooks: it decodes TaskTemplate.custom into the declared
+ * message, calls build(), adds Flyte's name, namespace, labels, annotations and env, creates the
+ * object, follows it (and its pods) through watches and calls status() whenever they change.
+ *
+ * Everything a plugin receives is borrowed for the duration of the call unless a comment says
+ * otherwise.
  */
 #ifndef FLYTEPLUGD_PLUGIN_H
 #define FLYTEPLUGD_PLUGIN_H
 
+#include <jansson.h>
+#include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "flyteplugd/phase.h"
+#include "flyteplugd/schema.h"
+#include "flyteplugd/task.h"
 
 /* Bumped whenever struct fpd_plugin or a type it refers to changes incompatibly. */
 #define FPD_PLUGIN_ABI 1
 
-/* A Flyte task category: TaskTemplate.type plus TaskTemplate.task_type_version. */
+struct fpd_error;
+
+/* A Flyte task category: TaskTemplate.type plus TaskTemplate.task_type_version, and the
+ * protobuf message TaskTemplate.custom holds for it (NULL: none, or not a protobuf message). */
 struct fpd_task_type {
 	const char *name;
 	int32_t version;
+	const ProtobufCMessageDescriptor *custom;
+};
+
+/* A Kubernetes kind: what the plugin creates and watches. */
+struct fpd_kind {
+	const char *api_version; /* "v1", "sparkoperator.k8s.io/v1beta2" */
+	const char *kind;        /* "Pod", "SparkApplication" */
+	const char *plural;      /* "pods", "sparkapplications" */
 };
 
 struct fpd_plugin {
 	uint32_t abi; /* FPD_PLUGIN_ABI */
 	/* Unique plugin name, reported as the agent name by AgentMetadataService
-	 * (lowercase, [a-z0-9-]). */
+	 * ([a-z0-9_-], at most 63). */
 	const char *name;
 	/* The task categories this plugin serves. */
 	const struct fpd_task_type *task_types;
 	size_t task_type_count;
+
+	/* The kind build() creates (required for plugins that build objects). */
+	const struct fpd_kind *kind;
+	/* Also watch the pods of the created object: pods labelled by the operator with the
+	 * object's name under this label key (e.g. "spark-app-name"). NULL: no pods. The Pod
+	 * plugin's object is itself a pod and leaves this NULL. */
+	const char *pod_owner_label;
+	/* Dotted JSON paths of the object to keep, beyond metadata and status (which are always
+	 * kept), e.g. "spec.runPolicy.backoffLimit". NULL-terminated list, or NULL. */
+	const char *const *keep;
+
+	/* Plugin settings: `plugins.settings.<name>` in the daemon configuration, validated with
+	 * this schema into a struct of settings_size bytes that settings_defaults() fills first.
+	 * All NULL/0 when the plugin has no settings. */
+	const struct fpd_schema_field *settings_schema;
+	size_t settings_size;
+	void (*settings_defaults)(void *settings);
+
+	/* Builds the object for a task: a new JSON object (apiVersion, kind, spec, and any
+	 * metadata.labels/annotations of its own) in *out. Return 0, or FPD_EINVAL with a message
+	 * in err for a task the plugin cannot run (reported as a permanent failure). */
+	int (*build)(const struct fpd_task *task, json_t **out, struct fpd_error *err);
+
+	/* Maps the observed object (and pods) to a phase. Fills *out (zeroed by the caller).
+	 * Must not fail: an unknown state is reported as the previous phase with a message. */
+	void (*status)(const struct fpd_status_ctx *ctx, struct fpd_phase_info *out);
 };
 
-/* An external plugin's shared object exports this symbol. */
+/* An external plugin's shared object exports this symbol:
+ *   const struct fpd_plugin *fpd_plugin_entry = &my_plugin; */
 #define FPD_PLUGIN_ENTRY_SYMBOL "fpd_plugin_entry"
 
 #endif
