@@ -79,6 +79,89 @@ static const struct fpd_schema_field plugins_fields[] = {
     {NULL},
 };
 
+#define K8S(f) offsetof(struct fpd_k8s_settings, f)
+static const struct fpd_schema_field k8s_fields[] = {
+    {"default-annotations", FPD_SCHEMA_JSON, K8S(default_annotations)},
+    {"default-labels", FPD_SCHEMA_JSON, K8S(default_labels)},
+    {"default-env-vars", FPD_SCHEMA_JSON, K8S(default_env_vars)},
+    {"default-env-vars-from-env", FPD_SCHEMA_JSON, K8S(default_env_vars_from_env)},
+    {"default-env-from-configmaps", FPD_SCHEMA_STRINGS, K8S(default_env_from_configmaps)},
+    {"default-env-from-secrets", FPD_SCHEMA_STRINGS, K8S(default_env_from_secrets)},
+    {"default-cpus", FPD_SCHEMA_STRING, K8S(default_cpus), .nonempty = true},
+    {"default-memory", FPD_SCHEMA_STRING, K8S(default_memory), .nonempty = true},
+    {"default-tolerations", FPD_SCHEMA_JSON, K8S(default_tolerations)},
+    {"default-node-selector", FPD_SCHEMA_JSON, K8S(default_node_selector)},
+    {"default-affinity", FPD_SCHEMA_JSON, K8S(default_affinity)},
+    {"scheduler-name", FPD_SCHEMA_STRING, K8S(scheduler_name)},
+    {"interruptible-tolerations", FPD_SCHEMA_JSON, K8S(interruptible_tolerations)},
+    {"interruptible-node-selector", FPD_SCHEMA_JSON, K8S(interruptible_node_selector)},
+    {"interruptible-node-selector-requirement", FPD_SCHEMA_JSON,
+     K8S(interruptible_node_selector_requirement)},
+    {"non-interruptible-node-selector-requirement", FPD_SCHEMA_JSON,
+     K8S(non_interruptible_node_selector_requirement)},
+    {"resource-tolerations", FPD_SCHEMA_JSON, K8S(resource_tolerations)},
+    {"default-pod-security-context", FPD_SCHEMA_JSON, K8S(default_pod_security_context)},
+    {"default-security-context", FPD_SCHEMA_JSON, K8S(default_security_context)},
+    {"default-pod-dns-config", FPD_SCHEMA_JSON, K8S(default_pod_dns_config)},
+    {"enable-host-networking-pod", FPD_SCHEMA_JSON, K8S(enable_host_networking_pod)},
+    {"image-pull-policy", FPD_SCHEMA_STRING, K8S(image_pull_policy)},
+    {"gpu-resource-name", FPD_SCHEMA_STRING, K8S(gpu_resource_name), .nonempty = true},
+    {"gpu-device-node-label", FPD_SCHEMA_STRING, K8S(gpu_device_node_label)},
+    {"gpu-partition-size-node-label", FPD_SCHEMA_STRING, K8S(gpu_partition_size_node_label)},
+    {"add-tolerations-for-extended-resources", FPD_SCHEMA_STRINGS,
+     K8S(add_tolerations_for_extended_resources)},
+    {"create-container-error-grace-period", FPD_SCHEMA_DURATION,
+     K8S(create_container_error_grace_ms), 0, 24 * (int64_t)HOUR_MS},
+    {"create-container-config-error-grace-period", FPD_SCHEMA_DURATION,
+     K8S(create_container_config_error_grace_ms), 0, 24 * (int64_t)HOUR_MS},
+    {"image-pull-backoff-grace-period", FPD_SCHEMA_DURATION, K8S(image_pull_backoff_grace_ms), 0,
+     24 * (int64_t)HOUR_MS},
+    {"pod-pending-timeout", FPD_SCHEMA_DURATION, K8S(pod_pending_timeout_ms), 0,
+     7 * 24 * (int64_t)HOUR_MS},
+    {NULL},
+};
+
+static const char *const message_formats[] = {"unknown", "csv", "json", NULL};
+#define TPL(f) offsetof(struct fpd_log_template, f)
+static const struct fpd_schema_field log_template_fields[] = {
+    {"name", FPD_SCHEMA_STRING, TPL(display_name)},
+    {"displayName", FPD_SCHEMA_STRING, TPL(display_name)},
+    {"templateUris", FPD_SCHEMA_STRINGS, TPL(template_uris)},
+    {"dynamicTemplateUris", FPD_SCHEMA_STRINGS, TPL(dynamic_template_uris)},
+    {"messageFormat", FPD_SCHEMA_ENUM, TPL(message_format), .names = message_formats},
+    {"showWhilePending", FPD_SCHEMA_BOOL, TPL(show_while_pending)},
+    {"hideOnceFinished", FPD_SCHEMA_BOOL, TPL(hide_once_finished)},
+    {NULL},
+};
+
+static void log_template_defaults(void *elem)
+{
+	struct fpd_log_template *t = elem;
+	t->display_name = fpd_strdup("");
+	t->message_format = 2; /* JSON, as propeller's built-in providers */
+}
+
+#define LOGS(f) offsetof(struct fpd_log_settings, f)
+static const struct fpd_schema_field logs_fields[] = {
+    {"kubernetes-enabled", FPD_SCHEMA_BOOL, LOGS(kubernetes_enabled)},
+    {"kubernetes-template-uri", FPD_SCHEMA_STRING, LOGS(kubernetes_template_uri)},
+    {"kubernetes-url", FPD_SCHEMA_STRING, LOGS(kubernetes_url)},
+    {"cloudwatch-enabled", FPD_SCHEMA_BOOL, LOGS(cloudwatch_enabled)},
+    {"cloudwatch-template-uri", FPD_SCHEMA_STRING, LOGS(cloudwatch_template_uri)},
+    {"cloudwatch-region", FPD_SCHEMA_STRING, LOGS(cloudwatch_region)},
+    {"cloudwatch-log-group", FPD_SCHEMA_STRING, LOGS(cloudwatch_log_group)},
+    {"stackdriver-enabled", FPD_SCHEMA_BOOL, LOGS(stackdriver_enabled)},
+    {"stackdriver-template-uri", FPD_SCHEMA_STRING, LOGS(stackdriver_template_uri)},
+    {"gcp-project", FPD_SCHEMA_STRING, LOGS(gcp_project)},
+    {"stackdriver-logresourcename", FPD_SCHEMA_STRING, LOGS(stackdriver_logresourcename)},
+    {"templates", FPD_SCHEMA_SECTIONS, LOGS(templates), .fields = log_template_fields,
+     .elem_size = sizeof(struct fpd_log_template), .elem_defaults = log_template_defaults},
+    {"dynamic-log-links", FPD_SCHEMA_SECTION_MAP, LOGS(dynamic_log_links),
+     .fields = log_template_fields, .elem_size = sizeof(struct fpd_log_template),
+     .elem_defaults = log_template_defaults},
+    {NULL},
+};
+
 static const struct fpd_schema_field config_fields[] = {
     {"log", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, log), .fields = log_fields},
     {"grpc", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, grpc), .fields = grpc_fields},
@@ -88,6 +171,8 @@ static const struct fpd_schema_field config_fields[] = {
     {"namespaces", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, namespaces),
      .fields = namespaces_fields},
     {"plugins", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, plugins), .fields = plugins_fields},
+    {"k8s", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, settings.k8s), .fields = k8s_fields},
+    {"logs", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, settings.logs), .fields = logs_fields},
     {NULL},
 };
 
@@ -116,6 +201,33 @@ void fpd_config_defaults(struct fpd_config *cfg)
 	cfg->kubernetes.watch_timeout_ms = 10 * 60 * 1000;
 	cfg->namespaces.default_namespace = fpd_strdup("default");
 	cfg->plugins.dir = fpd_strdup("");
+
+	struct fpd_k8s_settings *k = &cfg->settings.k8s;
+	k->default_annotations =
+	    json_pack("{s:s}", "cluster-autoscaler.kubernetes.io/safe-to-evict", "false");
+	k->default_cpus = fpd_strdup("1000m");
+	k->default_memory = fpd_strdup("1024Mi");
+	k->scheduler_name = fpd_strdup("");
+	k->image_pull_policy = fpd_strdup("");
+	k->gpu_resource_name = fpd_strdup("nvidia.com/gpu");
+	k->gpu_device_node_label = fpd_strdup("k8s.amazonaws.com/accelerator");
+	k->gpu_partition_size_node_label = fpd_strdup("k8s.amazonaws.com/gpu-partition-size");
+	k->create_container_error_grace_ms = 3 * 60 * 1000;
+	k->create_container_config_error_grace_ms = 0;
+	k->image_pull_backoff_grace_ms = 3 * 60 * 1000;
+	k->pod_pending_timeout_ms = 0;
+
+	struct fpd_log_settings *l = &cfg->settings.logs;
+	l->kubernetes_enabled = true;
+	l->kubernetes_template_uri = fpd_strdup("http://localhost:30082/#!/log/{{ .namespace }}/"
+	                                        "{{ .podName }}/pod?namespace={{ .namespace }}");
+	l->kubernetes_url = fpd_strdup("");
+	l->cloudwatch_template_uri = fpd_strdup("");
+	l->cloudwatch_region = fpd_strdup("");
+	l->cloudwatch_log_group = fpd_strdup("");
+	l->stackdriver_template_uri = fpd_strdup("");
+	l->gcp_project = fpd_strdup("");
+	l->stackdriver_logresourcename = fpd_strdup("");
 }
 
 void fpd_config_free(struct fpd_config *cfg)

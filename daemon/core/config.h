@@ -10,6 +10,8 @@
 #include "core/error.h"
 #include "core/schema.h"
 
+#include <flyteplugd/settings.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -73,6 +75,9 @@ struct fpd_config {
 	struct fpd_config_kube kubernetes;
 	struct fpd_config_namespaces namespaces;
 	struct fpd_config_plugins plugins;
+	/* `k8s:` and `logs:`: shared by every Kubernetes plugin (propeller's plugins.k8s and
+	 * plugins.logs keys). */
+	struct fpd_settings settings;
 };
 
 /* Fills cfg with defaults (new allocations; release with fpd_config_free). */

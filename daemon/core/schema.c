@@ -418,6 +418,14 @@ static int apply_field(const struct fpd_schema_field *f, const struct fpd_yaml_n
 		*slot = fpd_yaml_clone(v);
 		return FPD_OK;
 	}
+	case FPD_SCHEMA_JSON: {
+		json_t **slot = FIELD_PTR(dest, f);
+		json_decref(*slot);
+		*slot = fpd_yaml_to_json(v);
+		return FPD_OK;
+	}
+	case FPD_SCHEMA_SECTIONS:
+	case FPD_SCHEMA_SECTION_MAP: return apply_list(f, v, dest, file, err);
 	default: return apply_scalar(f, v, dest, file, err);
 	}
 }
