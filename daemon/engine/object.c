@@ -116,7 +116,7 @@ void fpd_json_merge_into(json_t *dst, const char *path, const json_t *src)
 {
 	if (!json_is_object(src) || json_object_size(src) == 0)
 		return;
-	json_t *target = fpd_json_ensure_obj(dst, path);
+	json_t *target = path ? fpd_json_ensure_obj(dst, path) : dst;
 	if (target)
 		json_object_update(target, (json_t *)src);
 }

@@ -31,8 +31,8 @@ int fpd_json_set_new(json_t *root, const char *path, json_t *value);
 /* Sets path to a copy of the string s. */
 int fpd_json_set_str(json_t *root, const char *path, const char *s);
 
-/* Copies every key of src (an object; NULL allowed) into the object at path in dst, replacing
- * existing keys ("later wins", as Flyte's UnionMaps). */
+/* Copies every key of src (an object; NULL allowed) into the object at path in dst (dst itself
+ * when path is NULL), replacing existing keys ("later wins", as Flyte's UnionMaps). */
 void fpd_json_merge_into(json_t *dst, const char *path, const json_t *src);
 
 /* Parses an RFC 3339 timestamp ("2026-01-02T03:04:05Z", fractional seconds and offsets

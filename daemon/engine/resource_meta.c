@@ -1,0 +1,124 @@
+/* resource_meta encoding and signature: see resource_meta.h. */
+#include "engine/resource_meta.h"
+
+#include "core/buf.h"
+#include "core/mem.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <string.h>
+
+#define VERSION "fpd1"
+#define MAC_BYTES 16
+#define MAC_TEXT 22 /* base64url of 16 bytes, no padding */
+
+static void base64url(const uint8_t *in, size_t n, char *out)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	size_t o = 0;
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		out[o++] = a[(v >> 18) & 63];
+		out[o++] = a[(v >> 12) & 63];
+		if (i + 1 < n)
+			out[o++] = a[(v >> 6) & 63];
+		if (i + 2 < n)
+			out[o++] = a[v & 63];
+	}
+	out[o] = '\0';
+}
+
+static void sign(const uint8_t *key, size_t key_len, const char *data, size_t len,
+                 char mac_text[MAC_TEXT + 1])
+{
+	uint8_t mac[EVP_MAX_MD_SIZE];
+	unsigned int mac_len = 0;
+	HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)data, len, mac, &mac_len);
+	base64url(mac, MAC_BYTES, mac_text);
+}
+
+static int field_ok(const char *s)
+{
+	return s[0] && !strchr(s, '|');
+}
+
+int fpd_resource_meta_encode(const struct fpd_resource_meta *meta, const uint8_t *key,
+                             size_t key_len, char **out, size_t *len, struct fpd_error *err)
+{
+	if (!field_ok(meta->plugin) || !field_ok(meta->namespace_) || !field_ok(meta->name) ||
+	    !field_ok(meta->uid))
+		return fpd_error_set(err, FPD_EINVAL, "resource_meta fields must be non-empty");
+	struct fpd_buf b;
+	fpd_buf_init(&b, FPD_RESOURCE_META_MAX);
+	int rc = fpd_buf_printf(&b, VERSION "|%s|%s|%s|%s|", meta->plugin, meta->namespace_,
+	                        meta->name, meta->uid);
+	char mac[MAC_TEXT + 1];
+	if (!rc) {
+		sign(key, key_len, b.data, b.len, mac);
+		rc = fpd_buf_append_str(&b, mac);
+	}
+	if (rc) {
+		fpd_buf_free(&b);
+		return fpd_error_set(err, FPD_ERANGE, "resource_meta longer than %d bytes",
+		                     FPD_RESOURCE_META_MAX);
+	}
+	*out = fpd_buf_steal(&b, len);
+	return FPD_OK;
+}
+
+/* Copies field i of the '|'-separated text into dst (size bytes); 0 on success. */
+static int copy_field(const char *start, const char *end, char *dst, size_t size)
+{
+	size_t n = (size_t)(end - start);
+	if (n == 0 || n >= size)
+		return -1;
+	memcpy(dst, start, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+int fpd_resource_meta_decode(const uint8_t *data, size_t len, const uint8_t *key, size_t key_len,
+                             struct fpd_resource_meta *meta, struct fpd_error *err)
+{
+	if (len == 0)
+		return fpd_error_set(err, FPD_EINVAL, "resource_meta is empty");
+	if (len > FPD_RESOURCE_META_MAX || memchr(data, '\0', len))
+		return fpd_error_set(err, FPD_EINVAL, "resource_meta is not one of flyteplugd's");
+	const char *s = (const char *)data;
+	const char *bars[6];
+	size_t nbars = 0;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == '|' && nbars < 6)
+			bars[nbars++] = s + i;
+		else if (s[i] == '|')
+			return fpd_error_set(err, FPD_EINVAL, "resource_meta has too many fields");
+	if (nbars != 5 || (size_t)(bars[0] - s) != strlen(VERSION) ||
+	    memcmp(s, VERSION, strlen(VERSION)) != 0)
+		return fpd_error_set(err, FPD_EINVAL,
+		                     "resource_meta is not one of flyteplugd's (expected version "
+		                     "%s)",
+		                     VERSION);
+	const char *mac_given = bars[4] + 1;
+	size_t mac_len = len - (size_t)(mac_given - s);
+	if (mac_len != MAC_TEXT)
+		return fpd_error_set(err, FPD_EINVAL, "resource_meta signature is malformed");
+	memset(meta, 0, sizeof(*meta));
+	if (copy_field(bars[0] + 1, bars[1], meta->plugin, sizeof(meta->plugin)) ||
+	    copy_field(bars[1] + 1, bars[2], meta->namespace_, sizeof(meta->namespace_)) ||
+	    copy_field(bars[2] + 1, bars[3], meta->name, sizeof(meta->name)) ||
+	    copy_field(bars[3] + 1, bars[4], meta->uid, sizeof(meta->uid)))
+		return fpd_error_set(err, FPD_EINVAL,
+		                     "resource_meta has an empty or oversized field");
+	char mac_want[MAC_TEXT + 1];
+	sign(key, key_len, s, (size_t)(mac_given - s), mac_want);
+	if (CRYPTO_memcmp(mac_want, mac_given, MAC_TEXT) != 0)
+		return fpd_error_set(err, FPD_EPERM,
+		                     "resource_meta signature does not match: it was not issued "
+		                     "by this deployment of flyteplugd");
+	return FPD_OK;
+}

@@ -1,0 +1,40 @@
+/*
+ * resource_meta: the opaque bytes CreateTask returns and propeller hands back on every GetTask
+ * and DeleteTask (it stores them in etcd, inside the FlyteWorkflow). They hold everything needed
+ * to find the object again after a restart of either side, so flyteplugd keeps no state store:
+ *
+ *   fpd1|<plugin>|<namespace>|<name>|<uid>|<mac>
+ *
+ * <mac> is the first 16 bytes of HMAC-SHA256(key, everything before it), base64url without
+ * padding. Typical size ~150 bytes. A daemon only acts on bytes it signed itself (or a replica
+ * sharing the key), so a forged or foreign resource_meta can never make it touch an object.
+ */
+#ifndef FPD_ENGINE_RESOURCE_META_H
+#define FPD_ENGINE_RESOURCE_META_H
+
+#include "core/error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FPD_RESOURCE_META_MAX 1024
+#define FPD_SIGNING_KEY_MIN 16
+
+struct fpd_resource_meta {
+	char plugin[64];
+	char namespace_[64];
+	char name[254];
+	char uid[64];
+};
+
+/* Encodes and signs meta into out (a new allocation of *len bytes, NUL-terminated for
+ * convenience). FPD_EINVAL when a field is empty or contains '|'. */
+int fpd_resource_meta_encode(const struct fpd_resource_meta *meta, const uint8_t *key,
+                             size_t key_len, char **out, size_t *len, struct fpd_error *err);
+
+/* Parses and verifies. FPD_EINVAL for malformed bytes (wrong version, field count, sizes);
+ * FPD_EPERM when the signature does not match (forged, or signed with another key). */
+int fpd_resource_meta_decode(const uint8_t *data, size_t len, const uint8_t *key, size_t key_len,
+                             struct fpd_resource_meta *meta, struct fpd_error *err);
+
+#endif

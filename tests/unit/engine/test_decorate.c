@@ -1,0 +1,111 @@
+#include "core/config.h"
+#include "engine/decorate.h"
+#include "fpd_test.h"
+
+#include <flyteplugd/object.h>
+
+static struct fpd_task_ref ref(void)
+{
+	struct fpd_task_ref r = {
+	    .project = "flytesnacks",
+	    .domain = "development",
+	    .execution = "a1b2c3",
+	    .node_id = "n0",
+	    .retry_attempt = 1,
+	    .task_project = "flytesnacks",
+	    .task_domain = "development",
+	    .task_name = "wf.say_hello",
+	    .task_version = "v1",
+	    .task_type = "python-task",
+	    .task_type_version = 0,
+	    .generated_name = "a1b2c3-n0-1",
+	    .namespace_ = "flytesnacks-development",
+	    .link_types = "",
+	};
+	return r;
+}
+
+START_TEST(precedence_and_marks)
+{
+	struct fpd_config cfg;
+	fpd_config_defaults(&cfg);
+	json_decref(cfg.settings.k8s.default_labels);
+	cfg.settings.k8s.default_labels = json_pack("{s:s, s:s}", "team", "default", "tier", "x");
+
+	Flyteidl__Core__K8sObjectMetadata__LabelsEntry le =
+	    FLYTEIDL__CORE__K8S_OBJECT_METADATA__LABELS_ENTRY__INIT;
+	le.key = "tier";
+	le.value = "template";
+	Flyteidl__Core__K8sObjectMetadata__LabelsEntry *lep[] = {&le};
+	Flyteidl__Core__K8sObjectMetadata k8s = FLYTEIDL__CORE__K8S_OBJECT_METADATA__INIT;
+	k8s.n_labels = 1;
+	k8s.labels = lep;
+	Flyteidl__Core__TaskMetadata md = FLYTEIDL__CORE__TASK_METADATA__INIT;
+	md.metadata = &k8s;
+	Flyteidl__Core__TaskTemplate tmpl = FLYTEIDL__CORE__TASK_TEMPLATE__INIT;
+	tmpl.metadata = &md;
+
+	json_t *exec_labels = json_pack("{s:s, s:s}", "execution-id", "a1b2c3", "team", "ml");
+	json_t *exec_ann = json_pack("{s:s}", "owner", "alice");
+	struct fpd_task task = {
+	    .ref = ref(), .tmpl = &tmpl, .labels = exec_labels, .annotations = exec_ann};
+	json_t *obj = json_pack("{s:s, s:s, s:{s:{s:s, s:s}}}", "apiVersion", "v1", "kind", "Pod",
+	                        "metadata", "labels", "tier", "plugin", "plugin-only", "yes");
+	struct fpd_error err;
+	ck_assert_int_eq(fpd_decorate(obj, &task, "pod", &cfg.settings, &err), FPD_OK);
+
+	ck_assert_str_eq(fpd_json_str(obj, "metadata.name"), "a1b2c3-n0-1");
+	ck_assert_str_eq(fpd_json_str(obj, "metadata.namespace"), "flytesnacks-development");
+	const json_t *labels = fpd_json_get(obj, "metadata.labels");
+	ck_assert_str_eq(json_string_value(json_object_get(labels, "team")), "ml");
+	ck_assert_str_eq(json_string_value(json_object_get(labels, "tier")), "template");
+	ck_assert_str_eq(json_string_value(json_object_get(labels, "plugin-only")), "yes");
+	ck_assert_str_eq(json_string_value(json_object_get(labels, "execution-id")), "a1b2c3");
+	ck_assert_str_eq(json_string_value(json_object_get(labels, FPD_LABEL_MANAGED_BY)),
+	                 "flyteplugd");
+	ck_assert_str_eq(json_string_value(json_object_get(labels, FPD_LABEL_PLUGIN)), "pod");
+	const json_t *ann = fpd_json_get(obj, "metadata.annotations");
+	ck_assert_str_eq(json_string_value(json_object_get(
+	                     ann, "cluster-autoscaler.kubernetes.io/safe-to-evict")),
+	                 "false");
+	ck_assert_str_eq(json_string_value(json_object_get(ann, "owner")), "alice");
+	ck_assert(fpd_identity_matches(obj, &task.ref));
+	struct fpd_task_ref other = ref();
+	other.retry_attempt = 2;
+	ck_assert(!fpd_identity_matches(obj, &other));
+	const json_t *fin = fpd_json_get(obj, "metadata.finalizers");
+	ck_assert_uint_eq(json_array_size(fin), 1);
+	ck_assert_str_eq(json_string_value(json_array_get(fin, 0)), FPD_FINALIZER);
+
+	json_decref(obj);
+	json_decref(exec_labels);
+	json_decref(exec_ann);
+	fpd_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(rejects_objects_without_kind)
+{
+	struct fpd_config cfg;
+	fpd_config_defaults(&cfg);
+	struct fpd_task task = {.ref = ref()};
+	struct fpd_error err;
+	json_t *obj = json_pack("{s:s}", "apiVersion", "v1");
+	ck_assert_int_eq(fpd_decorate(obj, &task, "pod", &cfg.settings, &err), FPD_EINVAL);
+	json_decref(obj);
+	obj = json_array();
+	ck_assert_int_eq(fpd_decorate(obj, &task, "pod", &cfg.settings, &err), FPD_EINVAL);
+	json_decref(obj);
+	fpd_config_free(&cfg);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("engine/decorate");
+	TCase *tc = tcase_create("decorate");
+	tcase_add_test(tc, precedence_and_marks);
+	tcase_add_test(tc, rejects_objects_without_kind);
+	suite_add_tcase(s, tc);
+	return fpd_run_suite(s);
+}

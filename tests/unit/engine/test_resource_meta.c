@@ -1,0 +1,106 @@
+#include "engine/resource_meta.h"
+#include "fpd_test.h"
+
+static const uint8_t key[] = "0123456789abcdef0123456789abcdef";
+static const uint8_t other_key[] = "fedcba9876543210fedcba9876543210";
+
+static struct fpd_resource_meta sample(void)
+{
+	struct fpd_resource_meta m = {0};
+	snprintf(m.plugin, sizeof(m.plugin), "pod");
+	snprintf(m.namespace_, sizeof(m.namespace_), "flytesnacks-development");
+	snprintf(m.name, sizeof(m.name), "a1b2c3-n0-0");
+	snprintf(m.uid, sizeof(m.uid), "2f0c7d7e-1d2b-4f5a-9c1e-0b8e5f8e9a11");
+	return m;
+}
+
+START_TEST(round_trip_and_size)
+{
+	struct fpd_resource_meta m = sample(), back;
+	struct fpd_error err;
+	char *bytes;
+	size_t len;
+	ck_assert_int_eq(fpd_resource_meta_encode(&m, key, 32, &bytes, &len, &err), FPD_OK);
+	ck_assert_uint_lt(len, 256);
+	ck_assert(strncmp(bytes, "fpd1|pod|flytesnacks-development|a1b2c3-n0-0|", 44) == 0);
+	ck_assert_int_eq(fpd_resource_meta_decode((uint8_t *)bytes, len, key, 32, &back, &err),
+	                 FPD_OK);
+	ck_assert_str_eq(back.plugin, "pod");
+	ck_assert_str_eq(back.namespace_, m.namespace_);
+	ck_assert_str_eq(back.name, m.name);
+	ck_assert_str_eq(back.uid, m.uid);
+	free(bytes);
+}
+END_TEST
+
+START_TEST(forged_and_foreign_are_refused)
+{
+	struct fpd_resource_meta m = sample(), back;
+	struct fpd_error err;
+	char *bytes;
+	size_t len;
+	ck_assert_int_eq(fpd_resource_meta_encode(&m, key, 32, &bytes, &len, &err), FPD_OK);
+	/* Signed by another deployment. */
+	ck_assert_int_eq(
+	    fpd_resource_meta_decode((uint8_t *)bytes, len, other_key, 32, &back, &err), FPD_EPERM);
+	ck_assert_ptr_nonnull(strstr(err.text, "signature"));
+	/* Pointing it at another object keeps the old signature: refused. */
+	char *forged = strdup(bytes);
+	char *p = strstr(forged, "a1b2c3");
+	p[0] = 'z';
+	ck_assert_int_eq(fpd_resource_meta_decode((uint8_t *)forged, len, key, 32, &back, &err),
+	                 FPD_EPERM);
+	/* Flipping a bit of the signature. */
+	strcpy(forged, bytes);
+	forged[len - 1] ^= 1;
+	ck_assert_int_eq(fpd_resource_meta_decode((uint8_t *)forged, len, key, 32, &back, &err),
+	                 FPD_EPERM);
+	free(forged);
+	free(bytes);
+}
+END_TEST
+
+START_TEST(malformed_is_invalid)
+{
+	struct fpd_resource_meta back;
+	struct fpd_error err;
+	static const char *bad[] = {
+	    "",
+	    "{\"job_id\": \"x\"}", /* flytekit-style JSON meta of another agent */
+	    "fpd2|pod|ns|name|uid|AAAAAAAAAAAAAAAAAAAAAA",
+	    "fpd1|pod|ns|name|AAAAAAAAAAAAAAAAAAAAAA",
+	    "fpd1|pod|ns|name|uid|short",
+	    "fpd1||ns|name|uid|AAAAAAAAAAAAAAAAAAAAAA",
+	    "fpd1|pod|ns|name|uid|x|AAAAAAAAAAAAAAAAAAAAAA",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(fpd_resource_meta_decode((const uint8_t *)bad[i], strlen(bad[i]), key,
+		                                       32, &back, &err) == FPD_EINVAL,
+		              "accepted %s", bad[i]);
+	/* Embedded NUL and oversize input. */
+	ck_assert_int_eq(
+	    fpd_resource_meta_decode((const uint8_t *)"fpd1|\0", 6, key, 32, &back, &err),
+	    FPD_EINVAL);
+	uint8_t big[FPD_RESOURCE_META_MAX + 1];
+	memset(big, 'a', sizeof(big));
+	ck_assert_int_eq(fpd_resource_meta_decode(big, sizeof(big), key, 32, &back, &err),
+	                 FPD_EINVAL);
+	/* Encoding refuses fields that would break the format. */
+	struct fpd_resource_meta m = sample();
+	m.name[0] = '|';
+	char *bytes;
+	size_t len;
+	ck_assert_int_eq(fpd_resource_meta_encode(&m, key, 32, &bytes, &len, &err), FPD_EINVAL);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("engine/resource_meta");
+	TCase *tc = tcase_create("resource_meta");
+	tcase_add_test(tc, round_trip_and_size);
+	tcase_add_test(tc, forged_and_foreign_are_refused);
+	tcase_add_test(tc, malformed_is_invalid);
+	suite_add_tcase(s, tc);
+	return fpd_run_suite(s);
+}
