@@ -79,6 +79,19 @@ static const struct fpd_schema_field plugins_fields[] = {
     {NULL},
 };
 
+static const struct fpd_schema_field engine_fields[] = {
+    {"signing_key_file", FPD_SCHEMA_STRING, offsetof(struct fpd_config_engine, signing_key_file)},
+    {"cleanup_ttl", FPD_SCHEMA_DURATION, offsetof(struct fpd_config_engine, cleanup_ttl_ms), 0,
+     30 * 24 * (int64_t)HOUR_MS},
+    {"orphan_after", FPD_SCHEMA_DURATION, offsetof(struct fpd_config_engine, orphan_after_ms),
+     60 * 1000, 30 * 24 * (int64_t)HOUR_MS},
+    {"sweep_interval", FPD_SCHEMA_DURATION, offsetof(struct fpd_config_engine, sweep_interval_ms),
+     1000, 24 * (int64_t)HOUR_MS},
+    {"create_retry_max", FPD_SCHEMA_DURATION,
+     offsetof(struct fpd_config_engine, create_retry_max_ms), 1000, HOUR_MS},
+    {NULL},
+};
+
 #define K8S(f) offsetof(struct fpd_k8s_settings, f)
 static const struct fpd_schema_field k8s_fields[] = {
     {"default-annotations", FPD_SCHEMA_JSON, K8S(default_annotations)},
@@ -171,6 +184,7 @@ static const struct fpd_schema_field config_fields[] = {
     {"namespaces", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, namespaces),
      .fields = namespaces_fields},
     {"plugins", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, plugins), .fields = plugins_fields},
+    {"engine", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, engine), .fields = engine_fields},
     {"k8s", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, settings.k8s), .fields = k8s_fields},
     {"logs", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, settings.logs), .fields = logs_fields},
     {NULL},
@@ -201,6 +215,12 @@ void fpd_config_defaults(struct fpd_config *cfg)
 	cfg->kubernetes.watch_timeout_ms = 10 * 60 * 1000;
 	cfg->namespaces.default_namespace = fpd_strdup("default");
 	cfg->plugins.dir = fpd_strdup("");
+
+	cfg->engine.signing_key_file = fpd_strdup("");
+	cfg->engine.cleanup_ttl_ms = HOUR_MS;
+	cfg->engine.orphan_after_ms = 24 * (int64_t)HOUR_MS;
+	cfg->engine.sweep_interval_ms = 60 * 1000;
+	cfg->engine.create_retry_max_ms = 20 * 1000;
 
 	struct fpd_k8s_settings *k = &cfg->settings.k8s;
 	k->default_annotations =

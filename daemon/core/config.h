@@ -67,6 +67,16 @@ struct fpd_config_plugins {
 	struct fpd_yaml_node *settings;
 };
 
+struct fpd_config_engine {
+	/* HMAC key for resource_meta (a file holding at least 16 bytes, e.g. a mounted Secret).
+	 * Empty: a random key per process, so tasks cannot be followed across restarts. */
+	char *signing_key_file;
+	int64_t cleanup_ttl_ms;      /* delete objects this long after they finished */
+	int64_t orphan_after_ms;     /* delete unfinished objects nobody asked about this long */
+	int64_t sweep_interval_ms;   /* how often the cleanup runs */
+	int64_t create_retry_max_ms; /* backoff cap while a resource quota blocks a create */
+};
+
 struct fpd_config {
 	char *source; /* the file it came from, for messages; "" for defaults */
 	struct fpd_config_log log;
@@ -75,6 +85,7 @@ struct fpd_config {
 	struct fpd_config_kube kubernetes;
 	struct fpd_config_namespaces namespaces;
 	struct fpd_config_plugins plugins;
+	struct fpd_config_engine engine;
 	/* `k8s:` and `logs:`: shared by every Kubernetes plugin (propeller's plugins.k8s and
 	 * plugins.logs keys). */
 	struct fpd_settings settings;
