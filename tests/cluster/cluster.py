@@ -1,0 +1,998 @@
+#!/usr/bin/env python3
+"""A real kube-apiserver + etcd on 127.0.0.1 for flyteplugd's tests.
+
+Library:
+
+    from cluster import Cluster
+    with Cluster() as c:
+        ns = c.new_namespace("pods")
+        status, pod = c.request("POST", f"/api/v1/namespaces/{ns}/pods", {...})
+
+CLI (for ctest fixtures and the demo):
+
+    python3 tests/cluster/cluster.py up --dir DIR     # detached; prints the kubeconfig path
+    set -a; . DIR/env; set +a                          # KUBECONFIG, FPD_TEST_KUBE_SERVER, ...
+    python3 tests/cluster/cluster.py kill-apiserver --dir DIR
+    python3 tests/cluster/cluster.py start-apiserver --dir DIR
+    python3 tests/cluster/cluster.py compact --dir DIR
+    python3 tests/cluster/cluster.py down --dir DIR
+
+Only the Python standard library and the `openssl` command are needed. The binaries come from
+tests/cluster/build.sh (real upstream kube-apiserver and etcd, built from pinned Go modules).
+Nothing here fakes the API: there is simply no scheduler, kubelet or controller-manager, so
+the helpers below write what those would (pod status, namespace service accounts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import base64
+import ctypes
+import http.client
+import json
+import os
+import shlex
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+HERE = Path(__file__).resolve().parent
+BUILD_SH = HERE / "build.sh"
+MARKER = ".fpd-test-cluster"
+
+REALITY = (
+    "real kube-apiserver {kube} + etcd {etcd}; no scheduler/kubelet/controller-manager: "
+    "pod status and namespace service accounts are written by the test helpers"
+)
+
+
+class ClusterError(RuntimeError):
+    pass
+
+
+# ----------------------------------------------------------------------------- processes
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _child_setup(die_with_parent: bool):
+    """preexec_fn: own process group, unblocked signals, SIGKILL when our parent dies."""
+
+    parent = os.getpid()
+    prctl = None
+    if die_with_parent:
+        try:  # looked up before fork(): no dlopen in the child
+            prctl = ctypes.CDLL(None, use_errno=True).prctl
+        except (OSError, AttributeError):  # not Linux: the process group + atexit still apply
+            prctl = None
+
+    def fn():
+        os.setpgid(0, 0)
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        if prctl is not None:
+            # SIGKILL when the thread that started us dies (Python: the calling thread).
+            prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+            # The parent may already be gone between fork() and prctl().
+            if os.getppid() != parent:
+                os._exit(1)
+
+    return fn
+
+
+def _stop_process(proc: subprocess.Popen | None, timeout: float = 15.0) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tail(path: Path, n: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
+    except OSError:
+        return "(no log)"
+
+
+def build_binaries() -> Path:
+    """Runs build.sh (instant when the cache is warm) and returns the bin dir."""
+    env_dir = os.environ.get("FPD_CLUSTER_BIN_DIR")
+    if env_dir:
+        return Path(env_dir)
+    out = subprocess.run(["bash", str(BUILD_SH)], stdout=subprocess.PIPE, check=False, text=True)
+    if out.returncode != 0:
+        raise ClusterError(f"{BUILD_SH} failed with exit code {out.returncode}")
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+# ----------------------------------------------------------------------------- certificates
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    r = subprocess.run(["openssl", *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, check=False)
+    if r.returncode != 0:
+        raise ClusterError(f"openssl {' '.join(args)} failed:\n{r.stdout}")
+
+
+def make_pki(pki: Path) -> None:
+    """CA, serving cert (127.0.0.1, localhost), admin client cert (O=system:masters),
+    service-account RSA key pair. EC P-256 for TLS keys: fast to generate."""
+    pki.mkdir(parents=True, exist_ok=True)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    _openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "3650",
+             "-subj", "/CN=flyteplugd-test-ca",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=pki)
+
+    def leaf(name: str, subj: str, ext: str) -> None:
+        (pki / f"{name}.ext").write_text(ext)
+        _openssl("req", "-new", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr",
+                 "-subj", subj, cwd=pki)
+        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                 "-CAcreateserial", "-days", "3650", "-out", f"{name}.crt",
+                 "-extfile", f"{name}.ext", cwd=pki)
+
+    leaf("apiserver", "/CN=kube-apiserver",
+         "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+         "extendedKeyUsage=serverAuth\n"
+         "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,"
+         "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.0.0.1\n")
+    leaf("admin", "/O=system:masters/CN=flyteplugd-test-admin",
+         "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+         "extendedKeyUsage=clientAuth\n")
+    _openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "sa.key",
+             cwd=pki)
+    _openssl("pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=pki)
+    for p in pki.iterdir():
+        if p.suffix in (".key",):
+            p.chmod(0o600)
+
+
+def _b64(path: Path) -> str:
+    return base64.b64encode(path.read_bytes()).decode()
+
+
+# ----------------------------------------------------------------------------- the cluster
+
+
+class Cluster:
+    """etcd + kube-apiserver on 127.0.0.1, in a private work dir.
+
+    Attributes after start(): kubeconfig, server, ca_file, client_cert, client_key, etcd_url,
+    workdir, kube_version, etcd_version.
+    """
+
+    def __init__(self, workdir: str | os.PathLike | None = None, bin_dir: str | os.PathLike | None = None,
+                 *, watch_cache: bool = True, keep: bool | None = None,
+                 die_with_parent: bool = True, extra_apiserver_args: Iterable[str] = (),
+                 quiet: bool = False):
+        self._given_dir = workdir is not None
+        self._workdir_arg = Path(workdir) if workdir is not None else None
+        self._bin_dir_arg = Path(bin_dir) if bin_dir is not None else None
+        self.watch_cache = watch_cache
+        self.keep = keep if keep is not None else os.environ.get("FPD_CLUSTER_KEEP") == "1"
+        self.die_with_parent = die_with_parent
+        self.extra_apiserver_args = list(extra_apiserver_args)
+        self.quiet = quiet
+        self.etcd_proc: subprocess.Popen | None = None
+        self.apiserver_proc: subprocess.Popen | None = None
+        self._started = False
+        self._lock = threading.RLock()
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> "Cluster":
+        with self._lock:
+            if self._started:
+                return self
+            bin_dir = self._bin_dir_arg or build_binaries()
+            self.kube_apiserver_bin = bin_dir / "kube-apiserver"
+            self.etcd_bin = bin_dir / "etcd"
+            for b in (self.kube_apiserver_bin, self.etcd_bin):
+                if not os.access(b, os.X_OK):
+                    raise ClusterError(f"{b} missing: run tests/cluster/build.sh")
+            self.kube_version = _read_version(bin_dir / "KUBERNETES_VERSION", self.kube_apiserver_bin)
+            self.etcd_version = _read_version(bin_dir / "ETCD_VERSION", self.etcd_bin)
+
+            if self._workdir_arg is None:
+                self.workdir = Path(tempfile.mkdtemp(prefix="fpd-cluster-"))
+                self._owns_dir = True
+            else:
+                self.workdir = self._workdir_arg.resolve()
+                self._owns_dir = not self.workdir.exists() or not any(self.workdir.iterdir())
+                self.workdir.mkdir(parents=True, exist_ok=True)
+            (self.workdir / MARKER).write_text("flyteplugd test cluster state\n")
+            atexit.register(self.stop)
+            self._started = True
+            try:
+                self._start()
+            except BaseException:
+                self.stop()
+                raise
+            return self
+
+    def _start(self) -> None:
+        pki = self.workdir / "pki"
+        make_pki(pki)
+        self.ca_file = str(pki / "ca.crt")
+        self.client_cert = str(pki / "admin.crt")
+        self.client_key = str(pki / "admin.key")
+        self._ssl = ssl.create_default_context(cafile=self.ca_file)
+        self._ssl.load_cert_chain(self.client_cert, self.client_key)
+
+        self.etcd_client_port = free_port()
+        self.etcd_peer_port = free_port()
+        self.etcd_url = f"http://127.0.0.1:{self.etcd_client_port}"
+        self._start_etcd()
+
+        self.apiserver_port = free_port()
+        self.server = f"https://127.0.0.1:{self.apiserver_port}"
+        self.kubeconfig = str(self.workdir / "kubeconfig")
+        self._write_kubeconfigs()
+        self.start_apiserver()
+        self._wait_for("namespace default", lambda: self.request("GET", "/api/v1/namespaces/default")[0] == 200)
+        self._ensure_namespace_basics("default")
+        if not self.quiet:
+            print(self.reality(), file=sys.stderr, flush=True)
+
+    def reality(self) -> str:
+        return REALITY.format(kube=self.kube_version, etcd=self.etcd_version)
+
+    def stop(self) -> None:
+        with self._lock:
+            if not self._started:
+                return
+            self._started = False
+            _stop_process(self.apiserver_proc)
+            _stop_process(self.etcd_proc)
+            self.apiserver_proc = self.etcd_proc = None
+            try:
+                atexit.unregister(self.stop)
+            except Exception:
+                pass
+            if self.keep:
+                print(f"cluster state kept in {self.workdir}", file=sys.stderr)
+            elif self._owns_dir:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+            else:
+                for name in ("pki", "etcd-data", "kubeconfig", "kubeconfig.paths", "etcd.log",
+                             "kube-apiserver.log", "env", MARKER):
+                    p = self.workdir / name
+                    if p.is_dir():
+                        shutil.rmtree(p, ignore_errors=True)
+                    else:
+                        p.unlink(missing_ok=True)
+
+    def __enter__(self) -> "Cluster":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- etcd -----------------------------------------------------------------------------
+
+    def _start_etcd(self) -> None:
+        peer = f"http://127.0.0.1:{self.etcd_peer_port}"
+        args = [
+            str(self.etcd_bin),
+            "--name=default",
+            f"--data-dir={self.workdir / 'etcd-data'}",
+            f"--listen-client-urls={self.etcd_url}",
+            f"--advertise-client-urls={self.etcd_url}",
+            f"--listen-peer-urls={peer}",
+            f"--initial-advertise-peer-urls={peer}",
+            f"--initial-cluster=default={peer}",
+            "--initial-cluster-state=new",
+            "--quota-backend-bytes=268435456",  # 256 MiB is plenty for tests
+            "--unsafe-no-fsync",  # throwaway data: trade durability for speed
+            "--log-level=warn",
+        ]
+        self.etcd_proc = self._spawn(args, self.workdir / "etcd.log")
+        self._wait_for("etcd /health", self._etcd_healthy, proc=self.etcd_proc,
+                       log=self.workdir / "etcd.log")
+
+    def _etcd_healthy(self) -> bool:
+        try:
+            st, body = _http_json("GET", self.etcd_url + "/health", timeout=2)
+            return st == 200 and body.get("health") == "true"
+        except OSError:
+            return False
+
+    def _etcd_post(self, path: str, body: dict) -> tuple[int, Any]:
+        return _http_json("POST", self.etcd_url + path, body, timeout=10)
+
+    def etcd_revision(self) -> int:
+        return etcd_revision(self.etcd_url)
+
+    def compact_etcd(self, expire_watch_cache: bool = True) -> int:
+        """Compacts etcd to its current revision (etcd's own API, through its HTTP/JSON gateway)
+        and returns that revision, so that watches and lists from an older resourceVersion get
+        410 Gone (reason Expired).
+
+        With the watch cache off (Cluster(watch_cache=False)) that is all: the API server asks
+        etcd and relays its 410. With the watch cache on (the default, as in real clusters) the
+        API server serves watches from its in-memory window and would keep answering old
+        resourceVersions, so kube-apiserver is also restarted (SIGTERM, ~2.5 s): the cache is
+        rebuilt at the compacted revision, as after a real apiserver rollout. Pass
+        expire_watch_cache=False to skip that restart."""
+        rev = compact_etcd(self.etcd_url)
+        if self.watch_cache and expire_watch_cache:
+            self.kill_apiserver(signal.SIGTERM)
+            self.start_apiserver()
+        return rev
+
+    # -- kube-apiserver -------------------------------------------------------------------
+
+    def _apiserver_args(self) -> list[str]:
+        pki = self.workdir / "pki"
+        args = [
+            str(self.kube_apiserver_bin),
+            f"--etcd-servers={self.etcd_url}",
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            # 1.37 refuses a loopback address in the `kubernetes` Service endpoints; there is
+            # no in-cluster client to use them, so the reconciler is off.
+            "--endpoint-reconciler-type=none",
+            f"--secure-port={self.apiserver_port}",
+            f"--cert-dir={pki}",
+            f"--tls-cert-file={pki / 'apiserver.crt'}",
+            f"--tls-private-key-file={pki / 'apiserver.key'}",
+            f"--client-ca-file={pki / 'ca.crt'}",
+            f"--service-account-key-file={pki / 'sa.pub'}",
+            f"--service-account-signing-key-file={pki / 'sa.key'}",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            "--api-audiences=https://kubernetes.default.svc.cluster.local",
+            "--authorization-mode=Node,RBAC",
+            "--service-cluster-ip-range=10.0.0.0/24",
+            "--allow-privileged=true",
+            # Lighter on memory and CPU; nothing the daemon relies on.
+            "--enable-priority-and-fairness=false",
+            "--profiling=false",
+            "--v=1",
+        ]
+        if not self.watch_cache:
+            args.append("--watch-cache=false")
+        return args + self.extra_apiserver_args
+
+    def start_apiserver(self) -> None:
+        """Starts kube-apiserver (again) on the same port against the same etcd; waits for /readyz."""
+        with self._lock:
+            if self.apiserver_proc is not None and self.apiserver_proc.poll() is None:
+                return
+            log = self.workdir / "kube-apiserver.log"
+            env = dict(os.environ)
+            env.setdefault("GOMEMLIMIT", "768MiB")
+            self.apiserver_proc = self._spawn(self._apiserver_args(), log, env=env, append=True)
+            self._wait_for("kube-apiserver /readyz", self._apiserver_ready, proc=self.apiserver_proc,
+                           log=log, timeout=120)
+
+    def kill_apiserver(self, sig: int = signal.SIGKILL) -> None:
+        """Stops kube-apiserver (SIGKILL by default: an abrupt loss, connections are reset)."""
+        with self._lock:
+            proc = self.apiserver_proc
+            if proc is None:
+                return
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, sig)
+                except ProcessLookupError:
+                    pass
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+            self.apiserver_proc = None
+
+    def _apiserver_ready(self) -> bool:
+        try:
+            st, _ = self.request("GET", "/readyz", timeout=3)
+            return st == 200
+        except (OSError, http.client.HTTPException, ssl.SSLError):
+            return False
+
+    # -- kubeconfig -----------------------------------------------------------------------
+
+    def _write_kubeconfigs(self) -> None:
+        pki = self.workdir / "pki"
+        common = ("apiVersion: v1\nkind: Config\npreferences: {}\n"
+                  "current-context: flyteplugd-test\n"
+                  "contexts:\n- name: flyteplugd-test\n  context:\n    cluster: flyteplugd-test\n"
+                  "    user: flyteplugd-test-admin\n    namespace: default\n")
+        data = (common +
+                f"clusters:\n- name: flyteplugd-test\n  cluster:\n    server: {self.server}\n"
+                f"    certificate-authority-data: {_b64(pki / 'ca.crt')}\n"
+                f"users:\n- name: flyteplugd-test-admin\n  user:\n"
+                f"    client-certificate-data: {_b64(pki / 'admin.crt')}\n"
+                f"    client-key-data: {_b64(pki / 'admin.key')}\n")
+        paths = (common +
+                 f"clusters:\n- name: flyteplugd-test\n  cluster:\n    server: {self.server}\n"
+                 f"    certificate-authority: {pki / 'ca.crt'}\n"
+                 f"users:\n- name: flyteplugd-test-admin\n  user:\n"
+                 f"    client-certificate: {pki / 'admin.crt'}\n"
+                 f"    client-key: {pki / 'admin.key'}\n")
+        for name, text in (("kubeconfig", data), ("kubeconfig.paths", paths)):
+            p = self.workdir / name
+            p.write_text(text)
+            p.chmod(0o600)
+
+    # -- REST -----------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, body: Any = None, content_type: str | None = None,
+                *, query: dict | None = None, headers: dict | None = None,
+                timeout: float = 30) -> tuple[int, Any]:
+        """One HTTPS request as the admin user. `body` may be a dict/list (sent as JSON, or
+        as `content_type`, e.g. application/merge-patch+json), str or bytes. Returns
+        (status, decoded JSON or text or None)."""
+        if query:
+            path += ("&" if "?" in path else "?") + urllib.parse.urlencode(query)
+        data: bytes | None
+        if body is None:
+            data = None
+        elif isinstance(body, (bytes, bytearray)):
+            data = bytes(body)
+        elif isinstance(body, str):
+            data = body.encode()
+        else:
+            data = json.dumps(body).encode()
+        hdrs = {"Accept": "application/json"}
+        if data is not None:
+            hdrs["Content-Type"] = content_type or (
+                "application/merge-patch+json" if method.upper() == "PATCH" else "application/json")
+        hdrs.update(headers or {})
+        conn = http.client.HTTPSConnection("127.0.0.1", self.apiserver_port, context=self._ssl,
+                                           timeout=timeout)
+        try:
+            conn.request(method.upper(), path, body=data, headers=hdrs)
+            resp = conn.getresponse()
+            raw = resp.read()
+            return resp.status, _decode(raw, resp.getheader("Content-Type", ""))
+        finally:
+            conn.close()
+
+    def must(self, method: str, path: str, body: Any = None, content_type: str | None = None,
+             ok: Iterable[int] = (200, 201), **kw) -> Any:
+        st, obj = self.request(method, path, body, content_type, **kw)
+        if st not in tuple(ok):
+            raise ClusterError(f"{method} {path}: HTTP {st}: {obj}")
+        return obj
+
+    def watch(self, path: str, resource_version: str | None = None, *, timeout_seconds: int = 5,
+              max_events: int | None = None, query: dict | None = None) -> tuple[int, list[dict]]:
+        """A watch request; returns (HTTP status, events) after max_events events or when the
+        server ends the watch (timeoutSeconds). A non-200 status returns ([Status object])."""
+        q = {"watch": "true", "timeoutSeconds": str(timeout_seconds)}
+        if resource_version is not None:
+            q["resourceVersion"] = resource_version
+        q.update(query or {})
+        full = path + ("&" if "?" in path else "?") + urllib.parse.urlencode(q)
+        conn = http.client.HTTPSConnection("127.0.0.1", self.apiserver_port, context=self._ssl,
+                                           timeout=timeout_seconds + 10)
+        try:
+            conn.request("GET", full, headers={"Accept": "application/json"})
+            resp = conn.getresponse()
+            if resp.status != 200:
+                return resp.status, [_decode(resp.read(), resp.getheader("Content-Type", ""))]
+            events: list[dict] = []
+            while max_events is None or len(events) < max_events:
+                line = resp.readline()
+                if not line:
+                    break
+                if line.strip():
+                    events.append(json.loads(line))
+            return 200, events
+        finally:
+            conn.close()
+
+    # -- what the missing controllers would do ---------------------------------------------
+
+    def new_namespace(self, prefix: str = "t") -> str:
+        """Creates a namespace with a generated name, plus what kube-controller-manager would
+        add: the `default` ServiceAccount and the `kube-root-ca.crt` ConfigMap."""
+        prefix = "".join(ch if ch.isalnum() or ch == "-" else "-" for ch in prefix.lower()).strip("-")
+        ns = self.must("POST", "/api/v1/namespaces",
+                       {"apiVersion": "v1", "kind": "Namespace",
+                        "metadata": {"generateName": f"{(prefix or 't')[:40]}-",
+                                     "labels": {"flyteplugd.test/cluster": "true"}}})
+        name = ns["metadata"]["name"]
+        self._ensure_namespace_basics(name)
+        return name
+
+    def _ensure_namespace_basics(self, ns: str) -> None:
+        self.must("POST", f"/api/v1/namespaces/{ns}/serviceaccounts",
+                  {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}},
+                  ok=(201, 409))
+        self.must("POST", f"/api/v1/namespaces/{ns}/configmaps",
+                  {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kube-root-ca.crt"},
+                   "data": {"ca.crt": Path(self.ca_file).read_text()}},
+                  ok=(201, 409))
+
+    def token_for(self, serviceaccount: str = "default", namespace: str = "default",
+                  expiration_seconds: int = 3600, audiences: list[str] | None = None) -> str:
+        """A real bound token for the ServiceAccount (TokenRequest API)."""
+        spec: dict[str, Any] = {"expirationSeconds": expiration_seconds}
+        if audiences:
+            spec["audiences"] = audiences
+        tr = self.must("POST", f"/api/v1/namespaces/{namespace}/serviceaccounts/{serviceaccount}/token",
+                       {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec})
+        return tr["status"]["token"]
+
+    def install_crds(self, paths_or_docs: Any, timeout: float = 60) -> list[str]:
+        """Creates or updates CustomResourceDefinitions and waits until each is Established.
+        Accepts a dict, a YAML/JSON string, a file or directory path, or a list of those
+        (multi-document YAML is fine: the API server parses the YAML). Returns CRD names."""
+        docs = list(_crd_docs(paths_or_docs))
+        base = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+        names = []
+        for doc in docs:
+            if isinstance(doc, dict):
+                body, ctype, apply_ct = json.dumps(doc), "application/json", "application/apply-patch+yaml"
+            else:
+                body, ctype, apply_ct = doc, "application/yaml", "application/apply-patch+yaml"
+            st, obj = self.request("POST", base, body, ctype)
+            if st == 409:  # exists: server-side apply the same document
+                name = (obj.get("details") or {}).get("name")
+                if not name:
+                    raise ClusterError(f"CRD create conflict without a name: {obj}")
+                self.must("PATCH", f"{base}/{name}", body, apply_ct,
+                          query={"fieldManager": "flyteplugd-tests", "force": "true"})
+            elif st != 201:
+                raise ClusterError(f"creating CRD failed: HTTP {st}: {obj}")
+            else:
+                name = obj["metadata"]["name"]
+            names.append(name)
+        for name in names:
+            def established(name=name) -> bool:
+                st, crd = self.request("GET", f"{base}/{name}")
+                conds = (crd.get("status") or {}).get("conditions") or [] if st == 200 else []
+                return any(c.get("type") == "Established" and c.get("status") == "True" for c in conds)
+            self._wait_for(f"CRD {name} Established", established, timeout=timeout)
+        # Discovery and the CR REST endpoint lag Established by a moment; wait for the endpoint.
+        for name in names:
+            crd = self.must("GET", f"{base}/{name}")
+            g, plural = crd["spec"]["group"], crd["spec"]["names"]["plural"]
+            v = next(v["name"] for v in crd["spec"]["versions"] if v.get("served", True))
+            self._wait_for(f"{plural}.{g} served",
+                           lambda: self.request("GET", f"/apis/{g}/{v}/{plural}?limit=1")[0] == 200,
+                           timeout=timeout)
+        return names
+
+    @staticmethod
+    def resource_path(group: str, version: str, plural: str, namespace: str | None, name: str | None = None) -> str:
+        base = f"/api/{version}" if group in ("", "core") else f"/apis/{group}/{version}"
+        if namespace:
+            base += f"/namespaces/{namespace}"
+        base += f"/{plural}"
+        return base + (f"/{name}" if name else "")
+
+    def patch_status(self, group: str, version: str, plural: str, namespace: str | None, name: str,
+                     status: dict, patch_type: str = "application/merge-patch+json") -> dict:
+        """Merge-patches the `status` subresource, as an operator would. For a CRD without a
+        status subresource, patches `status` in the object itself. Returns the object."""
+        path = self.resource_path(group, version, plural, namespace, name)
+        st, obj = self.request("PATCH", path + "/status", {"status": status}, patch_type)
+        if st == 404:
+            st2, _ = self.request("GET", path)
+            if st2 == 200:  # no status subresource
+                st, obj = self.request("PATCH", path, {"status": status}, patch_type)
+        if st != 200:
+            raise ClusterError(f"PATCH {path}/status: HTTP {st}: {obj}")
+        return obj
+
+    def patch_pod_status(self, namespace: str, name: str, status: dict,
+                         patch_type: str = "application/merge-patch+json") -> dict:
+        """Writes pod status as the kubelet would (merge patch; pass
+        patch_type='application/strategic-merge-patch+json' to merge lists by key)."""
+        return self.patch_status("", "v1", "pods", namespace, name, status, patch_type)
+
+    def bind_pod(self, namespace: str, name: str, node: str = "fpd-test-node") -> None:
+        """Sets spec.nodeName through the Binding subresource, as the scheduler would. Note:
+        without a kubelet, a deleted *bound* pod stays Terminating until deleted with
+        gracePeriodSeconds=0."""
+        self.must("POST", f"/api/v1/namespaces/{namespace}/pods/{name}/binding",
+                  {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": name},
+                   "target": {"apiVersion": "v1", "kind": "Node", "name": node}})
+
+    # -- env file for the CLI -------------------------------------------------------------
+
+    def env(self, state: str = "up", supervisor_pid: int | None = None) -> dict[str, str]:
+        ap = self.apiserver_proc
+        return {
+            "KUBECONFIG": self.kubeconfig,
+            "FPD_TEST_KUBE_SERVER": self.server,
+            "FPD_TEST_KUBE_CA_FILE": self.ca_file,
+            "FPD_TEST_KUBE_CLIENT_CERT": self.client_cert,
+            "FPD_TEST_KUBE_CLIENT_KEY": self.client_key,
+            "FPD_TEST_KUBECONFIG_PATHS": str(self.workdir / "kubeconfig.paths"),
+            "FPD_TEST_ETCD_URL": self.etcd_url,
+            "FPD_TEST_KUBE_VERSION": self.kube_version,
+            "FPD_TEST_ETCD_VERSION": self.etcd_version,
+            "FPD_TEST_CLUSTER_DIR": str(self.workdir),
+            "FPD_TEST_CLUSTER_STATE": state,
+            "FPD_TEST_WATCH_CACHE": "1" if self.watch_cache else "0",
+            "FPD_TEST_CLUSTER_PID": str(supervisor_pid or os.getpid()),
+            "FPD_TEST_APISERVER_PID": str(ap.pid if ap and ap.poll() is None else 0),
+            "FPD_TEST_ETCD_PID": str(self.etcd_proc.pid if self.etcd_proc else 0),
+        }
+
+    def write_env(self, state: str = "up", supervisor_pid: int | None = None) -> Path:
+        p = self.workdir / "env"
+        tmp = p.with_suffix(".tmp")
+        tmp.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in self.env(state, supervisor_pid).items()))
+        tmp.replace(p)
+        return p
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _spawn(self, args: list[str], log: Path, env: dict | None = None, append: bool = False) -> subprocess.Popen:
+        with open(log, "ab" if append else "wb") as f:
+            return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT,
+                                    env=env, cwd=self.workdir, close_fds=True,
+                                    preexec_fn=_child_setup(self.die_with_parent))
+
+    def _wait_for(self, what: str, check, *, timeout: float = 60, proc: subprocess.Popen | None = None,
+                  log: Path | None = None) -> None:
+        deadline = time.monotonic() + timeout
+        delay = 0.05
+        while True:
+            if check():
+                return
+            if proc is not None and proc.poll() is not None:
+                raise ClusterError(f"{what}: process exited with {proc.returncode}\n{_tail(log) if log else ''}")
+            if time.monotonic() > deadline:
+                raise ClusterError(f"timed out after {timeout}s waiting for {what}\n{_tail(log) if log else ''}")
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.5)
+
+
+# ----------------------------------------------------------------------------- small functions
+
+
+def _decode(raw: bytes, ctype: str) -> Any:
+    if not raw:
+        return None
+    if "json" in ctype:
+        try:
+            return json.loads(raw)
+        except ValueError:
+            pass
+    return raw.decode(errors="replace")
+
+
+def _http_json(method: str, url: str, body: Any = None, timeout: float = 10) -> tuple[int, Any]:
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    try:
+        data = json.dumps(body).encode() if body is not None else None
+        conn.request(method, u.path, body=data, headers={"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        return resp.status, _decode(resp.read(), "json")
+    finally:
+        conn.close()
+
+
+def etcd_revision(etcd_url: str) -> int:
+    # A range over one key: the response header carries the store's current revision.
+    st, body = _http_json("POST", etcd_url + "/v3/kv/range",
+                          {"key": base64.b64encode(b"/").decode(), "limit": 1})
+    if st != 200:
+        raise ClusterError(f"etcd range: HTTP {st}: {body}")
+    return int(body["header"]["revision"])
+
+
+def compact_etcd(etcd_url: str) -> int:
+    """Compacts etcd so that every resourceVersion older than the newest one is gone.
+
+    A marker key outside /registry is written first and the compaction is at that write's
+    revision: a client that has seen the newest object revision R watches from R+1 (the
+    marker's revision, still there), while any older R' < R gets 410 Gone. Compacting at R
+    itself would leave R-1 in a state where kube-apiserver answers 500 ("etcd event received
+    with PrevKv=nil") instead of 410."""
+    st, body = _http_json("POST", etcd_url + "/v3/kv/put",
+                          {"key": base64.b64encode(b"/flyteplugd-test/compaction-marker").decode(),
+                           "value": base64.b64encode(str(time.time()).encode()).decode()})
+    if st != 200:
+        raise ClusterError(f"etcd put: HTTP {st}: {body}")
+    rev = int(body["header"]["revision"])
+    st, body = _http_json("POST", etcd_url + "/v3/kv/compaction", {"revision": str(rev), "physical": True},
+                          timeout=60)
+    if st != 200 and "compacted" not in json.dumps(body):  # already compacted there: fine
+        raise ClusterError(f"etcd compaction to {rev}: HTTP {st}: {body}")
+    return rev
+
+
+def _read_version(path: Path, binary: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        out = subprocess.run([str(binary), "--version"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, check=False).stdout
+        return out.split()[1] if len(out.split()) > 1 else "unknown"
+
+
+def _crd_docs(x: Any) -> Iterator[Any]:
+    """Yields dicts or YAML/JSON document strings."""
+    if isinstance(x, dict):
+        yield x
+    elif isinstance(x, (list, tuple)):
+        for item in x:
+            yield from _crd_docs(item)
+    elif isinstance(x, Path) or (isinstance(x, str) and "\n" not in x and os.path.exists(x)):
+        p = Path(x)
+        if p.is_dir():
+            for f in sorted(p.iterdir()):
+                if f.suffix in (".yaml", ".yml", ".json"):
+                    yield from _crd_docs(f)
+        else:
+            yield from _crd_docs_text(p.read_text())
+    elif isinstance(x, str):
+        yield from _crd_docs_text(x)
+    else:
+        raise TypeError(f"install_crds: cannot use {type(x).__name__}")
+
+
+def _crd_docs_text(text: str) -> Iterator[str]:
+    s = text.lstrip()
+    if s.startswith("{") or s.startswith("["):
+        obj = json.loads(s)
+        yield from _crd_docs(obj)
+        return
+    doc: list[str] = []
+    for line in text.splitlines(keepends=True):
+        if line.rstrip() == "---" or line.startswith("--- "):
+            if _meaningful(doc):
+                yield "".join(doc)
+            doc = []
+        else:
+            doc.append(line)
+    if _meaningful(doc):
+        yield "".join(doc)
+
+
+def _meaningful(lines: list[str]) -> bool:
+    return any(ln.strip() and not ln.lstrip().startswith("#") for ln in lines)
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def _read_env(d: Path) -> dict[str, str]:
+    out = {}
+    try:
+        for line in (d / "env").read_text().splitlines():
+            if "=" in line:
+                k, v = line.split("=", 1)
+                out[k] = shlex.split(v)[0] if v else ""
+    except OSError:
+        pass
+    return out
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie is not alive.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _supervise(args) -> int:
+    """Runs in the detached process started by `up`: owns etcd and kube-apiserver (which die
+    with it), serves SIGUSR1 (kill apiserver) / SIGUSR2 (start apiserver), stops on SIGTERM."""
+    d = Path(args.dir)
+    sigs = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2}
+    signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    c = Cluster(workdir=d, bin_dir=args.bin_dir, watch_cache=not args.no_watch_cache)
+    try:
+        c.start()
+    except Exception as e:
+        print(f"cluster start failed: {e}", file=sys.stderr, flush=True)
+        (d / "failed").write_text(str(e))
+        return 1
+    c.write_env("up")
+    print(f"cluster up: {c.server}", file=sys.stderr, flush=True)
+    while True:
+        s = signal.sigwait(sigs)
+        try:
+            if s == signal.SIGUSR1:
+                c.kill_apiserver()
+                c.write_env("apiserver-down")
+            elif s == signal.SIGUSR2:
+                c.start_apiserver()
+                c.write_env("up")
+            else:
+                break
+        except Exception as e:  # keep serving; the CLI sees the state in env
+            print(f"supervisor: {e}", file=sys.stderr, flush=True)
+            c.write_env("error")
+    c.stop()
+    return 0
+
+
+def _wait_state(d: Path, want: str, pid: int, timeout: float) -> dict[str, str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        env = _read_env(d)
+        if env.get("FPD_TEST_CLUSTER_STATE") == want:
+            return env
+        if env.get("FPD_TEST_CLUSTER_STATE") == "error" or (d / "failed").exists() or not _alive(pid):
+            break
+        time.sleep(0.1)
+    raise ClusterError(f"cluster in {d} did not reach state {want!r}; log:\n{_tail(d / 'supervisor.log')}")
+
+
+def _cli_up(args) -> int:
+    d = Path(args.dir).resolve()
+    env = _read_env(d)
+    if env and _alive(int(env.get("FPD_TEST_CLUSTER_PID", "0"))):
+        print(env["KUBECONFIG"])
+        return 0
+    if d.exists() and any(p.name != MARKER for p in d.iterdir()) and not (d / MARKER).exists():
+        print(f"{d} exists and is not empty; pick a new dir", file=sys.stderr)
+        return 2
+    if (d / MARKER).exists():  # leftovers of a dead cluster
+        shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True, exist_ok=True)
+    (d / MARKER).write_text("flyteplugd test cluster state\n")
+    bin_dir = Path(args.bin_dir) if args.bin_dir else build_binaries()
+    cmd = [sys.executable, str(Path(__file__).resolve()), "_supervise", "--dir", str(d), "--bin-dir", str(bin_dir)]
+    if args.no_watch_cache:
+        cmd.append("--no-watch-cache")
+    with open(d / "supervisor.log", "ab") as log:
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                             close_fds=True)
+    try:
+        env = _wait_state(d, "up", p.pid, args.timeout)
+    except ClusterError as e:
+        if p.poll() is None:
+            os.kill(p.pid, signal.SIGTERM)
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        print(e, file=sys.stderr)
+        return 1
+    print(REALITY.format(kube=env["FPD_TEST_KUBE_VERSION"], etcd=env["FPD_TEST_ETCD_VERSION"]),
+          file=sys.stderr)
+    print(env["KUBECONFIG"])
+    return 0
+
+
+def _cli_down(args) -> int:
+    d = Path(args.dir).resolve()
+    if not d.exists():
+        return 0
+    if not (d / MARKER).exists():
+        print(f"{d} is not a cluster dir (no {MARKER}); not touching it", file=sys.stderr)
+        return 2
+    env = _read_env(d)
+    pid = int(env.get("FPD_TEST_CLUSTER_PID", "0") or 0)
+    if _alive(pid):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 60
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    # The children die with the supervisor (PDEATHSIG); make sure anyway.
+    for key in ("FPD_TEST_APISERVER_PID", "FPD_TEST_ETCD_PID"):
+        cpid = int(env.get(key, "0") or 0)
+        if _alive(cpid):
+            try:
+                os.killpg(cpid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    shutil.rmtree(d, ignore_errors=True)
+    return 0
+
+
+def _cli_signal(args, sig: int, want: str) -> int:
+    d = Path(args.dir).resolve()
+    env = _read_env(d)
+    pid = int(env.get("FPD_TEST_CLUSTER_PID", "0") or 0)
+    if not _alive(pid):
+        print(f"no cluster running in {d}", file=sys.stderr)
+        return 1
+    # Clear the state first so that we wait for the supervisor's answer.
+    (d / "env").write_text((d / "env").read_text().replace(
+        f"FPD_TEST_CLUSTER_STATE={env.get('FPD_TEST_CLUSTER_STATE')}", "FPD_TEST_CLUSTER_STATE=pending"))
+    os.kill(pid, sig)
+    _wait_state(d, want, pid, args.timeout)
+    return 0
+
+
+def _cli_compact(args) -> int:
+    d = Path(args.dir).resolve()
+    env = _read_env(d)
+    if "FPD_TEST_ETCD_URL" not in env:
+        print(f"no cluster in {args.dir}", file=sys.stderr)
+        return 1
+    rev = compact_etcd(env["FPD_TEST_ETCD_URL"])
+    if env.get("FPD_TEST_WATCH_CACHE") == "1" and not args.no_restart:
+        # See Cluster.compact_etcd: the watch cache forgets old revisions only on restart.
+        for sig, want in ((signal.SIGUSR1, "apiserver-down"), (signal.SIGUSR2, "up")):
+            rc = _cli_signal(args, sig, want)
+            if rc:
+                return rc
+    print(rev)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True,
+                            metavar="{up,down,kill-apiserver,start-apiserver,compact}")
+    for name, hlp in (("up", "start a detached cluster; print the kubeconfig path"),
+                      ("down", "stop the cluster and remove DIR"),
+                      ("kill-apiserver", "SIGKILL kube-apiserver (etcd keeps running)"),
+                      ("start-apiserver", "start kube-apiserver again on the same port"),
+                      ("compact", "compact etcd to its current revision and print it; restarts "
+                                  "kube-apiserver when its watch cache is on"),
+                      ("_supervise", None)):
+        p = sub.add_parser(name, help=hlp) if hlp else sub.add_parser(name)
+        p.add_argument("--dir", required=True)
+        p.add_argument("--timeout", type=float, default=180)
+        if name in ("up", "_supervise"):
+            p.add_argument("--bin-dir", default=None)
+            p.add_argument("--no-watch-cache", action="store_true",
+                           help="run kube-apiserver with --watch-cache=false")
+        if name == "compact":
+            p.add_argument("--no-restart", action="store_true",
+                           help="do not restart kube-apiserver to expire its watch cache")
+    args = ap.parse_args(argv)
+    try:
+        if args.cmd == "up":
+            return _cli_up(args)
+        if args.cmd == "down":
+            return _cli_down(args)
+        if args.cmd == "kill-apiserver":
+            return _cli_signal(args, signal.SIGUSR1, "apiserver-down")
+        if args.cmd == "start-apiserver":
+            return _cli_signal(args, signal.SIGUSR2, "up")
+        if args.cmd == "compact":
+            return _cli_compact(args)
+        if args.cmd == "_supervise":
+            return _supervise(args)
+    except ClusterError as e:
+        print(e, file=sys.stderr)
+        return 1
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
