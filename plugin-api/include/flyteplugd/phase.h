@@ -35,7 +35,7 @@ enum fpd_error_kind {
 	FPD_KIND_SYSTEM = 2,
 };
 
-enum fpd_log_format {
+enum fpd_link_format {
 	FPD_LOG_FORMAT_UNKNOWN = 0,
 	FPD_LOG_FORMAT_CSV = 1,
 	FPD_LOG_FORMAT_JSON = 2,
@@ -44,7 +44,7 @@ enum fpd_log_format {
 struct fpd_log_link {
 	char *name;
 	char *uri;
-	enum fpd_log_format format;
+	enum fpd_link_format format;
 	bool show_while_pending;
 	bool hide_once_finished;
 };
@@ -80,7 +80,7 @@ void fpd_phase_setf(struct fpd_phase_info *pi, enum fpd_phase phase, const char 
                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Appends a log link (copies the strings). */
 void fpd_phase_add_log(struct fpd_phase_info *pi, const char *name, const char *uri,
-                       enum fpd_log_format format, bool show_while_pending,
+                       enum fpd_link_format format, bool show_while_pending,
                        bool hide_once_finished);
 /* Moves src's logs to the end of dst's (src loses them). */
 void fpd_phase_take_logs(struct fpd_phase_info *dst, struct fpd_phase_info *src);

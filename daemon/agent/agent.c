@@ -1,0 +1,46 @@
+/*
+ * The agent services (see agent.h). Each service lives in its own file; this one only builds
+ * and tears them down together. The registry is read-only, so nothing here changes after start
+ * except health's draining flag.
+ */
+#include "agent/agent.h"
+
+#include "agent/async.h"
+#include "agent/health.h"
+#include "agent/metadata.h"
+#include "core/mem.h"
+
+#include <stdlib.h>
+
+struct fpd_agent {
+	struct fpd_health *health;
+	struct fpd_metadata *metadata;
+};
+
+struct fpd_agent *fpd_agent_new(struct fpd_grpc_server *srv, const struct fpd_registry *reg,
+                                struct fpd_error *err)
+{
+	struct fpd_agent *a = fpd_calloc(1, sizeof(*a));
+	a->health = fpd_health_new(srv, err);
+	if (a->health)
+		a->metadata = fpd_metadata_new(srv, reg, err);
+	if (!a->health || !a->metadata || fpd_async_register(srv, err)) {
+		fpd_agent_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void fpd_agent_drain(struct fpd_agent *agent)
+{
+	fpd_health_drain(agent->health);
+}
+
+void fpd_agent_free(struct fpd_agent *agent)
+{
+	if (!agent)
+		return;
+	fpd_health_free(agent->health);
+	fpd_metadata_free(agent->metadata);
+	free(agent);
+}

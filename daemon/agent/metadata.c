@@ -1,0 +1,167 @@
+/* flyteidl.service.AgentMetadataService: see metadata.h. */
+#include "agent/metadata.h"
+
+#include "core/mem.h"
+
+#include "flyteidl/admin/agent.pb-c.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LIST_PATH "/flyteidl.service.AgentMetadataService/ListAgents"
+#define GET_PATH "/flyteidl.service.AgentMetadataService/GetAgent"
+
+struct fpd_metadata {
+	const struct fpd_registry *reg;
+	uint8_t *list; /* the encoded ListAgentsResponse */
+	size_t list_len;
+};
+
+/* An Agent message borrowing the plugin's strings; release with agent_clear. */
+struct agent_msg {
+	Flyteidl__Admin__Agent agent;
+	Flyteidl__Admin__TaskCategory *categories;
+	Flyteidl__Admin__TaskCategory **category_ptrs;
+	char **type_names;
+};
+
+/* supported_task_types is deprecated in the IDL but still read by propellers before v1.11, so
+ * it is filled on purpose; the generated accessors carry a deprecation attribute. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+static void agent_fill(struct agent_msg *m, const struct fpd_plugin *p)
+{
+	size_t n = p->task_type_count;
+	flyteidl__admin__agent__init(&m->agent);
+	m->agent.name = (char *)p->name;
+	m->agent.is_sync = 0;
+	m->categories = fpd_calloc(n ? n : 1, sizeof(*m->categories));
+	m->category_ptrs = fpd_calloc(n ? n : 1, sizeof(*m->category_ptrs));
+	m->type_names = fpd_calloc(n ? n : 1, sizeof(*m->type_names));
+	size_t names = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct fpd_task_type *t = &p->task_types[i];
+		flyteidl__admin__task_category__init(&m->categories[i]);
+		m->categories[i].name = (char *)t->name;
+		m->categories[i].version = t->version;
+		m->category_ptrs[i] = &m->categories[i];
+		/* One name per type even when a plugin serves several versions of it. */
+		size_t j = 0;
+		while (j < names && strcmp(m->type_names[j], t->name) != 0)
+			j++;
+		if (j == names)
+			m->type_names[names++] = (char *)t->name;
+	}
+	m->agent.n_supported_task_categories = n;
+	m->agent.supported_task_categories = m->category_ptrs;
+	m->agent.n_supported_task_types = names;
+	m->agent.supported_task_types = m->type_names;
+}
+#pragma GCC diagnostic pop
+
+static void agent_clear(struct agent_msg *m)
+{
+	free(m->categories);
+	free(m->category_ptrs);
+	free(m->type_names);
+}
+
+static void pack(const ProtobufCMessage *msg, uint8_t **out, size_t *len)
+{
+	*len = protobuf_c_message_get_packed_size(msg);
+	*out = fpd_malloc(*len ? *len : 1);
+	protobuf_c_message_pack(msg, *out);
+}
+
+void fpd_metadata_encode_list(const struct fpd_registry *reg, uint8_t **out, size_t *len)
+{
+	size_t n = fpd_registry_count(reg);
+	struct agent_msg *msgs = fpd_calloc(n ? n : 1, sizeof(*msgs));
+	Flyteidl__Admin__Agent **ptrs = fpd_calloc(n ? n : 1, sizeof(*ptrs));
+	for (size_t i = 0; i < n; i++) {
+		agent_fill(&msgs[i], fpd_registry_at(reg, i));
+		ptrs[i] = &msgs[i].agent;
+	}
+	Flyteidl__Admin__ListAgentsResponse resp = FLYTEIDL__ADMIN__LIST_AGENTS_RESPONSE__INIT;
+	resp.n_agents = n;
+	resp.agents = ptrs;
+	pack(&resp.base, out, len);
+	for (size_t i = 0; i < n; i++)
+		agent_clear(&msgs[i]);
+	free(msgs);
+	free(ptrs);
+}
+
+void fpd_metadata_encode_get(const struct fpd_plugin *plugin, uint8_t **out, size_t *len)
+{
+	struct agent_msg m;
+	agent_fill(&m, plugin);
+	Flyteidl__Admin__GetAgentResponse resp = FLYTEIDL__ADMIN__GET_AGENT_RESPONSE__INIT;
+	resp.agent = &m.agent;
+	pack(&resp.base, out, len);
+	agent_clear(&m);
+}
+
+static void on_list(struct fpd_grpc_call *call, const uint8_t *req, size_t len, void *ud)
+{
+	struct fpd_metadata *m = ud;
+	/* ListAgentsRequest has no fields, but garbage is still garbage. */
+	Flyteidl__Admin__ListAgentsRequest *r =
+	    flyteidl__admin__list_agents_request__unpack(NULL, len, req);
+	if (!r) {
+		fpd_grpc_call_fail(call, FPD_GRPC_INVALID_ARGUMENT,
+		                   "cannot decode flyteidl.admin.ListAgentsRequest");
+		return;
+	}
+	flyteidl__admin__list_agents_request__free_unpacked(r, NULL);
+	fpd_grpc_call_reply(call, m->list, m->list_len);
+}
+
+static void on_get(struct fpd_grpc_call *call, const uint8_t *req, size_t len, void *ud)
+{
+	struct fpd_metadata *m = ud;
+	Flyteidl__Admin__GetAgentRequest *r =
+	    flyteidl__admin__get_agent_request__unpack(NULL, len, req);
+	if (!r) {
+		fpd_grpc_call_fail(call, FPD_GRPC_INVALID_ARGUMENT,
+		                   "cannot decode flyteidl.admin.GetAgentRequest");
+		return;
+	}
+	const struct fpd_plugin *p = fpd_registry_by_name(m->reg, r->name ? r->name : "");
+	if (!p) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "no agent named \"%.200s\"", r->name ? r->name : "");
+		flyteidl__admin__get_agent_request__free_unpacked(r, NULL);
+		fpd_grpc_call_fail(call, FPD_GRPC_NOT_FOUND, msg);
+		return;
+	}
+	flyteidl__admin__get_agent_request__free_unpacked(r, NULL);
+	uint8_t *out;
+	size_t out_len;
+	fpd_metadata_encode_get(p, &out, &out_len);
+	fpd_grpc_call_reply(call, out, out_len);
+	free(out);
+}
+
+struct fpd_metadata *fpd_metadata_new(struct fpd_grpc_server *srv, const struct fpd_registry *reg,
+                                      struct fpd_error *err)
+{
+	struct fpd_metadata *m = fpd_calloc(1, sizeof(*m));
+	m->reg = reg;
+	fpd_metadata_encode_list(reg, &m->list, &m->list_len);
+	if (fpd_grpc_server_add_method(srv, LIST_PATH, FPD_GRPC_UNARY, on_list, m, err) ||
+	    fpd_grpc_server_add_method(srv, GET_PATH, FPD_GRPC_UNARY, on_get, m, err)) {
+		fpd_metadata_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void fpd_metadata_free(struct fpd_metadata *m)
+{
+	if (!m)
+		return;
+	free(m->list);
+	free(m);
+}

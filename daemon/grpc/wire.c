@@ -1,0 +1,198 @@
+/* gRPC wire helpers: see wire.h. */
+#include "grpc/wire.h"
+
+#include "core/error.h"
+
+#include <string.h>
+
+static const char *const code_names[] = {
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+};
+
+const char *fpd_grpc_code_name(int code)
+{
+	if (code < 0 || (size_t)code >= sizeof(code_names) / sizeof(code_names[0]))
+		return "UNKNOWN_CODE";
+	return code_names[code];
+}
+
+void fpd_grpc_framer_init(struct fpd_grpc_framer *f, size_t max)
+{
+	f->prefix_len = 0;
+	f->compressed = false;
+	f->msg_len = 0;
+	fpd_buf_init(&f->msg, max);
+}
+
+void fpd_grpc_framer_free(struct fpd_grpc_framer *f)
+{
+	fpd_buf_free(&f->msg);
+	f->prefix_len = 0;
+	f->compressed = false;
+	f->msg_len = 0;
+}
+
+void fpd_grpc_framer_next(struct fpd_grpc_framer *f)
+{
+	fpd_buf_reset(&f->msg);
+	f->prefix_len = 0;
+	f->compressed = false;
+	f->msg_len = 0;
+}
+
+bool fpd_grpc_framer_idle(const struct fpd_grpc_framer *f)
+{
+	return f->prefix_len == 0;
+}
+
+int fpd_grpc_framer_feed(struct fpd_grpc_framer *f, const uint8_t *data, size_t len, size_t *used)
+{
+	size_t pos = 0;
+	*used = 0;
+	if (f->prefix_len < FPD_GRPC_PREFIX_LEN) {
+		size_t take = FPD_GRPC_PREFIX_LEN - f->prefix_len;
+		if (take > len)
+			take = len;
+		memcpy(f->prefix + f->prefix_len, data, take);
+		f->prefix_len += take;
+		pos = take;
+		if (f->prefix_len < FPD_GRPC_PREFIX_LEN) {
+			*used = pos;
+			return FPD_AGAIN;
+		}
+		if (f->prefix[0] > 1) {
+			*used = pos;
+			return FPD_EINVAL;
+		}
+		f->compressed = f->prefix[0] == 1;
+		f->msg_len = (uint32_t)f->prefix[1] << 24 | (uint32_t)f->prefix[2] << 16 |
+		             (uint32_t)f->prefix[3] << 8 | (uint32_t)f->prefix[4];
+		/* Decided on the declared length, before any body byte is stored: a client cannot
+		 * make us buffer a message we will refuse anyway. */
+		if (f->msg_len > f->msg.max) {
+			*used = pos;
+			return FPD_ERANGE;
+		}
+	} else if (f->prefix[0] > 1) {
+		return FPD_EINVAL;
+	} else if (f->msg_len > f->msg.max) {
+		return FPD_ERANGE;
+	}
+	size_t want = f->msg_len - f->msg.len;
+	size_t take = len - pos < want ? len - pos : want;
+	if (take && fpd_buf_append(&f->msg, data + pos, take))
+		return FPD_ERANGE; /* unreachable: msg_len <= max was checked */
+	pos += take;
+	*used = pos;
+	return f->msg.len == f->msg_len ? FPD_OK : FPD_AGAIN;
+}
+
+void fpd_grpc_prefix_write(uint8_t out[FPD_GRPC_PREFIX_LEN], uint32_t len)
+{
+	out[0] = 0;
+	out[1] = (uint8_t)(len >> 24);
+	out[2] = (uint8_t)(len >> 16);
+	out[3] = (uint8_t)(len >> 8);
+	out[4] = (uint8_t)len;
+}
+
+int fpd_grpc_timeout_parse(const char *value, size_t len, int64_t *ms)
+{
+	/* The spec allows at most 8 digits, which also keeps every unit below int64 overflow. */
+	if (len < 2 || len > 9)
+		return FPD_EINVAL;
+	int64_t n = 0;
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (value[i] < '0' || value[i] > '9')
+			return FPD_EINVAL;
+		n = n * 10 + (value[i] - '0');
+	}
+	switch (value[len - 1]) {
+	case 'H': *ms = n * 3600 * 1000; break;
+	case 'M': *ms = n * 60 * 1000; break;
+	case 'S': *ms = n * 1000; break;
+	case 'm': *ms = n; break;
+	case 'u': *ms = (n + 999) / 1000; break;
+	case 'n': *ms = (n + 999999) / 1000000; break;
+	default: return FPD_EINVAL;
+	}
+	return FPD_OK;
+}
+
+size_t fpd_grpc_percent_encode(const char *msg, char *out, size_t size)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+	if (size == 0)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)msg; p && *p; p++) {
+		bool plain = *p >= 0x20 && *p <= 0x7E && *p != '%';
+		size_t need = plain ? 1 : 3;
+		if (n + need >= size)
+			break;
+		if (plain) {
+			out[n++] = (char)*p;
+		} else {
+			out[n++] = '%';
+			out[n++] = hex[*p >> 4];
+			out[n++] = hex[*p & 15];
+		}
+	}
+	out[n] = '\0';
+	return n;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+size_t fpd_grpc_percent_decode(const char *msg, size_t len, char *out, size_t size)
+{
+	size_t n = 0;
+	if (size == 0)
+		return 0;
+	for (size_t i = 0; i < len && n + 1 < size; i++) {
+		int hi, lo;
+		if (msg[i] == '%' && i + 2 < len && (hi = hexval(msg[i + 1])) >= 0 &&
+		    (lo = hexval(msg[i + 2])) >= 0) {
+			out[n++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			out[n++] = msg[i];
+		}
+	}
+	out[n] = '\0';
+	return n;
+}
+
+bool fpd_grpc_content_type_ok(const char *value, size_t len)
+{
+	static const char base[] = "application/grpc";
+	size_t blen = sizeof(base) - 1;
+	if (len < blen || strncmp(value, base, blen) != 0)
+		return false;
+	return len == blen || value[blen] == '+' || value[blen] == ';';
+}
