@@ -84,7 +84,7 @@ static const struct fpd_schema_field engine_fields[] = {
     {"cleanup_ttl", FPD_SCHEMA_DURATION, offsetof(struct fpd_config_engine, cleanup_ttl_ms), 0,
      30 * 24 * (int64_t)HOUR_MS},
     {"orphan_after", FPD_SCHEMA_DURATION, offsetof(struct fpd_config_engine, orphan_after_ms),
-     60 * 1000, 30 * 24 * (int64_t)HOUR_MS},
+     1000, 30 * 24 * (int64_t)HOUR_MS},
     {"sweep_interval", FPD_SCHEMA_DURATION, offsetof(struct fpd_config_engine, sweep_interval_ms),
      1000, 24 * (int64_t)HOUR_MS},
     {"create_retry_max", FPD_SCHEMA_DURATION,
@@ -137,7 +137,7 @@ static const struct fpd_schema_field k8s_fields[] = {
 static const char *const message_formats[] = {"unknown", "csv", "json", NULL};
 #define TPL(f) offsetof(struct fpd_log_template, f)
 static const struct fpd_schema_field log_template_fields[] = {
-    {"name", FPD_SCHEMA_STRING, TPL(display_name)},
+    {"name", FPD_SCHEMA_STRING, TPL(name)},
     {"displayName", FPD_SCHEMA_STRING, TPL(display_name)},
     {"templateUris", FPD_SCHEMA_STRINGS, TPL(template_uris)},
     {"dynamicTemplateUris", FPD_SCHEMA_STRINGS, TPL(dynamic_template_uris)},
@@ -150,6 +150,7 @@ static const struct fpd_schema_field log_template_fields[] = {
 static void log_template_defaults(void *elem)
 {
 	struct fpd_log_template *t = elem;
+	t->name = fpd_strdup("");
 	t->display_name = fpd_strdup("");
 	t->message_format = 2; /* JSON, as propeller's built-in providers */
 }

@@ -341,8 +341,12 @@ static int apply_scalar(const struct fpd_schema_field *f, const struct fpd_yaml_
 
 static void free_list(const struct fpd_schema_field *f, struct fpd_list *list)
 {
-	for (size_t i = 0; i < list->count; i++)
-		fpd_schema_free(f->fields, fpd_list_at(list, f->elem_size, i));
+	for (size_t i = 0; i < list->count; i++) {
+		void *elem = fpd_list_at(list, f->elem_size, i);
+		fpd_schema_free(f->fields, elem);
+		if (f->type == FPD_SCHEMA_SECTION_MAP)
+			free(*(char **)elem); /* the name, set from the mapping key */
+	}
 	free(list->items);
 	list->items = NULL;
 	list->count = 0;

@@ -48,7 +48,8 @@ struct fpd_k8s_settings {
 
 /* One log link template (propeller tasklog.TemplateLogPlugin). */
 struct fpd_log_template {
-	char *key; /* name in dynamic-log-links; unused in templates */
+	char *key;  /* the name in dynamic-log-links; unused in templates */
+	char *name; /* templates: the name link_type selects dynamicTemplateUris by */
 	char *display_name;
 	struct fpd_strings template_uris;
 	struct fpd_strings dynamic_template_uris;

@@ -1,0 +1,135 @@
+/*
+ * Pods the way Flyte builds and reads them: command templating, the pod spec for a task
+ * (FlytePropeller's flytek8s.ToK8sPodSpec: BuildRawPod, ApplyFlytePodConfiguration,
+ * AddTolerationsForExtendedResources) and the pod status rules (DemystifyPodStatus).
+ *
+ * The Pod plugin uses all of it; operator plugins (Spark, Kubeflow, Ray, Dask) build the pod
+ * templates of their roles with fpd_pod_build_spec() and read their pods with fpd_pod_status().
+ *
+ * Everything here is a pure function of its arguments (and of the daemon's environment for
+ * `k8s.default-env-vars-from-env`): time comes in as now_ms, settings as a struct.
+ *
+ * Ownership in jansson's words: a *new* reference belongs to the caller, a *borrowed* one does
+ * not, a function that *steals* an argument takes over the caller's reference. Arguments are
+ * borrowed for the call and nothing here steals; strings returned through `char **` are new
+ * allocations for free().
+ */
+#ifndef FLYTEPLUGD_POD_H
+#define FLYTEPLUGD_POD_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "flyteplugd/phase.h"
+#include "flyteplugd/settings.h"
+#include "flyteplugd/task.h"
+#include "google/protobuf/struct.pb-c.h"
+
+struct fpd_error;
+
+/* Annotation naming the container whose exit decides the task (Flyte's PrimaryContainerKey). */
+#define FPD_POD_PRIMARY_ANNOTATION "primary_container_name"
+
+/* A pod in the making. Every member is owned by the struct; fpd_pod_clear() releases them. */
+struct fpd_pod {
+	json_t *spec;        /* PodSpec object */
+	json_t *labels;      /* object of strings, never NULL after a successful build */
+	json_t *annotations; /* object of strings, never NULL after a successful build */
+	char *primary;       /* the primary container's name */
+};
+
+/* Whether a role's pods may run on interruptible nodes. */
+enum fpd_pod_interruptible {
+	FPD_POD_INTERRUPTIBLE_AS_TASK = 0, /* the task's own setting */
+	FPD_POD_INTERRUPTIBLE_NEVER,       /* e.g. Spark drivers, Dask schedulers */
+	FPD_POD_INTERRUPTIBLE_ALWAYS,
+};
+
+/* What an operator plugin changes for one role's pods (Flyte's NewPluginTaskExecutionContext
+ * options). A zeroed struct, like a NULL pointer, changes nothing. */
+struct fpd_pod_options {
+	enum fpd_pod_interruptible interruptible;
+	/* Replaces the execution's resource overrides (TaskNodeOverrides.resources): a Kubernetes
+	 * ResourceRequirements object {requests, limits}; borrowed. NULL: the execution's. */
+	const json_t *resources;
+	/* Replaces the execution's extended resource overrides, which are still merged over the
+	 * template's (TaskTemplate.extended_resources); borrowed. NULL: the execution's. */
+	const Flyteidl__Core__ExtendedResources *extended_resources;
+};
+
+/*
+ * Renders Flyte's command and argument variables in text (core/template.Render), matched
+ * case-insensitively with either prefix: {{ .input }}, {{.inputPrefix}}, {{.outputPrefix}},
+ * {{.rawOutputDataPrefix}}, {{.prevCheckpointPrefix}} (`""` when there is none),
+ * {{.checkpointOutputPrefix}}, {{.perRetryUniqueKey}}, {{.taskTemplatePath}}, {{.namespace}},
+ * {{$input}}, ... and {{ .Inputs.<name> }} with the input literal serialized as Flyte does
+ * (integers and floats as Go's %v, booleans true/false, datetimes RFC 3339 with nanoseconds,
+ * durations in protobuf text form, strings as they are, blobs and schemas by URI, collections
+ * as [a,b]). Input placeholders are left as they are when the task has no inputs.
+ *
+ * *out receives a new string. Returns 0, or FPD_EINVAL (a missing or unsupported input, a
+ * task template path that is not available) or FPD_ERANGE (result over 1 MiB) with err set.
+ */
+int fpd_render_template(const struct fpd_task *task, const char *in, char **out,
+                        struct fpd_error *err);
+
+/*
+ * Converts a google.protobuf.Struct into the equivalent JSON object: a new reference, or NULL
+ * when the Struct holds a Value with no kind, a NaN or infinite number, or nests deeper than
+ * 64 levels. Integral numbers become JSON integers (so `containerPort: 8080` stays an integer).
+ */
+json_t *fpd_pod_struct_to_json(const Google__Protobuf__Struct *s);
+
+/*
+ * The task's pod before any Flyte configuration (Flyte's BuildRawPod): one container for a
+ * `container` target; the K8sPod's pod_spec, labels and annotations for a `k8s_pod` target
+ * (primary container from TaskTemplate.config["primary_container_name"], else
+ * K8sPod.primary_container_name); replaced by the execution's pod template override when it
+ * has a pod spec. Fills *out (zeroed by the caller). Returns 0 or FPD_EINVAL with err set.
+ */
+int fpd_pod_build_raw(const struct fpd_task *task, struct fpd_pod *out, struct fpd_error *err);
+
+/*
+ * Applies Flyte's pod configuration to pod->spec in place (ApplyFlytePodConfiguration), for
+ * the container named pod->primary: templating, env (the container's, task->injected_env,
+ * k8s.default-env-vars, -vars-from-env, envFrom secrets and config maps) and resources for
+ * every init container and container, restart policy, service account, scheduler,
+ * tolerations, node selector, affinity, security contexts, host networking, DNS,
+ * interruptible node selector requirements, GPU accelerator and shared memory, and the
+ * execution's container image override. opts may be NULL.
+ * Returns 0, or FPD_EINVAL (primary container missing, bad quantity, missing input,
+ * unsupported feature such as a named PodTemplate or co-pilot data loading) or FPD_ERANGE
+ * (rendered text over 1 MiB) with err set; pod may then be half-configured.
+ */
+int fpd_pod_apply_flyte_config(const struct fpd_task *task, const struct fpd_pod_options *opts,
+                               struct fpd_pod *pod, struct fpd_error *err);
+
+/*
+ * Adds a toleration {key: <name>, operator: Exists, effect: NoSchedule} for each resource of
+ * `k8s.add-tolerations-for-extended-resources` that a container or init container requests,
+ * unless an equal toleration is there already.
+ */
+void fpd_pod_add_extended_resource_tolerations(json_t *spec, const struct fpd_k8s_settings *k8s);
+
+/*
+ * The whole pipeline for operator plugins (Flyte's ToK8sPodSpec): fpd_pod_build_raw(), then
+ * fpd_pod_apply_flyte_config(), then fpd_pod_add_extended_resource_tolerations(). Fills *out
+ * (zeroed by the caller; cleared again on failure). Returns 0 or a negative FPD_E* code.
+ */
+int fpd_pod_build_spec(const struct fpd_task *task, const struct fpd_pod_options *opts,
+                       struct fpd_pod *out, struct fpd_error *err);
+
+/* Frees everything pod owns and zeroes it. */
+void fpd_pod_clear(struct fpd_pod *pod);
+
+/*
+ * Maps a pod (borrowed) to a Flyte phase exactly as Flyte's DemystifyPodStatus: phase, code,
+ * message, kind and cleanup in *out. Grace periods and the pending timeout come from k8s and
+ * are measured against now_ms; while one is running, out->recheck_at_ms is the moment it
+ * expires. Log links already in *out are kept where Flyte's phase carries the task info and
+ * dropped where it does not (Initializing and failures found while pending).
+ */
+void fpd_pod_status(const json_t *pod, const struct fpd_k8s_settings *k8s, int64_t now_ms,
+                    struct fpd_phase_info *out);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * Test helper: a struct fpd_task (and the settings it points to) from a JSON fixture:
+ *   {"config": {"k8s": {...}, "logs": {...}},     daemon configuration (defaults if absent)
+ *    "template": {...TaskTemplate...},            proto field names; custom as plain JSON
+ *    "meta": {...admin.TaskExecutionMetadata...},
+ *    "inputs": {...core.LiteralMap...},
+ *    "ref": {...}, "paths": {...},                 override the standard values below
+ *    "service_account": "", "interruptible": false, "injected_env": [{name, value}]}
+ */
+#ifndef FPD_TEST_TASK_FIXTURE_H
+#define FPD_TEST_TASK_FIXTURE_H
+
+#include <flyteplugd/task.h>
+
+#include "core/config.h"
+
+struct fpd_test_task {
+	struct fpd_task task;
+	struct fpd_config cfg;
+	json_t *fixture; /* holds every string the task points to */
+	Flyteidl__Core__TaskTemplate *tmpl;
+	Flyteidl__Admin__TaskExecutionMetadata *meta;
+	Flyteidl__Core__LiteralMap *inputs;
+};
+
+/* Loads t from fixture (a new reference is taken). Fails the running test on bad input. */
+void fpd_test_task_load(struct fpd_test_task *t, json_t *fixture);
+/* Settings alone, from {"k8s":..., "logs":...} (NULL: defaults). Fails the test on error. */
+void fpd_test_config_load(struct fpd_config *cfg, const json_t *config);
+/* fpd_config_free, plus what it misses (see task_fixture.c). */
+void fpd_test_config_free(struct fpd_config *cfg);
+void fpd_test_task_free(struct fpd_test_task *t);
+
+/* The file under tests/fixtures as JSON (new reference); fails the test when unreadable. */
+json_t *fpd_test_json_fixture(const char *rel);
+/* Fails the test with both documents printed when a and b differ. */
+void fpd_test_assert_json_eq(const json_t *expected, const json_t *actual, const char *what);
+
+#endif
