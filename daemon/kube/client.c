@@ -1,0 +1,404 @@
+/* REST verbs and typed errors on top of the transport: see client.h. */
+#include "kube/client.h"
+
+#include "core/buf.h"
+#include "core/mem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PATH_MAX_LEN 8192
+
+struct op {
+	struct fpd_kube_client *c;
+	struct op *prev, *next;
+	struct fpd_kube_http_req *req;
+	fpd_kube_done_fn done;
+	void *ud;
+	char *what;     /* "GET /api/v1/..." for messages */
+	bool finishing; /* its callback is running: cancel must leave it alone */
+};
+
+struct fpd_kube_client {
+	struct fpd_kube_http *http;
+	struct fpd_kube_client_opts opts;
+	char *user_agent;
+	struct op *ops;
+	size_t pending;
+};
+
+void fpd_kube_client_opts_from_config(const struct fpd_config_kube *cfg,
+                                      struct fpd_kube_client_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->qps = cfg->qps;
+	o->burst = cfg->burst;
+	o->request_timeout_ms = cfg->request_timeout_ms;
+	o->watch_timeout_ms = cfg->watch_timeout_ms;
+}
+
+int fpd_kube_client_new(struct ev_loop *loop, const struct fpd_kube_creds *creds,
+                        const struct fpd_kube_client_opts *opts, struct fpd_kube_client **out,
+                        struct fpd_error *err)
+{
+	*out = NULL;
+	struct fpd_kube_client *c = fpd_calloc(1, sizeof(*c));
+	if (opts) {
+		c->opts = *opts;
+	} else {
+		c->opts.qps = 5;
+		c->opts.burst = 10;
+	}
+	if (c->opts.request_timeout_ms <= 0)
+		c->opts.request_timeout_ms = 30000;
+	if (c->opts.watch_timeout_ms <= 0)
+		c->opts.watch_timeout_ms = 10 * 60 * 1000;
+	c->user_agent = fpd_strdup(c->opts.user_agent ? c->opts.user_agent : "flyteplugd");
+	c->opts.user_agent = c->user_agent;
+	struct fpd_kube_http_opts ho = {
+	    .qps = c->opts.qps,
+	    .burst = c->opts.burst,
+	    .timeout_ms = c->opts.request_timeout_ms,
+	    .token_reload_ms = c->opts.token_reload_ms,
+	    .max_response = c->opts.max_response,
+	    .user_agent = c->user_agent,
+	};
+	int rc = fpd_kube_http_new(loop, creds, &ho, &c->http, err);
+	if (rc) {
+		free(c->user_agent);
+		free(c);
+		return rc;
+	}
+	*out = c;
+	return FPD_OK;
+}
+
+void fpd_kube_client_free(struct fpd_kube_client *c)
+{
+	if (!c)
+		return;
+	/* Pending calls complete with "client closed" from inside http_free. */
+	fpd_kube_http_free(c->http);
+	FPD_ASSERT(c->ops == NULL);
+	free(c->user_agent);
+	free(c);
+}
+
+struct fpd_kube_http *fpd_kube_client_http(const struct fpd_kube_client *c)
+{
+	return c->http;
+}
+
+const char *fpd_kube_client_namespace(const struct fpd_kube_client *c)
+{
+	return fpd_kube_http_creds(c->http)->namespace_;
+}
+
+const struct fpd_kube_client_opts *fpd_kube_client_opts(const struct fpd_kube_client *c)
+{
+	return &c->opts;
+}
+
+size_t fpd_kube_pending(const struct fpd_kube_client *c)
+{
+	return c->pending;
+}
+
+static void op_free(struct op *op)
+{
+	struct fpd_kube_client *c = op->c;
+	if (op->prev)
+		op->prev->next = op->next;
+	else
+		c->ops = op->next;
+	if (op->next)
+		op->next->prev = op->prev;
+	c->pending--;
+	free(op->what);
+	free(op);
+}
+
+static void op_done(void *ud, const struct fpd_kube_http_result *r)
+{
+	struct op *op = ud;
+	struct fpd_kube_result res;
+	memset(&res, 0, sizeof(res));
+	op->req = NULL;
+	if (r->code != FPD_OK) {
+		res.code = r->code;
+		res.status.http = r->status;
+		res.err = r->err;
+	} else if (r->status >= 200 && r->status < 300) {
+		fpd_kube_status_parse(r->status, NULL, 0, &res.status);
+		if (r->len) {
+			json_error_t jerr;
+			res.object = json_loadb(r->body, r->len, 0, &jerr);
+			if (!res.object) {
+				res.code = fpd_error_set(&res.err, FPD_EINVAL,
+				                         "%s: invalid JSON in the response: %s",
+				                         op->what, jerr.text);
+			}
+		}
+	} else {
+		fpd_kube_status_parse(r->status, r->body, r->len, &res.status);
+		res.code = fpd_kube_status_errcode(&res.status);
+		fpd_error_set(&res.err, res.code, "%s: %s (HTTP %ld): %s", op->what,
+		              res.status.reason_text, r->status,
+		              res.status.message[0] ? res.status.message : "no message");
+	}
+	op->finishing = true;
+	op->done(op->ud, &res);
+	json_decref(res.object);
+	op_free(op);
+}
+
+/* Starts an operation; the body (if any) is serialised here so that the caller's object is
+ * only borrowed. */
+static int start(struct fpd_kube_client *c, const char *method, const char *path, json_t *body,
+                 const char *content_type, fpd_kube_done_fn done, void *ud, struct fpd_error *err)
+{
+	if (!done)
+		return fpd_error_set(err, FPD_EINVAL, "%s %s: no completion callback", method,
+		                     path);
+	char *text = NULL;
+	if (body) {
+		text = json_dumps(body, JSON_COMPACT);
+		if (!text)
+			return fpd_error_set(err, FPD_EINVAL, "%s %s: body cannot be serialised",
+			                     method, path);
+	}
+	struct op *op = fpd_calloc(1, sizeof(*op));
+	op->c = c;
+	op->done = done;
+	op->ud = ud;
+	op->what = fpd_asprintf("%s %s", method, path);
+	struct fpd_kube_http_spec spec = {
+	    .method = method,
+	    .path = path,
+	    .content_type = text ? (content_type ? content_type : "application/json") : NULL,
+	    .body = text,
+	    .body_len = text ? strlen(text) : 0,
+	    .on_done = op_done,
+	    .ud = op,
+	};
+	int rc = fpd_kube_http_start(c->http, &spec, &op->req, err);
+	free(text);
+	if (rc) {
+		free(op->what);
+		free(op);
+		return rc;
+	}
+	op->next = c->ops;
+	if (c->ops)
+		c->ops->prev = op;
+	c->ops = op;
+	c->pending++;
+	return FPD_AGAIN;
+}
+
+static int build_path(struct fpd_buf *b, const struct fpd_kube_ref *ref, bool want_name,
+                      struct fpd_error *err)
+{
+	bool has_name = ref->name && ref->name[0];
+	if (want_name != has_name)
+		return fpd_error_set(
+		    err, FPD_EINVAL, "%s: %s", ref->gvr ? ref->gvr->resource : "resource",
+		    want_name ? "an object name is required" : "a collection takes no object name");
+	return fpd_kube_path(b, ref, err);
+}
+
+static int query_error(struct fpd_buf *b, struct fpd_error *err)
+{
+	fpd_buf_free(b);
+	return fpd_error_set(err, FPD_ERANGE, "request path longer than %d bytes", PATH_MAX_LEN);
+}
+
+static int write_query(struct fpd_buf *b, const struct fpd_kube_write_opts *o)
+{
+	if (!o)
+		return FPD_OK;
+	int rc = fpd_kube_query(b, "fieldManager", o->field_manager);
+	if (!rc && o->dry_run)
+		rc = fpd_kube_query(b, "dryRun", "All");
+	return rc;
+}
+
+int fpd_kube_get(struct fpd_kube_client *c, const struct fpd_kube_ref *ref, fpd_kube_done_fn done,
+                 void *ud, struct fpd_error *err)
+{
+	struct fpd_buf b;
+	fpd_buf_init(&b, PATH_MAX_LEN);
+	int rc = build_path(&b, ref, true, err);
+	if (!rc)
+		rc = start(c, "GET", b.data, NULL, NULL, done, ud, err);
+	fpd_buf_free(&b);
+	return rc;
+}
+
+int fpd_kube_list(struct fpd_kube_client *c, const struct fpd_kube_ref *ref,
+                  const struct fpd_kube_list_opts *o, fpd_kube_done_fn done, void *ud,
+                  struct fpd_error *err)
+{
+	struct fpd_buf b;
+	fpd_buf_init(&b, PATH_MAX_LEN);
+	int rc = build_path(&b, ref, false, err);
+	if (rc) {
+		fpd_buf_free(&b);
+		return rc;
+	}
+	if (o) {
+		if ((rc = fpd_kube_label_selector_check(o->label_selector, err)) ||
+		    (rc = fpd_kube_field_selector_check(o->field_selector, err))) {
+			fpd_buf_free(&b);
+			return rc;
+		}
+		char limit[32] = "";
+		if (o->limit > 0)
+			snprintf(limit, sizeof(limit), "%lld", (long long)o->limit);
+		if (fpd_kube_query(&b, "labelSelector", o->label_selector) ||
+		    fpd_kube_query(&b, "fieldSelector", o->field_selector) ||
+		    fpd_kube_query(&b, "limit", limit) ||
+		    fpd_kube_query(&b, "continue", o->continue_token) ||
+		    fpd_kube_query(&b, "resourceVersion", o->resource_version) ||
+		    fpd_kube_query(&b, "resourceVersionMatch", o->resource_version_match))
+			return query_error(&b, err);
+	}
+	rc = start(c, "GET", b.data, NULL, NULL, done, ud, err);
+	fpd_buf_free(&b);
+	return rc;
+}
+
+int fpd_kube_create(struct fpd_kube_client *c, const struct fpd_kube_ref *ref, json_t *obj,
+                    const struct fpd_kube_write_opts *o, fpd_kube_done_fn done, void *ud,
+                    struct fpd_error *err)
+{
+	if (!json_is_object(obj))
+		return fpd_error_set(err, FPD_EINVAL, "create: the object must be a JSON object");
+	struct fpd_buf b;
+	fpd_buf_init(&b, PATH_MAX_LEN);
+	int rc = build_path(&b, ref, false, err);
+	if (!rc && write_query(&b, o))
+		return query_error(&b, err);
+	if (!rc)
+		rc = start(c, "POST", b.data, obj, NULL, done, ud, err);
+	fpd_buf_free(&b);
+	return rc;
+}
+
+int fpd_kube_update(struct fpd_kube_client *c, const struct fpd_kube_ref *ref, json_t *obj,
+                    const struct fpd_kube_write_opts *o, fpd_kube_done_fn done, void *ud,
+                    struct fpd_error *err)
+{
+	if (!json_is_object(obj))
+		return fpd_error_set(err, FPD_EINVAL, "update: the object must be a JSON object");
+	struct fpd_buf b;
+	fpd_buf_init(&b, PATH_MAX_LEN);
+	int rc = build_path(&b, ref, true, err);
+	if (!rc && write_query(&b, o))
+		return query_error(&b, err);
+	if (!rc)
+		rc = start(c, "PUT", b.data, obj, NULL, done, ud, err);
+	fpd_buf_free(&b);
+	return rc;
+}
+
+static const char *patch_content_type(enum fpd_kube_patch_type t)
+{
+	switch (t) {
+	case FPD_KUBE_PATCH_JSON: return "application/json-patch+json";
+	case FPD_KUBE_PATCH_STRATEGIC: return "application/strategic-merge-patch+json";
+	/* JSON is YAML: client-go sends apply patches as JSON with this type. */
+	case FPD_KUBE_PATCH_APPLY: return "application/apply-patch+yaml";
+	case FPD_KUBE_PATCH_MERGE:
+	default: return "application/merge-patch+json";
+	}
+}
+
+int fpd_kube_patch(struct fpd_kube_client *c, const struct fpd_kube_ref *ref,
+                   enum fpd_kube_patch_type type, json_t *patch,
+                   const struct fpd_kube_write_opts *o, fpd_kube_done_fn done, void *ud,
+                   struct fpd_error *err)
+{
+	if (type == FPD_KUBE_PATCH_JSON ? !json_is_array(patch) : !json_is_object(patch))
+		return fpd_error_set(err, FPD_EINVAL, "patch: a %s patch must be a JSON %s",
+		                     type == FPD_KUBE_PATCH_JSON ? "JSON" : "merge or apply",
+		                     type == FPD_KUBE_PATCH_JSON ? "array" : "object");
+	if (type == FPD_KUBE_PATCH_APPLY && (!o || !o->field_manager || !o->field_manager[0]))
+		return fpd_error_set(err, FPD_EINVAL, "server-side apply needs a field manager");
+	if (type == FPD_KUBE_PATCH_APPLY &&
+	    json_object_get(json_object_get(patch, "metadata"), "managedFields"))
+		return fpd_error_set(err, FPD_EINVAL,
+		                     "an apply patch must not carry metadata.managedFields");
+	struct fpd_buf b;
+	fpd_buf_init(&b, PATH_MAX_LEN);
+	int rc = build_path(&b, ref, true, err);
+	if (!rc && (write_query(&b, o) || (type == FPD_KUBE_PATCH_APPLY && o->force &&
+	                                   fpd_kube_query(&b, "force", "true"))))
+		return query_error(&b, err);
+	if (!rc)
+		rc = start(c, "PATCH", b.data, patch, patch_content_type(type), done, ud, err);
+	fpd_buf_free(&b);
+	return rc;
+}
+
+static json_t *delete_options(const struct fpd_kube_delete_opts *o)
+{
+	static const char *const policies[] = {NULL, "Background", "Foreground", "Orphan"};
+	json_t *d = json_pack("{s:s, s:s}", "apiVersion", "v1", "kind", "DeleteOptions");
+	if (!o)
+		return d;
+	json_t *pre = json_object();
+	if (o->uid && o->uid[0])
+		json_object_set_new(pre, "uid", json_string(o->uid));
+	if (o->resource_version && o->resource_version[0])
+		json_object_set_new(pre, "resourceVersion", json_string(o->resource_version));
+	if (json_object_size(pre))
+		json_object_set_new(d, "preconditions", pre);
+	else
+		json_decref(pre);
+	if (o->propagation > FPD_KUBE_PROPAGATE_DEFAULT &&
+	    o->propagation <= FPD_KUBE_PROPAGATE_ORPHAN)
+		json_object_set_new(d, "propagationPolicy", json_string(policies[o->propagation]));
+	if (o->grace_period_s >= 0)
+		json_object_set_new(d, "gracePeriodSeconds", json_integer(o->grace_period_s));
+	if (o->dry_run)
+		json_object_set_new(d, "dryRun", json_pack("[s]", "All"));
+	return d;
+}
+
+int fpd_kube_delete(struct fpd_kube_client *c, const struct fpd_kube_ref *ref,
+                    const struct fpd_kube_delete_opts *o, fpd_kube_done_fn done, void *ud,
+                    struct fpd_error *err)
+{
+	struct fpd_buf b;
+	fpd_buf_init(&b, PATH_MAX_LEN);
+	int rc = build_path(&b, ref, true, err);
+	if (!rc) {
+		json_t *body = delete_options(o);
+		rc = start(c, "DELETE", b.data, body, NULL, done, ud, err);
+		json_decref(body);
+	}
+	fpd_buf_free(&b);
+	return rc;
+}
+
+int fpd_kube_request(struct fpd_kube_client *c, const char *method, const char *path, json_t *body,
+                     const char *content_type, fpd_kube_done_fn done, void *ud,
+                     struct fpd_error *err)
+{
+	if (!method || !path || path[0] != '/')
+		return fpd_error_set(err, FPD_EINVAL, "request needs a method and a path from '/'");
+	return start(c, method, path, body, content_type, done, ud, err);
+}
+
+void fpd_kube_cancel(struct fpd_kube_client *c, void *ud)
+{
+	for (struct op *op = c->ops, *next; op; op = next) {
+		next = op->next;
+		if (op->ud != ud || op->finishing)
+			continue;
+		fpd_kube_http_cancel(c->http, op->req);
+		op_free(op);
+	}
+}

@@ -1,0 +1,31 @@
+/* Token bucket: see ratelimit.h. */
+#include "kube/ratelimit.h"
+
+#include <math.h>
+
+void fpd_kube_ratelimit_init(struct fpd_kube_ratelimit *rl, double qps, int64_t burst,
+                             int64_t now_ms)
+{
+	rl->qps = qps;
+	rl->burst = burst < 1 ? 1.0 : (double)burst;
+	rl->tokens = rl->burst;
+	rl->last_ms = now_ms;
+}
+
+int64_t fpd_kube_ratelimit_take(struct fpd_kube_ratelimit *rl, int64_t now_ms)
+{
+	if (rl->qps <= 0)
+		return 0;
+	if (now_ms > rl->last_ms) {
+		rl->tokens += (double)(now_ms - rl->last_ms) * rl->qps / 1000.0;
+		if (rl->tokens > rl->burst)
+			rl->tokens = rl->burst;
+		rl->last_ms = now_ms;
+	}
+	if (rl->tokens >= 1.0) {
+		rl->tokens -= 1.0;
+		return 0;
+	}
+	double wait = ceil((1.0 - rl->tokens) * 1000.0 / rl->qps);
+	return wait < 1 ? 1 : (int64_t)wait;
+}

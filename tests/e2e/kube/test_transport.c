@@ -1,0 +1,273 @@
+/* The transport against the real API server: HTTP/2 multiplexing on one connection, the
+ * client-side rate limit (and watches exempt from it), timeouts, bounded responses,
+ * cancellation, tls-server-name and file-based credentials. */
+#include "e2e.h"
+
+#include "core/clock.h"
+#include "core/mem.h"
+#include "kube/http.h"
+
+#include <curl/curl.h>
+
+static struct ev_loop *loop;
+
+struct result {
+	bool done;
+	int code;
+	long status;
+	long http_version;
+	int64_t at_ms;
+	size_t data_bytes;
+	bool cancel_on_data;
+	struct fpd_kube_http *h;
+	struct fpd_kube_http_req *req;
+	struct fpd_error err;
+};
+
+static void on_done(void *ud, const struct fpd_kube_http_result *r)
+{
+	struct result *res = ud;
+	res->done = true;
+	res->code = r->code;
+	res->status = r->status;
+	res->http_version = r->http_version;
+	res->at_ms = fpd_clock_mono_ms();
+	res->err = r->err;
+}
+
+static int on_data(void *ud, const char *data, size_t len)
+{
+	struct result *res = ud;
+	res->data_bytes += len;
+	if (res->cancel_on_data)
+		fpd_kube_http_cancel(res->h, res->req);
+	return 0;
+}
+
+static int stop_on_data(void *ud, const char *data, size_t len)
+{
+	return 1;
+}
+
+static struct fpd_kube_http *http_with(double qps, int64_t burst)
+{
+	struct fpd_kube_creds creds;
+	e2e_admin_creds(&creds);
+	struct fpd_kube_http_opts o = {.qps = qps, .burst = burst};
+	struct fpd_kube_http *h;
+	struct fpd_error err;
+	ck_assert_int_eq(fpd_kube_http_new(loop, &creds, &o, &h, &err), FPD_OK);
+	fpd_kube_creds_free(&creds);
+	return h;
+}
+
+static void start(struct fpd_kube_http *h, const char *path, struct result *res, bool watch,
+                  int64_t timeout_ms)
+{
+	memset(res, 0, sizeof(*res));
+	res->h = h;
+	struct fpd_kube_http_spec spec = {
+	    .method = "GET",
+	    .path = path,
+	    .stream = watch,
+	    .unlimited = watch,
+	    .no_retry = watch,
+	    .timeout_ms = timeout_ms,
+	    .on_data = on_data,
+	    .on_done = on_done,
+	    .ud = res,
+	};
+	struct fpd_error err;
+	ck_assert_msg(fpd_kube_http_start(h, &spec, &res->req, &err) == FPD_OK, "%s", err.text);
+}
+
+static bool all_done(void *ud)
+{
+	struct result *r = ud;
+	for (; r->h; r++)
+		if (!r->done)
+			return false;
+	return true;
+}
+
+START_TEST(multiplexed_on_one_connection)
+{
+	struct fpd_kube_http *h = http_with(0, 1);
+	enum { N = 40 };
+	struct result res[N + 3];
+	memset(res, 0, sizeof(res));
+	start(h, "/api/v1/namespaces/default/pods?watch=1&timeoutSeconds=2", &res[0], true, 10000);
+	start(h, "/api/v1/namespaces?watch=1&timeoutSeconds=2", &res[1], true, 10000);
+	for (int i = 2; i < N; i++)
+		start(h, i % 2 ? "/api/v1/namespaces/default" : "/version", &res[i], false, 0);
+	e2e_wait_for(loop, all_done, res, 60, "all requests");
+	for (int i = 0; i < N; i++) {
+		ck_assert_msg(res[i].code == FPD_OK && res[i].status == 200, "request %d: %s (%ld)",
+		              i, res[i].err.text, res[i].status);
+		ck_assert_msg(res[i].http_version == CURL_HTTP_VERSION_2_0,
+		              "request %d used HTTP version %ld, not 2", i, res[i].http_version);
+	}
+	struct fpd_kube_http_stats st;
+	fpd_kube_http_get_stats(h, &st);
+	ck_assert_msg(st.connects == 1, "expected one connection for %d requests, saw %llu", N,
+	              (unsigned long long)st.connects);
+	ck_assert_uint_eq(st.active, 0);
+	fpd_kube_http_free(h);
+}
+END_TEST
+
+START_TEST(rate_limited_but_watches_exempt)
+{
+	/* 5 qps, burst 1: 11 GETs need about 2 s; a watch started after them is not queued. */
+	struct fpd_kube_http *h = http_with(5, 1);
+	enum { N = 11 };
+	struct result res[N + 2];
+	memset(res, 0, sizeof(res));
+	int64_t t0 = fpd_clock_mono_ms();
+	for (int i = 0; i < N; i++)
+		start(h, "/version", &res[i], false, 0);
+	start(h, "/api/v1/namespaces?watch=1&timeoutSeconds=1", &res[N], true, 10000);
+	e2e_wait_for(loop, all_done, res, 60, "rate-limited requests");
+	int64_t last = 0;
+	for (int i = 0; i < N; i++) {
+		ck_assert_int_eq(res[i].status, 200);
+		last = res[i].at_ms > last ? res[i].at_ms : last;
+	}
+	ck_assert_msg(last - t0 >= 1800, "11 requests at 5 qps/burst 1 finished in %lld ms",
+	              (long long)(last - t0));
+	ck_assert_msg(
+	    res[N].at_ms < last,
+	    "the watch (1 s) should finish before the rate-limited requests (%lld vs %lld)",
+	    (long long)(res[N].at_ms - t0), (long long)(last - t0));
+	struct fpd_kube_http_stats st;
+	fpd_kube_http_get_stats(h, &st);
+	ck_assert_uint_gt(st.throttled, 0);
+	fpd_kube_http_free(h);
+}
+END_TEST
+
+START_TEST(timeouts_bounds_and_stopping)
+{
+	struct fpd_kube_http *h = http_with(0, 1);
+	struct result r[2];
+	memset(r, 0, sizeof(r));
+	/* The server would hold this watch for 60 s; our 700 ms deadline ends it. */
+	int64_t t0 = fpd_clock_mono_ms();
+	start(h, "/api/v1/namespaces?watch=1&timeoutSeconds=60&resourceVersion=0", &r[0], true,
+	      700);
+	e2e_wait_for(loop, all_done, r, 30, "timed-out watch");
+	ck_assert_msg(r[0].code == FPD_ETIMEDOUT, "expected ETIMEDOUT, got %s: %s",
+	              fpd_strerror(r[0].code), r[0].err.text);
+	ck_assert_int_lt(fpd_clock_mono_ms() - t0, 5000);
+	ck_assert_ptr_nonnull(strstr(r[0].err.text, "within 700 ms"));
+
+	/* A body past the bound is refused, not truncated. */
+	struct result big[2];
+	memset(big, 0, sizeof(big));
+	big[0].h = h;
+	struct fpd_kube_http_spec spec = {.method = "GET",
+	                                  .path = "/api/v1/namespaces",
+	                                  .max_response = 100,
+	                                  .on_done = on_done,
+	                                  .ud = &big[0]};
+	ck_assert_int_eq(fpd_kube_http_start(h, &spec, NULL, NULL), FPD_OK);
+	e2e_wait_for(loop, all_done, big, 30, "bounded response");
+	ck_assert_int_eq(big[0].code, FPD_ERANGE);
+	ck_assert_ptr_nonnull(strstr(big[0].err.text, "larger than 100 bytes"));
+
+	/* on_data can stop a stream. */
+	memset(big, 0, sizeof(big));
+	big[0].h = h;
+	struct fpd_kube_http_spec w = {.method = "GET",
+	                               .path = "/api/v1/namespaces?watch=1&timeoutSeconds=30",
+	                               .stream = true,
+	                               .unlimited = true,
+	                               .on_data = stop_on_data,
+	                               .on_done = on_done,
+	                               .ud = &big[0]};
+	ck_assert_int_eq(fpd_kube_http_start(h, &w, NULL, NULL), FPD_OK);
+	e2e_wait_for(loop, all_done, big, 30, "stopped stream");
+	ck_assert_int_eq(big[0].code, FPD_ERR);
+	ck_assert_ptr_nonnull(strstr(big[0].err.text, "stopped by the caller"));
+	fpd_kube_http_free(h);
+}
+END_TEST
+
+START_TEST(cancel_and_close)
+{
+	struct fpd_kube_http *h = http_with(0, 1);
+	struct result a, b, c[2];
+	/* Cancelled before it starts, and from inside its own on_data: no callback. */
+	start(h, "/version", &a, false, 0);
+	fpd_kube_http_cancel(h, a.req);
+	start(h, "/api/v1/namespaces?watch=1&timeoutSeconds=30", &b, true, 60000);
+	b.cancel_on_data = true;
+	memset(c, 0, sizeof(c));
+	start(h, "/version", &c[0], false, 0);
+	c[0].h = h;
+	e2e_wait_for(loop, all_done, c, 30, "request after cancels");
+	e2e_run_for(loop, 0.5);
+	ck_assert(!a.done);
+	ck_assert_msg(b.data_bytes > 0 && !b.done, "a watch cancelled in on_data must stay silent");
+	struct fpd_kube_http_stats st;
+	fpd_kube_http_get_stats(h, &st);
+	ck_assert_uint_eq(st.active, 0);
+
+	/* Closing with a request in flight completes it with "client closed". */
+	struct result d;
+	start(h, "/api/v1/namespaces?watch=1&timeoutSeconds=30", &d, true, 60000);
+	e2e_run_for(loop, 0.2);
+	fpd_kube_http_free(h);
+	ck_assert(d.done);
+	ck_assert_int_eq(d.code, FPD_EIO);
+	ck_assert_ptr_nonnull(strstr(d.err.text, "client closed"));
+}
+END_TEST
+
+START_TEST(tls_server_name_and_files)
+{
+	/* The paths kubeconfig: CA, certificate and key as files. */
+	struct fpd_kube_creds creds;
+	struct fpd_error err;
+	ck_assert_int_eq(fpd_kube_creds_from_kubeconfig(e2e_env("FPD_TEST_KUBECONFIG_PATHS"), NULL,
+	                                                &creds, &err),
+	                 FPD_OK);
+	ck_assert(creds.ca_file[0] && creds.cert_file[0] && creds.key_file[0]);
+	/* The serving certificate has DNS:kubernetes, not the name we connect to. */
+	free(creds.tls_server_name);
+	creds.tls_server_name = fpd_strdup("kubernetes");
+	struct fpd_kube_http *h;
+	ck_assert_int_eq(fpd_kube_http_new(loop, &creds, NULL, &h, &err), FPD_OK);
+	struct result r[2];
+	memset(r, 0, sizeof(r));
+	start(h, "/api/v1/namespaces/default", &r[0], false, 0);
+	e2e_wait_for(loop, all_done, r, 30, "GET via tls-server-name");
+	ck_assert_msg(r[0].status == 200, "%s", r[0].err.text);
+	fpd_kube_http_free(h);
+
+	free(creds.tls_server_name);
+	creds.tls_server_name = fpd_strdup("not-in-the-cert.example");
+	ck_assert_int_eq(fpd_kube_http_new(loop, &creds, NULL, &h, &err), FPD_OK);
+	start(h, "/version", &r[0], false, 0);
+	e2e_wait_for(loop, all_done, r, 30, "GET with a wrong tls-server-name");
+	ck_assert_msg(r[0].code == FPD_EIO && strstr(r[0].err.text, "not-in-the-cert.example"),
+	              "expected a certificate name error, got %s: %s", fpd_strerror(r[0].code),
+	              r[0].err.text);
+	fpd_kube_http_free(h);
+	fpd_kube_creds_free(&creds);
+}
+END_TEST
+
+int main(void)
+{
+	loop = ev_default_loop(0);
+	Suite *s = suite_create("e2e_kube_transport");
+	TCase *tc = tcase_create("all");
+	tcase_add_test(tc, multiplexed_on_one_connection);
+	tcase_add_test(tc, rate_limited_but_watches_exempt);
+	tcase_add_test(tc, timeouts_bounds_and_stopping);
+	tcase_add_test(tc, cancel_and_close);
+	tcase_add_test(tc, tls_server_name_and_files);
+	suite_add_tcase(s, tc);
+	return fpd_run_suite(s);
+}
