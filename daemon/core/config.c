@@ -92,6 +92,22 @@ static const struct fpd_schema_field engine_fields[] = {
     {NULL},
 };
 
+#define COPILOT(f) offsetof(struct fpd_copilot_settings, f)
+static const struct fpd_schema_field copilot_fields[] = {
+    {"name", FPD_SCHEMA_STRING, COPILOT(name)},
+    {"image", FPD_SCHEMA_STRING, COPILOT(image), .nonempty = true},
+    {"default-input-path", FPD_SCHEMA_STRING, COPILOT(default_input_path), .nonempty = true},
+    {"default-output-path", FPD_SCHEMA_STRING, COPILOT(default_output_path), .nonempty = true},
+    {"input-vol-name", FPD_SCHEMA_STRING, COPILOT(input_vol_name), .nonempty = true},
+    {"output-vol-name", FPD_SCHEMA_STRING, COPILOT(output_vol_name), .nonempty = true},
+    {"start-timeout", FPD_SCHEMA_DURATION, COPILOT(start_timeout_ms), 0, 7 * 24 * (int64_t)HOUR_MS},
+    {"timeout", FPD_SCHEMA_DURATION, COPILOT(timeout_ms), 0, 7 * 24 * (int64_t)HOUR_MS},
+    {"cpu", FPD_SCHEMA_STRING, COPILOT(cpu), .nonempty = true},
+    {"memory", FPD_SCHEMA_STRING, COPILOT(memory), .nonempty = true},
+    {"storage", FPD_SCHEMA_STRING, COPILOT(storage)},
+    {NULL},
+};
+
 #define K8S(f) offsetof(struct fpd_k8s_settings, f)
 static const struct fpd_schema_field k8s_fields[] = {
     {"default-annotations", FPD_SCHEMA_JSON, K8S(default_annotations)},
@@ -131,6 +147,39 @@ static const struct fpd_schema_field k8s_fields[] = {
      24 * (int64_t)HOUR_MS},
     {"pod-pending-timeout", FPD_SCHEMA_DURATION, K8S(pod_pending_timeout_ms), 0,
      7 * 24 * (int64_t)HOUR_MS},
+    {"co-pilot", FPD_SCHEMA_SECTION, K8S(co_pilot), .fields = copilot_fields},
+    {NULL},
+};
+
+#define CONN(f) offsetof(struct fpd_storage_connection, f)
+static const struct fpd_schema_field storage_connection_fields[] = {
+    {"endpoint", FPD_SCHEMA_STRING, CONN(endpoint)},
+    {"auth-type", FPD_SCHEMA_STRING, CONN(auth_type)},
+    {"access-key", FPD_SCHEMA_STRING, CONN(access_key)},
+    {"secret-key", FPD_SCHEMA_STRING, CONN(secret_key)},
+    {"region", FPD_SCHEMA_STRING, CONN(region)},
+    {"disable-ssl", FPD_SCHEMA_BOOL, CONN(disable_ssl)},
+    {NULL},
+};
+
+static const struct fpd_schema_field storage_stow_fields[] = {
+    {"kind", FPD_SCHEMA_STRING, offsetof(struct fpd_storage_stow, kind)},
+    {"config", FPD_SCHEMA_JSON, offsetof(struct fpd_storage_stow, config)},
+    {NULL},
+};
+
+#define STORAGE(f) offsetof(struct fpd_storage_settings, f)
+static const struct fpd_schema_field storage_fields[] = {
+    {"type", FPD_SCHEMA_STRING, STORAGE(type), .nonempty = true},
+    {"container", FPD_SCHEMA_STRING, STORAGE(container)},
+    {"enable-multicontainer", FPD_SCHEMA_BOOL, STORAGE(enable_multicontainer)},
+    {"connection", FPD_SCHEMA_SECTION, STORAGE(connection), .fields = storage_connection_fields},
+    {"stow", FPD_SCHEMA_SECTION, STORAGE(stow), .fields = storage_stow_fields},
+    {NULL},
+};
+
+static const struct fpd_schema_field logger_fields[] = {
+    {"level", FPD_SCHEMA_INT, offsetof(struct fpd_logger_settings, level), 0, 5},
     {NULL},
 };
 
@@ -188,8 +237,40 @@ static const struct fpd_schema_field config_fields[] = {
     {"engine", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, engine), .fields = engine_fields},
     {"k8s", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, settings.k8s), .fields = k8s_fields},
     {"logs", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, settings.logs), .fields = logs_fields},
+    {"storage", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, settings.storage),
+     .fields = storage_fields},
+    {"logger", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, settings.logger),
+     .fields = logger_fields},
     {NULL},
 };
+
+/* propeller's defaults (flytek8s/config/config.go). */
+static void copilot_defaults(struct fpd_copilot_settings *c)
+{
+	c->name = fpd_strdup("flyte-copilot-");
+	c->image = fpd_strdup("cr.flyte.org/flyteorg/flytecopilot:v0.0.15");
+	c->default_input_path = fpd_strdup("/var/flyte/inputs");
+	c->default_output_path = fpd_strdup("/var/flyte/outputs");
+	c->input_vol_name = fpd_strdup("flyte-inputs");
+	c->output_vol_name = fpd_strdup("flyte-outputs");
+	c->timeout_ms = HOUR_MS;
+	c->cpu = fpd_strdup("500m");
+	c->memory = fpd_strdup("128Mi");
+	c->storage = fpd_strdup("");
+}
+
+/* flytestdlib's storage defaults (storage/config.go). */
+static void storage_defaults(struct fpd_storage_settings *s)
+{
+	s->type = fpd_strdup("s3");
+	s->container = fpd_strdup("");
+	s->connection.endpoint = fpd_strdup("");
+	s->connection.auth_type = fpd_strdup("iam");
+	s->connection.access_key = fpd_strdup("");
+	s->connection.secret_key = fpd_strdup("");
+	s->connection.region = fpd_strdup("us-east-1");
+	s->stow.kind = fpd_strdup("");
+}
 
 void fpd_config_defaults(struct fpd_config *cfg)
 {
@@ -237,6 +318,9 @@ void fpd_config_defaults(struct fpd_config *cfg)
 	k->create_container_config_error_grace_ms = 0;
 	k->image_pull_backoff_grace_ms = 3 * 60 * 1000;
 	k->pod_pending_timeout_ms = 0;
+	copilot_defaults(&k->co_pilot);
+	storage_defaults(&cfg->settings.storage);
+	cfg->settings.logger.level = 3; /* flytestdlib's WarnLevel */
 
 	struct fpd_log_settings *l = &cfg->settings.logs;
 	l->kubernetes_enabled = true;
@@ -302,6 +386,25 @@ static int check_address(const struct fpd_yaml_node *root, const char *section, 
 	                        addr);
 }
 
+/* storage.stow.config becomes `--storage.stow.config key=value` arguments: a flat mapping. */
+static int check_stow_config(const struct fpd_yaml_node *root, const json_t *config,
+                             const char *file, struct fpd_error *err)
+{
+	const char *k;
+	json_t *v;
+	bool flat = !config || json_is_null(config) || json_is_object(config);
+	json_object_foreach((json_t *)config, k, v)
+	{
+		flat = flat && (json_is_string(v) || json_is_number(v) || json_is_boolean(v));
+	}
+	if (flat)
+		return FPD_OK;
+	const struct fpd_yaml_node *n =
+	    fpd_yaml_get(fpd_yaml_get(fpd_yaml_get(root, "storage"), "stow"), "config");
+	return fpd_error_set_at(err, FPD_EINVAL, file, n ? n->line : 0, n ? n->column : 0,
+	                        "storage.stow.config must be a mapping of names to scalars");
+}
+
 static int check_rules(const struct fpd_yaml_node *root, const struct fpd_config *cfg,
                        const char *file, struct fpd_error *err)
 {
@@ -324,6 +427,9 @@ static int check_rules(const struct fpd_yaml_node *root, const struct fpd_config
 		                        "kubernetes.in_cluster and kubernetes.kubeconfig are "
 		                        "mutually exclusive");
 	}
+	rc = check_stow_config(root, cfg->settings.storage.stow.config, file, err);
+	if (rc)
+		return rc;
 	const struct fpd_yaml_node *settings = cfg->plugins.settings;
 	if (settings && !fpd_yaml_is_null(settings) && settings->kind != FPD_YAML_MAP)
 		return fpd_error_set_at(err, FPD_EINVAL, file, settings->line, settings->column,

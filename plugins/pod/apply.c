@@ -33,8 +33,7 @@ static int render_list(const struct fpd_task *task, json_t *c, const char *key,
 	return FPD_OK;
 }
 
-/* A configuration value as an env var value (YAML may type "8080" as a number). */
-static json_t *env_value(const json_t *v)
+json_t *fpd_pod_scalar_string(const json_t *v)
 {
 	char num[64];
 	if (json_is_string(v))
@@ -73,8 +72,8 @@ static void decorate_env(const struct fpd_task *task, json_t *c)
 	json_t *v;
 	json_object_foreach(k8s->default_env_vars, k, v)
 	{
-		json_array_append_new(env,
-		                      json_pack("{s:s,s:o}", "name", k, "value", env_value(v)));
+		json_array_append_new(
+		    env, json_pack("{s:s,s:o}", "name", k, "value", fpd_pod_scalar_string(v)));
 	}
 	json_object_foreach(k8s->default_env_vars_from_env, k, v)
 	{
@@ -129,13 +128,13 @@ static int override_resources(const struct fpd_task *task, const struct fpd_pod_
 }
 
 /* Customizes init containers, then containers (the primary one like init containers), and
- * checks that the primary container exists. */
-static int customize_containers(const struct fpd_task *task, const struct fpd_pod_options *opts,
+ * checks that the primary container exists. overrides: see override_resources(). */
+static int customize_containers(const struct fpd_task *task, const json_t *overrides,
                                 struct fpd_pod *pod, struct fpd_error *err)
 {
-	json_t *overrides, *c;
+	json_t *c;
 	size_t i;
-	int rc = override_resources(task, opts, &overrides, err);
+	int rc = FPD_OK;
 	json_array_foreach(json_object_get(pod->spec, "initContainers"), i, c)
 	{
 		if (!rc)
@@ -150,7 +149,6 @@ static int customize_containers(const struct fpd_task *task, const struct fpd_po
 			rc = customize(task, c, overrides, primary ? FPD_RES_MERGE : FPD_RES_ENSURE,
 			               err);
 	}
-	json_decref(overrides);
 	if (!rc && !found)
 		rc = fpd_error_set(err, FPD_EINVAL,
 		                   "invalid TaskSpecification, primary container [%s] not defined",
@@ -168,15 +166,6 @@ static int check_supported(const struct fpd_task *task, struct fpd_error *err)
 		    err, FPD_EINVAL,
 		    "PodTemplate '%s' cannot be used: flyteplugd does not resolve PodTemplates yet",
 		    pt);
-	const Flyteidl__Core__DataLoadingConfig *dc =
-	    t->target_case == FLYTEIDL__CORE__TASK_TEMPLATE__TARGET_CONTAINER
-	        ? t->container->data_config
-	    : t->target_case == FLYTEIDL__CORE__TASK_TEMPLATE__TARGET_K8S_POD
-	        ? t->k8s_pod->data_config
-	        : NULL;
-	if (dc && dc->enabled)
-		return fpd_error_set(err, FPD_EINVAL,
-		                     "data loading (co-pilot) is not supported by flyteplugd yet");
 	return FPD_OK;
 }
 
@@ -192,9 +181,16 @@ static bool interruptible(const struct fpd_task *task, const struct fpd_pod_opti
 int fpd_pod_apply_flyte_config(const struct fpd_task *task, const struct fpd_pod_options *opts,
                                struct fpd_pod *pod, struct fpd_error *err)
 {
+	json_t *overrides = NULL;
 	int rc = check_supported(task, err);
 	if (!rc)
-		rc = customize_containers(task, opts, pod, err);
+		rc = override_resources(task, opts, &overrides, err);
+	if (!rc)
+		rc = customize_containers(task, overrides, pod, err);
+	/* After the customization: Flyte leaves the co-pilot containers as it makes them. */
+	if (!rc)
+		rc = fpd_pod_add_copilot(task, overrides, pod, err);
+	json_decref(overrides);
 	if (rc)
 		return rc;
 	fpd_pod_update(task, interruptible(task, opts), pod->spec);
@@ -221,5 +217,7 @@ int fpd_pod_build_spec(const struct fpd_task *task, const struct fpd_pod_options
 		return rc;
 	}
 	fpd_pod_add_extended_resource_tolerations(out->spec, &task->settings->k8s);
+	fpd_pod_omit_empty(out->spec);
+	fpd_pod_canonical_quantities(out->spec);
 	return FPD_OK;
 }

@@ -88,7 +88,21 @@ void fpd_pod_extend_copy(json_t *dst, const json_t *src);
 int fpd_pod_extended_resources(const struct fpd_task *task, const struct fpd_pod_options *opts,
                                struct fpd_pod *pod, struct fpd_error *err);
 
-/* --- small lookups (build.c) --- */
+/* --- co-pilot (copilot.c) --- */
+
+/* Flyte's AddCoPilotToContainer and AddCoPilotToPod when the template's data_config is
+ * enabled: the primary container's security context and data volume mounts, the data
+ * volumes, the downloader and uploader containers and the termination grace period.
+ * overrides (borrowed, may be NULL): the resource overrides, whose "storage" sizes the
+ * volumes. 0, or FPD_EINVAL when k8s.co-pilot cpu or memory is not a quantity. */
+int fpd_pod_add_copilot(const struct fpd_task *task, const json_t *overrides, struct fpd_pod *pod,
+                        struct fpd_error *err);
+
+/* --- small lookups (build.c, apply.c) --- */
+
+/* A configuration value as a JSON string, new reference: YAML may type "8080" as a number,
+ * Go's map[string]string reads it as text. */
+json_t *fpd_pod_scalar_string(const json_t *v);
 
 /* TaskTemplate.config[key] (borrowed) or NULL. */
 const char *fpd_pod_config_get(const Flyteidl__Core__TaskTemplate *t, const char *key);

@@ -167,6 +167,8 @@ static int pod_build(const struct fpd_task *task, json_t **out, struct fpd_error
 		*out = json_pack("{s:s,s:s,s:{s:O,s:O},s:O}", "apiVersion", "v1", "kind", "Pod",
 		                 "metadata", "labels", pod.labels, "annotations", pod.annotations,
 		                 "spec", pod.spec);
+		fpd_pod_omit_empty(*out);
+		fpd_pod_canonical_quantities(json_object_get(*out, "spec"));
 	}
 	fpd_pod_clear(&pod);
 	/* Every failure here is the task's (a text over the bound included): plugin.h asks for
@@ -191,8 +193,9 @@ static const struct fpd_task_type pod_task_types[] = {
 
 static const struct fpd_kind pod_kind = {"v1", "Pod", "pods"};
 
-/* status() reads container names (log links, primary container) and node names. */
-static const char *const pod_keep[] = {"spec.containers", "spec.hostname", "spec.nodeName", NULL};
+/* Status and log links read container names, hostname and nodeName; nothing else of the spec. */
+static const char *const pod_keep[] = {"spec.containers[].name", "spec.initContainers[].name",
+                                       "spec.hostname", "spec.nodeName", NULL};
 
 const struct fpd_plugin fpd_plugin_pod = {
     .abi = FPD_PLUGIN_ABI,

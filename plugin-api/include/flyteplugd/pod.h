@@ -95,11 +95,12 @@ int fpd_pod_build_raw(const struct fpd_task *task, struct fpd_pod *out, struct f
  * k8s.default-env-vars, -vars-from-env, envFrom secrets and config maps) and resources for
  * every init container and container, restart policy, service account, scheduler,
  * tolerations, node selector, affinity, security contexts, host networking, DNS,
- * interruptible node selector requirements, GPU accelerator and shared memory, and the
- * execution's container image override. opts may be NULL.
+ * interruptible node selector requirements, GPU accelerator and shared memory, the
+ * execution's container image override, and co-pilot (k8s.co-pilot, storage, logger) when
+ * the template's data_config is enabled. opts may be NULL.
  * Returns 0, or FPD_EINVAL (primary container missing, bad quantity, missing input,
- * unsupported feature such as a named PodTemplate or co-pilot data loading) or FPD_ERANGE
- * (rendered text over 1 MiB) with err set; pod may then be half-configured.
+ * unsupported feature such as a named PodTemplate) or FPD_ERANGE (rendered text over
+ * 1 MiB) with err set; pod may then be half-configured.
  */
 int fpd_pod_apply_flyte_config(const struct fpd_task *task, const struct fpd_pod_options *opts,
                                struct fpd_pod *pod, struct fpd_error *err);
@@ -112,8 +113,30 @@ int fpd_pod_apply_flyte_config(const struct fpd_task *task, const struct fpd_pod
 void fpd_pod_add_extended_resource_tolerations(json_t *spec, const struct fpd_k8s_settings *k8s);
 
 /*
+ * Removes from v, at any depth, the keys Go's encoding/json leaves out of core/v1 objects:
+ * empty lists (every slice field of the Pod types but containers, nodeSelectorTerms,
+ * projected sources and monitors is omitempty) and empty maps (nodeSelector, overhead,
+ * resource limits and requests, labels, annotations, matchLabels, volumeAttributes,
+ * flexVolume options). Empty objects of struct-typed fields stay, as Go writes them
+ * (`affinity: {}`, `resources: {}`). v (a Pod, a PodSpec, or an object embedding pod specs)
+ * is edited in place; nothing is stolen. Null values, empty strings and zeros are left as
+ * they are.
+ */
+void fpd_pod_omit_empty(json_t *v);
+
+/* Go's canonical form of a Kubernetes quantity ("1000m" -> "1", "1024Mi" -> "1Gi"): a new
+ * string, or NULL if s is not a quantity. */
+char *fpd_pod_quantity_canonical(const char *s);
+
+/* Rewrites the quantities of a pod spec in place (container resources, overhead, emptyDir size
+ * limits) in their canonical form, as the API server stores them. Values that are not
+ * quantities are left for the server to refuse. */
+void fpd_pod_canonical_quantities(json_t *spec);
+
+/*
  * The whole pipeline for operator plugins (Flyte's ToK8sPodSpec): fpd_pod_build_raw(), then
- * fpd_pod_apply_flyte_config(), then fpd_pod_add_extended_resource_tolerations(). Fills *out
+ * fpd_pod_apply_flyte_config(), then fpd_pod_add_extended_resource_tolerations(), and
+ * fpd_pod_omit_empty() on the spec, so that it reads as the one Go would send. Fills *out
  * (zeroed by the caller; cleared again on failure). Returns 0 or a negative FPD_E* code.
  */
 int fpd_pod_build_spec(const struct fpd_task *task, const struct fpd_pod_options *opts,

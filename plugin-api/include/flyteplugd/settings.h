@@ -1,7 +1,8 @@
 /*
- * Settings every Kubernetes plugin shares, from the daemon configuration's `k8s:` and `logs:`
- * sections. The keys are those of FlytePropeller's `plugins.k8s` and `plugins.logs`, so an
- * existing propeller configuration can be pasted in. Read-only for plugins.
+ * Settings every Kubernetes plugin shares, from the daemon configuration's `k8s:`, `logs:`,
+ * `storage:` and `logger:` sections. The keys are those of FlytePropeller's `plugins.k8s`,
+ * `plugins.logs`, `storage` and `logger`, so an existing propeller configuration can be pasted
+ * in. Read-only for plugins.
  */
 #ifndef FLYTEPLUGD_SETTINGS_H
 #define FLYTEPLUGD_SETTINGS_H
@@ -11,6 +12,22 @@
 #include <stdint.h>
 
 #include "flyteplugd/schema.h"
+
+/* `k8s.co-pilot:` — the containers that carry a raw container's inputs in and outputs out
+ * (propeller plugins.k8s.co-pilot), added when the task's data_config is enabled. */
+struct fpd_copilot_settings {
+	char *name;                /* container name prefix: "flyte-copilot-" */
+	char *image;               /* "cr.flyte.org/flyteorg/flytecopilot:v0.0.15" */
+	char *default_input_path;  /* "/var/flyte/inputs", unless data_config names one */
+	char *default_output_path; /* "/var/flyte/outputs", unless data_config names one */
+	char *input_vol_name;      /* "flyte-inputs" */
+	char *output_vol_name;     /* "flyte-outputs" */
+	int64_t start_timeout_ms;  /* 0; accepted for propeller configurations, unused by Flyte */
+	int64_t timeout_ms;        /* 1h: upload timeout, and the pod's termination grace period */
+	char *cpu;                 /* "500m": requests and limits of both containers */
+	char *memory;              /* "128Mi" */
+	char *storage;             /* ""; accepted for propeller configurations, unused by Flyte */
+};
 
 /* `k8s:` — how pods are built and how their status is read (propeller plugins.k8s). */
 struct fpd_k8s_settings {
@@ -44,6 +61,7 @@ struct fpd_k8s_settings {
 	int64_t create_container_config_error_grace_ms; /* 0 */
 	int64_t image_pull_backoff_grace_ms;            /* 3m */
 	int64_t pod_pending_timeout_ms;                 /* 0 = off */
+	struct fpd_copilot_settings co_pilot;
 };
 
 /* One log link template (propeller tasklog.TemplateLogPlugin). */
@@ -75,9 +93,44 @@ struct fpd_log_settings {
 	struct fpd_list dynamic_log_links; /* of struct fpd_log_template, key = name */
 };
 
+/* `storage.connection:` (propeller's flytestdlib storage.ConnectionConfig). */
+struct fpd_storage_connection {
+	char *endpoint;   /* "" */
+	char *auth_type;  /* "iam" */
+	char *access_key; /* "" */
+	char *secret_key; /* "" */
+	char *region;     /* "us-east-1" */
+	bool disable_ssl; /* accepted for propeller configurations; co-pilot does not pass it */
+};
+
+/* `storage.stow:` */
+struct fpd_storage_stow {
+	char *kind;     /* "" */
+	json_t *config; /* mapping of names to scalars (checked at load), or NULL */
+};
+
+/* `storage:` — the blob store, as propeller's `storage` section. flyteplugd itself never
+ * reads or writes it; the co-pilot containers do, and get these values on their command
+ * line exactly as propeller passes its own. */
+struct fpd_storage_settings {
+	char *type;      /* "s3" */
+	char *container; /* "" (propeller's InitContainer: the bucket) */
+	bool enable_multicontainer;
+	struct fpd_storage_connection connection;
+	struct fpd_storage_stow stow;
+};
+
+/* `logger:` — propeller's logger level (0 panic ... 5 debug, default 3 warn), which propeller
+ * hands to the co-pilot containers; flyteplugd's own logging is set by `log:`. */
+struct fpd_logger_settings {
+	int64_t level;
+};
+
 struct fpd_settings {
 	struct fpd_k8s_settings k8s;
 	struct fpd_log_settings logs;
+	struct fpd_storage_settings storage;
+	struct fpd_logger_settings logger;
 };
 
 #endif

@@ -43,6 +43,62 @@ START_TEST(custom_values)
 }
 END_TEST
 
+START_TEST(copilot_storage_logger_defaults)
+{
+	struct fpd_config cfg;
+	fpd_config_defaults(&cfg);
+	const struct fpd_copilot_settings *cp = &cfg.settings.k8s.co_pilot;
+	ck_assert_str_eq(cp->name, "flyte-copilot-");
+	ck_assert_str_eq(cp->image, "cr.flyte.org/flyteorg/flytecopilot:v0.0.15");
+	ck_assert_str_eq(cp->default_input_path, "/var/flyte/inputs");
+	ck_assert_str_eq(cp->default_output_path, "/var/flyte/outputs");
+	ck_assert_str_eq(cp->input_vol_name, "flyte-inputs");
+	ck_assert_str_eq(cp->output_vol_name, "flyte-outputs");
+	ck_assert_int_eq(cp->start_timeout_ms, 0);
+	ck_assert_int_eq(cp->timeout_ms, 60 * 60 * 1000);
+	ck_assert_str_eq(cp->cpu, "500m");
+	ck_assert_str_eq(cp->memory, "128Mi");
+	ck_assert_str_eq(cp->storage, "");
+	const struct fpd_storage_settings *st = &cfg.settings.storage;
+	ck_assert_str_eq(st->type, "s3");
+	ck_assert_str_eq(st->container, "");
+	ck_assert(!st->enable_multicontainer);
+	ck_assert_str_eq(st->connection.auth_type, "iam");
+	ck_assert_str_eq(st->connection.region, "us-east-1");
+	ck_assert_str_eq(st->connection.endpoint, "");
+	ck_assert_str_eq(st->stow.kind, "");
+	ck_assert_ptr_null(st->stow.config);
+	ck_assert_int_eq(cfg.settings.logger.level, 3);
+	fpd_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(propeller_copilot_storage_logger)
+{
+	struct fpd_config cfg;
+	struct fpd_error err;
+	int rc = fpd_config_load(fpd_fixture("config/good/propeller-copilot.yaml"), &cfg, &err);
+	ck_assert_msg(rc == FPD_OK, "%s", err.text);
+	const struct fpd_copilot_settings *cp = &cfg.settings.k8s.co_pilot;
+	ck_assert_str_eq(cp->image, "cr.flyte.org/flyteorg/flytecopilot:v1.16.8");
+	ck_assert_int_eq(cp->start_timeout_ms, 30 * 1000);
+	ck_assert_int_eq(cp->timeout_ms, 2 * 60 * 60 * 1000);
+	ck_assert_str_eq(cp->cpu, "250m");
+	ck_assert_str_eq(cp->storage, "1Gi");
+	ck_assert_str_eq(cp->default_input_path, "/var/flyte/inputs"); /* default kept */
+	const struct fpd_storage_settings *st = &cfg.settings.storage;
+	ck_assert_str_eq(st->type, "minio");
+	ck_assert_str_eq(st->container, "my-s3-bucket");
+	ck_assert_str_eq(st->connection.secret_key, "miniostorage");
+	ck_assert_str_eq(st->connection.endpoint, "http://minio.flyte.svc.cluster.local:9000");
+	ck_assert(st->connection.disable_ssl);
+	ck_assert_str_eq(st->stow.kind, "s3");
+	ck_assert_int_eq(json_integer_value(json_object_get(st->stow.config, "max_retries")), 3);
+	ck_assert_int_eq(cfg.settings.logger.level, 5);
+	fpd_config_free(&cfg);
+}
+END_TEST
+
 /* Every file in config/good must load. */
 START_TEST(good_fixtures_load)
 {
@@ -151,6 +207,8 @@ int main(void)
 	TCase *tc = tcase_create("config");
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, custom_values);
+	tcase_add_test(tc, copilot_storage_logger_defaults);
+	tcase_add_test(tc, propeller_copilot_storage_logger);
 	tcase_add_test(tc, good_fixtures_load);
 	tcase_add_test(tc, bad_fixtures_rejected_at_location);
 	tcase_add_test(tc, missing_file);

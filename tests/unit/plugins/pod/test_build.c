@@ -89,7 +89,7 @@ START_TEST(builds_fixture_pods)
 		ran++;
 	}
 	closedir(d);
-	ck_assert_uint_eq(ran, 9);
+	ck_assert_uint_eq(ran, 12);
 }
 END_TEST
 
@@ -245,7 +245,7 @@ START_TEST(descriptor_declares_pods)
 	ck_assert_str_eq(p->kind->kind, "Pod");
 	ck_assert_str_eq(p->kind->plural, "pods");
 	ck_assert_ptr_null(p->pod_owner_label);
-	ck_assert_str_eq(p->keep[0], "spec.containers");
+	ck_assert_str_eq(p->keep[0], "spec.containers[].name");
 	ck_assert_ptr_nonnull(p->build);
 	ck_assert_ptr_nonnull(p->status);
 	ck_assert_uint_eq(p->task_type_count, 6);
