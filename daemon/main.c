@@ -3,12 +3,14 @@
  *
  *   flyteplugd serve --config FILE     run the daemon
  *   flyteplugd check-config FILE       validate a configuration file
+ *   flyteplugd render --template FILE  print the object CreateTask would create
  *   flyteplugd version                 print the version
  *
  * Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
  */
 #include "core/config.h"
 #include "core/log.h"
+#include "render.h"
 #include "serve.h"
 #include "version.h"
 
@@ -20,19 +22,21 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 static void usage_main(FILE *out)
 {
-	fputs("usage: flyteplugd <command> [options]\n"
-	      "\n"
-	      "Runs Flyte task types as Kubernetes objects, serving FlytePropeller's agent "
-	      "protocol.\n"
-	      "\n"
-	      "commands:\n"
-	      "  serve --config FILE   run the daemon\n"
-	      "  check-config FILE     validate a configuration file and exit\n"
-	      "  version               print the version and exit\n"
-	      "\n"
-	      "Run 'flyteplugd <command> --help' for a command's options.\n"
-	      "exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error\n",
-	      out);
+	fputs(
+	    "usage: flyteplugd <command> [options]\n"
+	    "\n"
+	    "Runs Flyte task types as Kubernetes objects, serving FlytePropeller's agent "
+	    "protocol.\n"
+	    "\n"
+	    "commands:\n"
+	    "  serve --config FILE   run the daemon\n"
+	    "  check-config FILE     validate a configuration file and exit\n"
+	    "  render --template F   print the object CreateTask would create, without a cluster\n"
+	    "  version               print the version and exit\n"
+	    "\n"
+	    "Run 'flyteplugd <command> --help' for a command's options.\n"
+	    "exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error\n",
+	    out);
 }
 
 static void usage_serve(FILE *out)
@@ -188,6 +192,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(cmd, "check-config") == 0)
 		return cmd_check_config(argc - 1, argv + 1);
+	if (strcmp(cmd, "render") == 0)
+		return fpd_render_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0)
 		return cmd_version(argc - 1, argv + 1);
 	fprintf(stderr, "flyteplugd: unknown command '%s'\n\n", cmd);

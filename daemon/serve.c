@@ -8,12 +8,23 @@
 #include "agent/agent.h"
 #include "builtin.h"
 #include "core/log.h"
+#include "engine/engine.h"
 #include "engine/registry.h"
 #include "grpc/grpc.h"
+#include "kube/client.h"
+#include "kube/creds.h"
 #include "version.h"
 
+#include <errno.h>
 #include <ev.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#define KUBE_RETRY_FIRST 5.0
+#define KUBE_RETRY_MAX 300.0
 
 struct daemon {
 	struct ev_loop *loop;
@@ -24,6 +35,12 @@ struct daemon {
 	struct fpd_registry *registry;
 	struct fpd_grpc_server *grpc;
 	struct fpd_agent *agent;
+	struct fpd_engine *engine; /* NULL until the Kubernetes API is configured */
+	struct fpd_kube_client *kube;
+	ev_timer kube_retry;
+	double kube_retry_s;
+	uint8_t key[32];
+	size_t key_len;
 };
 
 static void on_drained(void *ud)
@@ -65,6 +82,82 @@ static struct fpd_registry *build_registry(const struct fpd_config *cfg, struct 
 	return reg;
 }
 
+/* The resource_meta signing key: a file (a mounted Secret), hashed to 32 bytes so any
+ * length of at least 16 works; or, without one, a random key for this process only. */
+static int load_key(struct daemon *d, struct fpd_error *err)
+{
+	const char *path = d->cfg->engine.signing_key_file;
+	d->key_len = sizeof(d->key);
+	if (!path[0]) {
+		fpd_log(FPD_LOG_WARN, "daemon",
+		        "engine.signing_key_file is not set: using a random key, so tasks started "
+		        "before a restart cannot be followed after it");
+		return RAND_bytes(d->key, (int)d->key_len) == 1
+		           ? FPD_OK
+		           : fpd_error_set(err, FPD_EIO, "no random bytes for a signing key");
+	}
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return fpd_error_set(err, FPD_EIO, "engine.signing_key_file %s: %s", path,
+		                     strerror(errno));
+	uint8_t buf[4096];
+	size_t n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	if (n < 16)
+		return fpd_error_set(
+		    err, FPD_EINVAL,
+		    "engine.signing_key_file %s: the key must be at least 16 bytes", path);
+	unsigned int out = 0;
+	EVP_Digest(buf, n, d->key, &out, EVP_sha256(), NULL);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return FPD_OK;
+}
+
+/* Connects to the Kubernetes API and starts the engine. On failure (no or bad credentials)
+ * the daemon keeps serving metadata and health, and tries again with backoff. */
+static int start_kube(struct daemon *d, struct fpd_error *err)
+{
+	struct fpd_kube_creds creds;
+	memset(&creds, 0, sizeof(creds));
+	int rc = fpd_kube_creds_load(&d->cfg->kubernetes, &creds, err);
+	if (!rc) {
+		struct fpd_kube_client_opts opts;
+		fpd_kube_client_opts_from_config(&d->cfg->kubernetes, &opts);
+		rc = fpd_kube_client_new(d->loop, &creds, &opts, &d->kube, err);
+	}
+	fpd_kube_creds_free(&creds);
+	if (!rc)
+		rc = fpd_engine_new(d->loop, d->cfg, d->registry, d->kube, d->key, d->key_len,
+		                    &d->engine, err);
+	if (!rc)
+		rc = fpd_engine_start(d->engine, err);
+	if (rc) {
+		fpd_engine_free(d->engine);
+		d->engine = NULL;
+		fpd_kube_client_free(d->kube);
+		d->kube = NULL;
+		return rc;
+	}
+	fpd_agent_set_engine(d->agent, d->engine);
+	fpd_log(FPD_LOG_INFO, "daemon", "running tasks on the Kubernetes API");
+	return FPD_OK;
+}
+
+static void on_kube_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct daemon *d = w->data;
+	struct fpd_error err;
+	fpd_error_clear(&err);
+	if (start_kube(d, &err) == FPD_OK)
+		return;
+	d->kube_retry_s =
+	    d->kube_retry_s * 2 > KUBE_RETRY_MAX ? KUBE_RETRY_MAX : d->kube_retry_s * 2;
+	fpd_log(FPD_LOG_ERROR, "daemon", "Kubernetes API: %s (retrying in %.0f s)", err.text,
+	        d->kube_retry_s);
+	ev_timer_set(w, d->kube_retry_s, 0);
+	ev_timer_start(loop, w);
+}
+
 /* Registry, gRPC server and agent services; everything is freed by stop() on failure. */
 static int start(struct daemon *d, struct fpd_error *err)
 {
@@ -74,17 +167,37 @@ static int start(struct daemon *d, struct fpd_error *err)
 	d->grpc = fpd_grpc_server_new(d->loop, &d->cfg->grpc, err);
 	if (!d->grpc)
 		return FPD_EINVAL;
-	d->agent = fpd_agent_new(d->grpc, d->registry, err);
+	d->agent = fpd_agent_new(d->grpc, d->registry, NULL, err);
 	if (!d->agent)
 		return FPD_EINVAL;
-	return fpd_grpc_server_start(d->grpc, err);
+	int rc = load_key(d, err);
+	if (!rc)
+		rc = fpd_grpc_server_start(d->grpc, err);
+	if (rc)
+		return rc;
+	struct fpd_error kerr;
+	fpd_error_clear(&kerr);
+	d->kube_retry_s = KUBE_RETRY_FIRST;
+	ev_timer_init(&d->kube_retry, on_kube_retry, d->kube_retry_s, 0);
+	d->kube_retry.data = d;
+	if (start_kube(d, &kerr)) {
+		fpd_log(FPD_LOG_ERROR, "daemon",
+		        "Kubernetes API: %s (serving without it; retrying in %.0f s)", kerr.text,
+		        d->kube_retry_s);
+		ev_timer_start(d->loop, &d->kube_retry);
+	}
+	return FPD_OK;
 }
 
 static void stop(struct daemon *d)
 {
+	ev_timer_stop(d->loop, &d->kube_retry);
 	fpd_grpc_server_free(d->grpc);
 	fpd_agent_free(d->agent);
+	fpd_engine_free(d->engine);
+	fpd_kube_client_free(d->kube);
 	fpd_registry_free(d->registry);
+	OPENSSL_cleanse(d->key, sizeof(d->key));
 }
 
 int fpd_serve(const struct fpd_config *cfg)

@@ -15,20 +15,28 @@
 struct fpd_agent {
 	struct fpd_health *health;
 	struct fpd_metadata *metadata;
+	struct fpd_async *async;
 };
 
 struct fpd_agent *fpd_agent_new(struct fpd_grpc_server *srv, const struct fpd_registry *reg,
-                                struct fpd_error *err)
+                                struct fpd_engine *engine, struct fpd_error *err)
 {
 	struct fpd_agent *a = fpd_calloc(1, sizeof(*a));
 	a->health = fpd_health_new(srv, err);
 	if (a->health)
 		a->metadata = fpd_metadata_new(srv, reg, err);
-	if (!a->health || !a->metadata || fpd_async_register(srv, err)) {
+	if (a->metadata)
+		a->async = fpd_async_new(srv, engine, err);
+	if (!a->health || !a->metadata || !a->async) {
 		fpd_agent_free(a);
 		return NULL;
 	}
 	return a;
+}
+
+void fpd_agent_set_engine(struct fpd_agent *agent, struct fpd_engine *engine)
+{
+	fpd_async_set_engine(agent->async, engine);
 }
 
 void fpd_agent_drain(struct fpd_agent *agent)
@@ -42,5 +50,6 @@ void fpd_agent_free(struct fpd_agent *agent)
 		return;
 	fpd_health_free(agent->health);
 	fpd_metadata_free(agent->metadata);
+	fpd_async_free(agent->async);
 	free(agent);
 }

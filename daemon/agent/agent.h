@@ -2,14 +2,14 @@
  * The Flyte agent services flyteplugd serves over gRPC:
  *   grpc.health.v1.Health                  Check, Watch
  *   flyteidl.service.AgentMetadataService  ListAgents, GetAgent (one agent per plugin)
- *   flyteidl.service.AsyncAgentService     CreateTask, GetTask, DeleteTask, GetTaskMetrics,
- *                                          GetTaskLogs (requests decoded; the engine answers
- *                                          them in a later issue, UNIMPLEMENTED until then)
+ *   flyteidl.service.AsyncAgentService     CreateTask, GetTask, DeleteTask (the engine),
+ *                                          GetTaskMetrics, GetTaskLogs (UNIMPLEMENTED)
  */
 #ifndef FPD_AGENT_AGENT_H
 #define FPD_AGENT_AGENT_H
 
 #include "core/error.h"
+#include "engine/engine.h"
 #include "engine/registry.h"
 #include "grpc/grpc.h"
 
@@ -17,11 +17,15 @@ struct fpd_agent;
 
 /*
  * Registers every service's methods on srv (borrowed; must not be started yet) answering from
- * reg (borrowed; read-only, must outlive the agent). Returns a new agent, or NULL with err
- * filled (a method path clash).
+ * reg (borrowed; read-only, must outlive the agent) and engine (borrowed, may be NULL: task
+ * calls then get UNAVAILABLE). Returns a new agent, or NULL with err filled (a method path
+ * clash).
  */
 struct fpd_agent *fpd_agent_new(struct fpd_grpc_server *srv, const struct fpd_registry *reg,
-                                struct fpd_error *err);
+                                struct fpd_engine *engine, struct fpd_error *err);
+
+/* Task calls from now on go to engine (borrowed; NULL: UNAVAILABLE again). */
+void fpd_agent_set_engine(struct fpd_agent *agent, struct fpd_engine *engine);
 
 /*
  * The daemon is about to drain: health turns NOT_SERVING, and Health/Watch streams are told so

@@ -63,7 +63,8 @@ void fpd_phase_setf(struct fpd_phase_info *pi, enum fpd_phase phase, const char 
 }
 
 void fpd_phase_add_log(struct fpd_phase_info *pi, const char *name, const char *uri,
-                       enum fpd_link_format format, bool show_while_pending, bool hide_once_finished)
+                       enum fpd_link_format format, bool show_while_pending,
+                       bool hide_once_finished)
 {
 	pi->logs = fpd_realloc(pi->logs, (pi->log_count + 1) * sizeof(*pi->logs));
 	struct fpd_log_link *l = &pi->logs[pi->log_count++];

@@ -15,7 +15,7 @@ static const char *str_or_empty(const char *s)
 }
 
 const ProtobufCMessageDescriptor *fpd_plugin_custom_descriptor(const struct fpd_plugin *plugin,
-							       const char *type, int32_t version)
+                                                               const char *type, int32_t version)
 {
 	for (size_t i = 0; i < plugin->task_type_count; i++)
 		if (plugin->task_types[i].version == version &&
@@ -45,17 +45,16 @@ static void env_add(json_t *env, const char *name, const char *value)
 	json_array_append_new(env, json_pack("{s:s, s:s}", "name", name, "value", value));
 }
 
-static void env_add_sorted_object(json_t *env, const json_t *obj, bool from_daemon_env)
+static void env_add_sorted_object(json_t *env, const json_t *obj)
 {
 	if (!json_is_object(obj))
 		return;
 	json_t *tmp = json_array();
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)obj, k, v) {
+	json_object_foreach((json_t *)obj, k, v)
+	{
 		const char *val = json_string_value(v);
-		if (from_daemon_env)
-			val = val ? getenv(val) : NULL;
 		env_add(tmp, k, val ? val : "");
 	}
 	size_t n = json_array_size(tmp);
@@ -71,8 +70,8 @@ static void env_add_sorted_object(json_t *env, const json_t *obj, bool from_daem
 
 /* Flyte's DecorateEnvVars, in its order. */
 static json_t *injected_env(const struct fpd_task_ref *r,
-			    const Flyteidl__Admin__TaskExecutionMetadata *meta,
-			    const struct fpd_k8s_settings *k8s)
+                            const Flyteidl__Admin__TaskExecutionMetadata *meta,
+                            const struct fpd_k8s_settings *k8s)
 {
 	json_t *env = json_array();
 	char attempt[16];
@@ -87,12 +86,14 @@ static json_t *injected_env(const struct fpd_task_ref *r,
 	env_add(env, "FLYTE_INTERNAL_TASK_VERSION", r->task_version);
 	json_t *exec_env = json_object();
 	for (size_t i = 0; meta && i < meta->n_environment_variables; i++)
-		json_object_set_new(exec_env, meta->environment_variables[i]->key,
-				    json_string(str_or_empty(meta->environment_variables[i]->value)));
-	env_add_sorted_object(env, exec_env, false);
+		json_object_set_new(
+		    exec_env, meta->environment_variables[i]->key,
+		    json_string(str_or_empty(meta->environment_variables[i]->value)));
+	env_add_sorted_object(env, exec_env);
 	json_decref(exec_env);
-	env_add_sorted_object(env, k8s->default_env_vars, false);
-	env_add_sorted_object(env, k8s->default_env_vars_from_env, true);
+	/* default-env-vars and default-env-vars-from-env are added by the pod base, after these
+	 * (fpd_pod_build_spec), for every container it builds. */
+	(void)k8s;
 	return env;
 }
 
@@ -108,7 +109,7 @@ static json_t *string_map(size_t n, void *const *entries)
 }
 
 static int fill_ref(const Flyteidl__Admin__CreateTaskRequest *req, struct fpd_prepared *p,
-		    struct fpd_error *err)
+                    struct fpd_error *err)
 {
 	const Flyteidl__Core__TaskTemplate *t = req->template_;
 	const Flyteidl__Admin__TaskExecutionMetadata *m = req->task_execution_metadata;
@@ -117,8 +118,8 @@ static int fill_ref(const Flyteidl__Admin__CreateTaskRequest *req, struct fpd_pr
 	const Flyteidl__Core__WorkflowExecutionIdentifier *ex = node ? node->execution_id : NULL;
 	if (!ex || !ex->name || !*ex->name || !node->node_id || !*node->node_id)
 		return fpd_error_set(err, FPD_EINVAL,
-				     "task_execution_metadata.task_execution_id with an execution "
-				     "name and node id is required");
+		                     "task_execution_metadata.task_execution_id with an execution "
+		                     "name and node id is required");
 	struct fpd_task_ref *r = &p->task.ref;
 	r->project = str_or_empty(ex->project);
 	r->domain = str_or_empty(ex->domain);
@@ -139,16 +140,16 @@ static int fill_ref(const Flyteidl__Admin__CreateTaskRequest *req, struct fpd_pr
 }
 
 static int choose_namespace(const Flyteidl__Admin__TaskExecutionMetadata *m,
-			    const struct fpd_config *cfg, struct fpd_prepared *p,
-			    struct fpd_error *err)
+                            const struct fpd_config *cfg, struct fpd_prepared *p,
+                            struct fpd_error *err)
 {
 	const char *ns = m && m->namespace_ && *m->namespace_ ? m->namespace_
-							      : cfg->namespaces.default_namespace;
+	                                                      : cfg->namespaces.default_namespace;
 	if (cfg->namespaces.watch.count && !fpd_strings_contains(&cfg->namespaces.watch, ns))
 		return fpd_error_set(err, FPD_EPERM,
-				     "namespace \"%s\" is not one flyteplugd serves "
-				     "(namespaces.watch)",
-				     ns);
+		                     "namespace \"%s\" is not one flyteplugd serves "
+		                     "(namespaces.watch)",
+		                     ns);
 	p->namespace_ = fpd_strdup(ns);
 	p->task.ref.namespace_ = p->namespace_;
 	return FPD_OK;
@@ -176,7 +177,7 @@ static void fill_paths(const Flyteidl__Admin__CreateTaskRequest *req, struct fpd
 }
 
 static int decode_custom(const Flyteidl__Core__TaskTemplate *t, const struct fpd_plugin *plugin,
-			 struct fpd_prepared *p, struct fpd_error *err)
+                         struct fpd_prepared *p, struct fpd_error *err)
 {
 	if (t->custom) {
 		int rc = fpd_struct_to_json(t->custom, &p->custom_json, err);
@@ -186,7 +187,7 @@ static int decode_custom(const Flyteidl__Core__TaskTemplate *t, const struct fpd
 		p->custom_json = json_object();
 	}
 	const ProtobufCMessageDescriptor *desc =
-		fpd_plugin_custom_descriptor(plugin, t->type, t->task_type_version);
+	    fpd_plugin_custom_descriptor(plugin, t->type, t->task_type_version);
 	if (desc && t->custom) {
 		int rc = fpd_json_to_message(p->custom_json, desc, &p->custom, err);
 		if (rc)
@@ -198,13 +199,14 @@ static int decode_custom(const Flyteidl__Core__TaskTemplate *t, const struct fpd
 }
 
 int fpd_prepare(const Flyteidl__Admin__CreateTaskRequest *req, const struct fpd_plugin *plugin,
-		const struct fpd_config *cfg, struct fpd_prepared *out, struct fpd_error *err)
+                const struct fpd_config *cfg, struct fpd_prepared *out, struct fpd_error *err)
 {
 	memset(out, 0, sizeof(*out));
 	const Flyteidl__Core__TaskTemplate *t = req->template_;
 	if (!t || !t->type || !*t->type)
-		return fpd_error_set(err, FPD_EINVAL, "CreateTaskRequest.template with a type is "
-						      "required");
+		return fpd_error_set(err, FPD_EINVAL,
+		                     "CreateTaskRequest.template with a type is "
+		                     "required");
 	const Flyteidl__Admin__TaskExecutionMetadata *m = req->task_execution_metadata;
 	int rc = fill_ref(req, out, err);
 	if (!rc)
@@ -217,14 +219,15 @@ int fpd_prepare(const Flyteidl__Admin__CreateTaskRequest *req, const struct fpd_
 	}
 	fill_paths(req, out);
 	const Flyteidl__Core__SecurityContext *sc = t->security_context;
-	const char *sa = sc && sc->run_as && sc->run_as->k8s_service_account &&
-					 *sc->run_as->k8s_service_account
-				 ? sc->run_as->k8s_service_account
-				 : m ? m->k8s_service_account : NULL;
+	const char *sa =
+	    sc && sc->run_as && sc->run_as->k8s_service_account && *sc->run_as->k8s_service_account
+	        ? sc->run_as->k8s_service_account
+	    : m ? m->k8s_service_account
+	        : NULL;
 	out->service_account = fpd_strdup(str_or_empty(sa));
 	out->labels = m ? string_map(m->n_labels, (void *const *)m->labels) : json_object();
 	out->annotations =
-		m ? string_map(m->n_annotations, (void *const *)m->annotations) : json_object();
+	    m ? string_map(m->n_annotations, (void *const *)m->annotations) : json_object();
 	out->injected_env = injected_env(&out->task.ref, m, &cfg->settings.k8s);
 
 	struct fpd_task *task = &out->task;

@@ -34,12 +34,12 @@ struct fpd_prepared {
  *               not decode into the plugin's message (message names the field);
  *   FPD_EPERM   the namespace is not in namespaces.watch. */
 int fpd_prepare(const Flyteidl__Admin__CreateTaskRequest *req, const struct fpd_plugin *plugin,
-		const struct fpd_config *cfg, struct fpd_prepared *out, struct fpd_error *err);
+                const struct fpd_config *cfg, struct fpd_prepared *out, struct fpd_error *err);
 
 void fpd_prepared_free(struct fpd_prepared *p);
 
 /* The protobuf message plugin declared for (type, version), or NULL. */
 const ProtobufCMessageDescriptor *fpd_plugin_custom_descriptor(const struct fpd_plugin *plugin,
-							       const char *type, int32_t version);
+                                                               const char *type, int32_t version);
 
 #endif

@@ -60,7 +60,8 @@ struct fpd_plugin {
 	 * plugin's object is itself a pod and leaves this NULL. */
 	const char *pod_owner_label;
 	/* Dotted JSON paths of the object to keep, beyond metadata and status (which are always
-	 * kept), e.g. "spec.runPolicy.backoffLimit". NULL-terminated list, or NULL. */
+	 * kept), e.g. "spec.runPolicy.backoffLimit"; "spec.containers[].name" keeps only that
+	 * field of each element of an array. NULL-terminated list, or NULL. */
 	const char *const *keep;
 
 	/* Plugin settings: `plugins.settings.<name>` in the daemon configuration, validated with

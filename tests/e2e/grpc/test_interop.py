@@ -87,15 +87,20 @@ def test_get_agent(served):
     assert "no-such-agent" in e.value.details()
 
 
-def test_async_service_unimplemented_and_invalid(served):
+def test_async_service_without_kubernetes_and_invalid(served):
+    """These daemons run with no Kubernetes API: task calls say so (tests/e2e/engine runs them
+    against a real API server); calls propeller never makes are UNIMPLEMENTED."""
     _, ch = served
     stub = agent_pb2_grpc.AsyncAgentServiceStub(ch)
     with pytest.raises(grpc.RpcError) as e:
         stub.CreateTask(agent_pb2.CreateTaskRequest(output_prefix="s3://b/p"), timeout=5)
-    assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert "CreateTask" in e.value.details()
+    assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "no Kubernetes API" in e.value.details()
     with pytest.raises(grpc.RpcError) as e:
         stub.GetTask(agent_pb2.GetTaskRequest(resource_meta=b"x"), timeout=5)
+    assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+    with pytest.raises(grpc.RpcError) as e:
+        stub.GetTaskMetrics(agent_pb2.GetTaskMetricsRequest(resource_meta=b"x"), timeout=5)
     assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
     # Field 2 (template) declared 127 bytes long with 1 present: not a CreateTaskRequest.
     with pytest.raises(grpc.RpcError) as e:
@@ -342,7 +347,7 @@ def test_go_client(mode, make_daemon, tls_cert, grpcurl, protoset):
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["status"] == "SERVING"
     r = run_grpcurl(grpcurl, protoset, d, f"{ASYNC}/CreateTask", {"outputPrefix": "s3://b"}, tls)
-    assert json.loads(r.stderr)["code"] == 12  # UNIMPLEMENTED
+    assert json.loads(r.stderr)["code"] == 14  # UNAVAILABLE: these daemons have no Kubernetes
     r = run_grpcurl(grpcurl, protoset, d, "grpc.health.v1.Health/Watch", {}, tls,
                     extra=["-max-time", "0.5"])
     assert json.loads(r.stdout.split("}")[0] + "}")["status"] == "SERVING"

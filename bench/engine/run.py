@@ -1,0 +1,166 @@
+"""Engine benchmark: many tracked executions, GetTask from the cache, CreateTask latency.
+
+    FPD_BIN=build/daemon/flyteplugd .venv/bin/python bench/engine/run.py [--tasks 10000]
+
+1. starts a real kube-apiserver + etcd (tests/cluster) and flyteplugd (use a release build);
+2. creates --tasks pod tasks through CreateTask (grpcio + flyteidl, 64 in flight) and waits
+   until every one answers GetTask from the daemon's cache; reports flyteplugd's RSS;
+3. GetTask throughput and latency with h2load (4 connections x 16 streams, --seconds) for a
+   tracked task (a cache lookup: the informer keeps every entry current);
+4. CreateTask latency next to a bare POST of the same pod to the API server (the object
+   `flyteplugd render` prints, from the same Python process, one at a time, --latency-samples
+   each), reported as medians and the ratio.
+Targets (issue 5): GetTask >= 20,000 calls/s; RSS < 64 MiB at 10,000 tasks; CreateTask within
+1.2x of the bare POST.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import ssl
+import http.client
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "cluster"))
+sys.path.insert(0, str(ROOT / "tests" / "e2e" / "engine"))
+
+import grpc  # noqa: E402
+from flyteidl.admin import agent_pb2  # noqa: E402
+from flyteidl.service import agent_pb2_grpc  # noqa: E402
+
+import flytekit_tasks  # noqa: E402
+from cluster import Cluster, free_port  # noqa: E402
+from conftest import execution_metadata  # noqa: E402
+
+
+def rss_mib(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def create_all(stub, ns, template, n, prefix):
+    def one(i):
+        ex = f"{prefix}{i}"
+        return stub.CreateTask(agent_pb2.CreateTaskRequest(
+            template=template, output_prefix=f"s3://b/m/{ex}/n0/data/0",
+            task_execution_metadata=execution_metadata(ns, ex)), timeout=120).resource_meta
+    with ThreadPoolExecutor(64) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def h2load_gettask(port, meta, seconds, work: Path):
+    req = agent_pb2.GetTaskRequest(task_type="python-task", resource_meta=meta).SerializeToString()
+    body = work / "gettask.body"
+    body.write_bytes(b"\0" + struct.pack(">I", len(req)) + req)
+    out = subprocess.run(["h2load", "-D", str(seconds), "--warm-up-time=2", "-c", "4", "-m", "16",
+                          "-t", "1", "-d", str(body), "-H", "content-type: application/grpc",
+                          "-H", "te: trailers", "--log-file", str(work / "h2load.log"),
+                          f"http://127.0.0.1:{port}/flyteidl.service.AsyncAgentService/GetTask"],
+                         capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"finished in [\d.]+s, ([\d.]+) req/s", out).group(1))
+    lat = sorted(float(l.split()[2]) / 1000.0 for l in open(work / "h2load.log") if l.strip())
+    ok = re.search(r"status codes: (\d+) 2xx", out).group(1)
+    return rps, lat[len(lat) // 2], lat[int(len(lat) * 0.99)], int(ok), out
+
+
+def bare_post_latency(cluster, ns, objects):
+    ctx = ssl.create_default_context(cafile=cluster.ca_file)
+    ctx.load_cert_chain(cluster.client_cert, cluster.client_key)
+    host, port = cluster.server.replace("https://", "").split(":")
+    conn = http.client.HTTPSConnection(host, int(port), context=ctx)
+    times = []
+    for obj in objects:
+        body = json.dumps(obj)
+        t0 = time.perf_counter()
+        conn.request("POST", f"/api/v1/namespaces/{ns}/pods", body, {"Content-Type": "application/json"})
+        r = conn.getresponse()
+        r.read()
+        times.append(time.perf_counter() - t0)
+        assert r.status == 201, r.status
+    conn.close()
+    return times
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tasks", type=int, default=10000)
+    ap.add_argument("--seconds", type=int, default=15)
+    ap.add_argument("--latency-samples", type=int, default=200)
+    a = ap.parse_args()
+    binary = os.environ.get("FPD_BIN", str(ROOT / "build" / "daemon" / "flyteplugd"))
+    work = Path(tempfile.mkdtemp(prefix="fpd-bench-engine-"))
+    with Cluster(workdir=work / "cluster") as cluster:
+        port = free_port()
+        key = work / "key"
+        key.write_bytes(os.urandom(32))
+        config = work / "flyteplugd.yaml"
+        config.write_text(f'log: {{level: warn}}\ngrpc: {{listen: "127.0.0.1:{port}"}}\n'
+                          f'admin: {{enabled: false}}\n'
+                          f'kubernetes: {{kubeconfig: "{cluster.kubeconfig}", qps: 5000, burst: 5000}}\n'
+                          f'engine: {{signing_key_file: "{key}", orphan_after: 24h}}\n')
+        log = open(work / "flyteplugd.log", "wb")
+        daemon = subprocess.Popen([binary, "serve", "--config", str(config)], stdout=log, stderr=log)
+        try:
+            ch = grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.max_concurrent_streams", 100)])
+            grpc.channel_ready_future(ch).result(timeout=30)
+            stub = agent_pb2_grpc.AsyncAgentServiceStub(ch)
+            idle = rss_mib(daemon.pid)
+            template = flytekit_tasks.python_task()
+            ns = cluster.new_namespace("bench")
+            t0 = time.time()
+            metas = create_all(stub, ns, template, a.tasks, "b")
+            created_s = time.time() - t0
+            # every task answered from the cache
+            for m in metas[:: max(1, len(metas) // 200)]:
+                stub.GetTask(agent_pb2.GetTaskRequest(resource_meta=m), timeout=30)
+            time.sleep(2)
+            rss = rss_mib(daemon.pid)
+            print(f"tasks tracked: {a.tasks} (created in {created_s:.1f} s)")
+            print(f"flyteplugd RSS: idle {idle:.1f} MiB, with {a.tasks} tasks {rss:.1f} MiB "
+                  f"({(rss - idle) * 1024 * 1024 / a.tasks:.0f} bytes per task)")
+            rps, p50, p99, ok, _ = h2load_gettask(port, metas[len(metas) // 2], a.seconds, work)
+            print(f"GetTask from cache: {rps:,.0f} calls/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms "
+                  f"({ok} responses, 64 concurrent streams)")
+
+            # CreateTask latency vs a bare POST of the same pod
+            lat_ns = cluster.new_namespace("lat")
+            create_t = []
+            for i in range(a.latency_samples):
+                ex = f"lat{i}"
+                req = agent_pb2.CreateTaskRequest(template=template, output_prefix=f"s3://b/m/{ex}/n0/data/0",
+                                                  task_execution_metadata=execution_metadata(lat_ns, ex))
+                t0 = time.perf_counter()
+                stub.CreateTask(req, timeout=30)
+                create_t.append(time.perf_counter() - t0)
+            (work / "t.pb").write_bytes(template.SerializeToString())
+            objects = []
+            for i in range(a.latency_samples):
+                (work / "m.pb").write_bytes(execution_metadata(lat_ns, f"raw{i}").SerializeToString())
+                out = subprocess.run([binary, "render", "--template", str(work / "t.pb"), "--metadata",
+                                      str(work / "m.pb"), "--config", str(config), "-o", "json"],
+                                     capture_output=True, text=True, check=True).stdout
+                objects.append(json.loads(out))
+            post_t = bare_post_latency(cluster, lat_ns, objects)
+            c, p = statistics.median(create_t) * 1000, statistics.median(post_t) * 1000
+            print(f"CreateTask latency: median {c:.2f} ms; bare POST of the same pod: median {p:.2f} ms; "
+                  f"ratio {c / p:.2f} ({a.latency_samples} sequential samples each)")
+            ch.close()
+        finally:
+            daemon.terminate()
+            daemon.wait(timeout=60)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,511 @@
+/*
+ * The agent calls: CreateTask, GetTask, DeleteTask, and the Kubernetes requests they make.
+ */
+#include "engine/internal.h"
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "engine/decorate.h"
+#include "engine/prepare.h"
+
+#include <flyteplugd/object.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { CALL_CREATE, CALL_ADOPT, CALL_GET, CALL_DELETE };
+
+struct pending_call *call_new(struct fpd_engine *e, fpd_engine_reply_fn done, void *ud)
+{
+	struct pending_call *c = fpd_calloc(1, sizeof(*c));
+	c->engine = e;
+	c->done = done;
+	c->ud = ud;
+	c->next = e->calls;
+	e->calls = c;
+	return c;
+}
+
+void call_free(struct fpd_engine *e, struct pending_call *c)
+{
+	for (struct pending_call **p = &e->calls; *p; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	if (c->exec)
+		exec_release(c->exec);
+	free(c);
+}
+
+void call_reply_error(struct pending_call *c, int code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (c->done)
+		c->done(c->ud, code, msg, NULL, 0);
+	c->done = NULL;
+}
+
+void fpd_engine_forget(struct fpd_engine *e, void *ud)
+{
+	for (struct pending_call *c = e->calls; c; c = c->next)
+		if (c->ud == ud)
+			c->done = NULL;
+}
+
+static void hold(struct pending_call *c, struct execution *x)
+{
+	c->exec = x;
+	x->busy++;
+}
+
+static void meta_of(const struct execution *x, struct fpd_resource_meta *m)
+{
+	memset(m, 0, sizeof(*m));
+	snprintf(m->plugin, sizeof(m->plugin), "%s", x->plugin->name);
+	snprintf(m->namespace_, sizeof(m->namespace_), "%s", x->namespace_);
+	snprintf(m->name, sizeof(m->name), "%s", x->name);
+	/* "-": no object (yet); the entry in memory is all there is. */
+	snprintf(m->uid, sizeof(m->uid), "%s", x->uid[0] ? x->uid : "-");
+}
+
+static void reply_meta(struct fpd_engine *e, struct pending_call *c, struct execution *x)
+{
+	struct fpd_resource_meta m;
+	meta_of(x, &m);
+	reply_create(c, &m, e->key, e->key_len);
+}
+
+/* ---- CreateTask ---------------------------------------------------------------------- */
+
+/* Flyte's classification of a failed create (plugin_manager.go launchResource). */
+static void classify_create_error(struct fpd_engine *e, struct execution *x,
+                                  const struct fpd_kube_result *res)
+{
+	int http = res->status.http;
+	const char *msg = res->status.message[0] ? res->status.message : res->err.text;
+	if (http == 403 && strstr(msg, "exceeded quota")) {
+		int64_t now = fpd_clock_wall_ms();
+		x->state = EXEC_WAITING_QUOTA;
+		x->create_backoff_ms = x->create_backoff_ms ? x->create_backoff_ms * 2 : 2000;
+		if (x->create_backoff_ms > e->cfg->engine.create_retry_max_ms)
+			x->create_backoff_ms = e->cfg->engine.create_retry_max_ms;
+		x->next_create_ms = now + x->create_backoff_ms;
+		exec_set_phase(x, FPD_PHASE_WAITING_FOR_RESOURCES, "ResourceQuotaExceeded",
+		               FPD_KIND_UNKNOWN, "Exceeded resourcequota: %s", msg);
+		return;
+	}
+	json_decref(x->pending);
+	x->pending = NULL;
+	x->state = EXEC_REJECTED;
+	if (http == 403)
+		exec_set_phase(x, FPD_PHASE_RETRYABLE_FAILED, "RuntimeFailure", FPD_KIND_USER, "%s",
+		               msg);
+	else if (http == 400 || http == 422)
+		exec_set_phase(x, FPD_PHASE_FAILED, "BadTaskFormat", FPD_KIND_USER, "%s", msg);
+	else if (http == 413)
+		exec_set_phase(x, FPD_PHASE_FAILED, "EntityTooLarge", FPD_KIND_USER, "%s", msg);
+	else
+		exec_set_phase(x, FPD_PHASE_RETRYABLE_FAILED, "CreateFailed", FPD_KIND_SYSTEM,
+		               "failed to create resource: %s", res->err.text);
+	e->stats.create_errors++;
+}
+
+static void on_adopt_get(void *ud, const struct fpd_kube_result *res)
+{
+	struct pending_call *c = ud;
+	struct fpd_engine *e = c->engine;
+	struct execution *x = c->exec;
+	if (res->code == FPD_OK && fpd_identity_matches(res->object, &x->id.ref)) {
+		json_decref(x->pending);
+		x->pending = NULL;
+		exec_observe(e, x, res->object);
+		fpd_log(FPD_LOG_INFO, "engine", "%s: already exists, adopted", x->key);
+	} else if (res->code == FPD_OK) {
+		json_decref(x->pending);
+		x->pending = NULL;
+		x->state = EXEC_REJECTED;
+		exec_set_phase(x, FPD_PHASE_FAILED, "AlreadyExists", FPD_KIND_USER,
+		               "an object named %s exists that flyteplugd did not create for this "
+		               "task attempt",
+		               x->key);
+	} else {
+		/* Gone again between the 409 and the GET: try the create once more later. */
+		x->state = EXEC_WAITING_QUOTA;
+		x->next_create_ms = fpd_clock_wall_ms() + 1000;
+	}
+	if (c->done)
+		reply_meta(e, c, x);
+	call_free(e, c);
+}
+
+static void on_created(void *ud, const struct fpd_kube_result *res)
+{
+	struct pending_call *c = ud;
+	struct fpd_engine *e = c->engine;
+	struct execution *x = c->exec;
+	if (x->dead) {
+		call_free(e, c);
+		return;
+	}
+	if (res->code == FPD_OK) {
+		json_decref(x->pending);
+		x->pending = NULL;
+		x->create_backoff_ms = 0;
+		exec_observe(e, x, res->object);
+		if (x->phase.phase == FPD_PHASE_UNDEFINED)
+			exec_set_phase(x, FPD_PHASE_QUEUED, NULL, FPD_KIND_UNKNOWN,
+			               "task submitted to K8s");
+		fpd_log(FPD_LOG_INFO, "engine", "%s: created %s (uid %s)", x->key,
+		        x->plugin->kind->kind, x->uid);
+	} else if (res->code == FPD_EEXIST) {
+		/* CreateTask is delivered at least once: adopt only our own object. */
+		struct fpd_kube_ref ref = {&x->kind->gvr, x->namespace_, x->name, NULL};
+		struct fpd_error err;
+		c->kind = CALL_ADOPT;
+		if (fpd_kube_get(e->kube, &ref, on_adopt_get, c, &err) == FPD_AGAIN)
+			return;
+		call_reply_error(c, FPD_EIO, "%s", err.text);
+	} else if (res->status.http == 0 || res->status.http >= 500 || res->status.http == 429) {
+		/* The API server is not there (or overloaded): let propeller retry the call. */
+		x->state = EXEC_REJECTED;
+		call_reply_error(c, FPD_EIO, "creating %s: %s", x->key, res->err.text);
+		call_free(e, c);
+		exec_remove(e, x);
+		return;
+	} else {
+		classify_create_error(e, x, res);
+		fpd_log(FPD_LOG_WARN, "engine", "%s: create refused: %s", x->key, res->err.text);
+	}
+	if (c->done)
+		reply_meta(e, c, x);
+	call_free(e, c);
+}
+
+void engine_post(struct fpd_engine *e, struct execution *x, struct pending_call *c)
+{
+	struct fpd_kube_ref ref = {&x->kind->gvr, x->namespace_, NULL, NULL};
+	struct fpd_error err;
+	x->state = EXEC_CREATING;
+	hold(c, x);
+	c->kind = CALL_CREATE;
+	e->stats.creates++;
+	if (fpd_kube_create(e->kube, &ref, x->pending, NULL, on_created, c, &err) != FPD_AGAIN) {
+		call_reply_error(c, FPD_EIO, "%s", err.text);
+		call_free(e, c);
+		exec_remove(e, x);
+	}
+}
+
+/* Builds and decorates the object; on a plugin error the attempt fails permanently, as in
+ * Flyte ("FailedToBuildResource"). Returns the new object or NULL (x->phase says why). */
+static json_t *build_object(struct fpd_engine *e, struct execution *x, const struct fpd_prepared *p)
+{
+	json_t *obj = NULL;
+	struct fpd_error err;
+	fpd_error_clear(&err);
+	int rc = x->plugin->build(&p->task, &obj, &err);
+	if (!rc)
+		rc = fpd_decorate(obj, &p->task, x->plugin->name, &e->cfg->settings, &err);
+	if (rc) {
+		json_decref(obj);
+		x->state = EXEC_REJECTED;
+		exec_set_phase(x, FPD_PHASE_FAILED, "FailedToBuildResource", FPD_KIND_USER,
+		               "could not build resource for task: %s", err.text);
+		return NULL;
+	}
+	return obj;
+}
+
+void fpd_engine_create_task(struct fpd_engine *e, const uint8_t *bytes, size_t len,
+                            fpd_engine_reply_fn done, void *ud)
+{
+	struct pending_call *c = call_new(e, done, ud);
+	Flyteidl__Admin__CreateTaskRequest *req =
+	    flyteidl__admin__create_task_request__unpack(NULL, len, bytes);
+	if (!req) {
+		call_reply_error(c, FPD_EINVAL, "CreateTaskRequest is not valid protobuf");
+		call_free(e, c);
+		return;
+	}
+	const Flyteidl__Core__TaskTemplate *t = req->template_;
+	const struct fpd_plugin *plugin =
+	    t && t->type ? fpd_registry_find(e->registry, t->type, t->task_type_version) : NULL;
+	struct fpd_prepared p;
+	struct fpd_error err;
+	fpd_error_clear(&err);
+	int rc = !t ? fpd_error_set(&err, FPD_EINVAL, "CreateTaskRequest has no template")
+	         : !plugin
+	             ? fpd_error_set(&err, FPD_ENOENT, "no plugin serves task type %s (version %d)",
+	                             t->type ? t->type : "", t->task_type_version)
+	             : fpd_prepare(req, plugin, e->cfg, &p, &err);
+	if (rc) {
+		call_reply_error(c, rc, "%s", err.text);
+		call_free(e, c);
+		flyteidl__admin__create_task_request__free_unpacked(req, NULL);
+		return;
+	}
+	struct execution *x = exec_find(e, p.namespace_, p.generated_name);
+	if (x && x->state != EXEC_GONE) {
+		/* A repeated CreateTask for an attempt already under way: the same answer, no
+		 * second POST. (While the first POST is in flight the answer has no uid yet; the
+		 * entry in memory still resolves it.) */
+		reply_meta(e, c, x);
+		call_free(e, c);
+	} else {
+		if (x)
+			exec_remove(e, x);
+		x = exec_new(e, plugin, p.namespace_, p.generated_name);
+		exec_set_ref(x, &p.task.ref);
+		x->pending = build_object(e, x, &p);
+		if (x->pending) {
+			engine_post(e, x, c);
+		} else {
+			reply_meta(e, c, x);
+			call_free(e, c);
+		}
+	}
+	fpd_prepared_free(&p);
+	flyteidl__admin__create_task_request__free_unpacked(req, NULL);
+}
+
+/* ---- GetTask ------------------------------------------------------------------------- */
+
+/* Decodes resource_meta and finds its plugin; replies with the error itself on failure. */
+static int verify_meta(struct fpd_engine *e, struct pending_call *c, const uint8_t *data,
+                       size_t len, const struct fpd_plugin **plugin)
+{
+	struct fpd_error err;
+	int rc = fpd_resource_meta_decode(data, len, e->key, e->key_len, &c->meta, &err);
+	if (rc) {
+		call_reply_error(c, rc, "%s", err.text);
+		return rc;
+	}
+	*plugin = fpd_registry_by_name(e->registry, c->meta.plugin);
+	if (!*plugin) {
+		call_reply_error(c, FPD_EINVAL, "plugin \"%s\" of this task is not enabled",
+		                 c->meta.plugin);
+		return FPD_EINVAL;
+	}
+	return FPD_OK;
+}
+
+static void answer_get(struct fpd_engine *e, struct pending_call *c, struct execution *x)
+{
+	x->last_poll_ms = fpd_clock_wall_ms();
+	if (x->phase.recheck_at_ms && x->phase.recheck_at_ms <= x->last_poll_ms)
+		exec_recompute(e, x);
+	reply_resource(c, &x->phase);
+}
+
+static void on_get_fetched(void *ud, const struct fpd_kube_result *res)
+{
+	struct pending_call *c = ud;
+	struct fpd_engine *e = c->engine;
+	const struct fpd_plugin *plugin = fpd_registry_by_name(e->registry, c->meta.plugin);
+	struct execution *x = exec_find(e, c->meta.namespace_, c->meta.name);
+	if (!x && res->code == FPD_OK && plugin) {
+		x = exec_new(e, plugin, c->meta.namespace_, c->meta.name);
+		if (exec_ref_from_object(x, res->object) < 0)
+			fpd_log(FPD_LOG_WARN, "engine", "%s: no identity annotation", x->key);
+		exec_observe(e, x, res->object);
+	}
+	if (x && strcmp(x->uid, c->meta.uid) == 0) {
+		answer_get(e, c, x);
+	} else if (res->code == FPD_OK || res->code == FPD_ENOENT) {
+		/* Flyte's rule for a missing object: a system failure, retried by Flyte. */
+		struct fpd_phase_info pi = {0};
+		fpd_phase_setf(&pi, FPD_PHASE_RETRYABLE_FAILED, "ResourceDeletedExternally",
+		               "resource not found, name [%s/%s]", c->meta.namespace_,
+		               c->meta.name);
+		pi.kind = FPD_KIND_SYSTEM;
+		reply_resource(c, &pi);
+		fpd_phase_info_clear(&pi);
+	} else {
+		call_reply_error(c, FPD_EIO, "%s", res->err.text);
+	}
+	call_free(e, c);
+}
+
+void fpd_engine_get_task(struct fpd_engine *e, const uint8_t *bytes, size_t len,
+                         fpd_engine_reply_fn done, void *ud)
+{
+	struct pending_call *c = call_new(e, done, ud);
+	e->stats.gets++;
+	Flyteidl__Admin__GetTaskRequest *req =
+	    flyteidl__admin__get_task_request__unpack(NULL, len, bytes);
+	const struct fpd_plugin *plugin;
+	if (!req) {
+		call_reply_error(c, FPD_EINVAL, "GetTaskRequest is not valid protobuf");
+	} else if (verify_meta(e, c, req->resource_meta.data, req->resource_meta.len, &plugin) ==
+	           FPD_OK) {
+		struct execution *x = exec_find(e, c->meta.namespace_, c->meta.name);
+		if (x && (strcmp(c->meta.uid, "-") == 0 || strcmp(x->uid, c->meta.uid) == 0)) {
+			answer_get(e, c, x);
+		} else if (strcmp(c->meta.uid, "-") == 0) {
+			struct fpd_phase_info pi = {0};
+			fpd_phase_setf(&pi, FPD_PHASE_RETRYABLE_FAILED, "CreateLost",
+			               "flyteplugd restarted before the object for this attempt "
+			               "could be created; Flyte will retry the task");
+			pi.kind = FPD_KIND_SYSTEM;
+			reply_resource(c, &pi);
+			fpd_phase_info_clear(&pi);
+		} else {
+			/* Not in the cache (a restart, or the informer has not listed yet). */
+			struct watched_kind *k = engine_kind_for(e, plugin);
+			struct fpd_kube_ref ref = {&k->gvr, c->meta.namespace_, c->meta.name, NULL};
+			struct fpd_error err;
+			c->kind = CALL_GET;
+			if (fpd_kube_get(e->kube, &ref, on_get_fetched, c, &err) == FPD_AGAIN) {
+				flyteidl__admin__get_task_request__free_unpacked(req, NULL);
+				return;
+			}
+			call_reply_error(c, FPD_EIO, "%s", err.text);
+		}
+	}
+	if (req)
+		flyteidl__admin__get_task_request__free_unpacked(req, NULL);
+	call_free(e, c);
+}
+
+/* ---- DeleteTask and deletions -------------------------------------------------------- */
+
+static void on_finalizer_removed(void *ud, const struct fpd_kube_result *res)
+{
+	struct pending_call *c = ud;
+	c->exec->finalizer_removing = false;
+	if (res->code != FPD_OK && res->code != FPD_ENOENT)
+		fpd_log(FPD_LOG_WARN, "engine", "%s: removing finalizer: %s (retried later)",
+		        c->exec->key, res->err.text);
+	call_free(c->engine, c);
+}
+
+/* Removes flyteplugd's finalizer with a JSON patch that tests its position first, so a
+ * concurrent change of the list makes the patch fail instead of removing the wrong entry. */
+void engine_remove_finalizer(struct fpd_engine *e, struct execution *x, const json_t *obj)
+{
+	const json_t *fins = fpd_json_get(obj, "metadata.finalizers");
+	size_t i;
+	const json_t *f;
+	if (x->finalizer_removing)
+		return;
+	json_array_foreach(fins, i, f)
+	{
+		if (strcmp(json_string_value(f) ? json_string_value(f) : "", FPD_FINALIZER) != 0)
+			continue;
+		char path[64];
+		snprintf(path, sizeof(path), "/metadata/finalizers/%zu", i);
+		json_t *patch =
+		    json_pack("[{s:s, s:s, s:s}, {s:s, s:s}]", "op", "test", "path", path, "value",
+		              FPD_FINALIZER, "op", "remove", "path", path);
+		struct fpd_kube_ref ref = {&x->kind->gvr, x->namespace_, x->name, NULL};
+		struct pending_call *c = call_new(e, NULL, NULL);
+		hold(c, x);
+		x->finalizer_removing = true;
+		struct fpd_error err;
+		if (fpd_kube_patch(e->kube, &ref, FPD_KUBE_PATCH_JSON, patch, NULL,
+		                   on_finalizer_removed, c, &err) != FPD_AGAIN) {
+			x->finalizer_removing = false;
+			call_free(e, c);
+		}
+		json_decref(patch);
+		return;
+	}
+}
+
+static void on_deleted(void *ud, const struct fpd_kube_result *res)
+{
+	struct pending_call *c = ud;
+	struct fpd_engine *e = c->engine;
+	struct execution *x = c->exec;
+	/* 404: already gone; 409: the uid precondition failed, the object is another one. */
+	bool ok = res->code == FPD_OK || res->code == FPD_ENOENT || res->status.http == 409;
+	if (x && !x->dead) {
+		x->deleting = ok;
+		if (res->code == FPD_OK && res->object)
+			engine_remove_finalizer(e, x, res->object);
+		if (res->code == FPD_ENOENT) {
+			x->state = EXEC_GONE;
+			x->gone_ms = fpd_clock_wall_ms();
+		}
+	}
+	if (c->done) {
+		if (ok)
+			reply_empty_delete(c);
+		else
+			call_reply_error(c, FPD_EIO, "%s", res->err.text);
+	}
+	call_free(e, c);
+}
+
+static void delete_request(struct fpd_engine *e, struct pending_call *c, struct execution *x,
+                           const struct fpd_kube_gvr *gvr)
+{
+	struct fpd_kube_ref ref = {gvr, c->meta.namespace_, c->meta.name, NULL};
+	struct fpd_kube_delete_opts opts = {
+	    .uid = c->meta.uid, .propagation = FPD_KUBE_PROPAGATE_BACKGROUND, .grace_period_s = -1};
+	struct fpd_error err;
+	if (x)
+		hold(c, x);
+	c->kind = CALL_DELETE;
+	if (fpd_kube_delete(e->kube, &ref, &opts, on_deleted, c, &err) != FPD_AGAIN) {
+		call_reply_error(c, FPD_EIO, "%s", err.text);
+		call_free(e, c);
+	}
+}
+
+void engine_delete_object(struct fpd_engine *e, struct execution *x, const char *why)
+{
+	if (x->deleting || !x->uid[0])
+		return;
+	fpd_log(FPD_LOG_INFO, "engine", "%s: deleting (%s)", x->key, why);
+	struct pending_call *c = call_new(e, NULL, NULL);
+	meta_of(x, &c->meta);
+	x->deleting = true;
+	delete_request(e, c, x, &x->kind->gvr);
+}
+
+void fpd_engine_delete_task(struct fpd_engine *e, const uint8_t *bytes, size_t len,
+                            fpd_engine_reply_fn done, void *ud)
+{
+	struct pending_call *c = call_new(e, done, ud);
+	e->stats.deletes++;
+	Flyteidl__Admin__DeleteTaskRequest *req =
+	    flyteidl__admin__delete_task_request__unpack(NULL, len, bytes);
+	const struct fpd_plugin *plugin;
+	if (!req) {
+		call_reply_error(c, FPD_EINVAL, "DeleteTaskRequest is not valid protobuf");
+		call_free(e, c);
+		return;
+	}
+	int rc = verify_meta(e, c, req->resource_meta.data, req->resource_meta.len, &plugin);
+	flyteidl__admin__delete_task_request__free_unpacked(req, NULL);
+	if (rc) {
+		call_free(e, c);
+		return;
+	}
+	struct execution *x = exec_find(e, c->meta.namespace_, c->meta.name);
+	if (x) {
+		x->aborted = true;
+		if (!fpd_phase_is_terminal(x->phase.phase))
+			exec_set_phase(x, FPD_PHASE_ABORTED, "Aborted", FPD_KIND_USER,
+			               "aborted by DeleteTask");
+	}
+	if (strcmp(c->meta.uid, "-") == 0) {
+		/* Never created (or still waiting for quota): nothing to delete in Kubernetes. */
+		if (x && x->state != EXEC_CREATING)
+			exec_remove(e, x);
+		reply_empty_delete(c);
+		call_free(e, c);
+		return;
+	}
+	if (x)
+		x->deleting = true;
+	delete_request(e, c, x, &engine_kind_for(e, plugin)->gvr);
+}

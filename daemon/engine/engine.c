@@ -1,0 +1,275 @@
+/*
+ * Engine lifecycle: informers per watched kind, the housekeeping tick (rechecks, quota retries,
+ * cleanup of finished objects and orphans), statistics. See engine.h for the design note.
+ */
+#include "engine/internal.h"
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "engine/decorate.h"
+
+#include <flyteplugd/object.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TICK_SECONDS 1.0
+#define GONE_KEEP_MS (10 * 60 * 1000) /* GetTask may still ask about a deleted object */
+
+struct watched_kind *engine_kind_for(struct fpd_engine *e, const struct fpd_plugin *plugin)
+{
+	for (size_t i = 0; i < e->kind_count; i++)
+		if (strcmp(e->kinds[i].plugin->kind->api_version, plugin->kind->api_version) == 0 &&
+		    strcmp(e->kinds[i].plugin->kind->kind, plugin->kind->kind) == 0)
+			return &e->kinds[i];
+	FPD_ASSERT(!"plugin kind not registered with the engine");
+	return NULL;
+}
+
+static int add_kind(struct fpd_engine *e, const struct fpd_plugin *plugin, struct fpd_error *err)
+{
+	for (size_t i = 0; i < e->kind_count; i++)
+		if (strcmp(e->kinds[i].plugin->kind->api_version, plugin->kind->api_version) == 0 &&
+		    strcmp(e->kinds[i].plugin->kind->kind, plugin->kind->kind) == 0)
+			return FPD_OK;
+	const char *av = plugin->kind->api_version;
+	const char *slash = strchr(av, '/');
+	char group[254] = "";
+	const char *version = av;
+	if (slash) {
+		snprintf(group, sizeof(group), "%.*s", (int)(slash - av), av);
+		version = slash + 1;
+	}
+	struct watched_kind k = {.engine = e, .plugin = plugin};
+	int rc = fpd_kube_gvr_set(&k.gvr, group, version, plugin->kind->plural, true, err);
+	if (rc)
+		return rc;
+	snprintf(k.gvr.kind, sizeof(k.gvr.kind), "%s", plugin->kind->kind);
+	e->kinds = fpd_realloc(e->kinds, (e->kind_count + 1) * sizeof(*e->kinds));
+	e->kinds[e->kind_count++] = k;
+	return FPD_OK;
+}
+
+int fpd_engine_new(struct ev_loop *loop, const struct fpd_config *cfg,
+                   const struct fpd_registry *registry, struct fpd_kube_client *kube,
+                   const uint8_t *key, size_t key_len, struct fpd_engine **out,
+                   struct fpd_error *err)
+{
+	if (key_len < FPD_SIGNING_KEY_MIN || key_len > sizeof(((struct fpd_engine *)0)->key))
+		return fpd_error_set(err, FPD_EINVAL, "the signing key must be %d to %zu bytes",
+		                     FPD_SIGNING_KEY_MIN, sizeof(((struct fpd_engine *)0)->key));
+	struct fpd_engine *e = fpd_calloc(1, sizeof(*e));
+	e->loop = loop;
+	e->cfg = cfg;
+	e->registry = registry;
+	e->kube = kube;
+	memcpy(e->key, key, key_len);
+	e->key_len = key_len;
+	fpd_map_init(&e->execs);
+	for (size_t i = 0; i < fpd_registry_count(registry); i++) {
+		const struct fpd_plugin *p = fpd_registry_at(registry, i);
+		if (!p->kind || !p->build || !p->status)
+			continue;
+		int rc = add_kind(e, p, err);
+		if (rc) {
+			fpd_engine_free(e);
+			return rc;
+		}
+	}
+	*out = e;
+	return FPD_OK;
+}
+
+/* ---- informer callbacks -------------------------------------------------------------- */
+
+static const struct fpd_plugin *plugin_of(struct fpd_engine *e, const json_t *obj,
+                                          struct watched_kind *k)
+{
+	/* label keys contain dots: look the label up directly, not by path */
+	const json_t *labels = fpd_json_get(obj, "metadata.labels");
+	const char *name = json_string_value(json_object_get(labels, FPD_LABEL_PLUGIN));
+	const struct fpd_plugin *p = name ? fpd_registry_by_name(e->registry, name) : NULL;
+	return p ? p : k->plugin;
+}
+
+static void on_object(void *ud, json_t *obj, struct fpd_kube_proj *proj)
+{
+	struct watched_kind *k = ud;
+	struct fpd_engine *e = k->engine;
+	const char *ns = fpd_json_str(obj, "metadata.namespace");
+	const char *name = fpd_json_str(obj, "metadata.name");
+	if (!ns || !name)
+		return;
+	struct execution *x = exec_find(e, ns, name);
+	if (!x) {
+		/* Listed after a restart, or created by another replica: rebuild the entry from
+		 * the object's identity annotation. */
+		x = exec_new(e, plugin_of(e, obj, k), ns, name);
+		if (exec_ref_from_object(x, obj) < 0)
+			fpd_log(FPD_LOG_WARN, "engine", "%s: managed object without identity",
+			        x->key);
+		x->last_poll_ms = e->started_ms;
+	}
+	exec_observe(e, x, obj);
+	if (fpd_json_get(obj, "metadata.deletionTimestamp")) {
+		/* Someone (maybe us) deletes it: the final state is recorded above; let it go. */
+		x->deleting = true;
+		engine_remove_finalizer(e, x, obj);
+	}
+	(void)proj;
+}
+
+static void on_delete(void *ud, const struct fpd_kube_obj *obj, bool final_state_unknown)
+{
+	struct watched_kind *k = ud;
+	struct fpd_engine *e = k->engine;
+	struct execution *x = exec_find(e, fpd_kube_obj_namespace(obj), fpd_kube_obj_name(obj));
+	if (!x)
+		return;
+	if (!fpd_phase_is_terminal(x->phase.phase))
+		exec_set_phase(x, FPD_PHASE_RETRYABLE_FAILED, "ResourceDeletedExternally",
+		               FPD_KIND_SYSTEM, "resource not found, name [%s]%s", x->key,
+		               final_state_unknown ? " (deleted while flyteplugd was not watching)"
+		                                   : "");
+	x->state = EXEC_GONE;
+	x->gone_ms = fpd_clock_wall_ms();
+}
+
+static void on_error(void *ud, const struct fpd_error *err, int64_t retry_in_ms)
+{
+	struct watched_kind *k = ud;
+	fpd_log(FPD_LOG_WARN, "engine", "watching %s: %s (retrying in %lld ms)", k->gvr.resource,
+	        err->text, (long long)retry_in_ms);
+}
+
+/* ---- housekeeping -------------------------------------------------------------------- */
+
+static void housekeep(struct fpd_engine *e, struct execution *x, int64_t now, bool sweep)
+{
+	const struct fpd_config_engine *c = &e->cfg->engine;
+	if (x->state == EXEC_WAITING_QUOTA && now >= x->next_create_ms && x->pending) {
+		struct pending_call *call = call_new(e, NULL, NULL);
+		engine_post(e, x, call);
+		return;
+	}
+	if (x->phase.recheck_at_ms && now >= x->phase.recheck_at_ms) {
+		x->phase.recheck_at_ms = 0;
+		exec_recompute(e, x);
+	}
+	if (!sweep)
+		return;
+	if (x->state == EXEC_GONE && now - x->gone_ms >= GONE_KEEP_MS) {
+		exec_remove(e, x);
+		return;
+	}
+	if (x->state == EXEC_REJECTED && x->finished_ms &&
+	    now - x->finished_ms >= c->cleanup_ttl_ms) {
+		exec_remove(e, x);
+		return;
+	}
+	if (x->state != EXEC_ACTIVE || x->deleting)
+		return;
+	if (fpd_phase_is_terminal(x->phase.phase) && x->finished_ms &&
+	    now - x->finished_ms >= c->cleanup_ttl_ms) {
+		e->stats.cleanups++;
+		engine_delete_object(e, x, "finished, cleanup TTL passed");
+	} else if (!fpd_phase_is_terminal(x->phase.phase) &&
+	           now - x->last_poll_ms >= c->orphan_after_ms) {
+		e->stats.orphans_deleted++;
+		exec_set_phase(x, FPD_PHASE_ABORTED, "Orphaned", FPD_KIND_SYSTEM,
+		               "nobody asked about this task for %lld s",
+		               (long long)(c->orphan_after_ms / 1000));
+		engine_delete_object(e, x, "orphan: not polled");
+	}
+}
+
+static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fpd_engine *e = w->data;
+	int64_t now = fpd_clock_wall_ms();
+	bool sweep = now - e->last_sweep_ms >= e->cfg->engine.sweep_interval_ms;
+	/* Orphans are judged only once every informer has listed: until then an object may just
+	 * not be known yet. */
+	if (sweep && !fpd_engine_ready(e))
+		sweep = false;
+	if (sweep)
+		e->last_sweep_ms = now;
+	size_t it = 0;
+	const char *key;
+	void *v;
+	while (fpd_map_next(&e->execs, &it, &key, &v))
+		housekeep(e, v, now, sweep);
+}
+
+int fpd_engine_start(struct fpd_engine *e, struct fpd_error *err)
+{
+	e->started_ms = fpd_clock_wall_ms();
+	e->last_sweep_ms = e->started_ms;
+	char selector[128];
+	snprintf(selector, sizeof(selector), "%s=%s", FPD_LABEL_MANAGED_BY, FPD_MANAGED_BY);
+	for (size_t i = 0; i < e->kind_count; i++) {
+		struct watched_kind *k = &e->kinds[i];
+		struct fpd_kube_informer_opts o = {
+		    .gvr = k->gvr,
+		    .label_selector = selector,
+		    .project = on_object,
+		    .on_delete = on_delete,
+		    .on_error = on_error,
+		    .ud = k,
+		};
+		int rc = fpd_kube_informer_new(e->kube, &o, &k->informer, err);
+		if (rc)
+			return rc;
+		fpd_kube_informer_start(k->informer);
+	}
+	ev_timer_init(&e->tick, on_tick, TICK_SECONDS, TICK_SECONDS);
+	e->tick.data = e;
+	ev_timer_start(e->loop, &e->tick);
+	return FPD_OK;
+}
+
+bool fpd_engine_ready(const struct fpd_engine *e)
+{
+	for (size_t i = 0; i < e->kind_count; i++)
+		if (!e->kinds[i].informer || !fpd_kube_informer_synced(e->kinds[i].informer))
+			return false;
+	return true;
+}
+
+void fpd_engine_free(struct fpd_engine *e)
+{
+	if (!e)
+		return;
+	ev_timer_stop(e->loop, &e->tick);
+	for (size_t i = 0; i < e->kind_count; i++)
+		fpd_kube_informer_free(e->kinds[i].informer);
+	free(e->kinds);
+	/* Pending Kubernetes calls hold pointers to calls and entries: abandon them first. */
+	for (struct pending_call *c = e->calls; c; c = c->next)
+		fpd_kube_cancel(e->kube, c);
+	while (e->calls)
+		call_free(e, e->calls);
+	size_t it = 0;
+	const char *key;
+	void *v;
+	while (fpd_map_next(&e->execs, &it, &key, &v)) {
+		struct execution *x = v;
+		x->busy = 0;
+		exec_remove(e, x);
+	}
+	fpd_map_free(&e->execs);
+	free(e);
+}
+
+void fpd_engine_get_stats(const struct fpd_engine *e, struct fpd_engine_stats *out)
+{
+	*out = e->stats;
+	out->executions = e->execs.count;
+	out->active = 0;
+	size_t it = 0;
+	const char *key;
+	void *v;
+	while (fpd_map_next(&e->execs, &it, &key, &v))
+		if (!fpd_phase_is_terminal(((struct execution *)v)->phase.phase))
+			out->active++;
+}

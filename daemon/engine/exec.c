@@ -1,0 +1,285 @@
+/*
+ * Execution entries: one per task attempt, what the engine knows of its object, and the phase
+ * the plugin computed from it.
+ */
+#include "engine/internal.h"
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "engine/decorate.h"
+
+#include <flyteplugd/object.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *make_key(const char *ns, const char *name)
+{
+	return fpd_asprintf("%s/%s", ns, name);
+}
+
+struct execution *exec_new(struct fpd_engine *e, const struct fpd_plugin *plugin, const char *ns,
+                           const char *name)
+{
+	struct execution *x = fpd_calloc(1, sizeof(*x));
+	x->key = make_key(ns, name);
+	x->plugin = plugin;
+	x->kind = engine_kind_for(e, plugin);
+	x->namespace_ = fpd_strdup(ns);
+	x->name = fpd_strdup(name);
+	x->uid = fpd_strdup("");
+	x->started_ms = fpd_clock_wall_ms();
+	x->last_poll_ms = x->started_ms;
+	struct execution *old = fpd_map_put(&e->execs, x->key, x);
+	FPD_ASSERT(old == NULL);
+	return x;
+}
+
+struct execution *exec_find(struct fpd_engine *e, const char *ns, const char *name)
+{
+	char *key = make_key(ns, name);
+	struct execution *x = fpd_map_get(&e->execs, key);
+	free(key);
+	return x;
+}
+
+static void ref_free(struct exec_ref *r)
+{
+	for (size_t i = 0; i < FPD_ARRAY_LEN(r->strings); i++)
+		free(r->strings[i]);
+	memset(r, 0, sizeof(*r));
+}
+
+static void exec_free(struct execution *x)
+{
+	free(x->key);
+	free(x->namespace_);
+	free(x->name);
+	free(x->uid);
+	ref_free(&x->id);
+	json_decref(x->pending);
+	free(x->observed);
+	fpd_phase_info_clear(&x->phase);
+	free(x);
+}
+
+void exec_remove(struct fpd_engine *e, struct execution *x)
+{
+	fpd_map_del(&e->execs, x->key);
+	x->dead = true;
+	if (x->busy == 0)
+		exec_free(x);
+}
+
+void exec_release(struct execution *x)
+{
+	FPD_ASSERT(x->busy > 0);
+	if (--x->busy == 0 && x->dead)
+		exec_free(x);
+}
+
+void exec_set_ref(struct execution *x, const struct fpd_task_ref *ref)
+{
+	struct exec_ref *r = &x->id;
+	ref_free(r);
+	const char *src[] = {ref->project,        ref->domain,       ref->execution,
+	                     ref->node_id,        ref->task_project, ref->task_domain,
+	                     ref->task_name,      ref->task_version, ref->task_type,
+	                     ref->generated_name, ref->namespace_,   ref->link_types};
+	for (size_t i = 0; i < FPD_ARRAY_LEN(src); i++)
+		r->strings[i] = fpd_strdup(src[i] ? src[i] : "");
+	struct fpd_task_ref *t = &r->ref;
+	t->project = r->strings[0];
+	t->domain = r->strings[1];
+	t->execution = r->strings[2];
+	t->node_id = r->strings[3];
+	t->task_project = r->strings[4];
+	t->task_domain = r->strings[5];
+	t->task_name = r->strings[6];
+	t->task_version = r->strings[7];
+	t->task_type = r->strings[8];
+	t->generated_name = r->strings[9];
+	t->namespace_ = r->strings[10];
+	t->link_types = r->strings[11];
+	t->retry_attempt = ref->retry_attempt;
+	t->task_type_version = ref->task_type_version;
+}
+
+/* The identity annotation (see decorate.c) back into a ref; -1 if absent or malformed. */
+int exec_ref_from_object(struct execution *x, const json_t *obj)
+{
+	const char *s = json_string_value(
+	    json_object_get(fpd_json_get(obj, "metadata.annotations"), FPD_ANNOTATION_IDENTITY));
+	json_t *id = s ? json_loads(s, 0, NULL) : NULL;
+	if (!json_is_object(id)) {
+		json_decref(id);
+		return -1;
+	}
+	json_t *t = json_object_get(id, "t");
+	struct fpd_task_ref r = {
+	    .project = fpd_json_str_or(id, "p", ""),
+	    .domain = fpd_json_str_or(id, "d", ""),
+	    .execution = fpd_json_str_or(id, "e", ""),
+	    .node_id = fpd_json_str_or(id, "n", ""),
+	    .retry_attempt = (uint32_t)fpd_json_int_or(id, "a", 0),
+	    .task_project = json_string_value(json_array_get(t, 0)),
+	    .task_domain = json_string_value(json_array_get(t, 1)),
+	    .task_name = json_string_value(json_array_get(t, 2)),
+	    .task_version = json_string_value(json_array_get(t, 3)),
+	    .task_type = fpd_json_str_or(id, "tt", ""),
+	    .task_type_version = (int32_t)fpd_json_int_or(id, "tv", 0),
+	    .generated_name = x->name,
+	    .namespace_ = x->namespace_,
+	    .link_types = fpd_json_str_or(id, "lt", ""),
+	};
+	exec_set_ref(x, &r);
+	json_decref(id);
+	return 0;
+}
+
+static void copy_path(json_t *dst, const json_t *src, const char *path)
+{
+	json_t *v = fpd_json_get(src, path);
+	if (v)
+		fpd_json_set_new(dst, path, json_deep_copy(v));
+}
+
+/* "a.b[].c": only field c of each element of the array at a.b (container names without their
+ * env, args and volumes, which dominate a pod spec's size). */
+static void copy_array_field(json_t *dst, const json_t *src, const char *spec)
+{
+	const char *brackets = strstr(spec, "[].");
+	char path[256];
+	snprintf(path, sizeof(path), "%.*s", (int)(brackets - spec), spec);
+	const char *field = brackets + 3;
+	const json_t *list = fpd_json_get(src, path);
+	if (!json_is_array(list))
+		return;
+	json_t *out = json_array();
+	size_t i;
+	const json_t *item;
+	json_array_foreach(list, i, item)
+	{
+		json_t *v = fpd_json_get(item, field);
+		json_t *o = json_object();
+		if (v)
+			fpd_json_set_new(o, field, json_deep_copy(v));
+		json_array_append_new(out, o);
+	}
+	fpd_json_set_new(dst, path, out);
+}
+
+static json_t *trim(const struct fpd_plugin *plugin, const json_t *obj)
+{
+	static const char *const meta[] = {
+	    "apiVersion",
+	    "kind",
+	    "metadata.name",
+	    "metadata.namespace",
+	    "metadata.uid",
+	    "metadata.labels",
+	    "metadata.annotations",
+	    "metadata.creationTimestamp",
+	    "metadata.deletionTimestamp",
+	    "metadata.finalizers",
+	    "status",
+	};
+	json_t *t = json_object();
+	for (size_t i = 0; i < FPD_ARRAY_LEN(meta); i++)
+		copy_path(t, obj, meta[i]);
+	for (const char *const *k = plugin->keep; k && *k; k++) {
+		if (strstr(*k, "[]."))
+			copy_array_field(t, obj, *k);
+		else
+			copy_path(t, obj, *k);
+	}
+	return t;
+}
+
+void exec_set_phase(struct execution *x, enum fpd_phase phase, const char *code,
+                    enum fpd_error_kind kind, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fpd_phase_set(&x->phase, phase, code, msg);
+	x->phase.kind = kind;
+	if (fpd_phase_is_terminal(phase) && !x->finished_ms)
+		x->finished_ms = fpd_clock_wall_ms();
+}
+
+static void run_status(struct fpd_engine *e, struct execution *x, const json_t *obj)
+{
+	struct fpd_status_ctx ctx = {
+	    .ref = &x->id.ref,
+	    .object = obj,
+	    .settings = &e->cfg->settings,
+	    .now_ms = fpd_clock_wall_ms(),
+	};
+	struct fpd_phase_info pi = {0};
+	x->plugin->status(&ctx, &pi);
+	if (pi.phase == FPD_PHASE_UNDEFINED) {
+		/* The plugin did not recognise the state: keep the last phase, say so. */
+		e->stats.status_unknown++;
+		fpd_log(FPD_LOG_WARN, "engine", "%s: %s reported an unknown state; keeping %s",
+		        x->key, x->plugin->name, fpd_phase_name(x->phase.phase));
+		fpd_phase_info_clear(&pi);
+		return;
+	}
+	enum fpd_phase before = x->phase.phase;
+	fpd_phase_info_clear(&x->phase);
+	x->phase = pi;
+	if (fpd_phase_is_terminal(pi.phase) && !x->finished_ms)
+		x->finished_ms = ctx.now_ms;
+	if (before != pi.phase)
+		fpd_log(FPD_LOG_INFO, "engine", "%s: %s -> %s%s%s", x->key, fpd_phase_name(before),
+		        fpd_phase_name(pi.phase), pi.code ? " " : "", pi.code ? pi.code : "");
+}
+
+void exec_observe(struct fpd_engine *e, struct execution *x, json_t *obj)
+{
+	const char *uid = fpd_json_str_or(obj, "metadata.uid", "");
+	if (x->uid[0] && uid[0] && strcmp(x->uid, uid) != 0) {
+		/* Same name, another object: ours was deleted and something recreated it. */
+		if (!fpd_phase_is_terminal(x->phase.phase))
+			exec_set_phase(x, FPD_PHASE_RETRYABLE_FAILED, "ResourceDeletedExternally",
+			               FPD_KIND_SYSTEM,
+			               "resource [%s] was replaced by another object (uid %s)",
+			               x->key, uid);
+		return;
+	}
+	if (!x->uid[0]) {
+		free(x->uid);
+		x->uid = fpd_strdup(uid);
+	}
+	if (x->state != EXEC_ACTIVE && x->state != EXEC_GONE)
+		x->state = EXEC_ACTIVE;
+	json_t *t = trim(x->plugin, obj);
+	free(x->observed);
+	x->observed = json_dumps(t, JSON_COMPACT);
+	bool terminal_before = fpd_phase_is_terminal(x->phase.phase);
+	/* Once finished, a task stays finished: later changes (a deletion, a restarted pod)
+	 * must not turn a reported success into something else. */
+	if (!terminal_before)
+		run_status(e, x, t);
+	if (fpd_json_get(obj, "metadata.deletionTimestamp") &&
+	    !fpd_phase_is_terminal(x->phase.phase))
+		exec_set_phase(x, x->aborted ? FPD_PHASE_ABORTED : FPD_PHASE_RETRYABLE_FAILED,
+		               x->aborted ? "Aborted" : "UnexpectedObjectDeletion", FPD_KIND_SYSTEM,
+		               "object [%s] terminated in the background, manually", x->key);
+	json_decref(t);
+}
+
+void exec_recompute(struct fpd_engine *e, struct execution *x)
+{
+	if (!x->observed || fpd_phase_is_terminal(x->phase.phase))
+		return;
+	json_t *t = json_loads(x->observed, 0, NULL);
+	if (t)
+		run_status(e, x, t);
+	json_decref(t);
+}

@@ -1,0 +1,289 @@
+"""Container tasks end to end: flytekit-serialized templates go in through CreateTask (real
+grpcio + flyteidl client), become pods in a real API server, and report their phase as the pod
+moves. There is no kubelet: the tests patch pod status the way a kubelet would."""
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from datetime import datetime, timedelta, timezone
+
+import grpc
+import pytest
+import yaml
+from flyteidl.admin import agent_pb2
+from flyteidl.core import execution_pb2
+
+import flytekit_tasks
+from conftest import BIN, execution_metadata
+
+
+def daemon_bin():
+    return BIN
+
+PHASE = execution_pb2.TaskExecution
+
+
+def rfc3339(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def create(daemon, ns, execution, template=None, node="n0", attempt=0):
+    req = agent_pb2.CreateTaskRequest(template=template or flytekit_tasks.python_task(),
+                                      output_prefix=f"s3://bucket/meta/{execution}/{node}/data/{attempt}",
+                                      task_execution_metadata=execution_metadata(ns, execution, node, attempt))
+    return daemon.stub.CreateTask(req, timeout=30).resource_meta
+
+
+def get(daemon, meta):
+    return daemon.stub.GetTask(agent_pb2.GetTaskRequest(task_type="python-task", resource_meta=meta),
+                               timeout=30).resource
+
+
+def wait_phase(daemon, meta, phase, timeout=20):
+    deadline = time.time() + timeout
+    r = None
+    while time.time() < deadline:
+        r = get(daemon, meta)
+        if r.phase == phase:
+            return r
+        time.sleep(0.2)
+    raise AssertionError(f"phase {PHASE.Phase.Name(r.phase)} ({r.message!r}), wanted "
+                         f"{PHASE.Phase.Name(phase)}\n{daemon.tail()}")
+
+
+def pod(cluster, ns, name):
+    status, obj = cluster.request("GET", f"/api/v1/namespaces/{ns}/pods/{name}")
+    return obj if status == 200 else None
+
+
+def running_status(name, started):
+    return {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
+            "containerStatuses": [{"name": name, "ready": True, "restartCount": 0, "image": "x",
+                                   "imageID": "", "containerID": "containerd://abc123",
+                                   "state": {"running": {"startedAt": started}}}]}
+
+
+def test_python_task_lifecycle(cluster, daemon):
+    ns = cluster.new_namespace("pod")
+    meta = create(daemon, ns, "a1b2c3")
+    assert len(meta) < 256
+    p = pod(cluster, ns, "a1b2c3-n0-0")
+    assert p is not None, daemon.tail()
+    labels = p["metadata"]["labels"]
+    assert labels["execution-id"] == "a1b2c3" and labels["node-id"] == "n0"
+    assert labels["app.kubernetes.io/managed-by"] == "flyteplugd"
+    c = p["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    assert env["FLYTE_INTERNAL_EXECUTION_ID"] == "a1b2c3"
+    assert env["FLYTE_INTERNAL_TASK_NAME"] == "flytekit_tasks.say_hello"
+    assert env["FLYTE_ATTEMPT_NUMBER"] == "0"
+    assert env["EXEC_ENV"] == "yes"
+    assert c["resources"]["limits"]["memory"] == "512Mi"
+    assert "{{" not in " ".join(c["args"]), c["args"]
+    assert p["spec"]["restartPolicy"] == "Never"
+    assert p["spec"]["serviceAccountName"] == "default"
+
+    r = wait_phase(daemon, meta, PHASE.QUEUED)
+    now = rfc3339(datetime.now(timezone.utc))
+    cluster.patch_pod_status(ns, "a1b2c3-n0-0", {
+        "phase": "Pending",
+        "conditions": [{"type": "PodScheduled", "status": "True"},
+                       {"type": "Ready", "status": "False", "reason": "ContainersNotReady",
+                        "message": "containers with unready status", "lastTransitionTime": now}],
+        "containerStatuses": [{"name": c["name"], "ready": False, "restartCount": 0, "image": "x",
+                               "imageID": "", "state": {"waiting": {"reason": "ContainerCreating"}}}]})
+    wait_phase(daemon, meta, PHASE.INITIALIZING)
+    cluster.patch_pod_status(ns, "a1b2c3-n0-0", running_status(c["name"], now))
+    r = wait_phase(daemon, meta, PHASE.RUNNING)
+    assert any("Kubernetes Logs" in l.name for l in r.log_links), r
+    assert any("a1b2c3-n0-0" in l.uri for l in r.log_links)
+    cluster.patch_pod_status(ns, "a1b2c3-n0-0", {
+        "phase": "Succeeded",
+        "containerStatuses": [{"name": c["name"], "ready": False, "restartCount": 0, "image": "x",
+                               "imageID": "", "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}]})
+    r = wait_phase(daemon, meta, PHASE.SUCCEEDED)
+
+
+@pytest.mark.parametrize("case,status,phase,code", [
+    ("oom", {"phase": "Failed", "reason": "", "containerStatuses": [
+        {"name": "PRIMARY", "ready": False, "restartCount": 0, "image": "x", "imageID": "",
+         "state": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}}]},
+     PHASE.RETRYABLE_FAILED, "OOMKilled"),
+    ("preempted", {"phase": "Failed", "reason": "", "containerStatuses": [
+        {"name": "PRIMARY", "ready": False, "restartCount": 0, "image": "x", "imageID": "",
+         "state": {"terminated": {"exitCode": 137, "reason": "Error"}}}]},
+     PHASE.RETRYABLE_FAILED, "Interrupted"),
+    ("config-error", {"phase": "Pending", "conditions": [
+        {"type": "Ready", "status": "False", "reason": "ContainersNotReady", "message": "m",
+         "lastTransitionTime": "NOW"}], "containerStatuses": [
+        {"name": "PRIMARY", "ready": False, "restartCount": 0, "image": "x", "imageID": "",
+         "state": {"waiting": {"reason": "CreateContainerConfigError", "message": "secret missing"}}}]},
+     PHASE.FAILED, "CreateContainerConfigError"),
+    ("image-pull-after-grace", {"phase": "Pending", "conditions": [
+        {"type": "Ready", "status": "False", "reason": "ContainersNotReady", "message": "m",
+         "lastTransitionTime": "LONG_AGO"}], "containerStatuses": [
+        {"name": "PRIMARY", "ready": False, "restartCount": 0, "image": "x", "imageID": "",
+         "state": {"waiting": {"reason": "ImagePullBackOff", "message": "back-off pulling"}}}]},
+     PHASE.RETRYABLE_FAILED, "ImagePullBackOff"),
+])
+def test_failure_classes(cluster, daemon, case, status, phase, code):
+    ns = cluster.new_namespace("fail")
+    execution = f"f{case.replace('-', '')}"[:20]
+    meta = create(daemon, ns, execution)
+    name = f"{execution}-n0-0"
+    primary = pod(cluster, ns, name)["spec"]["containers"][0]["name"]
+    now = datetime.now(timezone.utc)
+    text = (json.dumps(status).replace("PRIMARY", primary).replace("LONG_AGO", rfc3339(now - timedelta(minutes=10)))
+            .replace('"NOW"', json.dumps(rfc3339(now))))
+    cluster.patch_pod_status(ns, name, json.loads(text))
+    r = wait_phase(daemon, meta, phase)
+    assert code in r.message, r.message
+
+
+def test_image_pull_within_grace_is_initializing(cluster, daemon):
+    ns = cluster.new_namespace("grace")
+    meta = create(daemon, ns, "graceful")
+    name = "graceful-n0-0"
+    primary = pod(cluster, ns, name)["spec"]["containers"][0]["name"]
+    cluster.patch_pod_status(ns, name, {"phase": "Pending", "conditions": [
+        {"type": "Ready", "status": "False", "reason": "ContainersNotReady", "message": "m",
+         "lastTransitionTime": rfc3339(datetime.now(timezone.utc))}], "containerStatuses": [
+        {"name": primary, "ready": False, "restartCount": 0, "image": "x", "imageID": "",
+         "state": {"waiting": {"reason": "ImagePullBackOff", "message": "back-off"}}}]})
+    wait_phase(daemon, meta, PHASE.INITIALIZING)
+
+
+def test_create_twice_makes_one_pod(cluster, daemon):
+    ns = cluster.new_namespace("twice")
+    m1 = create(daemon, ns, "twice1")
+    m2 = create(daemon, ns, "twice1")
+    assert m1 == m2
+    status, pods = cluster.request("GET", f"/api/v1/namespaces/{ns}/pods")
+    assert [p["metadata"]["name"] for p in pods["items"]] == ["twice1-n0-0"]
+
+
+def test_delete_removes_pod_and_is_idempotent(cluster, daemon):
+    ns = cluster.new_namespace("del")
+    meta = create(daemon, ns, "del1")
+    assert pod(cluster, ns, "del1-n0-0")
+    req = agent_pb2.DeleteTaskRequest(task_type="python-task", resource_meta=meta)
+    daemon.stub.DeleteTask(req, timeout=30)
+    deadline = time.time() + 20
+    while pod(cluster, ns, "del1-n0-0") and time.time() < deadline:
+        time.sleep(0.2)
+    assert pod(cluster, ns, "del1-n0-0") is None, daemon.tail()
+    daemon.stub.DeleteTask(req, timeout=30)  # again: still OK
+
+
+def test_forged_resource_meta_is_refused(cluster, daemon):
+    ns = cluster.new_namespace("forge")
+    meta = create(daemon, ns, "forge1")
+    forged = meta.replace(b"forge1-n0-0", b"forge2-n0-0")
+    for bad, code in ((forged, grpc.StatusCode.PERMISSION_DENIED),
+                      (b'{"job_id": "x"}', grpc.StatusCode.INVALID_ARGUMENT)):
+        with pytest.raises(grpc.RpcError) as e:
+            get(daemon, bad)
+        assert e.value.code() == code
+        with pytest.raises(grpc.RpcError) as e:
+            daemon.stub.DeleteTask(agent_pb2.DeleteTaskRequest(resource_meta=bad), timeout=30)
+        assert e.value.code() == code
+    assert pod(cluster, ns, "forge1-n0-0") is not None
+
+
+def test_restart_after_sigkill(cluster, daemon):
+    ns = cluster.new_namespace("restart")
+    meta = create(daemon, ns, "rs1")
+    wait_phase(daemon, meta, PHASE.QUEUED)
+    daemon.kill()
+    primary = pod(cluster, ns, "rs1-n0-0")["spec"]["containers"][0]["name"]
+    cluster.patch_pod_status(ns, "rs1-n0-0", running_status(primary, rfc3339(datetime.now(timezone.utc))))
+    daemon.start()
+    wait_phase(daemon, meta, PHASE.RUNNING)
+    daemon.stub.DeleteTask(agent_pb2.DeleteTaskRequest(resource_meta=meta), timeout=30)
+    deadline = time.time() + 20
+    while pod(cluster, ns, "rs1-n0-0") and time.time() < deadline:
+        time.sleep(0.2)
+    assert pod(cluster, ns, "rs1-n0-0") is None
+
+
+def test_ttl_cleanup_and_orphan_sweep(cluster, daemon_factory):
+    d = daemon_factory(cleanup_ttl="2s", orphan_after="4s", sweep_interval="1s")
+    ns = cluster.new_namespace("sweep")
+    done = create(d, ns, "done1")
+    orphan = create(d, ns, "orphan1")
+    kept = create(d, ns, "kept1")
+    primary = pod(cluster, ns, "done1-n0-0")["spec"]["containers"][0]["name"]
+    cluster.patch_pod_status(ns, "done1-n0-0", {"phase": "Succeeded", "containerStatuses": [
+        {"name": primary, "ready": False, "restartCount": 0, "image": "x", "imageID": "",
+         "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}]})
+    wait_phase(d, done, PHASE.SUCCEEDED)
+    # an object flyteplugd does not manage, in the same namespace, must survive
+    cluster.must("POST", f"/api/v1/namespaces/{ns}/pods", {
+        "metadata": {"name": "not-ours"}, "spec": {"containers": [{"name": "c", "image": "x"}]}})
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        get(d, kept)  # polled: not an orphan
+        if pod(cluster, ns, "done1-n0-0") is None and pod(cluster, ns, "orphan1-n0-0") is None:
+            break
+        time.sleep(0.5)
+    assert pod(cluster, ns, "done1-n0-0") is None, "finished pod not cleaned up after its TTL"
+    assert pod(cluster, ns, "orphan1-n0-0") is None, "unpolled pod not swept"
+    assert pod(cluster, ns, "kept1-n0-0") is not None, "a polled, running task was deleted"
+    assert pod(cluster, ns, "not-ours") is not None, "an unmanaged pod was deleted"
+
+
+def subset_mismatch(want, got, path="$"):
+    """Where `got` (what the API server stored) differs from `want` (what render printed):
+    every key render printed must be there with the same value; the server may add more."""
+    if isinstance(want, dict):
+        if not isinstance(got, dict):
+            return f"{path}: {got!r} is not an object"
+        for k, v in want.items():
+            if k not in got:
+                return f"{path}.{k}: missing"
+            m = subset_mismatch(v, got[k], f"{path}.{k}")
+            if m:
+                return m
+        return None
+    if isinstance(want, list):
+        # The ServiceAccount admission plugin appends the token volume and its mounts.
+        appended = path.endswith((".volumes", ".volumeMounts"))
+        if not isinstance(got, list) or len(got) < len(want) or (len(got) != len(want) and not appended):
+            return f"{path}: {got!r} vs {want!r}"
+        for i, (w, g) in enumerate(zip(want, got)):
+            m = subset_mismatch(w, g, f"{path}[{i}]")
+            if m:
+                return m
+        return None
+    return None if want == got else f"{path}: {got!r} != {want!r}"
+
+
+@pytest.mark.parametrize("name,make", [("python", flytekit_tasks.python_task),
+                                       ("podtemplate", flytekit_tasks.pod_template_task),
+                                       ("container", flytekit_tasks.raw_container_task)])
+def test_render_equals_created_object(cluster, daemon, tmp_path, name, make):
+    ns = cluster.new_namespace("render")
+    template = make()
+    execution = f"render{name}"
+    meta = execution_metadata(ns, execution)
+    (tmp_path / "t.pb").write_bytes(template.SerializeToString())
+    (tmp_path / "m.pb").write_bytes(meta.SerializeToString())
+    prefix = f"s3://bucket/meta/{execution}/n0/data/0"
+    out = subprocess.run([daemon_bin(), "render", "--template", str(tmp_path / "t.pb"), "--metadata",
+                          str(tmp_path / "m.pb"), "--config", str(daemon.config), "--output-prefix",
+                          prefix, "-o", "json"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    rendered = json.loads(out.stdout)
+    create(daemon, ns, execution, template=template)
+    created = pod(cluster, ns, f"{execution}-n0-0")
+    assert created is not None, daemon.tail()
+    assert rendered["metadata"]["name"] == f"{execution}-n0-0"
+    mismatch = subset_mismatch(rendered, created)
+    assert mismatch is None, mismatch
+    # and the YAML form parses to the same object
+    out = subprocess.run([daemon_bin(), "render", "--template", str(tmp_path / "t.pb"), "--metadata",
+                          str(tmp_path / "m.pb"), "--config", str(daemon.config), "--output-prefix",
+                          prefix], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert yaml.safe_load(out.stdout) == rendered
