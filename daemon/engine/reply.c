@@ -147,7 +147,9 @@ static Flyteidl__Admin__State legacy_state(enum fpd_phase p)
 
 void reply_resource(struct pending_call *c, const struct fpd_phase_info *pi)
 {
-	Flyteidl__Admin__Resource res = FLYTEIDL__ADMIN__RESOURCE__INIT;
+	Flyteidl__Admin__Resource res;
+	/* The INIT macro names the deprecated field; the init function does not. */
+	flyteidl__admin__resource__init(&res);
 	res.phase = (Flyteidl__Core__TaskExecution__Phase)pi->phase;
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
