@@ -17,6 +17,9 @@
 #define FPD_LABEL_MANAGED_BY "app.kubernetes.io/managed-by"
 #define FPD_MANAGED_BY "flyteplugd"
 #define FPD_LABEL_PLUGIN "flyteplugd.flyte.org/plugin"
+/* On pod templates (through task->labels): which task attempt's object a pod belongs to, so
+ * the pods an operator creates can be followed whatever labels the operator uses. */
+#define FPD_LABEL_OWNER "flyteplugd.flyte.org/owner"
 #define FPD_ANNOTATION_IDENTITY "flyteplugd.flyte.org/task-execution"
 #define FPD_FINALIZER "flyteplugd.flyte.org/finalizer"
 

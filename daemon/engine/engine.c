@@ -16,23 +16,29 @@
 #define TICK_SECONDS 1.0
 #define GONE_KEEP_MS (10 * 60 * 1000) /* GetTask may still ask about a deleted object */
 
-struct watched_kind *engine_kind_for(struct fpd_engine *e, const struct fpd_plugin *plugin)
+static struct watched_kind *find_kind(struct fpd_engine *e, const char *api_version,
+                                      const char *kind)
 {
 	for (size_t i = 0; i < e->kind_count; i++)
-		if (strcmp(e->kinds[i].plugin->kind->api_version, plugin->kind->api_version) == 0 &&
-		    strcmp(e->kinds[i].plugin->kind->kind, plugin->kind->kind) == 0)
+		if (strcmp(e->kinds[i].api_version, api_version) == 0 &&
+		    strcmp(e->kinds[i].gvr.kind, kind) == 0)
 			return &e->kinds[i];
-	FPD_ASSERT(!"plugin kind not registered with the engine");
 	return NULL;
 }
 
-static int add_kind(struct fpd_engine *e, const struct fpd_plugin *plugin, struct fpd_error *err)
+struct watched_kind *engine_kind_for(struct fpd_engine *e, const struct fpd_plugin *plugin)
 {
-	for (size_t i = 0; i < e->kind_count; i++)
-		if (strcmp(e->kinds[i].plugin->kind->api_version, plugin->kind->api_version) == 0 &&
-		    strcmp(e->kinds[i].plugin->kind->kind, plugin->kind->kind) == 0)
-			return FPD_OK;
-	const char *av = plugin->kind->api_version;
+	struct watched_kind *k = find_kind(e, plugin->kind->api_version, plugin->kind->kind);
+	FPD_ASSERT(k != NULL);
+	return k;
+}
+
+static int add_kind(struct fpd_engine *e, const struct fpd_kind *kind,
+                    const struct fpd_plugin *plugin, struct fpd_error *err)
+{
+	if (find_kind(e, kind->api_version, kind->kind))
+		return FPD_OK;
+	const char *av = kind->api_version;
 	const char *slash = strchr(av, '/');
 	char group[254] = "";
 	const char *version = av;
@@ -41,14 +47,29 @@ static int add_kind(struct fpd_engine *e, const struct fpd_plugin *plugin, struc
 		version = slash + 1;
 	}
 	struct watched_kind k = {.engine = e, .plugin = plugin};
-	int rc = fpd_kube_gvr_set(&k.gvr, group, version, plugin->kind->plural, true, err);
+	snprintf(k.api_version, sizeof(k.api_version), "%s", av);
+	int rc = fpd_kube_gvr_set(&k.gvr, group, version, kind->plural, true, err);
 	if (rc)
 		return rc;
-	snprintf(k.gvr.kind, sizeof(k.gvr.kind), "%s", plugin->kind->kind);
+	snprintf(k.gvr.kind, sizeof(k.gvr.kind), "%s", kind->kind);
 	e->kinds = fpd_realloc(e->kinds, (e->kind_count + 1) * sizeof(*e->kinds));
 	e->kinds[e->kind_count++] = k;
 	return FPD_OK;
 }
+
+static const struct fpd_kind pods_kind = {"v1", "Pod", "pods"};
+
+static bool is_pods(const struct watched_kind *k)
+{
+	return strcmp(k->api_version, "v1") == 0 && strcmp(k->gvr.kind, "Pod") == 0;
+}
+
+/* What the pods informer keeps of each pod, so that a deletion can be attributed. */
+enum { POD_FIELD_OWNER, POD_FIELD_PLUGIN };
+static const struct fpd_kube_field pod_fields[] = {
+    {"/metadata/labels/flyteplugd.flyte.org~1owner", false},
+    {"/metadata/labels/flyteplugd.flyte.org~1plugin", true},
+};
 
 int fpd_engine_new(struct ev_loop *loop, const struct fpd_config *cfg,
                    const struct fpd_registry *registry, struct fpd_kube_client *kube,
@@ -66,15 +87,18 @@ int fpd_engine_new(struct ev_loop *loop, const struct fpd_config *cfg,
 	memcpy(e->key, key, key_len);
 	e->key_len = key_len;
 	fpd_map_init(&e->execs);
-	for (size_t i = 0; i < fpd_registry_count(registry); i++) {
+	int rc = FPD_OK;
+	for (size_t i = 0; !rc && i < fpd_registry_count(registry); i++) {
 		const struct fpd_plugin *p = fpd_registry_at(registry, i);
 		if (!p->kind || !p->build || !p->status)
 			continue;
-		int rc = add_kind(e, p, err);
-		if (rc) {
-			fpd_engine_free(e);
-			return rc;
-		}
+		rc = add_kind(e, p->kind, p, err);
+		if (!rc && p->pod_owner_label)
+			rc = add_kind(e, &pods_kind, NULL, err);
+	}
+	if (rc) {
+		fpd_engine_free(e);
+		return rc;
 	}
 	*out = e;
 	return FPD_OK;
@@ -92,6 +116,21 @@ static const struct fpd_plugin *plugin_of(struct fpd_engine *e, const json_t *ob
 	return p ? p : k->plugin;
 }
 
+/* A pod that is not itself a task's object: one an operator created for a task's object,
+ * found through the owner label its pod template carried. */
+static bool related_pod(struct fpd_engine *e, json_t *obj, bool gone)
+{
+	const json_t *labels = fpd_json_get(obj, "metadata.labels");
+	if (json_object_get(labels, FPD_LABEL_PLUGIN))
+		return false;
+	const char *owner = json_string_value(json_object_get(labels, FPD_LABEL_OWNER));
+	const char *ns = fpd_json_str(obj, "metadata.namespace");
+	struct execution *x = owner && ns ? exec_find(e, ns, owner) : NULL;
+	if (x && x->plugin->pod_owner_label)
+		exec_observe_pod(e, x, obj, gone);
+	return true;
+}
+
 static void on_object(void *ud, json_t *obj, struct fpd_kube_proj *proj)
 {
 	struct watched_kind *k = ud;
@@ -100,8 +139,12 @@ static void on_object(void *ud, json_t *obj, struct fpd_kube_proj *proj)
 	const char *name = fpd_json_str(obj, "metadata.name");
 	if (!ns || !name)
 		return;
+	if (is_pods(k) && related_pod(e, obj, false))
+		return;
 	struct execution *x = exec_find(e, ns, name);
 	if (!x) {
+		if (!k->plugin)
+			return;
 		/* Listed after a restart, or created by another replica: rebuild the entry from
 		 * the object's identity annotation. */
 		x = exec_new(e, plugin_of(e, obj, k), ns, name);
@@ -123,6 +166,19 @@ static void on_delete(void *ud, const struct fpd_kube_obj *obj, bool final_state
 {
 	struct watched_kind *k = ud;
 	struct fpd_engine *e = k->engine;
+	if (is_pods(k) && !fpd_kube_obj_field(obj, POD_FIELD_PLUGIN)) {
+		/* Not a task's own pod: maybe one an operator created for a task. */
+		const char *owner = fpd_kube_obj_field(obj, POD_FIELD_OWNER);
+		struct execution *x =
+		    owner ? exec_find(e, fpd_kube_obj_namespace(obj), owner) : NULL;
+		if (x && x->plugin->pod_owner_label) {
+			json_t *stub =
+			    json_pack("{s:{s:s}}", "metadata", "name", fpd_kube_obj_name(obj));
+			exec_observe_pod(e, x, stub, true);
+			json_decref(stub);
+		}
+		return;
+	}
 	struct execution *x = exec_find(e, fpd_kube_obj_namespace(obj), fpd_kube_obj_name(obj));
 	if (!x)
 		return;
@@ -217,6 +273,10 @@ int fpd_engine_start(struct fpd_engine *e, struct fpd_error *err)
 		    .on_error = on_error,
 		    .ud = k,
 		};
+		if (is_pods(k)) {
+			o.fields = pod_fields;
+			o.nfields = FPD_ARRAY_LEN(pod_fields);
+		}
 		int rc = fpd_kube_informer_new(e->kube, &o, &k->informer, err);
 		if (rc)
 			return rc;

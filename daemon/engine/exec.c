@@ -52,8 +52,19 @@ static void ref_free(struct exec_ref *r)
 	memset(r, 0, sizeof(*r));
 }
 
+static void free_pods(struct fpd_map *pods)
+{
+	size_t it = 0;
+	const char *k;
+	void *v;
+	while (fpd_map_next(pods, &it, &k, &v))
+		free(v);
+	fpd_map_free(pods);
+}
+
 static void exec_free(struct execution *x)
 {
+	free_pods(&x->pods);
 	free(x->key);
 	free(x->namespace_);
 	free(x->name);
@@ -171,7 +182,7 @@ static void copy_array_field(json_t *dst, const json_t *src, const char *spec)
 	fpd_json_set_new(dst, path, out);
 }
 
-static json_t *trim(const struct fpd_plugin *plugin, const json_t *obj)
+static json_t *trim_keeping(const json_t *obj, const char *const *keep)
 {
 	static const char *const meta[] = {
 	    "apiVersion",
@@ -189,7 +200,7 @@ static json_t *trim(const struct fpd_plugin *plugin, const json_t *obj)
 	json_t *t = json_object();
 	for (size_t i = 0; i < FPD_ARRAY_LEN(meta); i++)
 		copy_path(t, obj, meta[i]);
-	for (const char *const *k = plugin->keep; k && *k; k++) {
+	for (const char *const *k = keep; k && *k; k++) {
 		if (strstr(*k, "[]."))
 			copy_array_field(t, obj, *k);
 		else
@@ -258,7 +269,7 @@ void exec_observe(struct fpd_engine *e, struct execution *x, json_t *obj)
 	}
 	if (x->state != EXEC_ACTIVE && x->state != EXEC_GONE)
 		x->state = EXEC_ACTIVE;
-	json_t *t = trim(x->plugin, obj);
+	json_t *t = trim_keeping(obj, x->plugin->keep);
 	free(x->observed);
 	x->observed = json_dumps(t, JSON_COMPACT);
 	bool terminal_before = fpd_phase_is_terminal(x->phase.phase);
@@ -272,6 +283,25 @@ void exec_observe(struct fpd_engine *e, struct execution *x, json_t *obj)
 		               x->aborted ? "Aborted" : "UnexpectedObjectDeletion", FPD_KIND_SYSTEM,
 		               "object [%s] terminated in the background, manually", x->key);
 	json_decref(t);
+}
+
+/* What status() may read of a related pod: the same as of a Pod plugin's own pod. */
+static const char *const related_pod_keep[] = {
+    "spec.containers[].name", "spec.initContainers[].name", "spec.hostname", "spec.nodeName", NULL};
+
+void exec_observe_pod(struct fpd_engine *e, struct execution *x, json_t *pod, bool gone)
+{
+	const char *name = fpd_json_str(pod, "metadata.name");
+	if (!name)
+		return;
+	if (gone) {
+		free(fpd_map_del(&x->pods, name));
+	} else {
+		json_t *t = trim_keeping(pod, related_pod_keep);
+		free(fpd_map_put(&x->pods, name, json_dumps(t, JSON_COMPACT)));
+		json_decref(t);
+	}
+	exec_recompute(e, x);
 }
 
 void exec_recompute(struct fpd_engine *e, struct execution *x)

@@ -43,14 +43,17 @@ struct execution {
 	bool deleting;           /* we asked the API server to delete it */
 	bool finalizer_removing; /* a PATCH removing our finalizer is in flight */
 	bool aborted;            /* DeleteTask was called */
+	struct fpd_map pods;     /* related pods (operator plugins): name -> trimmed JSON */
 	int busy;                /* kube calls in flight that refer to this entry */
 	bool dead;               /* removed from the map; freed when busy drops to 0 */
 };
 
-/* One informer per kind the plugins create. */
+/* One informer per kind the plugins create, plus pods when an operator plugin follows the
+ * pods its operator creates. */
 struct watched_kind {
 	struct fpd_engine *engine;
-	const struct fpd_plugin *plugin; /* the first plugin creating this kind */
+	const struct fpd_plugin *plugin; /* the first plugin creating this kind, or NULL */
+	char api_version[128];
 	struct fpd_kube_gvr gvr;
 	struct fpd_kube_informer *informer;
 };
@@ -95,6 +98,8 @@ int exec_ref_from_object(struct execution *x, const json_t *obj);
 void exec_observe(struct fpd_engine *e, struct execution *x, json_t *obj);
 /* Recomputes the phase from the kept object (time-based rules). */
 void exec_recompute(struct fpd_engine *e, struct execution *x);
+/* A related pod (full JSON, borrowed) changed (gone: deleted); recomputes the phase. */
+void exec_observe_pod(struct fpd_engine *e, struct execution *x, json_t *pod, bool gone);
 void exec_set_phase(struct execution *x, enum fpd_phase phase, const char *code,
                     enum fpd_error_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

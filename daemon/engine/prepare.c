@@ -2,6 +2,7 @@
 #include "engine/prepare.h"
 
 #include "core/mem.h"
+#include "engine/decorate.h"
 #include "engine/naming.h"
 #include "engine/structpb.h"
 
@@ -226,6 +227,10 @@ int fpd_prepare(const Flyteidl__Admin__CreateTaskRequest *req, const struct fpd_
 	        : NULL;
 	out->service_account = fpd_strdup(str_or_empty(sa));
 	out->labels = m ? string_map(m->n_labels, (void *const *)m->labels) : json_object();
+	/* Operator plugins put these labels on their pod templates: the pods can then be told
+	 * apart as flyteplugd's and attributed to this attempt. */
+	json_object_set_new(out->labels, FPD_LABEL_MANAGED_BY, json_string(FPD_MANAGED_BY));
+	json_object_set_new(out->labels, FPD_LABEL_OWNER, json_string(out->generated_name));
 	out->annotations =
 	    m ? string_map(m->n_annotations, (void *const *)m->annotations) : json_object();
 	out->injected_env = injected_env(&out->task.ref, m, &cfg->settings.k8s);
