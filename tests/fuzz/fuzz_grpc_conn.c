@@ -69,7 +69,7 @@ static struct fpd_grpc_server *server(void)
 	if (fpd_registry_add(reg, &plugin, &err))
 		abort();
 	srv = fpd_grpc_server_new(ev_default_loop(0), &cfg, &err);
-	if (!srv || !(agent = fpd_agent_new(srv, reg, &err)) ||
+	if (!srv || !(agent = fpd_agent_new(srv, reg, NULL, &err)) ||
 	    fpd_grpc_server_add_method(srv, "/fuzz.Hold/Unary", FPD_GRPC_UNARY, on_hold, NULL,
 	                               &err) ||
 	    fpd_grpc_server_add_method(srv, "/fuzz.Hold/Stream", FPD_GRPC_SERVER_STREAM, on_hold,
