@@ -306,6 +306,10 @@ START_TEST(apiserver_killed_and_restarted)
 {
 	create_pods("k", 0, 200);
 	struct fpd_kube_informer *inf = start_informer(0);
+	/* The first list is served from the apiserver's watch cache (resourceVersion "0", as
+	 * client-go does), which may trail the last creates a little: the watch then delivers
+	 * them. Wait for that instead of assuming the list had everything. */
+	expect_convergence(inf, "the 200 created pods");
 	ck_assert_uint_eq(fpd_kube_informer_count(inf), 200);
 	watch_is_live("k");
 
