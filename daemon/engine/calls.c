@@ -15,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { CALL_CREATE, CALL_ADOPT, CALL_GET, CALL_DELETE };
-
 struct pending_call *call_new(struct fpd_engine *e, fpd_engine_reply_fn done, void *ud)
 {
 	struct pending_call *c = fpd_calloc(1, sizeof(*c));
@@ -168,7 +166,6 @@ static void on_created(void *ud, const struct fpd_kube_result *res)
 		/* CreateTask is delivered at least once: adopt only our own object. */
 		struct fpd_kube_ref ref = {&x->kind->gvr, x->namespace_, x->name, NULL};
 		struct fpd_error err;
-		c->kind = CALL_ADOPT;
 		if (fpd_kube_get(e->kube, &ref, on_adopt_get, c, &err) == FPD_AGAIN)
 			return;
 		call_reply_error(c, FPD_EIO, "%s", err.text);
@@ -194,7 +191,6 @@ void engine_post(struct fpd_engine *e, struct execution *x, struct pending_call 
 	struct fpd_error err;
 	x->state = EXEC_CREATING;
 	hold(c, x);
-	c->kind = CALL_CREATE;
 	e->stats.creates++;
 	if (fpd_kube_create(e->kube, &ref, x->pending, NULL, on_created, c, &err) != FPD_AGAIN) {
 		call_reply_error(c, FPD_EIO, "%s", err.text);
@@ -296,6 +292,23 @@ static int verify_meta(struct fpd_engine *e, struct pending_call *c, const uint8
 	return FPD_OK;
 }
 
+/* A retryable SYSTEM failure for an attempt flyteplugd has no entry for. */
+static void reply_system_failure(struct pending_call *c, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void reply_system_failure(struct pending_call *c, const char *code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	struct fpd_phase_info pi = {0};
+	fpd_phase_set(&pi, FPD_PHASE_RETRYABLE_FAILED, code, msg);
+	pi.kind = FPD_KIND_SYSTEM;
+	reply_resource(c, &pi);
+	fpd_phase_info_clear(&pi);
+}
+
 static void answer_get(struct fpd_engine *e, struct pending_call *c, struct execution *x)
 {
 	x->last_poll_ms = fpd_clock_wall_ms();
@@ -320,13 +333,9 @@ static void on_get_fetched(void *ud, const struct fpd_kube_result *res)
 		answer_get(e, c, x);
 	} else if (res->code == FPD_OK || res->code == FPD_ENOENT) {
 		/* Flyte's rule for a missing object: a system failure, retried by Flyte. */
-		struct fpd_phase_info pi = {0};
-		fpd_phase_setf(&pi, FPD_PHASE_RETRYABLE_FAILED, "ResourceDeletedExternally",
-		               "resource not found, name [%s/%s]", c->meta.namespace_,
-		               c->meta.name);
-		pi.kind = FPD_KIND_SYSTEM;
-		reply_resource(c, &pi);
-		fpd_phase_info_clear(&pi);
+		reply_system_failure(c, "ResourceDeletedExternally",
+		                     "resource not found, name [%s/%s]", c->meta.namespace_,
+		                     c->meta.name);
 	} else {
 		call_reply_error(c, FPD_EIO, "%s", res->err.text);
 	}
@@ -349,19 +358,14 @@ void fpd_engine_get_task(struct fpd_engine *e, const uint8_t *bytes, size_t len,
 		if (x && (strcmp(c->meta.uid, "-") == 0 || strcmp(x->uid, c->meta.uid) == 0)) {
 			answer_get(e, c, x);
 		} else if (strcmp(c->meta.uid, "-") == 0) {
-			struct fpd_phase_info pi = {0};
-			fpd_phase_setf(&pi, FPD_PHASE_RETRYABLE_FAILED, "CreateLost",
-			               "flyteplugd restarted before the object for this attempt "
-			               "could be created; Flyte will retry the task");
-			pi.kind = FPD_KIND_SYSTEM;
-			reply_resource(c, &pi);
-			fpd_phase_info_clear(&pi);
+			reply_system_failure(c, "CreateLost",
+			                     "flyteplugd restarted before the object for this "
+			                     "attempt could be created; Flyte will retry the task");
 		} else {
 			/* Not in the cache (a restart, or the informer has not listed yet). */
 			struct watched_kind *k = engine_kind_for(e, plugin);
 			struct fpd_kube_ref ref = {&k->gvr, c->meta.namespace_, c->meta.name, NULL};
 			struct fpd_error err;
-			c->kind = CALL_GET;
 			if (fpd_kube_get(e->kube, &ref, on_get_fetched, c, &err) == FPD_AGAIN) {
 				flyteidl__admin__get_task_request__free_unpacked(req, NULL);
 				return;
@@ -453,7 +457,6 @@ static void delete_request(struct fpd_engine *e, struct pending_call *c, struct 
 	struct fpd_error err;
 	if (x)
 		hold(c, x);
-	c->kind = CALL_DELETE;
 	if (fpd_kube_delete(e->kube, &ref, &opts, on_deleted, c, &err) != FPD_AGAIN) {
 		call_reply_error(c, FPD_EIO, "%s", err.text);
 		call_free(e, c);

@@ -118,7 +118,7 @@ static const struct fpd_plugin *plugin_of(struct fpd_engine *e, const json_t *ob
 
 /* A pod that is not itself a task's object: one an operator created for a task's object,
  * found through the owner label its pod template carried. */
-static bool related_pod(struct fpd_engine *e, json_t *obj, bool gone)
+static bool related_pod(struct fpd_engine *e, json_t *obj)
 {
 	const json_t *labels = fpd_json_get(obj, "metadata.labels");
 	if (json_object_get(labels, FPD_LABEL_PLUGIN))
@@ -127,7 +127,7 @@ static bool related_pod(struct fpd_engine *e, json_t *obj, bool gone)
 	const char *ns = fpd_json_str(obj, "metadata.namespace");
 	struct execution *x = owner && ns ? exec_find(e, ns, owner) : NULL;
 	if (x && x->plugin->pod_owner_label)
-		exec_observe_pod(e, x, obj, gone);
+		exec_observe_pod(e, x, obj, false);
 	return true;
 }
 
@@ -139,7 +139,7 @@ static void on_object(void *ud, json_t *obj, struct fpd_kube_proj *proj)
 	const char *name = fpd_json_str(obj, "metadata.name");
 	if (!ns || !name)
 		return;
-	if (is_pods(k) && related_pod(e, obj, false))
+	if (is_pods(k) && related_pod(e, obj))
 		return;
 	struct execution *x = exec_find(e, ns, name);
 	if (!x) {

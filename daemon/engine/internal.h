@@ -66,7 +66,6 @@ struct pending_call {
 	fpd_engine_reply_fn done;
 	void *ud;
 	struct fpd_resource_meta meta;
-	int kind; /* what the callback continues with */
 };
 
 struct fpd_engine {
