@@ -79,6 +79,15 @@ static struct fpd_registry *build_registry(const struct fpd_config *cfg, struct 
 			return NULL;
 		}
 	}
+	if (cfg->plugins.dir[0]) {
+		size_t loaded;
+		if (fpd_registry_load_dir(reg, cfg->plugins.dir, &loaded, err)) {
+			fpd_registry_free(reg);
+			return NULL;
+		}
+		fpd_log(FPD_LOG_INFO, "daemon", "loaded %zu plugin(s) from %s", loaded,
+			cfg->plugins.dir);
+	}
 	return reg;
 }
 

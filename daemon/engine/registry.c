@@ -3,6 +3,10 @@
 
 #include "core/mem.h"
 
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,4 +104,58 @@ size_t fpd_registry_count(const struct fpd_registry *reg)
 const struct fpd_plugin *fpd_registry_at(const struct fpd_registry *reg, size_t i)
 {
 	return i < reg->count ? reg->plugins[i] : NULL;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int load_one(struct fpd_registry *reg, const char *path, struct fpd_error *err)
+{
+	void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!lib)
+		return fpd_error_set(err, FPD_EINVAL, "plugin %s: %s", path, dlerror());
+	const struct fpd_plugin *const *entry = dlsym(lib, FPD_PLUGIN_ENTRY_SYMBOL);
+	if (!entry || !*entry) {
+		dlclose(lib);
+		return fpd_error_set(err, FPD_EINVAL, "plugin %s: no %s symbol", path,
+				     FPD_PLUGIN_ENTRY_SYMBOL);
+	}
+	int rc = fpd_registry_add(reg, *entry, err);
+	if (rc) {
+		dlclose(lib);
+		return fpd_error_wrap(err, rc, "plugin %s", path);
+	}
+	/* Kept loaded: the registry borrows the descriptor for the life of the process. */
+	return FPD_OK;
+}
+
+int fpd_registry_load_dir(struct fpd_registry *reg, const char *dir, size_t *count,
+			  struct fpd_error *err)
+{
+	*count = 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return fpd_error_set(err, FPD_EIO, "plugins.dir %s: %s", dir, strerror(errno));
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *ent;
+	while ((ent = readdir(d))) {
+		size_t len = strlen(ent->d_name);
+		if (len > 3 && strcmp(ent->d_name + len - 3, ".so") == 0) {
+			names = fpd_realloc(names, (n + 1) * sizeof(*names));
+			names[n++] = fpd_asprintf("%s/%s", dir, ent->d_name);
+		}
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_names);
+	int rc = FPD_OK;
+	for (size_t i = 0; i < n; i++) {
+		if (!rc && !(rc = load_one(reg, names[i], err)))
+			(*count)++;
+		free(names[i]);
+	}
+	free(names);
+	return rc;
 }

@@ -29,6 +29,13 @@ const struct fpd_plugin *fpd_registry_find(const struct fpd_registry *reg, const
 /* The plugin named name, or NULL. Borrowed. */
 const struct fpd_plugin *fpd_registry_by_name(const struct fpd_registry *reg, const char *name);
 
+/* Loads every *.so in dir (sorted by name) as an external plugin: dlopen, the symbol
+ * FPD_PLUGIN_ENTRY_SYMBOL (a `const struct fpd_plugin *`), then fpd_registry_add (which checks
+ * the ABI version). Libraries stay loaded for the life of the process. The first failure stops
+ * the load with a message naming the file. Returns the number loaded in *count. */
+int fpd_registry_load_dir(struct fpd_registry *reg, const char *dir, size_t *count,
+			  struct fpd_error *err);
+
 size_t fpd_registry_count(const struct fpd_registry *reg);
 /* The i-th plugin in registration order (i < count). Borrowed. */
 const struct fpd_plugin *fpd_registry_at(const struct fpd_registry *reg, size_t i);

@@ -50,12 +50,34 @@ START_TEST(rejects_conflicts_and_bad_descriptors)
 }
 END_TEST
 
+START_TEST(loads_external_plugins)
+{
+	struct fpd_registry *reg = fpd_registry_new();
+	struct fpd_error err;
+	size_t n;
+	ck_assert_int_eq(fpd_registry_load_dir(reg, PLUGINS_OK, &n, &err), FPD_OK);
+	ck_assert_uint_eq(n, 1);
+	const struct fpd_plugin *p = fpd_registry_find(reg, "extra-task", 0);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_str_eq(p->name, "extra");
+	/* Another ABI is refused, naming the file. */
+	ck_assert_int_eq(fpd_registry_load_dir(reg, PLUGINS_BAD, &n, &err), FPD_EINVAL);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_nonnull(strstr(err.text, "badabi-plugin.so"));
+	ck_assert_ptr_nonnull(strstr(err.text, "ABI 999"));
+	ck_assert_ptr_null(fpd_registry_by_name(reg, "future"));
+	ck_assert_int_eq(fpd_registry_load_dir(reg, "/no/such/dir", &n, &err), FPD_EIO);
+	fpd_registry_free(reg);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("engine/registry");
 	TCase *tc = tcase_create("registry");
 	tcase_add_test(tc, find_by_type_and_version);
 	tcase_add_test(tc, rejects_conflicts_and_bad_descriptors);
+	tcase_add_test(tc, loads_external_plugins);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
 }
