@@ -9,7 +9,10 @@
  * Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
  */
 #include "core/config.h"
+#include "builtin.h"
 #include "core/log.h"
+#include "engine/plugin_settings.h"
+#include "engine/registry.h"
 #include "render.h"
 #include "serve.h"
 #include "version.h"
@@ -84,6 +87,22 @@ static int report_config_error(const struct fpd_error *err)
 	return EXIT_USAGE;
 }
 
+/* The plugins (built-in and plugins.dir) and their own settings sections, checked as serve
+ * would; EXIT_USAGE with the located message when something is wrong. */
+static int check_plugins(const struct fpd_config *cfg)
+{
+	struct fpd_error err;
+	fpd_error_clear(&err);
+	size_t n;
+	const struct fpd_plugin *const *builtins = fpd_builtin_plugins(&n);
+	struct fpd_registry *reg = fpd_registry_from_config(builtins, n, cfg, &err);
+	struct fpd_plugin_settings *ps = reg ? fpd_plugin_settings_load(reg, cfg, &err) : NULL;
+	int rc = ps ? EXIT_OK : report_config_error(&err);
+	fpd_plugin_settings_free(ps);
+	fpd_registry_free(reg);
+	return rc;
+}
+
 static int cmd_check_config(int argc, char **argv)
 {
 	if (wants_help(argc, argv)) {
@@ -99,9 +118,11 @@ static int cmd_check_config(int argc, char **argv)
 	fpd_error_clear(&err);
 	if (fpd_config_load(argv[1], &cfg, &err))
 		return report_config_error(&err);
-	printf("%s: OK\n", argv[1]);
+	int rc = check_plugins(&cfg);
+	if (rc == EXIT_OK)
+		printf("%s: OK\n", argv[1]);
 	fpd_config_free(&cfg);
-	return EXIT_OK;
+	return rc;
 }
 
 static int cmd_serve(int argc, char **argv)
@@ -154,6 +175,10 @@ static int cmd_serve(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		cfg.log.level = l;
+	}
+	if (check_plugins(&cfg) != EXIT_OK) {
+		fpd_config_free(&cfg);
+		return EXIT_USAGE;
 	}
 	fpd_log_setup((enum fpd_log_level)cfg.log.level, (enum fpd_log_format)cfg.log.format, NULL);
 	int rc = fpd_serve(&cfg);

@@ -6,6 +6,7 @@
 #include "core/mem.h"
 #include "engine/decorate.h"
 #include "engine/prepare.h"
+#include "engine/plugin_settings.h"
 #include "engine/registry.h"
 #include "engine/structpb.h"
 
@@ -237,9 +238,15 @@ static int render(const Flyteidl__Admin__CreateTaskRequest *req, const struct fp
 	fpd_error_clear(&err);
 	size_t n;
 	const struct fpd_plugin *const *builtins = fpd_builtin_plugins(&n);
-	struct fpd_registry *reg = fpd_registry_new();
-	for (size_t i = 0; i < n; i++)
-		fpd_registry_add(reg, builtins[i], NULL);
+	struct fpd_registry *reg = fpd_registry_from_config(builtins, n, cfg, &err);
+	struct fpd_plugin_settings *ps = reg ? fpd_plugin_settings_load(reg, cfg, &err) : NULL;
+	if (!ps) {
+		char text[1024];
+		fprintf(stderr, "flyteplugd render: %s\n",
+		        fpd_error_format(&err, text, sizeof(text)));
+		fpd_registry_free(reg);
+		return 2;
+	}
 	const Flyteidl__Core__TaskTemplate *t = req->template_;
 	const struct fpd_plugin *plugin = fpd_registry_find(reg, t->type, t->task_type_version);
 	int rc = 2;
@@ -250,6 +257,7 @@ static int render(const Flyteidl__Admin__CreateTaskRequest *req, const struct fp
 		struct fpd_prepared p;
 		json_t *obj = NULL;
 		if (fpd_prepare(req, plugin, cfg, &p, &err) == FPD_OK) {
+			p.task.plugin_settings = fpd_plugin_settings_get(ps, plugin);
 			if (plugin->build(&p.task, &obj, &err) == FPD_OK &&
 			    fpd_decorate(obj, &p.task, plugin->name, &cfg->settings, &err) ==
 			        FPD_OK) {
@@ -263,6 +271,7 @@ static int render(const Flyteidl__Admin__CreateTaskRequest *req, const struct fp
 		if (rc)
 			fprintf(stderr, "flyteplugd render: %s\n", err.text);
 	}
+	fpd_plugin_settings_free(ps);
 	fpd_registry_free(reg);
 	return rc;
 }

@@ -9,6 +9,7 @@
 #include "builtin.h"
 #include "core/log.h"
 #include "engine/engine.h"
+#include "engine/plugin_settings.h"
 #include "engine/registry.h"
 #include "grpc/grpc.h"
 #include "kube/client.h"
@@ -37,6 +38,7 @@ struct daemon {
 	struct fpd_agent *agent;
 	struct fpd_engine *engine; /* NULL until the Kubernetes API is configured */
 	struct fpd_kube_client *kube;
+	struct fpd_plugin_settings *psettings;
 	ev_timer kube_retry;
 	double kube_retry_s;
 	uint8_t key[32];
@@ -62,33 +64,6 @@ static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	/* In-flight calls get grpc.drain_timeout to finish; on_drained ends the loop. */
 	fpd_agent_drain(d->agent);
 	fpd_grpc_server_shutdown(d->grpc, on_drained, d);
-}
-
-/* The built-in plugins, less those left out of a non-empty plugins.enabled. */
-static struct fpd_registry *build_registry(const struct fpd_config *cfg, struct fpd_error *err)
-{
-	struct fpd_registry *reg = fpd_registry_new();
-	size_t n;
-	const struct fpd_plugin *const *builtins = fpd_builtin_plugins(&n);
-	for (size_t i = 0; i < n; i++) {
-		if (cfg->plugins.enabled.count &&
-		    !fpd_strings_contains(&cfg->plugins.enabled, builtins[i]->name))
-			continue;
-		if (fpd_registry_add(reg, builtins[i], err)) {
-			fpd_registry_free(reg);
-			return NULL;
-		}
-	}
-	if (cfg->plugins.dir[0]) {
-		size_t loaded;
-		if (fpd_registry_load_dir(reg, cfg->plugins.dir, &loaded, err)) {
-			fpd_registry_free(reg);
-			return NULL;
-		}
-		fpd_log(FPD_LOG_INFO, "daemon", "loaded %zu plugin(s) from %s", loaded,
-			cfg->plugins.dir);
-	}
-	return reg;
 }
 
 /* The resource_meta signing key: a file (a mounted Secret), hashed to 32 bytes so any
@@ -136,8 +111,8 @@ static int start_kube(struct daemon *d, struct fpd_error *err)
 	}
 	fpd_kube_creds_free(&creds);
 	if (!rc)
-		rc = fpd_engine_new(d->loop, d->cfg, d->registry, d->kube, d->key, d->key_len,
-		                    &d->engine, err);
+		rc = fpd_engine_new(d->loop, d->cfg, d->registry, d->psettings, d->kube, d->key,
+		                    d->key_len, &d->engine, err);
 	if (!rc)
 		rc = fpd_engine_start(d->engine, err);
 	if (rc) {
@@ -170,8 +145,14 @@ static void on_kube_retry(struct ev_loop *loop, ev_timer *w, int revents)
 /* Registry, gRPC server and agent services; everything is freed by stop() on failure. */
 static int start(struct daemon *d, struct fpd_error *err)
 {
-	d->registry = build_registry(d->cfg, err);
+	size_t n;
+	const struct fpd_plugin *const *builtins = fpd_builtin_plugins(&n);
+	d->registry = fpd_registry_from_config(builtins, n, d->cfg, err);
 	if (!d->registry)
+		return FPD_EINVAL;
+	fpd_log(FPD_LOG_INFO, "daemon", "serving %zu plugin(s)", fpd_registry_count(d->registry));
+	d->psettings = fpd_plugin_settings_load(d->registry, d->cfg, err);
+	if (!d->psettings)
 		return FPD_EINVAL;
 	d->grpc = fpd_grpc_server_new(d->loop, &d->cfg->grpc, err);
 	if (!d->grpc)
@@ -205,6 +186,7 @@ static void stop(struct daemon *d)
 	fpd_agent_free(d->agent);
 	fpd_engine_free(d->engine);
 	fpd_kube_client_free(d->kube);
+	fpd_plugin_settings_free(d->psettings);
 	fpd_registry_free(d->registry);
 	OPENSSL_cleanse(d->key, sizeof(d->key));
 }

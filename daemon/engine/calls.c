@@ -241,6 +241,8 @@ void fpd_engine_create_task(struct fpd_engine *e, const uint8_t *bytes, size_t l
 	             ? fpd_error_set(&err, FPD_ENOENT, "no plugin serves task type %s (version %d)",
 	                             t->type ? t->type : "", t->task_type_version)
 	             : fpd_prepare(req, plugin, e->cfg, &p, &err);
+	if (!rc)
+		p.task.plugin_settings = fpd_plugin_settings_get(e->psettings, plugin);
 	if (rc) {
 		call_reply_error(c, rc, "%s", err.text);
 		call_free(e, c);

@@ -72,9 +72,9 @@ static const struct fpd_kube_field pod_fields[] = {
 };
 
 int fpd_engine_new(struct ev_loop *loop, const struct fpd_config *cfg,
-                   const struct fpd_registry *registry, struct fpd_kube_client *kube,
-                   const uint8_t *key, size_t key_len, struct fpd_engine **out,
-                   struct fpd_error *err)
+                   const struct fpd_registry *registry, const struct fpd_plugin_settings *psettings,
+                   struct fpd_kube_client *kube, const uint8_t *key, size_t key_len,
+                   struct fpd_engine **out, struct fpd_error *err)
 {
 	if (key_len < FPD_SIGNING_KEY_MIN || key_len > sizeof(((struct fpd_engine *)0)->key))
 		return fpd_error_set(err, FPD_EINVAL, "the signing key must be %d to %zu bytes",
@@ -83,6 +83,7 @@ int fpd_engine_new(struct ev_loop *loop, const struct fpd_config *cfg,
 	e->loop = loop;
 	e->cfg = cfg;
 	e->registry = registry;
+	e->psettings = psettings;
 	e->kube = kube;
 	memcpy(e->key, key, key_len);
 	e->key_len = key_len;

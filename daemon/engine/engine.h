@@ -20,6 +20,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "engine/plugin_settings.h"
 #include "engine/registry.h"
 
 #include <ev.h>
@@ -38,12 +39,12 @@ struct fpd_kube_client;
 typedef void (*fpd_engine_reply_fn)(void *ud, int code, const char *message, const uint8_t *bytes,
                                     size_t len);
 
-/* A new engine. loop, cfg, registry and kube are borrowed and must outlive it. key (copied) signs
+/* A new engine. loop, cfg, registry, psettings (plugin settings) and kube are borrowed and must outlive it. key (copied) signs
  * resource_meta. Nothing runs until fpd_engine_start. */
 int fpd_engine_new(struct ev_loop *loop, const struct fpd_config *cfg,
-                   const struct fpd_registry *registry, struct fpd_kube_client *kube,
-                   const uint8_t *key, size_t key_len, struct fpd_engine **out,
-                   struct fpd_error *err);
+                   const struct fpd_registry *registry, const struct fpd_plugin_settings *psettings,
+                   struct fpd_kube_client *kube, const uint8_t *key, size_t key_len,
+                   struct fpd_engine **out, struct fpd_error *err);
 
 /* Starts the informers (one per watched kind) and the housekeeping timer. */
 int fpd_engine_start(struct fpd_engine *e, struct fpd_error *err);

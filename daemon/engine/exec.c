@@ -229,6 +229,7 @@ static void run_status(struct fpd_engine *e, struct execution *x, const json_t *
 	    .ref = &x->id.ref,
 	    .object = obj,
 	    .settings = &e->cfg->settings,
+	    .plugin_settings = fpd_plugin_settings_get(e->psettings, x->plugin),
 	    .now_ms = fpd_clock_wall_ms(),
 	};
 	struct fpd_phase_info pi = {0};

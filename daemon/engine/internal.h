@@ -72,6 +72,7 @@ struct fpd_engine {
 	struct ev_loop *loop;
 	const struct fpd_config *cfg;
 	const struct fpd_registry *registry;
+	const struct fpd_plugin_settings *psettings;
 	struct fpd_kube_client *kube;
 	uint8_t key[64];
 	size_t key_len;

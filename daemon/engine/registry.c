@@ -120,7 +120,7 @@ static int load_one(struct fpd_registry *reg, const char *path, struct fpd_error
 	if (!entry || !*entry) {
 		dlclose(lib);
 		return fpd_error_set(err, FPD_EINVAL, "plugin %s: no %s symbol", path,
-				     FPD_PLUGIN_ENTRY_SYMBOL);
+		                     FPD_PLUGIN_ENTRY_SYMBOL);
 	}
 	int rc = fpd_registry_add(reg, *entry, err);
 	if (rc) {
@@ -132,7 +132,7 @@ static int load_one(struct fpd_registry *reg, const char *path, struct fpd_error
 }
 
 int fpd_registry_load_dir(struct fpd_registry *reg, const char *dir, size_t *count,
-			  struct fpd_error *err)
+                          struct fpd_error *err)
 {
 	*count = 0;
 	DIR *d = opendir(dir);
@@ -158,4 +158,26 @@ int fpd_registry_load_dir(struct fpd_registry *reg, const char *dir, size_t *cou
 	}
 	free(names);
 	return rc;
+}
+
+struct fpd_registry *fpd_registry_from_config(const struct fpd_plugin *const *builtins,
+                                              size_t count, const struct fpd_config *cfg,
+                                              struct fpd_error *err)
+{
+	struct fpd_registry *reg = fpd_registry_new();
+	for (size_t i = 0; i < count; i++) {
+		if (cfg->plugins.enabled.count &&
+		    !fpd_strings_contains(&cfg->plugins.enabled, builtins[i]->name))
+			continue;
+		if (fpd_registry_add(reg, builtins[i], err)) {
+			fpd_registry_free(reg);
+			return NULL;
+		}
+	}
+	size_t loaded;
+	if (cfg->plugins.dir[0] && fpd_registry_load_dir(reg, cfg->plugins.dir, &loaded, err)) {
+		fpd_registry_free(reg);
+		return NULL;
+	}
+	return reg;
 }

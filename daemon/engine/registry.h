@@ -5,6 +5,7 @@
 #ifndef FPD_ENGINE_REGISTRY_H
 #define FPD_ENGINE_REGISTRY_H
 
+#include "core/config.h"
 #include "core/error.h"
 
 #include <flyteplugd/plugin.h>
@@ -34,7 +35,14 @@ const struct fpd_plugin *fpd_registry_by_name(const struct fpd_registry *reg, co
  * the ABI version). Libraries stay loaded for the life of the process. The first failure stops
  * the load with a message naming the file. Returns the number loaded in *count. */
 int fpd_registry_load_dir(struct fpd_registry *reg, const char *dir, size_t *count,
-			  struct fpd_error *err);
+                          struct fpd_error *err);
+
+/* The registry a configuration asks for: the built-in plugins (borrowed, count of them) less
+ * those a non-empty plugins.enabled leaves out, then the external plugins of plugins.dir.
+ * New registry, or NULL with err filled. */
+struct fpd_registry *fpd_registry_from_config(const struct fpd_plugin *const *builtins,
+                                              size_t count, const struct fpd_config *cfg,
+                                              struct fpd_error *err);
 
 size_t fpd_registry_count(const struct fpd_registry *reg);
 /* The i-th plugin in registration order (i < count). Borrowed. */

@@ -43,7 +43,8 @@ check "serve missing file" 2 "/no/such.yaml: cannot open" -- "$bin" serve --conf
 for f in "$fixtures"/good/*.yaml; do
 	check "good $(basename "$f")" 0 "OK" -- "$bin" check-config "$f"
 done
-for f in "$fixtures"/bad/*.yaml; do
+# bad/: refused by the configuration itself; bad-plugins/: by the plugins' own schemas.
+for f in "$fixtures"/bad/*.yaml "$fixtures"/bad-plugins/*.yaml; do
 	loc=$(sed -n '1s/^# expect: \([0-9]*:[0-9]*\) .*/\1/p' "$f")
 	check "check-config $(basename "$f")" 2 "$f:$loc: " -- "$bin" check-config "$f"
 	check "serve $(basename "$f")" 2 "$f:$loc: " -- "$bin" serve --config "$f"

@@ -38,7 +38,7 @@ START_TEST(custom_values)
 	ck_assert_uint_eq(cfg.namespaces.watch.count, 2);
 	ck_assert_str_eq(cfg.namespaces.watch.items[1], "flytesnacks-staging");
 	ck_assert_uint_eq(cfg.plugins.enabled.count, 1);
-	ck_assert_ptr_nonnull(fpd_yaml_get(cfg.plugins.settings, "pod"));
+	ck_assert_ptr_null(cfg.plugins.settings);
 	fpd_config_free(&cfg);
 }
 END_TEST
