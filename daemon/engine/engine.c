@@ -127,6 +127,9 @@ static bool related_pod(struct fpd_engine *e, json_t *obj)
 	const char *owner = json_string_value(json_object_get(labels, FPD_LABEL_OWNER));
 	const char *ns = fpd_json_str(obj, "metadata.namespace");
 	struct execution *x = owner && ns ? exec_find(e, ns, owner) : NULL;
+	fpd_log(FPD_LOG_DEBUG, "engine", "pod %s/%s: owner %s%s", ns ? ns : "?",
+	        fpd_json_str_or(obj, "metadata.name", "?"), owner ? owner : "(none)",
+	        x ? "" : " (not tracked)");
 	if (x && x->plugin->pod_owner_label)
 		exec_observe_pod(e, x, obj, false);
 	return true;
@@ -213,7 +216,10 @@ static void housekeep(struct fpd_engine *e, struct execution *x, int64_t now, bo
 		x->phase.recheck_at_ms = 0;
 		exec_recompute(e, x);
 	}
-	if (!sweep)
+	/* Orphans and TTLs are judged only once this kind's informer has listed: until then an
+	 * object may just not be known yet. (Kinds are independent: an operator whose CRD is
+	 * not installed must not stop the cleanup of the others.) */
+	if (!sweep || !x->kind->informer || !fpd_kube_informer_synced(x->kind->informer))
 		return;
 	if (x->state == EXEC_GONE && now - x->gone_ms >= GONE_KEEP_MS) {
 		exec_remove(e, x);
@@ -245,10 +251,6 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	struct fpd_engine *e = w->data;
 	int64_t now = fpd_clock_wall_ms();
 	bool sweep = now - e->last_sweep_ms >= e->cfg->engine.sweep_interval_ms;
-	/* Orphans are judged only once every informer has listed: until then an object may just
-	 * not be known yet. */
-	if (sweep && !fpd_engine_ready(e))
-		sweep = false;
 	if (sweep)
 		e->last_sweep_ms = now;
 	size_t it = 0;

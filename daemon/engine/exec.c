@@ -223,17 +223,42 @@ void exec_set_phase(struct execution *x, enum fpd_phase phase, const char *code,
 		x->finished_ms = fpd_clock_wall_ms();
 }
 
+/* The related pods as JSON, for status(): a new array of *count parsed objects. */
+static json_t **parse_pods(const struct execution *x, size_t *count)
+{
+	*count = 0;
+	if (!x->pods.count)
+		return NULL;
+	json_t **pods = fpd_calloc(x->pods.count, sizeof(*pods));
+	size_t it = 0;
+	const char *k;
+	void *v;
+	while (fpd_map_next(&x->pods, &it, &k, &v)) {
+		json_t *p = json_loads(v, 0, NULL);
+		if (p)
+			pods[(*count)++] = p;
+	}
+	return pods;
+}
+
 static void run_status(struct fpd_engine *e, struct execution *x, const json_t *obj)
 {
+	size_t npods;
+	json_t **pods = parse_pods(x, &npods);
 	struct fpd_status_ctx ctx = {
 	    .ref = &x->id.ref,
 	    .object = obj,
+	    .pods = (const json_t *const *)pods,
+	    .pod_count = npods,
 	    .settings = &e->cfg->settings,
 	    .plugin_settings = fpd_plugin_settings_get(e->psettings, x->plugin),
 	    .now_ms = fpd_clock_wall_ms(),
 	};
 	struct fpd_phase_info pi = {0};
 	x->plugin->status(&ctx, &pi);
+	for (size_t i = 0; i < npods; i++)
+		json_decref(pods[i]);
+	free(pods);
 	if (pi.phase == FPD_PHASE_UNDEFINED) {
 		/* The plugin did not recognise the state: keep the last phase, say so. */
 		e->stats.status_unknown++;
@@ -295,6 +320,7 @@ void exec_observe_pod(struct fpd_engine *e, struct execution *x, json_t *pod, bo
 	const char *name = fpd_json_str(pod, "metadata.name");
 	if (!name)
 		return;
+	fpd_log(FPD_LOG_DEBUG, "engine", "%s: pod %s %s", x->key, name, gone ? "gone" : "changed");
 	if (gone) {
 		free(fpd_map_del(&x->pods, name));
 	} else {
