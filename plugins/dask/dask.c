@@ -1,0 +1,268 @@
+/*
+ * The Dask plugin (Flyte's plugins/k8s/dask/dask.go at flyteorg/flyte master 89cf9cc7): a
+ * `dask` task becomes one DaskJob. The task's pod is built twice (fpd_pod_build_spec): as the
+ * task asks for the workers, never interruptible for the scheduler and the job runner; each
+ * role renames the primary container and sets Flyte's arguments.
+ *
+ * Status follows Flyte's GetTaskPhase table on status.jobStatus; see docs/parity/dask.md.
+ */
+#include "dask/dask.h"
+
+#include <flyteplugd/logs.h>
+#include <flyteplugd/object.h>
+#include <flyteplugd/pod.h>
+
+#include "core/error.h"
+#include "core/mem.h"
+#include "flyteidl/plugins/dask.pb-c.h"
+#include "pod/internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The primary container of spec, renamed; NULL when missing. Borrowed. */
+static json_t *rename_primary(json_t *spec, const char *primary, const char *name)
+{
+	json_t *c = fpd_pod_find_container(spec, primary);
+	if (c)
+		json_object_set_new(c, "name", json_string(name));
+	return c;
+}
+
+/* Flyte: a group's own resources (ToK8sResourceRequirements + ApplyK8sResourceOverrides)
+ * replace the container's when they name any request or limit. */
+static int group_resources(const struct fpd_task *task, json_t *c,
+                           const Flyteidl__Core__Resources *r, struct fpd_error *err)
+{
+	if (!r || (r->n_requests == 0 && r->n_limits == 0))
+		return FPD_OK;
+	json_t *res;
+	int rc = fpd_pod_resources_from_proto(r, "nvidia.com/gpu", &res, err);
+	if (rc)
+		return rc;
+	json_object_set_new(c, "resources", res);
+	return fpd_pod_settle_resources(c, NULL, FPD_RES_MERGE, &task->settings->k8s, err);
+}
+
+static void set_image(json_t *c, const char *image)
+{
+	if (image && *image)
+		json_object_set_new(c, "image", json_string(image));
+}
+
+/* ["dask-worker", "--name", "$(DASK_WORKER_NAME)"] plus, with limits, --nthreads (the cpu
+ * limit rounded up, Quantity.Value) and --memory-limit (the memory limit's canonical form). */
+static json_t *worker_args(const json_t *c)
+{
+	json_t *args = json_pack("[sss]", "dask-worker", "--name", "$(DASK_WORKER_NAME)");
+	const json_t *limits = fpd_json_get(c, "resources.limits");
+	if (!json_is_object(limits))
+		return args;
+	double cpu = 0;
+	const char *cs = json_string_value(json_object_get(limits, "cpu"));
+	if (cs)
+		fpd_quantity_parse(cs, &cpu);
+	char n[32];
+	snprintf(n, sizeof(n), "%lld", (long long)ceil(cpu));
+	const char *ms = json_string_value(json_object_get(limits, "memory"));
+	char *mem = ms ? fpd_pod_quantity_canonical(ms) : NULL;
+	json_array_extend(args,
+	                  json_pack("[ss ss]", "--nthreads", n, "--memory-limit", mem ? mem : "0"));
+	free(mem);
+	return args;
+}
+
+static int worker_spec(const struct fpd_task *task, const Flyteidl__Plugins__DaskWorkerGroup *w,
+                       const struct fpd_pod *pod, json_t **out, struct fpd_error *err)
+{
+	json_t *spec = json_deep_copy(pod->spec);
+	json_t *c = rename_primary(spec, pod->primary, "dask-worker");
+	int rc = FPD_OK;
+	if (!c)
+		rc = fpd_error_set(err, FPD_EINVAL, "primary container [%s] not found in pod spec",
+		                   pod->primary);
+	if (!rc) {
+		set_image(c, w->image);
+		rc = group_resources(task, c, w->resources, err);
+	}
+	if (rc) {
+		json_decref(spec);
+		return rc;
+	}
+	json_object_set_new(c, "args", worker_args(c));
+	json_object_set_new(spec, "restartPolicy", json_string("Always"));
+	fpd_pod_omit_empty(spec);
+	fpd_pod_canonical_quantities(spec);
+	*out = json_pack("{s:I,s:o}", "replicas", (json_int_t)w->number_of_workers, "spec", spec);
+	return FPD_OK;
+}
+
+static int scheduler_spec(const struct fpd_task *task, const Flyteidl__Plugins__DaskScheduler *s,
+                          const struct fpd_pod *pod, json_t **out, struct fpd_error *err)
+{
+	json_t *spec = json_deep_copy(pod->spec);
+	json_t *c = rename_primary(spec, pod->primary, "scheduler");
+	int rc = FPD_OK;
+	if (!c)
+		rc = fpd_error_set(err, FPD_EINVAL, "primary container [%s] not found in pod spec",
+		                   pod->primary);
+	if (!rc) {
+		set_image(c, s->image);
+		rc = group_resources(task, c, s->resources, err);
+	}
+	if (rc) {
+		json_decref(spec);
+		return rc;
+	}
+	json_object_set_new(c, "args", json_pack("[s]", "dask-scheduler"));
+	json_object_set_new(c, "ports",
+	                    json_pack("[{s:s,s:i,s:s},{s:s,s:i,s:s}]", "name", "tcp-comm",
+	                              "containerPort", 8786, "protocol", "TCP", "name", "dashboard",
+	                              "containerPort", 8787, "protocol", "TCP"));
+	json_object_set_new(spec, "restartPolicy", json_string("Always"));
+	fpd_pod_omit_empty(spec);
+	fpd_pod_canonical_quantities(spec);
+	json_t *service =
+	    json_pack("{s:s,s:{s:s,s:s},s:[{s:s,s:s,s:i,s:s},{s:s,s:s,s:i,s:s}]}", "type",
+	              "NodePort", "selector", "dask.org/cluster-name", task->ref.generated_name,
+	              "dask.org/component", "scheduler", "ports", "name", "tcp-comm", "protocol",
+	              "TCP", "port", 8786, "targetPort", "tcp-comm", "name", "dashboard",
+	              "protocol", "TCP", "port", 8787, "targetPort", "dashboard");
+	*out = json_pack("{s:o,s:o}", "spec", spec, "service", service);
+	return FPD_OK;
+}
+
+static int job_runner_spec(const struct fpd_pod *pod, json_t **out, struct fpd_error *err)
+{
+	json_t *spec = json_deep_copy(pod->spec);
+	json_object_set_new(spec, "restartPolicy", json_string("Never"));
+	if (!rename_primary(spec, pod->primary, "job-runner")) {
+		json_decref(spec);
+		return fpd_error_set(err, FPD_EINVAL,
+		                     "primary container [%s] not found in pod spec", pod->primary);
+	}
+	fpd_pod_canonical_quantities(spec);
+	*out = spec;
+	return FPD_OK;
+}
+
+static int dask_build(const struct fpd_task *task, json_t **out, struct fpd_error *err)
+{
+	const Flyteidl__Plugins__DaskJob *job = (const void *)task->custom;
+	*out = NULL;
+	if (!job || !job->workers || !job->scheduler)
+		return fpd_error_set(err, FPD_EINVAL,
+		                     "invalid TaskSpecification [%s], failed to unmarshal: %s",
+		                     "custom", "scheduler and workers are required");
+	struct fpd_pod pod = {0}, fixed = {0};
+	struct fpd_pod_options never = {.interruptible = FPD_POD_INTERRUPTIBLE_NEVER};
+	int rc = fpd_pod_build_spec(task, NULL, &pod, err);
+	if (!rc)
+		rc = fpd_pod_build_spec(task, &never, &fixed, err);
+	json_t *worker = NULL, *scheduler = NULL, *runner = NULL;
+	if (!rc)
+		rc = worker_spec(task, job->workers, &pod, &worker, err);
+	if (!rc)
+		rc = scheduler_spec(task, job->scheduler, &fixed, &scheduler, err);
+	if (!rc)
+		rc = job_runner_spec(&fixed, &runner, err);
+	if (!rc) {
+		/* Flyte adds the execution's labels and annotations to the pod's objectMeta. */
+		json_t *labels = json_deep_copy(pod.labels);
+		json_t *ann = json_deep_copy(pod.annotations);
+		json_object_update(labels, (json_t *)task->labels);
+		json_object_update(ann, (json_t *)task->annotations);
+		json_t *meta = json_pack("{s:O,s:O}", "labels", labels, "annotations", ann);
+		fpd_pod_omit_empty(meta);
+		*out =
+		    json_pack("{s:s,s:s,s:{s:o,s:o},s:{s:{s:o},s:{s:o,s:{s:o,s:o}}}}", "apiVersion",
+		              "kubernetes.dask.org/v1", "kind", "DaskJob", "metadata", "labels",
+		              labels, "annotations", ann, "spec", "job", "spec", runner, "cluster",
+		              "metadata", meta, "spec", "worker", worker, "scheduler", scheduler);
+		worker = scheduler = runner = NULL;
+	}
+	json_decref(worker);
+	json_decref(scheduler);
+	json_decref(runner);
+	fpd_pod_clear(&pod);
+	fpd_pod_clear(&fixed);
+	return rc ? FPD_EINVAL : FPD_OK;
+}
+
+/* The job-runner pod among the delivered pods, or NULL. */
+static const json_t *runner_pod(const struct fpd_status_ctx *ctx, const char *name)
+{
+	for (size_t i = 0; i < ctx->pod_count; i++) {
+		const char *comp = json_string_value(json_object_get(
+		    fpd_json_get(ctx->pods[i], "metadata.labels"), "dask.org/component"));
+		const char *pn = fpd_json_str_or(ctx->pods[i], "metadata.name", "");
+		if ((comp && !strcmp(comp, "job-runner")) || (*name && !strcmp(pn, name)))
+			return ctx->pods[i];
+	}
+	return NULL;
+}
+
+static void dask_status(const struct fpd_status_ctx *ctx, struct fpd_phase_info *out)
+{
+	const json_t *obj = ctx->object;
+	const char *runner = fpd_json_str_or(obj, "status.jobRunnerPodName", "");
+	/* Flyte's input: the runner pod's name and the namespace, no container or times. */
+	json_t *pseudo =
+	    json_pack("{s:{s:s,s:s},s:{s:[{}]}}", "metadata", "name", runner, "namespace",
+	              fpd_json_str_or(obj, "metadata.namespace", ""), "spec", "containers");
+	struct fpd_log_input in = {.ref = ctx->ref,
+	                           .pod = pseudo,
+	                           .log_name = "(Dask Runner Logs)",
+	                           .now_ms = ctx->now_ms};
+	fpd_logs_for_pod(&ctx->settings->logs, &in, out);
+	json_decref(pseudo);
+
+	const char *st = fpd_json_str_or(obj, "status.jobStatus", "");
+	if (!*st)
+		fpd_phase_set(out, FPD_PHASE_INITIALIZING, NULL, "unknown");
+	else if (!strcmp(st, "JobCreated"))
+		fpd_phase_set(out, FPD_PHASE_INITIALIZING, NULL, "job created");
+	else if (!strcmp(st, "ClusterCreated"))
+		fpd_phase_set(out, FPD_PHASE_INITIALIZING, NULL, "cluster created");
+	else if (!strcmp(st, "Failed"))
+		fpd_phase_set(out, FPD_PHASE_RETRYABLE_FAILED, "DownstreamSystemError",
+		              "Dask Job failed");
+	else if (!strcmp(st, "Successful"))
+		fpd_phase_set(out, FPD_PHASE_SUCCEEDED, NULL, NULL);
+	else
+		fpd_phase_set(out, FPD_PHASE_RUNNING, NULL, NULL);
+
+	/* While initializing, the runner pod may say why nothing moves. */
+	const json_t *pod = runner_pod(ctx, runner);
+	if (pod && out->phase == FPD_PHASE_INITIALIZING) {
+		struct fpd_phase_info p = {0};
+		fpd_pod_status(pod, &ctx->settings->k8s, ctx->now_ms, &p);
+		if (p.message && *p.message && p.phase != FPD_PHASE_RUNNING) {
+			char *m =
+			    fpd_asprintf("%s; job-runner pod %s: %s", out->message,
+			                 fpd_json_str_or(pod, "metadata.name", ""), p.message);
+			free(out->message);
+			out->message = m;
+			out->recheck_at_ms = p.recheck_at_ms;
+		}
+		fpd_phase_info_clear(&p);
+	}
+}
+
+static const struct fpd_task_type dask_task_types[] = {
+    {"dask", 0, &flyteidl__plugins__dask_job__descriptor},
+};
+
+static const struct fpd_kind dask_kind = {"kubernetes.dask.org/v1", "DaskJob", "daskjobs"};
+
+const struct fpd_plugin fpd_plugin_dask = {
+    .abi = FPD_PLUGIN_ABI,
+    .name = "dask",
+    .task_types = dask_task_types,
+    .task_type_count = sizeof(dask_task_types) / sizeof(dask_task_types[0]),
+    .kind = &dask_kind,
+    .pod_owner_label = "dask.org/cluster-name",
+    .build = dask_build,
+    .status = dask_status,
+};

@@ -1,0 +1,126 @@
+"""Kubeflow training tasks as users write them, serialized at test time by the real
+flytekitplugins-kfpytorch / -kftensorflow / -kfmpi (flytekit's own translator)."""
+from __future__ import annotations
+
+import sys
+import types
+
+from flytekit import PodTemplate, Resources, task
+from flytekitplugins.kfmpi import Launcher, MPIJob
+from flytekitplugins.kfmpi import Worker as MPIWorker
+from flytekitplugins.kfpytorch import (CleanPodPolicy, Elastic, Master, PyTorch, RestartPolicy,
+                                       RunPolicy, Worker)
+from flytekitplugins.kftensorflow import PS, Chief, Evaluator, TfJob
+from flytekitplugins.kftensorflow import Worker as TFWorker
+
+from flytekit_tasks import serialize
+
+
+def _torch_run_stub():
+    """flytekit's Elastic task imports torch.distributed.run only to parse `nnodes`; the tests do
+    not install PyTorch (hundreds of MB) just for that, so that one function stands in."""
+    if "torch" in sys.modules:
+        return
+    torch, dist, run = (types.ModuleType(n) for n in ("torch", "torch.distributed", "torch.distributed.run"))
+
+    def parse_min_max_nnodes(nnodes: str):
+        parts = nnodes.split(":")
+        return int(parts[0]), int(parts[-1])
+
+    run.parse_min_max_nnodes = parse_min_max_nnodes
+    dist.run, torch.distributed = run, dist
+    sys.modules.update({"torch": torch, "torch.distributed": dist, "torch.distributed.run": run})
+
+
+@task(task_config=PyTorch(num_workers=2))
+def torch_defaults() -> None:
+    ...
+
+
+@task(task_config=PyTorch(
+    master=Master(image="ghcr.io/me/master:1", requests=Resources(cpu="2"), restart_policy=RestartPolicy.FAILURE),
+    worker=Worker(replicas=3, image="ghcr.io/me/worker:1", limits=Resources(mem="1Gi"),
+                  restart_policy=RestartPolicy.ALWAYS),
+    run_policy=RunPolicy(clean_pod_policy=CleanPodPolicy.ALL, ttl_seconds_after_finished=60,
+                         active_deadline_seconds=600, backoff_limit=3)),
+      pod_template=PodTemplate(primary_container_name="primary", labels={"team": "ml"},
+                               annotations={"owner": "alice"}))
+def torch_every_option() -> None:
+    ...
+
+
+@task(task_config=TfJob(worker=TFWorker(replicas=2), chief=Chief(replicas=0), ps=PS(replicas=0)))
+def tf_defaults() -> None:
+    ...
+
+
+@task(task_config=TfJob(worker=TFWorker(replicas=2, image="ghcr.io/me/tf:1", requests=Resources(cpu="1")),
+                        ps=PS(replicas=1), chief=Chief(replicas=1, restart_policy=RestartPolicy.FAILURE),
+                        evaluator=Evaluator(replicas=1),
+                        run_policy=RunPolicy(clean_pod_policy=CleanPodPolicy.RUNNING, backoff_limit=2)))
+def tf_every_option() -> None:
+    ...
+
+
+@task(task_config=MPIJob(launcher=Launcher(replicas=1), worker=MPIWorker(replicas=2), slots=2))
+def mpi_defaults() -> None:
+    ...
+
+
+@task(task_config=MPIJob(launcher=Launcher(replicas=1, command=["mpirun", "-np", "4", "python", "train.py"]),
+                         worker=MPIWorker(replicas=2, command=["/usr/sbin/sshd", "-De"], limits=Resources(mem="2Gi")),
+                         run_policy=RunPolicy(backoff_limit=1)))
+def mpi_commands() -> None:
+    ...
+
+
+def elastic_train() -> None:
+    ...
+
+
+def torch_elastic():
+    global torch_elastic_task
+    _torch_run_stub()
+    torch_elastic_task = task(task_config=Elastic(nnodes=2, nproc_per_node=4, max_restarts=2))(elastic_train)
+    return serialize(torch_elastic_task)
+
+
+def torch_v0():
+    """The old form (flytekit < 1.6): task_type_version 0, custom {"workers": n}."""
+    t = serialize(torch_defaults)
+    t.task_type_version = 0
+    t.custom.Clear()
+    t.custom.update({"workers": 2})
+    return t
+
+
+def tf_v0():
+    t = serialize(tf_defaults)
+    t.task_type_version = 0
+    t.custom.Clear()
+    t.custom.update({"workers": 2, "psReplicas": 1, "chiefReplicas": 1})
+    return t
+
+
+def mpi_v0():
+    t = serialize(mpi_defaults)
+    t.task_type_version = 0
+    t.custom.Clear()
+    t.custom.update({"numWorkers": 2, "numLauncherReplicas": 1, "slots": 2})
+    t.config["worker_spec_command"] = "/usr/sbin/sshd -De"
+    return t
+
+
+CASES = {
+    "torch-defaults": lambda: serialize(torch_defaults),
+    "torch-every-option": lambda: serialize(torch_every_option),
+    "torch-elastic": torch_elastic,
+    "torch-v0": torch_v0,
+    "tf-defaults": lambda: serialize(tf_defaults),
+    "tf-every-option": lambda: serialize(tf_every_option),
+    "tf-v0": tf_v0,
+    "mpi-defaults": lambda: serialize(mpi_defaults),
+    "mpi-commands": lambda: serialize(mpi_commands),
+    "mpi-v0": mpi_v0,
+}
+

@@ -1,0 +1,133 @@
+/*
+ * Job status: every tests/fixtures/kubeflow/status/<case>.json is a job as the engine keeps it
+ * (trimmed to metadata, status and the plugin's keep paths), its pods, the time and optional
+ * settings, and the exact phase, code, message, kind, re-check time and log links the plugin
+ * must report. Together the fixtures cover every row of the table in plugins/kubeflow/status.c.
+ */
+#include <flyteplugd/object.h>
+#include <flyteplugd/phase.h>
+
+#include "fpd_test.h"
+#include "kf_fixture.h"
+#include "kubeflow/kubeflow.h"
+
+#include <dirent.h>
+
+enum { FIXTURES = 20 };
+
+static const struct fpd_task_ref ref = {.project = "flytesnacks",
+                                        .domain = "development",
+                                        .execution = "f8a4b2c1d0",
+                                        .node_id = "n0",
+                                        .task_project = "flytesnacks",
+                                        .task_domain = "development",
+                                        .task_name = "wf.train",
+                                        .task_version = "v1",
+                                        .task_type = "pytorch",
+                                        .generated_name = "f8a4b2c1d0-n0-0",
+                                        .namespace_ = "ns",
+                                        .link_types = ""};
+
+static const char *kind_name(enum fpd_error_kind k)
+{
+	return k == FPD_KIND_USER ? "USER" : k == FPD_KIND_SYSTEM ? "SYSTEM" : "UNKNOWN";
+}
+
+static void check_str(const char *file, const char *what, const json_t *want, const char *got)
+{
+	const char *w = json_string_value(want);
+	ck_assert_msg((!w && !got) || (w && got && !strcmp(w, got)),
+	              "%s: %s: expected [%s], got [%s]", file, what, w ? w : "(none)",
+	              got ? got : "(none)");
+}
+
+static json_t *links(const struct fpd_phase_info *pi)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < pi->log_count; i++)
+		json_array_append_new(a, json_pack("[s,s]", pi->logs[i].name, pi->logs[i].uri));
+	return a;
+}
+
+static void run_fixture(const char *name)
+{
+	char rel[256];
+	snprintf(rel, sizeof(rel), "kubeflow/status/%s", name);
+	json_t *fx = fpd_test_json_fixture(rel);
+	const struct fpd_plugin *p =
+	    fpd_test_kf_plugin(json_string_value(json_object_get(fx, "plugin")));
+	struct fpd_config cfg;
+	fpd_test_config_load(&cfg, json_object_get(fx, "config"));
+	struct fpd_kf_settings ks;
+	fpd_kf_settings_defaults(&ks);
+	const json_t *timeout = json_object_get(fx, "timeout_ms");
+	if (timeout)
+		ks.timeout_ms = json_integer_value(timeout);
+	const json_t *pods = json_object_get(fx, "pods");
+	size_t n = json_array_size(pods);
+	const json_t *podv[8];
+	ck_assert_uint_le(n, 8);
+	for (size_t i = 0; i < n; i++)
+		podv[i] = json_array_get(pods, i);
+	int64_t now = fpd_time_parse(json_string_value(json_object_get(fx, "now")));
+	ck_assert_msg(now > 0, "%s: bad now", name);
+	struct fpd_status_ctx ctx = {.ref = &ref,
+	                             .object = json_object_get(fx, "object"),
+	                             .pods = podv,
+	                             .pod_count = n,
+	                             .settings = &cfg.settings,
+	                             .plugin_settings = timeout ? &ks : NULL,
+	                             .now_ms = now};
+	struct fpd_phase_info pi = {0};
+	p->status(&ctx, &pi);
+
+	const json_t *e = json_object_get(fx, "expect");
+	const char *phase = json_string_value(json_object_get(e, "phase"));
+	ck_assert_msg(phase && !strcmp(fpd_phase_name(pi.phase), phase),
+	              "%s: phase: expected %s, got %s", name, phase, fpd_phase_name(pi.phase));
+	check_str(name, "code", json_object_get(e, "code"), pi.code);
+	check_str(name, "message", json_object_get(e, "message"), pi.message);
+	check_str(name, "kind", json_object_get(e, "kind"), kind_name(pi.kind));
+	const char *recheck = json_string_value(json_object_get(e, "recheck_at"));
+	int64_t want_recheck = recheck ? fpd_time_parse(recheck) : 0;
+	ck_assert_msg(pi.recheck_at_ms == want_recheck, "%s: recheck_at: expected %lld, got %lld",
+	              name, (long long)want_recheck, (long long)pi.recheck_at_ms);
+	json_t *got = links(&pi);
+	fpd_test_assert_json_eq(json_object_get(e, "logs"), got, name);
+	json_decref(got);
+	/* The operator's status goes to the event's custom_info as it is. */
+	const json_t *status = json_object_get(ctx.object, "status");
+	if (status)
+		fpd_test_assert_json_eq(status, pi.custom_info, name);
+	else
+		ck_assert_ptr_null(pi.custom_info);
+	fpd_phase_info_clear(&pi);
+	fpd_test_config_free(&cfg);
+	json_decref(fx);
+}
+
+START_TEST(status_fixtures)
+{
+	DIR *d = opendir(fpd_fixture("kubeflow/status"));
+	ck_assert_ptr_nonnull(d);
+	size_t ran = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		size_t n = strlen(e->d_name);
+		if (n > 5 && !strcmp(e->d_name + n - 5, ".json")) {
+			run_fixture(e->d_name);
+			ran++;
+		}
+	}
+	closedir(d);
+	ck_assert_uint_eq(ran, FIXTURES);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("plugins/kubeflow/status");
+	TCase *tc = tcase_create("status");
+	tcase_add_test(tc, status_fixtures);
+	suite_add_tcase(s, tc);
+	return fpd_run_suite(s);
+}
