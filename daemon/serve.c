@@ -5,6 +5,7 @@
  */
 #include "serve.h"
 
+#include "admin/admin.h"
 #include "agent/agent.h"
 #include "builtin.h"
 #include "core/log.h"
@@ -39,6 +40,7 @@ struct daemon {
 	struct fpd_engine *engine; /* NULL until the Kubernetes API is configured */
 	struct fpd_kube_client *kube;
 	struct fpd_plugin_settings *psettings;
+	struct fpd_admin *admin;
 	ev_timer kube_retry;
 	double kube_retry_s;
 	uint8_t key[32];
@@ -165,6 +167,12 @@ static int start(struct daemon *d, struct fpd_error *err)
 		rc = fpd_grpc_server_start(d->grpc, err);
 	if (rc)
 		return rc;
+	if (d->cfg->admin.enabled) {
+		struct fpd_admin_sources src = {.engine = &d->engine, .grpc = d->grpc};
+		d->admin = fpd_admin_new(d->loop, &d->cfg->admin, &src, err);
+		if (!d->admin)
+			return FPD_EIO;
+	}
 	struct fpd_error kerr;
 	fpd_error_clear(&kerr);
 	d->kube_retry_s = KUBE_RETRY_FIRST;
@@ -182,6 +190,7 @@ static int start(struct daemon *d, struct fpd_error *err)
 static void stop(struct daemon *d)
 {
 	ev_timer_stop(d->loop, &d->kube_retry);
+	fpd_admin_free(d->admin);
 	fpd_grpc_server_free(d->grpc);
 	fpd_agent_free(d->agent);
 	fpd_engine_free(d->engine);

@@ -43,6 +43,11 @@ if [[ $got != "$integrity" ]]; then
   exit 1
 fi
 
+# Unpack only when needed: a fresh stamp means the protos there come from this very tarball,
+# and touching it again would make the build recompile the whole IDL for nothing.
+if [[ -f $stamp && -d $out/package/protos && $stamp -nt $tarball ]]; then
+  exit 0
+fi
 rm -rf "$out"
 mkdir -p "$out"
 tar -xzf "$tarball" -C "$out" package/protos

@@ -293,10 +293,30 @@ int fpd_engine_start(struct fpd_engine *e, struct fpd_error *err)
 
 bool fpd_engine_ready(const struct fpd_engine *e)
 {
+	/* Built-in kinds must have listed; an operator's kind may be missing from a cluster that
+	 * does not run that operator, and must not keep every other task type unserved. */
 	for (size_t i = 0; i < e->kind_count; i++)
-		if (!e->kinds[i].informer || !fpd_kube_informer_synced(e->kinds[i].informer))
+		if (!e->kinds[i].gvr.group[0] && !fpd_kube_informer_synced(e->kinds[i].informer))
 			return false;
 	return true;
+}
+
+size_t fpd_engine_unlisted(const struct fpd_engine *e, char *out, size_t size)
+{
+	size_t n = 0, used = 0;
+	if (size)
+		out[0] = '\0';
+	for (size_t i = 0; i < e->kind_count; i++) {
+		const struct watched_kind *k = &e->kinds[i];
+		if (k->informer && fpd_kube_informer_synced(k->informer))
+			continue;
+		n++;
+		if (used < size)
+			used += (size_t)snprintf(out + used, size - used, "%s%s.%s",
+			                         n > 1 ? ", " : "", k->gvr.resource,
+			                         k->gvr.group[0] ? k->gvr.group : "core");
+	}
+	return n;
 }
 
 void fpd_engine_free(struct fpd_engine *e)

@@ -49,8 +49,13 @@ int fpd_engine_new(struct ev_loop *loop, const struct fpd_config *cfg,
 /* Starts the informers (one per watched kind) and the housekeeping timer. */
 int fpd_engine_start(struct fpd_engine *e, struct fpd_error *err);
 
-/* True once every informer has listed once (readiness). */
+/* Readiness: true once the informers of Kubernetes' own kinds (pods) have listed. Operator
+ * kinds are not waited for: their CRD may not be installed. */
 bool fpd_engine_ready(const struct fpd_engine *e);
+
+/* Kinds whose informer has not listed yet, as "resource.group, ..." in out (size bytes,
+ * truncated); returns how many. */
+size_t fpd_engine_unlisted(const struct fpd_engine *e, char *out, size_t size);
 
 /* Stops everything; pending replies are dropped (their calls are cancelled by the caller). */
 void fpd_engine_free(struct fpd_engine *e);

@@ -37,9 +37,10 @@ def cluster(tmp_path_factory):
 class Daemon:
     """One flyteplugd process; restartable on the same port and key."""
 
-    def __init__(self, workdir: Path, cluster, **engine):
+    def __init__(self, workdir: Path, cluster, admin: bool = False, **engine):
         self.workdir = workdir
         self.port = free_port()
+        self.admin_port = free_port() if admin else None
         self.key = workdir / "signing.key"
         self.key.write_bytes(os.urandom(32))
         self.log = workdir / "flyteplugd.log"
@@ -48,7 +49,8 @@ class Daemon:
         self.config.write_text(
             f"log: {{level: debug}}\n"
             f"grpc: {{listen: \"127.0.0.1:{self.port}\", drain_timeout: 2s}}\n"
-            f"admin: {{enabled: false}}\n"
+            + (f"admin: {{listen: \"127.0.0.1:{self.admin_port}\"}}\n" if admin
+               else "admin: {enabled: false}\n") +
             f"kubernetes: {{kubeconfig: \"{cluster.kubeconfig}\", qps: 1000, burst: 1000}}\n"
             f"engine:\n  signing_key_file: \"{self.key}\"\n{engine_yaml}")
         self.proc = None
@@ -94,10 +96,10 @@ class Daemon:
 def daemon_factory(cluster, tmp_path):
     started = []
 
-    def make(**engine):
+    def make(admin=False, **engine):
         wd = tmp_path / f"d{len(started)}"
         wd.mkdir()
-        d = Daemon(wd, cluster, **engine)
+        d = Daemon(wd, cluster, admin=admin, **engine)
         started.append(d)
         return d.start()
 

@@ -1,0 +1,187 @@
+/* Admin endpoints: see admin.h. */
+#include "admin/admin.h"
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "version.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fpd_admin {
+	struct ev_loop *loop;
+	struct MHD_Daemon *mhd;
+	ev_io io;
+	ev_timer timer;
+	struct fpd_admin_sources src;
+};
+
+static void metric(struct fpd_buf *b, const char *name, const char *type, const char *help,
+                   unsigned long long value)
+{
+	fpd_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
+	               value);
+}
+
+static void render_metrics(const struct fpd_admin *a, struct fpd_buf *b)
+{
+	fpd_buf_printf(b,
+	               "# HELP flyteplugd_build_info Version of the running flyteplugd.\n"
+	               "# TYPE flyteplugd_build_info gauge\n"
+	               "flyteplugd_build_info{version=\"%s\",flyteidl=\"%s\"} 1\n",
+	               FPD_VERSION, FPD_FLYTEIDL_VERSION);
+	struct fpd_engine *e = *a->src.engine;
+	struct fpd_engine_stats st = {0};
+	if (e)
+		fpd_engine_get_stats(e, &st);
+	metric(b, "flyteplugd_engine_running", "gauge",
+	       "1 when the engine runs on a Kubernetes API.", e ? 1 : 0);
+	metric(b, "flyteplugd_executions", "gauge", "Task attempts tracked.", st.executions);
+	metric(b, "flyteplugd_executions_active", "gauge", "Tracked task attempts not finished.",
+	       st.active);
+	metric(b, "flyteplugd_creates_total", "counter", "Objects POSTed for CreateTask.",
+	       st.creates);
+	metric(b, "flyteplugd_create_errors_total", "counter", "Creates the API server refused.",
+	       st.create_errors);
+	metric(b, "flyteplugd_gettask_total", "counter", "GetTask calls.", st.gets);
+	metric(b, "flyteplugd_deletetask_total", "counter", "DeleteTask calls.", st.deletes);
+	metric(b, "flyteplugd_cleanups_total", "counter",
+	       "Finished objects deleted after the cleanup TTL.", st.cleanups);
+	metric(b, "flyteplugd_orphans_deleted_total", "counter",
+	       "Unfinished objects nobody asked about, deleted.", st.orphans_deleted);
+	metric(b, "flyteplugd_status_unknown_total", "counter",
+	       "Object states a plugin did not recognise.", st.status_unknown);
+	struct fpd_grpc_stats g;
+	fpd_grpc_server_stats(a->src.grpc, &g);
+	metric(b, "flyteplugd_grpc_connections", "gauge", "Open gRPC connections.", g.connections);
+	metric(b, "flyteplugd_grpc_connections_total", "counter", "gRPC connections accepted.",
+	       g.connections_total);
+	metric(b, "flyteplugd_grpc_connections_refused_total", "counter",
+	       "gRPC connections refused at max_connections.", g.connections_refused);
+	metric(b, "flyteplugd_grpc_calls_active", "gauge", "gRPC calls in flight.", g.calls_active);
+	metric(b, "flyteplugd_grpc_calls_total", "counter", "gRPC calls received.", g.calls_total);
+}
+
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned int status, const char *type,
+                               char *body, size_t len)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(r, "Content-Type", type);
+	enum MHD_Result ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **state)
+{
+	const struct fpd_admin *a = cls;
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return respond(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
+		               fpd_strdup("method not allowed\n"), 19);
+	struct fpd_buf b;
+	fpd_buf_init(&b, 1 << 20);
+	unsigned int status = MHD_HTTP_OK;
+	const char *type = "text/plain; charset=utf-8";
+	if (strcmp(url, "/healthz") == 0) {
+		fpd_buf_append_str(&b, "ok\n");
+	} else if (strcmp(url, "/readyz") == 0) {
+		struct fpd_engine *e = *a->src.engine;
+		if (!e) {
+			status = MHD_HTTP_SERVICE_UNAVAILABLE;
+			fpd_buf_append_str(&b, "not ready: no Kubernetes API yet\n");
+		} else if (!fpd_engine_ready(e)) {
+			status = MHD_HTTP_SERVICE_UNAVAILABLE;
+			fpd_buf_append_str(&b, "not ready: pods have not been listed yet\n");
+		} else {
+			char kinds[512];
+			if (fpd_engine_unlisted(e, kinds, sizeof(kinds)))
+				fpd_buf_printf(&b, "ok (not listed yet, CRD missing?: %s)\n",
+				               kinds);
+			else
+				fpd_buf_append_str(&b, "ok\n");
+		}
+	} else if (strcmp(url, "/metrics") == 0) {
+		type = "text/plain; version=0.0.4; charset=utf-8";
+		render_metrics(a, &b);
+	} else {
+		status = MHD_HTTP_NOT_FOUND;
+		fpd_buf_append_str(&b, "not found: try /healthz, /readyz or /metrics\n");
+	}
+	size_t len;
+	char *body = fpd_buf_steal(&b, &len);
+	return respond(conn, status, type, body, len);
+}
+
+/* MHD's work is driven by its epoll descriptor and its own timeout. */
+static void run(struct fpd_admin *a)
+{
+	MHD_run(a->mhd);
+	MHD_UNSIGNED_LONG_LONG timeout;
+	ev_timer_stop(a->loop, &a->timer);
+	if (MHD_get_timeout(a->mhd, &timeout) == MHD_YES) {
+		ev_timer_set(&a->timer, (double)timeout / 1000.0, 0.);
+		ev_timer_start(a->loop, &a->timer);
+	}
+}
+
+static void on_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	run(fpd_container_of(w, struct fpd_admin, io));
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	run(fpd_container_of(w, struct fpd_admin, timer));
+}
+
+struct fpd_admin *fpd_admin_new(struct ev_loop *loop, const struct fpd_config_admin *cfg,
+                                const struct fpd_admin_sources *sources, struct fpd_error *err)
+{
+	char host[256];
+	int port;
+	if (fpd_config_split_address(cfg->listen, host, sizeof(host), &port)) {
+		fpd_error_set(err, FPD_EINVAL, "admin.listen %s: not host:port", cfg->listen);
+		return NULL;
+	}
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	if (inet_pton(AF_INET, host, &sin.sin_addr) != 1) {
+		fpd_error_set(err, FPD_EINVAL, "admin.listen %s: an IPv4 address is needed",
+		              cfg->listen);
+		return NULL;
+	}
+	struct fpd_admin *a = fpd_calloc(1, sizeof(*a));
+	a->loop = loop;
+	a->src = *sources;
+	a->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, a,
+	                          MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_CONNECTION_LIMIT,
+	                          (unsigned int)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+	                          MHD_OPTION_END);
+	if (!a->mhd) {
+		fpd_error_set(err, FPD_EIO, "admin.listen %s: cannot listen", cfg->listen);
+		free(a);
+		return NULL;
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	ev_io_init(&a->io, on_io, info->epoll_fd, EV_READ);
+	ev_io_start(loop, &a->io);
+	ev_timer_init(&a->timer, on_timer, 0., 0.);
+	fpd_log(FPD_LOG_INFO, "admin", "listening on %s (/healthz, /readyz, /metrics)",
+	        cfg->listen);
+	return a;
+}
+
+void fpd_admin_free(struct fpd_admin *a)
+{
+	if (!a)
+		return;
+	ev_io_stop(a->loop, &a->io);
+	ev_timer_stop(a->loop, &a->timer);
+	MHD_stop_daemon(a->mhd);
+	free(a);
+}

@@ -1,0 +1,33 @@
+/*
+ * Admin HTTP endpoints for people and probes, on libmicrohttpd driven by the daemon's libev
+ * loop (MHD's epoll descriptor is one ev_io; no threads):
+ *
+ *   GET /healthz   200 "ok" while the process serves
+ *   GET /readyz    200 once the engine runs and every informer has listed, else 503 + reason
+ *   GET /metrics   Prometheus text: executions, calls, cleanups, gRPC connections and calls
+ */
+#ifndef FPD_ADMIN_ADMIN_H
+#define FPD_ADMIN_ADMIN_H
+
+#include "core/config.h"
+#include "core/error.h"
+#include "engine/engine.h"
+#include "grpc/grpc.h"
+
+#include <ev.h>
+
+struct fpd_admin;
+
+/* What the endpoints read. engine points at the daemon's engine pointer (NULL until the
+ * Kubernetes API is reachable); all borrowed, read from the loop only. */
+struct fpd_admin_sources {
+	struct fpd_engine *const *engine;
+	const struct fpd_grpc_server *grpc;
+};
+
+/* Listens on cfg->listen. New server, or NULL with err filled (address taken, bad address). */
+struct fpd_admin *fpd_admin_new(struct ev_loop *loop, const struct fpd_config_admin *cfg,
+                                const struct fpd_admin_sources *sources, struct fpd_error *err);
+void fpd_admin_free(struct fpd_admin *a);
+
+#endif
