@@ -67,8 +67,9 @@ static json_t *worker_args(const json_t *c)
 	snprintf(n, sizeof(n), "%lld", (long long)ceil(cpu));
 	const char *ms = json_string_value(json_object_get(limits, "memory"));
 	char *mem = ms ? fpd_pod_quantity_canonical(ms) : NULL;
-	json_array_extend(args,
-	                  json_pack("[ss ss]", "--nthreads", n, "--memory-limit", mem ? mem : "0"));
+	json_t *more = json_pack("[ss ss]", "--nthreads", n, "--memory-limit", mem ? mem : "0");
+	json_array_extend(args, more); /* does not take the reference */
+	json_decref(more);
 	free(mem);
 	return args;
 }

@@ -197,7 +197,8 @@ static void logs_sidecar(json_t *spec, json_t *primary, const json_t *sidecar_cf
 		append_all(spec, "volumes",
 		           json_pack("[{s:s,s:{}}]", "name", "system-ray-state", "emptyDir"));
 		mount = json_pack("{s:s,s:s}", "name", "system-ray-state", "mountPath", "/tmp/ray");
-		append_all(primary, "volumeMounts", json_pack("[O]", mount));
+		/* The primary keeps its own, writable mount; only the sidecar's is read-only. */
+		append_all(primary, "volumeMounts", json_pack("[o]", json_deep_copy(mount)));
 	}
 	json_object_set_new(mount, "readOnly", json_true());
 	bool replaced = false;
@@ -230,6 +231,31 @@ static json_t *union_maps(const json_t *defaults, const json_t *pod, const json_
 	return m;
 }
 
+/* The JSON types a Go PodSpec decode would refuse on its most used fields (Flyte fails the
+ * build when the overlay does not unmarshal into a PodSpec). */
+static bool pod_spec_shaped(const json_t *spec)
+{
+	static const char *const lists[] = {"containers",  "initContainers",   "volumes",
+	                                    "tolerations", "imagePullSecrets", NULL};
+	static const char *const maps[] = {"nodeSelector", "affinity", "securityContext", NULL};
+	if (!json_is_object(spec))
+		return false;
+	for (size_t i = 0; lists[i]; i++) {
+		const json_t *v = json_object_get(spec, lists[i]);
+		size_t j;
+		const json_t *e;
+		if (v && !json_is_array(v) && !json_is_null(v))
+			return false;
+		json_array_foreach(v, j, e) if (!json_is_object(e)) return false;
+	}
+	for (size_t i = 0; maps[i]; i++) {
+		const json_t *v = json_object_get(spec, maps[i]);
+		if (v && !json_is_object(v) && !json_is_null(v))
+			return false;
+	}
+	return true;
+}
+
 struct role {
 	const struct fpd_task *task;
 	const struct fpd_pod *pod;
@@ -243,6 +269,10 @@ static int role_template(const struct role *r, json_t *spec, const Flyteidl__Cor
 	const struct fpd_k8s_settings *k8s_cfg = &r->task->settings->k8s;
 	if (k8s && k8s->pod_spec) {
 		json_t *overlay = fpd_pod_struct_to_json(k8s->pod_spec);
+		if (overlay && !pod_spec_shaped(overlay)) {
+			json_decref(overlay);
+			overlay = NULL;
+		}
 		if (!overlay) {
 			json_decref(spec);
 			return fpd_error_set(err, FPD_EINVAL,
@@ -324,7 +354,7 @@ static const char *upscaling_mode(const json_t *v)
 }
 
 /* Flyte's buildAutoscalerOptions, from custom JSON (absent from the compiled IDL). */
-static int autoscaler_options(const json_t *cluster, json_t **out, struct fpd_error *err)
+static int autoscaler_options(const json_t *cluster, json_t **out)
 {
 	const json_t *o = either(cluster, "autoscalerOptions", "autoscaler_options");
 	*out = NULL;
@@ -343,20 +373,25 @@ static int autoscaler_options(const json_t *cluster, json_t **out, struct fpd_er
 	const char *image = json_string_value(json_object_get(o, "image"));
 	if (image && *image)
 		json_object_set_new(a, "image", json_string(image));
-	json_t *res = json_object();
+	/* ToK8sResourceRequirements: no resources give empty requirements (kept: a pointer); a
+	 * conversion error leaves them out. */
+	json_t *res = NULL;
 	const json_t *rj = json_object_get(o, "resources");
-	if (rj) {
+	if (!rj) {
+		res = json_object();
+	} else {
 		ProtobufCMessage *m = NULL;
-		if (fpd_json_to_message(rj, &flyteidl__core__resources__descriptor, &m, err) == 0) {
-			json_decref(res);
-			res = NULL;
-			/* Flyte keeps the empty requirements when conversion fails. */
-			if (fpd_pod_resources_from_proto((void *)m, "nvidia.com/gpu", &res, err))
-				res = json_object();
+		struct fpd_error ignored = {0};
+		if (fpd_json_to_message(rj, &flyteidl__core__resources__descriptor, &m, &ignored) ==
+		    0) {
+			if (fpd_pod_resources_from_proto((void *)m, "nvidia.com/gpu", &res,
+			                                 &ignored))
+				res = NULL;
 			protobuf_c_message_free_unpacked(m, NULL);
 		}
 	}
-	json_object_set_new(a, "resources", res);
+	if (res)
+		json_object_set_new(a, "resources", res);
 	json_t *env = json_array();
 	size_t i;
 	json_t *kv;
@@ -434,7 +469,7 @@ static int cluster_spec(const struct role *r, const struct fpd_ray_settings *s,
 		                                "rayStartParams", wp, "template", tmpl));
 	}
 	json_t *opts;
-	autoscaler_options(cluster_json, &opts, err);
+	autoscaler_options(cluster_json, &opts);
 	*out = json_pack("{s:o,s:o,s:b}", "headGroupSpec", hg, "workerGroupSpecs", workers,
 	                 "enableInTreeAutoscaling", rc->enable_autoscaling);
 	if (opts)

@@ -55,13 +55,16 @@ static void merge_named(json_t *base, const json_t *overlay, const char *key)
 	json_t *b, *o;
 	json_array_foreach(json_object_get(base, key), i, b)
 	{
-		const char *name = json_string_value(json_object_get(b, "name"));
+		/* A copy: merging replaces b's own "name" string. */
+		const char *bn = json_string_value(json_object_get(b, "name"));
+		char *name = bn ? fpd_strdup(bn) : NULL;
 		json_array_foreach(json_object_get(overlay, key), j, o)
 		{
 			const char *oname = json_string_value(json_object_get(o, "name"));
 			if (name && oname && !strcmp(name, oname))
 				merge_obj(b, o, false);
 		}
+		free(name);
 	}
 }
 
@@ -139,40 +142,145 @@ static void indent(struct buf *b, int depth)
 		put(b, "  ");
 }
 
-/* yaml.v2 writes a string plain unless it could be read back as something else. */
+/* yaml.v2's resolve: would the string read back as something other than a string (a bool or
+ * null of YAML 1.1, a number, a base 60 float, ".inf"/".nan", the merge key)? Then the encoder
+ * double-quotes it. */
+static bool resolves_other(const char *s)
+{
+	static const char *const words[] = {
+	    "y",    "Y",    "yes",   "Yes",   "YES",   "n",     "N",     "no",    "No",   "NO",
+	    "true", "True", "TRUE",  "false", "False", "FALSE", "on",    "On",    "ON",   "off",
+	    "Off",  "OFF",  "~",     "null",  "Null",  "NULL",  ".nan",  ".NaN",  ".NAN", ".inf",
+	    ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", "<<",   NULL};
+	if (!*s)
+		return true;
+	for (size_t i = 0; words[i]; i++)
+		if (!strcmp(s, words[i]))
+			return true;
+	if (!strchr("+-.0123456789", *s))
+		return false;
+	/* Go's ParseInt(base 0) and ParseFloat on the text without underscores. */
+	char *plain = fpd_calloc(strlen(s) + 1, 1), *end;
+	size_t n = 0;
+	bool base60 = false;
+	for (const char *p = s; *p; p++)
+		if (*p != '_')
+			plain[n++] = *p;
+	(void)strtoll(plain, &end, 0);
+	bool number = !*end;
+	if (!number) {
+		(void)strtod(plain, &end);
+		number = !*end;
+	}
+	/* isBase60Float: [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)? */
+	const char *p = s + (*s == '+' || *s == '-');
+	if (*p >= '0' && *p <= '9' && strchr(p, ':')) {
+		base60 = true;
+		while (*p && *p != ':' && base60)
+			base60 = (*p >= '0' && *p <= '9') || *p == '_', p++;
+		while (base60 && *p == ':') {
+			p++;
+			int d = 0;
+			while (*p >= '0' && *p <= '9')
+				d++, p++;
+			base60 = d >= 1 && d <= 2 && (d == 1 || p[-2] <= '5');
+		}
+		if (base60 && *p == '.')
+			for (p++; *p && base60; p++)
+				base60 = (*p >= '0' && *p <= '9') || *p == '_';
+		base60 = base60 && !*p;
+	}
+	free(plain);
+	return number || base60;
+}
+
+static bool blank_at(const char *s)
+{
+	return !*s || *s == ' ' || *s == '\t';
+}
+
+/* Not printable for the emitter: only double quotes can carry it. */
+static bool control(const char *s)
+{
+	for (const unsigned char *p = (const void *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return true;
+	return false;
+}
+
+/* The emitter's analysis (yaml_emitter_analyze_scalar) for a block context: may the string be
+ * written plain? */
 static bool plain_ok(const char *s)
 {
-	static const char *const words[] = {"true", "false", "yes", "no", "on", "off",
-	                                    "null", "y",     "n",   "~",  NULL};
-	if (!*s)
+	size_t n = strlen(s);
+	if (!n || s[0] == ' ' || s[n - 1] == ' ' || !strncmp(s, "---", 3) || !strncmp(s, "...", 3))
 		return false;
-	for (size_t i = 0; words[i]; i++)
-		if (!strcasecmp(s, words[i]))
-			return false;
-	char *end;
-	(void)strtod(s, &end);
-	if (!*end)
+	if (strchr("#,[]{}&*!|>'\"%@`", s[0]))
 		return false;
-	for (const char *p = s; *p; p++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./=+-",
-		            *p))
+	if (strchr("?:-", s[0]) && blank_at(s + 1))
+		return false;
+	for (size_t i = 1; i < n; i++) {
+		if (s[i] == ':' && blank_at(s + i + 1))
 			return false;
-	return !strchr("-.+", *s) || (s[1] && *s == '.');
+		if (s[i] == '#' && (s[i - 1] == ' ' || s[i - 1] == '\t'))
+			return false;
+	}
+	return !control(s);
+}
+
+/* Go's strconv.FormatFloat(f, 'g', -1, 64), which yaml.v2 uses for every JSON number (they
+ * decode to float64). */
+static void go_float(struct buf *b, double f)
+{
+	char s[64];
+	int p = 1;
+	for (; p < 17; p++) {
+		snprintf(s, sizeof(s), "%.*e", p - 1, f);
+		if (strtod(s, NULL) == f)
+			break;
+	}
+	snprintf(s, sizeof(s), "%.*e", p - 1, f);
+	int exp = atoi(strchr(s, 'e') + 1);
+	if (exp >= -4 && exp < 6) {
+		int dec = p - 1 - exp;
+		snprintf(s, sizeof(s), "%.*f", dec > 0 ? dec : 0, f);
+	}
+	put(b, s);
+}
+
+static void quoted(struct buf *b, const char *s, bool single)
+{
+	if (single) {
+		put(b, "'");
+		for (const char *p = s; *p; p++)
+			put(b, *p == '\'' ? "''" : (char[]){*p, 0});
+		put(b, "'");
+		return;
+	}
+	json_t *j = json_string(s);
+	char *d = json_dumps(j, JSON_ENCODE_ANY);
+	put(b, d ? d : "\"\"");
+	free(d);
+	json_decref(j);
 }
 
 static void scalar(struct buf *b, const json_t *v)
 {
-	if (json_is_string(v) && plain_ok(json_string_value(v))) {
-		put(b, json_string_value(v));
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		if (resolves_other(s) || strchr(s, '\n'))
+			quoted(b, s, false);
+		else if (plain_ok(s))
+			put(b, s);
+		else
+			quoted(b, s, !control(s));
 		return;
 	}
-	if (json_is_null(v)) {
-		put(b, "null");
+	if (json_is_number(v)) {
+		go_float(b, json_number_value(v));
 		return;
 	}
-	char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
-	put(b, s ? s : "null");
-	free(s);
+	put(b, json_is_true(v) ? "true" : json_is_false(v) ? "false" : "null");
 }
 
 static void emit(struct buf *b, const json_t *v, int depth);

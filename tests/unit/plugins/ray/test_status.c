@@ -1,0 +1,145 @@
+/*
+ * RayJob status: every case of tests/fixtures/ray/status/ (each file) is an observed RayJob
+ * (with pods and settings when it needs them) and the exact phase, code, message, kind, cleanup
+ * flag, recheck time, log links and custom info the plugin must report. Together the cases cover
+ * every jobDeploymentStatus of Flyte's table and KubeRay's (checked below), the retry counters
+ * against backoffLimit, the head pod diagnosis and the log and dashboard links.
+ */
+#include <flyteplugd/object.h>
+
+#include "fpd_test.h"
+#include "ray_fixture.h"
+
+#include <dirent.h>
+
+static const char *kind_name(enum fpd_error_kind k)
+{
+	return k == FPD_KIND_USER ? "USER" : k == FPD_KIND_SYSTEM ? "SYSTEM" : "UNKNOWN";
+}
+
+static void check_str(const char *c, const char *what, const json_t *want, const char *got)
+{
+	const char *w = json_string_value(want);
+	ck_assert_msg((!w && !got) || (w && got && !strcmp(w, got)),
+	              "%s: %s: expected [%s], got [%s]", c, what, w ? w : "(none)",
+	              got ? got : "(none)");
+}
+
+static json_t *logs_json(const struct fpd_phase_info *pi)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < pi->log_count; i++) {
+		const struct fpd_log_link *l = &pi->logs[i];
+		json_t *o = json_pack("{s:s,s:s}", "name", l->name, "uri", l->uri);
+		if (l->show_while_pending)
+			json_object_set_new(o, "showWhilePending", json_true());
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+/* Runs one case; returns the state it exercised. */
+static const char *run_case(const char *file, size_t i, json_t *c)
+{
+	char what[640];
+	const char *about = json_string_value(json_object_get(c, "about"));
+	snprintf(what, sizeof(what), "%s[%zu] %s", file, i, about ? about : "");
+	struct fpd_test_ray s;
+	json_t *task = json_pack("{s:{s:s}}", "template", "type", "ray");
+	if (json_object_get(c, "config"))
+		json_object_set(task, "config", json_object_get(c, "config"));
+	fpd_test_ray_load(&s, task);
+	fpd_test_ray_settings(&s, json_object_get(c, "ray"));
+	json_t *pods = json_object_get(c, "pods");
+	const json_t *pod_list[8];
+	size_t n = json_array_size(pods);
+	ck_assert_uint_le(n, 8);
+	for (size_t p = 0; p < n; p++)
+		pod_list[p] = json_array_get(pods, p);
+	struct fpd_status_ctx ctx = {
+	    .ref = &s.t.task.ref,
+	    .object = json_object_get(c, "object"),
+	    .pods = pod_list,
+	    .pod_count = n,
+	    .settings = s.t.task.settings,
+	    .plugin_settings = &s.settings,
+	    .now_ms = fpd_time_parse(json_string_value(json_object_get(c, "now"))),
+	};
+	ck_assert_msg(ctx.now_ms > 0, "%s: bad now", what);
+	struct fpd_phase_info pi = {0};
+	fpd_plugin_ray.status(&ctx, &pi);
+	const json_t *e = json_object_get(c, "expect");
+	const char *phase = json_string_value(json_object_get(e, "phase"));
+	ck_assert_msg(phase && !strcmp(fpd_phase_name(pi.phase), phase),
+	              "%s: phase: expected %s, got %s", what, phase, fpd_phase_name(pi.phase));
+	check_str(what, "code", json_object_get(e, "code"), pi.code);
+	check_str(what, "message", json_object_get(e, "message"), pi.message);
+	check_str(what, "kind", json_object_get(e, "kind"), kind_name(pi.kind));
+	ck_assert_msg(pi.cleanup == json_is_true(json_object_get(e, "cleanup")),
+	              "%s: cleanup: expected %d, got %d", what,
+	              json_is_true(json_object_get(e, "cleanup")), pi.cleanup);
+	const char *recheck = json_string_value(json_object_get(e, "recheck_at"));
+	int64_t want_recheck = recheck ? fpd_time_parse(recheck) : 0;
+	ck_assert_msg(pi.recheck_at_ms == want_recheck, "%s: recheck_at: expected %lld, got %lld",
+	              what, (long long)want_recheck, (long long)pi.recheck_at_ms);
+	json_t *logs = logs_json(&pi);
+	fpd_test_assert_json_eq(json_object_get(e, "logs"), logs, what);
+	json_decref(logs);
+	json_t *info = json_object_get(e, "custom_info");
+	if (info)
+		fpd_test_assert_json_eq(info, pi.custom_info, what);
+	else
+		ck_assert_msg(!json_object_size(pi.custom_info), "%s: unexpected custom info",
+		              what);
+	fpd_phase_info_clear(&pi);
+	fpd_test_ray_free(&s);
+	json_decref(task);
+	const char *state =
+	    fpd_json_str_or(json_object_get(c, "object"), "status.jobDeploymentStatus", "");
+	return state;
+}
+
+START_TEST(maps_every_state_as_the_fixtures_say)
+{
+	/* Every state of the table, and one the operator does not define. */
+	static const char *const states[] = {
+	    "",           "Initializing",     "Running",  "Complete", "Failed",     "Suspended",
+	    "Suspending", "ValidationFailed", "Retrying", "Waiting",  "NOT_A_STATE"};
+	bool seen[sizeof(states) / sizeof(states[0])] = {0};
+	DIR *d = opendir(fpd_fixture("ray/status"));
+	ck_assert_ptr_nonnull(d);
+	size_t ran = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		size_t len = strlen(e->d_name);
+		if (len < 6 || strcmp(e->d_name + len - 5, ".json"))
+			continue;
+		char rel[300];
+		snprintf(rel, sizeof(rel), "ray/status/%s", e->d_name);
+		json_t *fx = fpd_test_json_fixture(rel);
+		size_t i;
+		json_t *c;
+		json_array_foreach(json_object_get(fx, "cases"), i, c)
+		{
+			const char *st = run_case(e->d_name, i, c);
+			for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++)
+				if (!strcmp(states[k], st))
+					seen[k] = true;
+			ran++;
+		}
+		json_decref(fx);
+	}
+	closedir(d);
+	for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++)
+		ck_assert_msg(seen[k], "no fixture case for state [%s]", states[k]);
+	ck_assert_uint_ge(ran, 18);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("plugins/ray/status");
+	TCase *tc = tcase_create("status");
+	tcase_add_test(tc, maps_every_state_as_the_fixtures_say);
+	suite_add_tcase(s, tc);
+	return fpd_run_suite(s);
+}
