@@ -44,7 +44,7 @@ run_pytest() { # run_pytest ARGS... ; exit code 5 (nothing collected) counts as 
   log=$(mktemp)
   "$PY" -m pytest -q -p no:cacheprovider "$@" 2>&1 | tee "$log" || rc=$?
   local summary
-  summary=$(grep -E '^(=+ )?[0-9]+ (passed|failed)' "$log" | tail -1 || true)
+  summary=$(grep -E '^(=+ )?[0-9]+ (passed|failed|error)' "$log" | tail -1 || true)
   local p f e
   p=$(grep -oE '[0-9]+ passed' <<<"$summary" | cut -d' ' -f1 || true)
   f=$(grep -oE '[0-9]+ failed' <<<"$summary" | cut -d' ' -f1 || true)
@@ -55,6 +55,8 @@ run_pytest() { # run_pytest ARGS... ; exit code 5 (nothing collected) counts as 
   if ((rc == 5)); then
     echo "pytest collected no tests for: $*" >&2
     failed=$((failed + 1))
+  elif ((rc != 0 && ${f:-0} + ${e:-0} == 0)); then
+    failed=$((failed + 1)) # e.g. interrupted by an error during collection
   fi
   return "$rc"
 }
