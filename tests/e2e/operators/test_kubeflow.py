@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import kubeflow_tasks  # noqa: E402
 from conftest import BIN, execution_metadata  # noqa: E402
 
-CRD = "kubeflow"  # skipped, with the reason, when its published CRDs cannot be obtained
+CRD = "kubeflow"  # its published CRDs, installed by the crds fixture
 
 PHASE = execution_pb2.TaskExecution
 KINDS = {"pytorch": ("pytorchjobs", "PyTorchJob"), "tensorflow": ("tfjobs", "TFJob"), "mpi": ("mpijobs", "MPIJob")}

@@ -16,7 +16,7 @@ import ray_dask_tasks
 from conftest import BIN, execution_metadata
 from test_spark import subset_mismatch
 
-CRD = "ray"  # skipped, with the reason, when KubeRay's published CRDs cannot be obtained
+CRD = "ray"  # its published CRDs, installed by the crds fixture
 
 PHASE = execution_pb2.TaskExecution
 GROUP, VERSION, PLURAL = "ray.io", "v1", "rayjobs"

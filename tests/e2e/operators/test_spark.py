@@ -17,7 +17,7 @@ from flyteidl.core import execution_pb2
 import spark_tasks
 from conftest import BIN, execution_metadata
 
-CRD = "spark"  # skipped, with the reason, when its published CRDs cannot be obtained
+CRD = "spark"  # its published CRDs, installed by the crds fixture
 
 PHASE = execution_pb2.TaskExecution
 GROUP, VERSION, PLURAL = "sparkoperator.k8s.io", "v1beta2", "sparkapplications"
