@@ -15,6 +15,7 @@
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
+static const char *const call_protocols[] = {"http/1.1", "http/2", NULL}; /* fpd_call_protocol */
 
 static const struct fpd_schema_field log_fields[] = {
     {"level", FPD_SCHEMA_ENUM, offsetof(struct fpd_config_log, level), .names = log_levels},
@@ -62,6 +63,10 @@ static const struct fpd_schema_field kube_fields[] = {
      100, 10 * 60 * 1000},
     {"watch_timeout", FPD_SCHEMA_DURATION, offsetof(struct fpd_config_kube, watch_timeout_ms),
      60 * 1000, 2 * (int64_t)HOUR_MS},
+    {"call_protocol", FPD_SCHEMA_ENUM, offsetof(struct fpd_config_kube, call_protocol),
+     .names = call_protocols},
+    {"call_connections", FPD_SCHEMA_INT, offsetof(struct fpd_config_kube, call_connections), 1,
+     1024},
     {NULL},
 };
 
@@ -83,8 +88,8 @@ static const struct fpd_schema_field engine_fields[] = {
     {"signing_key_file", FPD_SCHEMA_STRING, offsetof(struct fpd_config_engine, signing_key_file)},
     {"cleanup_ttl", FPD_SCHEMA_DURATION, offsetof(struct fpd_config_engine, cleanup_ttl_ms), 0,
      30 * 24 * (int64_t)HOUR_MS},
-    {"orphan_after", FPD_SCHEMA_DURATION, offsetof(struct fpd_config_engine, orphan_after_ms),
-     1000, 30 * 24 * (int64_t)HOUR_MS},
+    {"orphan_after", FPD_SCHEMA_DURATION, offsetof(struct fpd_config_engine, orphan_after_ms), 1000,
+     30 * 24 * (int64_t)HOUR_MS},
     {"sweep_interval", FPD_SCHEMA_DURATION, offsetof(struct fpd_config_engine, sweep_interval_ms),
      1000, 24 * (int64_t)HOUR_MS},
     {"create_retry_max", FPD_SCHEMA_DURATION,
@@ -295,6 +300,8 @@ void fpd_config_defaults(struct fpd_config *cfg)
 	cfg->kubernetes.burst = 100;
 	cfg->kubernetes.request_timeout_ms = 30 * 1000;
 	cfg->kubernetes.watch_timeout_ms = 10 * 60 * 1000;
+	cfg->kubernetes.call_protocol = FPD_CALLS_HTTP1;
+	cfg->kubernetes.call_connections = 16;
 	cfg->namespaces.default_namespace = fpd_strdup("default");
 	cfg->plugins.dir = fpd_strdup("");
 

@@ -49,7 +49,11 @@ struct fpd_config_kube {
 	int64_t burst;
 	int64_t request_timeout_ms;
 	int64_t watch_timeout_ms; /* upper bound of the randomized watch timeout */
+	int call_protocol;        /* enum fpd_call_protocol: how calls (not watches) are sent */
+	int64_t call_connections; /* HTTP/1.1 connections kept for calls */
 };
+
+enum fpd_call_protocol { FPD_CALLS_HTTP1, FPD_CALLS_HTTP2 };
 
 struct fpd_config_namespaces {
 	/* Namespaces the daemon may create objects in and watches; empty = any (cluster-wide

@@ -156,7 +156,9 @@ static void on_created(void *ud, const struct fpd_kube_result *res)
 		json_decref(x->pending);
 		x->pending = NULL;
 		x->create_backoff_ms = 0;
-		exec_observe(e, x, res->object);
+		/* The answer is the object's metadata (metadata_only): its uid is all CreateTask
+		 * needs. The whole object comes from the watch, maybe before this answer. */
+		exec_created(x, fpd_json_str_or(res->object, "metadata.uid", ""));
 		if (x->phase.phase == FPD_PHASE_UNDEFINED)
 			exec_set_phase(x, FPD_PHASE_QUEUED, NULL, FPD_KIND_UNKNOWN,
 			               "task submitted to K8s");
@@ -188,11 +190,12 @@ static void on_created(void *ud, const struct fpd_kube_result *res)
 void engine_post(struct fpd_engine *e, struct execution *x, struct pending_call *c)
 {
 	struct fpd_kube_ref ref = {&x->kind->gvr, x->namespace_, NULL, NULL};
+	struct fpd_kube_write_opts opts = {.metadata_only = true};
 	struct fpd_error err;
 	x->state = EXEC_CREATING;
 	hold(c, x);
 	e->stats.creates++;
-	if (fpd_kube_create(e->kube, &ref, x->pending, NULL, on_created, c, &err) != FPD_AGAIN) {
+	if (fpd_kube_create(e->kube, &ref, x->pending, &opts, on_created, c, &err) != FPD_AGAIN) {
 		call_reply_error(c, FPD_EIO, "%s", err.text);
 		call_free(e, c);
 		exec_remove(e, x);

@@ -277,6 +277,16 @@ static void run_status(struct fpd_engine *e, struct execution *x, const json_t *
 		        fpd_phase_name(pi.phase), pi.code ? " " : "", pi.code ? pi.code : "");
 }
 
+void exec_created(struct execution *x, const char *uid)
+{
+	if (!x->uid[0] && uid[0]) {
+		free(x->uid);
+		x->uid = fpd_strdup(uid);
+	}
+	if (x->state == EXEC_CREATING)
+		x->state = EXEC_ACTIVE;
+}
+
 void exec_observe(struct fpd_engine *e, struct execution *x, json_t *obj)
 {
 	const char *uid = fpd_json_str_or(obj, "metadata.uid", "");

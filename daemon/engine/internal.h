@@ -94,6 +94,9 @@ void exec_remove(struct fpd_engine *e, struct execution *x);
 void exec_release(struct execution *x); /* busy--, frees a dead entry at 0 */
 void exec_set_ref(struct execution *x, const struct fpd_task_ref *ref);
 int exec_ref_from_object(struct execution *x, const json_t *obj);
+/* The object was created with this uid (borrowed): the entry is active. Its content comes
+ * with the watch event, through exec_observe. */
+void exec_created(struct execution *x, const char *uid);
 /* A new or changed object (full JSON, borrowed): trims it, keeps it, recomputes the phase. */
 void exec_observe(struct fpd_engine *e, struct execution *x, json_t *obj);
 /* Recomputes the phase from the kept object (time-based rules). */

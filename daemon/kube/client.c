@@ -36,6 +36,8 @@ void fpd_kube_client_opts_from_config(const struct fpd_config_kube *cfg,
 	o->burst = cfg->burst;
 	o->request_timeout_ms = cfg->request_timeout_ms;
 	o->watch_timeout_ms = cfg->watch_timeout_ms;
+	o->calls_http1 = cfg->call_protocol == FPD_CALLS_HTTP1;
+	o->call_connections = (long)cfg->call_connections;
 }
 
 int fpd_kube_client_new(struct ev_loop *loop, const struct fpd_kube_creds *creds,
@@ -63,6 +65,8 @@ int fpd_kube_client_new(struct ev_loop *loop, const struct fpd_kube_creds *creds
 	    .token_reload_ms = c->opts.token_reload_ms,
 	    .max_response = c->opts.max_response,
 	    .user_agent = c->user_agent,
+	    .calls_http1 = c->opts.calls_http1,
+	    .max_call_connections = c->opts.call_connections,
 	};
 	int rc = fpd_kube_http_new(loop, creds, &ho, &c->http, err);
 	if (rc) {
@@ -156,7 +160,8 @@ static void op_done(void *ud, const struct fpd_kube_http_result *r)
 /* Starts an operation; the body (if any) is serialised here so that the caller's object is
  * only borrowed. */
 static int start(struct fpd_kube_client *c, const char *method, const char *path, json_t *body,
-                 const char *content_type, fpd_kube_done_fn done, void *ud, struct fpd_error *err)
+                 const char *content_type, const char *accept, fpd_kube_done_fn done, void *ud,
+                 struct fpd_error *err)
 {
 	if (!done)
 		return fpd_error_set(err, FPD_EINVAL, "%s %s: no completion callback", method,
@@ -179,6 +184,7 @@ static int start(struct fpd_kube_client *c, const char *method, const char *path
 	    .content_type = text ? (content_type ? content_type : "application/json") : NULL,
 	    .body = text,
 	    .body_len = text ? strlen(text) : 0,
+	    .accept = accept,
 	    .on_done = op_done,
 	    .ud = op,
 	};
@@ -195,6 +201,15 @@ static int start(struct fpd_kube_client *c, const char *method, const char *path
 	c->ops = op;
 	c->pending++;
 	return FPD_AGAIN;
+}
+
+/* The metadata of the object in answer instead of all of it (the server's
+ * PartialObjectMetadata transformation): a fraction of the bytes to encode, send and parse. */
+#define ACCEPT_METADATA "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+
+static const char *accept_of(const struct fpd_kube_write_opts *o)
+{
+	return o && o->metadata_only ? ACCEPT_METADATA : NULL;
 }
 
 static int build_path(struct fpd_buf *b, const struct fpd_kube_ref *ref, bool want_name,
@@ -231,7 +246,7 @@ int fpd_kube_get(struct fpd_kube_client *c, const struct fpd_kube_ref *ref, fpd_
 	fpd_buf_init(&b, PATH_MAX_LEN);
 	int rc = build_path(&b, ref, true, err);
 	if (!rc)
-		rc = start(c, "GET", b.data, NULL, NULL, done, ud, err);
+		rc = start(c, "GET", b.data, NULL, NULL, NULL, done, ud, err);
 	fpd_buf_free(&b);
 	return rc;
 }
@@ -264,7 +279,7 @@ int fpd_kube_list(struct fpd_kube_client *c, const struct fpd_kube_ref *ref,
 		    fpd_kube_query(&b, "resourceVersionMatch", o->resource_version_match))
 			return query_error(&b, err);
 	}
-	rc = start(c, "GET", b.data, NULL, NULL, done, ud, err);
+	rc = start(c, "GET", b.data, NULL, NULL, NULL, done, ud, err);
 	fpd_buf_free(&b);
 	return rc;
 }
@@ -281,7 +296,7 @@ int fpd_kube_create(struct fpd_kube_client *c, const struct fpd_kube_ref *ref, j
 	if (!rc && write_query(&b, o))
 		return query_error(&b, err);
 	if (!rc)
-		rc = start(c, "POST", b.data, obj, NULL, done, ud, err);
+		rc = start(c, "POST", b.data, obj, NULL, accept_of(o), done, ud, err);
 	fpd_buf_free(&b);
 	return rc;
 }
@@ -298,7 +313,7 @@ int fpd_kube_update(struct fpd_kube_client *c, const struct fpd_kube_ref *ref, j
 	if (!rc && write_query(&b, o))
 		return query_error(&b, err);
 	if (!rc)
-		rc = start(c, "PUT", b.data, obj, NULL, done, ud, err);
+		rc = start(c, "PUT", b.data, obj, NULL, accept_of(o), done, ud, err);
 	fpd_buf_free(&b);
 	return rc;
 }
@@ -337,7 +352,8 @@ int fpd_kube_patch(struct fpd_kube_client *c, const struct fpd_kube_ref *ref,
 	                                   fpd_kube_query(&b, "force", "true"))))
 		return query_error(&b, err);
 	if (!rc)
-		rc = start(c, "PATCH", b.data, patch, patch_content_type(type), done, ud, err);
+		rc = start(c, "PATCH", b.data, patch, patch_content_type(type), accept_of(o), done,
+		           ud, err);
 	fpd_buf_free(&b);
 	return rc;
 }
@@ -376,7 +392,7 @@ int fpd_kube_delete(struct fpd_kube_client *c, const struct fpd_kube_ref *ref,
 	int rc = build_path(&b, ref, true, err);
 	if (!rc) {
 		json_t *body = delete_options(o);
-		rc = start(c, "DELETE", b.data, body, NULL, done, ud, err);
+		rc = start(c, "DELETE", b.data, body, NULL, NULL, done, ud, err);
 		json_decref(body);
 	}
 	fpd_buf_free(&b);
@@ -389,7 +405,7 @@ int fpd_kube_request(struct fpd_kube_client *c, const char *method, const char *
 {
 	if (!method || !path || path[0] != '/')
 		return fpd_error_set(err, FPD_EINVAL, "request needs a method and a path from '/'");
-	return start(c, method, path, body, content_type, done, ud, err);
+	return start(c, method, path, body, content_type, NULL, done, ud, err);
 }
 
 void fpd_kube_cancel(struct fpd_kube_client *c, void *ud)

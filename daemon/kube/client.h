@@ -42,6 +42,8 @@ struct fpd_kube_client_opts {
 	int64_t token_reload_ms;    /* token file re-read period; 0: 60 s */
 	size_t max_response;        /* bound on a buffered response; 0: 64 MiB */
 	const char *user_agent;     /* NULL: "flyteplugd" */
+	bool calls_http1;           /* see fpd_kube_http_opts */
+	long call_connections;      /* 0: 16 */
 };
 
 /* Fills o from the daemon configuration's kubernetes section (borrowed). */
@@ -96,6 +98,9 @@ struct fpd_kube_write_opts {
 	const char *field_manager; /* required for apply */
 	bool force;                /* apply: take fields other managers own */
 	bool dry_run;              /* dryRun=All: validate and admit, persist nothing */
+	/* Answer with the object's metadata only (kind PartialObjectMetadata, apiVersion
+	 * meta.k8s.io/v1): for callers that learn the rest from a watch. */
+	bool metadata_only;
 };
 
 enum fpd_kube_propagation {

@@ -24,8 +24,11 @@
 
 enum req_state { R_QUEUED, R_RETRY_WAIT, R_ACTIVE, R_DONE };
 
+struct lane;
+
 struct fpd_kube_http_req {
 	struct fpd_kube_http *h;
+	struct lane *lane; /* where its transfers run */
 	long http_version;
 	struct fpd_kube_http_req *prev, *next; /* every live request, for free and stats */
 	struct fpd_kube_http_req *qnext;       /* the start queue */
@@ -33,7 +36,7 @@ struct fpd_kube_http_req {
 	bool cancelled; /* by the owner while libcurl was running: reaped at the next kick */
 	bool aborted;   /* on_data asked to stop */
 	bool overflow;  /* the body passed max_response */
-	char *method, *path, *url, *content_type, *body;
+	char *method, *path, *url, *content_type, *accept, *body;
 	size_t body_len;
 	bool stream, unlimited, no_retry;
 	int64_t timeout_ms;
@@ -53,15 +56,31 @@ struct fpd_kube_http_req {
 
 struct sock {
 	ev_io io;
-	struct fpd_kube_http *h;
+	struct lane *lane;
 	curl_socket_t fd;
 	struct sock *prev, *next;
 };
 
+/*
+ * A multi handle with its own connections. Watches and calls run in separate lanes so that a
+ * call's answer never waits behind watch events on a shared connection, and the call lane's
+ * sockets are served first when both are readable in the same loop iteration (libev watcher
+ * priority): a CreateTask waits for its POST, while a watch event can wait a few microseconds.
+ */
+struct lane {
+	struct fpd_kube_http *h;
+	CURLM *multi;
+	ev_timer curl_timer; /* libcurl's single timeout for this multi handle */
+	struct sock *socks;
+	int priority; /* of its libev watchers */
+	bool http1;   /* kept-alive HTTP/1.1 connections instead of multiplexed HTTP/2 */
+};
+
+enum { LANE_CALLS, LANE_WATCHES, LANE_COUNT };
+
 struct fpd_kube_http {
 	struct ev_loop *loop;
-	CURLM *multi;
-	ev_timer curl_timer;  /* libcurl's single timeout */
+	struct lane lanes[LANE_COUNT];
 	ev_timer kick;        /* starts queued requests, reaps cancelled ones */
 	ev_timer token_timer; /* token file re-read */
 	struct fpd_kube_creds creds;
@@ -74,6 +93,7 @@ struct fpd_kube_http {
 	struct fpd_kube_http_req *queue_head, *queue_tail;
 	struct sock *socks;
 	int in_curl;             /* > 0 while libcurl is running (its callbacks may call us) */
+	int busy;                /* > 0 while this file is on the stack (curl, completions) */
 	size_t cancelled_active; /* cancelled while in_curl, still on the multi handle */
 	bool closing;
 	int64_t last_401_reload_ms;
@@ -82,18 +102,21 @@ struct fpd_kube_http {
 
 #define LOG "kube"
 
-static void check_done(struct fpd_kube_http *h);
+static void check_done(struct lane *l);
 static void enqueue(struct fpd_kube_http_req *req);
 
 /* ---- libcurl ↔ libev glue ---- */
 
-static void socket_action(struct fpd_kube_http *h, curl_socket_t fd, int action)
+static void socket_action(struct lane *l, curl_socket_t fd, int action)
 {
+	struct fpd_kube_http *h = l->h;
 	int running;
+	h->busy++;
 	h->in_curl++;
-	curl_multi_socket_action(h->multi, fd, action, &running);
+	curl_multi_socket_action(l->multi, fd, action, &running);
 	h->in_curl--;
-	check_done(h);
+	check_done(l);
+	h->busy--;
 }
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -102,23 +125,23 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	int action = ((revents & EV_READ) ? CURL_CSELECT_IN : 0) |
 	             ((revents & EV_WRITE) ? CURL_CSELECT_OUT : 0);
 	/* s may be freed inside (CURL_POLL_REMOVE): copy what is needed first. */
-	struct fpd_kube_http *h = s->h;
-	socket_action(h, s->fd, action);
+	struct lane *l = s->lane;
+	socket_action(l, s->fd, action);
 }
 
 static void curl_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct fpd_kube_http *h = fpd_container_of(w, struct fpd_kube_http, curl_timer);
-	socket_action(h, CURL_SOCKET_TIMEOUT, 0);
+	struct lane *l = fpd_container_of(w, struct lane, curl_timer);
+	socket_action(l, CURL_SOCKET_TIMEOUT, 0);
 }
 
-static void sock_free(struct fpd_kube_http *h, struct sock *s)
+static void sock_free(struct lane *l, struct sock *s)
 {
-	ev_io_stop(h->loop, &s->io);
+	ev_io_stop(l->h->loop, &s->io);
 	if (s->prev)
 		s->prev->next = s->next;
 	else
-		h->socks = s->next;
+		l->socks = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
 	free(s);
@@ -126,12 +149,13 @@ static void sock_free(struct fpd_kube_http *h, struct sock *s)
 
 static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
-	struct fpd_kube_http *h = userp;
+	struct lane *l = userp;
+	struct ev_loop *loop = l->h->loop;
 	struct sock *s = socketp;
 	if (what == CURL_POLL_REMOVE) {
 		if (s) {
-			curl_multi_assign(h->multi, fd, NULL);
-			sock_free(h, s);
+			curl_multi_assign(l->multi, fd, NULL);
+			sock_free(l, s);
 		}
 		return 0;
 	}
@@ -139,32 +163,34 @@ static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *so
 	    ((what & CURL_POLL_IN) ? EV_READ : 0) | ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
 	if (!s) {
 		s = fpd_calloc(1, sizeof(*s));
-		s->h = h;
-		s->next = h->socks;
-		if (h->socks)
-			h->socks->prev = s;
-		h->socks = s;
-		curl_multi_assign(h->multi, fd, s);
+		s->lane = l;
+		s->next = l->socks;
+		if (l->socks)
+			l->socks->prev = s;
+		l->socks = s;
+		curl_multi_assign(l->multi, fd, s);
 	} else {
-		ev_io_stop(h->loop, &s->io);
+		ev_io_stop(loop, &s->io);
 	}
 	/* Always re-init: the same number may be a new descriptor (ev.pod, "disappearing file
 	 * descriptors"). */
 	s->fd = fd;
 	ev_io_init(&s->io, io_cb, fd, events);
-	ev_io_start(h->loop, &s->io);
+	ev_set_priority(&s->io, l->priority);
+	ev_io_start(loop, &s->io);
 	return 0;
 }
 
 static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
-	struct fpd_kube_http *h = userp;
-	ev_timer_stop(h->loop, &h->curl_timer);
+	struct lane *l = userp;
+	struct ev_loop *loop = l->h->loop;
+	ev_timer_stop(loop, &l->curl_timer);
 	if (timeout_ms >= 0) {
 		/* 0 means "soon, but not from inside this callback": a 0 s timer fires on the next
 		 * loop iteration. Divide by 1000.0, not 1000 (evhiperfifo's integer-division bug). */
-		ev_timer_set(&h->curl_timer, (double)timeout_ms / 1000.0, 0.);
-		ev_timer_start(h->loop, &h->curl_timer);
+		ev_timer_set(&l->curl_timer, (double)timeout_ms / 1000.0, 0.);
+		ev_timer_start(loop, &l->curl_timer);
 	}
 	return 0;
 }
@@ -185,7 +211,7 @@ static void arm_kick(struct fpd_kube_http *h, double after_s)
 static void release_easy(struct fpd_kube_http_req *req)
 {
 	if (req->easy) {
-		curl_multi_remove_handle(req->h->multi, req->easy);
+		curl_multi_remove_handle(req->lane->multi, req->easy);
 		curl_easy_cleanup(req->easy);
 		req->easy = NULL;
 	}
@@ -228,6 +254,7 @@ static void req_free(struct fpd_kube_http_req *req)
 	free(req->path);
 	free(req->url);
 	free(req->content_type);
+	free(req->accept);
 	free(req->body);
 	free(req);
 }
@@ -411,9 +438,13 @@ static int start_attempt(struct fpd_kube_http_req *req)
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-	/* Wait for the one connection rather than opening another: everything multiplexes. */
-	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	if (req->lane->http1) {
+		curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	} else {
+		curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+		/* Wait for the lane's connection rather than opening another: all multiplex. */
+		curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	}
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)h->opts.connect_timeout_ms);
 	/* A dead peer must not hang a watch for the kernel's 15+ minutes (client-go#374). */
@@ -425,7 +456,13 @@ static int start_attempt(struct fpd_kube_http_req *req)
 	setup_tls(h, e);
 	setup_method(req, e);
 
-	add_header(&req->headers, "Accept: application/json");
+	if (req->accept) {
+		char *accept = fpd_asprintf("Accept: %s", req->accept);
+		add_header(&req->headers, accept);
+		free(accept);
+	} else {
+		add_header(&req->headers, "Accept: application/json");
+	}
 	add_header(&req->headers, "Expect:");
 	if (req->content_type) {
 		char ct[256];
@@ -439,7 +476,7 @@ static int start_attempt(struct fpd_kube_http_req *req)
 	}
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
 
-	if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
+	if (curl_multi_add_handle(req->lane->multi, e) != CURLM_OK) {
 		release_easy(req);
 		return FPD_ERR;
 	}
@@ -485,8 +522,27 @@ static void dispatch(struct fpd_kube_http *h)
 static void kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct fpd_kube_http *h = fpd_container_of(w, struct fpd_kube_http, kick);
+	h->busy++;
 	reap_cancelled(h);
 	dispatch(h);
+	h->busy--;
+}
+
+/* Starts req at once when nothing is queued before it, a token is free and no libcurl call or
+ * completion is under way (curl_multi_add_handle only arms libcurl's timer: no callback of
+ * req's can run before the caller has its handle). Otherwise req waits in the queue. */
+static void start_or_enqueue(struct fpd_kube_http_req *req)
+{
+	struct fpd_kube_http *h = req->h;
+	if (h->busy || h->queue_head ||
+	    (!req->unlimited && fpd_kube_ratelimit_take(&h->rl, fpd_clock_mono_ms()) > 0)) {
+		enqueue(req);
+		return;
+	}
+	if (start_attempt(req)) {
+		enqueue(req); /* the next kick retries and reports the refusal */
+		return;
+	}
 }
 
 static void enqueue(struct fpd_kube_http_req *req)
@@ -598,11 +654,11 @@ static void finish(struct fpd_kube_http_req *req, CURLcode cc)
 	}
 }
 
-static void check_done(struct fpd_kube_http *h)
+static void check_done(struct lane *l)
 {
 	CURLMsg *msg;
 	int left;
-	while ((msg = curl_multi_info_read(h->multi, &left))) {
+	while ((msg = curl_multi_info_read(l->multi, &left))) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		char *priv = NULL;
@@ -667,6 +723,8 @@ static void defaults(struct fpd_kube_http_opts *o, const struct fpd_kube_http_op
 		o->max_connections = 4;
 	if (o->max_streams <= 0)
 		o->max_streams = 100;
+	if (o->max_call_connections <= 0)
+		o->max_call_connections = 16;
 }
 
 /* For tls-server-name: the URL names the certificate's host and CONNECT_TO sends the
@@ -711,6 +769,39 @@ out:
 	return rc;
 }
 
+static void lane_init(struct fpd_kube_http *h, struct lane *l, int priority, bool http1)
+{
+	l->h = h;
+	l->priority = priority;
+	l->http1 = http1;
+	l->multi = curl_multi_init();
+	if (!l->multi)
+		fpd_die("out of memory creating the libcurl multi handle");
+	curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
+	curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
+	curl_multi_setopt(l->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	/* A burst of requests shares a few multiplexed connections instead of opening one per
+	 * request (hundreds of TLS handshakes would starve the loop, and the API server closes
+	 * watches it finds unresponsive). Beyond max_streams per connection libcurl queues. */
+	long conns = http1 ? h->opts.max_call_connections : h->opts.max_connections;
+	curl_multi_setopt(l->multi, CURLMOPT_MAX_HOST_CONNECTIONS, conns);
+	/* Keep every connection the lane may open: a closed one costs a TLS handshake. */
+	curl_multi_setopt(l->multi, CURLMOPT_MAXCONNECTS, conns);
+	curl_multi_setopt(l->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, h->opts.max_streams);
+	ev_timer_init(&l->curl_timer, curl_timer_cb, 0., 0.);
+	ev_set_priority(&l->curl_timer, priority);
+}
+
+static void lane_free(struct lane *l)
+{
+	ev_timer_stop(l->h->loop, &l->curl_timer);
+	curl_multi_cleanup(l->multi);
+	while (l->socks)
+		sock_free(l, l->socks);
+}
+
 int fpd_kube_http_new(struct ev_loop *loop, const struct fpd_kube_creds *creds,
                       const struct fpd_kube_http_opts *opts, struct fpd_kube_http **out,
                       struct fpd_error *err)
@@ -735,20 +826,9 @@ int fpd_kube_http_new(struct ev_loop *loop, const struct fpd_kube_creds *creds,
 		return rc;
 	}
 	fpd_kube_ratelimit_init(&h->rl, h->opts.qps, h->opts.burst, fpd_clock_mono_ms());
-	h->multi = curl_multi_init();
-	if (!h->multi)
-		fpd_die("out of memory creating the libcurl multi handle");
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
-	curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-	/* A burst of requests shares a few multiplexed connections instead of opening one per
-	 * request (hundreds of TLS handshakes would starve the loop, and the API server closes
-	 * watches it finds unresponsive). Beyond max_streams per connection libcurl queues. */
-	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, h->opts.max_connections);
-	curl_multi_setopt(h->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, h->opts.max_streams);
-	ev_timer_init(&h->curl_timer, curl_timer_cb, 0., 0.);
+	for (int i = 0; i < LANE_COUNT; i++)
+		lane_init(h, &h->lanes[i], i == LANE_CALLS ? EV_MAXPRI : 0,
+		          i == LANE_CALLS && h->opts.calls_http1);
 	ev_timer_init(&h->kick, kick_cb, 0., 0.);
 	double period = (double)h->opts.token_reload_ms / 1000.0;
 	ev_timer_init(&h->token_timer, token_timer_cb, period, period);
@@ -782,15 +862,13 @@ void fpd_kube_http_free(struct fpd_kube_http *h)
 		fpd_error_set(&r.err, FPD_EIO, "%s %s: client closed", req->method, req->path);
 		deliver(req, &r);
 	}
-	ev_timer_stop(h->loop, &h->curl_timer);
 	ev_timer_stop(h->loop, &h->kick);
 	if (ev_is_active(&h->token_timer)) {
 		ev_ref(h->loop);
 		ev_timer_stop(h->loop, &h->token_timer);
 	}
-	curl_multi_cleanup(h->multi);
-	while (h->socks)
-		sock_free(h, h->socks);
+	for (int i = 0; i < LANE_COUNT; i++)
+		lane_free(&h->lanes[i]);
 	curl_slist_free_all(h->connect_to);
 	fpd_kube_creds_free(&h->creds);
 	free(h->base_url);
@@ -816,6 +894,7 @@ int fpd_kube_http_start(struct fpd_kube_http *h, const struct fpd_kube_http_spec
 	req->path = fpd_strdup(spec->path);
 	req->url = fpd_asprintf("%s%s", h->base_url, spec->path);
 	req->content_type = spec->content_type ? fpd_strdup(spec->content_type) : NULL;
+	req->accept = spec->accept ? fpd_strdup(spec->accept) : NULL;
 	if (spec->body) {
 		req->body = fpd_malloc(spec->body_len + 1);
 		memcpy(req->body, spec->body, spec->body_len);
@@ -823,6 +902,7 @@ int fpd_kube_http_start(struct fpd_kube_http *h, const struct fpd_kube_http_spec
 		req->body_len = spec->body_len;
 	}
 	req->stream = spec->stream;
+	req->lane = &h->lanes[spec->stream ? LANE_WATCHES : LANE_CALLS];
 	req->unlimited = spec->unlimited;
 	req->no_retry = spec->no_retry;
 	req->timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms : h->opts.timeout_ms;
@@ -838,7 +918,7 @@ int fpd_kube_http_start(struct fpd_kube_http *h, const struct fpd_kube_http_spec
 		h->reqs->prev = req;
 	h->reqs = req;
 	h->stats.active++;
-	enqueue(req);
+	start_or_enqueue(req);
 	if (out)
 		*out = req;
 	return FPD_OK;

@@ -1,8 +1,9 @@
 /*
  * HTTP to the API server: libcurl's multi-socket interface driven by a libev loop (curl's
  * evhiperfifo pattern: CURLMOPT_SOCKETFUNCTION → one ev_io per socket, CURLMOPT_TIMERFUNCTION →
- * one ev_timer), HTTP/2 with every request multiplexed on one connection, no blocking call and
- * no thread.
+ * one ev_timer), no blocking call and no thread. Two lanes, each a multi handle with its own
+ * connections: watches multiplexed over HTTP/2, and calls (HTTP/2 too, or kept-alive HTTP/1.1
+ * connections with opts.calls_http1), whose sockets are served first when both are ready.
  *
  * Each request is an asynchronous exchange with a completion callback. Around it:
  * - a client-side token bucket (qps/burst) that requests wait in, first come first served;
@@ -38,9 +39,15 @@ struct fpd_kube_http_opts {
 	size_t max_response;        /* buffered body bound; default 64 MiB */
 	int max_retries;            /* Retry-After retries; default 10; < 0: none */
 	int64_t max_retry_after_ms; /* a longer Retry-After is cut to this; default 60 s */
-	long max_connections;       /* to the server; more requests wait for a stream; 4 */
+	long max_connections;       /* HTTP/2 connections per lane; more requests wait; 4 */
 	long max_streams;           /* HTTP/2 streams per connection (watches hold one); 100 */
-	const char *user_agent;     /* copied; default "flyteplugd" */
+	/* Calls (every request but watches) over kept-alive HTTP/1.1 connections, at most
+	 * max_call_connections of them (default 16), instead of HTTP/2: the API server answers a
+	 * single request faster over HTTP/1.1 (bench/engine/README.md). Watches always use
+	 * HTTP/2, on connections of their own. */
+	bool calls_http1;
+	long max_call_connections;
+	const char *user_agent; /* copied; default "flyteplugd" */
 };
 
 struct fpd_kube_http_result {
@@ -76,6 +83,7 @@ struct fpd_kube_http_spec {
 	bool no_retry;       /* the caller retries by itself: report 429/5xx as they come */
 	int64_t timeout_ms;  /* 0: opts.timeout_ms */
 	size_t max_response; /* 0: opts.max_response */
+	const char *accept;  /* the Accept header's value; NULL: application/json */
 	fpd_kube_data_fn on_data;
 	fpd_kube_http_done_fn on_done;
 	void *ud;

@@ -1,6 +1,7 @@
-/* The transport against the real API server: HTTP/2 multiplexing on one connection, the
- * client-side rate limit (and watches exempt from it), timeouts, bounded responses,
- * cancellation, tls-server-name and file-based credentials. */
+/* The transport against the real API server: watches and calls each multiplexed on one HTTP/2
+ * connection of their own, or calls over kept-alive HTTP/1.1 connections, the client-side rate
+ * limit (and watches exempt from it), timeouts, bounded responses, cancellation,
+ * tls-server-name and file-based credentials. */
 #include "e2e.h"
 
 #include "core/clock.h"
@@ -49,16 +50,21 @@ static int stop_on_data(void *ud, const char *data, size_t len)
 	return 1;
 }
 
-static struct fpd_kube_http *http_with(double qps, int64_t burst)
+static struct fpd_kube_http *http_opts(const struct fpd_kube_http_opts *o)
 {
 	struct fpd_kube_creds creds;
 	e2e_admin_creds(&creds);
-	struct fpd_kube_http_opts o = {.qps = qps, .burst = burst};
 	struct fpd_kube_http *h;
 	struct fpd_error err;
-	ck_assert_int_eq(fpd_kube_http_new(loop, &creds, &o, &h, &err), FPD_OK);
+	ck_assert_int_eq(fpd_kube_http_new(loop, &creds, o, &h, &err), FPD_OK);
 	fpd_kube_creds_free(&creds);
 	return h;
+}
+
+static struct fpd_kube_http *http_with(double qps, int64_t burst)
+{
+	struct fpd_kube_http_opts o = {.qps = qps, .burst = burst};
+	return http_opts(&o);
 }
 
 static void start(struct fpd_kube_http *h, const char *path, struct result *res, bool watch,
@@ -90,7 +96,22 @@ static bool all_done(void *ud)
 	return true;
 }
 
-START_TEST(multiplexed_on_one_connection)
+struct batch {
+	struct result *res;
+	size_t n;
+};
+
+static bool all_done_n(void *ud)
+{
+	const struct batch *b = ud;
+	for (size_t i = 0; i < b->n; i++)
+		if (!b->res[i].done)
+			return false;
+	return true;
+}
+
+/* Two watches and 38 calls at once: each lane multiplexes over one connection. */
+START_TEST(multiplexed_on_one_connection_per_lane)
 {
 	struct fpd_kube_http *h = http_with(0, 1);
 	enum { N = 40 };
@@ -109,9 +130,48 @@ START_TEST(multiplexed_on_one_connection)
 	}
 	struct fpd_kube_http_stats st;
 	fpd_kube_http_get_stats(h, &st);
-	ck_assert_msg(st.connects == 1, "expected one connection for %d requests, saw %llu", N,
-	              (unsigned long long)st.connects);
+	ck_assert_msg(st.connects == 2,
+	              "expected two connections (watches, calls) for %d "
+	              "requests, saw %llu",
+	              N, (unsigned long long)st.connects);
 	ck_assert_uint_eq(st.active, 0);
+	fpd_kube_http_free(h);
+}
+END_TEST
+
+/* calls_http1: calls over HTTP/1.1, never more connections than max_call_connections, kept
+ * alive for the next calls; watches still over HTTP/2. */
+START_TEST(calls_over_http1)
+{
+	struct fpd_kube_http_opts o = {.calls_http1 = true, .max_call_connections = 3};
+	struct fpd_kube_http *h = http_opts(&o);
+	enum { N = 30 };
+	struct result res[N];
+	start(h, "/api/v1/namespaces/default/pods?watch=1&timeoutSeconds=2", &res[0], true, 10000);
+	for (int i = 1; i < N; i++)
+		start(h, i % 2 ? "/api/v1/namespaces/default" : "/version", &res[i], false, 0);
+	e2e_wait_for(loop, all_done_n, &(struct batch){res, N}, 60, "all requests");
+	ck_assert_msg(res[0].code == FPD_OK && res[0].http_version == CURL_HTTP_VERSION_2_0,
+	              "watch: %s, HTTP version %ld", res[0].err.text, res[0].http_version);
+	for (int i = 1; i < N; i++) {
+		ck_assert_msg(res[i].code == FPD_OK && res[i].status == 200, "call %d: %s (%ld)", i,
+		              res[i].err.text, res[i].status);
+		ck_assert_msg(res[i].http_version == CURL_HTTP_VERSION_1_1,
+		              "call %d used HTTP version %ld, not 1.1", i, res[i].http_version);
+	}
+	struct fpd_kube_http_stats st;
+	fpd_kube_http_get_stats(h, &st);
+	ck_assert_msg(st.connects >= 2 && st.connects <= 4,
+	              "expected 1 watch connection + 1..3 call connections, saw %llu",
+	              (unsigned long long)st.connects);
+	/* The connections stay open: another batch of calls opens none. */
+	uint64_t before = st.connects;
+	for (int i = 1; i < N; i++)
+		start(h, "/version", &res[i], false, 0);
+	e2e_wait_for(loop, all_done_n, &(struct batch){res + 1, N - 1}, 60, "second batch");
+	fpd_kube_http_get_stats(h, &st);
+	ck_assert_msg(st.connects == before, "a second batch opened %llu more connections",
+	              (unsigned long long)(st.connects - before));
 	fpd_kube_http_free(h);
 }
 END_TEST
@@ -263,7 +323,8 @@ int main(void)
 	loop = ev_default_loop(0);
 	Suite *s = suite_create("e2e_kube_transport");
 	TCase *tc = tcase_create("all");
-	tcase_add_test(tc, multiplexed_on_one_connection);
+	tcase_add_test(tc, multiplexed_on_one_connection_per_lane);
+	tcase_add_test(tc, calls_over_http1);
 	tcase_add_test(tc, rate_limited_but_watches_exempt);
 	tcase_add_test(tc, timeouts_bounds_and_stopping);
 	tcase_add_test(tc, cancel_and_close);

@@ -16,6 +16,8 @@ START_TEST(defaults)
 	ck_assert_str_eq(cfg.namespaces.default_namespace, "default");
 	ck_assert_uint_eq(cfg.namespaces.watch.count, 0);
 	ck_assert_ptr_null(cfg.plugins.settings);
+	ck_assert_int_eq(cfg.kubernetes.call_protocol, FPD_CALLS_HTTP1);
+	ck_assert_int_eq(cfg.kubernetes.call_connections, 16);
 	fpd_config_free(&cfg);
 }
 END_TEST
@@ -35,6 +37,8 @@ START_TEST(custom_values)
 	ck_assert_double_eq(cfg.kubernetes.qps, 12.5);
 	ck_assert_int_eq(cfg.kubernetes.request_timeout_ms, 250);
 	ck_assert_int_eq(cfg.kubernetes.burst, 100); /* default kept */
+	ck_assert_int_eq(cfg.kubernetes.call_protocol, FPD_CALLS_HTTP2);
+	ck_assert_int_eq(cfg.kubernetes.call_connections, 4);
 	ck_assert_uint_eq(cfg.namespaces.watch.count, 2);
 	ck_assert_str_eq(cfg.namespaces.watch.items[1], "flytesnacks-staging");
 	ck_assert_uint_eq(cfg.plugins.enabled.count, 1);
