@@ -8,8 +8,8 @@
 #include "engine/prepare.h"
 #include "engine/plugin_settings.h"
 #include "engine/registry.h"
-#include "engine/structpb.h"
 
+#include <flyteplugd/structpb.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,9 +4,9 @@
 #include "core/mem.h"
 #include "engine/decorate.h"
 #include "engine/naming.h"
-#include "engine/structpb.h"
 
 #include <flyteplugd/object.h>
+#include <flyteplugd/structpb.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,5 +1,6 @@
 /*
- * TaskTemplate.custom to plugin messages by the proto3 JSON mapping: see structpb.h for the rules.
+ * google.protobuf.Struct to JSON, and JSON (TaskTemplate.custom) to plugin messages by the proto3
+ * JSON mapping: see flyteplugd/structpb.h, part of the plugin API, for the rules.
  *
  * Design. The Go path is Struct -> JSON text -> jsonpb; ours is Struct -> jansson tree -> message,
  * with no text in between. The decoder walks the message descriptor the way jsonpb does: for
@@ -13,10 +14,11 @@
  * semantics are implemented (proto2 required fields are not checked).
  *
  * One struct walk travels through a conversion: the JSON path for error messages (cut at
- * PATH_MAX_LEN) and the depth, value and byte counts the limits in structpb.h bound.
+ * PATH_MAX_LEN) and the depth, value and byte counts the limits in flyteplugd/structpb.h bound.
  */
-#include "engine/structpb.h"
+#include <flyteplugd/structpb.h>
 
+#include "core/error.h"
 #include "core/mem.h"
 #include "engine/structpb_text.h"
 
@@ -281,6 +283,8 @@ int fpd_struct_to_json(const Google__Protobuf__Struct *s, json_t **out, struct f
 {
 	struct walk w;
 	walk_init(&w, err);
+	if (!s)
+		return walk_fail(&w, FPD_EINVAL, "no Struct");
 	return struct_to_json(&w, s, out);
 }
 

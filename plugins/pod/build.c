@@ -7,6 +7,7 @@
 #include "internal.h"
 
 #include <flyteplugd/object.h>
+#include <flyteplugd/structpb.h>
 
 #include "core/buf.h"
 #include "core/error.h"
@@ -171,13 +172,10 @@ int fpd_pod_check_spec(const json_t *spec, struct fpd_error *err)
 static int spec_from_struct(const Google__Protobuf__Struct *s, const char *what, json_t **out,
                             struct fpd_error *err)
 {
-	*out = fpd_pod_struct_to_json(s);
-	if (!*out)
-		return fpd_error_set(err, FPD_EINVAL,
-		                     "Unable to unmarshal %s: not a valid pod spec "
-		                     "(empty value, NaN or nesting over 64 levels)",
-		                     what);
-	int rc = fpd_pod_check_spec(*out, err);
+	int rc = fpd_struct_to_json(s, out, err);
+	if (rc)
+		return fpd_error_wrap(err, rc, "Unable to unmarshal %s: invalid pod spec", what);
+	rc = fpd_pod_check_spec(*out, err);
 	if (rc) {
 		fpd_error_wrap(err, rc, "Unable to unmarshal %s", what);
 		json_decref(*out);

@@ -13,10 +13,10 @@
 #include <flyteplugd/logs.h>
 #include <flyteplugd/object.h>
 #include <flyteplugd/pod.h>
+#include <flyteplugd/structpb.h>
 
 #include "core/error.h"
 #include "core/mem.h"
-#include "engine/structpb.h"
 #include "flyteidl/plugins/ray.pb-c.h"
 #include "pod/internal.h"
 #include "ray/internal.h"
@@ -268,16 +268,17 @@ static int role_template(const struct role *r, json_t *spec, const Flyteidl__Cor
 {
 	const struct fpd_k8s_settings *k8s_cfg = &r->task->settings->k8s;
 	if (k8s && k8s->pod_spec) {
-		json_t *overlay = fpd_pod_struct_to_json(k8s->pod_spec);
-		if (overlay && !pod_spec_shaped(overlay)) {
+		json_t *overlay = NULL;
+		struct fpd_error why;
+		int rc = fpd_struct_to_json(k8s->pod_spec, &overlay, &why);
+		if (rc == FPD_OK && !pod_spec_shaped(overlay))
+			rc = fpd_error_set(&why, FPD_EINVAL, "not a valid PodSpec");
+		if (rc) {
 			json_decref(overlay);
-			overlay = NULL;
-		}
-		if (!overlay) {
 			json_decref(spec);
-			return fpd_error_set(err, FPD_EINVAL,
+			return fpd_error_set(err, rc,
 			                     "Unable to unmarshal pod spec [%s], Err: [%s]",
-			                     "pod_spec", "not a valid PodSpec");
+			                     "pod_spec", why.text);
 		}
 		fpd_ray_merge_overlay(spec, overlay);
 		json_decref(overlay);

@@ -13,6 +13,7 @@
 
 #include <flyteplugd/object.h>
 #include <flyteplugd/pod.h>
+#include <flyteplugd/structpb.h>
 
 #include "core/error.h"
 
@@ -279,13 +280,11 @@ static int role_spec(const struct fpd_task *task, const char *role,
 		return rc;
 	const char *primary = pod.primary;
 	if (kpod && kpod->pod_spec) {
-		json_t *overlay = fpd_pod_struct_to_json(kpod->pod_spec);
-		if (!json_is_object(overlay)) {
-			json_decref(overlay);
+		json_t *overlay;
+		rc = fpd_struct_to_json(kpod->pod_spec, &overlay, err);
+		if (rc) {
 			fpd_pod_clear(&pod);
-			return fpd_error_set(err, FPD_EINVAL,
-			                     "Unable to unmarshal %s pod spec: not a pod spec",
-			                     role);
+			return fpd_error_wrap(err, rc, "Unable to unmarshal %s pod spec", role);
 		}
 		overlay_pod_spec(pod.spec, overlay);
 		json_decref(overlay);

@@ -9,7 +9,9 @@
  * Seeds: corpus/structpb/ (the camelCase fixtures and edge cases); dictionary:
  * fuzz_structpb.dict (field names and enum values of the targets).
  */
-#include "engine/structpb.h"
+#include <flyteplugd/structpb.h>
+
+#include "core/error.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -23,7 +23,6 @@
 #include "flyteplugd/phase.h"
 #include "flyteplugd/settings.h"
 #include "flyteplugd/task.h"
-#include "google/protobuf/struct.pb-c.h"
 
 struct fpd_error;
 
@@ -72,13 +71,6 @@ struct fpd_pod_options {
  */
 int fpd_render_template(const struct fpd_task *task, const char *in, char **out,
                         struct fpd_error *err);
-
-/*
- * Converts a google.protobuf.Struct into the equivalent JSON object: a new reference, or NULL
- * when the Struct holds a Value with no kind, a NaN or infinite number, or nests deeper than
- * 64 levels. Integral numbers become JSON integers (so `containerPort: 8080` stays an integer).
- */
-json_t *fpd_pod_struct_to_json(const Google__Protobuf__Struct *s);
 
 /*
  * The task's pod before any Flyte configuration (Flyte's BuildRawPod): one container for a

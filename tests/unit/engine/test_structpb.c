@@ -1,5 +1,8 @@
 /*
- * TaskTemplate.custom to plugin messages (structpb.c).
+ * TaskTemplate.custom to plugin messages (structpb.c, flyteplugd/structpb.h).
+ *
+ * google.protobuf.Struct to JSON, the one converter the engine (TaskTemplate.custom) and the
+ * plugins (pod specs) share, is tested under "struct".
  *
  * Fixtures: tests/fixtures/structpb/NAME.{camel,snake}.json are every plugin message of
  * flyteidl/plugins/ and flyteidl/plugins/kubeflow/ as the real flyteidl 1.16.8 Python package
@@ -11,7 +14,7 @@
  */
 #include "core/error.h"
 #include "core/mem.h"
-#include "engine/structpb.h"
+#include <flyteplugd/structpb.h>
 #include "fpd_test.h"
 
 #include <math.h>
@@ -1239,11 +1242,51 @@ static void struct_fails(Google__Protobuf__Struct *s, int code, const char *want
 	protobuf_c_message_free_unpacked(&s->base, NULL);
 }
 
+/* fpd_struct_to_json on s (freed here) must give exactly want (compact, keys in order). */
+static void struct_gives(Google__Protobuf__Struct *s, const char *want)
+{
+	json_t *out = NULL;
+	struct fpd_error err;
+	int rc = fpd_struct_to_json(s, &out, &err);
+	ck_assert_msg(rc == FPD_OK, "expected %s, got %s: %s", want, fpd_strerror(rc), err.text);
+	char *text = json_dumps(out, JSON_COMPACT);
+	ck_assert_msg(strcmp(text, want) == 0, "expected %s\ngot      %s", want, text);
+	free(text);
+	json_decref(out);
+	protobuf_c_message_free_unpacked(&s->base, NULL);
+}
+
+START_TEST(struct_kinds_and_key_order)
+{
+	/* Every kind of Value, nested, with the keys in the Struct's order (not sorted). */
+	const char *text = "{\"z\":null,\"a\":true,\"f\":false,\"s\":\"\xc3\xa9\",\"e\":\"\","
+	                   "\"o\":{},\"l\":[],\"n\":{\"x\":[1,{\"y\":null},[],\"t\"]}}";
+	json_t *j = parse(text);
+	struct_gives(struct_of(j), text);
+	json_decref(j);
+
+	/* A key given twice (a map field on the wire): the last one wins, as in Go. */
+	Google__Protobuf__Struct *s = struct1("k", number(1));
+	s->fields = fpd_realloc(s->fields, 2 * sizeof(*s->fields));
+	s->fields[1] = fpd_malloc(sizeof(*s->fields[1]));
+	google__protobuf__struct__fields_entry__init(s->fields[1]);
+	s->fields[1]->key = fpd_strdup("k");
+	s->fields[1]->value = number(2);
+	s->n_fields = 2;
+	struct_gives(s, "{\"k\":2}");
+
+	/* An empty Struct is an empty object. */
+	s = fpd_malloc(sizeof(*s));
+	google__protobuf__struct__init(s);
+	struct_gives(s, "{}");
+}
+END_TEST
+
 START_TEST(struct_numbers)
 {
 	Google__Protobuf__ListValue *l = fpd_malloc(sizeof(*l));
 	google__protobuf__list_value__init(l);
-	double nums[] = {30, -2, 9007199254740992.0, 9007199254740994.0, 0.5, 1e300};
+	double nums[] = {8080, -2, 9007199254740992.0, 9007199254740994.0, 0.25, 1e300};
 	l->n_values = FPD_ARRAY_LEN(nums);
 	l->values = fpd_malloc(sizeof(*l->values) * l->n_values);
 	for (size_t i = 0; i < l->n_values; i++)
@@ -1256,9 +1299,11 @@ START_TEST(struct_numbers)
 	struct fpd_error err;
 	ck_assert_int_eq(fpd_struct_to_json(s, &out, &err), FPD_OK);
 	char *text = json_dumps(out, JSON_COMPACT);
-	/* Integral up to 2^53 as integers (as Go prints them), the rest as reals. */
+	/* Integral up to 2^53 as integers (as Go prints them, and as Kubernetes wants an int32
+	 * like containerPort), the rest as reals. */
 	ck_assert_str_eq(
-	    text, "{\"n\":[30,-2,9007199254740992,9007199254740994.0,0.5,1.0000000000000001e300]}");
+	    text,
+	    "{\"n\":[8080,-2,9007199254740992,9007199254740994.0,0.25,1.0000000000000001e300]}");
 	free(text);
 	json_decref(out);
 	protobuf_c_message_free_unpacked(&s->base, NULL);
@@ -1286,6 +1331,25 @@ START_TEST(struct_errors)
 	struct_fails(struct1("k", bad), FPD_EINVAL, "k: string is not valid UTF-8");
 	struct_fails(struct1("ok", struct_value(struct1("\xc3", number(1)))), FPD_EINVAL,
 	             "ok.\xc3: key is not valid UTF-8");
+	struct_fails(struct1("k", NULL), FPD_EINVAL, "k: Struct entry has no value");
+	Google__Protobuf__Value *hollow = value_new();
+	hollow->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE;
+	struct_fails(struct1("k", hollow), FPD_EINVAL, "k: Value has no kind set");
+	Google__Protobuf__Value *holes = value_new();
+	holes->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_LIST_VALUE;
+	holes->list_value = fpd_malloc(sizeof(*holes->list_value));
+	google__protobuf__list_value__init(holes->list_value);
+	holes->list_value->values = fpd_calloc(2, sizeof(*holes->list_value->values));
+	holes->list_value->values[0] = number(1);
+	holes->list_value->n_values = 2;
+	struct_fails(struct1("l", holes), FPD_EINVAL, "l[1]: ListValue element is missing");
+
+	/* No Struct at all is refused, not dereferenced. */
+	json_t *out = NULL;
+	struct fpd_error no;
+	ck_assert_int_eq(fpd_struct_to_json(NULL, &out, &no), FPD_EINVAL);
+	ck_assert_ptr_null(out);
+	ck_assert_str_eq(no.text, "top level: no Struct");
 
 	/* ... and fpd_struct_to_message passes the error on. */
 	Google__Protobuf__Struct *s = struct1("minSuccessRatio", number(NAN));
@@ -1302,8 +1366,10 @@ END_TEST
 
 START_TEST(struct_depth_is_bounded)
 {
-	/* n Structs inside one another, each under key "a": 64 convert, 65 do not. */
-	for (int n = FPD_STRUCTPB_MAX_DEPTH; n <= 1000; n += 1000 - FPD_STRUCTPB_MAX_DEPTH - 1) {
+	/* n Structs inside one another, each under key "a": 64 convert, 65 (or 999) do not. */
+	const int depths[] = {FPD_STRUCTPB_MAX_DEPTH, FPD_STRUCTPB_MAX_DEPTH + 1, 999};
+	for (size_t k = 0; k < FPD_ARRAY_LEN(depths); k++) {
+		int n = depths[k];
 		Google__Protobuf__Struct *s = fpd_malloc(sizeof(*s));
 		google__protobuf__struct__init(s);
 		for (int i = 1; i < n; i++)
@@ -1366,6 +1432,10 @@ int main(void)
 	tcase_add_test(tc, depth_is_bounded_from_json);
 	tcase_add_test(tc, size_is_bounded);
 	tcase_add_test(tc, long_paths_are_cut);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("struct");
+	tcase_add_test(tc, struct_kinds_and_key_order);
 	tcase_add_test(tc, struct_numbers);
 	tcase_add_test(tc, struct_errors);
 	tcase_add_test(tc, struct_depth_is_bounded);

@@ -1,7 +1,7 @@
 #include "dask_fixture.h"
 
 #include "core/error.h"
-#include "engine/structpb.h"
+#include <flyteplugd/structpb.h>
 #include "flyteidl/plugins/dask.pb-c.h"
 #include "fpd_test.h"
 

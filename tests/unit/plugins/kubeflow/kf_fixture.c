@@ -1,7 +1,7 @@
 /* Fixture loading for the Kubeflow plugin tests: see kf_fixture.h. */
 #include "kf_fixture.h"
 
-#include "engine/structpb.h"
+#include <flyteplugd/structpb.h>
 #include "fpd_test.h"
 #include "kubeflow/kubeflow.h"
 

@@ -3,6 +3,7 @@
  * (plugin build hook) or pod (fpd_pod_build_spec) it must give; errors.json lists tasks that
  * must be refused with an exact message.
  */
+#include <flyteplugd/object.h>
 #include <flyteplugd/pod.h>
 
 #include "core/error.h"
@@ -12,6 +13,7 @@
 #include "task_fixture.h"
 
 #include <dirent.h>
+#include <math.h>
 
 /* Builds the fixture's task the way "call" says; returns the rc, the result in *out. */
 static int build(const json_t *fx, struct fpd_test_task *t, json_t **out, struct fpd_error *err)
@@ -119,68 +121,50 @@ START_TEST(refuses_bad_tasks_with_exact_messages)
 }
 END_TEST
 
-/* A Struct with one field, the value set by the caller. */
-struct one_field {
-	Google__Protobuf__Struct s;
-	Google__Protobuf__Struct__FieldsEntry e, *ep;
-	Google__Protobuf__Value v;
-};
-
-static Google__Protobuf__Struct *one(struct one_field *f)
+/* The Value under key in s, failing the test when absent. */
+static Google__Protobuf__Value *field(const Google__Protobuf__Struct *s, const char *key)
 {
-	google__protobuf__struct__init(&f->s);
-	google__protobuf__struct__fields_entry__init(&f->e);
-	f->e.key = "k";
-	f->e.value = &f->v;
-	f->ep = &f->e;
-	f->s.n_fields = 1;
-	f->s.fields = &f->ep;
-	return &f->s;
+	for (size_t i = 0; i < s->n_fields; i++)
+		if (!strcmp(s->fields[i]->key, key))
+			return s->fields[i]->value;
+	ck_abort_msg("no key %s in the Struct", key);
+	return NULL;
 }
 
-START_TEST(struct_to_json_numbers_and_refusals)
+/* The pod spec Struct goes through the shared converter (flyteplugd/structpb.h): integral
+ * numbers stay integers, and what it refuses is reported with the path of the value. */
+START_TEST(pod_spec_struct_numbers_and_refusals)
 {
-	struct one_field f;
-	google__protobuf__value__init(&f.v);
-	f.v.kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE;
-	f.v.number_value = 8080;
-	json_t *j = fpd_pod_struct_to_json(one(&f));
-	ck_assert_msg(json_is_integer(json_object_get(j, "k")), "8080 must stay an integer");
-	json_decref(j);
-	f.v.number_value = 0.25;
-	j = fpd_pod_struct_to_json(one(&f));
-	ck_assert(json_is_real(json_object_get(j, "k")));
-	ck_assert(json_real_value(json_object_get(j, "k")) == 0.25);
-	json_decref(j);
-	f.v.number_value = 1e300; /* integral but beyond 2^53: kept as a double */
-	j = fpd_pod_struct_to_json(one(&f));
-	ck_assert(json_is_real(json_object_get(j, "k")));
-	json_decref(j);
-	f.v.number_value = 0.0 / 0.0;
-	ck_assert_ptr_null(fpd_pod_struct_to_json(one(&f)));
-	f.v.kind_case = GOOGLE__PROTOBUF__VALUE__KIND__NOT_SET;
-	ck_assert_ptr_null(fpd_pod_struct_to_json(one(&f)));
-	ck_assert_ptr_null(fpd_pod_struct_to_json(NULL));
-}
-END_TEST
+	json_t *fx = json_loads(
+	    "{\"template\": {\"type\": \"sidecar\", \"task_type_version\": 2,"
+	    " \"config\": {\"primary_container_name\": \"c\"}, \"k8s_pod\": {\"pod_spec\":"
+	    " {\"containers\": [{\"name\": \"c\", \"ports\": [{\"containerPort\": 8080}]}]}}}}",
+	    0, NULL);
+	struct fpd_test_task t;
+	fpd_test_task_load(&t, fx);
+	struct fpd_error err = {0};
+	json_t *out = NULL;
+	ck_assert_msg(fpd_plugin_pod.build(&t.task, &out, &err) == 0, "build: %s", err.text);
+	const json_t *c0 = json_array_get(fpd_json_get(out, "spec.containers"), 0);
+	const json_t *port =
+	    json_object_get(json_array_get(json_object_get(c0, "ports"), 0), "containerPort");
+	ck_assert_msg(json_is_integer(port) && json_integer_value(port) == 8080,
+	              "expected containerPort 8080 as an integer");
+	json_decref(out);
 
-START_TEST(struct_to_json_refuses_deep_nesting)
-{
-	/* 70 nested structs: {"k": {"k": ... }} */
-	struct one_field f[70];
-	for (int i = 0; i < 70; i++) {
-		google__protobuf__value__init(&f[i].v);
-		if (i + 1 < 70) {
-			f[i].v.kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE;
-			f[i].v.struct_value = one(&f[i + 1]);
-		} else {
-			f[i].v.kind_case = GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE;
-		}
-	}
-	ck_assert_ptr_null(fpd_pod_struct_to_json(one(&f[0])));
-	json_t *j = fpd_pod_struct_to_json(one(&f[20])); /* 50 levels are fine */
-	ck_assert_ptr_nonnull(j);
-	json_decref(j);
+	/* JSON cannot carry a NaN; a protobuf client can. */
+	Google__Protobuf__Value *c =
+	    field(t.tmpl->k8s_pod->pod_spec, "containers")->list_value->values[0];
+	Google__Protobuf__Value *p = field(c->struct_value, "ports")->list_value->values[0];
+	field(p->struct_value, "containerPort")->number_value = NAN;
+	out = NULL;
+	ck_assert_int_eq(fpd_plugin_pod.build(&t.task, &out, &err), FPD_EINVAL);
+	ck_assert_ptr_null(out);
+	ck_assert_str_eq(err.text, "Unable to unmarshal task k8s pod: invalid pod spec: "
+	                           "containers[0].ports[0].containerPort: number_value is NaN, "
+	                           "which JSON cannot hold");
+	fpd_test_task_free(&t);
+	json_decref(fx);
 }
 END_TEST
 
@@ -259,8 +243,7 @@ int main(void)
 	TCase *tc = tcase_create("build");
 	tcase_add_test(tc, builds_fixture_pods);
 	tcase_add_test(tc, refuses_bad_tasks_with_exact_messages);
-	tcase_add_test(tc, struct_to_json_numbers_and_refusals);
-	tcase_add_test(tc, struct_to_json_refuses_deep_nesting);
+	tcase_add_test(tc, pod_spec_struct_numbers_and_refusals);
 	tcase_add_test(tc, container_name_falls_back_deterministically);
 	tcase_add_test(tc, extended_resource_tolerations_are_not_repeated);
 	tcase_add_test(tc, descriptor_declares_pods);

@@ -1,7 +1,7 @@
 #include "ray_fixture.h"
 
 #include "core/error.h"
-#include "engine/structpb.h"
+#include <flyteplugd/structpb.h>
 #include "flyteidl/plugins/ray.pb-c.h"
 #include "fpd_test.h"
 

@@ -1,7 +1,7 @@
 #include "spark_fixture.h"
 
 #include "core/error.h"
-#include "engine/structpb.h"
+#include <flyteplugd/structpb.h>
 #include "fpd_test.h"
 
 void fpd_test_spark_settings(struct fpd_test_spark *s, const json_t *spark)

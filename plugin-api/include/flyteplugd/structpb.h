@@ -1,6 +1,8 @@
 /*
- * TaskTemplate.custom (a google.protobuf.Struct) to a plugin's protobuf-c message, by the proto3
- * JSON mapping, generic over ProtobufCMessageDescriptor.
+ * google.protobuf.Struct to JSON, and JSON to any protobuf-c message by the proto3 JSON mapping,
+ * generic over ProtobufCMessageDescriptor. The engine decodes TaskTemplate.custom with these
+ * (task->custom, task->custom_json); plugins use them for the Structs inside a task (a K8sPod's
+ * pod_spec) and for parts of custom their compiled IDL lacks.
  *
  * Flyte's Go plugins marshal the Struct to JSON and run jsonpb.Unmarshal with AllowUnknownFields
  * (flytestdlib/utils.UnmarshalStructToPb); flyteplugd must accept what that accepts:
@@ -29,16 +31,20 @@
  * "rayCluster.headGroupSpec.rayStartParams: expected an object"; map keys appear as ["key"].
  * Nesting is bounded by FPD_STRUCTPB_MAX_DEPTH and one conversion by FPD_STRUCTPB_MAX_VALUES
  * values and FPD_STRUCTPB_MAX_BYTES bytes of strings and keys.
+ *
+ * Ownership in jansson's words: arguments are borrowed for the call and nothing here steals;
+ * err may be NULL when the caller does not want the message. Functions return 0 on success and
+ * a negative code with a message in err on failure: FPD_EINVAL (-2) or FPD_ERANGE (-4).
  */
-#ifndef FPD_ENGINE_STRUCTPB_H
-#define FPD_ENGINE_STRUCTPB_H
-
-#include "core/error.h"
+#ifndef FLYTEPLUGD_STRUCTPB_H
+#define FLYTEPLUGD_STRUCTPB_H
 
 #include <jansson.h>
 #include <protobuf-c/protobuf-c.h>
 
 #include "google/protobuf/struct.pb-c.h"
+
+struct fpd_error;
 
 /* Objects and arrays inside one another, the outermost counting as 1. */
 #define FPD_STRUCTPB_MAX_DEPTH 64
@@ -48,11 +54,14 @@
 #define FPD_STRUCTPB_MAX_BYTES (16u << 20)
 
 /*
- * Converts a Struct (with its Values and ListValues) to JSON: a new reference in *out on
- * success, which the caller releases with json_decref. A number_value that is integral and at
- * most 2^53 in magnitude becomes a JSON integer (as Go prints it), any other a JSON real.
- * Errors (*out untouched): FPD_EINVAL for a NaN or infinite number, a Value with no kind set, a
- * missing entry or a string that is not UTF-8; FPD_ERANGE past the limits above.
+ * Converts a Struct (with its Values and ListValues) to a JSON object: a new reference in *out
+ * on success, which the caller releases with json_decref. s is borrowed. Keys keep the Struct's
+ * order (a repeated key: the last one wins). A number_value that is integral and at most 2^53
+ * in magnitude becomes a JSON integer (as Go prints it, so `containerPort: 8080` stays an
+ * integer for Kubernetes), any other a JSON real; null_value becomes JSON null.
+ * Errors (*out untouched): FPD_EINVAL for a NULL s, a NaN or infinite number, a Value with no
+ * kind set, a missing entry or element, or a key or string that is not UTF-8; FPD_ERANGE past
+ * the limits above.
  */
 int fpd_struct_to_json(const Google__Protobuf__Struct *s, json_t **out, struct fpd_error *err);
 
