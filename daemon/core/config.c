@@ -188,48 +188,6 @@ static const struct fpd_schema_field logger_fields[] = {
     {NULL},
 };
 
-static const char *const message_formats[] = {"unknown", "csv", "json", NULL};
-#define TPL(f) offsetof(struct fpd_log_template, f)
-static const struct fpd_schema_field log_template_fields[] = {
-    {"name", FPD_SCHEMA_STRING, TPL(name)},
-    {"displayName", FPD_SCHEMA_STRING, TPL(display_name)},
-    {"templateUris", FPD_SCHEMA_STRINGS, TPL(template_uris)},
-    {"dynamicTemplateUris", FPD_SCHEMA_STRINGS, TPL(dynamic_template_uris)},
-    {"messageFormat", FPD_SCHEMA_ENUM, TPL(message_format), .names = message_formats},
-    {"showWhilePending", FPD_SCHEMA_BOOL, TPL(show_while_pending)},
-    {"hideOnceFinished", FPD_SCHEMA_BOOL, TPL(hide_once_finished)},
-    {NULL},
-};
-
-static void log_template_defaults(void *elem)
-{
-	struct fpd_log_template *t = elem;
-	t->name = fpd_strdup("");
-	t->display_name = fpd_strdup("");
-	t->message_format = 2; /* JSON, as propeller's built-in providers */
-}
-
-#define LOGS(f) offsetof(struct fpd_log_settings, f)
-static const struct fpd_schema_field logs_fields[] = {
-    {"kubernetes-enabled", FPD_SCHEMA_BOOL, LOGS(kubernetes_enabled)},
-    {"kubernetes-template-uri", FPD_SCHEMA_STRING, LOGS(kubernetes_template_uri)},
-    {"kubernetes-url", FPD_SCHEMA_STRING, LOGS(kubernetes_url)},
-    {"cloudwatch-enabled", FPD_SCHEMA_BOOL, LOGS(cloudwatch_enabled)},
-    {"cloudwatch-template-uri", FPD_SCHEMA_STRING, LOGS(cloudwatch_template_uri)},
-    {"cloudwatch-region", FPD_SCHEMA_STRING, LOGS(cloudwatch_region)},
-    {"cloudwatch-log-group", FPD_SCHEMA_STRING, LOGS(cloudwatch_log_group)},
-    {"stackdriver-enabled", FPD_SCHEMA_BOOL, LOGS(stackdriver_enabled)},
-    {"stackdriver-template-uri", FPD_SCHEMA_STRING, LOGS(stackdriver_template_uri)},
-    {"gcp-project", FPD_SCHEMA_STRING, LOGS(gcp_project)},
-    {"stackdriver-logresourcename", FPD_SCHEMA_STRING, LOGS(stackdriver_logresourcename)},
-    {"templates", FPD_SCHEMA_SECTIONS, LOGS(templates), .fields = log_template_fields,
-     .elem_size = sizeof(struct fpd_log_template), .elem_defaults = log_template_defaults},
-    {"dynamic-log-links", FPD_SCHEMA_SECTION_MAP, LOGS(dynamic_log_links),
-     .fields = log_template_fields, .elem_size = sizeof(struct fpd_log_template),
-     .elem_defaults = log_template_defaults},
-    {NULL},
-};
-
 static const struct fpd_schema_field config_fields[] = {
     {"log", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, log), .fields = log_fields},
     {"grpc", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, grpc), .fields = grpc_fields},
@@ -241,7 +199,8 @@ static const struct fpd_schema_field config_fields[] = {
     {"plugins", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, plugins), .fields = plugins_fields},
     {"engine", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, engine), .fields = engine_fields},
     {"k8s", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, settings.k8s), .fields = k8s_fields},
-    {"logs", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, settings.logs), .fields = logs_fields},
+    {"logs", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, settings.logs),
+     .fields = fpd_log_settings_fields},
     {"storage", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, settings.storage),
      .fields = storage_fields},
     {"logger", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, settings.logger),
@@ -329,17 +288,7 @@ void fpd_config_defaults(struct fpd_config *cfg)
 	storage_defaults(&cfg->settings.storage);
 	cfg->settings.logger.level = 3; /* flytestdlib's WarnLevel */
 
-	struct fpd_log_settings *l = &cfg->settings.logs;
-	l->kubernetes_enabled = true;
-	l->kubernetes_template_uri = fpd_strdup("http://localhost:30082/#!/log/{{ .namespace }}/"
-	                                        "{{ .podName }}/pod?namespace={{ .namespace }}");
-	l->kubernetes_url = fpd_strdup("");
-	l->cloudwatch_template_uri = fpd_strdup("");
-	l->cloudwatch_region = fpd_strdup("");
-	l->cloudwatch_log_group = fpd_strdup("");
-	l->stackdriver_template_uri = fpd_strdup("");
-	l->gcp_project = fpd_strdup("");
-	l->stackdriver_logresourcename = fpd_strdup("");
+	fpd_log_settings_defaults(&cfg->settings.logs);
 }
 
 void fpd_config_free(struct fpd_config *cfg)

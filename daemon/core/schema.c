@@ -428,6 +428,17 @@ static int apply_field(const struct fpd_schema_field *f, const struct fpd_yaml_n
 		*slot = fpd_yaml_to_json(v);
 		return FPD_OK;
 	}
+	case FPD_SCHEMA_OPTIONAL_SECTION: {
+		if (v->kind != FPD_YAML_MAP && !fpd_yaml_is_null(v))
+			return type_error(v, f->key, "a mapping", file, err);
+		void **slot = FIELD_PTR(dest, f);
+		if (!*slot) {
+			*slot = fpd_calloc(1, f->elem_size);
+			if (f->elem_defaults)
+				f->elem_defaults(*slot);
+		}
+		return fpd_schema_apply(f->fields, v, *slot, file, err);
+	}
 	case FPD_SCHEMA_SECTIONS:
 	case FPD_SCHEMA_SECTION_MAP: return apply_list(f, v, dest, file, err);
 	default: return apply_scalar(f, v, dest, file, err);
@@ -489,6 +500,14 @@ void fpd_schema_free(const struct fpd_schema_field *fields, void *dest)
 			json_t **j = slot;
 			json_decref(*j);
 			*j = NULL;
+			break;
+		}
+		case FPD_SCHEMA_OPTIONAL_SECTION: {
+			void **p = slot;
+			if (*p)
+				fpd_schema_free(f->fields, *p);
+			free(*p);
+			*p = NULL;
 			break;
 		}
 		case FPD_SCHEMA_SECTIONS:

@@ -57,12 +57,13 @@ char *fpd_name_for_parts(size_t max, const char *const *parts, size_t count)
 	return out;
 }
 
-char *fpd_name_generated(const char *execution, const char *node_id, uint32_t attempt)
+char *fpd_name_generated(const char *execution, const char *node_id, uint32_t attempt, size_t max)
 {
 	char attempt_s[16];
 	snprintf(attempt_s, sizeof(attempt_s), "%u", attempt);
 	const char *parts[] = {execution, node_id, attempt_s};
-	char *name = fpd_name_for_parts(FPD_NAME_MAX, parts, 3);
+	FPD_ASSERT(max == 0 || (max >= FPD_NAME_MIN && max <= FPD_NAME_LIMIT_MAX));
+	char *name = fpd_name_for_parts(max ? max : FPD_NAME_MAX, parts, 3);
 	if (fpd_name_is_dns1123_subdomain(name))
 		return name;
 	char *fixed = fpd_name_dns1123_subdomain(name);

@@ -109,8 +109,8 @@ static json_t *string_map(size_t n, void *const *entries)
 	return obj;
 }
 
-static int fill_ref(const Flyteidl__Admin__CreateTaskRequest *req, struct fpd_prepared *p,
-                    struct fpd_error *err)
+static int fill_ref(const Flyteidl__Admin__CreateTaskRequest *req, const struct fpd_plugin *plugin,
+                    struct fpd_prepared *p, struct fpd_error *err)
 {
 	const Flyteidl__Core__TaskTemplate *t = req->template_;
 	const Flyteidl__Admin__TaskExecutionMetadata *m = req->task_execution_metadata;
@@ -135,7 +135,12 @@ static int fill_ref(const Flyteidl__Admin__CreateTaskRequest *req, struct fpd_pr
 	r->task_type = str_or_empty(t->type);
 	r->task_type_version = t->task_type_version;
 	r->link_types = str_or_empty(config_value(t, "link_type"));
-	p->generated_name = fpd_name_generated(r->execution, r->node_id, r->retry_attempt);
+	/* The one place an attempt's object name is made: CreateTask and render both prepare,
+	 * and everything later (adoption after a 409, GetTask/DeleteTask, the informers after a
+	 * restart) finds the object by this name, carried in resource_meta or read back from
+	 * the object itself. */
+	p->generated_name =
+	    fpd_name_generated(r->execution, r->node_id, r->retry_attempt, plugin->name_max_len);
 	r->generated_name = p->generated_name;
 	return FPD_OK;
 }
@@ -209,7 +214,7 @@ int fpd_prepare(const Flyteidl__Admin__CreateTaskRequest *req, const struct fpd_
 		                     "CreateTaskRequest.template with a type is "
 		                     "required");
 	const Flyteidl__Admin__TaskExecutionMetadata *m = req->task_execution_metadata;
-	int rc = fill_ref(req, out, err);
+	int rc = fill_ref(req, plugin, out, err);
 	if (!rc)
 		rc = choose_namespace(m, cfg, out, err);
 	if (!rc)

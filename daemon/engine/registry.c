@@ -2,6 +2,7 @@
 #include "engine/registry.h"
 
 #include "core/mem.h"
+#include "engine/naming.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -51,6 +52,14 @@ int fpd_registry_add(struct fpd_registry *reg, const struct fpd_plugin *plugin,
 		return fpd_error_set(err, FPD_EINVAL,
 		                     "plugin name \"%s\" must be 1-63 characters of [a-z0-9_-]",
 		                     plugin->name ? plugin->name : "");
+	if (plugin->name_max_len &&
+	    (plugin->name_max_len < FPD_NAME_MIN || plugin->name_max_len > FPD_NAME_LIMIT_MAX))
+		return fpd_error_set(
+		    err, FPD_EINVAL,
+		    "plugin \"%s\" limits object names to %u characters: the limit "
+		    "must be 0 (Flyte's default, %d) or %d to %d",
+		    plugin->name, plugin->name_max_len, FPD_NAME_MAX, FPD_NAME_MIN,
+		    FPD_NAME_LIMIT_MAX);
 	if (plugin->task_type_count == 0)
 		return fpd_error_set(err, FPD_EINVAL, "plugin \"%s\" serves no task type",
 		                     plugin->name);

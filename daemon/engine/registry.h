@@ -19,8 +19,8 @@ struct fpd_registry *fpd_registry_new(void);
 void fpd_registry_free(struct fpd_registry *reg);
 
 /* Adds a plugin (borrowed: the descriptor must outlive the registry). FPD_EINVAL if its ABI is
- * not FPD_PLUGIN_ABI or its name is malformed; FPD_EEXIST if its name, or one of its task
- * categories, is already served by another plugin. */
+ * not FPD_PLUGIN_ABI, its name is malformed or its name_max_len is not 0 or 8-253; FPD_EEXIST
+ * if its name, or one of its task categories, is already served by another plugin. */
 int fpd_registry_add(struct fpd_registry *reg, const struct fpd_plugin *plugin,
                      struct fpd_error *err);
 

@@ -24,7 +24,11 @@ struct fpd_ray_settings {
 	char *dashboard_host;               /* "0.0.0.0" */
 	bool enable_usage_stats;            /* false */
 	char *service_account;              /* "": the task's */
-	json_t *logs_sidecar;               /* a Container, or NULL */
+	/* `logs`: the RayJob's links, exactly as Flyte makes them (no pod; starts empty, as
+	 * propeller's zero LogConfig). NULL: the daemon's `logs:`, with the head pod's links once
+	 * it is seen. */
+	struct fpd_log_settings *logs;
+	json_t *logs_sidecar; /* a Container, or NULL */
 	struct fpd_ray_node_settings head;
 	struct fpd_ray_node_settings worker;
 	/* dashboardURLTemplate: used when it has template URIs. */

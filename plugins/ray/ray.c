@@ -30,7 +30,6 @@
 
 #define RS(f) offsetof(struct fpd_ray_settings, f)
 #define RN(f) offsetof(struct fpd_ray_node_settings, f)
-#define LT(f) offsetof(struct fpd_log_template, f)
 
 static const struct fpd_schema_field node_fields[] = {
     {"startParameters", FPD_SCHEMA_JSON, RN(start_parameters)},
@@ -44,18 +43,6 @@ static const struct fpd_schema_field defaults_fields[] = {
     {0},
 };
 
-static const char *const link_formats[] = {"unknown", "csv", "json", NULL};
-
-static const struct fpd_schema_field template_fields[] = {
-    {"name", FPD_SCHEMA_STRING, LT(name)},
-    {"displayName", FPD_SCHEMA_STRING, LT(display_name)},
-    {"templateUris", FPD_SCHEMA_STRINGS, LT(template_uris)},
-    {"messageFormat", FPD_SCHEMA_ENUM, LT(message_format), .names = link_formats},
-    {"showWhilePending", FPD_SCHEMA_BOOL, LT(show_while_pending)},
-    {"hideOnceFinished", FPD_SCHEMA_BOOL, LT(hide_once_finished)},
-    {0},
-};
-
 static const struct fpd_schema_field ray_fields[] = {
     {"shutdownAfterJobFinishes", FPD_SCHEMA_BOOL, RS(shutdown_after_job_finishes)},
     {"ttlSecondsAfterFinished", FPD_SCHEMA_INT, RS(ttl_seconds_after_finished), 0, INT32_MAX},
@@ -65,10 +52,13 @@ static const struct fpd_schema_field ray_fields[] = {
     {"dashboardHost", FPD_SCHEMA_STRING, RS(dashboard_host)},
     {"enableUsageStats", FPD_SCHEMA_BOOL, RS(enable_usage_stats)},
     {"serviceAccount", FPD_SCHEMA_STRING, RS(service_account)},
+    /* propeller's ray LogConfig defaults to the zero one: a `logs` section starts empty. */
+    {"logs", FPD_SCHEMA_OPTIONAL_SECTION, RS(logs), .fields = fpd_log_settings_fields,
+     .elem_size = sizeof(struct fpd_log_settings)},
     {"logsSidecar", FPD_SCHEMA_JSON, RS(logs_sidecar)},
     {"defaults", FPD_SCHEMA_SECTION, RS(head), .fields = defaults_fields},
     {"dashboardURLTemplate", FPD_SCHEMA_SECTION, RS(dashboard_url_template),
-     .fields = template_fields},
+     .fields = fpd_log_template_fields},
     {0},
 };
 
@@ -616,13 +606,16 @@ static void ray_logs(const struct fpd_status_ctx *ctx, const struct fpd_ray_sett
 	    json_pack("{s:{s:s,s:s},s:{s:[{}]}}", "metadata", "namespace",
 	              fpd_json_str_or(obj, "metadata.namespace", ""), "creationTimestamp",
 	              fpd_json_str_or(obj, "metadata.creationTimestamp", ""), "spec", "containers");
+	/* `logs` configured: exactly Flyte's links. Otherwise the daemon's `logs:`, and
+	 * flyteplugd's addition: the head pod's links once it is seen. */
+	bool use_head = head && !s->logs;
 	struct fpd_log_input in = {.ref = ctx->ref,
-	                           .pod = head ? head : pseudo,
-	                           .log_name = head ? " (Ray Head)" : "",
+	                           .pod = use_head ? head : pseudo,
+	                           .log_name = use_head ? " (Ray Head)" : "",
 	                           .extra_vars = vars,
 	                           .extra_var_count = n,
 	                           .now_ms = ctx->now_ms};
-	fpd_logs_for_pod(&ctx->settings->logs, &in, out);
+	fpd_logs_for_pod(s->logs ? s->logs : &ctx->settings->logs, &in, out);
 	const struct fpd_log_template *dash = &s->dashboard_url_template;
 	if (dash->template_uris.count && *fpd_json_str_or(obj, "status.dashboardURL", "") &&
 	    !strcmp(fpd_json_str_or(obj, "status.jobStatus", ""), "RUNNING")) {
@@ -731,4 +724,7 @@ const struct fpd_plugin fpd_plugin_ray = {
     .settings_defaults = ray_defaults,
     .build = ray_build,
     .status = ray_status,
+    /* Flyte's GeneratedNameMaxLength for RayJobs: KubeRay names the RayCluster and its pods
+     * after the RayJob with suffixes of its own. */
+    .name_max_len = 47,
 };

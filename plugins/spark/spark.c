@@ -14,19 +14,35 @@ static const struct fpd_schema_field feature_fields[] = {
     {NULL},
 };
 
-/* Propeller's `plugins.spark` keys. Its `logs` (mixed, user, system, all-user) are not taken:
- * the driver and executors get the links of the daemon's own `logs:` section. */
+/* propeller's spark LogConfig: `mixed` defaults to logs.DefaultConfig, the others to nothing. */
+#define LOGS(f) offsetof(struct fpd_spark_logs, f)
+#define LOG_SIZE sizeof(struct fpd_log_settings)
+static const struct fpd_schema_field logs_fields[] = {
+    {"mixed", FPD_SCHEMA_OPTIONAL_SECTION, LOGS(mixed), .fields = fpd_log_settings_fields,
+     .elem_size = LOG_SIZE, .elem_defaults = fpd_log_settings_defaults},
+    {"user", FPD_SCHEMA_OPTIONAL_SECTION, LOGS(user), .fields = fpd_log_settings_fields,
+     .elem_size = LOG_SIZE},
+    {"system", FPD_SCHEMA_OPTIONAL_SECTION, LOGS(system), .fields = fpd_log_settings_fields,
+     .elem_size = LOG_SIZE},
+    {"all-user", FPD_SCHEMA_OPTIONAL_SECTION, LOGS(all_user), .fields = fpd_log_settings_fields,
+     .elem_size = LOG_SIZE},
+    {NULL},
+};
+
+/* Propeller's `plugins.spark` keys. */
 static const struct fpd_schema_field spark_fields[] = {
     {"spark-config-default", FPD_SCHEMA_JSON, SPARK(spark_config_default)},
     {"spark-history-server-url", FPD_SCHEMA_STRING, SPARK(spark_history_server_url)},
     {"features", FPD_SCHEMA_SECTIONS, SPARK(features), .fields = feature_fields,
      .elem_size = sizeof(struct fpd_spark_feature)},
+    {"logs", FPD_SCHEMA_SECTION, SPARK(logs), .fields = logs_fields},
     {NULL},
 };
 
 static void spark_defaults(void *settings)
 {
-	(void)settings; /* all empty: no defaults, no history server, no features */
+	/* all empty: no defaults, no history server, no features, no log sections of its own */
+	(void)settings;
 }
 
 static const struct fpd_task_type spark_task_types[] = {

@@ -11,6 +11,7 @@
 
 #include <flyteplugd/plugin.h>
 #include <flyteplugd/schema.h>
+#include <flyteplugd/settings.h>
 #include <jansson.h>
 
 #include "flyteidl/plugins/spark.pb-c.h"
@@ -22,11 +23,26 @@ struct fpd_spark_feature {
 	json_t *spark_config; /* object of scalars, or NULL */
 };
 
+/* `logs` (propeller's plugins.spark.logs), each a log section with the keys of the daemon's
+ * `logs:`, NULL when the configuration leaves it out. */
+struct fpd_spark_logs {
+	/* `mixed`: the driver's links, "(Driver Logs)", and each executor's. NULL: the daemon's
+	 * `logs:`; when set it starts from propeller's default (Kubernetes links). */
+	struct fpd_log_settings *mixed;
+	/* `user`: "(User Logs)" for the driver pod; `system`: "(System Logs)" and `all-user`:
+	 * "(Spark-Submit/All User Logs)", shown while pending, both with the application's name
+	 * as podName. NULL: none; when set they start empty (propeller's zero LogConfig). */
+	struct fpd_log_settings *user;
+	struct fpd_log_settings *system;
+	struct fpd_log_settings *all_user;
+};
+
 /* `plugins.settings.spark` (the keys of propeller's `plugins.spark`). */
 struct fpd_spark_settings {
 	json_t *spark_config_default;   /* `spark-config-default`: object of scalars, or NULL */
 	char *spark_history_server_url; /* `spark-history-server-url`: NULL or "" = no link */
 	struct fpd_list features;       /* of struct fpd_spark_feature */
+	struct fpd_spark_logs logs;     /* `logs` */
 };
 
 extern const struct fpd_plugin fpd_plugin_spark;

@@ -3,7 +3,8 @@
  * getEventInfoForSpark: one table row per status.applicationState.state of the operator's
  * v1beta2 API, the operator's own retries in the message, the driver pod read with the pod
  * rules when the engine delivers it (Flyte 2 fails fast on a failed driver the same way), log
- * links for the driver and each executor, and the Spark UI / history server links.
+ * links from `logs.{mixed,user,system,all-user}` (mixed falling back to the daemon's `logs:`)
+ * for the driver, each executor and the application, and the Spark UI / history server links.
  */
 #include "spark/spark.h"
 
@@ -139,33 +140,73 @@ static const json_t *driver_pod(const struct fpd_status_ctx *ctx, const char *na
 	return labelled;
 }
 
-static void driver_logs(const struct fpd_status_ctx *ctx, const json_t *driver,
+/* The log settings of the driver and executor links: `logs.mixed`, else the daemon's `logs:`. */
+static const struct fpd_log_settings *mixed_logs(const struct fpd_status_ctx *ctx)
+{
+	const struct fpd_spark_settings *s = ctx->plugin_settings;
+	return s && s->logs.mixed ? s->logs.mixed : &ctx->settings->logs;
+}
+
+/* Flyte's finish time for Spark's links: the application's termination time once it COMPLETED
+ * or FAILED, else 0 (the epoch, not now). */
+static int64_t links_finish_ms(const json_t *app, const char *state)
+{
+	if (strcmp(state, "COMPLETED") && strcmp(state, "FAILED"))
+		return 0;
+	int64_t t = fpd_time_parse(fpd_json_str(app, "status.terminationTime"));
+	return t > 0 ? t : 0;
+}
+
+/* Flyte's start time for Spark's links is the application's creation: pod (a new object) gets
+ * it, or loses its own when the application has none (Go's zero time). */
+static void app_start_time(json_t *pod, const json_t *app)
+{
+	const char *created = fpd_json_str(app, "metadata.creationTimestamp");
+	if (created)
+		fpd_json_set_str(pod, "metadata.creationTimestamp", created);
+	else
+		json_object_del(fpd_json_get(pod, "metadata"), "creationTimestamp");
+}
+
+/* A pod by name only, as Flyte's tasklog.Input for the links it makes without a pod (a new
+ * object; no name when pod_name is empty, and the variables left unreplaced, as Flyte). */
+static json_t *named_pod(const json_t *app, const char *namespace_, const char *pod_name)
+{
+	json_t *pod =
+	    json_pack("{s:{s:s},s:{s:[{}]}}", "metadata", "namespace",
+	              fpd_json_str_or(app, "metadata.namespace", namespace_), "spec", "containers");
+	if (*pod_name)
+		fpd_json_set_str(pod, "metadata.name", pod_name);
+	app_start_time(pod, app);
+	return pod;
+}
+
+/* `logs.mixed` for the driver, "(Driver Logs)": the pod the engine delivered (its container,
+ * uid and node fill variables Flyte leaves unreplaced), else the one status.driverInfo names,
+ * which Flyte links before it is seen. */
+static void driver_logs(const struct fpd_status_ctx *ctx, const json_t *driver, int64_t finish_ms,
                         struct fpd_phase_info *out)
 {
 	const json_t *app = ctx->object;
 	const char *name = fpd_json_str_or(app, "status.driverInfo.podName", "");
-	json_t *made = NULL;
-	if (!driver && *name) {
-		/* Flyte links the pod status.driverInfo names even before its pod is seen. */
-		made =
-		    json_pack("{s:{s:s,s:s},s:{s:[{s:s}]}}", "metadata", "name", name, "namespace",
-		              fpd_json_str_or(app, "metadata.namespace", ctx->ref->namespace_),
-		              "spec", "containers", "name", DRIVER_CONTAINER);
-		const char *created = fpd_json_str(app, "metadata.creationTimestamp");
-		if (created)
-			fpd_json_set_str(made, "metadata.creationTimestamp", created);
-		driver = made;
-	}
+	json_t *pod;
 	if (driver) {
-		struct fpd_log_input in = {.ref = ctx->ref,
-		                           .pod = driver,
-		                           .log_name = "(Driver Logs)",
-		                           .now_ms = ctx->now_ms};
-		fpd_logs_for_pod(&ctx->settings->logs, &in, out);
+		pod = json_deep_copy(driver);
+		app_start_time(pod, app);
+	} else if (*name) {
+		pod = named_pod(app, ctx->ref->namespace_, name);
+		fpd_json_set_new(pod, "spec.containers",
+		                 json_pack("[{s:s}]", "name", DRIVER_CONTAINER));
+	} else {
+		return;
 	}
-	json_decref(made);
+	struct fpd_log_input in = {
+	    .ref = ctx->ref, .pod = pod, .log_name = "(Driver Logs)", .now_ms = finish_ms};
+	fpd_logs_for_pod(mixed_logs(ctx), &in, out);
+	json_decref(pod);
 }
 
+/* flyteplugd's addition: `logs.mixed` for each executor pod, with the pod's own times. */
 static void executor_logs(const struct fpd_status_ctx *ctx, struct fpd_phase_info *out)
 {
 	for (size_t i = 0; i < ctx->pod_count; i++) {
@@ -179,8 +220,47 @@ static void executor_logs(const struct fpd_status_ctx *ctx, struct fpd_phase_inf
 		         *id ? id : fpd_json_str_or(p, "metadata.name", ""));
 		struct fpd_log_input in = {
 		    .ref = ctx->ref, .pod = p, .log_name = log_name, .now_ms = ctx->now_ms};
-		fpd_logs_for_pod(&ctx->settings->logs, &in, out);
+		fpd_logs_for_pod(mixed_logs(ctx), &in, out);
 	}
+}
+
+/* One of `logs.user`, `logs.system`, `logs.all-user` when configured, for pod_name (maybe "").
+ * Flyte gives these inputs no task template: no dynamic links. */
+static void section_logs(const struct fpd_status_ctx *ctx, const struct fpd_log_settings *logs,
+                         const char *pod_name, const char *log_name, bool show_while_pending,
+                         int64_t finish_ms, struct fpd_phase_info *out)
+{
+	if (!logs)
+		return;
+	json_t *pod = named_pod(ctx->object, ctx->ref->namespace_, pod_name);
+	struct fpd_task_ref ref = *ctx->ref;
+	ref.link_types = "";
+	struct fpd_log_input in = {
+	    .ref = &ref, .pod = pod, .log_name = log_name, .now_ms = finish_ms};
+	size_t first = out->log_count;
+	fpd_logs_for_pod(logs, &in, out);
+	for (size_t i = first; show_while_pending && i < out->log_count; i++)
+		out->logs[i].show_while_pending = true;
+	json_decref(pod);
+}
+
+/* Flyte's getEventInfoForSpark links, in its order, with the executors' after the driver's. */
+static void log_links(const struct fpd_status_ctx *ctx, const json_t *driver, const char *state,
+                      struct fpd_phase_info *out)
+{
+	const struct fpd_spark_settings *s = ctx->plugin_settings;
+	const json_t *app = ctx->object;
+	int64_t finish = links_finish_ms(app, state);
+	driver_logs(ctx, driver, finish, out);
+	executor_logs(ctx, out);
+	if (!s)
+		return;
+	const char *driver_name = fpd_json_str_or(app, "status.driverInfo.podName", "");
+	const char *app_name = fpd_json_str_or(app, "metadata.name", "");
+	section_logs(ctx, s->logs.user, driver_name, "(User Logs)", false, finish, out);
+	section_logs(ctx, s->logs.system, app_name, "(System Logs)", false, finish, out);
+	section_logs(ctx, s->logs.all_user, app_name, "(Spark-Submit/All User Logs)", true, finish,
+	             out);
 }
 
 static bool has_scheme(const char *uri)
@@ -257,8 +337,7 @@ void fpd_spark_status(const struct fpd_status_ctx *ctx, struct fpd_phase_info *o
 	const char *state = fpd_json_str_or(app, "status.applicationState.state", "");
 	const json_t *driver =
 	    driver_pod(ctx, fpd_json_str_or(app, "status.driverInfo.podName", ""));
-	driver_logs(ctx, driver, out);
-	executor_logs(ctx, out);
+	log_links(ctx, driver, state, out);
 	ui_links(ctx, state, out);
 	const struct state_rule *r = find_rule(state);
 	if (!r) {

@@ -24,8 +24,10 @@
 #include "flyteplugd/schema.h"
 #include "flyteplugd/task.h"
 
-/* Bumped whenever struct fpd_plugin or a type it refers to changes incompatibly. */
-#define FPD_PLUGIN_ABI 1
+/* Bumped whenever struct fpd_plugin or a type it refers to changes incompatibly.
+ * 2: struct fpd_plugin gained name_max_len. The daemon reads the descriptor in the plugin's own
+ *    memory, so a descriptor built for ABI 1 ends before that field: it must be rebuilt. */
+#define FPD_PLUGIN_ABI 2
 
 struct fpd_error;
 
@@ -79,6 +81,12 @@ struct fpd_plugin {
 	/* Maps the observed object (and pods) to a phase. Fills *out (zeroed by the caller).
 	 * Must not fail: an unknown state is reported as the previous phase with a message. */
 	void (*status)(const struct fpd_status_ctx *ctx, struct fpd_phase_info *out);
+
+	/* The longest name the engine gives this plugin's objects (Flyte's
+	 * GeneratedNameMaxLength): a longer per-attempt name is hashed to 8 characters by
+	 * Flyte's rule. 0: Flyte's default, 50. Otherwise 8 (the hashed form) to 253. Ray uses
+	 * 47 because KubeRay derives longer names from the RayJob's. */
+	uint32_t name_max_len;
 };
 
 /* An external plugin's shared object exports this symbol:

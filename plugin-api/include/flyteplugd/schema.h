@@ -29,6 +29,9 @@ enum fpd_schema_type {
 	FPD_SCHEMA_JSON,        /* json_t *: any YAML value as JSON (plain scalars typed as in YAML
 				1.2 core schema: null, bool, int, float; quoted scalars are strings) */
 	FPD_SCHEMA_NODE, /* struct fpd_yaml_node *: a deep copy of any node, validated later */
+	FPD_SCHEMA_OPTIONAL_SECTION, /* a pointer to a struct of elem_size bytes: NULL while the key
+	                                is absent; when present (even empty or null), a new zeroed
+	                                struct, elem_defaults applied, then validated by fields */
 };
 
 struct fpd_strings {
@@ -48,11 +51,13 @@ struct fpd_schema_field {
 	int64_t min; /* INT, DOUBLE, DURATION, SIZE; min == max == 0 means unbounded */
 	int64_t max;
 	const char *const *names;              /* ENUM: NULL-terminated */
-	const struct fpd_schema_field *fields; /* SECTION(S), SECTION_MAP: NULL-key terminated */
+	/* SECTION(S), SECTION_MAP, OPTIONAL_SECTION: NULL-key terminated */
+	const struct fpd_schema_field *fields;
 	/* STRING: reject the empty string; STRINGS/SECTIONS: reject an empty list. */
 	bool nonempty;
-	size_t elem_size; /* SECTIONS, SECTION_MAP */
-	/* SECTIONS, SECTION_MAP: called on each new (zeroed) element before it is filled. */
+	size_t elem_size; /* SECTIONS, SECTION_MAP, OPTIONAL_SECTION */
+	/* SECTIONS, SECTION_MAP, OPTIONAL_SECTION: called on each new (zeroed) element before it
+	 * is filled. */
 	void (*elem_defaults)(void *elem);
 };
 

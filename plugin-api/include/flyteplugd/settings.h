@@ -76,7 +76,9 @@ struct fpd_log_template {
 	bool hide_once_finished;
 };
 
-/* `logs:` — log links (propeller plugins.logs). */
+/* A log section: the daemon's `logs:` (propeller plugins.logs) and the log sections of plugin
+ * settings (propeller's logs.LogConfig wherever it appears). A zeroed struct is Go's zero
+ * LogConfig: no links; NULL strings read as "". */
 struct fpd_log_settings {
 	bool kubernetes_enabled; /* default true */
 	char *kubernetes_template_uri;
@@ -92,6 +94,22 @@ struct fpd_log_settings {
 	struct fpd_list templates;         /* of struct fpd_log_template */
 	struct fpd_list dynamic_log_links; /* of struct fpd_log_template, key = name */
 };
+
+/* The keys of a log section (logs.LogConfig: kubernetes-enabled, ..., templates,
+ * dynamic-log-links) into a struct fpd_log_settings. The daemon's `logs:` is validated with this
+ * table; a plugin declaring a log section in its settings_schema points its SECTION or
+ * OPTIONAL_SECTION field here, so every log section takes the same keys. */
+extern const struct fpd_schema_field fpd_log_settings_fields[];
+
+/* The keys of one link template (tasklog.TemplateLogPlugin: name, displayName, templateUris,
+ * dynamicTemplateUris, messageFormat, showWhilePending, hideOnceFinished) into a struct
+ * fpd_log_template, for a plugin setting that is a single template. */
+extern const struct fpd_schema_field fpd_log_template_fields[];
+
+/* Fills a zeroed struct fpd_log_settings (passed as void * to serve as elem_defaults) with
+ * propeller's logs.DefaultConfig: Kubernetes links with the localhost:30082 template. Strings
+ * are new allocations, released with the schema that fills the struct. */
+void fpd_log_settings_defaults(void *logs);
 
 /* `storage.connection:` (propeller's flytestdlib storage.ConnectionConfig). */
 struct fpd_storage_connection {

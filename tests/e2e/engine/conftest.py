@@ -37,7 +37,7 @@ def cluster(tmp_path_factory):
 class Daemon:
     """One flyteplugd process; restartable on the same port and key."""
 
-    def __init__(self, workdir: Path, cluster, admin: bool = False, **engine):
+    def __init__(self, workdir: Path, cluster, admin: bool = False, extra_yaml: str = "", **engine):
         self.workdir = workdir
         self.port = free_port()
         self.admin_port = free_port() if admin else None
@@ -52,7 +52,9 @@ class Daemon:
             + (f"admin: {{listen: \"127.0.0.1:{self.admin_port}\"}}\n" if admin
                else "admin: {enabled: false}\n") +
             f"kubernetes: {{kubeconfig: \"{cluster.kubeconfig}\", qps: 1000, burst: 1000}}\n"
-            f"engine:\n  signing_key_file: \"{self.key}\"\n{engine_yaml}")
+            f"engine:\n  signing_key_file: \"{self.key}\"\n{engine_yaml}"
+            # more top-level sections (e.g. logs:, plugins:), as YAML text
+            + extra_yaml)
         self.proc = None
         self.channel = None
         self.stub = None
@@ -96,10 +98,10 @@ class Daemon:
 def daemon_factory(cluster, tmp_path):
     started = []
 
-    def make(admin=False, **engine):
+    def make(admin=False, extra_yaml="", **engine):
         wd = tmp_path / f"d{len(started)}"
         wd.mkdir()
-        d = Daemon(wd, cluster, admin=admin, **engine)
+        d = Daemon(wd, cluster, admin=admin, extra_yaml=extra_yaml, **engine)
         started.append(d)
         return d.start()
 

@@ -4,9 +4,11 @@ the way the KubeRay operator writes them walk the task through its phases. There
 the tests patch status (and create the head pod) themselves."""
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import time
+from datetime import datetime
 
 import pytest
 from flyteidl.admin import agent_pb2
@@ -60,12 +62,22 @@ def patch(cluster, ns, name, status):
     cluster.patch_status(GROUP, VERSION, PLURAL, ns, name, status)
 
 
-@pytest.mark.parametrize("name", ["ray_basic", "ray_full"])
-def test_render_equals_created_ray_job(cluster, crds, daemon, tmp_path, name):
-    ns = cluster.new_namespace("ray")
-    template = ray_dask_tasks.template(name)
-    assert template.type == "ray"
-    execution = name.replace("_", "")
+def job_names(cluster, ns):
+    st, obj = cluster.request("GET", cluster.resource_path(GROUP, VERSION, PLURAL, ns))
+    assert st == 200, obj
+    return sorted(o["metadata"]["name"] for o in obj["items"])
+
+
+def links(resource):
+    return [(l.name, l.uri) for l in resource.log_links]
+
+
+def unix(rfc3339):
+    return int(datetime.strptime(rfc3339, "%Y-%m-%dT%H:%M:%S%z").timestamp())
+
+
+def render(daemon, tmp_path, ns, execution, template):
+    """`flyteplugd render` of the task under the daemon's configuration."""
     (tmp_path / "t.pb").write_bytes(template.SerializeToString())
     (tmp_path / "m.pb").write_bytes(execution_metadata(ns, execution).SerializeToString())
     out = subprocess.run([BIN, "render", "--template", str(tmp_path / "t.pb"), "--metadata",
@@ -73,7 +85,41 @@ def test_render_equals_created_ray_job(cluster, crds, daemon, tmp_path, name):
                           f"s3://bucket/meta/{execution}/n0/data/0", "-o", "json"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    rendered = json.loads(out.stdout)
+    return json.loads(out.stdout)
+
+
+# Flyte's GeneratedNameMaxLength for RayJobs (flyteplugins k8s/ray/ray.go GetProperties): KubeRay
+# derives the RayCluster's and the pods' names from the RayJob's.
+RAY_NAME_MAX = 47
+
+
+def flyte_generated_name(parts, max_length):
+    """Flyte's FixedLengthUniqueIDForParts (pluginmachinery/encoding/encoder.go), written here
+    independently of the daemon: the parts joined by '-' (no separator while the result is still
+    empty) and, when longer than max_length, "f" + base32 of the 32-bit FNV-1a hash with Flyte's
+    alphabet and no padding."""
+    joined = ""
+    for i, p in enumerate(parts):
+        if i > 0 and joined:
+            joined += "-"
+        joined += p
+    if len(joined) <= max_length:
+        return joined
+    h = 0x811C9DC5
+    for b in joined.encode():
+        h = ((h ^ b) * 0x01000193) & 0xFFFFFFFF
+    std = base64.b32encode(h.to_bytes(4, "big")).decode().rstrip("=")
+    return "f" + std.translate(str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567",
+                                             "abcdefghijklmnopqrstuvwxyz123456"))
+
+
+@pytest.mark.parametrize("name", ["ray_basic", "ray_full"])
+def test_render_equals_created_ray_job(cluster, crds, daemon, tmp_path, name):
+    ns = cluster.new_namespace("ray")
+    template = ray_dask_tasks.template(name)
+    assert template.type == "ray"
+    execution = name.replace("_", "")
+    rendered = render(daemon, tmp_path, ns, execution, template)
     create(daemon, ns, execution, template)
     created = job(cluster, ns, f"{execution}-n0-0")
     assert created is not None, daemon.tail()
@@ -102,6 +148,47 @@ def test_render_equals_created_ray_job(cluster, crds, daemon, tmp_path, name):
         assert head["rayStartParams"]["num-cpus"] == "0" and wg["rayStartParams"]["num-gpus"] == "0"
         assert cl["enableInTreeAutoscaling"] is True and spec["ttlSecondsAfterFinished"] == 120
         assert spec["runtimeEnvYAML"] == "env_vars:\n  A: '1'\npip:\n- numpy\n"
+
+
+@pytest.mark.parametrize("length", [42, 44, 60])
+def test_long_execution_names_follow_flytes_ray_limit(cluster, crds, daemon, tmp_path, length):
+    """The RayJob's name is Flyte's per-attempt name under Ray's 47-character limit: kept at 47
+    (42 + "-n0-0"), hashed at 49 (which the default limit of 50 would keep) and beyond. CreateTask,
+    render, GetTask, a restart and a repeated CreateTask all use that one name."""
+    # The helper reproduces Flyte's own encoder_test.go vectors (32-bit FNV).
+    assert flyte_generated_name(["x", "y", "z"], 10) == "x-y-z"
+    assert flyte_generated_name(["x" * 24], 20) == "fuaa3aji"
+    assert flyte_generated_name(list("xyzmnyzmnyzmn"), 15) == "fe63sz6y"
+    ns = cluster.new_namespace("raylong")
+    execution = "r" + "x" * (length - 1)
+    joined = f"{execution}-n0-0"
+    want = flyte_generated_name([execution, "n0", "0"], RAY_NAME_MAX)
+    if len(joined) <= RAY_NAME_MAX:
+        assert want == joined
+    else:
+        assert len(want) == 8 and want.startswith("f") and want != joined, want
+    assert len(want) <= RAY_NAME_MAX
+    template = ray_dask_tasks.template("ray_basic")
+    assert render(daemon, tmp_path, ns, execution, template)["metadata"]["name"] == want
+    meta = create(daemon, ns, execution, template)
+    assert job_names(cluster, ns) == [want], daemon.tail()
+    created = job(cluster, ns, want)
+    for tmpl in (created["spec"]["rayClusterSpec"]["headGroupSpec"]["template"],
+                 created["spec"]["submitterPodTemplate"]):
+        assert tmpl["metadata"]["labels"]["execution-id"] == execution
+    wait_phase(daemon, meta, PHASE.QUEUED, "Scheduling")
+    # After a restart the object is found again by its name, and a repeated CreateTask (which
+    # propeller may send) answers for the same object instead of creating another.
+    daemon.kill()
+    daemon.start()
+    wait_phase(daemon, meta, PHASE.QUEUED, "Scheduling")
+    again = create(daemon, ns, execution, template)
+    wait_phase(daemon, again, PHASE.QUEUED, "Scheduling")
+    assert job_names(cluster, ns) == [want], daemon.tail()
+    patch(cluster, ns, want, {"jobDeploymentStatus": "Failed", "jobStatus": "FAILED", "reason": "AppFailed",
+                              "message": "exit code 1"})
+    r = wait_for(daemon, meta, lambda r: r.phase == PHASE.RETRYABLE_FAILED, "retryable failure")
+    assert f"Failed to run Ray job {want} with error: [AppFailed] exit code 1" in r.message, r.message
 
 
 def started(cluster, crds, daemon, execution):
@@ -181,3 +268,44 @@ def test_delete_removes_the_ray_job(cluster, crds, daemon):
         time.sleep(0.2)
     assert job(cluster, ns, name) is None, daemon.tail()
     daemon.stub.DeleteTask(req, timeout=30)
+
+
+# The daemon's own logs: must not be used once plugins.settings.ray.logs is set.
+RAY_LOGS_CONFIG = """\
+logs:
+  kubernetes-enabled: false
+  templates:
+    - displayName: Daemon
+      templateUris: ["https://daemon.example.com/{{ .namespace }}/{{ .podName }}"]
+plugins:
+  settings:
+    ray:
+      logs:
+        templates:
+          - displayName: Ray Job
+            templateUris: ["https://logs.example.com/{{ .namespace }}/{{ .rayClusterName }}/{{ .rayJobID }}?start={{ .podUnixStartTime }}"]
+      dashboardURLTemplate:
+        displayName: Ray Dashboard
+        templateUris: ["https://ray.example.com/{{ .rayClusterName }}/#/jobs/{{ .rayJobID }}"]
+"""
+
+
+def test_per_plugin_logs(cluster, crds, daemon_factory):
+    """plugins.settings.ray.logs in the daemon's configuration: GetTask's links are Flyte's for
+    that section (no pod, the RayJob's creation as start, unknown variables left in place) and the
+    dashboard link while Ray's job runs; the daemon's logs: and the head pod play no part."""
+    d = daemon_factory(extra_yaml=RAY_LOGS_CONFIG)
+    ns, name, meta = started(cluster, crds, d, "raylogs")
+    start = unix(job(cluster, ns, name)["metadata"]["creationTimestamp"])
+    assert links(get(d, meta)) == [
+        ("Ray Job", f"https://logs.example.com/{ns}/{{{{ .rayClusterName }}}}/{{{{ .rayJobID }}}}?start={start}")]
+    rc = f"{name}-rc"
+    cluster.must("POST", f"/api/v1/namespaces/{ns}/pods", head_pod(cluster, name, ns, rc))
+    patch(cluster, ns, name, {"jobDeploymentStatus": "Running", "jobStatus": "RUNNING", "jobId": "rj-1",
+                              "rayClusterName": rc, "dashboardURL": "10.0.0.1:8265"})
+    want = [("Ray Job", f"https://logs.example.com/{ns}/{rc}/rj-1?start={start}"),
+            ("Ray Dashboard", f"https://ray.example.com/{rc}/#/jobs/rj-1")]
+    r = wait_for(d, meta, lambda r: r.phase == PHASE.RUNNING and links(r) == want, f"links {want}")
+    patch(cluster, ns, name, {"jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED"})
+    r = wait_phase(d, meta, PHASE.SUCCEEDED)
+    assert links(r) == want[:1], links(r)

@@ -233,3 +233,67 @@ def test_delete_removes_the_application(cluster, crds, daemon):
         time.sleep(0.2)
     assert app(cluster, ns, name) is None, daemon.tail()
     daemon.stub.DeleteTask(req, timeout=30)
+
+
+# The daemon's own logs: must not be used for the driver once logs.mixed is set.
+SPARK_LOGS_CONFIG = """\
+logs:
+  kubernetes-enabled: false
+  templates:
+    - displayName: Daemon
+      templateUris: ["https://daemon.example.com/{{ .namespace }}/{{ .podName }}"]
+plugins:
+  settings:
+    spark:
+      logs:
+        mixed:
+          kubernetes-enabled: false
+          templates:
+            - displayName: Driver
+              templateUris: ["https://logs.example.com/{{ .namespace }}/{{ .podName }}?start={{ .podUnixStartTime }}&end={{ .podUnixFinishTime }}"]
+        user:
+          templates:
+            - displayName: User
+              templateUris: ["https://user.example.com/{{ .podName }}"]
+        system:
+          kubernetes-enabled: true
+          kubernetes-template-uri: "https://k8s.example.com/{{ .namespace }}/{{ .podName }}"
+        all-user:
+          templates:
+            - displayName: All
+              templateUris: ["https://all.example.com/{{ .podName }}"]
+"""
+
+
+def test_per_plugin_logs(cluster, crds, daemon_factory):
+    """plugins.settings.spark.logs in the daemon's configuration: GetTask's links are Flyte's
+    getEventInfoForSpark ones: mixed for the driver, user for the driver pod, system and all-user
+    for the application (all-user shown while pending), with the application's creation as start
+    and its termination time (0 while it runs) as finish; the daemon's logs: plays no part."""
+    d = daemon_factory(extra_yaml=SPARK_LOGS_CONFIG)
+    ns, name, meta = started(cluster, crds, d, "sparklogs")
+    start = unix(app(cluster, ns, name)["metadata"]["creationTimestamp"])
+    driver = f"{name}-driver"
+
+    def want(end):
+        return [("Driver(Driver Logs)", f"https://logs.example.com/{ns}/{driver}?start={start}&end={end}", False),
+                ("User(User Logs)", f"https://user.example.com/{driver}", False),
+                ("Kubernetes Logs(System Logs)", f"https://k8s.example.com/{ns}/{name}", False),
+                ("All(Spark-Submit/All User Logs)", f"https://all.example.com/{name}", True)]
+
+    def got(r):
+        return [(l.name, l.uri, l.ShowWhilePending) for l in r.log_links]
+
+    patch(cluster, ns, name, {"applicationState": {"state": "SUBMITTED"}, "submissionAttempts": 1,
+                              "driverInfo": {"podName": driver}})
+    r = wait_phase(d, meta, PHASE.INITIALIZING, "job submitted (submission attempt 1 of 15)")
+    assert got(r) == want(0), got(r)
+    ended = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    patch(cluster, ns, name, {"applicationState": {"state": "COMPLETED"}, "terminationTime": ended,
+                              "driverInfo": {"podName": driver}})
+    r = wait_phase(d, meta, PHASE.SUCCEEDED)
+    assert got(r) == want(unix(ended)), got(r)
+
+
+def unix(rfc3339):
+    return int(datetime.strptime(rfc3339, "%Y-%m-%dT%H:%M:%S%z").timestamp())

@@ -55,12 +55,17 @@ struct sample {
 	struct fpd_strings tags;
 	struct inner inner;
 	struct fpd_yaml_node *raw;
+	struct inner *opt;
 };
 static const char *const modes[] = {"fast", "slow", NULL};
 static const struct fpd_schema_field inner_fields[] = {
     {"name", FPD_SCHEMA_STRING, offsetof(struct inner, name), .nonempty = true},
     {NULL},
 };
+static void inner_defaults(void *p)
+{
+	((struct inner *)p)->name = strdup("default");
+}
 static const struct fpd_schema_field sample_fields[] = {
     {"count", FPD_SCHEMA_INT, offsetof(struct sample, count), -5, 5},
     {"ratio", FPD_SCHEMA_DOUBLE, offsetof(struct sample, ratio)},
@@ -69,6 +74,8 @@ static const struct fpd_schema_field sample_fields[] = {
     {"tags", FPD_SCHEMA_STRINGS, offsetof(struct sample, tags)},
     {"inner", FPD_SCHEMA_SECTION, offsetof(struct sample, inner), .fields = inner_fields},
     {"raw", FPD_SCHEMA_NODE, offsetof(struct sample, raw)},
+    {"opt", FPD_SCHEMA_OPTIONAL_SECTION, offsetof(struct sample, opt), .fields = inner_fields,
+     .elem_size = sizeof(struct inner), .elem_defaults = inner_defaults},
     {NULL},
 };
 
@@ -129,6 +136,9 @@ START_TEST(apply_errors)
 	    {"inner: [x]\n", 1, 8, "must be a mapping"},
 	    {"inner: {nam: x}\n", 1, 9, "unknown key \"nam\""},
 	    {"count: [1]\n", 1, 8, "must be a scalar"},
+	    {"opt: [x]\n", 1, 6, "\"opt\" must be a mapping"},
+	    {"opt: {nam: x}\n", 1, 7, "unknown key \"nam\""},
+	    {"opt: {name: \"\"}\n", 1, 13, "must not be empty"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct sample s;
@@ -143,6 +153,36 @@ START_TEST(apply_errors)
 		              "%s: expected \"%s\" in \"%s\"", cases[i].text, cases[i].fragment,
 		              err.text);
 		fpd_schema_free(sample_fields, &s);
+	}
+}
+END_TEST
+
+/* An optional section is NULL until its key appears; then it holds its defaults overridden by
+ * what the key gives (an empty or null value keeps just the defaults). */
+START_TEST(optional_section)
+{
+	static const struct {
+		const char *text;
+		const char *want; /* NULL: the section stays NULL */
+	} cases[] = {
+	    {"count: 1\n", NULL},
+	    {"opt: {}\n", "default"},
+	    {"opt:\n", "default"},
+	    {"opt: {name: given}\n", "given"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sample s;
+		struct fpd_error err;
+		ck_assert_msg(apply(cases[i].text, &s, &err) == FPD_OK, "%s: %s", cases[i].text,
+		              err.text);
+		if (!cases[i].want)
+			ck_assert_msg(s.opt == NULL, "%s: section set", cases[i].text);
+		else
+			ck_assert_msg(s.opt && !strcmp(s.opt->name, cases[i].want),
+			              "%s: expected name %s, got %s", cases[i].text, cases[i].want,
+			              s.opt ? s.opt->name : "(no section)");
+		fpd_schema_free(sample_fields, &s);
+		ck_assert_ptr_null(s.opt);
 	}
 }
 END_TEST
@@ -173,6 +213,7 @@ int main(void)
 	tcase_add_test(tc, sizes);
 	tcase_add_test(tc, apply_values);
 	tcase_add_test(tc, apply_errors);
+	tcase_add_test(tc, optional_section);
 	tcase_add_test(tc, later_value_replaces_earlier);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);

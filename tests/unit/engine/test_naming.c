@@ -40,15 +40,15 @@ END_TEST
 
 START_TEST(generated_names)
 {
-	char *n = fpd_name_generated("a1b2c3", "n0", 0);
+	char *n = fpd_name_generated("a1b2c3", "n0", 0, 0);
 	ck_assert_str_eq(n, "a1b2c3-n0-0");
 	free(n);
 	/* exactly 50 characters: kept */
-	n = fpd_name_generated("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "n", 1);
+	n = fpd_name_generated("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "n", 1, 0);
 	ck_assert_str_eq(n, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx-n-1");
 	free(n);
 	/* Flyte executions may be named with upper case; the result is made DNS-1123. */
-	n = fpd_name_generated("MyExec", "n0", 2);
+	n = fpd_name_generated("MyExec", "n0", 2, 0);
 	ck_assert_str_eq(n, "my-exec-n0-2");
 	free(n);
 }
@@ -57,9 +57,43 @@ END_TEST
 START_TEST(long_generated_name_is_hashed)
 {
 	/* 47 x's + "-n-1" is 51 characters: hashed. */
-	char *n = fpd_name_generated("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "n", 1);
+	char *n = fpd_name_generated("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "n", 1, 0);
 	ck_assert_str_eq(n, "fvwzlyra"); /* fnv32a of the 52-character joined name */
 	free(n);
+}
+END_TEST
+
+/* A plugin's limit (Ray: 47) instead of 50. Expected names from the same independent Python
+ * implementation of Flyte's FixedLengthUniqueIDForParts. */
+START_TEST(generated_names_under_a_plugin_limit)
+{
+	static const struct {
+		const char *execution;
+		size_t max;
+		const char *want;
+	} cases[] = {
+	    /* 49 characters: kept under the default (0 = 50) and 50, hashed under 47 */
+	    {"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 0,
+	     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx-n0-0"},
+	    {"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 50,
+	     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx-n0-0"},
+	    {"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 47, "ffkw4wey"},
+	    /* exactly 47: kept */
+	    {"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 47,
+	     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx-n0-0"},
+	    /* the smallest limit still takes the hashed form */
+	    {"a1b2c3", 8, "fbk6xrwy"},
+	    /* the limit applies before the DNS-1123 conversion, as in Flyte: 47 characters
+	     * with upper case come out as 48 */
+	    {"RayExecaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 47,
+	     "ray-execaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-n0-0"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *n = fpd_name_generated(cases[i].execution, "n0", 0, cases[i].max);
+		ck_assert_msg(strcmp(n, cases[i].want) == 0, "%s at %zu: got %s, want %s",
+		              cases[i].execution, cases[i].max, n, cases[i].want);
+		free(n);
+	}
 }
 END_TEST
 
@@ -120,6 +154,7 @@ int main(void)
 	tcase_add_test(tc, parts_join_and_hash);
 	tcase_add_test(tc, generated_names);
 	tcase_add_test(tc, long_generated_name_is_hashed);
+	tcase_add_test(tc, generated_names_under_a_plugin_limit);
 	tcase_add_test(tc, dns1123);
 	tcase_add_test(tc, label_values);
 	suite_add_tcase(s, tc);

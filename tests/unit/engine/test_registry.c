@@ -50,6 +50,34 @@ START_TEST(rejects_conflicts_and_bad_descriptors)
 }
 END_TEST
 
+START_TEST(name_limits_are_0_or_8_to_253)
+{
+	/* Flyte refuses a GeneratedNameMaxLength under 8 (the hashed form's length); a name
+	 * longer than a DNS-1123 subdomain could not be created. */
+	static const struct {
+		uint32_t limit;
+		int want;
+	} cases[] = {{0, FPD_OK},  {7, FPD_EINVAL}, {8, FPD_OK},
+	             {47, FPD_OK}, {253, FPD_OK},   {254, FPD_EINVAL}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fpd_registry *reg = fpd_registry_new();
+		struct fpd_error err = {0};
+		const struct fpd_plugin p = {.abi = FPD_PLUGIN_ABI,
+		                             .name = "limited",
+		                             .task_types = spark_types,
+		                             .task_type_count = 1,
+		                             .name_max_len = cases[i].limit};
+		int rc = fpd_registry_add(reg, &p, &err);
+		ck_assert_msg(rc == cases[i].want, "limit %u: expected %d, got %d (%s)",
+		              cases[i].limit, cases[i].want, rc, err.text);
+		if (rc)
+			ck_assert_msg(strstr(err.text, "limits object names") != NULL,
+			              "limit %u: message [%s]", cases[i].limit, err.text);
+		fpd_registry_free(reg);
+	}
+}
+END_TEST
+
 START_TEST(loads_external_plugins)
 {
 	struct fpd_registry *reg = fpd_registry_new();
@@ -77,6 +105,7 @@ int main(void)
 	TCase *tc = tcase_create("registry");
 	tcase_add_test(tc, find_by_type_and_version);
 	tcase_add_test(tc, rejects_conflicts_and_bad_descriptors);
+	tcase_add_test(tc, name_limits_are_0_or_8_to_253);
 	tcase_add_test(tc, loads_external_plugins);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);

@@ -5,6 +5,8 @@
 #include "pbjson.h"
 
 #include "core/error.h"
+#include "core/schema.h"
+#include "core/yaml.h"
 
 static const char *str_or(const json_t *o, const char *key, const char *def)
 {
@@ -89,6 +91,36 @@ void fpd_test_config_load(struct fpd_config *cfg, const json_t *config)
 	int rc = fpd_config_load_text(text, strlen(text), "fixture", cfg, &err);
 	free(text);
 	ck_assert_msg(rc == 0, "fixture config: %s", err.text);
+}
+
+void *fpd_test_plugin_settings(const struct fpd_plugin *plugin, const json_t *section)
+{
+	ck_assert_ptr_nonnull(plugin->settings_schema);
+	void *data = calloc(1, plugin->settings_size);
+	ck_assert_ptr_nonnull(data);
+	if (plugin->settings_defaults)
+		plugin->settings_defaults(data);
+	if (!section)
+		return data;
+	/* JSON is YAML: the section goes through the same parser and schema as a file. */
+	struct fpd_error err = {0};
+	struct fpd_yaml_node *root = NULL;
+	char *text = json_dumps(section, JSON_COMPACT);
+	int rc = fpd_yaml_parse(text, strlen(text), "fixture", &root, &err);
+	if (!rc)
+		rc = fpd_schema_apply(plugin->settings_schema, root, data, "fixture", &err);
+	fpd_yaml_free(root);
+	ck_assert_msg(rc == 0, "plugins.settings.%s %s: %s", plugin->name, text, err.text);
+	free(text);
+	return data;
+}
+
+void fpd_test_plugin_settings_free(const struct fpd_plugin *plugin, void *settings)
+{
+	if (!settings)
+		return;
+	fpd_schema_free(plugin->settings_schema, settings);
+	free(settings);
 }
 
 void fpd_test_config_free(struct fpd_config *cfg)

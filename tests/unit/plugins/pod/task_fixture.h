@@ -10,6 +10,7 @@
 #ifndef FPD_TEST_TASK_FIXTURE_H
 #define FPD_TEST_TASK_FIXTURE_H
 
+#include <flyteplugd/plugin.h>
 #include <flyteplugd/task.h>
 
 #include "core/config.h"
@@ -30,6 +31,12 @@ void fpd_test_config_load(struct fpd_config *cfg, const json_t *config);
 /* fpd_config_free, plus what it misses (see task_fixture.c). */
 void fpd_test_config_free(struct fpd_config *cfg);
 void fpd_test_task_free(struct fpd_test_task *t);
+
+/* A plugin's settings struct from its `plugins.settings.<name>` section written as JSON (NULL:
+ * the defaults), through the plugin's own schema and settings_defaults, as the daemon loads it.
+ * New; release with fpd_test_plugin_settings_free. Fails the test when the schema refuses it. */
+void *fpd_test_plugin_settings(const struct fpd_plugin *plugin, const json_t *section);
+void fpd_test_plugin_settings_free(const struct fpd_plugin *plugin, void *settings);
 
 /* The file under tests/fixtures as JSON (new reference); fails the test when unreadable. */
 json_t *fpd_test_json_fixture(const char *rel);

@@ -85,8 +85,21 @@ void fpd_test_ray_load(struct fpd_test_ray *r, json_t *fixture)
 	task->plugin_settings = &r->settings;
 }
 
+void fpd_test_ray_section(struct fpd_test_ray *r, const json_t *section)
+{
+	fpd_test_plugin_settings_free(&fpd_plugin_ray, r->section);
+	r->section = fpd_test_plugin_settings(&fpd_plugin_ray, section);
+	r->t.task.plugin_settings = r->section;
+}
+
+const struct fpd_ray_settings *fpd_test_ray_settings_in_use(const struct fpd_test_ray *r)
+{
+	return r->section ? r->section : &r->settings;
+}
+
 void fpd_test_ray_free(struct fpd_test_ray *r)
 {
+	fpd_test_plugin_settings_free(&fpd_plugin_ray, r->section);
 	if (r->custom)
 		protobuf_c_message_free_unpacked(r->custom, NULL);
 	fpd_test_task_free(&r->t);

@@ -106,6 +106,8 @@ START_TEST(descriptor_declares_ray_jobs)
 	ck_assert_ptr_null(p->keep[1]);
 	ck_assert_uint_eq(p->settings_size, sizeof(struct fpd_ray_settings));
 	ck_assert_ptr_nonnull(p->status);
+	/* Flyte's GeneratedNameMaxLength for RayJobs (ray.go GetProperties). */
+	ck_assert_uint_eq(p->name_max_len, 47);
 }
 END_TEST
 

@@ -1,6 +1,8 @@
 /*
  * RayJob status: every case of tests/fixtures/ray/status/ (each file) is an observed RayJob
- * (with pods and settings when it needs them) and the exact phase, code, message, kind, cleanup
+ * (with pods, the daemon's "config", and plugin settings when it needs them: "ray" in the
+ * helper's shorthand or "settings", a real `plugins.settings.ray` section loaded through the
+ * plugin's schema) and the exact phase, code, message, kind, cleanup
  * flag, recheck time, log links and custom info the plugin must report. Together the cases cover
  * every jobDeploymentStatus of Flyte's table and KubeRay's (checked below), the retry counters
  * against backoffLimit, the head pod diagnosis and the log and dashboard links.
@@ -50,6 +52,8 @@ static const char *run_case(const char *file, size_t i, json_t *c)
 		json_object_set(task, "config", json_object_get(c, "config"));
 	fpd_test_ray_load(&s, task);
 	fpd_test_ray_settings(&s, json_object_get(c, "ray"));
+	if (json_object_get(c, "settings"))
+		fpd_test_ray_section(&s, json_object_get(c, "settings"));
 	json_t *pods = json_object_get(c, "pods");
 	const json_t *pod_list[8];
 	size_t n = json_array_size(pods);
@@ -62,7 +66,7 @@ static const char *run_case(const char *file, size_t i, json_t *c)
 	    .pods = pod_list,
 	    .pod_count = n,
 	    .settings = s.t.task.settings,
-	    .plugin_settings = &s.settings,
+	    .plugin_settings = fpd_test_ray_settings_in_use(&s),
 	    .now_ms = fpd_time_parse(json_string_value(json_object_get(c, "now"))),
 	};
 	ck_assert_msg(ctx.now_ms > 0, "%s: bad now", what);

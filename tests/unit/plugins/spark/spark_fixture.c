@@ -6,20 +6,8 @@
 
 void fpd_test_spark_settings(struct fpd_test_spark *s, const json_t *spark)
 {
-	memset(&s->settings, 0, sizeof(s->settings));
-	s->settings.spark_config_default = json_object_get(spark, "spark-config-default");
-	s->settings.spark_history_server_url =
-	    (char *)json_string_value(json_object_get(spark, "spark-history-server-url"));
-	size_t i;
-	json_t *f;
-	json_array_foreach(json_object_get(spark, "features"), i, f)
-	{
-		ck_assert_uint_lt(i, 4);
-		s->features[i].name = (char *)json_string_value(json_object_get(f, "name"));
-		s->features[i].spark_config = json_object_get(f, "spark-config");
-		s->settings.features.count = i + 1;
-	}
-	s->settings.features.items = s->features;
+	fpd_test_plugin_settings_free(&fpd_plugin_spark, s->settings);
+	s->settings = fpd_test_plugin_settings(&fpd_plugin_spark, spark);
 }
 
 void fpd_test_spark_load(struct fpd_test_spark *s, json_t *fixture)
@@ -45,7 +33,7 @@ void fpd_test_spark_load(struct fpd_test_spark *s, json_t *fixture)
 	json_t *spark = json_object_get(fixture, "spark");
 	if (spark) {
 		fpd_test_spark_settings(s, spark);
-		task->plugin_settings = &s->settings;
+		task->plugin_settings = s->settings;
 	}
 }
 
@@ -53,5 +41,6 @@ void fpd_test_spark_free(struct fpd_test_spark *s)
 {
 	if (s->custom)
 		protobuf_c_message_free_unpacked(s->custom, NULL);
+	fpd_test_plugin_settings_free(&fpd_plugin_spark, s->settings);
 	fpd_test_task_free(&s->t);
 }

@@ -108,6 +108,8 @@ START_TEST(descriptor_declares_spark_applications)
 	ck_assert_str_eq(p->settings_schema[0].key, "spark-config-default");
 	ck_assert_str_eq(p->settings_schema[1].key, "spark-history-server-url");
 	ck_assert_str_eq(p->settings_schema[2].key, "features");
+	ck_assert_str_eq(p->settings_schema[3].key, "logs");
+	ck_assert_uint_eq(p->name_max_len, 0); /* Flyte's default, 50 */
 }
 END_TEST
 

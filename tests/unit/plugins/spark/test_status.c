@@ -1,8 +1,9 @@
 /*
  * SparkApplication status: every case of tests/fixtures/spark/status/ (each file) is an observed
- * application (with pods and settings when it needs them) and the exact phase, code, message,
- * kind, cleanup flag, log links and custom info the plugin must report. Together the cases
- * cover every row of the state table (checked below) and the driver pod rules.
+ * application (with pods, the daemon's "config" and the `plugins.settings.spark` section as
+ * "spark" when it needs them) and the exact phase, code, message, kind, cleanup flag, log links
+ * and custom info the plugin must report. Together the cases cover every row of the state table
+ * (checked below), the driver pod rules and the log sections (logs.json).
  */
 #include <flyteplugd/object.h>
 
@@ -61,7 +62,7 @@ static const char *run_case(const char *file, size_t i, json_t *c)
 	    .pods = pod_list,
 	    .pod_count = n,
 	    .settings = s.t.task.settings,
-	    .plugin_settings = &s.settings,
+	    .plugin_settings = s.settings,
 	    .now_ms = fpd_time_parse(json_string_value(json_object_get(c, "now"))),
 	};
 	ck_assert_msg(ctx.now_ms > 0, "%s: bad now", what);
