@@ -1,16 +1,15 @@
 /* The table of built-in plugins. A new built-in plugin adds one line here. */
 #include "builtin.h"
 
+#include "dask/dask.h"
 #include "kubeflow/kubeflow.h"
 #include "pod/pod.h"
 #include "ray/ray.h"
 #include "spark/spark.h"
 
-/* plugins/dask is compiled and unit-tested but not served: the Dask operator publishes no
- * finished CRD we can install, so its objects have never been validated by an API server. */
 static const struct fpd_plugin *const builtins[] = {
-    &fpd_plugin_pod,        &fpd_plugin_spark, &fpd_plugin_pytorch,
-    &fpd_plugin_tensorflow, &fpd_plugin_mpi,   &fpd_plugin_ray,
+    &fpd_plugin_pod, &fpd_plugin_spark, &fpd_plugin_pytorch, &fpd_plugin_tensorflow,
+    &fpd_plugin_mpi, &fpd_plugin_ray,   &fpd_plugin_dask,
 };
 
 const struct fpd_plugin *const *fpd_builtin_plugins(size_t *count)

@@ -117,12 +117,23 @@ static const struct fpd_plugin *plugin_of(struct fpd_engine *e, const json_t *ob
 	return p ? p : k->plugin;
 }
 
+/* Whether a pod whose plugin label says `plugin` (NULL: no label) is a task's own object,
+ * built by a plugin that creates pods. The label alone does not say so: some operators copy
+ * their object's labels onto every pod they create (the Dask operator does), and such a pod
+ * carries the label of a plugin whose object is not a pod. */
+static bool own_pod(struct fpd_engine *e, const char *plugin)
+{
+	const struct fpd_plugin *p = plugin ? fpd_registry_by_name(e->registry, plugin) : NULL;
+	return p && p->kind && !strcmp(p->kind->api_version, pods_kind.api_version) &&
+	       !strcmp(p->kind->kind, pods_kind.kind);
+}
+
 /* A pod that is not itself a task's object: one an operator created for a task's object,
- * found through the owner label its pod template carried. */
+ * found through the owner label its pod template (or its operator) carried. */
 static bool related_pod(struct fpd_engine *e, json_t *obj)
 {
 	const json_t *labels = fpd_json_get(obj, "metadata.labels");
-	if (json_object_get(labels, FPD_LABEL_PLUGIN))
+	if (own_pod(e, json_string_value(json_object_get(labels, FPD_LABEL_PLUGIN))))
 		return false;
 	const char *owner = json_string_value(json_object_get(labels, FPD_LABEL_OWNER));
 	const char *ns = fpd_json_str(obj, "metadata.namespace");
@@ -170,7 +181,7 @@ static void on_delete(void *ud, const struct fpd_kube_obj *obj, bool final_state
 {
 	struct watched_kind *k = ud;
 	struct fpd_engine *e = k->engine;
-	if (is_pods(k) && !fpd_kube_obj_field(obj, POD_FIELD_PLUGIN)) {
+	if (is_pods(k) && !own_pod(e, fpd_kube_obj_field(obj, POD_FIELD_PLUGIN))) {
 		/* Not a task's own pod: maybe one an operator created for a task. */
 		const char *owner = fpd_kube_obj_field(obj, POD_FIELD_OWNER);
 		struct execution *x =

@@ -1,10 +1,15 @@
 /*
- * The Dask plugin (Flyte's plugins/k8s/dask/dask.go at flyteorg/flyte master 89cf9cc7): a
- * `dask` task becomes one DaskJob. The task's pod is built twice (fpd_pod_build_spec): as the
- * task asks for the workers, never interruptible for the scheduler and the job runner; each
- * role renames the primary container and sets Flyte's arguments.
+ * The Dask plugin (Flyte's plugins/k8s/dask/dask.go at flyteorg/flyte master 6fadb90d): a
+ * `dask` task becomes one DaskJob (kubernetes.dask.org/v1) of the Dask operator. The task's pod
+ * is built twice (fpd_pod_build_spec): as the task asks for the workers, never interruptible
+ * for the scheduler and the job runner; each role renames the primary container and sets the
+ * `dask` CLI's arguments.
  *
- * Status follows Flyte's GetTaskPhase table on status.jobStatus; see docs/parity/dask.md.
+ * Status follows Flyte's GetTaskPhase on status.jobStatus, after the job-runner pod: a runner
+ * pod that failed, or cannot start, fails the task at once. The operator's pods are told apart
+ * by its own labels (dask.org/cluster-name, dask.org/component = scheduler | worker |
+ * job-runner), which it sets next to the DaskJob's labels it copies onto every pod. See
+ * docs/parity/dask.md.
  */
 #include "dask/dask.h"
 
@@ -51,11 +56,11 @@ static void set_image(json_t *c, const char *image)
 		json_object_set_new(c, "image", json_string(image));
 }
 
-/* ["dask-worker", "--name", "$(DASK_WORKER_NAME)"] plus, with limits, --nthreads (the cpu
+/* ["dask", "worker", "--name", "$(DASK_WORKER_NAME)"] plus, with limits, --nthreads (the cpu
  * limit rounded up, Quantity.Value) and --memory-limit (the memory limit's canonical form). */
 static json_t *worker_args(const json_t *c)
 {
-	json_t *args = json_pack("[sss]", "dask-worker", "--name", "$(DASK_WORKER_NAME)");
+	json_t *args = json_pack("[ssss]", "dask", "worker", "--name", "$(DASK_WORKER_NAME)");
 	const json_t *limits = fpd_json_get(c, "resources.limits");
 	if (!json_is_object(limits))
 		return args;
@@ -116,11 +121,17 @@ static int scheduler_spec(const struct fpd_task *task, const Flyteidl__Plugins__
 		json_decref(spec);
 		return rc;
 	}
-	json_object_set_new(c, "args", json_pack("[s]", "dask-scheduler"));
+	json_object_set_new(c, "args", json_pack("[ss]", "dask", "scheduler"));
 	json_object_set_new(c, "ports",
 	                    json_pack("[{s:s,s:i,s:s},{s:s,s:i,s:s}]", "name", "tcp-comm",
 	                              "containerPort", 8786, "protocol", "TCP", "name", "dashboard",
 	                              "containerPort", 8787, "protocol", "TCP"));
+	/* Ready once the dashboard answers; a probe of the task's own pod template stays. */
+	if (!json_object_get(c, "readinessProbe"))
+		json_object_set_new(c, "readinessProbe",
+		                    json_pack("{s:{s:s},s:i,s:i,s:i}", "httpGet", "port",
+		                              "dashboard", "initialDelaySeconds", 5,
+		                              "periodSeconds", 5, "failureThreshold", 30));
 	json_object_set_new(spec, "restartPolicy", json_string("Always"));
 	fpd_pod_omit_empty(spec);
 	fpd_pod_canonical_quantities(spec);
@@ -169,18 +180,18 @@ static int dask_build(const struct fpd_task *task, json_t **out, struct fpd_erro
 	if (!rc)
 		rc = job_runner_spec(&fixed, &runner, err);
 	if (!rc) {
-		/* Flyte adds the execution's labels and annotations to the pod's objectMeta. */
+		/* Flyte adds the execution's labels and annotations to the pod's objectMeta, which
+		 * it uses for the DaskJob and for spec.cluster.metadata. The operator's published
+		 * CRD has no spec.cluster.metadata (the API server prunes it); the operator copies
+		 * the DaskJob's own labels and annotations onto the cluster and every pod. */
 		json_t *labels = json_deep_copy(pod.labels);
 		json_t *ann = json_deep_copy(pod.annotations);
 		json_object_update(labels, (json_t *)task->labels);
 		json_object_update(ann, (json_t *)task->annotations);
-		json_t *meta = json_pack("{s:O,s:O}", "labels", labels, "annotations", ann);
-		fpd_pod_omit_empty(meta);
-		*out =
-		    json_pack("{s:s,s:s,s:{s:o,s:o},s:{s:{s:o},s:{s:o,s:{s:o,s:o}}}}", "apiVersion",
-		              "kubernetes.dask.org/v1", "kind", "DaskJob", "metadata", "labels",
-		              labels, "annotations", ann, "spec", "job", "spec", runner, "cluster",
-		              "metadata", meta, "spec", "worker", worker, "scheduler", scheduler);
+		*out = json_pack("{s:s,s:s,s:{s:o,s:o},s:{s:{s:o},s:{s:{s:o,s:o}}}}", "apiVersion",
+		                 "kubernetes.dask.org/v1", "kind", "DaskJob", "metadata", "labels",
+		                 labels, "annotations", ann, "spec", "job", "spec", runner,
+		                 "cluster", "spec", "worker", worker, "scheduler", scheduler);
 		worker = scheduler = runner = NULL;
 	}
 	json_decref(worker);
@@ -191,64 +202,123 @@ static int dask_build(const struct fpd_task *task, json_t **out, struct fpd_erro
 	return rc ? FPD_EINVAL : FPD_OK;
 }
 
-/* The job-runner pod among the delivered pods, or NULL. */
-static const json_t *runner_pod(const struct fpd_status_ctx *ctx, const char *name)
+/* --- status --- */
+
+/* The operator's pod of one role (label dask.org/component) in this DaskJob's cluster (label
+ * dask.org/cluster-name, the DaskJob's name), or the pod called `name` when name is not
+ * empty; NULL when none was delivered. Of several, the first by name, as Flyte's list. */
+static const json_t *role_pod(const struct fpd_status_ctx *ctx, const char *component,
+                              const char *name)
 {
+	const char *cluster = fpd_json_str_or(ctx->object, "metadata.name", "");
+	const json_t *found = NULL;
 	for (size_t i = 0; i < ctx->pod_count; i++) {
-		const char *comp = json_string_value(json_object_get(
-		    fpd_json_get(ctx->pods[i], "metadata.labels"), "dask.org/component"));
+		const json_t *labels = fpd_json_get(ctx->pods[i], "metadata.labels");
+		const char *comp = json_string_value(json_object_get(labels, "dask.org/component"));
+		const char *cl =
+		    json_string_value(json_object_get(labels, "dask.org/cluster-name"));
 		const char *pn = fpd_json_str_or(ctx->pods[i], "metadata.name", "");
-		if ((comp && !strcmp(comp, "job-runner")) || (*name && !strcmp(pn, name)))
-			return ctx->pods[i];
+		bool named = *name && !strcmp(pn, name);
+		bool role = comp && cl && !strcmp(comp, component) && !strcmp(cl, cluster);
+		if ((named || role) &&
+		    (!found || strcmp(pn, fpd_json_str_or(found, "metadata.name", "")) < 0))
+			found = ctx->pods[i];
 	}
-	return NULL;
+	return found;
 }
 
-static void dask_status(const struct fpd_status_ctx *ctx, struct fpd_phase_info *out)
+/* Flyte's links: the runner pod by name (no container, no times) in the DaskJob's namespace,
+ * with {{ .daskSchedulerName }} the scheduler pod's name once there is one. */
+static void dask_logs(const struct fpd_status_ctx *ctx, const char *runner, const json_t *scheduler,
+                      struct fpd_phase_info *out)
 {
-	const json_t *obj = ctx->object;
-	const char *runner = fpd_json_str_or(obj, "status.jobRunnerPodName", "");
-	/* Flyte's input: the runner pod's name and the namespace, no container or times. */
 	json_t *pseudo =
 	    json_pack("{s:{s:s,s:s},s:{s:[{}]}}", "metadata", "name", runner, "namespace",
-	              fpd_json_str_or(obj, "metadata.namespace", ""), "spec", "containers");
+	              fpd_json_str_or(ctx->object, "metadata.namespace", ""), "spec", "containers");
+	struct fpd_log_var var = {"daskSchedulerName",
+	                          fpd_json_str_or(scheduler, "metadata.name", "")};
 	struct fpd_log_input in = {.ref = ctx->ref,
 	                           .pod = pseudo,
-	                           .log_name = "(Dask Runner Logs)",
+	                           .log_name = "",
+	                           .extra_vars = &var,
+	                           .extra_var_count = *var.value ? 1 : 0,
 	                           .now_ms = ctx->now_ms};
 	fpd_logs_for_pod(&ctx->settings->logs, &in, out);
 	json_decref(pseudo);
+}
 
-	const char *st = fpd_json_str_or(obj, "status.jobStatus", "");
+/* Flyte's DemystifyFailedOrPendingPod on the job-runner pod: a Failed or Pending pod read as a
+ * task pod whose primary container is `job-runner`, into *p (zeroed by the caller) over a copy
+ * of links' log links. False, *p untouched, when the pod is in neither phase. */
+static bool runner_phase(const struct fpd_status_ctx *ctx, const json_t *pod,
+                         const struct fpd_phase_info *links, struct fpd_phase_info *p)
+{
+	const char *phase = fpd_json_str_or(pod, "status.phase", "");
+	if (strcmp(phase, "Failed") && strcmp(phase, "Pending"))
+		return false;
+	json_t *copy = json_deep_copy(pod);
+	json_t *meta = fpd_json_ensure_obj(copy, "metadata");
+	json_t *ann = json_object_get(meta, "annotations");
+	if (!json_is_object(ann))
+		json_object_set_new(meta, "annotations", ann = json_object());
+	json_object_set_new(ann, FPD_POD_PRIMARY_ANNOTATION, json_string("job-runner"));
+	fpd_phase_info_copy(p, links);
+	fpd_pod_status(copy, &ctx->settings->k8s, ctx->now_ms, p);
+	json_decref(copy);
+	return true;
+}
+
+/* Flyte's table on status.jobStatus (JobCreated, ClusterCreated, Running, Successful, Failed:
+ * every value the operator writes). */
+static void job_phase(const char *st, struct fpd_phase_info *out)
+{
 	if (!*st)
 		fpd_phase_set(out, FPD_PHASE_INITIALIZING, NULL, "unknown");
 	else if (!strcmp(st, "JobCreated"))
 		fpd_phase_set(out, FPD_PHASE_INITIALIZING, NULL, "job created");
 	else if (!strcmp(st, "ClusterCreated"))
 		fpd_phase_set(out, FPD_PHASE_INITIALIZING, NULL, "cluster created");
+	else if (!strcmp(st, "Running"))
+		fpd_phase_set(out, FPD_PHASE_RUNNING, NULL, NULL);
+	else if (!strcmp(st, "Successful"))
+		fpd_phase_set(out, FPD_PHASE_SUCCEEDED, NULL, NULL);
 	else if (!strcmp(st, "Failed"))
 		fpd_phase_set(out, FPD_PHASE_RETRYABLE_FAILED, "DownstreamSystemError",
 		              "Dask Job failed");
-	else if (!strcmp(st, "Successful"))
-		fpd_phase_set(out, FPD_PHASE_SUCCEEDED, NULL, NULL);
-	else
-		fpd_phase_set(out, FPD_PHASE_RUNNING, NULL, NULL);
+	else /* Flyte says Running; a state this plugin does not know keeps the last phase */
+		fpd_phase_setf(out, FPD_PHASE_UNDEFINED, NULL, "unknown job status: %s", st);
+}
 
-	/* While initializing, the runner pod may say why nothing moves. */
-	const json_t *pod = runner_pod(ctx, runner);
-	if (pod && out->phase == FPD_PHASE_INITIALIZING) {
-		struct fpd_phase_info p = {0};
-		fpd_pod_status(pod, &ctx->settings->k8s, ctx->now_ms, &p);
-		if (p.message && *p.message && p.phase != FPD_PHASE_RUNNING) {
+static void dask_status(const struct fpd_status_ctx *ctx, struct fpd_phase_info *out)
+{
+	const char *name = fpd_json_str_or(ctx->object, "status.jobRunnerPodName", "");
+	const json_t *runner = role_pod(ctx, "job-runner", name);
+	dask_logs(ctx, name, role_pod(ctx, "scheduler", ""), out);
+
+	struct fpd_phase_info p = {0};
+	bool read = runner && runner_phase(ctx, runner, out, &p);
+	if (read && fpd_phase_is_failure(p.phase)) {
+		/* A runner that failed, or cannot start, fails the task whatever the job says. */
+		fpd_phase_info_clear(out);
+		*out = p;
+		return;
+	}
+	job_phase(fpd_json_str_or(ctx->object, "status.jobStatus", ""), out);
+	if (read) {
+		/* While initializing, the pending runner may say why nothing moves ("Demistify
+		 * Pending" is Flyte's word for a pod with nothing to say yet); its grace periods
+		 * are re-checked whatever the job's state. */
+		if (out->phase == FPD_PHASE_INITIALIZING && p.message && *p.message &&
+		    strcmp(p.message, "Demistify Pending") != 0) {
 			char *m =
 			    fpd_asprintf("%s; job-runner pod %s: %s", out->message,
-			                 fpd_json_str_or(pod, "metadata.name", ""), p.message);
+			                 fpd_json_str_or(runner, "metadata.name", ""), p.message);
 			free(out->message);
 			out->message = m;
-			out->recheck_at_ms = p.recheck_at_ms;
 		}
-		fpd_phase_info_clear(&p);
+		out->recheck_at_ms = p.recheck_at_ms;
 	}
+	fpd_phase_info_clear(&p);
 }
 
 static const struct fpd_task_type dask_task_types[] = {
@@ -263,6 +333,8 @@ const struct fpd_plugin fpd_plugin_dask = {
     .task_types = dask_task_types,
     .task_type_count = sizeof(dask_task_types) / sizeof(dask_task_types[0]),
     .kind = &dask_kind,
+    /* The operator names its cluster after the DaskJob and labels the scheduler, worker and
+     * job-runner pods with it. status() reads only metadata and status: nothing to keep. */
     .pod_owner_label = "dask.org/cluster-name",
     .build = dask_build,
     .status = dask_status,

@@ -1,7 +1,8 @@
 /*
  * DaskJob building: every tests/fixtures/dask/build/<case>.json is a task and the exact DaskJob
- * Flyte's dask.go (v1) would build for it; errors.json lists tasks that must be refused with an
- * exact message.
+ * Flyte's dask.go (master) builds for it, less spec.cluster.metadata, which the operator's CRD
+ * prunes (docs/parity/dask.md); errors.json lists tasks that must be refused with an exact
+ * message.
  */
 #include "core/error.h"
 #include "flyteidl/plugins/dask.pb-c.h"
@@ -41,7 +42,7 @@ START_TEST(builds_fixture_dask_jobs)
 		ran++;
 	}
 	closedir(d);
-	ck_assert_uint_eq(ran, 3);
+	ck_assert_uint_eq(ran, 4);
 }
 END_TEST
 
@@ -83,6 +84,7 @@ START_TEST(descriptor_declares_dask_jobs)
 	ck_assert_str_eq(p->kind->kind, "DaskJob");
 	ck_assert_str_eq(p->kind->plural, "daskjobs");
 	ck_assert_str_eq(p->pod_owner_label, "dask.org/cluster-name");
+	ck_assert_ptr_null(p->keep); /* status() reads only metadata and status */
 	ck_assert_ptr_nonnull(p->status);
 }
 END_TEST
