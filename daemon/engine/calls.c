@@ -153,12 +153,17 @@ static void on_created(void *ud, const struct fpd_kube_result *res)
 		return;
 	}
 	if (res->code == FPD_OK) {
-		json_decref(x->pending);
+		/* The answer is the object's metadata (metadata_only): its uid is all the reply
+		 * needs. The object as sent, with that metadata, gives the first status (as the
+		 * watch will, maybe sooner), once the reply is out. */
+		exec_created(x, fpd_json_str_or(res->object, "metadata.uid", ""));
+		json_t *meta = json_object_get(res->object, "metadata");
+		json_t *sent_meta = json_object_get(x->pending, "metadata");
+		if (json_is_object(meta) && json_is_object(sent_meta))
+			json_object_update(sent_meta, meta);
+		engine_observe_created(e, x, x->pending);
 		x->pending = NULL;
 		x->create_backoff_ms = 0;
-		/* The answer is the object's metadata (metadata_only): its uid is all CreateTask
-		 * needs. The whole object comes from the watch, maybe before this answer. */
-		exec_created(x, fpd_json_str_or(res->object, "metadata.uid", ""));
 		if (x->phase.phase == FPD_PHASE_UNDEFINED)
 			exec_set_phase(x, FPD_PHASE_QUEUED, NULL, FPD_KIND_UNKNOWN,
 			               "task submitted to K8s");

@@ -59,6 +59,8 @@ static int add_kind(struct fpd_engine *e, const struct fpd_kind *kind,
 
 static const struct fpd_kind pods_kind = {"v1", "Pod", "pods"};
 
+static void on_created_later(struct ev_loop *loop, ev_timer *w, int revents);
+
 static bool is_pods(const struct watched_kind *k)
 {
 	return strcmp(k->api_version, "v1") == 0 && strcmp(k->gvr.kind, "Pod") == 0;
@@ -81,6 +83,8 @@ int fpd_engine_new(struct ev_loop *loop, const struct fpd_config *cfg,
 		                     FPD_SIGNING_KEY_MIN, sizeof(((struct fpd_engine *)0)->key));
 	struct fpd_engine *e = fpd_calloc(1, sizeof(*e));
 	e->loop = loop;
+	ev_timer_init(&e->created_later, on_created_later, 0., 0.);
+	e->created_later.data = e;
 	e->cfg = cfg;
 	e->registry = registry;
 	e->psettings = psettings;
@@ -271,6 +275,89 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 		housekeep(e, v, now, sweep);
 }
 
+/* A dotted keep path as the JSON Pointer of what holds it: "spec.containers[].name" ->
+ * "/spec/containers" (the whole array), "spec.runPolicy.backoffLimit" as it is. */
+static void add_keep(struct fpd_strings *ptrs, const char *const *paths)
+{
+	for (const char *const *p = paths; p && *p; p++) {
+		char ptr[512];
+		size_t n = 0;
+		ptr[n++] = '/';
+		for (const char *c = *p; *c && strncmp(c, "[]", 2) != 0 && n + 3 < sizeof(ptr);
+		     c++) {
+			if (*c == '.') {
+				ptr[n++] = '/';
+			} else if (*c == '~' || *c == '/') {
+				ptr[n++] = '~';
+				ptr[n++] = *c == '~' ? '0' : '1';
+			} else {
+				ptr[n++] = *c;
+			}
+		}
+		ptr[n] = '\0';
+		if (!fpd_strings_contains(ptrs, ptr))
+			fpd_strings_push(ptrs, ptr);
+	}
+}
+
+/* What the engine and the plugins read of objects of kind k (exec_observe trims to it): the
+ * informer builds only these, skipping managedFields, most of spec and the rest at scanning
+ * speed instead of building them and throwing them away. */
+static void keep_pointers(const struct fpd_engine *e, const struct watched_kind *k,
+                          struct fpd_strings *ptrs)
+{
+	add_keep(ptrs, exec_kept_always);
+	for (size_t i = 0; i < fpd_registry_count(e->registry); i++) {
+		const struct fpd_plugin *p = fpd_registry_at(e->registry, i);
+		if (p->kind && strcmp(p->kind->api_version, k->api_version) == 0 &&
+		    strcmp(p->kind->kind, k->gvr.kind) == 0)
+			add_keep(ptrs, p->keep);
+	}
+	if (is_pods(k))
+		add_keep(ptrs, exec_related_pod_keep);
+}
+
+/* ---- objects just created ---- */
+
+struct created {
+	struct created *next;
+	struct execution *x; /* held */
+	json_t *obj;
+};
+
+void engine_observe_created(struct fpd_engine *e, struct execution *x, json_t *obj)
+{
+	struct created *c = fpd_calloc(1, sizeof(*c));
+	c->x = x;
+	c->obj = obj;
+	x->busy++;
+	c->next = e->created_head;
+	e->created_head = c;
+	/* A fed event runs in this iteration, after every pending watcher of higher priority:
+	 * the gRPC replies (and requests) waiting in it go first. */
+	ev_feed_event(e->loop, &e->created_later, EV_TIMER);
+}
+
+static void drop_created(struct fpd_engine *e, bool observe)
+{
+	struct created *c = e->created_head;
+	e->created_head = NULL;
+	while (c) {
+		struct created *next = c->next;
+		if (observe && !c->x->dead && !c->x->observed)
+			exec_observe(e, c->x, c->obj);
+		json_decref(c->obj);
+		exec_release(c->x);
+		free(c);
+		c = next;
+	}
+}
+
+static void on_created_later(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	drop_created(w->data, true);
+}
+
 int fpd_engine_start(struct fpd_engine *e, struct fpd_error *err)
 {
 	e->started_ms = fpd_clock_wall_ms();
@@ -291,7 +378,12 @@ int fpd_engine_start(struct fpd_engine *e, struct fpd_error *err)
 			o.fields = pod_fields;
 			o.nfields = FPD_ARRAY_LEN(pod_fields);
 		}
+		struct fpd_strings keep = {0};
+		keep_pointers(e, k, &keep);
+		o.keep = (const char *const *)keep.items;
+		o.nkeep = keep.count;
 		int rc = fpd_kube_informer_new(e->kube, &o, &k->informer, err);
+		fpd_strings_free(&keep);
 		if (rc)
 			return rc;
 		fpd_kube_informer_start(k->informer);
@@ -335,6 +427,8 @@ void fpd_engine_free(struct fpd_engine *e)
 	if (!e)
 		return;
 	ev_timer_stop(e->loop, &e->tick);
+	ev_clear_pending(e->loop, &e->created_later);
+	drop_created(e, false);
 	for (size_t i = 0; i < e->kind_count; i++)
 		fpd_kube_informer_free(e->kinds[i].informer);
 	free(e->kinds);

@@ -182,24 +182,29 @@ static void copy_array_field(json_t *dst, const json_t *src, const char *spec)
 	fpd_json_set_new(dst, path, out);
 }
 
+const char *const exec_kept_always[] = {
+    "apiVersion",
+    "kind",
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.uid",
+    "metadata.labels",
+    "metadata.annotations",
+    "metadata.creationTimestamp",
+    "metadata.deletionTimestamp",
+    "metadata.finalizers",
+    "status",
+    NULL,
+};
+
+const char *const exec_related_pod_keep[] = {"spec.containers[].name", "spec.initContainers[].name",
+                                             "spec.hostname", "spec.nodeName", NULL};
+
 static json_t *trim_keeping(const json_t *obj, const char *const *keep)
 {
-	static const char *const meta[] = {
-	    "apiVersion",
-	    "kind",
-	    "metadata.name",
-	    "metadata.namespace",
-	    "metadata.uid",
-	    "metadata.labels",
-	    "metadata.annotations",
-	    "metadata.creationTimestamp",
-	    "metadata.deletionTimestamp",
-	    "metadata.finalizers",
-	    "status",
-	};
 	json_t *t = json_object();
-	for (size_t i = 0; i < FPD_ARRAY_LEN(meta); i++)
-		copy_path(t, obj, meta[i]);
+	for (const char *const *m = exec_kept_always; *m; m++)
+		copy_path(t, obj, *m);
 	for (const char *const *k = keep; k && *k; k++) {
 		if (strstr(*k, "[]."))
 			copy_array_field(t, obj, *k);
@@ -321,10 +326,6 @@ void exec_observe(struct fpd_engine *e, struct execution *x, json_t *obj)
 	json_decref(t);
 }
 
-/* What status() may read of a related pod: the same as of a Pod plugin's own pod. */
-static const char *const related_pod_keep[] = {
-    "spec.containers[].name", "spec.initContainers[].name", "spec.hostname", "spec.nodeName", NULL};
-
 void exec_observe_pod(struct fpd_engine *e, struct execution *x, json_t *pod, bool gone)
 {
 	const char *name = fpd_json_str(pod, "metadata.name");
@@ -334,7 +335,7 @@ void exec_observe_pod(struct fpd_engine *e, struct execution *x, json_t *pod, bo
 	if (gone) {
 		free(fpd_map_del(&x->pods, name));
 	} else {
-		json_t *t = trim_keeping(pod, related_pod_keep);
+		json_t *t = trim_keeping(pod, exec_related_pod_keep);
 		free(fpd_map_put(&x->pods, name, json_dumps(t, JSON_COMPACT)));
 		json_decref(t);
 	}

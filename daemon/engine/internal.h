@@ -81,6 +81,9 @@ struct fpd_engine {
 	size_t kind_count;
 	struct pending_call *calls; /* every call waiting on the API server */
 	ev_timer tick;
+	/* Objects just created, observed once their CreateTask reply is out (engine.c). */
+	ev_timer created_later;
+	struct created *created_head;
 	int64_t started_ms;
 	int64_t last_sweep_ms;
 	struct fpd_engine_stats stats;
@@ -94,9 +97,17 @@ void exec_remove(struct fpd_engine *e, struct execution *x);
 void exec_release(struct execution *x); /* busy--, frees a dead entry at 0 */
 void exec_set_ref(struct execution *x, const struct fpd_task_ref *ref);
 int exec_ref_from_object(struct execution *x, const json_t *obj);
-/* The object was created with this uid (borrowed): the entry is active. Its content comes
- * with the watch event, through exec_observe. */
+/* What an entry keeps of its object (dotted paths, "a.b[].c" for field c of each element of
+ * the array a.b, NULL-terminated): always these, then its plugin's keep list. */
+extern const char *const exec_kept_always[];
+/* What status() may read of a related pod: the same as of a Pod plugin's own pod. */
+extern const char *const exec_related_pod_keep[];
+
+/* The object was created with this uid (borrowed): the entry is active. */
 void exec_created(struct execution *x, const char *uid);
+/* Observes obj (a new reference, taken) for x later in this loop iteration, after the replies
+ * and requests waiting in it, unless the watch has shown x's object by then. */
+void engine_observe_created(struct fpd_engine *e, struct execution *x, json_t *obj);
 /* A new or changed object (full JSON, borrowed): trims it, keeps it, recomputes the phase. */
 void exec_observe(struct fpd_engine *e, struct execution *x, json_t *obj);
 /* Recomputes the phase from the kept object (time-based rules). */

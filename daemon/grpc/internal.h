@@ -46,6 +46,7 @@ struct fpd_grpc_server {
 	ev_io accept_watcher;
 	ev_timer accept_backoff; /* resumes accepting after EMFILE */
 	struct fpd_grpc_socket *sockets;
+	struct fpd_grpc_socket *in_io; /* whose I/O callback is running; compared, never used */
 	bool draining;
 	ev_timer drain_timer;
 	ev_timer done_timer; /* runs done() from the loop, never from inside a teardown */

@@ -393,10 +393,16 @@ static void sock_set_events(struct fpd_grpc_socket *s, int events)
 	}
 }
 
+/* The session has output. Inside the socket's own callback the flush that ends it writes it;
+ * otherwise (an asynchronous reply, from a Kubernetes answer) a fed write event writes it in
+ * this loop iteration, before watchers of lower priority (watch events) run, instead of after
+ * the next poll. */
 static void sock_kick(void *ud)
 {
 	struct fpd_grpc_socket *s = ud;
 	sock_set_events(s, s->events | EV_WRITE);
+	if (s->srv->in_io != s && !s->handshaking)
+		ev_feed_event(s->srv->loop, &s->io, EV_WRITE);
 }
 
 static void sock_close(struct fpd_grpc_socket *s, enum fpd_grpc_code code)
@@ -570,15 +576,20 @@ static void sock_handshake(struct fpd_grpc_socket *s)
 static void on_sock_io(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct fpd_grpc_socket *s = fpd_container_of(w, struct fpd_grpc_socket, io);
+	struct fpd_grpc_server *srv = s->srv;
 	if (s->handshaking) {
 		sock_handshake(s);
 		return;
 	}
+	srv->in_io = s;
 	if ((revents & EV_READ) || ((revents & EV_WRITE) && s->read_wants_write)) {
-		if (!sock_read(s))
+		if (!sock_read(s)) {
+			srv->in_io = NULL;
 			return;
+		}
 	}
 	sock_flush(s);
+	srv->in_io = NULL;
 }
 
 static void on_sock_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -616,6 +627,9 @@ static void sock_new(struct fpd_grpc_server *srv, int fd)
 	s->srv = srv;
 	s->fd = fd;
 	ev_io_init(&s->io, on_sock_io, fd, 0);
+	/* Above watches, below the Kubernetes calls (kube/http.c): requests and replies go
+	 * before watch events waiting in the same loop iteration. */
+	ev_set_priority(&s->io, 1);
 	ev_timer_init(&s->timer, on_sock_timer, HANDSHAKE_TIMEOUT, 0.);
 	s->next = srv->sockets;
 	if (srv->sockets)

@@ -3,6 +3,7 @@
 
 #include "core/buf.h"
 #include "core/mem.h"
+#include "kube/prune.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,12 +19,14 @@ struct op {
 	void *ud;
 	char *what;     /* "GET /api/v1/..." for messages */
 	bool finishing; /* its callback is running: cancel must leave it alone */
+	bool metadata_only;
 };
 
 struct fpd_kube_client {
 	struct fpd_kube_http *http;
 	struct fpd_kube_client_opts opts;
 	char *user_agent;
+	struct fpd_kube_prune *metadata; /* a PartialObjectMetadata answer without managedFields */
 	struct op *ops;
 	size_t pending;
 };
@@ -74,6 +77,28 @@ int fpd_kube_client_new(struct ev_loop *loop, const struct fpd_kube_creds *creds
 		free(c);
 		return rc;
 	}
+	/* Everything of a PartialObjectMetadata answer but managedFields, most of its bytes. */
+	static const char *const metadata[] = {
+	    "/apiVersion",
+	    "/kind",
+	    "/metadata/name",
+	    "/metadata/generateName",
+	    "/metadata/namespace",
+	    "/metadata/uid",
+	    "/metadata/resourceVersion",
+	    "/metadata/generation",
+	    "/metadata/creationTimestamp",
+	    "/metadata/deletionTimestamp",
+	    "/metadata/deletionGracePeriodSeconds",
+	    "/metadata/labels",
+	    "/metadata/annotations",
+	    "/metadata/ownerReferences",
+	    "/metadata/finalizers",
+	};
+	c->metadata = fpd_kube_prune_new();
+	for (size_t i = 0; i < FPD_ARRAY_LEN(metadata); i++)
+		if (fpd_kube_prune_add(c->metadata, metadata[i], NULL))
+			fpd_die("bad JSON Pointer %s", metadata[i]);
 	*out = c;
 	return FPD_OK;
 }
@@ -85,6 +110,7 @@ void fpd_kube_client_free(struct fpd_kube_client *c)
 	/* Pending calls complete with "client closed" from inside http_free. */
 	fpd_kube_http_free(c->http);
 	FPD_ASSERT(c->ops == NULL);
+	fpd_kube_prune_free(c->metadata);
 	free(c->user_agent);
 	free(c);
 }
@@ -135,7 +161,14 @@ static void op_done(void *ud, const struct fpd_kube_http_result *r)
 		res.err = r->err;
 	} else if (r->status >= 200 && r->status < 300) {
 		fpd_kube_status_parse(r->status, NULL, 0, &res.status);
-		if (r->len) {
+		if (r->len && op->metadata_only && op->c->metadata) {
+			struct fpd_error perr;
+			if (fpd_kube_prune_parse(op->c->metadata, r->body, r->len, &res.object,
+			                         &perr))
+				res.code = fpd_error_set(&res.err, FPD_EINVAL,
+				                         "%s: invalid JSON in the response: %s",
+				                         op->what, perr.text);
+		} else if (r->len) {
 			json_error_t jerr;
 			res.object = json_loadb(r->body, r->len, 0, &jerr);
 			if (!res.object) {
@@ -178,6 +211,7 @@ static int start(struct fpd_kube_client *c, const char *method, const char *path
 	op->done = done;
 	op->ud = ud;
 	op->what = fpd_asprintf("%s %s", method, path);
+	op->metadata_only = accept != NULL; /* the one Accept there is besides the default */
 	struct fpd_kube_http_spec spec = {
 	    .method = method,
 	    .path = path,

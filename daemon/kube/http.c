@@ -600,12 +600,13 @@ static void finish(struct fpd_kube_http_req *req, CURLcode cc)
 	curl_easy_getinfo(req->easy, CURLINFO_NUM_CONNECTS, &connects);
 	curl_easy_getinfo(req->easy, CURLINFO_HTTP_VERSION, &req->http_version);
 	h->stats.connects += (uint64_t)connects;
-	release_easy(req);
 	if (req->cancelled) {
 		h->cancelled_active--;
 		req_free(req);
 		return;
 	}
+	/* An answer is delivered before its transfer is taken down (req_free does that after the
+	 * callback): the caller waits for the answer, not for libcurl's cleanup. */
 	char detail[CURL_ERROR_SIZE + 160];
 	const char *why = req->errbuf[0] ? req->errbuf : curl_easy_strerror(cc);
 	switch (cc) {
@@ -620,6 +621,7 @@ static void finish(struct fpd_kube_http_req *req, CURLcode cc)
 			        "%s %s: HTTP %ld, retrying in %lld ms (Retry-After)", req->method,
 			        req->path, req->status, (long long)delay);
 			h->stats.retries++;
+			release_easy(req);
 			req->state = R_RETRY_WAIT;
 			ev_timer_set(&req->retry_timer, (double)delay / 1000.0, 0.);
 			ev_timer_start(h->loop, &req->retry_timer);
