@@ -72,13 +72,16 @@ static void on_request(struct fpd_grpc_call *call, const uint8_t *req, size_t le
 	const struct async_service *svc = ud;
 	const struct async_method *m = svc->method;
 	char msg[256];
-	ProtobufCMessage *r = protobuf_c_message_unpack(m->request, NULL, len, req);
-	if (!r) {
-		snprintf(msg, sizeof(msg), "cannot decode %s", m->request->name);
-		fpd_grpc_call_fail(call, FPD_GRPC_INVALID_ARGUMENT, msg);
-		return;
+	if (!m->engine_call || !svc->engine) {
+		/* Otherwise the engine decodes the request (once) and answers a bad one itself. */
+		ProtobufCMessage *r = protobuf_c_message_unpack(m->request, NULL, len, req);
+		if (!r) {
+			snprintf(msg, sizeof(msg), "cannot decode %s", m->request->name);
+			fpd_grpc_call_fail(call, FPD_GRPC_INVALID_ARGUMENT, msg);
+			return;
+		}
+		protobuf_c_message_free_unpacked(r, NULL);
 	}
-	protobuf_c_message_free_unpacked(r, NULL);
 	if (!m->engine_call) {
 		snprintf(msg, sizeof(msg),
 		         "AsyncAgentService/%s is not implemented by flyteplugd (FlytePropeller "

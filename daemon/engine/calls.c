@@ -234,7 +234,7 @@ void fpd_engine_create_task(struct fpd_engine *e, const uint8_t *bytes, size_t l
 	Flyteidl__Admin__CreateTaskRequest *req =
 	    flyteidl__admin__create_task_request__unpack(NULL, len, bytes);
 	if (!req) {
-		call_reply_error(c, FPD_EINVAL, "CreateTaskRequest is not valid protobuf");
+		call_reply_error(c, FPD_EINVAL, "cannot decode flyteidl.admin.CreateTaskRequest");
 		call_free(e, c);
 		return;
 	}
@@ -361,7 +361,7 @@ void fpd_engine_get_task(struct fpd_engine *e, const uint8_t *bytes, size_t len,
 	    flyteidl__admin__get_task_request__unpack(NULL, len, bytes);
 	const struct fpd_plugin *plugin;
 	if (!req) {
-		call_reply_error(c, FPD_EINVAL, "GetTaskRequest is not valid protobuf");
+		call_reply_error(c, FPD_EINVAL, "cannot decode flyteidl.admin.GetTaskRequest");
 	} else if (verify_meta(e, c, req->resource_meta.data, req->resource_meta.len, &plugin) ==
 	           FPD_OK) {
 		struct execution *x = exec_find(e, c->meta.namespace_, c->meta.name);
@@ -493,7 +493,7 @@ void fpd_engine_delete_task(struct fpd_engine *e, const uint8_t *bytes, size_t l
 	    flyteidl__admin__delete_task_request__unpack(NULL, len, bytes);
 	const struct fpd_plugin *plugin;
 	if (!req) {
-		call_reply_error(c, FPD_EINVAL, "DeleteTaskRequest is not valid protobuf");
+		call_reply_error(c, FPD_EINVAL, "cannot decode flyteidl.admin.DeleteTaskRequest");
 		call_free(e, c);
 		return;
 	}

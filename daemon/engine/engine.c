@@ -275,17 +275,20 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 		housekeep(e, v, now, sweep);
 }
 
-/* A dotted keep path as the JSON Pointer of what holds it: "spec.containers[].name" ->
- * "/spec/containers" (the whole array), "spec.runPolicy.backoffLimit" as it is. */
+/* A dotted keep path as a JSON Pointer for the pruner: "spec.runPolicy.backoffLimit" ->
+ * "/spec/runPolicy/backoffLimit"; "[]." (each element) becomes the pruner's "*" token. */
 static void add_keep(struct fpd_strings *ptrs, const char *const *paths)
 {
 	for (const char *const *p = paths; p && *p; p++) {
 		char ptr[512];
 		size_t n = 0;
 		ptr[n++] = '/';
-		for (const char *c = *p; *c && strncmp(c, "[]", 2) != 0 && n + 3 < sizeof(ptr);
-		     c++) {
-			if (*c == '.') {
+		for (const char *c = *p; *c && n + 4 < sizeof(ptr); c++) {
+			if (strncmp(c, "[].", 3) == 0) {
+				memcpy(ptr + n, "/*/", 3);
+				n += 3;
+				c += 2;
+			} else if (*c == '.') {
 				ptr[n++] = '/';
 			} else if (*c == '~' || *c == '/') {
 				ptr[n++] = '~';

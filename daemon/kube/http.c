@@ -16,6 +16,7 @@
 #include "kube/ratelimit.h"
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -368,8 +369,19 @@ static void set_blob(CURL *e, CURLoption opt, const struct fpd_kube_blob *b)
 	curl_easy_setopt(e, opt, &blob);
 }
 
+/* libcurl has OpenSSL free a connection's buffers whenever it goes idle
+ * (SSL_MODE_RELEASE_BUFFERS), so every answer allocates them again: a 17 KiB malloc, which
+ * makes glibc consolidate its fast bins first, on the path of each call. The few long-lived
+ * connections keep theirs. (Ignored by libcurl built with another TLS library.) */
+static CURLcode keep_tls_buffers(CURL *e, void *ssl_ctx, void *ud)
+{
+	SSL_CTX_clear_mode((SSL_CTX *)ssl_ctx, SSL_MODE_RELEASE_BUFFERS);
+	return CURLE_OK;
+}
+
 static void setup_tls(struct fpd_kube_http *h, CURL *e)
 {
+	curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, keep_tls_buffers);
 	const struct fpd_kube_creds *c = &h->creds;
 	if (c->ca.data)
 		set_blob(e, CURLOPT_CAINFO_BLOB, &c->ca);

@@ -318,11 +318,15 @@ static int pruned_array(struct scan *sc, const struct node *n, json_t **out)
 		sc->p++;
 		return FPD_OK;
 	}
+	const struct node *every = kid(n, "*", 1);
 	for (long i = 0;; i++) {
 		int rc;
-		char token[24];
-		snprintf(token, sizeof(token), "%ld", i);
-		const struct node *k = i <= n->max_index ? kid(n, token, strlen(token)) : NULL;
+		const struct node *k = every;
+		if (!k && i <= n->max_index) {
+			char token[24];
+			snprintf(token, sizeof(token), "%ld", i);
+			k = kid(n, token, strlen(token));
+		}
 		if (k) {
 			json_t *v = NULL;
 			if ((rc = pruned(sc, k, &v)))

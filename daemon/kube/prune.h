@@ -24,8 +24,9 @@ struct fpd_kube_prune;
 struct fpd_kube_prune *fpd_kube_prune_new(void);
 void fpd_kube_prune_free(struct fpd_kube_prune *p);
 
-/* Adds an RFC 6901 pointer whose value is kept whole; "" keeps the whole document. FPD_EINVAL
- * for a malformed pointer. */
+/* Adds an RFC 6901 pointer whose value is kept whole; "" keeps the whole document. A token "*"
+ * stands for every element of an array: spec, containers, *, name keeps each container's name
+ * (a member named "*" is matched by it too). FPD_EINVAL for a malformed pointer. */
 int fpd_kube_prune_add(struct fpd_kube_prune *p, const char *pointer, struct fpd_error *err);
 
 /* Parses one JSON value from text. On success *out is a new reference (NULL never). FPD_EINVAL

@@ -191,6 +191,23 @@ def test_forged_resource_meta_is_refused(cluster, daemon):
     assert pod(cluster, ns, "forge1-n0-0") is not None
 
 
+def test_undecodable_requests_are_refused(cluster, daemon):
+    """Bytes that are not the request message: INVALID_ARGUMENT naming it, and the daemon goes
+    on serving (the engine decodes each request once; nothing is created)."""
+    junk = b"\x12\x7fx"  # field 2 declared 127 bytes long, 1 present
+    for method, message in (("CreateTask", "CreateTaskRequest"), ("GetTask", "GetTaskRequest"),
+                            ("DeleteTask", "DeleteTaskRequest")):
+        call = daemon.channel.unary_unary(f"/flyteidl.service.AsyncAgentService/{method}",
+                                          request_serializer=None, response_deserializer=None)
+        with pytest.raises(grpc.RpcError) as e:
+            call(junk, timeout=10)
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert e.value.details() == f"cannot decode flyteidl.admin.{message}"
+    ns = cluster.new_namespace("junk")
+    meta = create(daemon, ns, "junk1")
+    assert get(daemon, meta).phase != PHASE.UNDEFINED
+
+
 def test_restart_after_sigkill(cluster, daemon):
     ns = cluster.new_namespace("restart")
     meta = create(daemon, ns, "rs1")

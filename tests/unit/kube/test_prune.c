@@ -61,6 +61,22 @@ START_TEST(keeps_only_pointers)
 }
 END_TEST
 
+/* "*" keeps a member of every element of an array (and a member named "*" of an object). */
+START_TEST(every_element)
+{
+	const char *doc = "{\"spec\":{\"containers\":[{\"name\":\"a\",\"env\":[{\"v\":1}]},"
+	                  "{\"image\":\"x\"},7,{\"name\":\"c\",\"args\":[\"]\"]}]},"
+	                  "\"m\":{\"*\":1,\"b\":2}}";
+	const char *ptrs[] = {"/spec/containers/*/name", "/m/*"};
+	expect_json(prune(doc, ptrs, 2),
+	            "{\"spec\":{\"containers\":[{\"name\":\"a\"},{},null,{\"name\":\"c\"}]},"
+	            "\"m\":{\"*\":1}}");
+	const char *empty[] = {"/spec/containers/*/name"};
+	expect_json(prune("{\"spec\":{\"containers\":[]}}", empty, 1),
+	            "{\"spec\":{\"containers\":[]}}");
+}
+END_TEST
+
 START_TEST(escaped_keys_and_strings)
 {
 	const char *doc = "{\"we\\u0069rd\":{\"k\":\"v\"},\"s\":\"a\\\\\",\"t\":[\"\\\"]\"]}";
@@ -135,6 +151,7 @@ int main(void)
 	Suite *s = suite_create("kube_prune");
 	TCase *tc = tcase_create("all");
 	tcase_add_test(tc, keeps_only_pointers);
+	tcase_add_test(tc, every_element);
 	tcase_add_test(tc, escaped_keys_and_strings);
 	tcase_add_test(tc, malformed_refused);
 	tcase_add_test(tc, list_fixture_items);
