@@ -77,7 +77,7 @@ static void reply_meta(struct fpd_engine *e, struct pending_call *c, struct exec
 {
 	struct fpd_resource_meta m;
 	meta_of(x, &m);
-	reply_create(c, &m, e->key, e->key_len);
+	reply_create(c, &m, e->signer);
 }
 
 /* ---- CreateTask ---------------------------------------------------------------------- */
@@ -288,7 +288,7 @@ static int verify_meta(struct fpd_engine *e, struct pending_call *c, const uint8
                        size_t len, const struct fpd_plugin **plugin)
 {
 	struct fpd_error err;
-	int rc = fpd_resource_meta_decode(data, len, e->key, e->key_len, &c->meta, &err);
+	int rc = fpd_resource_meta_decode(data, len, e->signer, &c->meta, &err);
 	if (rc) {
 		call_reply_error(c, rc, "%s", err.text);
 		return rc;

@@ -78,10 +78,14 @@ int fpd_engine_new(struct ev_loop *loop, const struct fpd_config *cfg,
                    struct fpd_kube_client *kube, const uint8_t *key, size_t key_len,
                    struct fpd_engine **out, struct fpd_error *err)
 {
-	if (key_len < FPD_SIGNING_KEY_MIN || key_len > sizeof(((struct fpd_engine *)0)->key))
-		return fpd_error_set(err, FPD_EINVAL, "the signing key must be %d to %zu bytes",
-		                     FPD_SIGNING_KEY_MIN, sizeof(((struct fpd_engine *)0)->key));
+	if (key_len < FPD_SIGNING_KEY_MIN || key_len > FPD_SIGNING_KEY_MAX)
+		return fpd_error_set(err, FPD_EINVAL, "the signing key must be %d to %d bytes",
+		                     FPD_SIGNING_KEY_MIN, FPD_SIGNING_KEY_MAX);
+	struct fpd_meta_signer *signer;
+	if (fpd_meta_signer_new(key, key_len, &signer, err))
+		return FPD_ERR;
 	struct fpd_engine *e = fpd_calloc(1, sizeof(*e));
+	e->signer = signer;
 	e->loop = loop;
 	ev_timer_init(&e->created_later, on_created_later, 0., 0.);
 	e->created_later.data = e;
@@ -89,8 +93,6 @@ int fpd_engine_new(struct ev_loop *loop, const struct fpd_config *cfg,
 	e->registry = registry;
 	e->psettings = psettings;
 	e->kube = kube;
-	memcpy(e->key, key, key_len);
-	e->key_len = key_len;
 	fpd_map_init(&e->execs);
 	int rc = FPD_OK;
 	for (size_t i = 0; !rc && i < fpd_registry_count(registry); i++) {
@@ -449,6 +451,7 @@ void fpd_engine_free(struct fpd_engine *e)
 		exec_remove(e, x);
 	}
 	fpd_map_free(&e->execs);
+	fpd_meta_signer_free(e->signer);
 	free(e);
 }
 

@@ -59,6 +59,8 @@ struct watched_kind {
 };
 
 /* A call waiting for the API server. */
+struct fpd_meta_signer;
+
 struct pending_call {
 	struct pending_call *next;
 	struct fpd_engine *engine;
@@ -74,9 +76,8 @@ struct fpd_engine {
 	const struct fpd_registry *registry;
 	const struct fpd_plugin_settings *psettings;
 	struct fpd_kube_client *kube;
-	uint8_t key[64];
-	size_t key_len;
-	struct fpd_map execs; /* key -> struct execution */
+	struct fpd_meta_signer *signer; /* signs and verifies resource_meta */
+	struct fpd_map execs;           /* key -> struct execution */
 	struct watched_kind *kinds;
 	size_t kind_count;
 	struct pending_call *calls; /* every call waiting on the API server */
@@ -129,8 +130,8 @@ void engine_delete_object(struct fpd_engine *e, struct execution *x, const char 
 void engine_remove_finalizer(struct fpd_engine *e, struct execution *x, const json_t *obj);
 
 /* reply.c: packed responses (new allocations via out/len). */
-void reply_create(struct pending_call *c, const struct fpd_resource_meta *meta, const uint8_t *key,
-                  size_t key_len);
+void reply_create(struct pending_call *c, const struct fpd_resource_meta *meta,
+                  const struct fpd_meta_signer *signer);
 void reply_resource(struct pending_call *c, const struct fpd_phase_info *phase);
 void reply_empty_delete(struct pending_call *c);
 

@@ -18,13 +18,13 @@ static void send_packed(struct pending_call *c, const ProtobufCMessage *msg)
 	free(buf);
 }
 
-void reply_create(struct pending_call *c, const struct fpd_resource_meta *meta, const uint8_t *key,
-                  size_t key_len)
+void reply_create(struct pending_call *c, const struct fpd_resource_meta *meta,
+                  const struct fpd_meta_signer *signer)
 {
 	char *bytes;
 	size_t len;
 	struct fpd_error err;
-	if (fpd_resource_meta_encode(meta, key, key_len, &bytes, &len, &err)) {
+	if (fpd_resource_meta_encode(meta, signer, &bytes, &len, &err)) {
 		call_reply_error(c, FPD_ERR, "%s", err.text);
 		return;
 	}

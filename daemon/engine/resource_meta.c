@@ -4,9 +4,10 @@
 #include "core/buf.h"
 #include "core/mem.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <string.h>
 
 #define VERSION "fpd1"
@@ -33,12 +34,51 @@ static void base64url(const uint8_t *in, size_t n, char *out)
 	out[o] = '\0';
 }
 
-static void sign(const uint8_t *key, size_t key_len, const char *data, size_t len,
+struct fpd_meta_signer {
+	EVP_MAC_CTX *keyed; /* HMAC-SHA256 initialised with the key; copied for each signature */
+};
+
+int fpd_meta_signer_new(const uint8_t *key, size_t key_len, struct fpd_meta_signer **out,
+                        struct fpd_error *err)
+{
+	*out = NULL;
+	EVP_MAC *hmac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
+	EVP_MAC_CTX *ctx = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
+	EVP_MAC_free(hmac); /* the context holds its own reference */
+	char digest[] = "SHA256";
+	OSSL_PARAM params[] = {
+	    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+	    OSSL_PARAM_construct_end(),
+	};
+	if (!ctx || !EVP_MAC_init(ctx, key, key_len, params)) {
+		EVP_MAC_CTX_free(ctx);
+		ERR_clear_error();
+		return fpd_error_set(err, FPD_ERR, "OpenSSL has no HMAC-SHA256");
+	}
+	struct fpd_meta_signer *s = fpd_calloc(1, sizeof(*s));
+	s->keyed = ctx;
+	*out = s;
+	return FPD_OK;
+}
+
+void fpd_meta_signer_free(struct fpd_meta_signer *s)
+{
+	if (!s)
+		return;
+	EVP_MAC_CTX_free(s->keyed);
+	free(s);
+}
+
+static void sign(const struct fpd_meta_signer *s, const char *data, size_t len,
                  char mac_text[MAC_TEXT + 1])
 {
 	uint8_t mac[EVP_MAX_MD_SIZE];
-	unsigned int mac_len = 0;
-	HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)data, len, mac, &mac_len);
+	size_t mac_len = 0;
+	EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(s->keyed);
+	if (!ctx || !EVP_MAC_update(ctx, (const unsigned char *)data, len) ||
+	    !EVP_MAC_final(ctx, mac, &mac_len, sizeof(mac)) || mac_len < MAC_BYTES)
+		fpd_die("HMAC-SHA256 failed"); /* only when out of memory: nothing sane to sign */
+	EVP_MAC_CTX_free(ctx);
 	base64url(mac, MAC_BYTES, mac_text);
 }
 
@@ -47,8 +87,9 @@ static int field_ok(const char *s)
 	return s[0] && !strchr(s, '|');
 }
 
-int fpd_resource_meta_encode(const struct fpd_resource_meta *meta, const uint8_t *key,
-                             size_t key_len, char **out, size_t *len, struct fpd_error *err)
+int fpd_resource_meta_encode(const struct fpd_resource_meta *meta,
+                             const struct fpd_meta_signer *signer, char **out, size_t *len,
+                             struct fpd_error *err)
 {
 	if (!field_ok(meta->plugin) || !field_ok(meta->namespace_) || !field_ok(meta->name) ||
 	    !field_ok(meta->uid))
@@ -59,7 +100,7 @@ int fpd_resource_meta_encode(const struct fpd_resource_meta *meta, const uint8_t
 	                        meta->name, meta->uid);
 	char mac[MAC_TEXT + 1];
 	if (!rc) {
-		sign(key, key_len, b.data, b.len, mac);
+		sign(signer, b.data, b.len, mac);
 		rc = fpd_buf_append_str(&b, mac);
 	}
 	if (rc) {
@@ -82,7 +123,7 @@ static int copy_field(const char *start, const char *end, char *dst, size_t size
 	return 0;
 }
 
-int fpd_resource_meta_decode(const uint8_t *data, size_t len, const uint8_t *key, size_t key_len,
+int fpd_resource_meta_decode(const uint8_t *data, size_t len, const struct fpd_meta_signer *signer,
                              struct fpd_resource_meta *meta, struct fpd_error *err)
 {
 	if (len == 0)
@@ -115,7 +156,7 @@ int fpd_resource_meta_decode(const uint8_t *data, size_t len, const uint8_t *key
 		return fpd_error_set(err, FPD_EINVAL,
 		                     "resource_meta has an empty or oversized field");
 	char mac_want[MAC_TEXT + 1];
-	sign(key, key_len, s, (size_t)(mac_given - s), mac_want);
+	sign(signer, s, (size_t)(mac_given - s), mac_want);
 	if (CRYPTO_memcmp(mac_want, mac_given, MAC_TEXT) != 0)
 		return fpd_error_set(err, FPD_EPERM,
 		                     "resource_meta signature does not match: it was not issued "

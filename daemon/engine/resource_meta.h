@@ -19,6 +19,7 @@
 
 #define FPD_RESOURCE_META_MAX 1024
 #define FPD_SIGNING_KEY_MIN 16
+#define FPD_SIGNING_KEY_MAX 64
 
 struct fpd_resource_meta {
 	char plugin[64];
@@ -27,14 +28,24 @@ struct fpd_resource_meta {
 	char uid[64];
 };
 
+/* The signing key, its HMAC state computed once: every signature starts from a copy of it
+ * (OpenSSL's one-shot HMAC looks the algorithms up again on each call). */
+struct fpd_meta_signer;
+
+/* A signer for key (copied into OpenSSL's state). FPD_ERR if OpenSSL refuses. */
+int fpd_meta_signer_new(const uint8_t *key, size_t key_len, struct fpd_meta_signer **out,
+                        struct fpd_error *err);
+void fpd_meta_signer_free(struct fpd_meta_signer *s);
+
 /* Encodes and signs meta into out (a new allocation of *len bytes, NUL-terminated for
  * convenience). FPD_EINVAL when a field is empty or contains '|'. */
-int fpd_resource_meta_encode(const struct fpd_resource_meta *meta, const uint8_t *key,
-                             size_t key_len, char **out, size_t *len, struct fpd_error *err);
+int fpd_resource_meta_encode(const struct fpd_resource_meta *meta,
+                             const struct fpd_meta_signer *signer, char **out, size_t *len,
+                             struct fpd_error *err);
 
 /* Parses and verifies. FPD_EINVAL for malformed bytes (wrong version, field count, sizes);
  * FPD_EPERM when the signature does not match (forged, or signed with another key). */
-int fpd_resource_meta_decode(const uint8_t *data, size_t len, const uint8_t *key, size_t key_len,
+int fpd_resource_meta_decode(const uint8_t *data, size_t len, const struct fpd_meta_signer *signer,
                              struct fpd_resource_meta *meta, struct fpd_error *err);
 
 #endif

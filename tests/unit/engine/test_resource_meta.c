@@ -3,6 +3,20 @@
 
 static const uint8_t key[] = "0123456789abcdef0123456789abcdef";
 static const uint8_t other_key[] = "fedcba9876543210fedcba9876543210";
+static struct fpd_meta_signer *signer, *other_signer;
+
+static void make_signers(void)
+{
+	struct fpd_error err;
+	ck_assert_int_eq(fpd_meta_signer_new(key, 32, &signer, &err), FPD_OK);
+	ck_assert_int_eq(fpd_meta_signer_new(other_key, 32, &other_signer, &err), FPD_OK);
+}
+
+static void free_signers(void)
+{
+	fpd_meta_signer_free(signer);
+	fpd_meta_signer_free(other_signer);
+}
 
 static struct fpd_resource_meta sample(void)
 {
@@ -20,10 +34,10 @@ START_TEST(round_trip_and_size)
 	struct fpd_error err;
 	char *bytes;
 	size_t len;
-	ck_assert_int_eq(fpd_resource_meta_encode(&m, key, 32, &bytes, &len, &err), FPD_OK);
+	ck_assert_int_eq(fpd_resource_meta_encode(&m, signer, &bytes, &len, &err), FPD_OK);
 	ck_assert_uint_lt(len, 256);
 	ck_assert(strncmp(bytes, "fpd1|pod|flytesnacks-development|a1b2c3-n0-0|", 44) == 0);
-	ck_assert_int_eq(fpd_resource_meta_decode((uint8_t *)bytes, len, key, 32, &back, &err),
+	ck_assert_int_eq(fpd_resource_meta_decode((uint8_t *)bytes, len, signer, &back, &err),
 	                 FPD_OK);
 	ck_assert_str_eq(back.plugin, "pod");
 	ck_assert_str_eq(back.namespace_, m.namespace_);
@@ -39,21 +53,21 @@ START_TEST(forged_and_foreign_are_refused)
 	struct fpd_error err;
 	char *bytes;
 	size_t len;
-	ck_assert_int_eq(fpd_resource_meta_encode(&m, key, 32, &bytes, &len, &err), FPD_OK);
+	ck_assert_int_eq(fpd_resource_meta_encode(&m, signer, &bytes, &len, &err), FPD_OK);
 	/* Signed by another deployment. */
-	ck_assert_int_eq(
-	    fpd_resource_meta_decode((uint8_t *)bytes, len, other_key, 32, &back, &err), FPD_EPERM);
+	ck_assert_int_eq(fpd_resource_meta_decode((uint8_t *)bytes, len, other_signer, &back, &err),
+	                 FPD_EPERM);
 	ck_assert_ptr_nonnull(strstr(err.text, "signature"));
 	/* Pointing it at another object keeps the old signature: refused. */
 	char *forged = strdup(bytes);
 	char *p = strstr(forged, "a1b2c3");
 	p[0] = 'z';
-	ck_assert_int_eq(fpd_resource_meta_decode((uint8_t *)forged, len, key, 32, &back, &err),
+	ck_assert_int_eq(fpd_resource_meta_decode((uint8_t *)forged, len, signer, &back, &err),
 	                 FPD_EPERM);
 	/* Flipping a bit of the signature. */
 	strcpy(forged, bytes);
 	forged[len - 1] ^= 1;
-	ck_assert_int_eq(fpd_resource_meta_decode((uint8_t *)forged, len, key, 32, &back, &err),
+	ck_assert_int_eq(fpd_resource_meta_decode((uint8_t *)forged, len, signer, &back, &err),
 	                 FPD_EPERM);
 	free(forged);
 	free(bytes);
@@ -74,23 +88,23 @@ START_TEST(malformed_is_invalid)
 	    "fpd1|pod|ns|name|uid|x|AAAAAAAAAAAAAAAAAAAAAA",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(fpd_resource_meta_decode((const uint8_t *)bad[i], strlen(bad[i]), key,
-		                                       32, &back, &err) == FPD_EINVAL,
+		ck_assert_msg(fpd_resource_meta_decode((const uint8_t *)bad[i], strlen(bad[i]),
+		                                       signer, &back, &err) == FPD_EINVAL,
 		              "accepted %s", bad[i]);
 	/* Embedded NUL and oversize input. */
 	ck_assert_int_eq(
-	    fpd_resource_meta_decode((const uint8_t *)"fpd1|\0", 6, key, 32, &back, &err),
+	    fpd_resource_meta_decode((const uint8_t *)"fpd1|\0", 6, signer, &back, &err),
 	    FPD_EINVAL);
 	uint8_t big[FPD_RESOURCE_META_MAX + 1];
 	memset(big, 'a', sizeof(big));
-	ck_assert_int_eq(fpd_resource_meta_decode(big, sizeof(big), key, 32, &back, &err),
+	ck_assert_int_eq(fpd_resource_meta_decode(big, sizeof(big), signer, &back, &err),
 	                 FPD_EINVAL);
 	/* Encoding refuses fields that would break the format. */
 	struct fpd_resource_meta m = sample();
 	m.name[0] = '|';
 	char *bytes;
 	size_t len;
-	ck_assert_int_eq(fpd_resource_meta_encode(&m, key, 32, &bytes, &len, &err), FPD_EINVAL);
+	ck_assert_int_eq(fpd_resource_meta_encode(&m, signer, &bytes, &len, &err), FPD_EINVAL);
 }
 END_TEST
 
@@ -98,6 +112,7 @@ int main(void)
 {
 	Suite *s = suite_create("engine/resource_meta");
 	TCase *tc = tcase_create("resource_meta");
+	tcase_add_checked_fixture(tc, make_signers, free_signers);
 	tcase_add_test(tc, round_trip_and_size);
 	tcase_add_test(tc, forged_and_foreign_are_refused);
 	tcase_add_test(tc, malformed_is_invalid);
