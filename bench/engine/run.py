@@ -8,8 +8,10 @@
 3. GetTask throughput and latency with h2load (4 connections x 16 streams, --seconds) for a
    tracked task (a cache lookup: the informer keeps every entry current);
 4. CreateTask latency next to a bare POST of the same pod to the API server (the object
-   `flyteplugd render` prints, from the same Python process, one at a time, --latency-samples
-   each), reported as medians and the ratio.
+   `flyteplugd render` prints), --latency-samples each, one at a time and interleaved: with
+   the Go clients FlytePropeller and client-go are built on (bench/engine/goclient: grpc-go,
+   net/http over HTTP/1.1 and HTTP/2), then with the Python ones (grpcio, http.client);
+   reported as medians and ratios.
 Targets (issue 5): GetTask >= 20,000 calls/s; RSS < 64 MiB at 10,000 tasks; CreateTask within
 1.2x of the bare POST.
 """
@@ -75,6 +77,11 @@ def h2load_gettask(port, meta, seconds, work: Path):
     return rps, lat[len(lat) // 2], lat[int(len(lat) * 0.99)], int(ok), out
 
 
+# A pause before each measured request, in which the work the previous one left behind (watch
+# events the daemon processes, the API server's own) finishes: every request meets an idle system.
+SETTLE_S = 0.002
+
+
 def api_connection(cluster):
     ctx = ssl.create_default_context(cafile=cluster.ca_file)
     ctx.load_cert_chain(cluster.client_cert, cluster.client_key)
@@ -93,22 +100,40 @@ def bare_post(conn, ns, obj):
     return elapsed
 
 
-def h2_client(cluster):
-    """A bare HTTP/2 client (httpx) to the API server, the protocol the daemon speaks to it."""
-    import httpx
-    ctx = ssl.create_default_context(cafile=cluster.ca_file)
-    ctx.load_cert_chain(cluster.client_cert, cluster.client_key)
-    return httpx.Client(http2=True, verify=ctx, base_url=cluster.server)
+def go_client(work: Path) -> Path:
+    """bench/engine/goclient built from its pinned go.sum, cached under $FPD_CACHE_DIR/tools."""
+    cache = Path(os.environ.get("FPD_CACHE_DIR", Path.home() / ".cache" / "flyteplugd")) / "tools"
+    src = ROOT / "bench" / "engine" / "goclient"
+    stamp = (src / "go.sum").read_bytes() + (src / "main.go").read_bytes()
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        cache = work
+    binary, stamp_file = cache / "bench-goclient", cache / "bench-goclient.stamp"
+    if not binary.exists() or not stamp_file.exists() or stamp_file.read_bytes() != stamp:
+        go = "/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else "go"
+        subprocess.run([go, "build", "-o", str(binary), "."], cwd=src, check=True, timeout=900,
+                       env={**os.environ, "GOFLAGS": "-mod=readonly"})
+        stamp_file.write_bytes(stamp)
+    return binary
 
 
-def bare_post_h2(client, ns, obj):
-    body = json.dumps(obj)
-    t0 = time.perf_counter()
-    r = client.post(f"/api/v1/namespaces/{ns}/pods", content=body,
-                    headers={"Content-Type": "application/json"})
-    elapsed = time.perf_counter() - t0
-    assert r.status_code == 201 and r.http_version == "HTTP/2", (r.status_code, r.http_version)
-    return elapsed
+def render(binary, config, work, template_pb, metadata):
+    (work / "m.pb").write_bytes(metadata.SerializeToString())
+    out = subprocess.run([binary, "render", "--template", str(template_pb), "--metadata",
+                          str(work / "m.pb"), "--config", str(config), "-o", "json"],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def renamed(obj, prefix):
+    o = json.loads(json.dumps(obj))
+    o["metadata"]["name"] = f"{prefix}-{o['metadata']['name']}"
+    return o
+
+
+def ms(values):
+    return statistics.median(values) * 1000
 
 
 def main():
@@ -152,49 +177,64 @@ def main():
             print(f"GetTask from cache: {rps:,.0f} calls/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms "
                   f"({ok} responses, 64 concurrent streams)")
 
-            # CreateTask latency vs a bare POST of the same pod, interleaved one by one so that
-            # both see the same API server (its load drifts as objects accumulate).
+            # CreateTask latency next to a bare POST of the object it creates, one sample at a
+            # time, each measure right after the other so that all see the same API server
+            # (its load drifts as objects accumulate).
             lat_ns = cluster.new_namespace("lat")
-            (work / "t.pb").write_bytes(template.SerializeToString())
-            objects = []
-            for i in range(a.latency_samples):
-                (work / "m.pb").write_bytes(execution_metadata(lat_ns, f"raw{i}").SerializeToString())
-                out = subprocess.run([binary, "render", "--template", str(work / "t.pb"), "--metadata",
-                                      str(work / "m.pb"), "--config", str(config), "-o", "json"],
-                                     capture_output=True, text=True, check=True).stdout
-                objects.append(json.loads(out))
+            tpl = work / "t.pb"
+            tpl.write_bytes(template.SerializeToString())
+            n = a.latency_samples
+
+            # 1. The transports FlytePropeller and client-go use (grpc-go, net/http).
+            samples = work / "samples"
+            samples.mkdir()
+            (samples / "path").write_text(f"/api/v1/namespaces/{lat_ns}/pods")
+            for i in range(n):
+                md = execution_metadata(lat_ns, f"go{i}")
+                req = agent_pb2.CreateTaskRequest(template=template, output_prefix=f"s3://b/m/go{i}/n0/data/0",
+                                                  task_execution_metadata=md)
+                (samples / f"create-{i}.pb").write_bytes(req.SerializeToString())
+                obj = render(binary, config, work, tpl, md)
+                for proto in ("h1", "h2"):
+                    (samples / f"{proto}-{i}.json").write_text(json.dumps(renamed(obj, proto)))
+            out = subprocess.run([str(go_client(work)), "-grpc", f"127.0.0.1:{port}", "-server", cluster.server,
+                                  "-ca", str(cluster.ca_file), "-cert", str(cluster.client_cert),
+                                  "-key", str(cluster.client_key), "-samples", str(samples), "-n", str(n),
+                                  "-settle", f"{SETTLE_S * 1000:g}ms"],
+                                 capture_output=True, text=True, check=True).stdout
+            go = {k: statistics.median(v) / 1000 for k, v in json.loads(out).items()}
+            print(f"CreateTask latency, Go client (grpc-go; net/http for the bare POSTs), {n} samples:")
+            print(f"  CreateTask median {go['create']:.2f} ms; bare POST of the same pod: "
+                  f"HTTP/1.1 {go['post_h1']:.2f} ms, HTTP/2 {go['post_h2']:.2f} ms")
+            print(f"  ratio to the bare POST: {go['create'] / go['post_h1']:.2f} (HTTP/1.1), "
+                  f"{go['create'] / go['post_h2']:.2f} (HTTP/2); target <= 1.2; "
+                  f"gRPC client floor (ListAgents) {go['list_agents']:.2f} ms")
+
+            # 2. The Python clients (grpcio + flyteidl; http.client over HTTP/1.1).
             post_conn = api_connection(cluster)
-            h2 = h2_client(cluster)
-            h2_objects = [json.loads(json.dumps(o).replace('"raw', '"h2raw')) for o in objects]
-            create_t, post_t, h2_t = [], [], []
-            for i in range(a.latency_samples):
-                ex = f"lat{i}"
-                req = agent_pb2.CreateTaskRequest(template=template, output_prefix=f"s3://b/m/{ex}/n0/data/0",
-                                                  task_execution_metadata=execution_metadata(lat_ns, ex))
+            create_t, post_t = [], []
+            for i in range(n):
+                md = execution_metadata(lat_ns, f"py{i}")
+                obj = renamed(render(binary, config, work, tpl, md), "raw")
+                req = agent_pb2.CreateTaskRequest(template=template, output_prefix=f"s3://b/m/py{i}/n0/data/0",
+                                                  task_execution_metadata=md)
+                time.sleep(SETTLE_S)
                 t0 = time.perf_counter()
                 stub.CreateTask(req, timeout=30)
                 create_t.append(time.perf_counter() - t0)
-                post_t.append(bare_post(post_conn, lat_ns, objects[i]))
-                h2_t.append(bare_post_h2(h2, lat_ns, h2_objects[i]))
+                time.sleep(SETTLE_S)
+                post_t.append(bare_post(post_conn, lat_ns, obj))
             post_conn.close()
-            h2.close()
-            # The Python gRPC client's own cost, measured with the cheapest call on the same
-            # channel: what is left of CreateTask beyond it is the daemon's work plus its POST.
             meta_stub = agent_pb2_grpc.AgentMetadataServiceStub(ch)
             floor_t = []
-            for _ in range(a.latency_samples):
+            for _ in range(n):
                 t0 = time.perf_counter()
                 meta_stub.ListAgents(agent_pb2.ListAgentsRequest(), timeout=30)
                 floor_t.append(time.perf_counter() - t0)
-            c, p = statistics.median(create_t) * 1000, statistics.median(post_t) * 1000
-            f = statistics.median(floor_t) * 1000
-            print(f"CreateTask latency: median {c:.2f} ms; bare POST of the same pod: median {p:.2f} ms; "
-                  f"ratio {c / p:.2f} ({a.latency_samples} sequential samples each)")
-            h = statistics.median(h2_t) * 1000
-            print(f"  bare POST over HTTP/2 (httpx, the protocol the daemon uses): median {h:.2f} ms; "
-                  f"CreateTask / it {c / h:.2f}")
-            print(f"  gRPC client floor (ListAgents round trip, same channel): median {f:.2f} ms; "
-                  f"CreateTask beyond it {c - f:.2f} ms, ratio to the bare POST {(c - f) / p:.2f}")
+            c, p, f = ms(create_t), ms(post_t), ms(floor_t)
+            print(f"CreateTask latency, Python clients (grpcio; http.client over HTTP/1.1), {n} samples:")
+            print(f"  CreateTask median {c:.2f} ms; bare POST {p:.2f} ms; ratio {c / p:.2f}; "
+                  f"gRPC client floor (ListAgents) {f:.2f} ms")
             ch.close()
         finally:
             daemon.terminate()

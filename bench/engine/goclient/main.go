@@ -1,0 +1,152 @@
+// Command goclient is the CreateTask-latency half of bench/engine/run.py, written with the
+// transports FlytePropeller and client-go use: google.golang.org/grpc for CreateTask and
+// net/http for the bare POST of the same object to the API server, over HTTP/2 (client-go's
+// default) and over HTTP/1.1, each on its own kept-alive connection.
+//
+//	goclient -grpc 127.0.0.1:PORT -server https://127.0.0.1:PORT -ca CA -cert CERT -key KEY \
+//	         -samples DIR -n N
+//
+// DIR holds, for i in 0..N-1: create-i.pb (a serialized CreateTaskRequest), h1-i.json and
+// h2-i.json (the object CreateTask i creates, renamed so that each POST creates a new object),
+// and path (the collection URL path). Sample i runs CreateTask i, then the two POSTs, one at a
+// time, so that every measure sees the same API server. Each measured request starts after a
+// pause (-settle) in which the work the previous one left behind (watch events the daemon
+// processes, the API server's own) finishes, so that every request meets an idle system.
+// Prints one JSON object with every latency in microseconds.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/encoding"
+)
+
+// rawCodec sends and receives already-serialized protobuf messages as []byte, so this
+// client needs no generated flyteidl code (the requests are made by the flyteidl package).
+type rawCodec struct{}
+
+func (rawCodec) Marshal(v any) ([]byte, error) {
+	b, ok := v.(*[]byte)
+	if !ok {
+		return nil, fmt.Errorf("rawCodec: want *[]byte, got %T", v)
+	}
+	return *b, nil
+}
+
+func (rawCodec) Unmarshal(data []byte, v any) error {
+	b, ok := v.(*[]byte)
+	if !ok {
+		return fmt.Errorf("rawCodec: want *[]byte, got %T", v)
+	}
+	*b = append((*b)[:0], data...)
+	return nil
+}
+
+func (rawCodec) Name() string { return "proto" }
+
+func must(err error, what string) {
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "goclient: %s: %v\n", what, err)
+		os.Exit(1)
+	}
+}
+
+func tlsConfig(ca, cert, key string) *tls.Config {
+	pem, err := os.ReadFile(ca)
+	must(err, "reading the CA")
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		must(fmt.Errorf("no certificate in %s", ca), "reading the CA")
+	}
+	pair, err := tls.LoadX509KeyPair(cert, key)
+	must(err, "reading the client certificate")
+	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}}
+}
+
+func post(c *http.Client, url string, body []byte, wantProto int) int64 {
+	t0 := time.Now()
+	resp, err := c.Post(url, "application/json", bytes.NewReader(body))
+	must(err, "POST")
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	elapsed := time.Since(t0).Microseconds()
+	must(err, "reading the POST response")
+	if resp.StatusCode != http.StatusCreated || resp.ProtoMajor != wantProto {
+		must(fmt.Errorf("HTTP %d over %s", resp.StatusCode, resp.Proto), "POST")
+	}
+	return elapsed
+}
+
+func main() {
+	target := flag.String("grpc", "", "flyteplugd's gRPC address (h2c)")
+	server := flag.String("server", "", "API server URL")
+	ca := flag.String("ca", "", "API server CA file")
+	cert := flag.String("cert", "", "client certificate file")
+	key := flag.String("key", "", "client key file")
+	dir := flag.String("samples", "", "directory of samples")
+	n := flag.Int("n", 0, "number of samples")
+	settle := flag.Duration("settle", 10*time.Millisecond, "pause before each measured request")
+	flag.Parse()
+
+	encoding.RegisterCodec(rawCodec{})
+	conn, err := grpc.NewClient(*target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	must(err, "dialing flyteplugd")
+	defer conn.Close()
+
+	cfg := tlsConfig(*ca, *cert, *key)
+	h2 := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg.Clone(), ForceAttemptHTTP2: true}}
+	h1cfg := cfg.Clone()
+	h1cfg.NextProtos = []string{"http/1.1"}
+	h1 := &http.Client{Transport: &http.Transport{TLSClientConfig: h1cfg,
+		TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{}}}
+
+	pathBytes, err := os.ReadFile(filepath.Join(*dir, "path"))
+	must(err, "reading the collection path")
+	url := *server + strings.TrimSpace(string(pathBytes))
+
+	res := map[string][]int64{"create": {}, "post_h1": {}, "post_h2": {}, "list_agents": {}}
+	ctx := context.Background()
+	for i := 0; i < *n; i++ {
+		req, err := os.ReadFile(filepath.Join(*dir, fmt.Sprintf("create-%d.pb", i)))
+		must(err, "reading a request")
+		b1, err := os.ReadFile(filepath.Join(*dir, fmt.Sprintf("h1-%d.json", i)))
+		must(err, "reading an object")
+		b2, err := os.ReadFile(filepath.Join(*dir, fmt.Sprintf("h2-%d.json", i)))
+		must(err, "reading an object")
+		var out []byte
+		time.Sleep(*settle)
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		t0 := time.Now()
+		err = conn.Invoke(cctx, "/flyteidl.service.AsyncAgentService/CreateTask", &req, &out)
+		res["create"] = append(res["create"], time.Since(t0).Microseconds())
+		cancel()
+		must(err, "CreateTask")
+		time.Sleep(*settle)
+		res["post_h1"] = append(res["post_h1"], post(h1, url, b1, 1))
+		time.Sleep(*settle)
+		res["post_h2"] = append(res["post_h2"], post(h2, url, b2, 2))
+	}
+	// The client's own floor: the cheapest call on the same channel.
+	for i := 0; i < *n; i++ {
+		in, out := []byte{}, []byte{}
+		t0 := time.Now()
+		err := conn.Invoke(ctx, "/flyteidl.service.AgentMetadataService/ListAgents", &in, &out)
+		res["list_agents"] = append(res["list_agents"], time.Since(t0).Microseconds())
+		must(err, "ListAgents")
+	}
+	must(json.NewEncoder(os.Stdout).Encode(res), "writing results")
+}
