@@ -1,8 +1,8 @@
 /*
  * The schema of a log section (propeller's logs.LogConfig and tasklog.TemplateLogPlugin), in one
  * place: the daemon's `logs:` and every plugin setting that configures log links (Spark's
- * `logs.mixed`, `logs.user`, ..., Ray's `logs` and `dashboardURLTemplate`) are validated by these
- * tables, so they take the same keys and give the same errors. See settings.h.
+ * `logs.mixed`, `logs.user`, ..., Ray's `logs` and `dashboardURLTemplate`, Dask's `logs`) are
+ * validated by these tables, so they take the same keys and give the same errors. See settings.h.
  */
 #include <flyteplugd/settings.h>
 

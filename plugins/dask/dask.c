@@ -10,6 +10,8 @@
  * by its own labels (dask.org/cluster-name, dask.org/component = scheduler | worker |
  * job-runner), which it sets next to the DaskJob's labels it copies onto every pod. See
  * docs/parity/dask.md.
+ *
+ * Settings: `plugins.settings.dask.logs` (Flyte's plugins.dask.logs) for the runner's links.
  */
 #include "dask/dask.h"
 
@@ -23,8 +25,19 @@
 #include "pod/internal.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* --- settings --- */
+
+/* propeller's dask LogConfig defaults to logs.DefaultConfig: a `logs` section starts from it. */
+static const struct fpd_schema_field dask_fields[] = {
+    {"logs", FPD_SCHEMA_OPTIONAL_SECTION, offsetof(struct fpd_dask_settings, logs),
+     .fields = fpd_log_settings_fields, .elem_size = sizeof(struct fpd_log_settings),
+     .elem_defaults = fpd_log_settings_defaults},
+    {NULL},
+};
 
 /* The primary container of spec, renamed; NULL when missing. Borrowed. */
 static json_t *rename_primary(json_t *spec, const char *primary, const char *name)
@@ -228,10 +241,12 @@ static const json_t *role_pod(const struct fpd_status_ctx *ctx, const char *comp
 }
 
 /* Flyte's links: the runner pod by name (no container, no times) in the DaskJob's namespace,
- * with {{ .daskSchedulerName }} the scheduler pod's name once there is one. */
+ * with {{ .daskSchedulerName }} the scheduler pod's name once there is one. From
+ * `plugins.settings.dask.logs` when set, else from the daemon's `logs:` (the same input). */
 static void dask_logs(const struct fpd_status_ctx *ctx, const char *runner, const json_t *scheduler,
                       struct fpd_phase_info *out)
 {
+	const struct fpd_dask_settings *s = ctx->plugin_settings;
 	json_t *pseudo =
 	    json_pack("{s:{s:s,s:s},s:{s:[{}]}}", "metadata", "name", runner, "namespace",
 	              fpd_json_str_or(ctx->object, "metadata.namespace", ""), "spec", "containers");
@@ -243,7 +258,7 @@ static void dask_logs(const struct fpd_status_ctx *ctx, const char *runner, cons
 	                           .extra_vars = &var,
 	                           .extra_var_count = *var.value ? 1 : 0,
 	                           .now_ms = ctx->now_ms};
-	fpd_logs_for_pod(&ctx->settings->logs, &in, out);
+	fpd_logs_for_pod(s && s->logs ? s->logs : &ctx->settings->logs, &in, out);
 	json_decref(pseudo);
 }
 
@@ -336,6 +351,8 @@ const struct fpd_plugin fpd_plugin_dask = {
     /* The operator names its cluster after the DaskJob and labels the scheduler, worker and
      * job-runner pods with it. status() reads only metadata and status: nothing to keep. */
     .pod_owner_label = "dask.org/cluster-name",
+    .settings_schema = dask_fields,
+    .settings_size = sizeof(struct fpd_dask_settings),
     .build = dask_build,
     .status = dask_status,
 };

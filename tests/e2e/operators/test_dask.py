@@ -377,3 +377,46 @@ def test_delete_removes_the_dask_job(cluster, crds, daemon):
         time.sleep(0.2)
     assert job(cluster, ns, name) is None, daemon.tail()
     daemon.stub.DeleteTask(req, timeout=30)
+
+
+# The daemon's own logs: must not be used once plugins.settings.dask.logs is set.
+DASK_LOGS_CONFIG = """\
+logs:
+  kubernetes-enabled: false
+  templates:
+    - displayName: Daemon
+      templateUris: ["https://daemon.example.com/{{ .namespace }}/{{ .podName }}"]
+plugins:
+  settings:
+    dask:
+      logs:
+        templates:
+          - displayName: Dask Dashboard
+            templateUris: ["https://dask.example.com/{{ .namespace }}/{{ .daskSchedulerName }}/status"]
+"""
+
+
+def test_per_plugin_logs(cluster, crds, daemon_factory):
+    """plugins.settings.dask.logs in the daemon's configuration: GetTask's links come from that
+    section, which starts from propeller's default (Kubernetes links, the localhost template) as
+    Flyte's does, for the job-runner pod with the scheduler pod's name as
+    {{ .daskSchedulerName }}; the daemon's logs: plays no part."""
+    d = daemon_factory(extra_yaml=DASK_LOGS_CONFIG)
+    ns, name, meta = started(cluster, d, "dasklogs")
+
+    def got(r):
+        return [(l.name, l.uri) for l in r.log_links]
+
+    def want(runner, scheduler):
+        return [("Kubernetes Logs", f"http://localhost:30082/#!/log/{ns}/{runner}/pod?namespace={ns}"),
+                ("Dask Dashboard", f"https://dask.example.com/{ns}/{scheduler}/status")]
+
+    r = get(d, meta)
+    assert got(r) == want("{{ .podName }}", "{{ .daskSchedulerName }}"), got(r)
+    pods = play_operator_create(cluster, ns, name)
+    patch(cluster, ns, name, {"clusterName": name, "jobStatus": "Running", "jobRunnerPodName": pods["runner"]})
+    expected = want(pods["runner"], pods["scheduler"])
+    r = wait_for(d, meta, lambda r: r.phase == PHASE.RUNNING and got(r) == expected, f"links {expected}")
+    patch(cluster, ns, name, {"jobStatus": "Successful", "endTime": now()})
+    r = wait_phase(d, meta, PHASE.SUCCEEDED)
+    assert got(r) == expected, got(r)

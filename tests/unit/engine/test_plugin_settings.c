@@ -1,10 +1,11 @@
 /*
  * Plugin settings (`plugins.settings.<plugin>`) through the built-in plugins' own schemas: the
- * per-plugin log sections of Spark and Ray (which log sections are set, their defaults, the
- * shared log schema behind them), and every tests/fixtures/config/bad-plugins file refused at the
- * line:col and with the text its "# expect: L:C text" header names.
+ * per-plugin log sections of Spark, Ray and Dask (which log sections are set, their defaults,
+ * the shared log schema behind them), and every tests/fixtures/config/bad-plugins file refused
+ * at the line:col and with the text its "# expect: L:C text" header names.
  */
 #include "builtin.h"
+#include "dask/dask.h"
 #include "engine/plugin_settings.h"
 #include "fpd_test.h"
 #include "ray/internal.h"
@@ -64,6 +65,13 @@ static const void *settings_of(const struct loaded *l, const char *plugin)
 	return fpd_plugin_settings_get(l->ps, p);
 }
 
+/* plugins.settings.dask.logs: NULL when the configuration leaves it out. */
+static const struct fpd_log_settings *dask_logs(const struct loaded *l)
+{
+	const struct fpd_dask_settings *dask = settings_of(l, "dask");
+	return dask->logs;
+}
+
 static const struct fpd_log_template *template_at(const struct fpd_list *list, size_t i)
 {
 	return fpd_list_at(list, sizeof(struct fpd_log_template), i);
@@ -108,6 +116,19 @@ START_TEST(per_plugin_log_sections_from_the_good_fixture)
 	ck_assert_str_eq(vscode->display_name, "VS Code");
 	ck_assert_str_eq(ray->dashboard_url_template.display_name, "Ray Dashboard");
 	ck_assert_uint_eq(ray->dashboard_url_template.template_uris.count, 1);
+
+	const struct fpd_log_settings *dask = dask_logs(&l);
+	ck_assert_ptr_nonnull(dask);
+	ck_assert(!dask->kubernetes_enabled && !dask->cloudwatch_enabled);
+	ck_assert_uint_eq(dask->templates.count, 1);
+	const struct fpd_log_template *dash = template_at(&dask->templates, 0);
+	ck_assert_str_eq(dash->display_name, "Dask Dashboard");
+	ck_assert_uint_eq(dash->template_uris.count, 1);
+	ck_assert_str_eq(
+	    dash->template_uris.items[0],
+	    "https://dask.example.com/{{ .namespace }}/{{ .daskSchedulerName }}/status");
+	ck_assert(dash->show_while_pending && !dash->hide_once_finished);
+	ck_assert_int_eq(dash->message_format, 2);
 	/* The daemon's own section is untouched by the plugins'. */
 	ck_assert_str_eq(l.cfg.settings.logs.kubernetes_template_uri,
 	                 "https://k8s.example.com/{{ .namespace }}/{{ .podName }}");
@@ -115,8 +136,8 @@ START_TEST(per_plugin_log_sections_from_the_good_fixture)
 }
 END_TEST
 
-/* What each section starts from when it is present: Spark's mixed from propeller's
- * DefaultConfig (Kubernetes on, the localhost template), every other one empty. */
+/* What each section starts from when it is present: Spark's mixed and Dask's logs from
+ * propeller's DefaultConfig (Kubernetes on, the localhost template), every other one empty. */
 START_TEST(section_defaults_follow_propeller)
 {
 	struct loaded l;
@@ -127,7 +148,9 @@ START_TEST(section_defaults_follow_propeller)
 	          "        mixed: {cloudwatch-enabled: true}\n"
 	          "        user: {}\n"
 	          "    ray:\n"
-	          "      logs:\n",
+	          "      logs:\n"
+	          "    dask:\n"
+	          "      logs: {cloudwatch-enabled: true}\n",
 	          &l);
 	const struct fpd_spark_settings *sp = settings_of(&l, "spark");
 	const struct fpd_log_settings *mixed = sp->logs.mixed;
@@ -144,13 +167,23 @@ START_TEST(section_defaults_follow_propeller)
 	const struct fpd_ray_settings *ray = settings_of(&l, "ray");
 	ck_assert_msg(ray->logs != NULL, "a null `logs:` is a present, empty section");
 	ck_assert(!ray->logs->kubernetes_enabled);
+	const struct fpd_log_settings *dask = dask_logs(&l);
+	ck_assert_ptr_nonnull(dask);
+	ck_assert(dask->kubernetes_enabled && dask->cloudwatch_enabled);
+	ck_assert_str_eq(dask->kubernetes_template_uri, mixed->kubernetes_template_uri);
 	unload(&l);
 
 	/* Nothing configured: no section, every plugin falls back to the daemon's logs. */
-	load_text("plugins: {settings: {spark: {}, ray: {}}}\n", &l);
+	load_text("plugins: {settings: {spark: {}, ray: {}, dask: {}}}\n", &l);
 	sp = settings_of(&l, "spark");
 	ck_assert(!sp->logs.mixed && !sp->logs.user && !sp->logs.system && !sp->logs.all_user);
 	ck_assert_ptr_null(((const struct fpd_ray_settings *)settings_of(&l, "ray"))->logs);
+	ck_assert_ptr_null(dask_logs(&l));
+	unload(&l);
+
+	/* No dask section at all: still its settings, without logs. */
+	load_text("logs: {kubernetes-enabled: false}\n", &l);
+	ck_assert_ptr_null(dask_logs(&l));
 	unload(&l);
 }
 END_TEST
@@ -195,7 +228,7 @@ START_TEST(bad_plugin_settings_rejected_at_location)
 		seen++;
 	}
 	closedir(d);
-	ck_assert_int_ge(seen, 9);
+	ck_assert_int_ge(seen, 13);
 }
 END_TEST
 

@@ -1,11 +1,12 @@
 /*
  * DaskJob status: every case of tests/fixtures/dask/status/ (each file) is an observed DaskJob
- * (with the operator's pods when it needs them) and the exact phase, code, message, kind,
- * cleanup flag, recheck time, log links and custom info the plugin must report. states.json
- * walks every status.jobStatus of Flyte's table and of the operator's controller (checked
- * below); pods.json the job-runner pod read first (a failed or stuck runner fails the task
- * whatever the job says), the scheduler pod behind {{ .daskSchedulerName }}, and pods of
- * another cluster that must be ignored.
+ * (with the operator's pods, the daemon's "config" and the `plugins.settings.dask` section as
+ * "settings" when it needs them) and the exact phase, code, message, kind, cleanup flag,
+ * recheck time, log links and custom info the plugin must report. states.json walks every
+ * status.jobStatus of Flyte's table and of the operator's controller (checked below); pods.json
+ * the job-runner pod read first (a failed or stuck runner fails the task whatever the job
+ * says), the scheduler pod behind {{ .daskSchedulerName }}, and pods of another cluster that
+ * must be ignored; logs.json which links come out with and without `logs` in the settings.
  */
 #include <flyteplugd/object.h>
 
@@ -51,6 +52,8 @@ static const char *run_case(const char *file, size_t i, json_t *c)
 	if (json_object_get(c, "config"))
 		json_object_set(task, "config", json_object_get(c, "config"));
 	fpd_test_dask_load(&s, task);
+	/* As the daemon: the plugin's settings always, its defaults when the case has none. */
+	void *settings = fpd_test_plugin_settings(&fpd_plugin_dask, json_object_get(c, "settings"));
 	json_t *pods = json_object_get(c, "pods");
 	const json_t *pod_list[8];
 	size_t n = json_array_size(pods);
@@ -63,6 +66,7 @@ static const char *run_case(const char *file, size_t i, json_t *c)
 	    .pods = pod_list,
 	    .pod_count = n,
 	    .settings = s.t.task.settings,
+	    .plugin_settings = settings,
 	    .now_ms = fpd_time_parse(json_string_value(json_object_get(c, "now"))),
 	};
 	ck_assert_msg(ctx.now_ms > 0, "%s: bad now", what);
@@ -92,6 +96,7 @@ static const char *run_case(const char *file, size_t i, json_t *c)
 		ck_assert_msg(!json_object_size(pi.custom_info), "%s: unexpected custom info",
 		              what);
 	fpd_phase_info_clear(&pi);
+	fpd_test_plugin_settings_free(&fpd_plugin_dask, settings);
 	fpd_test_dask_free(&s);
 	json_decref(task);
 	const char *state = fpd_json_str_or(json_object_get(c, "object"), "status.jobStatus", "");
@@ -130,7 +135,7 @@ START_TEST(maps_every_state_as_the_fixtures_say)
 	closedir(d);
 	for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++)
 		ck_assert_msg(seen[k], "no fixture case for state [%s]", states[k]);
-	ck_assert_uint_eq(ran, 19);
+	ck_assert_uint_eq(ran, 24);
 }
 END_TEST
 
