@@ -365,7 +365,8 @@ static int add_header(struct curl_slist **list, const char *h)
 
 static void set_blob(CURL *e, CURLoption opt, const struct fpd_kube_blob *b)
 {
-	struct curl_blob blob = {b->data, b->len, CURL_BLOB_COPY};
+	/* The blobs belong to h->creds, which outlives every transfer: no copy per request. */
+	struct curl_blob blob = {b->data, b->len, CURL_BLOB_NOCOPY};
 	curl_easy_setopt(e, opt, &blob);
 }
 
