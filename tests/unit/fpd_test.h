@@ -1,6 +1,7 @@
 /*
- * Shared helpers for the Check unit tests: running a suite with one call from main, and reading
- * fixture files from tests/fixtures (FPD_FIXTURES, set by ctest).
+ * Shared helpers for the Check unit tests: running a suite with one call from main, reading
+ * fixture files from tests/fixtures (FPD_FIXTURES, set by ctest), and checking a directory of
+ * configuration fixtures that must be refused (bad_fixtures.c).
  */
 #ifndef FPD_TEST_H
 #define FPD_TEST_H
@@ -36,6 +37,16 @@ static inline char *fpd_read_fixture(const char *rel, size_t *len)
 		*len = (size_t)n;
 	return buf;
 }
+
+struct fpd_error;
+
+/* Checks every *.yaml file of the fixture directory dir (relative to tests/fixtures), each of
+ * which starts with "# expect: LINE:COL text": load(path, err) must refuse it, with err naming
+ * the file and LINE:COL and its text containing text. load loads the file as the test means,
+ * releases whatever it loaded and returns FPD_OK or the error code (err filled). Returns how many
+ * files were checked; fails the test at the first that is not refused as expected. Defined in
+ * bad_fixtures.c, which a test calling it adds to its SOURCES. */
+int fpd_check_bad_fixtures(const char *dir, int (*load)(const char *path, struct fpd_error *err));
 
 /* Runs one suite; returns the process exit code. */
 static inline int fpd_run_suite(Suite *s)

@@ -133,3 +133,29 @@ def execution_metadata(namespace: str, execution: str, node: str = "n0", attempt
             retry_attempt=attempt),
         namespace=namespace, labels=labels, annotations={"flyte.org/owner": "e2e"},
         k8s_service_account="default", environment_variables={"EXEC_ENV": "yes"})
+
+
+def subset_mismatch(want, got, path="$", appended=()):
+    """Where `got` (what the API server stored) differs from `want` (what render printed): every
+    key render printed must be there with the same value; the server may add more keys, and more
+    elements at the end of a list whose path ends with one of `appended`. None when they agree."""
+    if isinstance(want, dict):
+        if not isinstance(got, dict):
+            return f"{path}: {got!r} is not an object"
+        for k, v in want.items():
+            if k not in got:
+                return f"{path}.{k}: missing"
+            m = subset_mismatch(v, got[k], f"{path}.{k}", appended)
+            if m:
+                return m
+        return None
+    if isinstance(want, list):
+        longer = path.endswith(tuple(appended))
+        if not isinstance(got, list) or len(got) < len(want) or (len(got) != len(want) and not longer):
+            return f"{path}: {got!r} vs {want!r}"
+        for i, (w, g) in enumerate(zip(want, got)):
+            m = subset_mismatch(w, g, f"{path}[{i}]", appended)
+            if m:
+                return m
+        return None
+    return None if want == got else f"{path}: {got!r} != {want!r}"

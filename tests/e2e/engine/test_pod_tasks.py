@@ -15,7 +15,7 @@ from flyteidl.admin import agent_pb2
 from flyteidl.core import execution_pb2
 
 import flytekit_tasks
-from conftest import BIN, execution_metadata
+from conftest import BIN, execution_metadata, subset_mismatch
 
 
 def daemon_bin():
@@ -250,32 +250,6 @@ def test_ttl_cleanup_and_orphan_sweep(cluster, daemon_factory):
     assert pod(cluster, ns, "not-ours") is not None, "an unmanaged pod was deleted"
 
 
-def subset_mismatch(want, got, path="$"):
-    """Where `got` (what the API server stored) differs from `want` (what render printed):
-    every key render printed must be there with the same value; the server may add more."""
-    if isinstance(want, dict):
-        if not isinstance(got, dict):
-            return f"{path}: {got!r} is not an object"
-        for k, v in want.items():
-            if k not in got:
-                return f"{path}.{k}: missing"
-            m = subset_mismatch(v, got[k], f"{path}.{k}")
-            if m:
-                return m
-        return None
-    if isinstance(want, list):
-        # The ServiceAccount admission plugin appends the token volume and its mounts.
-        appended = path.endswith((".volumes", ".volumeMounts"))
-        if not isinstance(got, list) or len(got) < len(want) or (len(got) != len(want) and not appended):
-            return f"{path}: {got!r} vs {want!r}"
-        for i, (w, g) in enumerate(zip(want, got)):
-            m = subset_mismatch(w, g, f"{path}[{i}]")
-            if m:
-                return m
-        return None
-    return None if want == got else f"{path}: {got!r} != {want!r}"
-
-
 @pytest.mark.parametrize("name,make", [("python", flytekit_tasks.python_task),
                                        ("podtemplate", flytekit_tasks.pod_template_task),
                                        ("container", flytekit_tasks.raw_container_task)])
@@ -296,7 +270,8 @@ def test_render_equals_created_object(cluster, daemon, tmp_path, name, make):
     created = pod(cluster, ns, f"{execution}-n0-0")
     assert created is not None, daemon.tail()
     assert rendered["metadata"]["name"] == f"{execution}-n0-0"
-    mismatch = subset_mismatch(rendered, created)
+    # The ServiceAccount admission plugin appends the token volume and its mounts.
+    mismatch = subset_mismatch(rendered, created, appended=(".volumes", ".volumeMounts"))
     assert mismatch is None, mismatch
     # and the YAML form parses to the same object
     out = subprocess.run([daemon_bin(), "render", "--template", str(tmp_path / "t.pb"), "--metadata",

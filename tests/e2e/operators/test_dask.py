@@ -10,24 +10,20 @@ from __future__ import annotations
 import copy
 import json
 import re
-import subprocess
-import time
 import urllib.request
-from datetime import datetime, timezone
 
 import pytest
-from flyteidl.admin import agent_pb2
-from flyteidl.core import execution_pb2
 
 import engine_conftest
 import ray_dask_tasks
-from conftest import BIN, execution_metadata
-from test_spark import subset_mismatch
+from conftest import execution_metadata
+from operator_helpers import (PHASE, CrdTask, create, links, plugin_settings_config, render, rfc3339,
+                              subset_mismatch)
 
 CRD = "dask"  # skipped, with the reason, when the operator's published CRDs cannot be obtained
 
-PHASE = execution_pb2.TaskExecution
-GROUP, VERSION, PLURAL = "kubernetes.dask.org", "v1", "daskjobs"
+DASK = CrdTask("kubernetes.dask.org", "v1", "daskjobs", "dask")
+
 # A link whose URI needs the scheduler pod's name (Flyte's {{ .daskSchedulerName }}).
 LOGS = """logs:
   kubernetes-enabled: true
@@ -50,66 +46,19 @@ def dask_daemon(cluster, tmp_path):
     d.stop()
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def meta_for(ns, execution, name):
     return execution_metadata(ns, execution, task_name=f"ray_dask_tasks.{name}")
 
 
-def create(daemon, ns, execution, name):
-    req = agent_pb2.CreateTaskRequest(template=ray_dask_tasks.template(name),
-                                      output_prefix=f"s3://bucket/meta/{execution}/n0/data/0",
-                                      task_execution_metadata=meta_for(ns, execution, name))
-    return daemon.stub.CreateTask(req, timeout=30).resource_meta
+def create_case(daemon, ns, execution, name):
+    """CreateTask for the ray_dask_tasks task `name`, named after it in the metadata."""
+    return create(daemon, ns, execution, ray_dask_tasks.template(name), meta_for(ns, execution, name))
 
 
-def get(daemon, meta):
-    return daemon.stub.GetTask(agent_pb2.GetTaskRequest(task_type="dask", resource_meta=meta),
-                               timeout=30).resource
-
-
-def job(cluster, ns, name):
-    st, obj = cluster.request("GET", cluster.resource_path(GROUP, VERSION, PLURAL, ns, name))
-    return obj if st == 200 else None
-
-
-def links(r):
-    return {l.name: l.uri for l in r.log_links}
-
-
-def wait_for(daemon, meta, pred, what, timeout=20):
-    deadline = time.time() + timeout
-    r = None
-    while time.time() < deadline:
-        r = get(daemon, meta)
-        if pred(r):
-            return r
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: last {PHASE.Phase.Name(r.phase)} ({r.message!r}) {links(r)}\n"
-                         f"{daemon.tail()}")
-
-
-def wait_phase(daemon, meta, phase, message=None):
-    return wait_for(daemon, meta, lambda r: r.phase == phase and (message is None or r.message == message),
-                    f"wanted {PHASE.Phase.Name(phase)} {message!r}")
-
-
-def patch(cluster, ns, name, status):
-    cluster.patch_status(GROUP, VERSION, PLURAL, ns, name, status)
-
-
-def render(daemon, tmp_path, ns, execution, name):
-    template = ray_dask_tasks.template(name)
-    (tmp_path / "t.pb").write_bytes(template.SerializeToString())
-    (tmp_path / "m.pb").write_bytes(meta_for(ns, execution, name).SerializeToString())
-    out = subprocess.run([BIN, "render", "--template", str(tmp_path / "t.pb"), "--metadata",
-                          str(tmp_path / "m.pb"), "--config", str(daemon.config), "--output-prefix",
-                          f"s3://bucket/meta/{execution}/n0/data/0", "-o", "json"],
-                         capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
+def render_case(daemon, tmp_path, ns, execution, name):
+    """`flyteplugd render` of what create_case sends."""
+    return render(daemon, tmp_path, ns, execution, ray_dask_tasks.template(name),
+                  meta_for(ns, execution, name))
 
 
 def containers(spec):
@@ -123,9 +72,9 @@ CASES = ["dask_defaults", "dask_basic", "dask_image", "dask_every_option"]
 def test_render_equals_created_dask_job(cluster, crds, daemon, tmp_path, name):
     ns = cluster.new_namespace("dask")
     execution = "r" + name.replace("_", "")
-    rendered = render(daemon, tmp_path, ns, execution, name)
-    create(daemon, ns, execution, name)
-    created = job(cluster, ns, f"{execution}-n0-0")
+    rendered = render_case(daemon, tmp_path, ns, execution, name)
+    create_case(daemon, ns, execution, name)
+    created = DASK.stored(cluster, ns, f"{execution}-n0-0")
     assert created is not None, daemon.tail()
     mismatch = subset_mismatch(rendered, created)
     assert mismatch is None, mismatch
@@ -188,12 +137,11 @@ def test_spec_cluster_metadata_is_pruned_by_the_published_crd(cluster, crds, dae
     """Why flyteplugd leaves out spec.cluster.metadata, which Flyte's Go plugin sets: the
     operator's CRD has no such field, so the API server drops it."""
     ns = cluster.new_namespace("dask")
-    obj = render(daemon, tmp_path, ns, "prune", "dask_basic")
+    obj = render_case(daemon, tmp_path, ns, "prune", "dask_basic")
     obj["metadata"].pop("finalizers")
     obj["spec"]["cluster"]["metadata"] = {"labels": {"execution-id": "prune"},
                                           "annotations": {"flyte.org/owner": "e2e"}}
-    stored = cluster.must("POST", cluster.resource_path(GROUP, VERSION, PLURAL, ns), obj,
-                          query={"dryRun": "All"})
+    stored = cluster.must("POST", DASK.path(cluster, ns), obj, query={"dryRun": "All"})
     assert "metadata" not in stored["spec"]["cluster"], stored["spec"]["cluster"].keys()
     assert stored["spec"]["cluster"]["spec"]["worker"]["replicas"] == 3
 
@@ -203,10 +151,10 @@ def test_integer_probe_port_is_refused_by_the_published_crd(cluster, crds, daemo
     probe port (valid in a Pod, and what Flyte's Go plugin sends too) makes a DaskJob the API
     server refuses, reported as a permanent failure with the API server's reason."""
     ns = cluster.new_namespace("dask")
-    meta = create(daemon, ns, "intport", "dask_int_probe_port")
-    r = wait_phase(daemon, meta, PHASE.FAILED)
+    meta = create_case(daemon, ns, "intport", "dask_int_probe_port")
+    r = DASK.wait_phase(daemon, meta, PHASE.FAILED)
     assert "livenessProbe.httpGet.port in body must be of type string" in r.message, r.message
-    assert job(cluster, ns, "intport-n0-0") is None
+    assert DASK.stored(cluster, ns, "intport-n0-0") is None
 
 
 # ---- the operator, played by the test ---------------------------------------------------------
@@ -239,15 +187,15 @@ def play_operator_create(cluster, ns, name):
     """daskjob_create_components and daskcluster_create_components: the DaskCluster, its
     default DaskWorkerGroup (both under the operator's CRDs), the job-runner pod, the scheduler
     pod (from its Deployment) and one worker pod, each accepted by the real API server."""
-    dj = job(cluster, ns, name)
+    dj = DASK.stored(cluster, ns, name)
     address = {"name": "DASK_SCHEDULER_ADDRESS", "value": f"tcp://{name}-scheduler.{ns}.svc.cluster.local:8786"}
     cl = dj["spec"]["cluster"]["spec"]
-    cluster.must("POST", cluster.resource_path(GROUP, VERSION, "daskclusters", ns),
-                 {"apiVersion": f"{GROUP}/{VERSION}", "kind": "DaskCluster",
+    cluster.must("POST", cluster.resource_path(DASK.group, DASK.version, "daskclusters", ns),
+                 {"apiVersion": f"{DASK.group}/{DASK.version}", "kind": "DaskCluster",
                   "metadata": operator_meta(dj, name, None),
                   "spec": {"worker": cl["worker"], "scheduler": cl["scheduler"]}})
-    cluster.must("POST", cluster.resource_path(GROUP, VERSION, "daskworkergroups", ns),
-                 {"apiVersion": f"{GROUP}/{VERSION}", "kind": "DaskWorkerGroup",
+    cluster.must("POST", cluster.resource_path(DASK.group, DASK.version, "daskworkergroups", ns),
+                 {"apiVersion": f"{DASK.group}/{DASK.version}", "kind": "DaskWorkerGroup",
                   "metadata": operator_meta(dj, f"{name}-default", "workergroup"),
                   "spec": {"cluster": name, "worker": cl["worker"]}})
     pods = {
@@ -277,28 +225,28 @@ def metric(daemon, name):
 
 def started(cluster, daemon, execution, name="dask_basic"):
     ns = cluster.new_namespace("dask")
-    meta = create(daemon, ns, execution, name)
+    meta = create_case(daemon, ns, execution, name)
     job_name = f"{execution}-n0-0"
-    assert job(cluster, ns, job_name) is not None, daemon.tail()
-    wait_phase(daemon, meta, PHASE.INITIALIZING, "unknown")
+    assert DASK.stored(cluster, ns, job_name) is not None, daemon.tail()
+    DASK.wait_phase(daemon, meta, PHASE.INITIALIZING, "unknown")
     return ns, job_name, meta
 
 
 def test_walks_the_operators_job_states(cluster, crds, dask_daemon):
     d = dask_daemon
     ns, name, meta = started(cluster, d, "daskok")
-    patch(cluster, ns, name, {"jobStatus": "JobCreated"})
-    r = wait_phase(d, meta, PHASE.INITIALIZING, "job created")
-    assert "{{ .podName }}" in links(r)["Kubernetes Logs"], links(r)  # no runner pod named yet
+    DASK.patch(cluster, ns, name, {"jobStatus": "JobCreated"})
+    r = DASK.wait_phase(d, meta, PHASE.INITIALIZING, "job created")
+    assert "{{ .podName }}" in dict(links(r))["Kubernetes Logs"], links(r)  # no runner pod named yet
 
     tracked = metric(d, "flyteplugd_executions")
     pods = play_operator_create(cluster, ns, name)
-    patch(cluster, ns, name, {"clusterName": name, "jobStatus": "ClusterCreated",
-                              "jobRunnerPodName": pods["runner"]})
-    r = wait_for(d, meta, lambda r: r.message == "cluster created" and pods["scheduler"] in
-                 links(r).get("Dask Dashboard", ""), "cluster created, with the scheduler's link")
+    DASK.patch(cluster, ns, name, {"clusterName": name, "jobStatus": "ClusterCreated",
+                                   "jobRunnerPodName": pods["runner"]})
+    r = DASK.wait_for(d, meta, lambda r: r.message == "cluster created" and pods["scheduler"] in
+                      dict(links(r)).get("Dask Dashboard", ""), "cluster created, with the scheduler's link")
     assert r.phase == PHASE.INITIALIZING
-    assert links(r) == {
+    assert dict(links(r)) == {
         "Kubernetes Logs": f"http://localhost:30082/#!/log/{ns}/{pods['runner']}/pod?namespace={ns}",
         "Dask Dashboard": f"https://dash.example.com/{ns}/{pods['scheduler']}/status"}
     # The operator's pods carry the DaskJob's labels (flyteplugd's plugin label included) and
@@ -308,23 +256,23 @@ def test_walks_the_operators_job_states(cluster, crds, dask_daemon):
         assert cluster.request("GET", f"/api/v1/namespaces/{ns}/pods/{p}")[0] == 200, p
 
     cluster.patch_pod_status(ns, pods["runner"], runner_status(
-        "Running", {"running": {"startedAt": now()}}, ready=True))
-    patch(cluster, ns, name, {"jobStatus": "Running", "startTime": now()})
-    r = wait_phase(d, meta, PHASE.RUNNING)
-    assert pods["runner"] in links(r)["Kubernetes Logs"]
+        "Running", {"running": {"startedAt": rfc3339()}}, ready=True))
+    DASK.patch(cluster, ns, name, {"jobStatus": "Running", "startTime": rfc3339()})
+    r = DASK.wait_phase(d, meta, PHASE.RUNNING)
+    assert pods["runner"] in dict(links(r))["Kubernetes Logs"]
 
     cluster.patch_pod_status(ns, pods["runner"], runner_status(
         "Succeeded", {"terminated": {"exitCode": 0, "reason": "Completed"}}))
-    patch(cluster, ns, name, {"jobStatus": "Successful", "endTime": now()})
-    wait_phase(d, meta, PHASE.SUCCEEDED)
+    DASK.patch(cluster, ns, name, {"jobStatus": "Successful", "endTime": rfc3339()})
+    DASK.wait_phase(d, meta, PHASE.SUCCEEDED)
 
 
 def test_failed_job_without_a_runner_pod(cluster, crds, daemon):
     ns, name, meta = started(cluster, daemon, "daskfail")
-    patch(cluster, ns, name, {"jobStatus": "Running", "jobRunnerPodName": f"{name}-runner"})
-    wait_phase(daemon, meta, PHASE.RUNNING)
-    patch(cluster, ns, name, {"jobStatus": "Failed", "endTime": now()})
-    wait_phase(daemon, meta, PHASE.RETRYABLE_FAILED, "DownstreamSystemError: Dask Job failed")
+    DASK.patch(cluster, ns, name, {"jobStatus": "Running", "jobRunnerPodName": f"{name}-runner"})
+    DASK.wait_phase(daemon, meta, PHASE.RUNNING)
+    DASK.patch(cluster, ns, name, {"jobStatus": "Failed", "endTime": rfc3339()})
+    DASK.wait_phase(daemon, meta, PHASE.RETRYABLE_FAILED, "DownstreamSystemError: Dask Job failed")
 
 
 def test_failed_runner_pod_fails_the_task_first(cluster, crds, daemon):
@@ -332,27 +280,28 @@ def test_failed_runner_pod_fails_the_task_first(cluster, crds, daemon):
     the container's exit, even while the job still says Running."""
     ns, name, meta = started(cluster, daemon, "daskoom")
     pods = play_operator_create(cluster, ns, name)
-    patch(cluster, ns, name, {"clusterName": name, "jobStatus": "Running", "jobRunnerPodName": pods["runner"]})
-    wait_phase(daemon, meta, PHASE.RUNNING)
+    DASK.patch(cluster, ns, name, {"clusterName": name, "jobStatus": "Running", "jobRunnerPodName": pods["runner"]})
+    DASK.wait_phase(daemon, meta, PHASE.RUNNING)
     cluster.patch_pod_status(ns, pods["runner"], runner_status(
         "Failed", {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}))
-    r = wait_for(daemon, meta, lambda r: r.phase == PHASE.RETRYABLE_FAILED, "runner failure")
+    r = DASK.wait_for(daemon, meta, lambda r: r.phase == PHASE.RETRYABLE_FAILED, "runner failure")
     assert r.message == ("OOMKilled: Pod failed. No message received from kubernetes.\r\n[job-runner] "
                          "terminated with exit code (137). Reason [OOMKilled]. Message: \n."), repr(r.message)
-    assert pods["runner"] in links(r)["Kubernetes Logs"]
+    assert pods["runner"] in dict(links(r))["Kubernetes Logs"]
 
 
 def test_runner_pod_explains_a_slow_start(cluster, crds, daemon):
     ns, name, meta = started(cluster, daemon, "daskslow")
     pods = play_operator_create(cluster, ns, name)
-    patch(cluster, ns, name, {"clusterName": name, "jobStatus": "ClusterCreated", "jobRunnerPodName": pods["runner"]})
+    DASK.patch(cluster, ns, name, {"clusterName": name, "jobStatus": "ClusterCreated",
+                                   "jobRunnerPodName": pods["runner"]})
     status = runner_status("Pending", {"waiting": {"reason": "ImagePullBackOff",
                                                    "message": "Back-off pulling image \"x\""}})
     status["conditions"] = [{"type": "Ready", "status": "False", "reason": "ContainersNotReady",
                              "message": "containers with unready status: [job-runner]",
-                             "lastTransitionTime": now()}]
+                             "lastTransitionTime": rfc3339()}]
     cluster.patch_pod_status(ns, pods["runner"], status)
-    r = wait_for(daemon, meta, lambda r: "Back-off pulling image" in r.message, "runner pod diagnosis")
+    r = DASK.wait_for(daemon, meta, lambda r: "Back-off pulling image" in r.message, "runner pod diagnosis")
     assert r.phase == PHASE.INITIALIZING, PHASE.Phase.Name(r.phase)
     assert r.message == (f"cluster created; job-runner pod {pods['runner']}: [ContainersNotReady|ImagePullBackOff]: "
                          "containers with unready status: [job-runner]|Back-off pulling image \"x\""), r.message
@@ -360,40 +309,26 @@ def test_runner_pod_explains_a_slow_start(cluster, crds, daemon):
 
 def test_unknown_state_keeps_the_last_phase(cluster, crds, daemon):
     ns, name, meta = started(cluster, daemon, "daskodd")
-    patch(cluster, ns, name, {"jobStatus": "Running"})
-    wait_phase(daemon, meta, PHASE.RUNNING)
-    patch(cluster, ns, name, {"jobStatus": "NOT_A_STATE"})
-    time.sleep(1.5)
-    r = get(daemon, meta)
-    assert r.phase == PHASE.RUNNING, (PHASE.Phase.Name(r.phase), r.message)
+    DASK.patch(cluster, ns, name, {"jobStatus": "Running"})
+    DASK.wait_phase(daemon, meta, PHASE.RUNNING)
+    DASK.patch(cluster, ns, name, {"jobStatus": "NOT_A_STATE"})
+    DASK.keeps_phase(daemon, meta, PHASE.RUNNING)
 
 
 def test_delete_removes_the_dask_job(cluster, crds, daemon):
     ns, name, meta = started(cluster, daemon, "daskdel")
-    req = agent_pb2.DeleteTaskRequest(task_type="dask", resource_meta=meta)
-    daemon.stub.DeleteTask(req, timeout=30)
-    deadline = time.time() + 20
-    while job(cluster, ns, name) and time.time() < deadline:
-        time.sleep(0.2)
-    assert job(cluster, ns, name) is None, daemon.tail()
-    daemon.stub.DeleteTask(req, timeout=30)
+    DASK.delete(daemon, meta)
+    DASK.wait_deleted(daemon, cluster, ns, name)
+    DASK.delete(daemon, meta)  # again, with nothing left to delete
 
 
 # The daemon's own logs: must not be used once plugins.settings.dask.logs is set.
-DASK_LOGS_CONFIG = """\
+DASK_LOGS_CONFIG = plugin_settings_config("dask", """\
 logs:
-  kubernetes-enabled: false
   templates:
-    - displayName: Daemon
-      templateUris: ["https://daemon.example.com/{{ .namespace }}/{{ .podName }}"]
-plugins:
-  settings:
-    dask:
-      logs:
-        templates:
-          - displayName: Dask Dashboard
-            templateUris: ["https://dask.example.com/{{ .namespace }}/{{ .daskSchedulerName }}/status"]
-"""
+    - displayName: Dask Dashboard
+      templateUris: ["https://dask.example.com/{{ .namespace }}/{{ .daskSchedulerName }}/status"]
+""")
 
 
 def test_per_plugin_logs(cluster, crds, daemon_factory):
@@ -404,19 +339,16 @@ def test_per_plugin_logs(cluster, crds, daemon_factory):
     d = daemon_factory(extra_yaml=DASK_LOGS_CONFIG)
     ns, name, meta = started(cluster, d, "dasklogs")
 
-    def got(r):
-        return [(l.name, l.uri) for l in r.log_links]
-
     def want(runner, scheduler):
         return [("Kubernetes Logs", f"http://localhost:30082/#!/log/{ns}/{runner}/pod?namespace={ns}"),
                 ("Dask Dashboard", f"https://dask.example.com/{ns}/{scheduler}/status")]
 
-    r = get(d, meta)
-    assert got(r) == want("{{ .podName }}", "{{ .daskSchedulerName }}"), got(r)
+    r = DASK.get(d, meta)
+    assert links(r) == want("{{ .podName }}", "{{ .daskSchedulerName }}"), links(r)
     pods = play_operator_create(cluster, ns, name)
-    patch(cluster, ns, name, {"clusterName": name, "jobStatus": "Running", "jobRunnerPodName": pods["runner"]})
+    DASK.patch(cluster, ns, name, {"clusterName": name, "jobStatus": "Running", "jobRunnerPodName": pods["runner"]})
     expected = want(pods["runner"], pods["scheduler"])
-    r = wait_for(d, meta, lambda r: r.phase == PHASE.RUNNING and got(r) == expected, f"links {expected}")
-    patch(cluster, ns, name, {"jobStatus": "Successful", "endTime": now()})
-    r = wait_phase(d, meta, PHASE.SUCCEEDED)
-    assert got(r) == expected, got(r)
+    r = DASK.wait_for(d, meta, lambda r: r.phase == PHASE.RUNNING and links(r) == expected, f"links {expected}")
+    DASK.patch(cluster, ns, name, {"jobStatus": "Successful", "endTime": rfc3339()})
+    r = DASK.wait_phase(d, meta, PHASE.SUCCEEDED)
+    assert links(r) == expected, links(r)

@@ -5,87 +5,16 @@ the tests patch status (and create the head pod) themselves."""
 from __future__ import annotations
 
 import base64
-import json
-import subprocess
-import time
-from datetime import datetime
 
 import pytest
-from flyteidl.admin import agent_pb2
-from flyteidl.core import execution_pb2
 
 import ray_dask_tasks
-from conftest import BIN, execution_metadata
-from test_spark import subset_mismatch
+from operator_helpers import (PHASE, CrdTask, create, links, plugin_settings_config, render,
+                              subset_mismatch, unix)
 
 CRD = "ray"  # its published CRDs, installed by the crds fixture
 
-PHASE = execution_pb2.TaskExecution
-GROUP, VERSION, PLURAL = "ray.io", "v1", "rayjobs"
-
-
-def create(daemon, ns, execution, template):
-    req = agent_pb2.CreateTaskRequest(template=template,
-                                      output_prefix=f"s3://bucket/meta/{execution}/n0/data/0",
-                                      task_execution_metadata=execution_metadata(ns, execution))
-    return daemon.stub.CreateTask(req, timeout=30).resource_meta
-
-
-def get(daemon, meta):
-    return daemon.stub.GetTask(agent_pb2.GetTaskRequest(task_type="ray", resource_meta=meta),
-                               timeout=30).resource
-
-
-def job(cluster, ns, name):
-    st, obj = cluster.request("GET", cluster.resource_path(GROUP, VERSION, PLURAL, ns, name))
-    return obj if st == 200 else None
-
-
-def wait_for(daemon, meta, pred, what, timeout=20):
-    deadline = time.time() + timeout
-    r = None
-    while time.time() < deadline:
-        r = get(daemon, meta)
-        if pred(r):
-            return r
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: last {PHASE.Phase.Name(r.phase)} ({r.message!r}) "
-                         f"{[(l.name, l.uri) for l in r.log_links]}\n{daemon.tail()}")
-
-
-def wait_phase(daemon, meta, phase, message=None):
-    return wait_for(daemon, meta, lambda r: r.phase == phase and (message is None or r.message == message),
-                    f"wanted {PHASE.Phase.Name(phase)} {message!r}")
-
-
-def patch(cluster, ns, name, status):
-    cluster.patch_status(GROUP, VERSION, PLURAL, ns, name, status)
-
-
-def job_names(cluster, ns):
-    st, obj = cluster.request("GET", cluster.resource_path(GROUP, VERSION, PLURAL, ns))
-    assert st == 200, obj
-    return sorted(o["metadata"]["name"] for o in obj["items"])
-
-
-def links(resource):
-    return [(l.name, l.uri) for l in resource.log_links]
-
-
-def unix(rfc3339):
-    return int(datetime.strptime(rfc3339, "%Y-%m-%dT%H:%M:%S%z").timestamp())
-
-
-def render(daemon, tmp_path, ns, execution, template):
-    """`flyteplugd render` of the task under the daemon's configuration."""
-    (tmp_path / "t.pb").write_bytes(template.SerializeToString())
-    (tmp_path / "m.pb").write_bytes(execution_metadata(ns, execution).SerializeToString())
-    out = subprocess.run([BIN, "render", "--template", str(tmp_path / "t.pb"), "--metadata",
-                          str(tmp_path / "m.pb"), "--config", str(daemon.config), "--output-prefix",
-                          f"s3://bucket/meta/{execution}/n0/data/0", "-o", "json"],
-                         capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
+RAY = CrdTask("ray.io", "v1", "rayjobs", "ray")
 
 
 # Flyte's GeneratedNameMaxLength for RayJobs (flyteplugins k8s/ray/ray.go GetProperties): KubeRay
@@ -121,7 +50,7 @@ def test_render_equals_created_ray_job(cluster, crds, daemon, tmp_path, name):
     execution = name.replace("_", "")
     rendered = render(daemon, tmp_path, ns, execution, template)
     create(daemon, ns, execution, template)
-    created = job(cluster, ns, f"{execution}-n0-0")
+    created = RAY.stored(cluster, ns, f"{execution}-n0-0")
     assert created is not None, daemon.tail()
     mismatch = subset_mismatch(rendered, created)
     assert mismatch is None, mismatch
@@ -171,23 +100,23 @@ def test_long_execution_names_follow_flytes_ray_limit(cluster, crds, daemon, tmp
     template = ray_dask_tasks.template("ray_basic")
     assert render(daemon, tmp_path, ns, execution, template)["metadata"]["name"] == want
     meta = create(daemon, ns, execution, template)
-    assert job_names(cluster, ns) == [want], daemon.tail()
-    created = job(cluster, ns, want)
+    assert RAY.names(cluster, ns) == [want], daemon.tail()
+    created = RAY.stored(cluster, ns, want)
     for tmpl in (created["spec"]["rayClusterSpec"]["headGroupSpec"]["template"],
                  created["spec"]["submitterPodTemplate"]):
         assert tmpl["metadata"]["labels"]["execution-id"] == execution
-    wait_phase(daemon, meta, PHASE.QUEUED, "Scheduling")
+    RAY.wait_phase(daemon, meta, PHASE.QUEUED, "Scheduling")
     # After a restart the object is found again by its name, and a repeated CreateTask (which
     # propeller may send) answers for the same object instead of creating another.
     daemon.kill()
     daemon.start()
-    wait_phase(daemon, meta, PHASE.QUEUED, "Scheduling")
+    RAY.wait_phase(daemon, meta, PHASE.QUEUED, "Scheduling")
     again = create(daemon, ns, execution, template)
-    wait_phase(daemon, again, PHASE.QUEUED, "Scheduling")
-    assert job_names(cluster, ns) == [want], daemon.tail()
-    patch(cluster, ns, want, {"jobDeploymentStatus": "Failed", "jobStatus": "FAILED", "reason": "AppFailed",
-                              "message": "exit code 1"})
-    r = wait_for(daemon, meta, lambda r: r.phase == PHASE.RETRYABLE_FAILED, "retryable failure")
+    RAY.wait_phase(daemon, again, PHASE.QUEUED, "Scheduling")
+    assert RAY.names(cluster, ns) == [want], daemon.tail()
+    RAY.patch(cluster, ns, want, {"jobDeploymentStatus": "Failed", "jobStatus": "FAILED", "reason": "AppFailed",
+                                  "message": "exit code 1"})
+    r = RAY.wait_for(daemon, meta, lambda r: r.phase == PHASE.RETRYABLE_FAILED, "retryable failure")
     assert f"Failed to run Ray job {want} with error: [AppFailed] exit code 1" in r.message, r.message
 
 
@@ -195,47 +124,45 @@ def started(cluster, crds, daemon, execution):
     ns = cluster.new_namespace("ray")
     meta = create(daemon, ns, execution, ray_dask_tasks.template("ray_basic"))
     name = f"{execution}-n0-0"
-    assert job(cluster, ns, name) is not None, daemon.tail()
-    wait_phase(daemon, meta, PHASE.QUEUED, "Scheduling")
+    assert RAY.stored(cluster, ns, name) is not None, daemon.tail()
+    RAY.wait_phase(daemon, meta, PHASE.QUEUED, "Scheduling")
     return ns, name, meta
 
 
 def test_initializing_running_complete(cluster, crds, daemon):
     ns, name, meta = started(cluster, crds, daemon, "rayok")
-    patch(cluster, ns, name, {"jobDeploymentStatus": "Initializing", "rayClusterName": f"{name}-rc"})
-    wait_phase(daemon, meta, PHASE.INITIALIZING, "cluster is creating")
-    patch(cluster, ns, name, {"jobDeploymentStatus": "Running", "jobStatus": "RUNNING", "jobId": "rj-1",
-                              "dashboardURL": "10.0.0.1:8265"})
-    r = wait_phase(daemon, meta, PHASE.RUNNING)
+    RAY.patch(cluster, ns, name, {"jobDeploymentStatus": "Initializing", "rayClusterName": f"{name}-rc"})
+    RAY.wait_phase(daemon, meta, PHASE.INITIALIZING, "cluster is creating")
+    RAY.patch(cluster, ns, name, {"jobDeploymentStatus": "Running", "jobStatus": "RUNNING", "jobId": "rj-1",
+                                  "dashboardURL": "10.0.0.1:8265"})
+    r = RAY.wait_phase(daemon, meta, PHASE.RUNNING)
     assert r.log_links, "no log links"
-    patch(cluster, ns, name, {"jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED"})
-    wait_phase(daemon, meta, PHASE.SUCCEEDED)
+    RAY.patch(cluster, ns, name, {"jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED"})
+    RAY.wait_phase(daemon, meta, PHASE.SUCCEEDED)
 
 
 def test_failed_is_a_retryable_system_failure(cluster, crds, daemon):
     ns, name, meta = started(cluster, crds, daemon, "rayfail")
-    patch(cluster, ns, name, {"jobDeploymentStatus": "Running", "jobStatus": "RUNNING"})
-    wait_phase(daemon, meta, PHASE.RUNNING)
-    patch(cluster, ns, name, {"jobDeploymentStatus": "Failed", "jobStatus": "FAILED", "reason": "AppFailed",
-                              "message": "exit code 1"})
-    r = wait_for(daemon, meta, lambda r: r.phase == PHASE.RETRYABLE_FAILED, "retryable failure")
+    RAY.patch(cluster, ns, name, {"jobDeploymentStatus": "Running", "jobStatus": "RUNNING"})
+    RAY.wait_phase(daemon, meta, PHASE.RUNNING)
+    RAY.patch(cluster, ns, name, {"jobDeploymentStatus": "Failed", "jobStatus": "FAILED", "reason": "AppFailed",
+                                  "message": "exit code 1"})
+    r = RAY.wait_for(daemon, meta, lambda r: r.phase == PHASE.RETRYABLE_FAILED, "retryable failure")
     assert f"Failed to run Ray job {name} with error: [AppFailed] exit code 1" in r.message, r.message
 
 
 def test_unknown_state_keeps_the_last_phase(cluster, crds, daemon):
     ns, name, meta = started(cluster, crds, daemon, "rayodd")
-    patch(cluster, ns, name, {"jobDeploymentStatus": "Running", "jobStatus": "RUNNING"})
-    wait_phase(daemon, meta, PHASE.RUNNING)
-    patch(cluster, ns, name, {"jobDeploymentStatus": "NOT_A_STATE"})
-    time.sleep(1.5)
-    r = get(daemon, meta)
-    assert r.phase == PHASE.RUNNING, (PHASE.Phase.Name(r.phase), r.message)
+    RAY.patch(cluster, ns, name, {"jobDeploymentStatus": "Running", "jobStatus": "RUNNING"})
+    RAY.wait_phase(daemon, meta, PHASE.RUNNING)
+    RAY.patch(cluster, ns, name, {"jobDeploymentStatus": "NOT_A_STATE"})
+    RAY.keeps_phase(daemon, meta, PHASE.RUNNING)
 
 
 def head_pod(cluster, name, ns, cluster_name):
     """The head pod as KubeRay would create it: the head group template's labels (they carry
     the owner label the engine attributes pods by) plus KubeRay's own."""
-    tmpl = job(cluster, ns, name)["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]
+    tmpl = RAY.stored(cluster, ns, name)["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]
     labels = dict(tmpl["metadata"].get("labels", {}))
     labels.update({"ray.io/cluster": cluster_name, "ray.io/node-type": "head"})
     return {"apiVersion": "v1", "kind": "Pod",
@@ -247,13 +174,13 @@ def test_head_pod_explains_a_slow_start(cluster, crds, daemon):
     ns, name, meta = started(cluster, crds, daemon, "rayhead")
     rc = f"{name}-rc"
     cluster.must("POST", f"/api/v1/namespaces/{ns}/pods", head_pod(cluster, name, ns, rc))
-    patch(cluster, ns, name, {"jobDeploymentStatus": "Initializing", "rayClusterName": rc})
+    RAY.patch(cluster, ns, name, {"jobDeploymentStatus": "Initializing", "rayClusterName": rc})
     cluster.patch_pod_status(ns, f"{rc}-head-x1", {"phase": "Pending", "containerStatuses": [
         {"name": "ray-head", "ready": False, "restartCount": 0, "image": "x", "imageID": "",
          "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image"}}}],
         "conditions": [{"type": "Ready", "status": "False", "reason": "ContainersNotReady",
                         "message": "containers with unready status: [ray-head]"}]})
-    r = wait_for(daemon, meta, lambda r: "Back-off pulling image" in r.message, "head pod diagnosis")
+    r = RAY.wait_for(daemon, meta, lambda r: "Back-off pulling image" in r.message, "head pod diagnosis")
     assert r.phase == PHASE.INITIALIZING, PHASE.Phase.Name(r.phase)
     assert r.message.startswith(f"cluster is creating; head pod {rc}-head-x1: "), r.message
     assert any(f"{rc}-head-x1" in l.uri for l in r.log_links), r.log_links
@@ -261,33 +188,21 @@ def test_head_pod_explains_a_slow_start(cluster, crds, daemon):
 
 def test_delete_removes_the_ray_job(cluster, crds, daemon):
     ns, name, meta = started(cluster, crds, daemon, "raydel")
-    req = agent_pb2.DeleteTaskRequest(task_type="ray", resource_meta=meta)
-    daemon.stub.DeleteTask(req, timeout=30)
-    deadline = time.time() + 20
-    while job(cluster, ns, name) and time.time() < deadline:
-        time.sleep(0.2)
-    assert job(cluster, ns, name) is None, daemon.tail()
-    daemon.stub.DeleteTask(req, timeout=30)
+    RAY.delete(daemon, meta)
+    RAY.wait_deleted(daemon, cluster, ns, name)
+    RAY.delete(daemon, meta)  # again, with nothing left to delete
 
 
 # The daemon's own logs: must not be used once plugins.settings.ray.logs is set.
-RAY_LOGS_CONFIG = """\
+RAY_LOGS_CONFIG = plugin_settings_config("ray", """\
 logs:
-  kubernetes-enabled: false
   templates:
-    - displayName: Daemon
-      templateUris: ["https://daemon.example.com/{{ .namespace }}/{{ .podName }}"]
-plugins:
-  settings:
-    ray:
-      logs:
-        templates:
-          - displayName: Ray Job
-            templateUris: ["https://logs.example.com/{{ .namespace }}/{{ .rayClusterName }}/{{ .rayJobID }}?start={{ .podUnixStartTime }}"]
-      dashboardURLTemplate:
-        displayName: Ray Dashboard
-        templateUris: ["https://ray.example.com/{{ .rayClusterName }}/#/jobs/{{ .rayJobID }}"]
-"""
+    - displayName: Ray Job
+      templateUris: ["https://logs.example.com/{{ .namespace }}/{{ .rayClusterName }}/{{ .rayJobID }}?start={{ .podUnixStartTime }}"]
+dashboardURLTemplate:
+  displayName: Ray Dashboard
+  templateUris: ["https://ray.example.com/{{ .rayClusterName }}/#/jobs/{{ .rayJobID }}"]
+""")
 
 
 def test_per_plugin_logs(cluster, crds, daemon_factory):
@@ -296,16 +211,16 @@ def test_per_plugin_logs(cluster, crds, daemon_factory):
     dashboard link while Ray's job runs; the daemon's logs: and the head pod play no part."""
     d = daemon_factory(extra_yaml=RAY_LOGS_CONFIG)
     ns, name, meta = started(cluster, crds, d, "raylogs")
-    start = unix(job(cluster, ns, name)["metadata"]["creationTimestamp"])
-    assert links(get(d, meta)) == [
+    start = unix(RAY.stored(cluster, ns, name)["metadata"]["creationTimestamp"])
+    assert links(RAY.get(d, meta)) == [
         ("Ray Job", f"https://logs.example.com/{ns}/{{{{ .rayClusterName }}}}/{{{{ .rayJobID }}}}?start={start}")]
     rc = f"{name}-rc"
     cluster.must("POST", f"/api/v1/namespaces/{ns}/pods", head_pod(cluster, name, ns, rc))
-    patch(cluster, ns, name, {"jobDeploymentStatus": "Running", "jobStatus": "RUNNING", "jobId": "rj-1",
-                              "rayClusterName": rc, "dashboardURL": "10.0.0.1:8265"})
+    RAY.patch(cluster, ns, name, {"jobDeploymentStatus": "Running", "jobStatus": "RUNNING", "jobId": "rj-1",
+                                  "rayClusterName": rc, "dashboardURL": "10.0.0.1:8265"})
     want = [("Ray Job", f"https://logs.example.com/{ns}/{rc}/rj-1?start={start}"),
             ("Ray Dashboard", f"https://ray.example.com/{rc}/#/jobs/rj-1")]
-    r = wait_for(d, meta, lambda r: r.phase == PHASE.RUNNING and links(r) == want, f"links {want}")
-    patch(cluster, ns, name, {"jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED"})
-    r = wait_phase(d, meta, PHASE.SUCCEEDED)
+    r = RAY.wait_for(d, meta, lambda r: r.phase == PHASE.RUNNING and links(r) == want, f"links {want}")
+    RAY.patch(cluster, ns, name, {"jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED"})
+    r = RAY.wait_phase(d, meta, PHASE.SUCCEEDED)
     assert links(r) == want[:1], links(r)

@@ -4,88 +4,19 @@ patches written the way the spark-operator writes them walk the task through its
 There is no operator: the tests patch status (and create the driver pod) themselves."""
 from __future__ import annotations
 
-import json
-import subprocess
-import time
-from datetime import datetime, timezone
-
 import grpc
 import pytest
-from flyteidl.admin import agent_pb2
-from flyteidl.core import execution_pb2
 
 import spark_tasks
-from conftest import BIN, execution_metadata
+from operator_helpers import (PHASE, CrdTask, create, links, plugin_settings_config, render, rfc3339,
+                              subset_mismatch, unix)
 
 CRD = "spark"  # its published CRDs, installed by the crds fixture
 
-PHASE = execution_pb2.TaskExecution
-GROUP, VERSION, PLURAL = "sparkoperator.k8s.io", "v1beta2", "sparkapplications"
+# The CRD requires status.driverInfo; the operator always writes it (Go's non-omitempty struct).
+SPARK = CrdTask("sparkoperator.k8s.io", "v1beta2", "sparkapplications", "spark",
+                status_defaults={"driverInfo": {}})
 START_TIME = "spark.kubernetes.driverEnv.FLYTE_START_TIME"
-
-
-def create(daemon, ns, execution, template):
-    req = agent_pb2.CreateTaskRequest(template=template,
-                                      output_prefix=f"s3://bucket/meta/{execution}/n0/data/0",
-                                      task_execution_metadata=execution_metadata(ns, execution))
-    return daemon.stub.CreateTask(req, timeout=30).resource_meta
-
-
-def get(daemon, meta):
-    return daemon.stub.GetTask(agent_pb2.GetTaskRequest(task_type="spark", resource_meta=meta),
-                               timeout=30).resource
-
-
-def app(cluster, ns, name):
-    st, obj = cluster.request("GET", cluster.resource_path(GROUP, VERSION, PLURAL, ns, name))
-    return obj if st == 200 else None
-
-
-def wait_for(daemon, meta, pred, what, timeout=20):
-    deadline = time.time() + timeout
-    r = None
-    while time.time() < deadline:
-        r = get(daemon, meta)
-        if pred(r):
-            return r
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: last {PHASE.Phase.Name(r.phase)} ({r.message!r}) "
-                         f"{[(l.name, l.uri) for l in r.log_links]}\n{daemon.tail()}")
-
-
-def wait_phase(daemon, meta, phase, message=None):
-    return wait_for(daemon, meta, lambda r: r.phase == phase and (message is None or r.message == message),
-                    f"wanted {PHASE.Phase.Name(phase)} {message!r}")
-
-
-def patch(cluster, ns, name, status):
-    # The CRD requires status.driverInfo; the operator always writes it (Go's non-omitempty struct).
-    status.setdefault("driverInfo", {})
-    cluster.patch_status(GROUP, VERSION, PLURAL, ns, name, status)
-
-
-def subset_mismatch(want, got, path="$"):
-    """Where the stored object differs from what render printed (render's keys must all be
-    there with the same value; the server may add more)."""
-    if isinstance(want, dict):
-        if not isinstance(got, dict):
-            return f"{path}: {got!r} is not an object"
-        for k, v in want.items():
-            if k not in got:
-                return f"{path}.{k}: missing"
-            m = subset_mismatch(v, got[k], f"{path}.{k}")
-            if m:
-                return m
-        return None
-    if isinstance(want, list):
-        if not isinstance(got, list) or len(got) != len(want):
-            return f"{path}: {got!r} vs {want!r}"
-        for i, (w, g) in enumerate(zip(want, got)):
-            m = subset_mismatch(w, g, f"{path}[{i}]")
-            if m:
-                return m
-        return None
-    return None if want == got else f"{path}: {got!r} != {want!r}"
 
 
 @pytest.mark.parametrize("name,make", [("basic", spark_tasks.basic),
@@ -96,16 +27,9 @@ def test_render_equals_created_application(cluster, crds, daemon, tmp_path, name
     template = make()
     assert (template.type, template.task_type_version) == ("spark", 0)
     execution = f"spark{name}"
-    (tmp_path / "t.pb").write_bytes(template.SerializeToString())
-    (tmp_path / "m.pb").write_bytes(execution_metadata(ns, execution).SerializeToString())
-    out = subprocess.run([BIN, "render", "--template", str(tmp_path / "t.pb"), "--metadata",
-                          str(tmp_path / "m.pb"), "--config", str(daemon.config), "--output-prefix",
-                          f"s3://bucket/meta/{execution}/n0/data/0", "-o", "json"],
-                         capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    rendered = json.loads(out.stdout)
+    rendered = render(daemon, tmp_path, ns, execution, template)
     create(daemon, ns, execution, template)
-    created = app(cluster, ns, f"{execution}-n0-0")
+    created = SPARK.stored(cluster, ns, f"{execution}-n0-0")
     assert created is not None, daemon.tail()
     # The start time is the clock's at build time: render and CreateTask differ there only.
     for obj in (rendered, created):
@@ -138,7 +62,7 @@ def test_unmatched_primary_container_is_refused(cluster, crds, daemon):
     except grpc.RpcError as e:
         assert "container [primary] not defined" in e.details(), e.details()
         return
-    r = wait_for(daemon, meta, lambda r: r.phase == PHASE.FAILED, "permanent failure")
+    r = SPARK.wait_for(daemon, meta, lambda r: r.phase == PHASE.FAILED, "permanent failure")
     assert "container [primary] not defined" in r.message, r.message
 
 
@@ -146,65 +70,63 @@ def started(cluster, crds, daemon, execution):
     ns = cluster.new_namespace("spark")
     meta = create(daemon, ns, execution, spark_tasks.basic())
     name = f"{execution}-n0-0"
-    assert app(cluster, ns, name) is not None, daemon.tail()
-    wait_phase(daemon, meta, PHASE.QUEUED, "job queued")
+    assert SPARK.stored(cluster, ns, name) is not None, daemon.tail()
+    SPARK.wait_phase(daemon, meta, PHASE.QUEUED, "job queued")
     return ns, name, meta
 
 
 def test_submitted_running_completed(cluster, crds, daemon):
     ns, name, meta = started(cluster, crds, daemon, "sparkok")
-    patch(cluster, ns, name, {"applicationState": {"state": "SUBMITTED"}, "submissionAttempts": 1,
-                              "driverInfo": {"podName": f"{name}-driver"}})
-    r = wait_phase(daemon, meta, PHASE.INITIALIZING, "job submitted (submission attempt 1 of 15)")
+    SPARK.patch(cluster, ns, name, {"applicationState": {"state": "SUBMITTED"}, "submissionAttempts": 1,
+                                    "driverInfo": {"podName": f"{name}-driver"}})
+    r = SPARK.wait_phase(daemon, meta, PHASE.INITIALIZING, "job submitted (submission attempt 1 of 15)")
     assert [l.name for l in r.log_links] == ["Kubernetes Logs(Driver Logs)"], r.log_links
     assert f"/{ns}/{name}-driver/pod" in r.log_links[0].uri
-    patch(cluster, ns, name, {"applicationState": {"state": "RUNNING"}, "executionAttempts": 1,
-                              "driverInfo": {"webUIIngressAddress": "spark.example.com/ui"}})
-    r = wait_phase(daemon, meta, PHASE.RUNNING, "job running (attempt 1 of 1)")
-    assert ("Spark Driver UI", "https://spark.example.com/ui") in [(l.name, l.uri) for l in r.log_links]
-    patch(cluster, ns, name, {"applicationState": {"state": "SUCCEEDING"}})
-    wait_phase(daemon, meta, PHASE.RUNNING, "SUCCEEDING: the driver completed (attempt 1 of 1)")
-    patch(cluster, ns, name, {"applicationState": {"state": "COMPLETED"}, "sparkApplicationId": "spark-1",
-                              "terminationTime": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
-    wait_phase(daemon, meta, PHASE.SUCCEEDED)
+    SPARK.patch(cluster, ns, name, {"applicationState": {"state": "RUNNING"}, "executionAttempts": 1,
+                                    "driverInfo": {"webUIIngressAddress": "spark.example.com/ui"}})
+    r = SPARK.wait_phase(daemon, meta, PHASE.RUNNING, "job running (attempt 1 of 1)")
+    assert ("Spark Driver UI", "https://spark.example.com/ui") in links(r)
+    SPARK.patch(cluster, ns, name, {"applicationState": {"state": "SUCCEEDING"}})
+    SPARK.wait_phase(daemon, meta, PHASE.RUNNING, "SUCCEEDING: the driver completed (attempt 1 of 1)")
+    SPARK.patch(cluster, ns, name, {"applicationState": {"state": "COMPLETED"}, "sparkApplicationId": "spark-1",
+                                    "terminationTime": rfc3339()})
+    SPARK.wait_phase(daemon, meta, PHASE.SUCCEEDED)
 
 
 def test_failing_then_failed_is_retryable(cluster, crds, daemon):
     ns, name, meta = started(cluster, crds, daemon, "sparkfail")
-    patch(cluster, ns, name, {"applicationState": {"state": "RUNNING"}, "executionAttempts": 1})
-    wait_phase(daemon, meta, PHASE.RUNNING)
-    patch(cluster, ns, name, {"applicationState": {"state": "FAILING", "errorMessage": "exit 1"}})
-    wait_phase(daemon, meta, PHASE.RUNNING, "FAILING: the driver failed: exit 1 (attempt 1 of 1)")
-    patch(cluster, ns, name, {"applicationState": {"state": "FAILED", "errorMessage": "exit 1"}})
-    r = wait_phase(daemon, meta, PHASE.RETRYABLE_FAILED)
+    SPARK.patch(cluster, ns, name, {"applicationState": {"state": "RUNNING"}, "executionAttempts": 1})
+    SPARK.wait_phase(daemon, meta, PHASE.RUNNING)
+    SPARK.patch(cluster, ns, name, {"applicationState": {"state": "FAILING", "errorMessage": "exit 1"}})
+    SPARK.wait_phase(daemon, meta, PHASE.RUNNING, "FAILING: the driver failed: exit 1 (attempt 1 of 1)")
+    SPARK.patch(cluster, ns, name, {"applicationState": {"state": "FAILED", "errorMessage": "exit 1"}})
+    r = SPARK.wait_phase(daemon, meta, PHASE.RETRYABLE_FAILED)
     assert r.message == "DownstreamSystemError: Spark Job Failed with Error: exit 1 (attempt 1 of 1)", r.message
 
 
 def test_submission_failure_and_pending_rerun(cluster, crds, daemon):
     ns, name, meta = started(cluster, crds, daemon, "sparkrerun")
-    patch(cluster, ns, name, {"applicationState": {"state": "PENDING_RERUN"}, "executionAttempts": 1})
-    wait_phase(daemon, meta, PHASE.RUNNING,
-               "PENDING_RERUN: the operator is resubmitting the application (attempt 1 of 1)")
-    patch(cluster, ns, name, {"applicationState": {"state": "SUBMISSION_FAILED", "errorMessage": "quota"},
-                              "submissionAttempts": 3})
-    r = wait_phase(daemon, meta, PHASE.RETRYABLE_FAILED)
+    SPARK.patch(cluster, ns, name, {"applicationState": {"state": "PENDING_RERUN"}, "executionAttempts": 1})
+    SPARK.wait_phase(daemon, meta, PHASE.RUNNING,
+                     "PENDING_RERUN: the operator is resubmitting the application (attempt 1 of 1)")
+    SPARK.patch(cluster, ns, name, {"applicationState": {"state": "SUBMISSION_FAILED", "errorMessage": "quota"},
+                                    "submissionAttempts": 3})
+    r = SPARK.wait_phase(daemon, meta, PHASE.RETRYABLE_FAILED)
     assert r.message == "DownstreamSystemError: Spark Job  Submission Failed with Error: quota (submission attempt 3 of 15)"
 
 
 def test_unknown_state_keeps_the_last_phase(cluster, crds, daemon):
     ns, name, meta = started(cluster, crds, daemon, "sparkodd")
-    patch(cluster, ns, name, {"applicationState": {"state": "RUNNING"}, "executionAttempts": 1})
-    wait_phase(daemon, meta, PHASE.RUNNING, "job running (attempt 1 of 1)")
-    patch(cluster, ns, name, {"applicationState": {"state": "NOT_A_STATE"}})
-    time.sleep(1.5)
-    r = get(daemon, meta)
-    assert r.phase == PHASE.RUNNING, (PHASE.Phase.Name(r.phase), r.message)
+    SPARK.patch(cluster, ns, name, {"applicationState": {"state": "RUNNING"}, "executionAttempts": 1})
+    SPARK.wait_phase(daemon, meta, PHASE.RUNNING, "job running (attempt 1 of 1)")
+    SPARK.patch(cluster, ns, name, {"applicationState": {"state": "NOT_A_STATE"}})
+    SPARK.keeps_phase(daemon, meta, PHASE.RUNNING)
 
 
 def driver_pod(cluster, name, ns):
     """The driver pod as the Spark operator would create it: the application's driver labels
     plus the operator's own."""
-    labels = dict(app(cluster, ns, name)["spec"]["driver"].get("labels", {}))
+    labels = dict(SPARK.stored(cluster, ns, name)["spec"]["driver"].get("labels", {}))
     labels.update({"spark-app-name": name, "spark-role": "driver"})
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": f"{name}-driver", "namespace": ns, "labels": labels},
@@ -214,55 +136,43 @@ def driver_pod(cluster, name, ns):
 def test_driver_pod_failure_fails_fast(cluster, crds, daemon):
     ns, name, meta = started(cluster, crds, daemon, "sparkpod")
     cluster.must("POST", f"/api/v1/namespaces/{ns}/pods", driver_pod(cluster, name, ns))
-    patch(cluster, ns, name, {"applicationState": {"state": "RUNNING"}, "executionAttempts": 1,
-                              "driverInfo": {"podName": f"{name}-driver"}})
-    wait_phase(daemon, meta, PHASE.RUNNING)
+    SPARK.patch(cluster, ns, name, {"applicationState": {"state": "RUNNING"}, "executionAttempts": 1,
+                                    "driverInfo": {"podName": f"{name}-driver"}})
+    SPARK.wait_phase(daemon, meta, PHASE.RUNNING)
     cluster.patch_pod_status(ns, f"{name}-driver", {"phase": "Failed", "containerStatuses": [
         {"name": "spark-kubernetes-driver", "ready": False, "restartCount": 0, "image": "x", "imageID": "",
          "state": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}}]})
-    r = wait_for(daemon, meta, lambda r: r.phase == PHASE.RETRYABLE_FAILED, "driver OOM")
+    r = SPARK.wait_for(daemon, meta, lambda r: r.phase == PHASE.RETRYABLE_FAILED, "driver OOM")
     assert r.message.startswith(f"OOMKilled: driver pod {name}-driver: "), r.message
 
 
 def test_delete_removes_the_application(cluster, crds, daemon):
     ns, name, meta = started(cluster, crds, daemon, "sparkdel")
-    req = agent_pb2.DeleteTaskRequest(task_type="spark", resource_meta=meta)
-    daemon.stub.DeleteTask(req, timeout=30)
-    deadline = time.time() + 20
-    while app(cluster, ns, name) and time.time() < deadline:
-        time.sleep(0.2)
-    assert app(cluster, ns, name) is None, daemon.tail()
-    daemon.stub.DeleteTask(req, timeout=30)
+    SPARK.delete(daemon, meta)
+    SPARK.wait_deleted(daemon, cluster, ns, name)
+    SPARK.delete(daemon, meta)  # again, with nothing left to delete
 
 
 # The daemon's own logs: must not be used for the driver once logs.mixed is set.
-SPARK_LOGS_CONFIG = """\
+SPARK_LOGS_CONFIG = plugin_settings_config("spark", """\
 logs:
-  kubernetes-enabled: false
-  templates:
-    - displayName: Daemon
-      templateUris: ["https://daemon.example.com/{{ .namespace }}/{{ .podName }}"]
-plugins:
-  settings:
-    spark:
-      logs:
-        mixed:
-          kubernetes-enabled: false
-          templates:
-            - displayName: Driver
-              templateUris: ["https://logs.example.com/{{ .namespace }}/{{ .podName }}?start={{ .podUnixStartTime }}&end={{ .podUnixFinishTime }}"]
-        user:
-          templates:
-            - displayName: User
-              templateUris: ["https://user.example.com/{{ .podName }}"]
-        system:
-          kubernetes-enabled: true
-          kubernetes-template-uri: "https://k8s.example.com/{{ .namespace }}/{{ .podName }}"
-        all-user:
-          templates:
-            - displayName: All
-              templateUris: ["https://all.example.com/{{ .podName }}"]
-"""
+  mixed:
+    kubernetes-enabled: false
+    templates:
+      - displayName: Driver
+        templateUris: ["https://logs.example.com/{{ .namespace }}/{{ .podName }}?start={{ .podUnixStartTime }}&end={{ .podUnixFinishTime }}"]
+  user:
+    templates:
+      - displayName: User
+        templateUris: ["https://user.example.com/{{ .podName }}"]
+  system:
+    kubernetes-enabled: true
+    kubernetes-template-uri: "https://k8s.example.com/{{ .namespace }}/{{ .podName }}"
+  all-user:
+    templates:
+      - displayName: All
+        templateUris: ["https://all.example.com/{{ .podName }}"]
+""")
 
 
 def test_per_plugin_logs(cluster, crds, daemon_factory):
@@ -272,7 +182,7 @@ def test_per_plugin_logs(cluster, crds, daemon_factory):
     and its termination time (0 while it runs) as finish; the daemon's logs: plays no part."""
     d = daemon_factory(extra_yaml=SPARK_LOGS_CONFIG)
     ns, name, meta = started(cluster, crds, d, "sparklogs")
-    start = unix(app(cluster, ns, name)["metadata"]["creationTimestamp"])
+    start = unix(SPARK.stored(cluster, ns, name)["metadata"]["creationTimestamp"])
     driver = f"{name}-driver"
 
     def want(end):
@@ -284,16 +194,13 @@ def test_per_plugin_logs(cluster, crds, daemon_factory):
     def got(r):
         return [(l.name, l.uri, l.ShowWhilePending) for l in r.log_links]
 
-    patch(cluster, ns, name, {"applicationState": {"state": "SUBMITTED"}, "submissionAttempts": 1,
-                              "driverInfo": {"podName": driver}})
-    r = wait_phase(d, meta, PHASE.INITIALIZING, "job submitted (submission attempt 1 of 15)")
+    SPARK.patch(cluster, ns, name, {"applicationState": {"state": "SUBMITTED"}, "submissionAttempts": 1,
+                                    "driverInfo": {"podName": driver}})
+    r = SPARK.wait_phase(d, meta, PHASE.INITIALIZING, "job submitted (submission attempt 1 of 15)")
     assert got(r) == want(0), got(r)
-    ended = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    patch(cluster, ns, name, {"applicationState": {"state": "COMPLETED"}, "terminationTime": ended,
-                              "driverInfo": {"podName": driver}})
-    r = wait_phase(d, meta, PHASE.SUCCEEDED)
+    ended = rfc3339()
+    SPARK.patch(cluster, ns, name, {"applicationState": {"state": "COMPLETED"}, "terminationTime": ended,
+                                    "driverInfo": {"podName": driver}})
+    r = SPARK.wait_phase(d, meta, PHASE.SUCCEEDED)
     assert got(r) == want(unix(ended)), got(r)
 
-
-def unix(rfc3339):
-    return int(datetime.strptime(rfc3339, "%Y-%m-%dT%H:%M:%S%z").timestamp())

@@ -4,25 +4,7 @@
 set -uo pipefail
 bin=$1 root=$2
 fixtures=$root/tests/fixtures/config
-passed=0 failed=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-check() { # check NAME WANT_RC WANT_STDERR_FRAGMENT -- command...
-	local name=$1 want_rc=$2 want=$3
-	shift 4
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	local rc=$?
-	if [[ $rc != "$want_rc" ]]; then
-		echo "FAIL $name: exit $rc, expected $want_rc; stderr: $(head -c 400 "$tmp/err")"
-		failed=$((failed + 1))
-	elif [[ -n $want ]] && ! grep -qF -- "$want" "$tmp/err" "$tmp/out"; then
-		echo "FAIL $name: output lacks '$want'; stdout: $(head -c 300 "$tmp/out") stderr: $(head -c 300 "$tmp/err")"
-		failed=$((failed + 1))
-	else
-		passed=$((passed + 1))
-	fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 
 check "no arguments" 2 "usage: flyteplugd" -- "$bin"
 check "help" 0 "commands:" -- "$bin" --help
@@ -75,5 +57,4 @@ for sig in TERM INT; do
 	fi
 done
 
-echo "cli: $passed passed, $failed failed"
-((failed == 0))
+finish "cli"

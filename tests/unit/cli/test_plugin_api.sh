@@ -4,25 +4,7 @@
 # so dlopen resolves them from the executable, and `render` runs its build() both ways.
 set -uo pipefail
 bin=$1 plugins=$2
-passed=0 failed=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-check() { # check NAME WANT_RC WANT_FRAGMENT -- command...
-	local name=$1 want_rc=$2 want=$3
-	shift 4
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	local rc=$?
-	if [[ $rc != "$want_rc" ]]; then
-		echo "FAIL $name: exit $rc, expected $want_rc; stderr: $(head -c 400 "$tmp/err")"
-		failed=$((failed + 1))
-	elif ! grep -qF -- "$want" "$tmp/out" "$tmp/err"; then
-		echo "FAIL $name: expected '$want'; stdout: $(head -c 600 "$tmp/out") stderr: $(head -c 300 "$tmp/err")"
-		failed=$((failed + 1))
-	else
-		passed=$((passed + 1))
-	fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 
 printf 'plugins: {dir: "%s"}\n' "$plugins" >"$tmp/config.yaml"
 cat >"$tmp/ok.json" <<'JSON'
@@ -45,5 +27,4 @@ check "render: JSON to message" 0 '"cpu": "2"' \
 check "render: the converter's error" 2 "requests: expected an array, got \"2\"" \
 	-- "$bin" render --config "$tmp/config.yaml" --template "$tmp/bad.json" -o json
 
-echo "plugin api: $passed passed, $failed failed"
-((failed == 0))
+finish "plugin api"

@@ -15,32 +15,6 @@
 
 #include <dirent.h>
 
-static const char *kind_name(enum fpd_error_kind k)
-{
-	return k == FPD_KIND_USER ? "USER" : k == FPD_KIND_SYSTEM ? "SYSTEM" : "UNKNOWN";
-}
-
-static void check_str(const char *c, const char *what, const json_t *want, const char *got)
-{
-	const char *w = json_string_value(want);
-	ck_assert_msg((!w && !got) || (w && got && !strcmp(w, got)),
-	              "%s: %s: expected [%s], got [%s]", c, what, w ? w : "(none)",
-	              got ? got : "(none)");
-}
-
-static json_t *logs_json(const struct fpd_phase_info *pi)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; i < pi->log_count; i++) {
-		const struct fpd_log_link *l = &pi->logs[i];
-		json_t *o = json_pack("{s:s,s:s}", "name", l->name, "uri", l->uri);
-		if (l->show_while_pending)
-			json_object_set_new(o, "showWhilePending", json_true());
-		json_array_append_new(a, o);
-	}
-	return a;
-}
-
 /* Runs one case; returns the state it exercised. */
 static const char *run_case(const char *file, size_t i, json_t *c)
 {
@@ -73,22 +47,8 @@ static const char *run_case(const char *file, size_t i, json_t *c)
 	struct fpd_phase_info pi = {0};
 	fpd_plugin_dask.status(&ctx, &pi);
 	const json_t *e = json_object_get(c, "expect");
-	const char *phase = json_string_value(json_object_get(e, "phase"));
-	ck_assert_msg(phase && !strcmp(fpd_phase_name(pi.phase), phase),
-	              "%s: phase: expected %s, got %s", what, phase, fpd_phase_name(pi.phase));
-	check_str(what, "code", json_object_get(e, "code"), pi.code);
-	check_str(what, "message", json_object_get(e, "message"), pi.message);
-	check_str(what, "kind", json_object_get(e, "kind"), kind_name(pi.kind));
-	ck_assert_msg(pi.cleanup == json_is_true(json_object_get(e, "cleanup")),
-	              "%s: cleanup: expected %d, got %d", what,
-	              json_is_true(json_object_get(e, "cleanup")), pi.cleanup);
-	const char *recheck = json_string_value(json_object_get(e, "recheck_at"));
-	int64_t want_recheck = recheck ? fpd_time_parse(recheck) : 0;
-	ck_assert_msg(pi.recheck_at_ms == want_recheck, "%s: recheck_at: expected %lld, got %lld",
-	              what, (long long)want_recheck, (long long)pi.recheck_at_ms);
-	json_t *logs = logs_json(&pi);
-	fpd_test_assert_json_eq(json_object_get(e, "logs"), logs, what);
-	json_decref(logs);
+	fpd_test_assert_outcome(e, &pi, what);
+	fpd_test_assert_links(json_object_get(e, "logs"), &pi, what);
 	json_t *info = json_object_get(e, "custom_info");
 	if (info)
 		fpd_test_assert_json_eq(info, pi.custom_info, what);

@@ -28,19 +28,6 @@ static const struct fpd_task_ref ref = {.project = "flytesnacks",
                                         .namespace_ = "ns",
                                         .link_types = ""};
 
-static const char *kind_name(enum fpd_error_kind k)
-{
-	return k == FPD_KIND_USER ? "USER" : k == FPD_KIND_SYSTEM ? "SYSTEM" : "UNKNOWN";
-}
-
-static void check_str(const char *file, const char *what, const json_t *want, const char *got)
-{
-	const char *w = json_string_value(want);
-	ck_assert_msg((!w && !got) || (w && got && !strcmp(w, got)),
-	              "%s: %s: expected [%s], got [%s]", file, what, w ? w : "(none)",
-	              got ? got : "(none)");
-}
-
 static json_t *links(const struct fpd_phase_info *pi)
 {
 	json_t *a = json_array();
@@ -82,16 +69,7 @@ static void run_fixture(const char *name)
 	p->status(&ctx, &pi);
 
 	const json_t *e = json_object_get(fx, "expect");
-	const char *phase = json_string_value(json_object_get(e, "phase"));
-	ck_assert_msg(phase && !strcmp(fpd_phase_name(pi.phase), phase),
-	              "%s: phase: expected %s, got %s", name, phase, fpd_phase_name(pi.phase));
-	check_str(name, "code", json_object_get(e, "code"), pi.code);
-	check_str(name, "message", json_object_get(e, "message"), pi.message);
-	check_str(name, "kind", json_object_get(e, "kind"), kind_name(pi.kind));
-	const char *recheck = json_string_value(json_object_get(e, "recheck_at"));
-	int64_t want_recheck = recheck ? fpd_time_parse(recheck) : 0;
-	ck_assert_msg(pi.recheck_at_ms == want_recheck, "%s: recheck_at: expected %lld, got %lld",
-	              name, (long long)want_recheck, (long long)pi.recheck_at_ms);
+	fpd_test_assert_outcome(e, &pi, name);
 	json_t *got = links(&pi);
 	fpd_test_assert_json_eq(json_object_get(e, "logs"), got, name);
 	json_decref(got);

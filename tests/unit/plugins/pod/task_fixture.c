@@ -4,6 +4,8 @@
 #include "fpd_test.h"
 #include "pbjson.h"
 
+#include <flyteplugd/object.h>
+
 #include "core/error.h"
 #include "core/schema.h"
 #include "core/yaml.h"
@@ -77,6 +79,54 @@ void fpd_test_assert_json_eq(const json_t *expected, const json_t *actual, const
 	a = actual ? json_dumps(actual, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 	ck_abort_msg("%s: differs at %s: expected %.300s, got %.300s (documents on stderr)", what,
 	             *path ? path : "(root)", e ? e : "(nothing)", a ? a : "(nothing)");
+}
+
+static const char *kind_name(enum fpd_error_kind k)
+{
+	return k == FPD_KIND_USER ? "USER" : k == FPD_KIND_SYSTEM ? "SYSTEM" : "UNKNOWN";
+}
+
+static void check_str(const char *what, const char *field, const json_t *want, const char *got)
+{
+	const char *w = json_string_value(want);
+	ck_assert_msg((!w && !got) || (w && got && !strcmp(w, got)),
+	              "%s: %s: expected [%s], got [%s]", what, field, w ? w : "(none)",
+	              got ? got : "(none)");
+}
+
+void fpd_test_assert_outcome(const json_t *expect, const struct fpd_phase_info *pi,
+                             const char *what)
+{
+	const char *phase = json_string_value(json_object_get(expect, "phase"));
+	ck_assert_msg(phase && !strcmp(fpd_phase_name(pi->phase), phase),
+	              "%s: phase: expected %s, got %s", what, phase, fpd_phase_name(pi->phase));
+	check_str(what, "code", json_object_get(expect, "code"), pi->code);
+	check_str(what, "message", json_object_get(expect, "message"), pi->message);
+	check_str(what, "kind", json_object_get(expect, "kind"), kind_name(pi->kind));
+	bool cleanup = json_is_true(json_object_get(expect, "cleanup"));
+	ck_assert_msg(pi->cleanup == cleanup, "%s: cleanup: expected %d, got %d", what, cleanup,
+	              pi->cleanup);
+	const char *recheck = json_string_value(json_object_get(expect, "recheck_at"));
+	int64_t want_recheck = recheck ? fpd_time_parse(recheck) : 0;
+	ck_assert_msg(pi->recheck_at_ms == want_recheck, "%s: recheck_at: expected %lld, got %lld",
+	              what, (long long)want_recheck, (long long)pi->recheck_at_ms);
+}
+
+void fpd_test_assert_links(const json_t *expected, const struct fpd_phase_info *pi,
+                           const char *what)
+{
+	json_t *got = json_array();
+	for (size_t i = 0; i < pi->log_count; i++) {
+		const struct fpd_log_link *l = &pi->logs[i];
+		json_t *o = json_pack("{s:s,s:s}", "name", l->name, "uri", l->uri);
+		if (l->show_while_pending)
+			json_object_set_new(o, "showWhilePending", json_true());
+		json_array_append_new(got, o);
+	}
+	json_t *none = json_array();
+	fpd_test_assert_json_eq(expected ? expected : none, got, what);
+	json_decref(none);
+	json_decref(got);
 }
 
 void fpd_test_config_load(struct fpd_config *cfg, const json_t *config)

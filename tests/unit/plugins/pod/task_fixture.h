@@ -43,4 +43,14 @@ json_t *fpd_test_json_fixture(const char *rel);
 /* Fails the test with both documents printed when a and b differ. */
 void fpd_test_assert_json_eq(const json_t *expected, const json_t *actual, const char *what);
 
+/* Fails the test, naming what, unless a status hook's pi has the outcome expect (a fixture's
+ * "expect") names: "phase" and "kind" (USER, SYSTEM or UNKNOWN) as written, "code" and "message"
+ * (missing: none), "cleanup" (missing: false) and "recheck_at" (RFC 3339; missing: none). */
+void fpd_test_assert_outcome(const json_t *expect, const struct fpd_phase_info *pi,
+                             const char *what);
+/* Fails the test, naming what, unless pi's log links are expected, an array of {"name", "uri"}
+ * with "showWhilePending": true on the links shown while pending (NULL: no links). */
+void fpd_test_assert_links(const json_t *expected, const struct fpd_phase_info *pi,
+                           const char *what);
+
 #endif
