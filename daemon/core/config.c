@@ -94,6 +94,8 @@ static const struct fpd_schema_field engine_fields[] = {
      1000, 24 * (int64_t)HOUR_MS},
     {"create_retry_max", FPD_SCHEMA_DURATION,
      offsetof(struct fpd_config_engine, create_retry_max_ms), 1000, HOUR_MS},
+    {"operator_timeout", FPD_SCHEMA_DURATION,
+     offsetof(struct fpd_config_engine, operator_timeout_ms), 1000, 24 * (int64_t)HOUR_MS},
     {NULL},
 };
 
@@ -267,6 +269,7 @@ void fpd_config_defaults(struct fpd_config *cfg)
 	cfg->engine.signing_key_file = fpd_strdup("");
 	cfg->engine.cleanup_ttl_ms = HOUR_MS;
 	cfg->engine.orphan_after_ms = 24 * (int64_t)HOUR_MS;
+	cfg->engine.operator_timeout_ms = 10 * 60 * 1000;
 	cfg->engine.sweep_interval_ms = 60 * 1000;
 	cfg->engine.create_retry_max_ms = 20 * 1000;
 

@@ -79,6 +79,9 @@ struct fpd_config_engine {
 	int64_t orphan_after_ms;     /* delete unfinished objects nobody asked about this long */
 	int64_t sweep_interval_ms;   /* how often the cleanup runs */
 	int64_t create_retry_max_ms; /* backoff cap while a resource quota blocks a create */
+	/* An operator's object (not a Pod) whose status is still empty this long after its
+	 * creation fails, retryably: the operator is not running or not watching it. */
+	int64_t operator_timeout_ms;
 };
 
 struct fpd_config {

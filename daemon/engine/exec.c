@@ -246,6 +246,38 @@ static json_t **parse_pods(const struct execution *x, size_t *count)
 	return pods;
 }
 
+/* An operator's object whose status nobody has written since it was created, for longer than
+ * engine.operator_timeout: whatever the plugin made of the empty status, the operator is not
+ * there (its controller is not running, or watches other namespaces). A retryable system
+ * failure says so; before the deadline the entry is looked at again when it passes. Pods are
+ * the kubelet's and the scheduler's, whose silence the Pod plugin's own rules judge. */
+static void operator_silent(const struct fpd_engine *e, const struct execution *x,
+                            const json_t *obj, int64_t now_ms, struct fpd_phase_info *pi)
+{
+	const json_t *status = json_object_get(obj, "status");
+	if (strcmp(x->plugin->kind->kind, "Pod") == 0 || fpd_phase_is_terminal(pi->phase) ||
+	    (json_is_object(status) && json_object_size(status) > 0))
+		return;
+	int64_t created = fpd_time_parse(fpd_json_str_or(obj, "metadata.creationTimestamp", ""));
+	if (created < 0)
+		return;
+	int64_t timeout = e->cfg->engine.operator_timeout_ms;
+	int64_t deadline = created + timeout;
+	if (now_ms < deadline) {
+		if (!pi->recheck_at_ms || pi->recheck_at_ms > deadline)
+			pi->recheck_at_ms = deadline;
+		return;
+	}
+	fpd_phase_info_clear(pi);
+	pi->phase = FPD_PHASE_RETRYABLE_FAILED;
+	pi->code = fpd_strdup("OperatorNotResponding");
+	pi->kind = FPD_KIND_SYSTEM;
+	pi->message = fpd_asprintf(
+	    "%s %s/%s has had no status for %lld s since it was created: its operator is not "
+	    "running, or does not watch this namespace (engine.operator_timeout)",
+	    x->plugin->kind->kind, x->namespace_, x->name, (long long)(timeout / 1000));
+}
+
 static void run_status(struct fpd_engine *e, struct execution *x, const json_t *obj)
 {
 	size_t npods;
@@ -264,6 +296,7 @@ static void run_status(struct fpd_engine *e, struct execution *x, const json_t *
 	for (size_t i = 0; i < npods; i++)
 		json_decref(pods[i]);
 	free(pods);
+	operator_silent(e, x, obj, ctx.now_ms, &pi);
 	if (pi.phase == FPD_PHASE_UNDEFINED) {
 		/* The plugin did not recognise the state: keep the last phase, say so. */
 		e->stats.status_unknown++;

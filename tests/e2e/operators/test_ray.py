@@ -224,3 +224,20 @@ def test_per_plugin_logs(cluster, crds, daemon_factory):
     RAY.patch(cluster, ns, name, {"jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED"})
     r = RAY.wait_phase(d, meta, PHASE.SUCCEEDED)
     assert links(r) == want[:1], links(r)
+
+
+def test_silent_operator_fails_retryably(cluster, crds, daemon_factory):
+    """No operator writes the RayJob's status: once engine.operator_timeout has passed since
+    its creation, the task fails retryably and says why; an object the operator did answer
+    keeps its phase."""
+    d = daemon_factory(operator_timeout="3s")
+    ns = cluster.new_namespace("raysilent")
+    template = ray_dask_tasks.template("ray_basic")
+    silent = create(d, ns, "silent", template)
+    answered = create(d, ns, "answered", template)
+    RAY.patch(cluster, ns, "answered-n0-0", {"jobDeploymentStatus": "Initializing"})
+    r = RAY.get(d, silent)
+    assert r.phase not in (PHASE.RETRYABLE_FAILED, PHASE.FAILED), r
+    r = RAY.wait_phase(d, silent, PHASE.RETRYABLE_FAILED)
+    assert "RayJob" in r.message and "no status" in r.message and "operator_timeout" in r.message, r.message
+    assert RAY.get(d, answered).phase == PHASE.INITIALIZING
