@@ -6,8 +6,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-export PATH=/usr/local/go/bin:$PATH
 bash scripts/install-deps.sh
+gobin=$(bash scripts/go.sh) # Go >= 1.26 for the test cluster, installed when missing
+export PATH="$gobin:$PATH" GO="$gobin/go"
 PY=$(bash scripts/pyenv.sh)
 cmake -S . -B build -G Ninja >/dev/null
 ninja -C build flyteplugd

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config git ca-certificates curl
+  build-essential cmake ninja-build pkg-config git ca-certificates curl unzip
   libev-dev libcurl4-openssl-dev libnghttp2-dev libssl-dev
   libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev protobuf-compiler
   libjansson-dev libyaml-dev check libmicrohttpd-dev

@@ -12,7 +12,6 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-export PATH=/usr/local/go/bin:$PATH
 
 passed=0 failed=0
 stage() { printf '\n==== %s\n' "$*"; }
@@ -64,6 +63,8 @@ run_pytest() { # run_pytest ARGS... ; exit code 5 (nothing collected) counts as 
 status=0
 stage "dependencies"
 bash scripts/install-deps.sh
+gobin=$(bash scripts/go.sh) # Go >= 1.26 for the test cluster and the Go clients, installed when missing
+export PATH="$gobin:$PATH" GO="$gobin/go"
 PY=$(bash scripts/pyenv.sh)
 
 stage "build"

@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import ssl
 import http.client
 import statistics
@@ -111,7 +112,7 @@ def go_client(work: Path) -> Path:
         cache = work
     binary, stamp_file = cache / "bench-goclient", cache / "bench-goclient.stamp"
     if not binary.exists() or not stamp_file.exists() or stamp_file.read_bytes() != stamp:
-        go = "/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else "go"
+        go = os.environ.get("GO") or shutil.which("go") or "/usr/local/go/bin/go"
         subprocess.run([go, "build", "-o", str(binary), "."], cwd=src, check=True, timeout=900,
                        env={**os.environ, "GOFLAGS": "-mod=readonly"})
         stamp_file.write_bytes(stamp)

@@ -8,7 +8,7 @@ set -euo pipefail
 
 VERSION="${FPD_KUBEFLOW_TRAINING_OPERATOR_VERSION:-v1.8.1}"
 MODULE=github.com/kubeflow/training-operator
-GO="${GO:-/usr/local/go/bin/go}"
+GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
 CACHE="${FPD_CACHE_DIR:-$HOME/.cache/flyteplugd}/crds/kubeflow-${VERSION}"
 FILES=(kubeflow.org_pytorchjobs.yaml kubeflow.org_tfjobs.yaml kubeflow.org_mpijobs.yaml)
 

@@ -3,7 +3,7 @@
 # ${FPD_CACHE_DIR:-$HOME/.cache/flyteplugd}/crds/kuberay-<version>/. Prints the YAML paths.
 set -eu
 VERSION=v1.5.1 # flyteplugins' go.mod pin of github.com/ray-project/kuberay/ray-operator
-GO=${GO:-/usr/local/go/bin/go}
+GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 dest="${FPD_CACHE_DIR:-$HOME/.cache/flyteplugd}/crds/kuberay-$VERSION"
 if [ ! -s "$dest/ray.io_rayjobs.yaml" ] || [ ! -s "$dest/ray.io_rayclusters.yaml" ]; then
 	tmp=$(mktemp -d)

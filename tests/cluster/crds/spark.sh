@@ -23,8 +23,7 @@ if [ -s "$out" ]; then
 	exit 0
 fi
 
-go=${GO:-/usr/local/go/bin/go}
-[ -x "$go" ] || go=go
+go=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # A throwaway module so that `go mod download` may resolve the version; the module cache is
