@@ -76,6 +76,37 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned int status,
 	return ret;
 }
 
+/* GET /executions[?namespace=NS][&limit=N]: what the engine tracks, as JSON (at most N,
+ * default 1000, of them; "count" says how many there are). */
+static enum MHD_Result executions(const struct fpd_admin *a, struct MHD_Connection *conn)
+{
+	struct fpd_engine *e = *a->src.engine;
+	if (!e) {
+		char *msg = fpd_strdup("no Kubernetes API yet: nothing is tracked\n");
+		return respond(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", msg,
+		               strlen(msg));
+	}
+	const char *ns = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "namespace");
+	const char *lim = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
+	size_t limit = 1000;
+	if (lim) {
+		char *end;
+		unsigned long long v = strtoull(lim, &end, 10);
+		if (!*lim || *end || v > 1000000) {
+			char *msg = fpd_strdup("limit must be a number from 0 to 1000000\n");
+			return respond(conn, MHD_HTTP_BAD_REQUEST, "text/plain; charset=utf-8", msg,
+			               strlen(msg));
+		}
+		limit = (size_t)v;
+	}
+	json_t *j = fpd_engine_executions(e, ns && *ns ? ns : NULL, limit);
+	char *body = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (!body)
+		fpd_die("out of memory writing /executions");
+	return respond(conn, MHD_HTTP_OK, "application/json", body, strlen(body));
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_size, void **state)
@@ -109,9 +140,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	} else if (strcmp(url, "/metrics") == 0) {
 		type = "text/plain; version=0.0.4; charset=utf-8";
 		render_metrics(a, &b);
+	} else if (strcmp(url, "/executions") == 0) {
+		fpd_buf_free(&b);
+		return executions(a, conn);
 	} else {
 		status = MHD_HTTP_NOT_FOUND;
-		fpd_buf_append_str(&b, "not found: try /healthz, /readyz or /metrics\n");
+		fpd_buf_append_str(&b,
+		                   "not found: try /healthz, /readyz, /metrics or /executions\n");
 	}
 	size_t len;
 	char *body = fpd_buf_steal(&b, &len);
@@ -171,7 +206,7 @@ struct fpd_admin *fpd_admin_new(struct ev_loop *loop, const struct fpd_config_ad
 	ev_io_init(&a->io, on_io, info->epoll_fd, EV_READ);
 	ev_io_start(loop, &a->io);
 	ev_timer_init(&a->timer, on_timer, 0., 0.);
-	fpd_log(FPD_LOG_INFO, "admin", "listening on %s (/healthz, /readyz, /metrics)",
+	fpd_log(FPD_LOG_INFO, "admin", "listening on %s (/healthz, /readyz, /metrics, /executions)",
 	        cfg->listen);
 	return a;
 }

@@ -57,6 +57,12 @@ bool fpd_engine_ready(const struct fpd_engine *e);
  * truncated); returns how many. */
 size_t fpd_engine_unlisted(const struct fpd_engine *e, char *out, size_t size);
 
+/* The tracked executions as JSON (a new reference), sorted by namespace/name, for the admin
+ * endpoint: {"count": N, "shown": M, "executions": [...]}, at most limit of them, only those in
+ * namespace when it is not NULL. Each tells its object (namespace, name, uid, plugin, kind),
+ * Flyte identity, state, phase, code, message, log links and times (RFC 3339). */
+json_t *fpd_engine_executions(const struct fpd_engine *e, const char *namespace_, size_t limit);
+
 /* Stops everything; pending replies are dropped (their calls are cancelled by the caller). */
 void fpd_engine_free(struct fpd_engine *e);
 

@@ -54,6 +54,42 @@ def test_health_readiness_and_metrics(cluster, daemon_factory):
     assert metric(after, "flyteplugd_grpc_calls_total") >= 2
 
 
+def test_executions_lists_what_is_tracked(cluster, daemon_factory):
+    """/executions: every tracked task with its object, identity, phase and log links, sorted,
+    filtered by namespace, bounded by limit; bad parameters refused."""
+    import json
+    d = daemon_factory(admin=True)
+    ns, other = cluster.new_namespace("exa"), cluster.new_namespace("exb")
+    for n, execution in ((ns, "exe2"), (ns, "exe1"), (other, "exe3")):
+        d.stub.CreateTask(agent_pb2.CreateTaskRequest(
+            template=flytekit_tasks.python_task(), output_prefix=f"s3://b/m/{execution}/n0/data/0",
+            task_execution_metadata=execution_metadata(n, execution)), timeout=30)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        status, body = http_get(d.admin_port, f"/executions?namespace={ns}")
+        got = json.loads(body)
+        if status == 200 and all(x["phase"] == "QUEUED" and x["log_links"] for x in got["executions"]):
+            break
+        time.sleep(0.2)
+    assert status == 200, body
+    assert got["count"] == 2 and got["shown"] == 2, got
+    first = got["executions"][0]
+    assert [x["name"] for x in got["executions"]] == ["exe1-n0-0", "exe2-n0-0"], got
+    assert first["namespace"] == ns and first["plugin"] == "pod" and first["kind"] == "Pod"
+    assert first["state"] == "active" and len(first["uid"]) == 36, first
+    assert first["execution"]["name"] == "exe1" and first["execution"]["node"] == "n0", first
+    assert first["task"]["type"] == "python-task", first
+    assert first["log_links"][0]["uri"].startswith("http"), first
+    assert "started" in first and not first["aborted"], first
+    _, body = http_get(d.admin_port, "/executions?limit=1")
+    everything = json.loads(body)
+    assert everything["count"] >= 3 and everything["shown"] == 1, everything
+    for bad in ("/executions?limit=x", "/executions?limit=-1", "/executions?limit="):
+        assert http_get(d.admin_port, bad)[0] == 400, bad
+    assert http_get(d.admin_port, "/executions?namespace=none-such")[1] == \
+        '{"count":0,"shown":0,"executions":[]}'
+
+
 def test_not_ready_without_kubernetes(tmp_path):
     """A daemon with no Kubernetes API is healthy (it serves metadata) but not ready."""
     import subprocess
@@ -77,6 +113,7 @@ def test_not_ready_without_kubernetes(tmp_path):
         assert status == 503 and "no Kubernetes API" in body
         _, text = http_get(admin, "/metrics")
         assert metric(text, "flyteplugd_engine_running") == 0
+        assert http_get(admin, "/executions")[0] == 503
     finally:
         p.terminate()
         assert p.wait(timeout=30) == 0
