@@ -215,7 +215,8 @@ static void on_delete(void *ud, const struct fpd_kube_obj *obj, bool final_state
 static void on_error(void *ud, const struct fpd_error *err, int64_t retry_in_ms)
 {
 	struct watched_kind *k = ud;
-	fpd_log(FPD_LOG_WARN, "engine", "watching %s: %s (retrying in %lld ms)", k->gvr.resource,
+	/* The informer has logged it (at WARN the first time). */
+	fpd_log(FPD_LOG_DEBUG, "engine", "watching %s: %s (retrying in %lld ms)", k->gvr.resource,
 	        err->text, (long long)retry_in_ms);
 }
 

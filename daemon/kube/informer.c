@@ -42,6 +42,9 @@ struct fpd_kube_informer {
 	struct fpd_kube_prune *item_prune, *event_prune;
 	struct fpd_kube_backoff backoff;
 	ev_timer timer; /* the next step after a backoff */
+	/* The last failure reported at WARN: the same one again (an operator's CRD that stays
+	 * missing) is logged at debug level until a list succeeds or an event arrives. */
+	char last_failure[FPD_ERROR_TEXT];
 	enum step next_step;
 	struct fpd_kube_http_req *req; /* the list page or watch in flight */
 	bool started;
@@ -320,8 +323,11 @@ static void back_off(struct fpd_kube_informer *inf, enum step step, const struct
 	if (delay < min_ms)
 		delay = min_ms;
 	inf->stats.failures++;
-	fpd_log(FPD_LOG_WARN, LOG, "%s; %s again in %lld ms", err->text,
-	        step == STEP_LIST ? "listing" : "watching", (long long)delay);
+	bool again = strcmp(inf->last_failure, err->text) == 0;
+	fpd_log(again ? FPD_LOG_DEBUG : FPD_LOG_WARN, LOG, "%s; %s again in %lld ms%s", err->text,
+	        step == STEP_LIST ? "listing" : "watching", (long long)delay,
+	        again ? "" : " (the same failure again is logged at debug level)");
+	snprintf(inf->last_failure, sizeof(inf->last_failure), "%s", err->text);
 	if (inf->o.on_error)
 		inf->o.on_error(inf->o.ud, err, delay);
 	schedule(inf, step, delay);
@@ -393,6 +399,10 @@ static void list_finished(struct fpd_kube_informer *inf, const char *rv)
 	inf->rv_unavailable = false;
 	inf->synced = true;
 	inf->stats.lists++;
+	if (inf->last_failure[0])
+		fpd_log(FPD_LOG_INFO, LOG, "%s: listed again after: %s", inf->o.gvr.resource,
+		        inf->last_failure);
+	inf->last_failure[0] = '\0';
 	fpd_log(FPD_LOG_DEBUG, LOG, "%s: listed %zu objects at resourceVersion %s",
 	        inf->o.gvr.resource, fpd_kube_store_count(inf->store), inf->rv);
 	if (inf->o.on_synced)
@@ -553,6 +563,7 @@ static int watch_event(void *ud, const char *line, size_t len)
 		}
 	} else {
 		inf->watch_events++;
+		inf->last_failure[0] = '\0'; /* working again: a new failure is news */
 		const char *rv = meta_str(json_object_get(obj, "metadata"), "resourceVersion");
 		if (strcmp(type, "BOOKMARK") == 0) {
 			inf->stats.bookmarks++;

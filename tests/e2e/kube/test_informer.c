@@ -2,10 +2,12 @@
  * order, with the final state on delete; objects outside its selector never appear. */
 #include "e2e.h"
 
+#include "core/log.h"
 #include "core/mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { N = 1000, F_STEP = 0, F_PHASE = 1 };
 
@@ -288,12 +290,66 @@ START_TEST(thousand_pods_every_event_in_order)
 }
 END_TEST
 
+static bool failed_three_times(void *ud)
+{
+	struct fpd_kube_informer_stats st;
+	fpd_kube_informer_get_stats(ud, &st);
+	return st.failures >= 3;
+}
+
+static int count_lines(const char *text, const char *a, const char *b)
+{
+	int n = 0;
+	for (const char *line = text; line && *line;) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		char buf[1024];
+		snprintf(buf, sizeof(buf), "%.*s", (int)(len < sizeof(buf) ? len : sizeof(buf) - 1),
+		         line);
+		if (strstr(buf, a) && strstr(buf, b))
+			n++;
+		line = end ? end + 1 : NULL;
+	}
+	return n;
+}
+
+/* A resource the server does not have (an operator whose CRD is missing): the informer keeps
+ * trying, and says so once at WARN, the repeats at debug level only. */
+START_TEST(missing_resource_warned_once)
+{
+	char *text = NULL;
+	size_t size = 0;
+	FILE *log = open_memstream(&text, &size);
+	ck_assert_ptr_nonnull(log);
+	fpd_log_setup(FPD_LOG_DEBUG, FPD_LOG_TEXT, log);
+	struct fpd_kube_informer_opts io = {
+	    .gvr = {"nosuch.flyteplugd.example", "v1", "nosuchthings", "NoSuchThing", true},
+	    .namespace_ = ns,
+	};
+	struct fpd_kube_informer *inf;
+	struct fpd_error err;
+	ck_assert_int_eq(fpd_kube_informer_new(admin, &io, &inf, &err), FPD_OK);
+	current = inf;
+	fpd_kube_informer_start(inf);
+	e2e_wait_for(loop, failed_three_times, inf, 60, "three failed lists");
+	fflush(log);
+	int warns = count_lines(text, "WARN", "nosuchthings");
+	int debugs = count_lines(text, "DEBUG", "list of nosuchthings");
+	fpd_log_setup(FPD_LOG_INFO, FPD_LOG_TEXT, stderr);
+	fclose(log);
+	ck_assert_msg(warns == 1 && debugs >= 2, "%d WARN and %d DEBUG lines:\n%s", warns, debugs,
+	              text);
+	free(text);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("e2e_kube_informer");
 	TCase *tc = tcase_create("all");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, thousand_pods_every_event_in_order);
+	tcase_add_test(tc, missing_resource_warned_once);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
 }
