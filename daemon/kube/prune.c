@@ -296,6 +296,8 @@ static int pruned_object(struct scan *sc, const struct node *n, json_t **out)
 				return rc;
 			if (v)
 				json_object_set_new_nocheck(obj, key, v);
+			else /* a repeated key: the last one counts, as for jansson */
+				json_object_del(obj, key);
 		} else if ((rc = skip_value(sc))) {
 			return rc;
 		}

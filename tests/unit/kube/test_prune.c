@@ -71,6 +71,12 @@ START_TEST(every_element)
 	expect_json(prune(doc, ptrs, 2),
 	            "{\"spec\":{\"containers\":[{\"name\":\"a\"},{},null,{\"name\":\"c\"}]},"
 	            "\"m\":{\"*\":1}}");
+	/* A repeated key: the last one counts, as for jansson, even when it keeps nothing. */
+	const char *dup[] = {"/metadata/name", "/status"};
+	expect_json(prune("{\"metadata\":{\"name\":\"a\"},\"metadata\":5,"
+	                  "\"status\":1,\"status\":{\"s\":2}}",
+	                  dup, 2),
+	            "{\"status\":{\"s\":2}}");
 	const char *empty[] = {"/spec/containers/*/name"};
 	expect_json(prune("{\"spec\":{\"containers\":[]}}", empty, 1),
 	            "{\"spec\":{\"containers\":[]}}");
