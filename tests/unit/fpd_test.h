@@ -40,12 +40,19 @@ static inline char *fpd_read_fixture(const char *rel, size_t *len)
 
 struct fpd_error;
 
+/* The functions below are defined in fixtures.c, which a test calling them adds to its SOURCES. */
+
+/* Calls fn(name, ud) for each file of the fixture directory dir (relative to tests/fixtures)
+ * whose name ends in suffix (".json"), in name order, skipping the file named skip (NULL: none).
+ * Returns how many files it called fn for; fails the test when dir cannot be read. */
+size_t fpd_fixture_each(const char *dir, const char *suffix, const char *skip,
+                        void (*fn)(const char *name, void *ud), void *ud);
+
 /* Checks every *.yaml file of the fixture directory dir (relative to tests/fixtures), each of
  * which starts with "# expect: LINE:COL text": load(path, err) must refuse it, with err naming
  * the file and LINE:COL and its text containing text. load loads the file as the test means,
  * releases whatever it loaded and returns FPD_OK or the error code (err filled). Returns how many
- * files were checked; fails the test at the first that is not refused as expected. Defined in
- * bad_fixtures.c, which a test calling it adds to its SOURCES. */
+ * files were checked; fails the test at the first that is not refused as expected. */
 int fpd_check_bad_fixtures(const char *dir, int (*load)(const char *path, struct fpd_error *err));
 
 /* Runs one suite; returns the process exit code. */

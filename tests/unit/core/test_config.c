@@ -2,8 +2,6 @@
 #include "core/log.h"
 #include "fpd_test.h"
 
-#include <dirent.h>
-
 START_TEST(defaults)
 {
 	struct fpd_config cfg;
@@ -105,31 +103,22 @@ START_TEST(propeller_copilot_storage_logger)
 }
 END_TEST
 
+static void loads(const char *name, void *ud)
+{
+	char rel[512];
+	snprintf(rel, sizeof(rel), "config/good/%s", name);
+	struct fpd_config cfg;
+	struct fpd_error err;
+	int rc = fpd_config_load(fpd_fixture(rel), &cfg, &err);
+	ck_assert_msg(rc == FPD_OK, "%s rejected: %s (%d:%d)", name, err.text, err.line,
+	              err.column);
+	fpd_config_free(&cfg);
+}
+
 /* Every file in config/good must load. */
 START_TEST(good_fixtures_load)
 {
-	const char *dir = fpd_fixture("config/good");
-	char dirpath[4096];
-	snprintf(dirpath, sizeof(dirpath), "%s", dir);
-	DIR *d = opendir(dirpath);
-	ck_assert_ptr_nonnull(d);
-	int seen = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (!strstr(e->d_name, ".yaml"))
-			continue;
-		char path[8192];
-		snprintf(path, sizeof(path), "%s/%s", dirpath, e->d_name);
-		struct fpd_config cfg;
-		struct fpd_error err;
-		int rc = fpd_config_load(path, &cfg, &err);
-		ck_assert_msg(rc == FPD_OK, "%s rejected: %s (%d:%d)", e->d_name, err.text,
-		              err.line, err.column);
-		fpd_config_free(&cfg);
-		seen++;
-	}
-	closedir(d);
-	ck_assert_int_ge(seen, 3);
+	ck_assert_uint_ge(fpd_fixture_each("config/good", ".yaml", NULL, loads, NULL), 3);
 }
 END_TEST
 

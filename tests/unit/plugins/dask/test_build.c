@@ -9,9 +9,7 @@
 #include "fpd_test.h"
 #include "dask_fixture.h"
 
-#include <dirent.h>
-
-static void run_ok_fixture(const char *name)
+static void run_ok_fixture(const char *name, void *ud)
 {
 	char rel[256];
 	snprintf(rel, sizeof(rel), "dask/build/%s", name);
@@ -30,19 +28,8 @@ static void run_ok_fixture(const char *name)
 
 START_TEST(builds_fixture_dask_jobs)
 {
-	DIR *d = opendir(fpd_fixture("dask/build"));
-	ck_assert_ptr_nonnull(d);
-	size_t ran = 0;
-	for (struct dirent *e; (e = readdir(d));) {
-		size_t n = strlen(e->d_name);
-		if (n < 6 || strcmp(e->d_name + n - 5, ".json") ||
-		    !strcmp(e->d_name, "errors.json"))
-			continue;
-		run_ok_fixture(e->d_name);
-		ran++;
-	}
-	closedir(d);
-	ck_assert_uint_eq(ran, 4);
+	ck_assert_uint_eq(
+	    fpd_fixture_each("dask/build", ".json", "errors.json", run_ok_fixture, NULL), 4);
 }
 END_TEST
 

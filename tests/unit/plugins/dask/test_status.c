@@ -13,8 +13,6 @@
 #include "fpd_test.h"
 #include "dask_fixture.h"
 
-#include <dirent.h>
-
 /* Runs one case; returns the state it exercised. */
 static const char *run_case(const char *file, size_t i, json_t *c)
 {
@@ -69,32 +67,8 @@ START_TEST(maps_every_state_as_the_fixtures_say)
 	 * Successful, Failed), none yet, and one it does not define. */
 	static const char *const states[] = {
 	    "", "JobCreated", "ClusterCreated", "Running", "Successful", "Failed", "NOT_A_STATE"};
-	bool seen[sizeof(states) / sizeof(states[0])] = {0};
-	DIR *d = opendir(fpd_fixture("dask/status"));
-	ck_assert_ptr_nonnull(d);
-	size_t ran = 0;
-	for (struct dirent *e; (e = readdir(d));) {
-		size_t len = strlen(e->d_name);
-		if (len < 6 || strcmp(e->d_name + len - 5, ".json"))
-			continue;
-		char rel[300];
-		snprintf(rel, sizeof(rel), "dask/status/%s", e->d_name);
-		json_t *fx = fpd_test_json_fixture(rel);
-		size_t i;
-		json_t *c;
-		json_array_foreach(json_object_get(fx, "cases"), i, c)
-		{
-			const char *st = run_case(e->d_name, i, c);
-			for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++)
-				if (!strcmp(states[k], st))
-					seen[k] = true;
-			ran++;
-		}
-		json_decref(fx);
-	}
-	closedir(d);
-	for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++)
-		ck_assert_msg(seen[k], "no fixture case for state [%s]", states[k]);
+	size_t ran = fpd_test_status_cases("dask/status", run_case, states,
+	                                   sizeof(states) / sizeof(states[0]));
 	ck_assert_uint_eq(ran, 24);
 }
 END_TEST

@@ -8,11 +8,9 @@
 #include "kf_fixture.h"
 #include "kubeflow/kubeflow.h"
 
-#include <dirent.h>
-
 enum { FIXTURES = 9, ERROR_CASES = 6 };
 
-static void run_ok_fixture(const char *name)
+static void run_ok_fixture(const char *name, void *ud)
 {
 	char rel[256];
 	snprintf(rel, sizeof(rel), "kubeflow/build/%s", name);
@@ -37,19 +35,9 @@ static void run_ok_fixture(const char *name)
 
 START_TEST(builds_fixture_jobs)
 {
-	DIR *d = opendir(fpd_fixture("kubeflow/build"));
-	ck_assert_ptr_nonnull(d);
-	size_t ran = 0;
-	for (struct dirent *e; (e = readdir(d));) {
-		size_t n = strlen(e->d_name);
-		if (n < 6 || strcmp(e->d_name + n - 5, ".json") ||
-		    !strcmp(e->d_name, "errors.json"))
-			continue;
-		run_ok_fixture(e->d_name);
-		ran++;
-	}
-	closedir(d);
-	ck_assert_uint_eq(ran, FIXTURES);
+	ck_assert_uint_eq(
+	    fpd_fixture_each("kubeflow/build", ".json", "errors.json", run_ok_fixture, NULL),
+	    FIXTURES);
 }
 END_TEST
 

@@ -11,8 +11,6 @@
 #include "kf_fixture.h"
 #include "kubeflow/kubeflow.h"
 
-#include <dirent.h>
-
 enum { FIXTURES = 20 };
 
 static const struct fpd_task_ref ref = {.project = "flytesnacks",
@@ -36,7 +34,7 @@ static json_t *links(const struct fpd_phase_info *pi)
 	return a;
 }
 
-static void run_fixture(const char *name)
+static void run_fixture(const char *name, void *ud)
 {
 	char rel[256];
 	snprintf(rel, sizeof(rel), "kubeflow/status/%s", name);
@@ -86,18 +84,8 @@ static void run_fixture(const char *name)
 
 START_TEST(status_fixtures)
 {
-	DIR *d = opendir(fpd_fixture("kubeflow/status"));
-	ck_assert_ptr_nonnull(d);
-	size_t ran = 0;
-	for (struct dirent *e; (e = readdir(d));) {
-		size_t n = strlen(e->d_name);
-		if (n > 5 && !strcmp(e->d_name + n - 5, ".json")) {
-			run_fixture(e->d_name);
-			ran++;
-		}
-	}
-	closedir(d);
-	ck_assert_uint_eq(ran, FIXTURES);
+	ck_assert_uint_eq(fpd_fixture_each("kubeflow/status", ".json", NULL, run_fixture, NULL),
+	                  FIXTURES);
 }
 END_TEST
 

@@ -267,3 +267,44 @@ void fpd_test_task_free(struct fpd_test_task *t)
 	json_decref(t->fixture);
 	memset(t, 0, sizeof(*t));
 }
+
+struct status_cases {
+	const char *dir;
+	const char *(*run)(const char *file, size_t i, json_t *c);
+	const char *const *states;
+	size_t n;
+	bool *seen;
+	size_t ran;
+};
+
+static void status_file(const char *name, void *ud)
+{
+	struct status_cases *sc = ud;
+	char rel[512];
+	snprintf(rel, sizeof(rel), "%s/%s", sc->dir, name);
+	json_t *fx = fpd_test_json_fixture(rel);
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(fx, "cases"), i, c)
+	{
+		const char *st = sc->run(name, i, c);
+		for (size_t k = 0; k < sc->n; k++)
+			if (!strcmp(sc->states[k], st))
+				sc->seen[k] = true;
+		sc->ran++;
+	}
+	json_decref(fx);
+}
+
+size_t fpd_test_status_cases(const char *dir,
+                             const char *(*run)(const char *file, size_t i, json_t *c),
+                             const char *const *states, size_t n)
+{
+	struct status_cases sc = {dir, run, states, n, calloc(n ? n : 1, sizeof(bool)), 0};
+	ck_assert_ptr_nonnull(sc.seen);
+	fpd_fixture_each(dir, ".json", NULL, status_file, &sc);
+	for (size_t k = 0; k < n; k++)
+		ck_assert_msg(sc.seen[k], "no fixture case for state [%s]", states[k]);
+	free(sc.seen);
+	return sc.ran;
+}

@@ -53,4 +53,11 @@ void fpd_test_assert_outcome(const json_t *expect, const struct fpd_phase_info *
 void fpd_test_assert_links(const json_t *expected, const struct fpd_phase_info *pi,
                            const char *what);
 
+/* Runs run(file, i, c) on every case c of every .json fixture in dir's "cases" array, in name
+ * order; run returns the operator state the case is about. Fails naming a state of states (count
+ * n) that no case covers. Returns how many cases ran. (Needs tests/unit/fixtures.c.) */
+size_t fpd_test_status_cases(const char *dir,
+                             const char *(*run)(const char *file, size_t i, json_t *c),
+                             const char *const *states, size_t n);
+
 #endif

@@ -12,7 +12,6 @@
 #include "pod/pod.h"
 #include "task_fixture.h"
 
-#include <dirent.h>
 #include <math.h>
 
 /* Builds the fixture's task the way "call" says; returns the rc, the result in *out. */
@@ -55,7 +54,7 @@ static int build(const json_t *fx, struct fpd_test_task *t, json_t **out, struct
 	return rc;
 }
 
-static void run_ok_fixture(const char *name)
+static void run_ok_fixture(const char *name, void *ud)
 {
 	char rel[256];
 	snprintf(rel, sizeof(rel), "pod/build/%s", name);
@@ -79,19 +78,8 @@ static void run_ok_fixture(const char *name)
 
 START_TEST(builds_fixture_pods)
 {
-	DIR *d = opendir(fpd_fixture("pod/build"));
-	ck_assert_ptr_nonnull(d);
-	size_t ran = 0;
-	for (struct dirent *e; (e = readdir(d));) {
-		size_t n = strlen(e->d_name);
-		if (n < 6 || strcmp(e->d_name + n - 5, ".json") ||
-		    !strcmp(e->d_name, "errors.json"))
-			continue;
-		run_ok_fixture(e->d_name);
-		ran++;
-	}
-	closedir(d);
-	ck_assert_uint_eq(ran, 12);
+	ck_assert_uint_eq(
+	    fpd_fixture_each("pod/build", ".json", "errors.json", run_ok_fixture, NULL), 12);
 }
 END_TEST
 

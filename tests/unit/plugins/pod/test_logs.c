@@ -8,8 +8,6 @@
 #include "fpd_test.h"
 #include "task_fixture.h"
 
-#include <dirent.h>
-
 static const char *format_name(enum fpd_link_format f)
 {
 	return f == FPD_LOG_FORMAT_JSON ? "JSON" : f == FPD_LOG_FORMAT_CSV ? "CSV" : "UNKNOWN";
@@ -28,7 +26,7 @@ static json_t *links_json(const struct fpd_phase_info *pi, size_t from)
 	return a;
 }
 
-static void run_fixture(const char *name)
+static void run_fixture(const char *name, void *ud)
 {
 	char rel[256];
 	snprintf(rel, sizeof(rel), "pod/logs/%s", name);
@@ -77,18 +75,7 @@ static void run_fixture(const char *name)
 
 START_TEST(log_fixtures)
 {
-	DIR *d = opendir(fpd_fixture("pod/logs"));
-	ck_assert_ptr_nonnull(d);
-	size_t ran = 0;
-	for (struct dirent *e; (e = readdir(d));) {
-		size_t n = strlen(e->d_name);
-		if (n > 5 && !strcmp(e->d_name + n - 5, ".json")) {
-			run_fixture(e->d_name);
-			ran++;
-		}
-	}
-	closedir(d);
-	ck_assert_uint_eq(ran, 5);
+	ck_assert_uint_eq(fpd_fixture_each("pod/logs", ".json", NULL, run_fixture, NULL), 5);
 }
 END_TEST
 

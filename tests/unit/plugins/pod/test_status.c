@@ -12,9 +12,7 @@
 #include "pod/pod.h"
 #include "task_fixture.h"
 
-#include <dirent.h>
-
-static void run_fixture(const char *name)
+static void run_fixture(const char *name, void *ud)
 {
 	char rel[256];
 	snprintf(rel, sizeof(rel), "pod/status/%s", name);
@@ -40,18 +38,7 @@ static void run_fixture(const char *name)
 
 START_TEST(status_fixtures)
 {
-	DIR *d = opendir(fpd_fixture("pod/status"));
-	ck_assert_ptr_nonnull(d);
-	size_t ran = 0;
-	for (struct dirent *e; (e = readdir(d));) {
-		size_t n = strlen(e->d_name);
-		if (n > 5 && !strcmp(e->d_name + n - 5, ".json")) {
-			run_fixture(e->d_name);
-			ran++;
-		}
-	}
-	closedir(d);
-	ck_assert_uint_eq(ran, 41);
+	ck_assert_uint_eq(fpd_fixture_each("pod/status", ".json", NULL, run_fixture, NULL), 41);
 }
 END_TEST
 

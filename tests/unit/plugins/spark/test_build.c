@@ -8,7 +8,6 @@
 #include "fpd_test.h"
 #include "spark_fixture.h"
 
-#include <dirent.h>
 #include <time.h>
 
 #define START_TIME "spark.kubernetes.driverEnv.FLYTE_START_TIME"
@@ -20,7 +19,7 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void run_ok_fixture(const char *name)
+static void run_ok_fixture(const char *name, void *ud)
 {
 	char rel[256];
 	snprintf(rel, sizeof(rel), "spark/build/%s", name);
@@ -48,19 +47,8 @@ static void run_ok_fixture(const char *name)
 
 START_TEST(builds_fixture_applications)
 {
-	DIR *d = opendir(fpd_fixture("spark/build"));
-	ck_assert_ptr_nonnull(d);
-	size_t ran = 0;
-	for (struct dirent *e; (e = readdir(d));) {
-		size_t n = strlen(e->d_name);
-		if (n < 6 || strcmp(e->d_name + n - 5, ".json") ||
-		    !strcmp(e->d_name, "errors.json"))
-			continue;
-		run_ok_fixture(e->d_name);
-		ran++;
-	}
-	closedir(d);
-	ck_assert_uint_eq(ran, 5);
+	ck_assert_uint_eq(
+	    fpd_fixture_each("spark/build", ".json", "errors.json", run_ok_fixture, NULL), 5);
 }
 END_TEST
 
