@@ -3,6 +3,7 @@
  */
 #include "engine/internal.h"
 
+#include "core/arena.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -10,10 +11,38 @@
 #include "engine/prepare.h"
 
 #include <flyteplugd/object.h>
+#include <stdalign.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A request message decoded into an arena on the caller's stack: one release instead of a
+ * malloc and a free for every field (CreateTaskRequest has hundreds). Nothing decoded outlives
+ * the call that decoded it. */
+struct request_arena {
+	struct fpd_arena arena;
+	ProtobufCAllocator pb;
+	alignas(max_align_t) char space[8192];
+};
+
+static void *request_alloc(void *arena, size_t size)
+{
+	return fpd_arena_alloc(arena, size);
+}
+
+static void request_free(void *arena, void *ptr)
+{
+	(void)arena;
+	(void)ptr;
+}
+
+static ProtobufCAllocator *request_arena_init(struct request_arena *r)
+{
+	fpd_arena_init(&r->arena, r->space, sizeof(r->space));
+	r->pb = (ProtobufCAllocator){request_alloc, request_free, &r->arena};
+	return &r->pb;
+}
 
 struct pending_call *call_new(struct fpd_engine *e, fpd_engine_reply_fn done, void *ud)
 {
@@ -231,9 +260,11 @@ void fpd_engine_create_task(struct fpd_engine *e, const uint8_t *bytes, size_t l
                             fpd_engine_reply_fn done, void *ud)
 {
 	struct pending_call *c = call_new(e, done, ud);
+	struct request_arena ra;
 	Flyteidl__Admin__CreateTaskRequest *req =
-	    flyteidl__admin__create_task_request__unpack(NULL, len, bytes);
+	    flyteidl__admin__create_task_request__unpack(request_arena_init(&ra), len, bytes);
 	if (!req) {
+		fpd_arena_release(&ra.arena);
 		call_reply_error(c, FPD_EINVAL, "cannot decode flyteidl.admin.CreateTaskRequest");
 		call_free(e, c);
 		return;
@@ -254,7 +285,7 @@ void fpd_engine_create_task(struct fpd_engine *e, const uint8_t *bytes, size_t l
 	if (rc) {
 		call_reply_error(c, rc, "%s", err.text);
 		call_free(e, c);
-		flyteidl__admin__create_task_request__free_unpacked(req, NULL);
+		fpd_arena_release(&ra.arena);
 		return;
 	}
 	struct execution *x = exec_find(e, p.namespace_, p.generated_name);
@@ -278,7 +309,7 @@ void fpd_engine_create_task(struct fpd_engine *e, const uint8_t *bytes, size_t l
 		}
 	}
 	fpd_prepared_free(&p);
-	flyteidl__admin__create_task_request__free_unpacked(req, NULL);
+	fpd_arena_release(&ra.arena);
 }
 
 /* ---- GetTask ------------------------------------------------------------------------- */
@@ -357,8 +388,9 @@ void fpd_engine_get_task(struct fpd_engine *e, const uint8_t *bytes, size_t len,
 {
 	struct pending_call *c = call_new(e, done, ud);
 	e->stats.gets++;
+	struct request_arena ra;
 	Flyteidl__Admin__GetTaskRequest *req =
-	    flyteidl__admin__get_task_request__unpack(NULL, len, bytes);
+	    flyteidl__admin__get_task_request__unpack(request_arena_init(&ra), len, bytes);
 	const struct fpd_plugin *plugin;
 	if (!req) {
 		call_reply_error(c, FPD_EINVAL, "cannot decode flyteidl.admin.GetTaskRequest");
@@ -377,14 +409,13 @@ void fpd_engine_get_task(struct fpd_engine *e, const uint8_t *bytes, size_t len,
 			struct fpd_kube_ref ref = {&k->gvr, c->meta.namespace_, c->meta.name, NULL};
 			struct fpd_error err;
 			if (fpd_kube_get(e->kube, &ref, on_get_fetched, c, &err) == FPD_AGAIN) {
-				flyteidl__admin__get_task_request__free_unpacked(req, NULL);
+				fpd_arena_release(&ra.arena);
 				return;
 			}
 			call_reply_error(c, FPD_EIO, "%s", err.text);
 		}
 	}
-	if (req)
-		flyteidl__admin__get_task_request__free_unpacked(req, NULL);
+	fpd_arena_release(&ra.arena);
 	call_free(e, c);
 }
 
@@ -489,16 +520,18 @@ void fpd_engine_delete_task(struct fpd_engine *e, const uint8_t *bytes, size_t l
 {
 	struct pending_call *c = call_new(e, done, ud);
 	e->stats.deletes++;
+	struct request_arena ra;
 	Flyteidl__Admin__DeleteTaskRequest *req =
-	    flyteidl__admin__delete_task_request__unpack(NULL, len, bytes);
+	    flyteidl__admin__delete_task_request__unpack(request_arena_init(&ra), len, bytes);
 	const struct fpd_plugin *plugin;
 	if (!req) {
+		fpd_arena_release(&ra.arena);
 		call_reply_error(c, FPD_EINVAL, "cannot decode flyteidl.admin.DeleteTaskRequest");
 		call_free(e, c);
 		return;
 	}
 	int rc = verify_meta(e, c, req->resource_meta.data, req->resource_meta.len, &plugin);
-	flyteidl__admin__delete_task_request__free_unpacked(req, NULL);
+	fpd_arena_release(&ra.arena);
 	if (rc) {
 		call_free(e, c);
 		return;

@@ -1,6 +1,7 @@
 /* Object decoration: see decorate.h. */
 #include "engine/decorate.h"
 
+#include "core/json_text.h"
 #include "core/mem.h"
 
 #include <flyteplugd/object.h>
@@ -18,7 +19,7 @@ char *fpd_identity_encode(const struct fpd_task_ref *ref)
 	              ref->task_name, ref->task_version, "tt", ref->task_type, "tv",
 	              (int)ref->task_type_version, "lt", ref->link_types);
 	FPD_ASSERT(id != NULL);
-	char *s = json_dumps(id, JSON_COMPACT | JSON_SORT_KEYS);
+	char *s = fpd_json_text(id, true, NULL);
 	json_decref(id);
 	FPD_ASSERT(s != NULL);
 	return s;

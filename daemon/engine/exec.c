@@ -5,6 +5,7 @@
 #include "engine/internal.h"
 
 #include "core/clock.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "engine/decorate.h"
@@ -345,7 +346,7 @@ void exec_observe(struct fpd_engine *e, struct execution *x, json_t *obj)
 		x->state = EXEC_ACTIVE;
 	json_t *t = trim_keeping(obj, x->plugin->keep);
 	free(x->observed);
-	x->observed = json_dumps(t, JSON_COMPACT);
+	x->observed = fpd_json_text(t, false, NULL);
 	bool terminal_before = fpd_phase_is_terminal(x->phase.phase);
 	/* Once finished, a task stays finished: later changes (a deletion, a restarted pod)
 	 * must not turn a reported success into something else. */
@@ -369,7 +370,7 @@ void exec_observe_pod(struct fpd_engine *e, struct execution *x, json_t *pod, bo
 		free(fpd_map_del(&x->pods, name));
 	} else {
 		json_t *t = trim_keeping(pod, exec_related_pod_keep);
-		free(fpd_map_put(&x->pods, name, json_dumps(t, JSON_COMPACT)));
+		free(fpd_map_put(&x->pods, name, fpd_json_text(t, false, NULL)));
 		json_decref(t);
 	}
 	exec_recompute(e, x);

@@ -2,6 +2,7 @@
 #include "kube/client.h"
 
 #include "core/buf.h"
+#include "core/json_text.h"
 #include "core/mem.h"
 #include "kube/prune.h"
 
@@ -77,7 +78,9 @@ int fpd_kube_client_new(struct ev_loop *loop, const struct fpd_kube_creds *creds
 		free(c);
 		return rc;
 	}
-	/* Everything of a PartialObjectMetadata answer but managedFields, most of its bytes. */
+	/* Of a PartialObjectMetadata answer, the object's identity and version: the caller
+	 * has the rest (it sent it), and labels, annotations and managedFields are most of
+	 * the bytes. */
 	static const char *const metadata[] = {
 	    "/apiVersion",
 	    "/kind",
@@ -90,10 +93,6 @@ int fpd_kube_client_new(struct ev_loop *loop, const struct fpd_kube_creds *creds
 	    "/metadata/creationTimestamp",
 	    "/metadata/deletionTimestamp",
 	    "/metadata/deletionGracePeriodSeconds",
-	    "/metadata/labels",
-	    "/metadata/annotations",
-	    "/metadata/ownerReferences",
-	    "/metadata/finalizers",
 	};
 	c->metadata = fpd_kube_prune_new();
 	for (size_t i = 0; i < FPD_ARRAY_LEN(metadata); i++)
@@ -201,7 +200,7 @@ static int start(struct fpd_kube_client *c, const char *method, const char *path
 		                     path);
 	char *text = NULL;
 	if (body) {
-		text = json_dumps(body, JSON_COMPACT);
+		text = fpd_json_text(body, false, NULL);
 		if (!text)
 			return fpd_error_set(err, FPD_EINVAL, "%s %s: body cannot be serialised",
 			                     method, path);

@@ -98,8 +98,11 @@ struct fpd_kube_write_opts {
 	const char *field_manager; /* required for apply */
 	bool force;                /* apply: take fields other managers own */
 	bool dry_run;              /* dryRun=All: validate and admit, persist nothing */
-	/* Answer with the object's metadata only (kind PartialObjectMetadata, apiVersion
-	 * meta.k8s.io/v1): for callers that learn the rest from a watch. */
+	/* Answer with the object's identity and version only (kind PartialObjectMetadata,
+	 * apiVersion meta.k8s.io/v1; metadata name, generateName, namespace, uid,
+	 * resourceVersion, generation, creationTimestamp, deletionTimestamp and
+	 * deletionGracePeriodSeconds): for callers that have the rest, or learn it from a
+	 * watch. */
 	bool metadata_only;
 };
 

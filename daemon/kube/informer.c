@@ -3,6 +3,7 @@
 
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "kube/backoff.h"
@@ -148,7 +149,7 @@ static void project_value(struct fpd_kube_proj *p, size_t i, json_t *v)
 		p->values[i] = json_string_value(v);
 		return;
 	}
-	p->owned[i] = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	p->owned[i] = fpd_json_text(v, false, NULL);
 	p->values[i] = p->owned[i];
 }
 

@@ -244,6 +244,28 @@ START_TEST(configmaps_conflicts_and_validation)
 	E2E_OK(&call);
 	ck_assert_uint_eq(json_array_size(json_object_get(call.obj, "items")), 1);
 	e2e_call_reset(&call);
+
+	/* metadata only: the created object's identity and version, nothing of its content */
+	json_t *meta = json_pack("{s:s, s:s, s:{s:s, s:{s:s}, s:{s:s}}, s:{s:s}}", "apiVersion",
+	                         "v1", "kind", "ConfigMap", "metadata", "name", "meta", "labels",
+	                         "a", "b", "annotations", "c", "d", "data", "k", "v");
+	struct fpd_kube_write_opts mo = {.metadata_only = true};
+	E2E_CALL(loop, &call, fpd_kube_create(admin, &coll, meta, &mo, e2e_done, &call, &e2e_err));
+	json_decref(meta);
+	E2E_OK(&call);
+	ck_assert_str_eq(json_string_value(json_object_get(call.obj, "kind")),
+	                 "PartialObjectMetadata");
+	json_t *m = json_object_get(call.obj, "metadata");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "name")), "meta");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "namespace")), ns);
+	ck_assert_uint_gt(json_string_length(json_object_get(m, "uid")), 0);
+	ck_assert_uint_gt(json_string_length(json_object_get(m, "resourceVersion")), 0);
+	ck_assert_uint_gt(json_string_length(json_object_get(m, "creationTimestamp")), 0);
+	ck_assert_ptr_null(json_object_get(m, "labels"));
+	ck_assert_ptr_null(json_object_get(m, "annotations"));
+	ck_assert_ptr_null(json_object_get(m, "managedFields"));
+	ck_assert_ptr_null(json_object_get(call.obj, "data"));
+	e2e_call_reset(&call);
 }
 END_TEST
 

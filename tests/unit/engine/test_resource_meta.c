@@ -1,6 +1,9 @@
 #include "engine/resource_meta.h"
 #include "fpd_test.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 static const uint8_t key[] = "0123456789abcdef0123456789abcdef";
 static const uint8_t other_key[] = "fedcba9876543210fedcba9876543210";
 static struct fpd_meta_signer *signer, *other_signer;
@@ -108,6 +111,40 @@ START_TEST(malformed_is_invalid)
 }
 END_TEST
 
+/* The signature is HMAC-SHA256 truncated to 16 bytes, base64url: checked against OpenSSL's own
+ * HMAC for keys shorter than, as long as, and longer than SHA-256's block. */
+START_TEST(signature_is_hmac_sha256)
+{
+	static const size_t lengths[] = {1, 16, 32, 63, 64, 65, 200};
+	uint8_t k[200];
+	for (size_t i = 0; i < sizeof(k); i++)
+		k[i] = (uint8_t)(i * 7 + 3);
+	struct fpd_resource_meta m = sample();
+	for (size_t i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++) {
+		struct fpd_meta_signer *sg;
+		struct fpd_error err;
+		ck_assert_int_eq(fpd_meta_signer_new(k, lengths[i], &sg, &err), FPD_OK);
+		char *bytes;
+		size_t len;
+		ck_assert_int_eq(fpd_resource_meta_encode(&m, sg, &bytes, &len, &err), FPD_OK);
+		const char *mac_text = strrchr(bytes, '|') + 1;
+		size_t signed_len = (size_t)(mac_text - bytes);
+		uint8_t mac[EVP_MAX_MD_SIZE];
+		unsigned int mac_len = 0;
+		ck_assert_ptr_nonnull(HMAC(EVP_sha256(), k, (int)lengths[i], (const uint8_t *)bytes,
+		                           signed_len, mac, &mac_len));
+		unsigned char b64[64];
+		EVP_EncodeBlock(b64, mac, 16);
+		for (unsigned char *c = b64; *c; c++)
+			*c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
+		b64[22] = '\0'; /* 16 bytes: 22 characters and "==" */
+		ck_assert_str_eq(mac_text, (const char *)b64);
+		free(bytes);
+		fpd_meta_signer_free(sg);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("engine/resource_meta");
@@ -116,6 +153,7 @@ int main(void)
 	tcase_add_test(tc, round_trip_and_size);
 	tcase_add_test(tc, forged_and_foreign_are_refused);
 	tcase_add_test(tc, malformed_is_invalid);
+	tcase_add_test(tc, signature_is_hmac_sha256);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
 }

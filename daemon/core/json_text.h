@@ -1,0 +1,25 @@
+/*
+ * JSON text from jansson values, byte for byte what json_dumps gives with JSON_COMPACT |
+ * JSON_ENCODE_ANY (and JSON_SORT_KEYS when sorted), several times faster: jansson checks every
+ * object and array it enters for a cycle through a hash table keyed by the printed address, and
+ * decodes every character of every string. Here a depth bound stands in for the cycle check
+ * (the daemon never builds cyclic values), and strings are copied a run of plain bytes at a
+ * time.
+ */
+#ifndef FPD_CORE_JSON_TEXT_H
+#define FPD_CORE_JSON_TEXT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Deeper values are refused (as is a cycle, which never ends). */
+#define FPD_JSON_TEXT_MAX_DEPTH 2048 /* as deep as jansson parses */
+
+/* The text of v, NUL-terminated, to free(); its length (without the NUL) in *len when len is
+ * not NULL. NULL, as from json_dumps, for a string that is not valid UTF-8 or a value nested
+ * deeper than FPD_JSON_TEXT_MAX_DEPTH. Object members come in insertion order, or sorted by
+ * key (strcmp) when sorted is true. */
+char *fpd_json_text(const json_t *v, bool sorted, size_t *len);
+
+#endif
