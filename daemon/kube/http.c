@@ -68,6 +68,8 @@ struct sock {
  * sockets are served first when both are readable in the same loop iteration (libev watcher
  * priority): a CreateTask waits for its POST, while a watch event can wait a few microseconds.
  */
+#define EASY_POOL 32
+
 struct lane {
 	struct fpd_kube_http *h;
 	CURLM *multi;
@@ -75,6 +77,10 @@ struct lane {
 	struct sock *socks;
 	int priority; /* of its libev watchers */
 	bool http1;   /* kept-alive HTTP/1.1 connections instead of multiplexed HTTP/2 */
+	/* Easy handles of finished transfers, set up with everything that is the same for
+	 * every request of the lane: the next request takes one instead of building it anew. */
+	CURL *idle[EASY_POOL];
+	int n_idle;
 };
 
 enum { LANE_CALLS, LANE_WATCHES, LANE_COUNT };
@@ -212,8 +218,12 @@ static void arm_kick(struct fpd_kube_http *h, double after_s)
 static void release_easy(struct fpd_kube_http_req *req)
 {
 	if (req->easy) {
-		curl_multi_remove_handle(req->lane->multi, req->easy);
-		curl_easy_cleanup(req->easy);
+		struct lane *l = req->lane;
+		curl_multi_remove_handle(l->multi, req->easy);
+		if (l->n_idle < EASY_POOL && !req->h->closing)
+			l->idle[l->n_idle++] = req->easy;
+		else
+			curl_easy_cleanup(req->easy);
 		req->easy = NULL;
 	}
 	curl_slist_free_all(req->headers);
@@ -417,6 +427,11 @@ static void setup_tls(struct fpd_kube_http *h, CURL *e)
 
 static void setup_method(struct fpd_kube_http_req *req, CURL *e)
 {
+	/* A handle may come from an earlier request: back to a GET without a body first. */
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+	curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
 	if (strcmp(req->method, "GET") == 0 && !req->body)
 		return;
 	if (strcmp(req->method, "POST") == 0)
@@ -429,12 +444,39 @@ static void setup_method(struct fpd_kube_http_req *req, CURL *e)
 	}
 }
 
-static int start_attempt(struct fpd_kube_http_req *req)
+/* A new easy handle with the options every request of lane l shares. */
+static CURL *new_easy(struct lane *l)
 {
-	struct fpd_kube_http *h = req->h;
+	struct fpd_kube_http *h = l->h;
 	CURL *e = curl_easy_init();
 	if (!e)
 		fpd_die("out of memory creating a transfer");
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	if (l->http1) {
+		curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	} else {
+		curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+		/* Wait for the lane's connection rather than opening another: all multiplex. */
+		curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	}
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)h->opts.connect_timeout_ms);
+	/* A dead peer must not hang a watch for the kernel's 15+ minutes (client-go#374). */
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 10L);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, h->user_agent);
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 128L * 1024);
+	setup_tls(h, e);
+	return e;
+}
+
+static int start_attempt(struct fpd_kube_http_req *req)
+{
+	struct fpd_kube_http *h = req->h;
+	struct lane *l = req->lane;
+	CURL *e = l->n_idle ? l->idle[--l->n_idle] : new_easy(l);
 	req->easy = e;
 	req->attempts++;
 	req->status = 0;
@@ -445,28 +487,10 @@ static int start_attempt(struct fpd_kube_http_req *req)
 
 	curl_easy_setopt(e, CURLOPT_URL, req->url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, req);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	if (req->lane->http1) {
-		curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	} else {
-		curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-		/* Wait for the lane's connection rather than opening another: all multiplex. */
-		curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-	}
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)h->opts.connect_timeout_ms);
-	/* A dead peer must not hang a watch for the kernel's 15+ minutes (client-go#374). */
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 10L);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, h->user_agent);
-	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 128L * 1024);
-	setup_tls(h, e);
 	setup_method(req, e);
 
 	if (req->accept) {
@@ -812,6 +836,8 @@ static void lane_init(struct fpd_kube_http *h, struct lane *l, int priority, boo
 static void lane_free(struct lane *l)
 {
 	ev_timer_stop(l->h->loop, &l->curl_timer);
+	while (l->n_idle)
+		curl_easy_cleanup(l->idle[--l->n_idle]);
 	curl_multi_cleanup(l->multi);
 	while (l->socks)
 		sock_free(l, l->socks);

@@ -196,6 +196,13 @@ static bool mentions(const char *s, const char *name)
 int fpd_render_template(const struct fpd_task *task, const char *in, char **out,
                         struct fpd_error *err)
 {
+	if (!strstr(in, "{{")) { /* no variable to render: most arguments */
+		if (strlen(in) > FPD_POD_TEXT_MAX)
+			return fpd_error_set(err, FPD_ERANGE, "rendered text longer than %zu bytes",
+			                     FPD_POD_TEXT_MAX);
+		*out = fpd_strdup(in);
+		return FPD_OK;
+	}
 	const struct fpd_task_paths *pp = &task->paths;
 	const char *prev = pp->prev_checkpoint_prefix && *pp->prev_checkpoint_prefix
 	                       ? pp->prev_checkpoint_prefix
