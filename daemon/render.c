@@ -5,6 +5,7 @@
 #include "core/config.h"
 #include "core/mem.h"
 #include "engine/decorate.h"
+#include "engine/pbcheck.h"
 #include "engine/prepare.h"
 #include "engine/plugin_settings.h"
 #include "engine/registry.h"
@@ -83,8 +84,11 @@ static ProtobufCMessage *load_message(const char *path, const ProtobufCMessageDe
 			fpd_error_wrap(err, FPD_EINVAL, "%s", path);
 		json_decref(j);
 	} else {
-		msg = protobuf_c_message_unpack(desc, NULL, len, data);
-		if (!msg)
+		char why[192];
+		if (fpd_pb_check(desc, data, len, why, sizeof(why)))
+			fpd_error_set_at(err, FPD_EINVAL, path, 0, 0, "not a valid %s: %s", desc->name,
+			                 why);
+		else if (!(msg = protobuf_c_message_unpack(desc, NULL, len, data)))
 			fpd_error_set_at(err, FPD_EINVAL, path, 0, 0,
 			                 "not a valid %s (protobuf binary "
 			                 "or JSON)",

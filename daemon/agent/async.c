@@ -2,6 +2,7 @@
 #include "agent/async.h"
 
 #include "core/mem.h"
+#include "engine/pbcheck.h"
 
 #include "flyteidl/admin/agent.pb-c.h"
 
@@ -74,9 +75,13 @@ static void on_request(struct fpd_grpc_call *call, const uint8_t *req, size_t le
 	char msg[256];
 	if (!m->engine_call || !svc->engine) {
 		/* Otherwise the engine decodes the request (once) and answers a bad one itself. */
-		ProtobufCMessage *r = protobuf_c_message_unpack(m->request, NULL, len, req);
+		char why[192];
+		ProtobufCMessage *r = fpd_pb_check(m->request, req, len, why, sizeof(why)) == 0
+		                          ? protobuf_c_message_unpack(m->request, NULL, len, req)
+		                          : NULL;
 		if (!r) {
-			snprintf(msg, sizeof(msg), "cannot decode %s", m->request->name);
+			snprintf(msg, sizeof(msg), "cannot decode %s%s%s", m->request->name,
+			         why[0] ? ": " : "", why);
 			fpd_grpc_call_fail(call, FPD_GRPC_INVALID_ARGUMENT, msg);
 			return;
 		}

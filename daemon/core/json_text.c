@@ -13,6 +13,9 @@ struct out {
 	bool sorted;
 };
 
+static void put_integer(struct out *o, json_int_t v);
+static int put_string(struct out *o, const char *str, size_t len);
+
 static void reserve(struct out *o, size_t n)
 {
 	if (o->cap - o->len >= n)
@@ -69,6 +72,21 @@ static size_t utf8_sequence(const unsigned char *s, size_t n)
 	return count;
 }
 
+/* Bytes a string cannot copy as they are: escapes (controls, '"', '\\') and UTF-8 lead and
+ * continuation bytes, which are checked. */
+static const unsigned char special[256] = {
+#define X16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+#define Z16 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+    X16, X16,                                                       /* 0x00-0x1f */
+    0,   0,   1,   0,   0,   0,   0,   0,   0, 0, 0, 0, 0, 0, 0, 0, /* 0x20-0x2f: '"' */
+    Z16, Z16,                                                       /* 0x30-0x4f */
+    0,   0,   0,   0,   0,   0,   0,   0,   0, 0, 0, 0, 1, 0, 0, 0, /* 0x50-0x5f: '\\' */
+    Z16, Z16,                                                       /* 0x60-0x7f */
+    X16, X16, X16, X16, X16, X16, X16, X16,                         /* 0x80-0xff */
+#undef X16
+#undef Z16
+};
+
 static int put_string(struct out *o, const char *str, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -78,7 +96,7 @@ static int put_string(struct out *o, const char *str, size_t len)
 	put_char(o, '"');
 	while (s < end) {
 		unsigned char c = *s;
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+		if (!special[c]) {
 			s++;
 			continue;
 		}
@@ -231,4 +249,48 @@ char *fpd_json_text(const json_t *v, bool sorted, size_t *len)
 	if (len)
 		*len = o.len - 1;
 	return o.data;
+}
+
+/* The writer shares the buffer code: its fields are an out's first three. */
+static struct out as_out(const struct fpd_json_writer *w)
+{
+	return (struct out){w->data, w->len, w->cap, false};
+}
+
+static void from_out(struct fpd_json_writer *w, const struct out *o)
+{
+	w->data = o->data;
+	w->len = o->len;
+	w->cap = o->cap;
+}
+
+void fpd_json_writer_raw(struct fpd_json_writer *w, const char *s)
+{
+	struct out o = as_out(w);
+	put(&o, s, strlen(s));
+	from_out(w, &o);
+}
+
+void fpd_json_writer_string(struct fpd_json_writer *w, const char *s)
+{
+	struct out o = as_out(w);
+	if (put_string(&o, s ? s : "", s ? strlen(s) : 0))
+		w->failed = true;
+	from_out(w, &o);
+}
+
+void fpd_json_writer_int(struct fpd_json_writer *w, json_int_t v)
+{
+	struct out o = as_out(w);
+	put_integer(&o, v);
+	from_out(w, &o);
+}
+
+char *fpd_json_writer_finish(struct fpd_json_writer *w)
+{
+	struct out o = as_out(w);
+	put_char(&o, '\0');
+	char *text = w->failed ? (free(o.data), NULL) : o.data;
+	*w = (struct fpd_json_writer){0};
+	return text;
 }

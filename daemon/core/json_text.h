@@ -22,4 +22,17 @@
  * key (strcmp) when sorted is true. */
 char *fpd_json_text(const json_t *v, bool sorted, size_t *len);
 
+/* JSON text written piece by piece, in the same form: for callers that know the shape. Start
+ * with {0}; a string that is not valid UTF-8 makes fpd_json_writer_finish return NULL. */
+struct fpd_json_writer {
+	char *data;
+	size_t len, cap;
+	bool failed;
+};
+void fpd_json_writer_raw(struct fpd_json_writer *w, const char *s);
+void fpd_json_writer_string(struct fpd_json_writer *w, const char *s);
+void fpd_json_writer_int(struct fpd_json_writer *w, json_int_t v);
+/* The text, NUL-terminated, to free() (NULL if a string was refused); w is empty again. */
+char *fpd_json_writer_finish(struct fpd_json_writer *w);
+
 #endif

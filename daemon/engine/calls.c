@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "engine/decorate.h"
+#include "engine/pbcheck.h"
 #include "engine/prepare.h"
 
 #include <flyteplugd/object.h>
@@ -42,6 +43,23 @@ static ProtobufCAllocator *request_arena_init(struct request_arena *r)
 	fpd_arena_init(&r->arena, r->space, sizeof(r->space));
 	r->pb = (ProtobufCAllocator){request_alloc, request_free, &r->arena};
 	return &r->pb;
+}
+
+/* The request of type desc decoded into r, or NULL after replying INVALID_ARGUMENT ("cannot
+ * decode T", with the reason when fpd_pb_check has one). */
+static ProtobufCMessage *decode_request(struct pending_call *c, const ProtobufCMessageDescriptor *desc,
+                                        const uint8_t *bytes, size_t len, struct request_arena *r)
+{
+	char why[192];
+	ProtobufCMessage *m = NULL;
+	if (fpd_pb_check(desc, bytes, len, why, sizeof(why)) == 0)
+		m = protobuf_c_message_unpack(desc, request_arena_init(r), len, bytes);
+	else
+		fpd_arena_init(&r->arena, NULL, 0);
+	if (!m)
+		call_reply_error(c, FPD_EINVAL, "cannot decode %s%s%s", desc->name, why[0] ? ": " : "",
+		                 why);
+	return m;
 }
 
 struct pending_call *call_new(struct fpd_engine *e, fpd_engine_reply_fn done, void *ud)
@@ -261,11 +279,10 @@ void fpd_engine_create_task(struct fpd_engine *e, const uint8_t *bytes, size_t l
 {
 	struct pending_call *c = call_new(e, done, ud);
 	struct request_arena ra;
-	Flyteidl__Admin__CreateTaskRequest *req =
-	    flyteidl__admin__create_task_request__unpack(request_arena_init(&ra), len, bytes);
+	Flyteidl__Admin__CreateTaskRequest *req = (Flyteidl__Admin__CreateTaskRequest *)decode_request(
+	    c, &flyteidl__admin__create_task_request__descriptor, bytes, len, &ra);
 	if (!req) {
 		fpd_arena_release(&ra.arena);
-		call_reply_error(c, FPD_EINVAL, "cannot decode flyteidl.admin.CreateTaskRequest");
 		call_free(e, c);
 		return;
 	}
@@ -389,11 +406,11 @@ void fpd_engine_get_task(struct fpd_engine *e, const uint8_t *bytes, size_t len,
 	struct pending_call *c = call_new(e, done, ud);
 	e->stats.gets++;
 	struct request_arena ra;
-	Flyteidl__Admin__GetTaskRequest *req =
-	    flyteidl__admin__get_task_request__unpack(request_arena_init(&ra), len, bytes);
+	Flyteidl__Admin__GetTaskRequest *req = (Flyteidl__Admin__GetTaskRequest *)decode_request(
+	    c, &flyteidl__admin__get_task_request__descriptor, bytes, len, &ra);
 	const struct fpd_plugin *plugin;
 	if (!req) {
-		call_reply_error(c, FPD_EINVAL, "cannot decode flyteidl.admin.GetTaskRequest");
+		/* answered */
 	} else if (verify_meta(e, c, req->resource_meta.data, req->resource_meta.len, &plugin) ==
 	           FPD_OK) {
 		struct execution *x = exec_find(e, c->meta.namespace_, c->meta.name);
@@ -521,12 +538,11 @@ void fpd_engine_delete_task(struct fpd_engine *e, const uint8_t *bytes, size_t l
 	struct pending_call *c = call_new(e, done, ud);
 	e->stats.deletes++;
 	struct request_arena ra;
-	Flyteidl__Admin__DeleteTaskRequest *req =
-	    flyteidl__admin__delete_task_request__unpack(request_arena_init(&ra), len, bytes);
+	Flyteidl__Admin__DeleteTaskRequest *req = (Flyteidl__Admin__DeleteTaskRequest *)decode_request(
+	    c, &flyteidl__admin__delete_task_request__descriptor, bytes, len, &ra);
 	const struct fpd_plugin *plugin;
 	if (!req) {
 		fpd_arena_release(&ra.arena);
-		call_reply_error(c, FPD_EINVAL, "cannot decode flyteidl.admin.DeleteTaskRequest");
 		call_free(e, c);
 		return;
 	}

@@ -11,17 +11,35 @@
 char *fpd_identity_encode(const struct fpd_task_ref *ref)
 {
 	/* Short keys: the annotation is read back on every restart and 409, and counts against
-	 * the object's size in etcd. */
-	json_t *id =
-	    json_pack("{s:s, s:s, s:s, s:s, s:I, s:[ssss], s:s, s:i, s:s}", "p", ref->project, "d",
-	              ref->domain, "e", ref->execution, "n", ref->node_id, "a",
-	              (json_int_t)ref->retry_attempt, "t", ref->task_project, ref->task_domain,
-	              ref->task_name, ref->task_version, "tt", ref->task_type, "tv",
-	              (int)ref->task_type_version, "lt", ref->link_types);
-	FPD_ASSERT(id != NULL);
-	char *s = fpd_json_text(id, true, NULL);
-	json_decref(id);
-	FPD_ASSERT(s != NULL);
+	 * the object's size in etcd. Written in key order, as a sorted dump of the same object
+	 * would be: the text of objects created earlier must compare equal. */
+	struct fpd_json_writer w = {0};
+	fpd_json_writer_raw(&w, "{\"a\":");
+	fpd_json_writer_int(&w, (json_int_t)ref->retry_attempt);
+	const struct {
+		const char *key;
+		const char *value;
+	} before_t[] = {{",\"d\":", ref->domain},
+	                {",\"e\":", ref->execution},
+	                {",\"lt\":", ref->link_types},
+	                {",\"n\":", ref->node_id},
+	                {",\"p\":", ref->project}};
+	for (size_t i = 0; i < FPD_ARRAY_LEN(before_t); i++) {
+		fpd_json_writer_raw(&w, before_t[i].key);
+		fpd_json_writer_string(&w, before_t[i].value);
+	}
+	const char *t[] = {ref->task_project, ref->task_domain, ref->task_name, ref->task_version};
+	for (size_t i = 0; i < FPD_ARRAY_LEN(t); i++) {
+		fpd_json_writer_raw(&w, i ? "," : ",\"t\":[");
+		fpd_json_writer_string(&w, t[i]);
+	}
+	fpd_json_writer_raw(&w, "],\"tt\":");
+	fpd_json_writer_string(&w, ref->task_type);
+	fpd_json_writer_raw(&w, ",\"tv\":");
+	fpd_json_writer_int(&w, (json_int_t)ref->task_type_version);
+	fpd_json_writer_raw(&w, "}");
+	char *s = fpd_json_writer_finish(&w);
+	FPD_ASSERT(s != NULL); /* requests are checked for UTF-8 before they are decoded */
 	return s;
 }
 

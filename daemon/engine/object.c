@@ -112,6 +112,20 @@ int fpd_json_set_str(json_t *root, const char *path, const char *s)
 	return fpd_json_set_new(root, path, json_string(s));
 }
 
+json_t *fpd_json_name_value(const char *name, json_t *value)
+{
+	json_t *n = json_string(name ? name : "");
+	if (!n || !value) {
+		json_decref(n);
+		json_decref(value);
+		return NULL;
+	}
+	json_t *o = json_object();
+	json_object_set_new_nocheck(o, "name", n);
+	json_object_set_new_nocheck(o, "value", value);
+	return o;
+}
+
 void fpd_json_merge_into(json_t *dst, const char *path, const json_t *src)
 {
 	if (!json_is_object(src) || json_object_size(src) == 0)

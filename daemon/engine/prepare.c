@@ -43,7 +43,7 @@ static int cmp_env(const void *a, const void *b)
 
 static void env_add(json_t *env, const char *name, const char *value)
 {
-	json_array_append_new(env, json_pack("{s:s, s:s}", "name", name, "value", value));
+	json_array_append_new(env, fpd_json_name_value(name, json_string(value)));
 }
 
 static void env_add_sorted_object(json_t *env, const json_t *obj)

@@ -580,6 +580,17 @@ static void start_or_enqueue(struct fpd_kube_http_req *req)
 		enqueue(req); /* the next kick retries and reports the refusal */
 		return;
 	}
+	/* Send now rather than on the next loop iteration, when libcurl's zero timeout would fire.
+	 * A completion this causes waits in libcurl for check_done, run from the fed timer
+	 * event once the caller has req and is off the stack. */
+	struct lane *l = req->lane;
+	int running;
+	h->busy++;
+	h->in_curl++;
+	curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	h->in_curl--;
+	h->busy--;
+	ev_feed_event(h->loop, &l->curl_timer, EV_TIMER);
 }
 
 static void enqueue(struct fpd_kube_http_req *req)

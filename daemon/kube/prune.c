@@ -135,31 +135,52 @@ static void blanks(struct scan *sc)
 		sc->p++;
 }
 
-/* Past a string whose opening quote is at sc->p. */
+/* Whether any of the eight bytes in x is '"', a backslash or below 0x20 (exact as a yes or
+ * no; the bytes themselves are looked at one by one after a yes). */
+static bool word_special(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\');
+	uint64_t below = (x - ones * 0x20) & ~x & high;
+	uint64_t q = (quote - ones) & ~quote & high;
+	uint64_t b = (backslash - ones) & ~backslash & high;
+	return (below | q | b) != 0;
+}
+
+/* Past a string whose opening quote is at sc->p: plain bytes eight at a time. */
 static int skip_string(struct scan *sc)
 {
-	const char *p = sc->p + 1;
+	const unsigned char *p = (const unsigned char *)sc->p + 1;
+	const unsigned char *end = (const unsigned char *)sc->end;
 	for (;;) {
-		const char *q = memchr(p, '"', (size_t)(sc->end - p));
-		if (!q) {
-			sc->p = sc->end;
-			return bad(sc, "unterminated string");
+		while (end - p >= 8) {
+			uint64_t x;
+			memcpy(&x, p, sizeof(x));
+			if (word_special(x))
+				break;
+			p += 8;
 		}
-		/* An even number of backslashes before the quote: it ends the string. */
-		size_t bs = 0;
-		while (q - bs > p && q[-1 - (ptrdiff_t)bs] == '\\')
-			bs++;
-		if (bs % 2 == 0) {
-			for (const char *c = sc->p + 1; c < q; c++)
-				if ((unsigned char)*c < 0x20) {
-					sc->p = c;
-					return bad(sc, "control character in a string");
-				}
-			sc->p = q + 1;
+		if (p >= end)
+			break;
+		unsigned char c = *p;
+		if (c == '"') {
+			sc->p = (const char *)p + 1;
 			return FPD_OK;
 		}
-		p = q + 1;
+		if (c == '\\') {
+			if (end - p < 2)
+				break;
+			c = p[1];
+			p++;
+		}
+		if (c < 0x20) {
+			sc->p = (const char *)p;
+			return bad(sc, "control character in a string");
+		}
+		p++;
 	}
+	sc->p = sc->end;
+	return bad(sc, "unterminated string");
 }
 
 /* Past one value of any kind, checking only its structure: strings end, brackets match. */

@@ -72,14 +72,12 @@ static void decorate_env(const struct fpd_task *task, json_t *c)
 	json_t *v;
 	json_object_foreach(k8s->default_env_vars, k, v)
 	{
-		json_array_append_new(
-		    env, json_pack("{s:s,s:o}", "name", k, "value", fpd_pod_scalar_string(v)));
+		json_array_append_new(env, fpd_json_name_value(k, fpd_pod_scalar_string(v)));
 	}
 	json_object_foreach(k8s->default_env_vars_from_env, k, v)
 	{
 		const char *val = json_is_string(v) ? getenv(json_string_value(v)) : NULL;
-		json_array_append_new(env,
-		                      json_pack("{s:s,s:s}", "name", k, "value", val ? val : ""));
+		json_array_append_new(env, fpd_json_name_value(k, json_string(val ? val : "")));
 	}
 	if (json_array_size(env) == 0)
 		json_object_del(c, "env");

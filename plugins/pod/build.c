@@ -229,7 +229,8 @@ static int raw_container(const struct fpd_task *task, struct fpd_pod *out, struc
 	int rc = fpd_pod_resources_from_proto(tc->resources, k8s->gpu_resource_name, &res, err);
 	if (rc)
 		return rc;
-	json_t *c = json_pack("{s:s}", "name", name);
+	json_t *c = json_object();
+	json_object_set_new(c, "name", json_string(name));
 	if (tc->image && *tc->image)
 		json_object_set_new(c, "image", json_string(tc->image));
 	if (tc->n_command)
@@ -238,8 +239,8 @@ static int raw_container(const struct fpd_task *task, struct fpd_pod *out, struc
 		json_object_set_new(c, "args", string_list(tc->args, tc->n_args));
 	json_t *env = json_array();
 	for (size_t i = 0; i < tc->n_env; i++)
-		json_array_append_new(env, json_pack("{s:s,s:s}", "name", tc->env[i]->key, "value",
-		                                     tc->env[i]->value));
+		json_array_append_new(
+		    env, fpd_json_name_value(tc->env[i]->key, json_string(tc->env[i]->value)));
 	json_object_set_new(c, "env", env);
 	json_object_set_new(c, "terminationMessagePolicy", json_string("FallbackToLogsOnError"));
 	json_object_set_new(c, "resources", res);

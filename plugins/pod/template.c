@@ -217,7 +217,9 @@ int fpd_render_template(const struct fpd_task *task, const char *in, char **out,
 	};
 	char *cur = fpd_strdup(in);
 	int rc = FPD_OK;
-	for (size_t i = 0; i < FPD_ARRAY_LEN(vars) && !rc; i++) {
+	/* Replaced one variable after the other, as Flyte does (a value may bring a later
+	 * variable in); once no "{{" is left, nothing further can match. */
+	for (size_t i = 0; i < FPD_ARRAY_LEN(vars) && !rc && strstr(cur, "{{"); i++) {
 		/* Flyte offloads the template only when asked for it; without a path it fails. */
 		if (i == 7 && mentions(cur, vars[i][0]) && !(vars[i][1] && *vars[i][1])) {
 			rc = fpd_error_set(err, FPD_EINVAL,
@@ -238,6 +240,10 @@ int fpd_render_template(const struct fpd_task *task, const char *in, char **out,
 	if (rc) {
 		free(cur);
 		return rc;
+	}
+	if (!strstr(cur, "{{")) {
+		*out = cur;
+		return FPD_OK;
 	}
 	return render_inputs(task, cur, out, err);
 }

@@ -31,6 +31,11 @@ int fpd_json_set_new(json_t *root, const char *path, json_t *value);
 /* Sets path to a copy of the string s. */
 int fpd_json_set_str(json_t *root, const char *path, const char *s);
 
+/* A new {"name": name, "value": value} object (a container's EnvVar), value stolen (NULL is
+ * taken as ""). NULL when name is not valid UTF-8 or value is NULL after a failed
+ * json_string (json_array_append_new then refuses it, as it does json_pack's NULL). */
+json_t *fpd_json_name_value(const char *name, json_t *value);
+
 /* Copies every key of src (an object; NULL allowed) into the object at path in dst (dst itself
  * when path is NULL), replacing existing keys ("later wins", as Flyte's UnionMaps). */
 void fpd_json_merge_into(json_t *dst, const char *path, const json_t *src);

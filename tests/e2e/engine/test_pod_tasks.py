@@ -208,6 +208,68 @@ def test_undecodable_requests_are_refused(cluster, daemon):
     assert get(daemon, meta).phase != PHASE.UNDEFINED
 
 
+def test_invalid_utf8_strings_are_refused(cluster, daemon):
+    """proto3 strings must be UTF-8, but protobuf-c does not check: a CreateTaskRequest whose
+    project, execution, label or env var holds other bytes gets INVALID_ARGUMENT (or a task
+    that fails to build), never a crash, and the daemon goes on serving."""
+    ns = cluster.new_namespace("utf8")
+    md = execution_metadata(ns, "utfx")
+    md.labels["team"] = "utfmark"
+    md.environment_variables["MARK"] = "utfmark"
+    req = agent_pb2.CreateTaskRequest(template=flytekit_tasks.python_task(),
+                                      output_prefix="s3://bucket/meta/utfx/n0/data/0",
+                                      task_execution_metadata=md)
+    raw = req.SerializeToString()
+    call = daemon.channel.unary_unary("/flyteidl.service.AsyncAgentService/CreateTask",
+                                      request_serializer=None, response_deserializer=None)
+    for good in (b"flytesnacks", b"utfx", b"utfmark", b"development"):
+        assert good in raw
+        bad = raw.replace(good, b"\xff" + good[1:])
+        try:
+            call(bad, timeout=10)
+        except grpc.RpcError as e:
+            assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, (good, e.code(), e.details())
+            assert "UTF-8" in e.details(), e.details()
+        assert daemon.proc.poll() is None, daemon.tail()
+    meta = create(daemon, ns, "utf1")
+    assert get(daemon, meta).phase != PHASE.UNDEFINED
+
+
+def _field(number, payload):
+    def varint(n):
+        out = b""
+        while True:
+            b, n = n & 0x7F, n >> 7
+            if not n:
+                return out + bytes([b])
+            out += bytes([b | 0x80])
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+def test_deeply_nested_request_is_refused(cluster, daemon):
+    """A template whose custom Struct nests 100,000 lists deep (1.1 MB): INVALID_ARGUMENT
+    before decoding, which would otherwise recurse once per level and exhaust the stack."""
+    ns = cluster.new_namespace("deep")
+    value = b""
+    for _ in range(100_000):  # google.protobuf.Value{list_value: ListValue{values: [value]}}
+        value = _field(6, _field(1, value))
+    entry = _field(1, b"k") + _field(2, value)  # Struct.fields map entry
+    req = agent_pb2.CreateTaskRequest(template=flytekit_tasks.python_task(),
+                                      output_prefix="s3://bucket/meta/deep1/n0/data/0",
+                                      task_execution_metadata=execution_metadata(ns, "deep1"))
+    raw = req.SerializeToString() + _field(2, _field(5, _field(1, entry)))  # merged into template
+    call = daemon.channel.unary_unary("/flyteidl.service.AsyncAgentService/CreateTask",
+                                      request_serializer=None, response_deserializer=None)
+    with pytest.raises(grpc.RpcError) as e:
+        call(raw, timeout=30)
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT, e.value.details()
+    assert e.value.details() == ("cannot decode flyteidl.admin.CreateTaskRequest: messages "
+                                 "nested deeper than 208"), e.value.details()
+    assert daemon.proc.poll() is None, daemon.tail()
+    meta = create(daemon, ns, "deep2")
+    assert get(daemon, meta).phase != PHASE.UNDEFINED
+
+
 def test_restart_after_sigkill(cluster, daemon):
     ns = cluster.new_namespace("restart")
     meta = create(daemon, ns, "rs1")

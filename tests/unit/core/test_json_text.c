@@ -94,6 +94,24 @@ START_TEST(refuses_what_jansson_refuses)
 }
 END_TEST
 
+START_TEST(writer)
+{
+	struct fpd_json_writer w = {0};
+	fpd_json_writer_raw(&w, "{\"k\":");
+	fpd_json_writer_string(&w, "a\"b\n");
+	fpd_json_writer_raw(&w, ",\"n\":");
+	fpd_json_writer_int(&w, -42);
+	fpd_json_writer_raw(&w, "}");
+	char *t = fpd_json_writer_finish(&w);
+	ck_assert_str_eq(t, "{\"k\":\"a\\\"b\\n\",\"n\":-42}");
+	free(t);
+	ck_assert_ptr_null(w.data);
+	fpd_json_writer_string(&w, "\xff");
+	ck_assert_ptr_null(fpd_json_writer_finish(&w)); /* not UTF-8: refused, nothing leaked */
+	ck_assert(!w.failed);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("core/json_text");
@@ -101,6 +119,7 @@ int main(void)
 	tcase_add_test(tc, fixtures_equal_jansson);
 	tcase_add_test(tc, scalars_and_escapes);
 	tcase_add_test(tc, refuses_what_jansson_refuses);
+	tcase_add_test(tc, writer);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
 }

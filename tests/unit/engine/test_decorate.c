@@ -100,12 +100,39 @@ START_TEST(rejects_objects_without_kind)
 }
 END_TEST
 
+/* The identity annotation is the sorted compact JSON of the execution's identity: the text
+ * objects made by earlier versions carry (json_dumps with JSON_SORT_KEYS) must compare equal. */
+START_TEST(identity_text_is_stable)
+{
+	struct fpd_task_ref r = ref();
+	const char *names[] = {"wf.say_hello", "quote \" and \\ and \t, é 日本", ""};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		r.task_name = names[i];
+		r.retry_attempt = (uint32_t)(i * 7);
+		r.task_type_version = (int32_t)i;
+		r.link_types = i == 1 ? "0,2" : "";
+		json_t *id = json_pack("{s:s, s:s, s:s, s:s, s:I, s:[ssss], s:s, s:i, s:s}", "p",
+		                       r.project, "d", r.domain, "e", r.execution, "n", r.node_id, "a",
+		                       (json_int_t)r.retry_attempt, "t", r.task_project, r.task_domain,
+		                       r.task_name, r.task_version, "tt", r.task_type, "tv",
+		                       (int)r.task_type_version, "lt", r.link_types);
+		char *want = json_dumps(id, JSON_COMPACT | JSON_SORT_KEYS);
+		char *got = fpd_identity_encode(&r);
+		ck_assert_str_eq(got, want);
+		free(want);
+		free(got);
+		json_decref(id);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("engine/decorate");
 	TCase *tc = tcase_create("decorate");
 	tcase_add_test(tc, precedence_and_marks);
 	tcase_add_test(tc, rejects_objects_without_kind);
+	tcase_add_test(tc, identity_text_is_stable);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
 }
