@@ -110,6 +110,11 @@ if [[ ${FPD_TEST_FAST:-0} != 1 ]] && compgen -G "tests/fuzz/fuzz_*.c" >/dev/null
     corpus=tests/fuzz/corpus/${name#fuzz_}
     work=$(mktemp -d)
     [[ -d $corpus ]] && cp -r "$corpus"/. "$work"/
+    seeds=tests/fuzz/seeds_${name#fuzz_}.py # seeds made at test time (from flytekit)
+    if [[ -f $seeds ]] && ! "$PY" "$seeds" "$work" >"$work.seeds.log" 2>&1; then
+      echo "$name: FAILED (writing seeds)"; tail -20 "$work.seeds.log"
+      failed=$((failed + 1)); status=1; rm -rf "$work" "$work".*; continue
+    fi
     if "$f" -max_total_time="${FPD_FUZZ_SECONDS:-20}" -print_final_stats=0 "$work" >"$work.log" 2>&1; then
       echo "$name: ok ($(grep -oE 'Done [0-9]+ runs' "$work.log" | tail -1))"
       passed=$((passed + 1))
@@ -119,7 +124,7 @@ if [[ ${FPD_TEST_FAST:-0} != 1 ]] && compgen -G "tests/fuzz/fuzz_*.c" >/dev/null
       failed=$((failed + 1))
       status=1
     fi
-    rm -rf "$work" "$work.log"
+    rm -rf "$work" "$work.log" "$work.seeds.log"
   done
 fi
 
