@@ -8,8 +8,7 @@
  * Seeds: written at test time by seeds_build.py from flytekit's own plugins (one request per
  * task type).
  */
-#include "builtin.h"
-#include "core/config.h"
+#include "plugins_env.h"
 #include "core/json_text.h"
 #include "engine/decorate.h"
 #include "engine/pbcheck.h"
@@ -27,27 +26,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct fpd_config cfg;
-static struct fpd_registry *reg;
-static struct fpd_plugin_settings *settings;
-static const struct fpd_plugin *const *builtins;
-static size_t n_builtins;
-
-static void setup(void)
-{
-	struct fpd_error err;
-	fpd_config_defaults(&cfg);
-	builtins = fpd_builtin_plugins(&n_builtins);
-	reg = fpd_registry_from_config(builtins, n_builtins, &cfg, &err);
-	settings = reg ? fpd_plugin_settings_load(reg, &cfg, &err) : NULL;
-	if (!settings)
-		abort();
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!reg)
-		setup();
+	const struct fuzz_plugins *env = fuzz_plugins();
 	if (size < 1 || size > FUZZ_MAX_INPUT)
 		return 0;
 	char why[192];
@@ -61,17 +42,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const Flyteidl__Core__TaskTemplate *t = req->template_;
 	if (t) {
 		const struct fpd_plugin *plugin =
-		    t->type ? fpd_registry_find(reg, t->type, t->task_type_version) : NULL;
+		    t->type ? fpd_registry_find(env->reg, t->type, t->task_type_version) : NULL;
 		if (!plugin)
-			plugin = builtins[data[0] % n_builtins];
+			plugin = env->builtins[data[0] % env->n_builtins];
 		struct fpd_prepared p;
 		struct fpd_error err;
 		fpd_error_clear(&err);
-		if (fpd_prepare(req, plugin, &cfg, &p, &err) == FPD_OK) {
-			p.task.plugin_settings = fpd_plugin_settings_get(settings, plugin);
+		if (fpd_prepare(req, plugin, &env->cfg, &p, &err) == FPD_OK) {
+			p.task.plugin_settings = fpd_plugin_settings_get(env->settings, plugin);
 			json_t *obj = NULL;
 			if (plugin->build(&p.task, &obj, &err) == FPD_OK &&
-			    fpd_decorate(obj, &p.task, plugin->name, &cfg.settings, &err) ==
+			    fpd_decorate(obj, &p.task, plugin->name, &env->cfg.settings, &err) ==
 			        FPD_OK) {
 				if (!fpd_json_str(obj, "kind"))
 					abort();

@@ -6,10 +6,7 @@
  * proto3 strings, which clients refuse otherwise).
  * Seeds: written at test time by seeds_status.py from the status fixtures.
  */
-#include "builtin.h"
-#include "core/config.h"
-#include "engine/plugin_settings.h"
-#include "engine/registry.h"
+#include "plugins_env.h"
 
 #include <flyteplugd/phase.h>
 #include <stdbool.h>
@@ -22,23 +19,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct fpd_config cfg;
-static struct fpd_registry *reg;
-static struct fpd_plugin_settings *settings;
-static const struct fpd_plugin *const *builtins;
-static size_t n_builtins;
-
-static void setup(void)
-{
-	struct fpd_error err;
-	fpd_config_defaults(&cfg);
-	builtins = fpd_builtin_plugins(&n_builtins);
-	reg = fpd_registry_from_config(builtins, n_builtins, &cfg, &err);
-	settings = reg ? fpd_plugin_settings_load(reg, &cfg, &err) : NULL;
-	if (!settings)
-		abort();
-}
-
 static bool utf8(const char *s)
 {
 	json_t *j = s ? json_string(s) : json_null(); /* NULL for text that is not UTF-8 */
@@ -48,8 +28,7 @@ static bool utf8(const char *s)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!reg)
-		setup();
+	const struct fuzz_plugins *env = fuzz_plugins();
 	if (size > FUZZ_MAX_INPUT)
 		return 0;
 	json_t *doc = json_loadb((const char *)data, size, 0, NULL);
@@ -77,15 +56,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .namespace_ = "ns",
 	    .link_types = "",
 	};
-	for (size_t i = 0; i < n_builtins; i++) {
-		const struct fpd_plugin *plugin = builtins[i];
+	for (size_t i = 0; i < env->n_builtins; i++) {
+		const struct fpd_plugin *plugin = env->builtins[i];
 		struct fpd_status_ctx ctx = {
 		    .ref = &ref,
 		    .object = object,
 		    .pods = pods,
 		    .pod_count = n,
-		    .settings = &cfg.settings,
-		    .plugin_settings = fpd_plugin_settings_get(settings, plugin),
+		    .settings = &env->cfg.settings,
+		    .plugin_settings = fpd_plugin_settings_get(env->settings, plugin),
 		    .now_ms = 1767225600000, /* 2026-01-01 */
 		};
 		struct fpd_phase_info out;
