@@ -220,9 +220,13 @@ static void release_easy(struct fpd_kube_http_req *req)
 	if (req->easy) {
 		struct lane *l = req->lane;
 		curl_multi_remove_handle(l->multi, req->easy);
-		if (l->n_idle < EASY_POOL && !req->h->closing)
+		if (l->n_idle < EASY_POOL && !req->h->closing) {
+			/* nothing of req's may outlive it in the idle handle */
+			curl_easy_setopt(req->easy, CURLOPT_HTTPHEADER, NULL);
+			curl_easy_setopt(req->easy, CURLOPT_POSTFIELDS, NULL);
+			curl_easy_setopt(req->easy, CURLOPT_ERRORBUFFER, NULL);
 			l->idle[l->n_idle++] = req->easy;
-		else
+		} else
 			curl_easy_cleanup(req->easy);
 		req->easy = NULL;
 	}
@@ -485,11 +489,11 @@ static int start_attempt(struct fpd_kube_http_req *req)
 	req->errbuf[0] = '\0';
 	fpd_buf_reset(&req->resp);
 
-	curl_easy_setopt(e, CURLOPT_URL, req->url);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, req);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
+	curl_easy_setopt(e, CURLOPT_URL, req->url);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
 	setup_method(req, e);
 
