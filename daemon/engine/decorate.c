@@ -43,6 +43,22 @@ char *fpd_identity_encode(const struct fpd_task_ref *ref)
 	return s;
 }
 
+/* TaskTemplate.config as compact sorted JSON when the task has dynamic log links (config
+ * link_type) and some other key their templates may name; else NULL. */
+static char *task_config(const struct fpd_task *task)
+{
+	const Flyteidl__Core__TaskTemplate *t = task->tmpl;
+	if (!t || !task->ref.link_types || !task->ref.link_types[0] || t->n_config < 2)
+		return NULL;
+	json_t *config = json_object();
+	for (size_t i = 0; i < t->n_config; i++)
+		if (t->config[i]->key && t->config[i]->value)
+			json_object_set_new(config, t->config[i]->key, json_string(t->config[i]->value));
+	char *text = fpd_json_text(config, true, NULL);
+	json_decref(config);
+	return text;
+}
+
 bool fpd_identity_matches(const json_t *obj, const struct fpd_task_ref *ref)
 {
 	const json_t *ann = fpd_json_get(obj, "metadata.annotations");
@@ -101,6 +117,10 @@ int fpd_decorate(json_t *obj, const struct fpd_task *task, const char *plugin_na
 	char *identity = fpd_identity_encode(&task->ref);
 	json_object_set_new(annotations, FPD_ANNOTATION_IDENTITY, json_string(identity));
 	free(identity);
+	char *config = task_config(task);
+	if (config)
+		json_object_set_new(annotations, FPD_ANNOTATION_TASK_CONFIG, json_string(config));
+	free(config);
 
 	json_object_set_new(meta, "labels", labels);
 	json_object_set_new(meta, "annotations", annotations);

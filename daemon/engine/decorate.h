@@ -21,6 +21,9 @@
  * the pods an operator creates can be followed whatever labels the operator uses. */
 #define FPD_LABEL_OWNER "flyteplugd.flyte.org/owner"
 #define FPD_ANNOTATION_IDENTITY "flyteplugd.flyte.org/task-execution"
+/* TaskTemplate.config (compact JSON object) on objects whose task asks for dynamic log links,
+ * for {{ .taskConfig.<key> }} in them: status runs long after the template is gone. */
+#define FPD_ANNOTATION_TASK_CONFIG "flyteplugd.flyte.org/task-config"
 #define FPD_FINALIZER "flyteplugd.flyte.org/finalizer"
 
 /* Decorates obj (a JSON object from a plugin's build()) in place for task. plugin_name is

@@ -283,6 +283,9 @@ static void run_status(struct fpd_engine *e, struct execution *x, const json_t *
 {
 	size_t npods;
 	json_t **pods = parse_pods(x, &npods);
+	const char *config = json_string_value(json_object_get(
+	    fpd_json_get(obj, "metadata.annotations"), FPD_ANNOTATION_TASK_CONFIG));
+	json_t *task_config = config ? json_loads(config, 0, NULL) : NULL;
 	struct fpd_status_ctx ctx = {
 	    .ref = &x->id.ref,
 	    .object = obj,
@@ -291,9 +294,11 @@ static void run_status(struct fpd_engine *e, struct execution *x, const json_t *
 	    .settings = &e->cfg->settings,
 	    .plugin_settings = fpd_plugin_settings_get(e->psettings, x->plugin),
 	    .now_ms = fpd_clock_wall_ms(),
+	    .task_config = json_is_object(task_config) ? task_config : NULL,
 	};
 	struct fpd_phase_info pi = {0};
 	x->plugin->status(&ctx, &pi);
+	json_decref(task_config);
 	for (size_t i = 0; i < npods; i++)
 		json_decref(pods[i]);
 	free(pods);

@@ -43,11 +43,12 @@ static int valid_name(const char *name)
 int fpd_registry_add(struct fpd_registry *reg, const struct fpd_plugin *plugin,
                      struct fpd_error *err)
 {
-	if (plugin->abi != FPD_PLUGIN_ABI)
+	if (plugin->abi < FPD_PLUGIN_ABI_MIN || plugin->abi > FPD_PLUGIN_ABI)
 		return fpd_error_set(
 		    err, FPD_EINVAL,
-		    "plugin \"%s\" was built for plugin ABI %u, this daemon has %u",
-		    plugin->name ? plugin->name : "?", plugin->abi, FPD_PLUGIN_ABI);
+		    "plugin \"%s\" was built for plugin ABI %u, this daemon loads %u to %u",
+		    plugin->name ? plugin->name : "?", plugin->abi, FPD_PLUGIN_ABI_MIN,
+		    FPD_PLUGIN_ABI);
 	if (!valid_name(plugin->name))
 		return fpd_error_set(err, FPD_EINVAL,
 		                     "plugin name \"%s\" must be 1-63 characters of [a-z0-9_-]",

@@ -255,6 +255,7 @@ static void dask_logs(const struct fpd_status_ctx *ctx, const char *runner, cons
 	struct fpd_log_input in = {.ref = ctx->ref,
 	                           .pod = pseudo,
 	                           .log_name = "",
+	                           .task_config = ctx->task_config,
 	                           .extra_vars = &var,
 	                           .extra_var_count = *var.value ? 1 : 0,
 	                           .now_ms = ctx->now_ms};

@@ -110,6 +110,7 @@ static void add_logs(const struct fpd_kf_kind *kind, const struct fpd_status_ctx
 			struct fpd_log_input in = {.ref = ctx->ref,
 			                           .pod = pod,
 			                           .log_name = role->log_name,
+			                           .task_config = ctx->task_config,
 			                           .now_ms = ctx->now_ms};
 			fpd_logs_for_pod(&ctx->settings->logs, &in, out);
 			json_decref(pod);

@@ -178,10 +178,11 @@ static int pod_build(const struct fpd_task *task, json_t **out, struct fpd_error
 
 static void pod_status(const struct fpd_status_ctx *ctx, struct fpd_phase_info *out)
 {
-	/* TaskTemplate.config is not part of the status context yet, so {{ .taskConfig.x }}
-	 * placeholders in dynamic log links stay as they are. */
-	struct fpd_log_input in = {
-	    .ref = ctx->ref, .pod = ctx->object, .log_name = " (User)", .now_ms = ctx->now_ms};
+	struct fpd_log_input in = {.ref = ctx->ref,
+	                           .pod = ctx->object,
+	                           .log_name = " (User)",
+	                           .task_config = ctx->task_config,
+	                           .now_ms = ctx->now_ms};
 	fpd_logs_for_pod(&ctx->settings->logs, &in, out);
 	fpd_pod_status(ctx->object, &ctx->settings->k8s, ctx->now_ms, out);
 }

@@ -612,6 +612,7 @@ static void ray_logs(const struct fpd_status_ctx *ctx, const struct fpd_ray_sett
 	struct fpd_log_input in = {.ref = ctx->ref,
 	                           .pod = use_head ? head : pseudo,
 	                           .log_name = use_head ? " (Ray Head)" : "",
+	                           .task_config = ctx->task_config,
 	                           .extra_vars = vars,
 	                           .extra_var_count = n,
 	                           .now_ms = ctx->now_ms};

@@ -200,8 +200,11 @@ static void driver_logs(const struct fpd_status_ctx *ctx, const json_t *driver, 
 	} else {
 		return;
 	}
-	struct fpd_log_input in = {
-	    .ref = ctx->ref, .pod = pod, .log_name = "(Driver Logs)", .now_ms = finish_ms};
+	struct fpd_log_input in = {.ref = ctx->ref,
+	                           .pod = pod,
+	                           .log_name = "(Driver Logs)",
+	                           .task_config = ctx->task_config,
+	                           .now_ms = finish_ms};
 	fpd_logs_for_pod(mixed_logs(ctx), &in, out);
 	json_decref(pod);
 }
@@ -218,8 +221,11 @@ static void executor_logs(const struct fpd_status_ctx *ctx, struct fpd_phase_inf
 		    fpd_json_str_or(fpd_json_get(p, "metadata.labels"), "spark-exec-id", "");
 		snprintf(log_name, sizeof(log_name), "(Executor %s Logs)",
 		         *id ? id : fpd_json_str_or(p, "metadata.name", ""));
-		struct fpd_log_input in = {
-		    .ref = ctx->ref, .pod = p, .log_name = log_name, .now_ms = ctx->now_ms};
+		struct fpd_log_input in = {.ref = ctx->ref,
+		                           .pod = p,
+		                           .log_name = log_name,
+		                           .task_config = ctx->task_config,
+		                           .now_ms = ctx->now_ms};
 		fpd_logs_for_pod(mixed_logs(ctx), &in, out);
 	}
 }

@@ -24,10 +24,14 @@
 #include "flyteplugd/schema.h"
 #include "flyteplugd/task.h"
 
-/* Bumped whenever struct fpd_plugin or a type it refers to changes incompatibly.
+/* Bumped whenever struct fpd_plugin or a type it refers to changes.
  * 2: struct fpd_plugin gained name_max_len. The daemon reads the descriptor in the plugin's own
- *    memory, so a descriptor built for ABI 1 ends before that field: it must be rebuilt. */
-#define FPD_PLUGIN_ABI 2
+ *    memory, so a descriptor built for ABI 1 ends before that field: it must be rebuilt.
+ * 3: struct fpd_status_ctx gained task_config at its end. A plugin built for 2 still loads (it
+ *    never reads the field); one built for 3 needs a daemon that fills it. */
+#define FPD_PLUGIN_ABI 3
+/* The oldest ABI this daemon still loads. */
+#define FPD_PLUGIN_ABI_MIN 2
 
 struct fpd_error;
 

@@ -82,6 +82,10 @@ struct fpd_status_ctx {
 	const struct fpd_settings *settings;
 	const void *plugin_settings;
 	int64_t now_ms; /* wall clock, ms since the epoch */
+	/* TaskTemplate.config as an object of strings when the task has dynamic log links
+	 * (config key link_type), for {{ .taskConfig.<key> }} in them (fpd_log_input); else
+	 * NULL. Read back from the object, so it survives a restart of the daemon. */
+	const json_t *task_config;
 };
 
 #endif

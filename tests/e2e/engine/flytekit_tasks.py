@@ -9,6 +9,7 @@ from collections import OrderedDict
 
 from flytekit import ContainerTask, PodTemplate, Resources, kwtypes, task
 from flytekit.configuration import Image, ImageConfig, SerializationSettings
+from flytekit.core.utils import ClassDecorator
 from flytekit.tools.translator import get_serializable
 
 IMAGE = "ghcr.io/flyteorg/flytekit:py3.11-1.16.31"
@@ -36,6 +37,25 @@ def with_pod_template(x: int) -> int:
     return x + 1
 
 
+class experiment_tracker(ClassDecorator):
+    """A task decorator in the shape of flytekitplugins-wandb's wandb_init: flytekit's translator
+    puts its extra config into TaskTemplate.config, naming a dynamic log link (link_type) and
+    the values that link's template reads as {{ .taskConfig.<key> }}."""
+
+    def execute(self, *args, **kwargs):
+        return self.task_function(*args, **kwargs)
+
+    def get_extra_config(self):
+        return {self.LINK_TYPE_KEY: "tracker-run", "entity": self.decorator_kwargs["entity"],
+                "project": self.decorator_kwargs["project"]}
+
+
+@task
+@experiment_tracker(entity="flyte", project="demo")
+def tracked(x: int) -> int:
+    return x
+
+
 echo = ContainerTask(name="echo", image="alpine:3.20", command=["echo"],
                      arguments=["{{.inputs.x}}", "{{.outputPrefix}}"], inputs=kwtypes(x=int))
 
@@ -46,6 +66,10 @@ def python_task():
 
 def pod_template_task():
     return serialize(with_pod_template)
+
+
+def tracked_task():
+    return serialize(tracked)
 
 
 def raw_container_task():

@@ -270,6 +270,42 @@ def test_deeply_nested_request_is_refused(cluster, daemon):
     assert get(daemon, meta).phase != PHASE.UNDEFINED
 
 
+def test_dynamic_log_link_reads_task_config(cluster, daemon_factory):
+    """A task whose config names a dynamic log link and carries the values its template reads
+    ({{ .taskConfig.<key> }}, as flytekit's Weights & Biases plugin uses them): GetTask renders
+    the link, also after the daemon is killed and restarted, from the object's annotation."""
+    d = daemon_factory(extra_yaml=(
+        "logs:\n  kubernetes-enabled: false\n  dynamic-log-links:\n    tracker-run:\n"
+        "      displayName: Tracker\n      showWhilePending: true\n      templateUris:\n"
+        "        - \"https://tracker.example/{{ .taskConfig.entity }}/{{ .taskConfig.project }}"
+        "/runs/{{ .podName }}\"\n"))
+    ns = cluster.new_namespace("tcfg")
+    template = flytekit_tasks.tracked_task()
+    assert dict(template.config) == {"link_type": "tracker-run", "entity": "flyte", "project": "demo"}
+    meta = create(d, ns, "tcfg1", template=template)
+    want = "https://tracker.example/flyte/demo/runs/tcfg1-n0-0"
+    assert [l.uri for l in get(d, meta).log_links] == [want], get(d, meta)
+    obj = pod(cluster, ns, "tcfg1-n0-0")
+    assert json.loads(obj["metadata"]["annotations"]["flyteplugd.flyte.org/task-config"]) == \
+        {"link_type": "tracker-run", "entity": "flyte", "project": "demo"}
+    d.kill()
+    d.start()
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            links = [l.uri for l in get(d, meta).log_links]
+            if links:
+                break
+        except grpc.RpcError:
+            pass
+        time.sleep(0.2)
+    assert links == [want], d.tail()
+    # A task without dynamic links gets no such annotation.
+    create(d, ns, "tcfg2")
+    assert "flyteplugd.flyte.org/task-config" not in \
+        pod(cluster, ns, "tcfg2-n0-0")["metadata"].get("annotations", {})
+
+
 def test_restart_after_sigkill(cluster, daemon):
     ns = cluster.new_namespace("restart")
     meta = create(daemon, ns, "rs1")

@@ -100,6 +100,49 @@ START_TEST(rejects_objects_without_kind)
 }
 END_TEST
 
+/* TaskTemplate.config is kept on the object only for tasks with dynamic log links (and some
+ * key their templates may read), as sorted compact JSON. */
+START_TEST(task_config_annotation)
+{
+	struct fpd_config cfg;
+	fpd_config_defaults(&cfg);
+	Flyteidl__Core__TaskTemplate__ConfigEntry e1 = FLYTEIDL__CORE__TASK_TEMPLATE__CONFIG_ENTRY__INIT,
+	                                          e2 = FLYTEIDL__CORE__TASK_TEMPLATE__CONFIG_ENTRY__INIT;
+	e1.key = "project";
+	e1.value = "demo \"x\"";
+	e2.key = "link_type";
+	e2.value = "wandb";
+	Flyteidl__Core__TaskTemplate__ConfigEntry *entries[] = {&e1, &e2};
+	Flyteidl__Core__TaskTemplate tmpl = FLYTEIDL__CORE__TASK_TEMPLATE__INIT;
+	tmpl.n_config = 2;
+	tmpl.config = entries;
+	struct fpd_task task = {.ref = ref(), .tmpl = &tmpl};
+	for (int with_links = 0; with_links <= 1; with_links++) {
+		task.ref.link_types = with_links ? "wandb" : "";
+		json_t *obj = json_pack("{s:s, s:s}", "apiVersion", "v1", "kind", "Pod");
+		struct fpd_error err;
+		ck_assert_int_eq(fpd_decorate(obj, &task, "pod", &cfg.settings, &err), FPD_OK);
+		const char *got = json_string_value(json_object_get(
+		    fpd_json_get(obj, "metadata.annotations"), FPD_ANNOTATION_TASK_CONFIG));
+		if (with_links)
+			ck_assert_str_eq(got, "{\"link_type\":\"wandb\",\"project\":\"demo \\\"x\\\"\"}");
+		else
+			ck_assert_ptr_null(got);
+		json_decref(obj);
+	}
+	tmpl.n_config = 1; /* link_type alone: nothing for a template to read */
+	entries[0] = &e2;
+	task.ref.link_types = "wandb";
+	json_t *obj = json_pack("{s:s, s:s}", "apiVersion", "v1", "kind", "Pod");
+	struct fpd_error err;
+	ck_assert_int_eq(fpd_decorate(obj, &task, "pod", &cfg.settings, &err), FPD_OK);
+	ck_assert_ptr_null(
+	    json_object_get(fpd_json_get(obj, "metadata.annotations"), FPD_ANNOTATION_TASK_CONFIG));
+	json_decref(obj);
+	fpd_config_free(&cfg);
+}
+END_TEST
+
 /* The identity annotation is the sorted compact JSON of the execution's identity: the text
  * objects made by earlier versions carry (json_dumps with JSON_SORT_KEYS) must compare equal. */
 START_TEST(identity_text_is_stable)
@@ -133,6 +176,7 @@ int main(void)
 	tcase_add_test(tc, precedence_and_marks);
 	tcase_add_test(tc, rejects_objects_without_kind);
 	tcase_add_test(tc, identity_text_is_stable);
+	tcase_add_test(tc, task_config_annotation);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
 }

@@ -39,13 +39,20 @@ START_TEST(rejects_conflicts_and_bad_descriptors)
 	static const struct fpd_plugin old_abi = {FPD_PLUGIN_ABI + 7, "future", spark_types, 1};
 	ck_assert_int_eq(fpd_registry_add(reg, &old_abi, &err), FPD_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.text, "ABI"));
+	/* ABI 2 descriptors still load (3 only added a field at the end of the status context);
+	 * ABI 1 ones do not. */
+	static const struct fpd_task_type abi2_types[] = {{"abi2-task", 0}};
+	static const struct fpd_plugin abi2 = {2, "abi2", abi2_types, 1};
+	ck_assert_int_eq(fpd_registry_add(reg, &abi2, &err), FPD_OK);
+	static const struct fpd_plugin abi1 = {1, "abi1", spark_types, 1};
+	ck_assert_int_eq(fpd_registry_add(reg, &abi1, &err), FPD_EINVAL);
 
 	static const struct fpd_plugin bad_name = {FPD_PLUGIN_ABI, "Bad Name", spark_types, 1};
 	ck_assert_int_eq(fpd_registry_add(reg, &bad_name, &err), FPD_EINVAL);
 
 	static const struct fpd_plugin no_types = {FPD_PLUGIN_ABI, "empty", NULL, 0};
 	ck_assert_int_eq(fpd_registry_add(reg, &no_types, &err), FPD_EINVAL);
-	ck_assert_uint_eq(fpd_registry_count(reg), 1);
+	ck_assert_uint_eq(fpd_registry_count(reg), 2); /* pod and abi2 */
 	fpd_registry_free(reg);
 }
 END_TEST
