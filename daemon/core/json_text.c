@@ -87,6 +87,22 @@ static const unsigned char special[256] = {
 #undef Z16
 };
 
+bool fpd_utf8_valid(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str, *end = s + n;
+	while (s < end) {
+		if (*s < 0x80) {
+			s++;
+			continue;
+		}
+		size_t k = utf8_sequence(s, (size_t)(end - s));
+		if (!k)
+			return false;
+		s += k;
+	}
+	return true;
+}
+
 static int put_string(struct out *o, const char *str, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";

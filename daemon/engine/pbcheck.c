@@ -1,6 +1,8 @@
 /* Protobuf wire checks: see pbcheck.h. */
 #include "engine/pbcheck.h"
 
+#include "core/json_text.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -20,46 +22,6 @@ static bool varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 			return true;
 	}
 	return false;
-}
-
-/* Whether s[0..n) is UTF-8 as the Unicode standard defines it: no overlong forms, no
- * surrogates, nothing past U+10FFFF. */
-static bool utf8(const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		uint8_t c = s[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		size_t len;
-		uint32_t v;
-		if (c >= 0xC2 && c <= 0xDF) {
-			len = 2;
-			v = c & 0x1F;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			len = 3;
-			v = c & 0x0F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			len = 4;
-			v = c & 0x07;
-		} else {
-			return false;
-		}
-		if (n - i < len)
-			return false;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
-			v = (v << 6) | (s[i + k] & 0x3F);
-		}
-		if ((len == 3 && v < 0x800) || (len == 4 && v < 0x10000) ||
-		    (v >= 0xD800 && v <= 0xDFFF) || v > 0x10FFFF)
-			return false;
-		i += len;
-	}
-	return true;
 }
 
 static int message(struct scan *sc, const ProtobufCMessageDescriptor *desc, const uint8_t *p,
@@ -102,7 +64,7 @@ static int message(struct scan *sc, const ProtobufCMessageDescriptor *desc, cons
 			if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
 				if (message(sc, f->descriptor, body, p, depth + 1))
 					return -1;
-			} else if (f->type == PROTOBUF_C_TYPE_STRING && !utf8(body, (size_t)n)) {
+			} else if (f->type == PROTOBUF_C_TYPE_STRING && !fpd_utf8_valid((const char *)body, (size_t)n)) {
 				snprintf(sc->why, sc->why_size, "field %s.%s is not valid UTF-8",
 				         desc->name, f->name);
 				return -1;
