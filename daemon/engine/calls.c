@@ -204,6 +204,9 @@ static void on_created(void *ud, const struct fpd_kube_result *res)
 		 * needs. The object as sent, with that metadata, gives the first status (as the
 		 * watch will, maybe sooner), once the reply is out. */
 		exec_created(x, fpd_json_str_or(res->object, "metadata.uid", ""));
+		/* The caller waits for the uid alone: the reply goes out first. */
+		if (c->done)
+			reply_meta(e, c, x);
 		json_t *meta = json_object_get(res->object, "metadata");
 		json_t *sent_meta = json_object_get(x->pending, "metadata");
 		if (json_is_object(meta) && json_is_object(sent_meta))

@@ -9,6 +9,8 @@
  */
 #include "kube/http.h"
 
+#include "kube/h1.h"
+
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -16,6 +18,7 @@
 #include "kube/ratelimit.h"
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +56,10 @@ struct fpd_kube_http_req {
 	int64_t first_start_ms;
 	ev_timer retry_timer;
 	char errbuf[CURL_ERROR_SIZE];
+	/* on the calls lane's own connections (h->h1) instead of libcurl */
+	struct fpd_h1_exchange x;
+	struct fpd_buf wire; /* the request as sent */
+	bool on_h1;
 };
 
 struct sock {
@@ -94,6 +101,10 @@ struct fpd_kube_http {
 	struct fpd_kube_http_opts opts;
 	char *user_agent;
 	char *base_url;
+	struct fpd_h1 *h1;  /* the calls lane's connections when they are flyteplugd's own */
+	char *h1_authority; /* Host header */
+	char *h1_base_path; /* the server URL's path, before every request's */
+	char *h1_basic;     /* "Basic <base64>" when the credentials use basic auth */
 	struct curl_slist *connect_to; /* tls-server-name: connect to the real host */
 	struct fpd_kube_ratelimit rl;
 	struct fpd_kube_http_req *reqs;
@@ -217,6 +228,10 @@ static void arm_kick(struct fpd_kube_http *h, double after_s)
 
 static void release_easy(struct fpd_kube_http_req *req)
 {
+	if (req->on_h1) {
+		fpd_h1_cancel(req->h->h1, &req->x);
+		req->on_h1 = false;
+	}
 	if (req->easy) {
 		struct lane *l = req->lane;
 		curl_multi_remove_handle(l->multi, req->easy);
@@ -265,6 +280,7 @@ static void req_free(struct fpd_kube_http_req *req)
 		req->next->prev = req->prev;
 	h->stats.active--;
 	fpd_buf_free(&req->resp);
+	fpd_buf_free(&req->wire);
 	free(req->method);
 	free(req->path);
 	free(req->url);
@@ -476,10 +492,75 @@ static CURL *new_easy(struct lane *l)
 	return e;
 }
 
+static void complete(struct fpd_kube_http_req *req, int code, const char *why);
+
+static void h1_done(struct fpd_h1_exchange *x, int code, const char *detail)
+{
+	struct fpd_kube_http_req *req = fpd_container_of(x, struct fpd_kube_http_req, x);
+	req->on_h1 = false;
+	req->status = x->status;
+	req->retry_after_ms = x->retry_after_ms;
+	req->http_version = CURL_HTTP_VERSION_1_1;
+	complete(req, code, detail ? detail : "");
+}
+
+/* Appends s without bytes that would end a header line early. */
+static void append_header_value(struct fpd_buf *b, const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x20 && *s != 0x7f)
+			fpd_buf_append_byte(b, (unsigned char)*s);
+}
+
+/* The request as HTTP/1.1 bytes, run on the calls lane's own connections. */
+static void start_attempt_h1(struct fpd_kube_http_req *req)
+{
+	struct fpd_kube_http *h = req->h;
+	struct fpd_buf *w = &req->wire;
+	fpd_buf_reset(w);
+	fpd_buf_printf(w, "%s %s%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\nAccept: %s\r\n",
+	               req->method, h->h1_base_path, req->path, h->h1_authority, h->user_agent,
+	               req->accept ? req->accept : "application/json");
+	if (req->content_type)
+		fpd_buf_printf(w, "Content-Type: %s\r\n", req->content_type);
+	if (req->body || strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0 ||
+	    strcmp(req->method, "PATCH") == 0)
+		fpd_buf_printf(w, "Content-Length: %zu\r\n", req->body_len);
+	if (h->creds.token[0]) {
+		fpd_buf_append_str(w, "Authorization: Bearer ");
+		append_header_value(w, h->creds.token);
+		fpd_buf_append_str(w, "\r\n");
+	} else if (h->h1_basic) {
+		fpd_buf_printf(w, "Authorization: %s\r\n", h->h1_basic);
+	}
+	fpd_buf_append_str(w, "\r\n");
+	if (req->body_len)
+		fpd_buf_append(w, req->body, req->body_len);
+	memset(&req->x, 0, sizeof(req->x));
+	req->x.request = w->data;
+	req->x.request_len = w->len;
+	req->x.body = &req->resp;
+	req->x.timeout_ms = req->timeout_ms;
+	req->x.done = h1_done;
+	req->on_h1 = true;
+	req->state = R_ACTIVE;
+	h->stats.started++;
+	fpd_h1_start(h->h1, &req->x);
+}
+
 static int start_attempt(struct fpd_kube_http_req *req)
 {
 	struct fpd_kube_http *h = req->h;
 	struct lane *l = req->lane;
+	if (h->h1 && l == &h->lanes[LANE_CALLS]) {
+		req->attempts++;
+		req->status = 0;
+		req->aborted = req->overflow = false;
+		req->retry_after_ms = -1;
+		fpd_buf_reset(&req->resp);
+		start_attempt_h1(req);
+		return FPD_OK;
+	}
 	CURL *e = l->n_idle ? l->idle[--l->n_idle] : new_easy(l);
 	req->easy = e;
 	req->attempts++;
@@ -584,6 +665,8 @@ static void start_or_enqueue(struct fpd_kube_http_req *req)
 		enqueue(req); /* the next kick retries and reports the refusal */
 		return;
 	}
+	if (req->on_h1)
+		return; /* on its way already */
 	/* Send now rather than on the next loop iteration, when libcurl's zero timeout would fire.
 	 * A completion this causes waits in libcurl for check_done, run from the fed timer
 	 * event once the caller has req and is off the stack. */
@@ -643,26 +726,19 @@ static void maybe_reload_token(struct fpd_kube_http *h)
 		fpd_log(FPD_LOG_WARN, LOG, "after 401: %s", err.text);
 }
 
-static void finish(struct fpd_kube_http_req *req, CURLcode cc)
+/* How an attempt ended, whichever transport ran it: code FPD_OK for an answer (retried after
+ * its Retry-After, or delivered), else the failure, why saying what happened. */
+static void complete(struct fpd_kube_http_req *req, int code, const char *why)
 {
 	struct fpd_kube_http *h = req->h;
-	if (!req->status)
-		curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &req->status);
-	long connects = 0;
-	curl_easy_getinfo(req->easy, CURLINFO_NUM_CONNECTS, &connects);
-	curl_easy_getinfo(req->easy, CURLINFO_HTTP_VERSION, &req->http_version);
-	h->stats.connects += (uint64_t)connects;
 	if (req->cancelled) {
 		h->cancelled_active--;
 		req_free(req);
 		return;
 	}
-	/* An answer is delivered before its transfer is taken down (req_free does that after the
-	 * callback): the caller waits for the answer, not for libcurl's cleanup. */
-	char detail[CURL_ERROR_SIZE + 160];
-	const char *why = req->errbuf[0] ? req->errbuf : curl_easy_strerror(cc);
-	switch (cc) {
-	case CURLE_OK: {
+	char detail[CURL_ERROR_SIZE + 400];
+	switch (code) {
+	case FPD_OK: {
 		if (req->status == 401)
 			maybe_reload_token(h);
 		if (should_retry(req)) {
@@ -685,27 +761,38 @@ static void finish(struct fpd_kube_http_req *req, CURLcode cc)
 		deliver(req, &r);
 		return;
 	}
-	case CURLE_WRITE_ERROR:
-		if (req->aborted) {
-			fail(req, FPD_ERR, "stopped by the caller");
-		} else if (req->overflow) {
-			snprintf(detail, sizeof(detail), "response larger than %zu bytes",
-			         req->resp.max);
-			fail(req, FPD_ERANGE, detail);
-		} else {
-			fail(req, FPD_EIO, why);
-		}
+	case FPD_ERR: fail(req, FPD_ERR, "stopped by the caller"); return;
+	case FPD_ERANGE:
+		snprintf(detail, sizeof(detail), "response larger than %zu bytes", req->resp.max);
+		fail(req, FPD_ERANGE, detail);
 		return;
-	case CURLE_OPERATION_TIMEDOUT:
+	case FPD_ETIMEDOUT:
 		snprintf(detail, sizeof(detail), "no complete answer within %lld ms (%s)",
 		         (long long)req->timeout_ms, why);
 		fail(req, FPD_ETIMEDOUT, detail);
 		return;
-	default:
-		snprintf(detail, sizeof(detail), "%s", why);
-		fail(req, FPD_EIO, detail);
-		return;
+	default: fail(req, FPD_EIO, why); return;
 	}
+}
+
+static void finish(struct fpd_kube_http_req *req, CURLcode cc)
+{
+	struct fpd_kube_http *h = req->h;
+	if (!req->status)
+		curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &req->status);
+	long connects = 0;
+	curl_easy_getinfo(req->easy, CURLINFO_NUM_CONNECTS, &connects);
+	curl_easy_getinfo(req->easy, CURLINFO_HTTP_VERSION, &req->http_version);
+	h->stats.connects += (uint64_t)connects;
+	/* An answer is delivered before its transfer is taken down (req_free does that after the
+	 * callback): the caller waits for the answer, not for libcurl's cleanup. */
+	const char *why = req->errbuf[0] ? req->errbuf : curl_easy_strerror(cc);
+	int code = cc == CURLE_OK                             ? FPD_OK
+	           : cc == CURLE_WRITE_ERROR && req->aborted  ? FPD_ERR
+	           : cc == CURLE_WRITE_ERROR && req->overflow ? FPD_ERANGE
+	           : cc == CURLE_OPERATION_TIMEDOUT           ? FPD_ETIMEDOUT
+	                                                      : FPD_EIO;
+	complete(req, code, why);
 }
 
 static void check_done(struct lane *l)
@@ -823,6 +910,76 @@ out:
 	return rc;
 }
 
+/* A proxy from the environment, which libcurl would use (and keeps using). */
+static bool proxy_in_env(void)
+{
+	static const char *const names[] = {"https_proxy", "HTTPS_PROXY", "http_proxy", "all_proxy",
+	                                    "ALL_PROXY"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *v = getenv(names[i]);
+		if (v && v[0])
+			return true;
+	}
+	return false;
+}
+
+/* The calls lane on connections of flyteplugd's own (kube/h1.h) when the server is an IP
+ * address reached without a proxy; otherwise libcurl serves it. */
+static void setup_h1(struct fpd_kube_http *h)
+{
+	const struct fpd_kube_creds *c = &h->creds;
+	if (!h->opts.calls_http1 || h->opts.calls_libcurl || c->proxy_url[0] || proxy_in_env())
+		return;
+	CURLU *u = curl_url();
+	if (!u)
+		fpd_die("out of memory parsing a URL");
+	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
+	char ip[64];
+	if (curl_url_set(u, CURLUPART_URL, c->server, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
+	    (strcmp(scheme, "https") == 0 || strcmp(scheme, "http") == 0) &&
+	    fpd_h1_ip_literal(host, ip, sizeof(ip))) {
+		struct fpd_h1_target t = {
+		    .address = ip,
+		    .port = atoi(port),
+		    .tls = strcmp(scheme, "https") == 0,
+		    .verify_name = c->tls_server_name[0] ? c->tls_server_name : ip,
+		    .creds = c,
+		    .max_connections = (int)h->opts.max_call_connections,
+		    .connect_timeout_ms = h->opts.connect_timeout_ms,
+		    .priority = EV_MAXPRI,
+		};
+		struct fpd_error err;
+		if (fpd_h1_new(h->loop, &t, &h->h1, &err) == FPD_OK) {
+			/* Host as libcurl sends it: the base URL's authority. */
+			const char *a = strstr(h->base_url, "://");
+			a = a ? a + 3 : h->base_url;
+			h->h1_authority = fpd_strndup(a, strcspn(a, "/"));
+			size_t n = strlen(path);
+			while (n && path[n - 1] == '/')
+				n--;
+			h->h1_base_path = fpd_strndup(path, n);
+			if (c->username[0]) {
+				char *plain = fpd_asprintf("%s:%s", c->username, c->password);
+				size_t len = strlen(plain);
+				unsigned char *b64 = fpd_malloc(4 * ((len + 2) / 3) + 1);
+				EVP_EncodeBlock(b64, (const unsigned char *)plain, (int)len);
+				h->h1_basic = fpd_asprintf("Basic %s", (char *)b64);
+				free(b64);
+				free(plain);
+			}
+		}
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	curl_url_cleanup(u);
+}
+
 static void lane_init(struct fpd_kube_http *h, struct lane *l, int priority, bool http1)
 {
 	l->h = h;
@@ -881,6 +1038,7 @@ int fpd_kube_http_new(struct ev_loop *loop, const struct fpd_kube_creds *creds,
 		curl_global_cleanup();
 		return rc;
 	}
+	setup_h1(h);
 	fpd_kube_ratelimit_init(&h->rl, h->opts.qps, h->opts.burst, fpd_clock_mono_ms());
 	for (int i = 0; i < LANE_COUNT; i++)
 		lane_init(h, &h->lanes[i], i == LANE_CALLS ? EV_MAXPRI : 0,
@@ -925,6 +1083,10 @@ void fpd_kube_http_free(struct fpd_kube_http *h)
 	}
 	for (int i = 0; i < LANE_COUNT; i++)
 		lane_free(&h->lanes[i]);
+	fpd_h1_free(h->h1);
+	free(h->h1_authority);
+	free(h->h1_base_path);
+	free(h->h1_basic);
 	curl_slist_free_all(h->connect_to);
 	fpd_kube_creds_free(&h->creds);
 	free(h->base_url);
@@ -944,6 +1106,10 @@ int fpd_kube_http_start(struct fpd_kube_http *h, const struct fpd_kube_http_spec
 		return fpd_error_set(err, FPD_EINVAL, "request needs a method, a path and on_done");
 	if (spec->stream && !spec->on_data)
 		return fpd_error_set(err, FPD_EINVAL, "a streamed request needs on_data");
+	for (const char *c = spec->path; *c; c++)
+		if ((unsigned char)*c <= 0x20 || *c == 0x7f)
+			return fpd_error_set(err, FPD_EINVAL,
+			                     "request path has a space or a control character");
 	struct fpd_kube_http_req *req = fpd_calloc(1, sizeof(*req));
 	req->h = h;
 	req->method = fpd_strdup(spec->method);
@@ -968,6 +1134,7 @@ int fpd_kube_http_start(struct fpd_kube_http *h, const struct fpd_kube_http_spec
 	req->retry_after_ms = -1;
 	req->first_start_ms = fpd_clock_mono_ms();
 	fpd_buf_init(&req->resp, spec->max_response ? spec->max_response : h->opts.max_response);
+	fpd_buf_init(&req->wire, (size_t)-1 / 2);
 	ev_timer_init(&req->retry_timer, retry_cb, 0., 0.);
 	req->next = h->reqs;
 	if (h->reqs)
@@ -1008,4 +1175,10 @@ struct ev_loop *fpd_kube_http_loop(const struct fpd_kube_http *h)
 void fpd_kube_http_get_stats(const struct fpd_kube_http *h, struct fpd_kube_http_stats *out)
 {
 	*out = h->stats;
+	if (h->h1) {
+		struct fpd_h1_stats s;
+		fpd_h1_get_stats(h->h1, &s);
+		out->connects += s.connects;
+		out->bytes_in += s.bytes_in;
+	}
 }

@@ -61,9 +61,10 @@ static struct fpd_kube_http *http_opts(const struct fpd_kube_http_opts *o)
 	return h;
 }
 
+/* Calls over HTTP/1.1 as the daemon makes them by default: on its own connections. */
 static struct fpd_kube_http *http_with(double qps, int64_t burst)
 {
-	struct fpd_kube_http_opts o = {.qps = qps, .burst = burst};
+	struct fpd_kube_http_opts o = {.qps = qps, .burst = burst, .calls_http1 = true};
 	return http_opts(&o);
 }
 
@@ -113,7 +114,7 @@ static bool all_done_n(void *ud)
 /* Two watches and 38 calls at once: each lane multiplexes over one connection. */
 START_TEST(multiplexed_on_one_connection_per_lane)
 {
-	struct fpd_kube_http *h = http_with(0, 1);
+	struct fpd_kube_http *h = http_opts(&(struct fpd_kube_http_opts){.burst = 1});
 	enum { N = 40 };
 	struct result res[N + 3];
 	memset(res, 0, sizeof(res));
@@ -296,25 +297,118 @@ START_TEST(tls_server_name_and_files)
 	/* The serving certificate has DNS:kubernetes, not the name we connect to. */
 	free(creds.tls_server_name);
 	creds.tls_server_name = fpd_strdup("kubernetes");
-	struct fpd_kube_http *h;
-	ck_assert_int_eq(fpd_kube_http_new(loop, &creds, NULL, &h, &err), FPD_OK);
-	struct result r[2];
-	memset(r, 0, sizeof(r));
-	start(h, "/api/v1/namespaces/default", &r[0], false, 0);
-	e2e_wait_for(loop, all_done, r, 30, "GET via tls-server-name");
-	ck_assert_msg(r[0].status == 200, "%s", r[0].err.text);
-	fpd_kube_http_free(h);
+	for (int own = 1; own >= 0; own--) {
+		struct fpd_kube_http_opts o = {.calls_http1 = own, .calls_libcurl = !own};
+		struct fpd_kube_http *h;
+		free(creds.tls_server_name);
+		creds.tls_server_name = fpd_strdup("kubernetes");
+		ck_assert_int_eq(fpd_kube_http_new(loop, &creds, &o, &h, &err), FPD_OK);
+		struct result r[2];
+		memset(r, 0, sizeof(r));
+		start(h, "/api/v1/namespaces/default", &r[0], false, 0);
+		e2e_wait_for(loop, all_done, r, 30, "GET via tls-server-name");
+		ck_assert_msg(r[0].status == 200, "%s", r[0].err.text);
+		fpd_kube_http_free(h);
 
-	free(creds.tls_server_name);
-	creds.tls_server_name = fpd_strdup("not-in-the-cert.example");
-	ck_assert_int_eq(fpd_kube_http_new(loop, &creds, NULL, &h, &err), FPD_OK);
-	start(h, "/version", &r[0], false, 0);
-	e2e_wait_for(loop, all_done, r, 30, "GET with a wrong tls-server-name");
-	ck_assert_msg(r[0].code == FPD_EIO && strstr(r[0].err.text, "not-in-the-cert.example"),
-	              "expected a certificate name error, got %s: %s", fpd_strerror(r[0].code),
-	              r[0].err.text);
-	fpd_kube_http_free(h);
+		free(creds.tls_server_name);
+		creds.tls_server_name = fpd_strdup("not-in-the-cert.example");
+		ck_assert_int_eq(fpd_kube_http_new(loop, &creds, &o, &h, &err), FPD_OK);
+		start(h, "/version", &r[0], false, 0);
+		e2e_wait_for(loop, all_done, r, 30, "GET with a wrong tls-server-name");
+		ck_assert_msg(r[0].code == FPD_EIO &&
+		                  strstr(r[0].err.text, "not-in-the-cert.example"),
+		              "expected a certificate name error, got %s: %s",
+		              fpd_strerror(r[0].code), r[0].err.text);
+		fpd_kube_http_free(h);
+	}
 	fpd_kube_creds_free(&creds);
+}
+END_TEST
+
+/* The calls lane's HTTP/1.1 exchanges, on flyteplugd's own connections and through libcurl
+ * (calls_libcurl): the same answers, errors and limits either way. */
+START_TEST(http1_calls_either_transport)
+{
+	for (int own = 1; own >= 0; own--) {
+		struct fpd_kube_http_opts o = {.calls_http1 = true, .calls_libcurl = !own};
+		struct fpd_kube_http *h = http_opts(&o);
+		struct result r[2];
+		const char *which = own ? "own" : "libcurl";
+
+		/* A chunked answer: a watch asked for as a plain call, over in 1 s. */
+		start(h, "/api/v1/namespaces?watch=1&timeoutSeconds=1", &r[0], false, 10000);
+		r[1].h = NULL;
+		e2e_wait_for(loop, all_done, r, 30, "chunked call");
+		ck_assert_msg(r[0].code == FPD_OK && r[0].status == 200, "%s: %s", which,
+		              r[0].err.text);
+		ck_assert_int_eq(r[0].http_version, CURL_HTTP_VERSION_1_1);
+
+		/* Held by the server: the call's own deadline ends it. */
+		int64_t t0 = fpd_clock_mono_ms();
+		start(h, "/api/v1/namespaces?watch=1&timeoutSeconds=60", &r[0], false, 700);
+		e2e_wait_for(loop, all_done, r, 30, "held call");
+		ck_assert_msg(r[0].code == FPD_ETIMEDOUT && strstr(r[0].err.text, "within 700 ms"),
+		              "%s: expected ETIMEDOUT, got %s: %s", which, fpd_strerror(r[0].code),
+		              r[0].err.text);
+		ck_assert_int_lt(fpd_clock_mono_ms() - t0, 5000);
+
+		/* Cancelled while the server holds it: no callback, and the next call works. */
+		struct result held;
+		start(h, "/api/v1/namespaces?watch=1&timeoutSeconds=60", &held, false, 60000);
+		e2e_run_for(loop, 0.3);
+		fpd_kube_http_cancel(h, held.req);
+		start(h, "/api/v1/namespaces/kube-system", &r[0], false, 0);
+		e2e_wait_for(loop, all_done, r, 30, "call after a cancel");
+		ck_assert_msg(r[0].status == 200, "%s: %s", which, r[0].err.text);
+		ck_assert(!held.done);
+
+		/* A 404 with its Status body, a POST with a 201 answer, a DELETE with a body. */
+		start(h, "/api/v1/namespaces/no-such-namespace-here", &r[0], false, 0);
+		e2e_wait_for(loop, all_done, r, 30, "404");
+		ck_assert_msg(r[0].code == FPD_OK && r[0].status == 404, "%s: %s (%ld)", which,
+		              r[0].err.text, r[0].status);
+		char name[64], body[256], path[128];
+		snprintf(name, sizeof(name), "h1-%s-%lld", which, (long long)fpd_clock_wall_ms());
+		snprintf(
+		    body, sizeof(body),
+		    "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"%s\"},"
+		    "\"data\":{\"k\":\"v\"}}",
+		    name);
+		const char *methods[] = {"POST", "DELETE"};
+		long want[] = {201, 200};
+		for (int m = 0; m < 2; m++) {
+			memset(r, 0, sizeof(r));
+			r[0].h = h;
+			snprintf(path, sizeof(path), "/api/v1/namespaces/default/configmaps%s%s",
+			         m ? "/" : "", m ? name : "");
+			const char *del = "{\"propagationPolicy\":\"Background\"}";
+			struct fpd_kube_http_spec spec = {.method = methods[m],
+			                                  .path = path,
+			                                  .content_type = "application/json",
+			                                  .body = m ? del : body,
+			                                  .body_len = strlen(m ? del : body),
+			                                  .on_done = on_done,
+			                                  .ud = &r[0]};
+			struct fpd_error err;
+			ck_assert_int_eq(fpd_kube_http_start(h, &spec, NULL, &err), FPD_OK);
+			e2e_wait_for(loop, all_done, r, 30, methods[m]);
+			ck_assert_msg(r[0].code == FPD_OK && r[0].status == want[m],
+			              "%s %s: %s (%ld)", which, methods[m], r[0].err.text,
+			              r[0].status);
+		}
+		struct fpd_kube_http_stats st;
+		fpd_kube_http_get_stats(h, &st);
+		ck_assert_uint_eq(st.active, 0);
+		ck_assert_uint_gt(st.bytes_in, 0);
+		fpd_kube_http_free(h);
+	}
+	/* A path that would break the request line is refused before anything is sent. */
+	struct fpd_kube_http *h = http_with(0, 1);
+	struct fpd_kube_http_spec bad = {
+	    .method = "GET", .path = "/version HTTP/1.1\r\nX: y", .on_done = on_done};
+	struct fpd_error err;
+	ck_assert_int_eq(fpd_kube_http_start(h, &bad, NULL, &err), FPD_EINVAL);
+	fpd_kube_http_free(h);
 }
 END_TEST
 
@@ -329,6 +423,7 @@ int main(void)
 	tcase_add_test(tc, timeouts_bounds_and_stopping);
 	tcase_add_test(tc, cancel_and_close);
 	tcase_add_test(tc, tls_server_name_and_files);
+	tcase_add_test(tc, http1_calls_either_transport);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
 }
