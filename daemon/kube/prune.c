@@ -135,16 +135,16 @@ static void blanks(struct scan *sc)
 		sc->p++;
 }
 
-/* Whether any of the eight bytes in x is '"', a backslash or below 0x20 (exact as a yes or
- * no; the bytes themselves are looked at one by one after a yes). */
-static bool word_special(uint64_t x)
+/* The high bit of each of the eight bytes of x (in memory order) that is '"', a backslash or
+ * below 0x20. Exact up to the first such byte; bytes after it may be marked falsely. */
+static uint64_t word_special(uint64_t x)
 {
 	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
 	uint64_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\');
 	uint64_t below = (x - ones * 0x20) & ~x & high;
 	uint64_t q = (quote - ones) & ~quote & high;
 	uint64_t b = (backslash - ones) & ~backslash & high;
-	return (below | q | b) != 0;
+	return below | q | b;
 }
 
 /* Past a string whose opening quote is at sc->p: plain bytes eight at a time. */
@@ -156,8 +156,13 @@ static int skip_string(struct scan *sc)
 		while (end - p >= 8) {
 			uint64_t x;
 			memcpy(&x, p, sizeof(x));
-			if (word_special(x))
+			uint64_t special = word_special(x);
+			if (special) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+				p += __builtin_ctzll(special) >> 3; /* straight to the first one */
+#endif
 				break;
+			}
 			p += 8;
 		}
 		if (p >= end)

@@ -65,9 +65,10 @@ static void decorate_env(const struct fpd_task *task, json_t *c)
 		env = json_array();
 		json_object_set_new(c, "env", env);
 	}
-	json_t *injected = json_deep_copy(task->injected_env);
-	json_array_extend(env, injected);
-	json_decref(injected);
+	/* The entries themselves are shared (each container holds a reference): nothing edits an
+	 * env entry in place, and copying them was a tenth of a pod's build. */
+	if (task->injected_env)
+		json_array_extend(env, (json_t *)task->injected_env);
 	const char *k;
 	json_t *v;
 	json_object_foreach(k8s->default_env_vars, k, v)
