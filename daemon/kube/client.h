@@ -44,6 +44,7 @@ struct fpd_kube_client_opts {
 	size_t max_response;        /* bound on a buffered response; 0: 64 MiB */
 	const char *user_agent;     /* NULL: "flyteplugd" */
 	bool calls_http1;           /* see fpd_kube_http_opts */
+	bool calls_libcurl;         /* see fpd_kube_http_opts */
 	long call_connections;      /* 0: 16 */
 };
 

@@ -855,8 +855,9 @@ static void receive(struct h1_conn *c)
 		switch (r) {
 		case FPD_H1_MORE: continue;
 		case FPD_H1_DONE:
-			/* Bytes past the answer: the server is not speaking to this client. */
-			if (n > 0 && used < (size_t)n)
+			/* Bytes past the answer (read, or still in OpenSSL's buffer): the server
+			 * is not speaking to this client. */
+			if ((n > 0 && used < (size_t)n) || (c->ssl && SSL_has_pending(c->ssl)))
 				c->parser.keep_alive = false;
 			answered(c);
 			return;
