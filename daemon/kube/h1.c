@@ -152,12 +152,11 @@ static enum fpd_h1_parse headers_end(struct fpd_h1_parser *p)
 		/* An interim response (100 Continue, 103 Early Hints): the real one follows. */
 		if (p->status == 101)
 			return bad(p, "unexpected 101 Switching Protocols");
-		int64_t keep = p->retry_after_ms;
 		p->header_lines = 0;
 		p->length = -1;
 		p->chunked = false;
 		p->status = 0;
-		p->retry_after_ms = keep;
+		p->retry_after_ms = -1;
 		p->state = P_STATUS;
 		return FPD_H1_MORE;
 	}
@@ -424,10 +423,17 @@ static int tls_context(const struct fpd_kube_creds *c, SSL_CTX **out, struct fpd
 	SSL_CTX_set_read_ahead(ctx, 1);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+	/* A peer that closes without close_notify (Go's server does) ends the stream; a cut
+	 * answer is still caught by its framing (fpd_h1_parser_eof). */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
 	if (c->insecure) {
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	} else {
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		/* A CA bundle may end at an intermediate certificate (libcurl allows it too). */
+		X509_STORE_set_flags(SSL_CTX_get_cert_store(ctx), X509_V_FLAG_PARTIAL_CHAIN);
 		int rc = FPD_OK;
 		if (c->ca.data)
 			rc = load_ca_blob(ctx, &c->ca, err);
@@ -502,6 +508,8 @@ struct fpd_h1 {
 	int64_t connect_timeout_ms;
 	struct h1_conn *conns, *idle;
 	struct fpd_h1_exchange *wait_head, *wait_tail;
+	bool pumping;
+	bool closing;
 	struct fpd_h1_stats stats;
 	char rbuf[32u << 10];
 };
@@ -652,6 +660,8 @@ static void conn_fail(struct h1_conn *c, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
+	if (x && c->parser.status >= 200)
+		x->status = c->parser.status; /* as far as the answer got */
 	c->x = NULL;
 	conn_close(c);
 	if (!x) {
@@ -780,6 +790,7 @@ static ssize_t conn_read(struct h1_conn *c, char *why, size_t why_size)
 	struct fpd_h1 *p = c->pool;
 	if (c->ssl) {
 		ERR_clear_error();
+		errno = 0;
 		size_t n = 0;
 		int r = SSL_read_ex(c->ssl, p->rbuf, sizeof(p->rbuf), &n);
 		if (r == 1)
@@ -849,8 +860,10 @@ static void receive(struct h1_conn *c)
 				c->parser.keep_alive = false;
 		} else {
 			c->got_bytes = true;
-			p->stats.bytes_in += (uint64_t)n;
+			size_t before = c->x->body->len;
 			r = fpd_h1_parser_feed(&c->parser, p->rbuf, (size_t)n, &used);
+			p->stats.bytes_in +=
+			    c->x->body->len - before; /* body bytes, as libcurl counts */
 		}
 		switch (r) {
 		case FPD_H1_MORE: continue;
@@ -1019,52 +1032,83 @@ static bool place(struct fpd_h1 *p, struct fpd_h1_exchange *x)
 	return false;
 }
 
+static void unqueue(struct fpd_h1 *p, struct fpd_h1_exchange *x)
+{
+	struct fpd_h1_exchange **i = &p->wait_head, *prev = NULL;
+	while (*i && *i != x) {
+		prev = *i;
+		i = &(*i)->wnext;
+	}
+	if (*i) {
+		*i = x->wnext;
+		if (p->wait_tail == x)
+			p->wait_tail = prev;
+	}
+	x->waiting = false;
+	x->wnext = NULL;
+	ev_timer_stop(p->loop, &x->wait_timer);
+}
+
+/* Waited past its deadline for a connection: it fails without having been sent. */
+static void wait_expired(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fpd_h1_exchange *x = fpd_container_of(w, struct fpd_h1_exchange, wait_timer);
+	struct fpd_h1 *p = x->pool;
+	unqueue(p, x);
+	char detail[256];
+	snprintf(detail, sizeof(detail), "%s: no connection free in time (%d of %d busy)", p->name,
+	         p->n_conns, p->max_conns);
+	x->done(x, FPD_ETIMEDOUT, detail);
+}
+
+/* Waiting exchanges onto free connections, first come first served; one past its deadline is
+ * never sent (its timer fails it). Re-entered from place() (a retry): the outer call goes on. */
 static void pump(struct fpd_h1 *p)
 {
-	while (p->wait_head && (p->idle || p->n_conns < p->max_conns)) {
+	if (p->closing || p->pumping)
+		return;
+	p->pumping = true;
+	while (p->idle || p->n_conns < p->max_conns) {
+		int64_t now = fpd_clock_mono_ms();
 		struct fpd_h1_exchange *x = p->wait_head;
-		p->wait_head = x->wnext;
-		if (!p->wait_head)
-			p->wait_tail = NULL;
-		x->wnext = NULL;
-		x->waiting = false;
+		while (x && x->deadline_ms <= now)
+			x = x->wnext;
+		if (!x)
+			break;
+		unqueue(p, x);
 		place(p, x);
 	}
+	p->pumping = false;
 }
 
 void fpd_h1_start(struct fpd_h1 *p, struct fpd_h1_exchange *x)
 {
+	int64_t now = fpd_clock_mono_ms();
+	x->pool = p;
 	x->conn = NULL;
 	x->status = 0;
 	x->retry_after_ms = -1;
 	if (!x->fresh)
-		x->deadline_ms = fpd_clock_mono_ms() + (x->timeout_ms > 0 ? x->timeout_ms : 30000);
-	if (p->wait_head || !place(p, x)) {
-		x->waiting = true;
-		x->wnext = NULL;
-		if (p->wait_tail)
-			p->wait_tail->wnext = x;
-		else
-			p->wait_head = x;
-		p->wait_tail = x;
-	}
+		x->deadline_ms = now + (x->timeout_ms > 0 ? x->timeout_ms : 30000);
+	ev_init(&x->wait_timer, wait_expired);
+	ev_set_priority(&x->wait_timer, p->priority);
+	int64_t left = x->deadline_ms - now;
+	ev_timer_set(&x->wait_timer, left > 0 ? (double)left / 1000.0 : 0., 0.);
+	ev_timer_start(p->loop, &x->wait_timer);
+	x->waiting = true;
+	x->wnext = NULL;
+	if (p->wait_tail)
+		p->wait_tail->wnext = x;
+	else
+		p->wait_head = x;
+	p->wait_tail = x;
+	pump(p);
 }
 
 void fpd_h1_cancel(struct fpd_h1 *p, struct fpd_h1_exchange *x)
 {
 	if (x->waiting) {
-		struct fpd_h1_exchange **i = &p->wait_head, *prev = NULL;
-		while (*i && *i != x) {
-			prev = *i;
-			i = &(*i)->wnext;
-		}
-		if (*i) {
-			*i = x->wnext;
-			if (p->wait_tail == x)
-				p->wait_tail = prev;
-		}
-		x->waiting = false;
-		x->wnext = NULL;
+		unqueue(p, x);
 		return;
 	}
 	struct h1_conn *c = x->conn;
@@ -1074,6 +1118,12 @@ void fpd_h1_cancel(struct fpd_h1 *p, struct fpd_h1_exchange *x)
 	x->conn = NULL;
 	conn_close(c);
 	pump(p);
+}
+
+void fpd_h1_shutdown(struct fpd_h1 *p)
+{
+	if (p)
+		p->closing = true;
 }
 
 void fpd_h1_free(struct fpd_h1 *p)

@@ -81,7 +81,9 @@ struct fpd_h1_exchange {
 	int status;
 	int64_t retry_after_ms;
 	/* private */
+	struct fpd_h1 *pool;
 	struct h1_conn *conn;
+	ev_timer wait_timer; /* its deadline while it waits for a connection */
 	struct fpd_h1_exchange *wnext;
 	bool waiting;
 	bool fresh; /* retried once on a new connection after a kept-alive one failed */
@@ -113,13 +115,16 @@ int fpd_h1_new(struct ev_loop *loop, const struct fpd_h1_target *target, struct 
                struct fpd_error *err);
 /* Closes every connection. Exchanges must have finished or been cancelled. NULL is fine. */
 void fpd_h1_free(struct fpd_h1 *p);
-/* Runs x: on an idle connection at once, on a new one, or when one is free. x->done is always
- * called later, from the loop, never from inside this call. */
+/* Runs x: on an idle connection at once, on a new one, or when one is free (first come first
+ * served; one whose deadline passes while it waits fails with FPD_ETIMEDOUT, unsent). x->done
+ * is always called later, from the loop, never from inside this call. */
 void fpd_h1_start(struct fpd_h1 *p, struct fpd_h1_exchange *x);
 /* Abandons x (its connection, if it was on one, is closed): done is not called. Harmless for an
  * exchange that is not running. */
 void fpd_h1_cancel(struct fpd_h1 *p, struct fpd_h1_exchange *x);
 void fpd_h1_get_stats(const struct fpd_h1 *p, struct fpd_h1_stats *out);
+/* From now on no waiting exchange is started: for a pool about to cancel everything. */
+void fpd_h1_shutdown(struct fpd_h1 *p);
 
 /* address as an IP literal ("[::1]" → "::1" in out) when it is one; false for a DNS name. */
 bool fpd_h1_ip_literal(const char *host, char *out, size_t size);

@@ -1060,6 +1060,7 @@ void fpd_kube_http_free(struct fpd_kube_http *h)
 	if (!h)
 		return;
 	h->closing = true;
+	fpd_h1_shutdown(h->h1);
 	while (h->reqs) {
 		struct fpd_kube_http_req *req = h->reqs;
 		release_easy(req);

@@ -412,6 +412,81 @@ START_TEST(http1_calls_either_transport)
 }
 END_TEST
 
+/* One call connection held by the server: a call that waits for it past its deadline fails
+ * without ever being sent (the ConfigMap it would have created does not exist). */
+START_TEST(waiting_past_the_deadline_is_never_sent)
+{
+	struct fpd_kube_http_opts o = {.calls_http1 = true, .max_call_connections = 1};
+	struct fpd_kube_http *h = http_opts(&o);
+	struct result held, r[2];
+	memset(r, 0, sizeof(r));
+	start(h, "/api/v1/namespaces?watch=1&timeoutSeconds=60", &held, false, 60000);
+	e2e_run_for(loop, 0.3);
+	char name[64], body[256], path[160];
+	snprintf(name, sizeof(name), "never-sent-%lld", (long long)fpd_clock_wall_ms());
+	snprintf(body, sizeof(body),
+	         "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"%s\"}}",
+	         name);
+	r[0].h = h;
+	struct fpd_kube_http_spec post = {.method = "POST",
+	                                  .path = "/api/v1/namespaces/default/configmaps",
+	                                  .content_type = "application/json",
+	                                  .body = body,
+	                                  .body_len = strlen(body),
+	                                  .timeout_ms = 500,
+	                                  .on_done = on_done,
+	                                  .ud = &r[0]};
+	struct fpd_error err;
+	int64_t t0 = fpd_clock_mono_ms();
+	ck_assert_int_eq(fpd_kube_http_start(h, &post, NULL, &err), FPD_OK);
+	e2e_wait_for(loop, all_done, r, 30, "queued POST");
+	ck_assert_msg(r[0].code == FPD_ETIMEDOUT && strstr(r[0].err.text, "no connection free"),
+	              "expected ETIMEDOUT while waiting, got %s: %s", fpd_strerror(r[0].code),
+	              r[0].err.text);
+	ck_assert_int_lt(fpd_clock_mono_ms() - t0, 3000);
+	/* The connection is free again: the ConfigMap was never created. */
+	fpd_kube_http_cancel(h, held.req);
+	snprintf(path, sizeof(path), "/api/v1/namespaces/default/configmaps/%s", name);
+	start(h, path, &r[0], false, 0);
+	e2e_wait_for(loop, all_done, r, 30, "GET of the unsent ConfigMap");
+	ck_assert_msg(r[0].code == FPD_OK && r[0].status == 404, "%s (%ld)", r[0].err.text,
+	              r[0].status);
+	fpd_kube_http_free(h);
+}
+END_TEST
+
+/* The API server restarts while the call connections sit idle: the calls sent on them find them
+ * dead, are tried once more on new connections, and every call (also those that waited for a
+ * connection) is answered. */
+START_TEST(idle_connections_lost_in_a_restart)
+{
+	struct fpd_kube_http_opts o = {.calls_http1 = true, .max_call_connections = 2};
+	struct fpd_kube_http *h = http_opts(&o);
+	enum { N = 6 };
+	struct result r[N + 1];
+	memset(r, 0, sizeof(r));
+	for (int i = 0; i < 2; i++)
+		start(h, "/api/v1/namespaces?watch=1&timeoutSeconds=1", &r[i], false, 10000);
+	e2e_wait_for(loop, all_done_n, &(struct batch){r, 2}, 30, "two connections");
+	struct fpd_kube_http_stats st;
+	fpd_kube_http_get_stats(h, &st);
+	ck_assert_uint_eq(st.connects, 2);
+	/* The loop does not run meanwhile: both connections are still idle, and dead. */
+	e2e_cluster("kill-apiserver");
+	e2e_cluster("start-apiserver");
+	for (int i = 0; i < N; i++)
+		start(h, "/api/v1/namespaces/default", &r[i], false, 20000);
+	e2e_wait_for(loop, all_done_n, &(struct batch){r, N}, 60, "calls after the restart");
+	for (int i = 0; i < N; i++)
+		ck_assert_msg(r[i].code == FPD_OK && r[i].status == 200, "call %d: %s (%ld)", i,
+		              r[i].err.text, r[i].status);
+	fpd_kube_http_get_stats(h, &st);
+	ck_assert_uint_eq(st.active, 0);
+	ck_assert_msg(st.connects >= 4, "%llu connections", (unsigned long long)st.connects);
+	fpd_kube_http_free(h);
+}
+END_TEST
+
 int main(void)
 {
 	loop = ev_default_loop(0);
@@ -424,6 +499,8 @@ int main(void)
 	tcase_add_test(tc, cancel_and_close);
 	tcase_add_test(tc, tls_server_name_and_files);
 	tcase_add_test(tc, http1_calls_either_transport);
+	tcase_add_test(tc, waiting_past_the_deadline_is_never_sent);
+	tcase_add_test(tc, idle_connections_lost_in_a_restart);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
 }

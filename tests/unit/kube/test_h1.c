@@ -145,6 +145,13 @@ START_TEST(interim_and_retry_after)
 	ck_assert_int_eq(r.retry_after_ms, 7000);
 	r = parse("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", false);
 	ck_assert_int_eq(r.retry_after_ms, -1);
+	/* An interim response's headers are not the final one's. */
+	r = parse("HTTP/1.1 103 Early Hints\r\nRetry-After: 5\r\n\r\n"
+	          "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n",
+	          false);
+	ck_assert_int_eq(r.r, FPD_H1_DONE);
+	ck_assert_int_eq(r.status, 503);
+	ck_assert_int_eq(r.retry_after_ms, -1);
 }
 END_TEST
 
