@@ -226,7 +226,9 @@ static void arm_kick(struct fpd_kube_http *h, double after_s)
 	ev_timer_start(h->loop, &h->kick);
 }
 
-static void release_easy(struct fpd_kube_http_req *req)
+/* Takes req off whatever runs its attempt: its own connection (cancelled there), or libcurl
+ * (the easy handle back to the lane's pool). */
+static void release_transport(struct fpd_kube_http_req *req)
 {
 	if (req->on_h1) {
 		fpd_h1_cancel(req->h->h1, &req->x);
@@ -268,7 +270,7 @@ static void unqueue(struct fpd_kube_http_req *req)
 static void req_free(struct fpd_kube_http_req *req)
 {
 	struct fpd_kube_http *h = req->h;
-	release_easy(req);
+	release_transport(req);
 	if (req->state == R_QUEUED)
 		unqueue(req);
 	ev_timer_stop(h->loop, &req->retry_timer);
@@ -599,7 +601,7 @@ static int start_attempt(struct fpd_kube_http_req *req)
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
 
 	if (curl_multi_add_handle(req->lane->multi, e) != CURLM_OK) {
-		release_easy(req);
+		release_transport(req);
 		return FPD_ERR;
 	}
 	req->state = R_ACTIVE;
@@ -749,7 +751,7 @@ static void complete(struct fpd_kube_http_req *req, int code, const char *why)
 			        "%s %s: HTTP %ld, retrying in %lld ms (Retry-After)", req->method,
 			        req->path, req->status, (long long)delay);
 			h->stats.retries++;
-			release_easy(req);
+			release_transport(req);
 			req->state = R_RETRY_WAIT;
 			ev_timer_set(&req->retry_timer, (double)delay / 1000.0, 0.);
 			ev_timer_start(h->loop, &req->retry_timer);
@@ -1063,7 +1065,7 @@ void fpd_kube_http_free(struct fpd_kube_http *h)
 	fpd_h1_shutdown(h->h1);
 	while (h->reqs) {
 		struct fpd_kube_http_req *req = h->reqs;
-		release_easy(req);
+		release_transport(req);
 		if (req->cancelled) {
 			req_free(req);
 			continue;
