@@ -8,8 +8,9 @@
 //
 // DIR holds, for i in 0..N-1: create-i.pb (a serialized CreateTaskRequest), h1-i.json and
 // h2-i.json (the object CreateTask i creates, renamed so that each POST creates a new object),
-// and path (the collection URL path). Sample i runs CreateTask i, then the two POSTs, one at a
-// time, so that every measure sees the same API server. Each measured request starts after a
+// and path (the collection URL path). Sample i runs CreateTask i and the two POSTs one at a
+// time, so that every measure sees the same API server, starting with a different one in each
+// sample. Each measured request starts after a
 // pause (-settle) in which the work the previous one left behind (watch events the daemon
 // processes, the API server's own) finishes, so that every request meets an idle system.
 // Prints one JSON object with every latency in microseconds.
@@ -127,18 +128,25 @@ func main() {
 		must(err, "reading an object")
 		b2, err := os.ReadFile(filepath.Join(*dir, fmt.Sprintf("h2-%d.json", i)))
 		must(err, "reading an object")
-		var out []byte
-		time.Sleep(*settle)
-		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		t0 := time.Now()
-		err = conn.Invoke(cctx, "/flyteidl.service.AsyncAgentService/CreateTask", &req, &out)
-		res["create"] = append(res["create"], time.Since(t0).Microseconds())
-		cancel()
-		must(err, "CreateTask")
-		time.Sleep(*settle)
-		res["post_h1"] = append(res["post_h1"], post(h1, url, b1, 1))
-		time.Sleep(*settle)
-		res["post_h2"] = append(res["post_h2"], post(h2, url, b2, 2))
+		measures := []func(){
+			func() {
+				var out []byte
+				cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				defer cancel()
+				t0 := time.Now()
+				err := conn.Invoke(cctx, "/flyteidl.service.AsyncAgentService/CreateTask", &req, &out)
+				res["create"] = append(res["create"], time.Since(t0).Microseconds())
+				must(err, "CreateTask")
+			},
+			func() { res["post_h1"] = append(res["post_h1"], post(h1, url, b1, 1)) },
+			func() { res["post_h2"] = append(res["post_h2"], post(h2, url, b2, 2)) },
+		}
+		// Each sample starts with another of the three, so that none is always first (or
+		// always right after a given other) and the position costs each the same.
+		for k := 0; k < len(measures); k++ {
+			time.Sleep(*settle)
+			measures[(i+k)%len(measures)]()
+		}
 	}
 	// The client's own floor: the cheapest call on the same channel.
 	for i := 0; i < *n; i++ {
