@@ -40,11 +40,10 @@ enum {
 	P_DONE,
 };
 
-void fpd_h1_parser_init(struct fpd_h1_parser *p, struct fpd_buf *body, bool no_body)
+void fpd_h1_parser_init(struct fpd_h1_parser *p, struct fpd_buf *body)
 {
 	memset(p, 0, sizeof(*p));
 	p->body = body;
-	p->no_body = no_body;
 	p->retry_after_ms = -1;
 	p->length = -1;
 	p->keep_alive = true;
@@ -160,7 +159,7 @@ static enum fpd_h1_parse headers_end(struct fpd_h1_parser *p)
 		p->state = P_STATUS;
 		return FPD_H1_MORE;
 	}
-	if (p->no_body || p->status == 204 || p->status == 304) {
+	if (p->status == 204 || p->status == 304) {
 		p->state = P_DONE;
 	} else if (p->chunked) {
 		p->state = P_CHUNK_SIZE;
@@ -598,9 +597,9 @@ static void conn_close(struct h1_conn *c)
 	ev_io_stop(p->loop, &c->io);
 	ev_timer_stop(p->loop, &c->timer);
 	ev_clear_pending(p->loop, &c->io);
+	/* No close_notify: the peer may be gone, and nothing waits for it. */
 	if (c->ssl)
-		SSL_free(
-		    c->ssl); /* no close_notify: the peer may be gone, and nothing waits for it */
+		SSL_free(c->ssl);
 	if (c->fd >= 0)
 		close(c->fd);
 	fpd_h1_parser_free(&c->parser);
@@ -698,7 +697,7 @@ static struct h1_conn *conn_new(struct fpd_h1 *p)
 	ev_set_priority(&c->io, p->priority);
 	ev_init(&c->timer, conn_timer);
 	ev_set_priority(&c->timer, p->priority);
-	fpd_h1_parser_init(&c->parser, NULL, false);
+	fpd_h1_parser_init(&c->parser, NULL);
 	c->next = p->conns;
 	if (p->conns)
 		p->conns->prev = c;
@@ -735,7 +734,7 @@ static void attach(struct h1_conn *c, struct fpd_h1_exchange *x)
 	c->sent = 0;
 	c->got_bytes = false;
 	fpd_h1_parser_free(&c->parser);
-	fpd_h1_parser_init(&c->parser, x->body, false);
+	fpd_h1_parser_init(&c->parser, x->body);
 	arm_timer(c);
 }
 
@@ -1007,8 +1006,8 @@ static void conn_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	                                    : "no answer yet");
 }
 
-/* An exchange for an idle connection, a new one, or the wait queue. */
-static bool place(struct fpd_h1 *p, struct fpd_h1_exchange *x)
+/* An exchange onto an idle connection or a new one; the caller has made sure there is room. */
+static void place(struct fpd_h1 *p, struct fpd_h1_exchange *x)
 {
 	if (p->idle && !x->fresh) {
 		struct h1_conn *c = p->idle;
@@ -1017,7 +1016,7 @@ static bool place(struct fpd_h1 *p, struct fpd_h1_exchange *x)
 		c->state = C_SEND;
 		attach(c, x);
 		send_request(c);
-		return true;
+		return;
 	}
 	if (p->n_conns >= p->max_conns && x->fresh && p->idle) {
 		struct h1_conn *old = p->idle;
@@ -1027,9 +1026,7 @@ static bool place(struct fpd_h1 *p, struct fpd_h1_exchange *x)
 	if (p->n_conns < p->max_conns) {
 		struct h1_conn *c = conn_new(p);
 		attach(c, x);
-		return true;
 	}
-	return false;
 }
 
 static void unqueue(struct fpd_h1 *p, struct fpd_h1_exchange *x)

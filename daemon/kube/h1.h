@@ -40,7 +40,6 @@ struct fpd_h1_parser {
 	struct fpd_buf *body;
 	struct fpd_buf line;
 	int state;
-	bool no_body;
 	bool chunked;
 	bool http10;
 	int header_lines;
@@ -49,8 +48,9 @@ struct fpd_h1_parser {
 };
 
 /* Starts a parser of the response to one request. The body goes to body (borrowed, bounded by
- * its max); no_body for a request whose answer has none (HEAD). Free with fpd_h1_parser_free. */
-void fpd_h1_parser_init(struct fpd_h1_parser *p, struct fpd_buf *body, bool no_body);
+ * its max). The client sends no HEAD requests: only 204 and 304 answers have no body. Free
+ * with fpd_h1_parser_free. */
+void fpd_h1_parser_init(struct fpd_h1_parser *p, struct fpd_buf *body);
 void fpd_h1_parser_free(struct fpd_h1_parser *p);
 /* Feeds len bytes. After FPD_H1_DONE, *used is the number of bytes that belonged to the
  * response (more is a protocol error for a client that does not pipeline). */

@@ -554,23 +554,18 @@ static int start_attempt(struct fpd_kube_http_req *req)
 {
 	struct fpd_kube_http *h = req->h;
 	struct lane *l = req->lane;
+	req->attempts++;
+	req->status = 0;
+	req->aborted = req->overflow = false;
+	req->retry_after_ms = -1;
+	fpd_buf_reset(&req->resp);
 	if (h->h1 && l == &h->lanes[LANE_CALLS]) {
-		req->attempts++;
-		req->status = 0;
-		req->aborted = req->overflow = false;
-		req->retry_after_ms = -1;
-		fpd_buf_reset(&req->resp);
 		start_attempt_h1(req);
 		return FPD_OK;
 	}
 	CURL *e = l->n_idle ? l->idle[--l->n_idle] : new_easy(l);
 	req->easy = e;
-	req->attempts++;
-	req->status = 0;
-	req->aborted = req->overflow = false;
-	req->retry_after_ms = -1;
 	req->errbuf[0] = '\0';
-	fpd_buf_reset(&req->resp);
 
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, req);

@@ -30,7 +30,7 @@ static void run(const char *text, size_t len, size_t step, bool eof, struct outc
 {
 	fpd_buf_init(&o->body, BODY_MAX);
 	struct fpd_h1_parser p;
-	fpd_h1_parser_init(&p, &o->body, false);
+	fpd_h1_parser_init(&p, &o->body);
 	o->r = FPD_H1_MORE;
 	o->used = 0;
 	size_t at = 0;

@@ -27,7 +27,7 @@ static struct parsed parse_in_steps(const char *text, size_t len, size_t step, b
 	struct fpd_buf body;
 	fpd_buf_init(&body, max_body);
 	struct fpd_h1_parser p;
-	fpd_h1_parser_init(&p, &body, false);
+	fpd_h1_parser_init(&p, &body);
 	size_t at = 0;
 	out.r = FPD_H1_MORE;
 	while (at < len && out.r == FPD_H1_MORE) {
