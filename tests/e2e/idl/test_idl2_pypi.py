@@ -170,3 +170,49 @@ def test_connector_services():
                    for m in svc.methods), f"{svc.full_name}: messages outside connector.proto"
         assert not any(m.client_streaming for m in svc.methods)
     assert found == SERVICES
+
+
+def _fields(message):
+    return {f.name: (f.number, f.message_type.full_name if f.message_type else None)
+            for f in message.DESCRIPTOR.fields}
+
+
+def test_documented_differences():
+    """The Flyte 1 / Flyte 2 differences docs/protocols.md states, from both Python packages."""
+    from flyteidl.admin import agent_pb2 as v1
+    from flyteidl2.connector import connector_pb2 as v2
+
+    assert _fields(v2.CreateTaskRequest)["inputs"] == (1, "flyteidl2.task.Inputs")
+    assert _fields(v1.CreateTaskRequest)["inputs"] == (1, "flyteidl.core.LiteralMap")
+    assert _fields(v2.CreateTaskRequest)["connection"] == (5, "flyteidl2.core.Connection")
+    assert _fields(v2.Resource)["outputs"] == (2, "flyteidl2.task.Outputs")
+    assert set(_fields(v1.Resource)) - set(_fields(v2.Resource)) == {"state", "agent_error"}
+    assert not hasattr(v2, "AgentError")
+    assert set(_fields(v2.Connector)) == {"name", "supported_task_categories"}
+    assert set(_fields(v1.TaskExecutionMetadata)) - set(_fields(v2.TaskExecutionMetadata)) == {"overrides"}
+    assert set(_fields(v2.TaskExecutionMetadata)) <= set(_fields(v1.TaskExecutionMetadata))
+    assert _fields(v2.GetTaskLogsResponseBody)["lines"] == (2, "flyteidl2.logs.dataplane.LogLine")
+    assert _fields(v1.GetTaskLogsResponseBody)["structured_lines"] == (2, "flyteidl.admin.LogLine")
+    for name in ("GetTaskRequest", "DeleteTaskRequest", "GetTaskMetricsRequest", "GetTaskLogsRequest"):
+        assert "task_type" in _fields(getattr(v1, name)) and "task_type" not in _fields(getattr(v2, name))
+        assert _fields(getattr(v2, name))["resource_meta"] == (2, None)
+    assert _fields(v2.CreateTaskResponse) == {"resource_meta": (1, None)}
+    from flyteidl.core import execution_pb2 as e1
+    from flyteidl2.core import execution_pb2 as e2
+
+    def phases(enum):
+        return {v.name: v.number for v in enum.DESCRIPTOR.values}
+    assert phases(e1.TaskExecution.Phase) == phases(e2.TaskExecution.Phase)
+    assert set(_fields(e2.TaskLog)) - set(_fields(e1.TaskLog)) == {"link_type", "ready", "icon_uri"}
+
+
+def test_literal_map_is_wire_compatible():
+    """A Flyte 1 LiteralMap and Flyte 2 task.Inputs / task.Outputs share their bytes."""
+    from flyteidl.core import literals_pb2 as l1
+    from flyteidl2.task import common_pb2 as c2
+
+    lm = l1.LiteralMap(literals={"x": l1.Literal(scalar=l1.Scalar(primitive=l1.Primitive(integer=7)))})
+    for cls in (c2.Inputs, c2.Outputs):
+        msg = cls.FromString(lm.SerializeToString())
+        assert [(n.name, n.value.scalar.primitive.integer) for n in msg.literals] == [("x", 7)]
+        assert l1.LiteralMap.FromString(msg.SerializeToString()) == lm
