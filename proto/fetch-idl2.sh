@@ -72,6 +72,7 @@ protoc -I"$wkt_dir" --descriptor_set_in="$out/wheel.pb" --include_imports \
 #    format, is unchanged; test_idl2_pypi.py lists the rename as a known difference.
 protoc --descriptor_set_in="$out/closure.pb" --decode=google.protobuf.FileDescriptorSet \
   google/protobuf/descriptor.proto "$@" <"$out/closure.pb" >"$out/closure.txt"
+: >"$out/edits.txt"
 awk -v edits="$out/edits.txt" '
   /^ *optimize_for: CODE_SIZE$/ { print "optimize_for dropped" >edits; next }
   /^ *proto3_optional: true$/ { print "proto3 optional: " field >edits; next }
