@@ -170,6 +170,11 @@ def test_connector_services():
                    for m in svc.methods), f"{svc.full_name}: messages outside connector.proto"
         assert not any(m.client_streaming for m in svc.methods)
     assert found == SERVICES
+    # The grpcio client and server classes later tests will use are in the package.
+    from flyteidl2.connector import service_pb2_grpc
+    for full_name in SERVICES:
+        short = full_name.rsplit(".", 1)[1]
+        assert hasattr(service_pb2_grpc, short + "Stub") and hasattr(service_pb2_grpc, short + "Servicer")
 
 
 def _fields(message):

@@ -1,11 +1,14 @@
-"""Writes a flyteidl2.connector.CreateTaskRequest serialized by the pinned flyteidl2 Python package.
+"""A flyteidl2.connector.CreateTaskRequest made with the pinned flyteidl2 Python package, for the
+C library to read, and the check of the one the C library writes.
 
-    idl2_request.py OUT
+    idl2_request.py OUT         writes the request's bytes to OUT
+    idl2_request.py --check IN  parses IN (written by test_idl2.c) and compares it with the same
+                                request less the fields only Python sets
 
-test_idl2.c (python_written_request) unpacks these bytes with the compiled C library and checks
-every value set here, so the two files change together. The request uses the fields flyteplugd
-will read and the two that fetch-idl2.sh edits for protoc-c: Backoff.base (renamed base_ in C)
-and Backoff.factor (proto3 optional, a one-field oneof in C).
+test_idl2.c (python_written_request) unpacks OUT with the compiled C library and checks every
+value set here, so the two files change together. The request uses the fields flyteplugd will
+read and the two that fetch-idl2.sh edits for protoc-c: Backoff.base (renamed base_ in C) and
+Backoff.factor (proto3 optional, a one-field oneof in C).
 """
 import sys
 
@@ -49,6 +52,21 @@ def request():
         task_execution_metadata=meta)
 
 
+def check(path):
+    """The C test builds request() without TaskTemplate.metadata and the executor's identity."""
+    want = request()
+    want.template.ClearField("metadata")
+    want.task_execution_metadata.ClearField("identity")
+    with open(path, "rb") as f:
+        got = connector_pb2.CreateTaskRequest.FromString(f.read())
+    if got != want:
+        sys.exit(f"{path}: the C library wrote\n{got}\nexpected\n{want}")
+    print(f"{path}: the Python package reads what the C library wrote")
+
+
 if __name__ == "__main__":
-    with open(sys.argv[1], "wb") as f:
-        f.write(request().SerializeToString())
+    if sys.argv[1] == "--check":
+        check(sys.argv[2])
+    else:
+        with open(sys.argv[1], "wb") as f:
+            f.write(request().SerializeToString())

@@ -1,8 +1,8 @@
 /*
  * The generated Flyte 2 IDL library (fpd_proto2): a flyteidl2 CreateTaskRequest built in C
- * survives a pack/unpack round trip, and the bytes the flyteidl2 Python package writes
- * (idl2_request.py, run by ctest just before this test) unpack into the values it set, with no
- * field left unknown.
+ * survives a pack/unpack round trip (and ctest has the flyteidl2 Python package read it back),
+ * and the bytes the Python package writes (idl2_request.py, run by ctest just before this test)
+ * unpack into the values it set, with no field left unknown.
  */
 #include "fpd_test.h"
 
@@ -244,6 +244,15 @@ START_TEST(create_task_request_round_trip)
 	flyteidl2__connector__create_task_request__pack(back, again);
 	ck_assert_mem_eq(bytes, again, n);
 	flyteidl2__connector__create_task_request__free_unpacked(back, NULL);
+
+	/* For idl2_request.py --check: the Python package must read what C wrote. */
+	const char *out = getenv("FPD_IDL2_C_BYTES");
+	if (out) {
+		FILE *f = fopen(out, "wb");
+		ck_assert_msg(f != NULL, "cannot write %s", out);
+		ck_assert_uint_eq(fwrite(bytes, 1, n, f), n);
+		ck_assert_int_eq(fclose(f), 0);
+	}
 
 	/* A truncated message is refused, not half-read. */
 	ck_assert_ptr_null(flyteidl2__connector__create_task_request__unpack(NULL, n - 3, bytes));
