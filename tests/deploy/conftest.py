@@ -3,6 +3,7 @@ that tests/cluster/build.sh builds), a real kube-apiserver + etcd with RBAC auth
 (tests/cluster), and the container image from deploy/build-image.sh run under podman."""
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import subprocess
@@ -12,23 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(os.environ.get("FPD_ROOT", Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from deploylib import KUSTOMIZE, ROOT  # noqa: E402
+
 sys.path.insert(0, str(ROOT / "tests" / "cluster"))
-
 from cluster import Cluster, build_binaries  # noqa: E402
-
-KUSTOMIZE = ROOT / "kustomize"
-BIN = os.environ.get("FPD_BIN", str(ROOT / "build" / "daemon" / "flyteplugd"))
-
-# Every renderable set: the overlays, and the base alone and with each component, so that each
-# component is checked on its own.
-OVERLAYS = ["base", "overlays/flyte-binary", "overlays/flyte-core", "overlays/dev", "overlays/namespaced"]
-FAMILIES = {
-    "spark": [("sparkoperator.k8s.io", "sparkapplications")],
-    "kubeflow": [("kubeflow.org", "pytorchjobs"), ("kubeflow.org", "tfjobs"), ("kubeflow.org", "mpijobs")],
-    "ray": [("ray.io", "rayjobs")],
-    "dask": [("kubernetes.dask.org", "daskjobs")],
-}
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +42,7 @@ def render(kubectl, tmp_path_factory):
     def run(path: str, components: tuple[str, ...] = ()) -> list[dict]:
         key = (path, tuple(components))
         if key in cache:
-            return cache[key]
+            return copy.deepcopy(cache[key])  # callers may change what they get
         target = KUSTOMIZE / path
         tmp = None
         if components:
@@ -72,16 +61,9 @@ def render(kubectl, tmp_path_factory):
         assert out.returncode == 0, f"kubectl kustomize {path} {components}: {out.stderr}"
         docs = [d for d in yaml.safe_load_all(out.stdout) if d]
         cache[key] = docs
-        return docs
+        return copy.deepcopy(docs)
 
     return run
-
-
-def find(docs: list[dict], kind: str, name: str | None = None, namespace: str | None = None) -> dict:
-    got = [d for d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)
-           and (namespace is None or d["metadata"].get("namespace") == namespace)]
-    assert len(got) == 1, f"expected one {kind} {name or ''}, found {len(got)}: {[d['metadata'] for d in got]}"
-    return got[0]
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import FAMILIES, OVERLAYS, ROOT
+from deploylib import FAMILIES, OVERLAYS, ROOT
 
 SETS = [(o, ()) for o in OVERLAYS] + [
     ("base", tuple(sorted(FAMILIES))),

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import BIN, FAMILIES, KUSTOMIZE, OVERLAYS, find
+from deploylib import BIN, FAMILIES, KUSTOMIZE, OVERLAYS, find
 
 DEPRECATED = {"commonLabels", "patchesStrategicMerge", "patchesJson6902", "bases", "vars",
               "imageTags", "commonAnnotations"}
