@@ -107,8 +107,15 @@ def incluster(cluster, kube, render, tmp_path):
 
 
 class Container:
-    def __init__(self, image, cluster, dirs, tmp_path: Path):
+    """The image run the way the base Deployment runs it: its args, its mount paths, its
+    securityContext's user, a read-only root; host network instead of a pod network."""
+
+    def __init__(self, image, cluster, dirs, deployment: dict, tmp_path: Path):
         self.port, self.admin_port = free_port(), free_port()
+        pod = deployment["spec"]["template"]["spec"]
+        (c,) = pod["containers"]
+        mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
+        sc = c["securityContext"]
         cfg = yaml.safe_load((KUSTOMIZE / "base" / "config.yaml").read_text())
         cfg["grpc"]["listen"] = f"127.0.0.1:{self.port}"   # host network: loopback only
         cfg["admin"]["listen"] = f"127.0.0.1:{self.admin_port}"
@@ -119,15 +126,18 @@ class Container:
         (cdir / "config.yaml").write_text(yaml.safe_dump(cfg))
         cdir.chmod(0o755)
         (cdir / "config.yaml").chmod(0o644)
+        assert sc["readOnlyRootFilesystem"] and sc["capabilities"]["drop"] == ["ALL"]
         self.name = f"flyteplugd-test-{os.getpid()}-{self.port}"
         podman("run", "-d", "--name", self.name, "--network=host", "--read-only",
                "--cap-drop=ALL", "--security-opt=no-new-privileges",
+               f"--user={sc['runAsUser']}:{sc['runAsGroup']}",
+               "--tmpfs", f"{mounts['tmp']}:size=16m",
                "-e", "KUBERNETES_SERVICE_HOST=127.0.0.1",
                "-e", f"KUBERNETES_SERVICE_PORT={cluster.apiserver_port}",
                "-v", f"{dirs['sa']}:/var/run/secrets/kubernetes.io/serviceaccount:ro",
-               "-v", f"{cdir}:/etc/flyteplugd/config:ro",
-               "-v", f"{dirs['key']}:/etc/flyteplugd/signing-key:ro",
-               image, "serve", "--config", "/etc/flyteplugd/config/config.yaml")
+               "-v", f"{cdir}:{mounts['config']}:ro",
+               "-v", f"{dirs['key']}:{mounts['signing-key']}:ro",
+               image, *c["args"])
         self.channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
         self.stub = agent_pb2_grpc.AsyncAgentServiceStub(self.channel)
 
@@ -160,9 +170,9 @@ class Container:
 
 
 @pytest.fixture
-def container(image, cluster, incluster, tmp_path):
+def container(image, cluster, incluster, render, tmp_path):
     dirs, ns = incluster
-    c = Container(image, cluster, dirs, tmp_path)
+    c = Container(image, cluster, dirs, find(render("base"), "Deployment", "flyteplugd"), tmp_path)
     try:
         c.wait_ready()
         yield c, ns, dirs
