@@ -195,6 +195,12 @@ def test_round_trip_as_in_a_cluster(cluster, container):
     uids = re.search(r"^Uid:\s+(.*)$", Path(f"/proc/{pid}/status").read_text(), re.M).group(1).split()
     assert set(uids) == {str(UID)}, uids
 
+    # Propeller's discovery (ListAgents) sees the types of the enabled plugins.
+    md = agent_pb2_grpc.AgentMetadataServiceStub(c.channel)
+    agents = md.ListAgents(agent_pb2.ListAgentsRequest(), timeout=10).agents
+    types = {t.name for a in agents for t in a.supported_task_categories}
+    assert {"python-task", "container", "sidecar"} <= types and "spark" not in types, types
+
     meta = c.stub.CreateTask(create_req(ns, "img1"), timeout=30).resource_meta
     assert meta
     status, pods = cluster.request("GET", f"/api/v1/namespaces/{ns}/pods")

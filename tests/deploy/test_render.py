@@ -141,6 +141,18 @@ def test_config_files_are_valid(rel, tmp_path):
     assert out.returncode == 2 and "signing_keyfile" in out.stderr, out.stderr
 
 
+@pytest.mark.parametrize("path", OVERLAYS)
+def test_rendered_config_is_valid(render, path, tmp_path):
+    """What each overlay actually ships in the daemon's ConfigMap passes check-config."""
+    docs = render(path)
+    dep = find(docs, "Deployment", "flyteplugd")
+    name = next(v["configMap"]["name"] for v in dep["spec"]["template"]["spec"]["volumes"]
+                if v["name"] == "config")
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(find(docs, "ConfigMap", name)["data"]["config.yaml"])
+    _check_config(cfg)
+
+
 def test_derived_configs_differ_only_where_they_say():
     base = yaml.safe_load((KUSTOMIZE / "base/config.yaml").read_text())
     assert base["plugins"]["enabled"] == ["spark", "pytorch", "tensorflow", "mpi", "ray", "dask"]
