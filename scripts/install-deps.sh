@@ -10,6 +10,7 @@ packages=(
   libjansson-dev libyaml-dev check libmicrohttpd-dev
   clang libclang-rt-14-dev llvm clang-format
   nodejs npm python3 python3-venv python3-pip
+  podman runc debootstrap uidmap # the container image (deploy/build-image.sh, tests/deploy)
 )
 
 missing=()
