@@ -28,7 +28,8 @@ mirror=${FPD_IMAGE_MIRROR:-http://deb.debian.org/debian}
 builder_packages=(
 	gcc libc6-dev binutils cmake ninja-build pkg-config ca-certificates openssl
 	libev-dev libcurl4-openssl-dev libnghttp2-dev libssl-dev libjansson-dev libyaml-dev
-	libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev libmicrohttpd-dev
+	libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev protobuf-compiler libmicrohttpd-dev
+	python3
 )
 
 mkdir -p "$dir"
@@ -91,7 +92,8 @@ if ! pm image exists "$builder"; then
 fi
 
 # The build context: the files the daemon is built from, as they are in the work tree
-# (tracked or new, not ignored), plus the pinned Flyte IDL tarball from the build cache.
+# (tracked or new, not ignored), plus the pinned Flyte IDL tarball and flyteidl2 wheel from the
+# build cache (python3 and protoc in the builder read the wheel's descriptors; no network).
 ctx=$(mktemp -d "$dir/ctx.XXXXXX")
 trap 'rm -rf "$ctx"' EXIT
 (cd "$root" && git ls-files -z --cached --others --exclude-standard -- \
@@ -107,8 +109,16 @@ if [[ ! -s $idl ]]; then
 		"$ctx/.idl-stamp" >&2
 	rm -rf "$ctx/.idl-check" "$ctx/.idl-stamp"
 fi
+idl2_version=$(sed -n 's/^set(FPD_FLYTEIDL2_VERSION \([0-9.]*\))$/\1/p' "$root/proto/CMakeLists.txt")
+idl2_sha=$(sed -n 's/^set(FPD_FLYTEIDL2_SHA256 \([0-9a-f]*\))$/\1/p' "$root/proto/CMakeLists.txt")
+idl2=$cache/flyteidl/flyteidl2-$idl2_version-py3-none-any.whl
+if [[ ! -s $idl2 ]]; then
+	bash "$root/proto/fetch-idl2.sh" "$idl2_version" "$idl2_sha" "$cache/flyteidl" "$ctx/.idl2-check" \
+		"$ctx/.idl2-stamp" python3 flyteidl2/connector/connector.proto >&2
+	rm -rf "$ctx/.idl2-check" "$ctx/.idl2-stamp"
+fi
 mkdir -p "$ctx/.cache/flyteidl"
-cp "$idl" "$ctx/.cache/flyteidl/"
+cp "$idl" "$idl2" "$ctx/.cache/flyteidl/"
 
 source_hash=$( (cd "$ctx" && tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - .
 	cat "$here/Containerfile"; echo "$pins") | sha)
