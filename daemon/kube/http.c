@@ -9,8 +9,6 @@
  */
 #include "kube/http.h"
 
-#include "kube/h1.h"
-
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -18,7 +16,6 @@
 #include "kube/ratelimit.h"
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,10 +53,6 @@ struct fpd_kube_http_req {
 	int64_t first_start_ms;
 	ev_timer retry_timer;
 	char errbuf[CURL_ERROR_SIZE];
-	/* on the calls lane's own connections (h->h1) instead of libcurl */
-	struct fpd_h1_exchange x;
-	struct fpd_buf wire; /* the request as sent */
-	bool on_h1;
 };
 
 struct sock {
@@ -101,10 +94,6 @@ struct fpd_kube_http {
 	struct fpd_kube_http_opts opts;
 	char *user_agent;
 	char *base_url;
-	struct fpd_h1 *h1;  /* the calls lane's connections when they are flyteplugd's own */
-	char *h1_authority; /* Host header */
-	char *h1_base_path; /* the server URL's path, before every request's */
-	char *h1_basic;     /* "Basic <base64>" when the credentials use basic auth */
 	struct curl_slist *connect_to; /* tls-server-name: connect to the real host */
 	struct fpd_kube_ratelimit rl;
 	struct fpd_kube_http_req *reqs;
@@ -230,10 +219,6 @@ static void arm_kick(struct fpd_kube_http *h, double after_s)
  * (the easy handle back to the lane's pool). */
 static void release_transport(struct fpd_kube_http_req *req)
 {
-	if (req->on_h1) {
-		fpd_h1_cancel(req->h->h1, &req->x);
-		req->on_h1 = false;
-	}
 	if (req->easy) {
 		struct lane *l = req->lane;
 		curl_multi_remove_handle(l->multi, req->easy);
@@ -282,7 +267,6 @@ static void req_free(struct fpd_kube_http_req *req)
 		req->next->prev = req->prev;
 	h->stats.active--;
 	fpd_buf_free(&req->resp);
-	fpd_buf_free(&req->wire);
 	free(req->method);
 	free(req->path);
 	free(req->url);
@@ -496,60 +480,6 @@ static CURL *new_easy(struct lane *l)
 
 static void complete(struct fpd_kube_http_req *req, int code, const char *why);
 
-static void h1_done(struct fpd_h1_exchange *x, int code, const char *detail)
-{
-	struct fpd_kube_http_req *req = fpd_container_of(x, struct fpd_kube_http_req, x);
-	req->on_h1 = false;
-	req->status = x->status;
-	req->retry_after_ms = x->retry_after_ms;
-	req->http_version = CURL_HTTP_VERSION_1_1;
-	complete(req, code, detail ? detail : "");
-}
-
-/* Appends s without bytes that would end a header line early. */
-static void append_header_value(struct fpd_buf *b, const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s >= 0x20 && *s != 0x7f)
-			fpd_buf_append_byte(b, (unsigned char)*s);
-}
-
-/* The request as HTTP/1.1 bytes, run on the calls lane's own connections. */
-static void start_attempt_h1(struct fpd_kube_http_req *req)
-{
-	struct fpd_kube_http *h = req->h;
-	struct fpd_buf *w = &req->wire;
-	fpd_buf_reset(w);
-	fpd_buf_printf(w, "%s %s%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\nAccept: %s\r\n",
-	               req->method, h->h1_base_path, req->path, h->h1_authority, h->user_agent,
-	               req->accept ? req->accept : "application/json");
-	if (req->content_type)
-		fpd_buf_printf(w, "Content-Type: %s\r\n", req->content_type);
-	if (req->body || strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0 ||
-	    strcmp(req->method, "PATCH") == 0)
-		fpd_buf_printf(w, "Content-Length: %zu\r\n", req->body_len);
-	if (h->creds.token[0]) {
-		fpd_buf_append_str(w, "Authorization: Bearer ");
-		append_header_value(w, h->creds.token);
-		fpd_buf_append_str(w, "\r\n");
-	} else if (h->h1_basic) {
-		fpd_buf_printf(w, "Authorization: %s\r\n", h->h1_basic);
-	}
-	fpd_buf_append_str(w, "\r\n");
-	if (req->body_len)
-		fpd_buf_append(w, req->body, req->body_len);
-	memset(&req->x, 0, sizeof(req->x));
-	req->x.request = w->data;
-	req->x.request_len = w->len;
-	req->x.body = &req->resp;
-	req->x.timeout_ms = req->timeout_ms;
-	req->x.done = h1_done;
-	req->on_h1 = true;
-	req->state = R_ACTIVE;
-	h->stats.started++;
-	fpd_h1_start(h->h1, &req->x);
-}
-
 static int start_attempt(struct fpd_kube_http_req *req)
 {
 	struct fpd_kube_http *h = req->h;
@@ -559,10 +489,6 @@ static int start_attempt(struct fpd_kube_http_req *req)
 	req->aborted = req->overflow = false;
 	req->retry_after_ms = -1;
 	fpd_buf_reset(&req->resp);
-	if (h->h1 && l == &h->lanes[LANE_CALLS]) {
-		start_attempt_h1(req);
-		return FPD_OK;
-	}
 	CURL *e = l->n_idle ? l->idle[--l->n_idle] : new_easy(l);
 	req->easy = e;
 	req->errbuf[0] = '\0';
@@ -662,8 +588,6 @@ static void start_or_enqueue(struct fpd_kube_http_req *req)
 		enqueue(req); /* the next kick retries and reports the refusal */
 		return;
 	}
-	if (req->on_h1)
-		return; /* on its way already */
 	/* Send now rather than on the next loop iteration, when libcurl's zero timeout would fire.
 	 * A completion this causes waits in libcurl for check_done, run from the fed timer
 	 * event once the caller has req and is off the stack. */
@@ -907,76 +831,6 @@ out:
 	return rc;
 }
 
-/* A proxy from the environment, which libcurl would use (and keeps using). */
-static bool proxy_in_env(void)
-{
-	static const char *const names[] = {"https_proxy", "HTTPS_PROXY", "http_proxy", "all_proxy",
-	                                    "ALL_PROXY"};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		const char *v = getenv(names[i]);
-		if (v && v[0])
-			return true;
-	}
-	return false;
-}
-
-/* The calls lane on connections of flyteplugd's own (kube/h1.h) when the server is an IP
- * address reached without a proxy; otherwise libcurl serves it. */
-static void setup_h1(struct fpd_kube_http *h)
-{
-	const struct fpd_kube_creds *c = &h->creds;
-	if (!h->opts.calls_http1 || h->opts.calls_libcurl || c->proxy_url[0] || proxy_in_env())
-		return;
-	CURLU *u = curl_url();
-	if (!u)
-		fpd_die("out of memory parsing a URL");
-	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
-	char ip[64];
-	if (curl_url_set(u, CURLUPART_URL, c->server, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
-	    (strcmp(scheme, "https") == 0 || strcmp(scheme, "http") == 0) &&
-	    fpd_h1_ip_literal(host, ip, sizeof(ip))) {
-		struct fpd_h1_target t = {
-		    .address = ip,
-		    .port = atoi(port),
-		    .tls = strcmp(scheme, "https") == 0,
-		    .verify_name = c->tls_server_name[0] ? c->tls_server_name : ip,
-		    .creds = c,
-		    .max_connections = (int)h->opts.max_call_connections,
-		    .connect_timeout_ms = h->opts.connect_timeout_ms,
-		    .priority = EV_MAXPRI,
-		};
-		struct fpd_error err;
-		if (fpd_h1_new(h->loop, &t, &h->h1, &err) == FPD_OK) {
-			/* Host as libcurl sends it: the base URL's authority. */
-			const char *a = strstr(h->base_url, "://");
-			a = a ? a + 3 : h->base_url;
-			h->h1_authority = fpd_strndup(a, strcspn(a, "/"));
-			size_t n = strlen(path);
-			while (n && path[n - 1] == '/')
-				n--;
-			h->h1_base_path = fpd_strndup(path, n);
-			if (c->username[0]) {
-				char *plain = fpd_asprintf("%s:%s", c->username, c->password);
-				size_t len = strlen(plain);
-				unsigned char *b64 = fpd_malloc(4 * ((len + 2) / 3) + 1);
-				EVP_EncodeBlock(b64, (const unsigned char *)plain, (int)len);
-				h->h1_basic = fpd_asprintf("Basic %s", (char *)b64);
-				free(b64);
-				free(plain);
-			}
-		}
-	}
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_free(path);
-	curl_url_cleanup(u);
-}
-
 static void lane_init(struct fpd_kube_http *h, struct lane *l, int priority, bool http1)
 {
 	l->h = h;
@@ -1035,7 +889,6 @@ int fpd_kube_http_new(struct ev_loop *loop, const struct fpd_kube_creds *creds,
 		curl_global_cleanup();
 		return rc;
 	}
-	setup_h1(h);
 	fpd_kube_ratelimit_init(&h->rl, h->opts.qps, h->opts.burst, fpd_clock_mono_ms());
 	for (int i = 0; i < LANE_COUNT; i++)
 		lane_init(h, &h->lanes[i], i == LANE_CALLS ? EV_MAXPRI : 0,
@@ -1057,7 +910,6 @@ void fpd_kube_http_free(struct fpd_kube_http *h)
 	if (!h)
 		return;
 	h->closing = true;
-	fpd_h1_shutdown(h->h1);
 	while (h->reqs) {
 		struct fpd_kube_http_req *req = h->reqs;
 		release_transport(req);
@@ -1081,10 +933,6 @@ void fpd_kube_http_free(struct fpd_kube_http *h)
 	}
 	for (int i = 0; i < LANE_COUNT; i++)
 		lane_free(&h->lanes[i]);
-	fpd_h1_free(h->h1);
-	free(h->h1_authority);
-	free(h->h1_base_path);
-	free(h->h1_basic);
 	curl_slist_free_all(h->connect_to);
 	fpd_kube_creds_free(&h->creds);
 	free(h->base_url);
@@ -1132,7 +980,6 @@ int fpd_kube_http_start(struct fpd_kube_http *h, const struct fpd_kube_http_spec
 	req->retry_after_ms = -1;
 	req->first_start_ms = fpd_clock_mono_ms();
 	fpd_buf_init(&req->resp, spec->max_response ? spec->max_response : h->opts.max_response);
-	fpd_buf_init(&req->wire, (size_t)-1 / 2);
 	ev_timer_init(&req->retry_timer, retry_cb, 0., 0.);
 	req->next = h->reqs;
 	if (h->reqs)
@@ -1173,10 +1020,4 @@ struct ev_loop *fpd_kube_http_loop(const struct fpd_kube_http *h)
 void fpd_kube_http_get_stats(const struct fpd_kube_http *h, struct fpd_kube_http_stats *out)
 {
 	*out = h->stats;
-	if (h->h1) {
-		struct fpd_h1_stats s;
-		fpd_h1_get_stats(h->h1, &s);
-		out->connects += s.connects;
-		out->bytes_in += s.bytes_in;
-	}
 }

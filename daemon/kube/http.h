@@ -4,9 +4,6 @@
  * one ev_timer), no blocking call and no thread. Two lanes, each a multi handle with its own
  * connections: watches multiplexed over HTTP/2, and calls (HTTP/2 too, or kept-alive HTTP/1.1
  * connections with opts.calls_http1), whose sockets are served first when both are ready.
- * HTTP/1.1 calls to a server given by IP address without a proxy run on connections of
- * flyteplugd's own instead of libcurl's (kube/h1.h); retries, rate limits, tokens and results
- * are the same either way.
  *
  * Each request is an asynchronous exchange with a completion callback. Around it:
  * - a client-side token bucket (qps/burst) that requests wait in, first come first served;
@@ -50,10 +47,6 @@ struct fpd_kube_http_opts {
 	 * HTTP/2, on connections of their own. */
 	bool calls_http1;
 	long max_call_connections;
-	/* Those HTTP/1.1 calls through libcurl too. Otherwise they run on connections of
-	 * flyteplugd's own (kube/h1.h) when the server is an IP address reached without a
-	 * proxy, and through libcurl when not. */
-	bool calls_libcurl;
 	const char *user_agent; /* copied; default "flyteplugd" */
 };
 
