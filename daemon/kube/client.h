@@ -5,7 +5,8 @@
  * without threads or blocking calls, and knowing nothing about what the objects mean.
  *
  *   creds.h      where the server is and who we are (kubeconfig, in-cluster)
- *   http.h       libcurl multi-socket on libev, HTTP/2 multiplexing, rate limit, Retry-After
+ *   http.h       requests on libcurl: rate limit, Retry-After, deadlines, cancellation
+ *                ← multi.h (libcurl on libev), transfer.h, endpoint.h (TLS, trust)
  *   client.h     REST verbs with typed API errors (this file)      ← status.h, resource.h
  *   discovery.h  kind → resource plural and scope, cached
  *   informer.h   list+watch per resource into a compact cache  ← store.h, stream.h, prune.h,

@@ -1,9 +1,13 @@
 /*
- * HTTP to the API server: libcurl's multi-socket interface driven by a libev loop (curl's
- * evhiperfifo pattern: CURLMOPT_SOCKETFUNCTION → one ev_io per socket, CURLMOPT_TIMERFUNCTION →
- * one ev_timer), no blocking call and no thread. Two lanes, each a multi handle with its own
- * connections: watches multiplexed over HTTP/2, and calls (HTTP/2 too, or kept-alive HTTP/1.1
- * connections with opts.calls_http1), whose sockets are served first when both are ready.
+ * HTTP to the API server, on libcurl alone: an asynchronous exchange per request with a
+ * completion callback, no blocking call and no thread. The pieces, each a file of its own:
+ *   http.c       the request queue: rate limit, retries, deadlines, cancellation, tokens
+ *   multi.h      libcurl's multi-socket interface on the libev loop (curl's evhiperfifo)
+ *   transfer.h   one attempt as an easy handle, and reading its answer
+ *   endpoint.h   where the server is and how it is trusted (TLS, client certificate, proxy)
+ * Two lanes, each a multi handle with its own connections: watches multiplexed over HTTP/2,
+ * and calls (kept-alive HTTP/1.1 with opts.calls_http1, the daemon's default; else HTTP/2),
+ * whose sockets are served first when both are ready.
  *
  * Each request is an asynchronous exchange with a completion callback. Around it:
  * - a client-side token bucket (qps/burst) that requests wait in, first come first served;
