@@ -14,9 +14,11 @@
  *
  * A request moves QUEUED (waiting for a rate-limit token, or for the next loop iteration) →
  * ACTIVE (its easy handle is on a multi handle) → DONE (callback running), with RETRY_WAIT
- * between attempts when the server sent Retry-After. Nothing touches a multi handle from
- * inside one of its libcurl callbacks: requests started then are queued and started by the
- * `kick` timer, and a request cancelled then is marked and removed at the next kick.
+ * between attempts when the server sent Retry-After. Each attempt has a deadline: libcurl's
+ * transfer timeout, and a timer of ours for a transfer still waiting for a free connection,
+ * which libcurl does not time out. Nothing touches a multi handle from inside one of its
+ * libcurl callbacks: requests started then are queued and started by the `kick` timer, and a
+ * request cancelled then is marked and removed at the next kick.
  */
 #include "kube/http.h"
 
@@ -33,6 +35,8 @@
 #include <string.h>
 
 #define LOG "kube"
+/* libcurl's own timeout ends an attempt that was sent; ours follows it only as a backstop. */
+#define DEADLINE_GRACE_S 0.05
 
 enum req_state { R_QUEUED, R_RETRY_WAIT, R_ACTIVE, R_DONE };
 
@@ -50,7 +54,7 @@ struct fpd_kube_http_req {
 	struct fpd_kube_http_req *prev, *next; /* every live request, for free and stats */
 	struct fpd_kube_http_req *qnext;       /* the start queue */
 	enum req_state state;
-	bool cancelled_active; /* cancelled while its lane was in libcurl: reaped at the next kick */
+	bool cancelled_active; /* cancelled inside its lane's libcurl: reaped at the next kick */
 	char *method, *path, *url, *content_type, *accept, *body;
 	size_t body_len;
 	bool unlimited, no_retry;
@@ -60,6 +64,7 @@ struct fpd_kube_http_req {
 	int attempts;
 	int64_t first_start_ms;
 	ev_timer retry_timer;
+	ev_timer deadline;          /* of the current attempt */
 	struct fpd_kube_transfer t; /* the current attempt, and the last answer */
 };
 
@@ -105,6 +110,7 @@ static void arm_kick(struct fpd_kube_http *h, double after_s)
 static void release_transfer(struct fpd_kube_http_req *req)
 {
 	struct fpd_kube_multi *m = &req->lane->multi;
+	ev_timer_stop(req->h->loop, &req->deadline);
 	if (req->t.easy)
 		fpd_kube_multi_remove(m, req->t.easy);
 	CURL *e = fpd_kube_transfer_end(&req->t);
@@ -204,7 +210,26 @@ static int start_attempt(struct fpd_kube_http_req *req)
 	}
 	req->state = R_ACTIVE;
 	h->stats.started++;
+	ev_timer_set(&req->deadline, (double)req->timeout_ms / 1000.0 + DEADLINE_GRACE_S, 0.);
+	ev_timer_start(h->loop, &req->deadline);
 	return FPD_OK;
+}
+
+/* libcurl ends a transfer at CURLOPT_TIMEOUT_MS, but (7.88) not while it waits for a
+ * connection of the lane to be free: this ends it then, never sent. */
+static void deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fpd_kube_http_req *req = fpd_container_of(w, struct fpd_kube_http_req, deadline);
+	curl_off_t sent_us = 0;
+	curl_easy_getinfo(req->t.easy, CURLINFO_PRETRANSFER_TIME_T, &sent_us);
+	char detail[160];
+	if (sent_us == 0)
+		snprintf(detail, sizeof(detail), "no connection free within %lld ms: never sent",
+		         (long long)req->timeout_ms);
+	else
+		snprintf(detail, sizeof(detail), "no complete answer within %lld ms",
+		         (long long)req->timeout_ms);
+	fail(req, FPD_ETIMEDOUT, detail);
 }
 
 static void reap_cancelled(struct fpd_kube_http *h)
@@ -454,8 +479,8 @@ static void lane_init(struct fpd_kube_http *h, struct lane *l, int priority, boo
 	    .connect_timeout_ms = h->opts.connect_timeout_ms,
 	};
 	long conns = http1 ? h->opts.max_call_connections : h->opts.max_connections;
-	fpd_kube_multi_init(&l->multi, h->loop, priority, conns, h->opts.max_streams,
-	                    transfer_done, h);
+	fpd_kube_multi_init(&l->multi, h->loop, priority, conns, h->opts.max_streams, transfer_done,
+	                    h);
 }
 
 int fpd_kube_http_new(struct ev_loop *loop, const struct fpd_kube_creds *creds,
@@ -577,6 +602,7 @@ int fpd_kube_http_start(struct fpd_kube_http *h, const struct fpd_kube_http_spec
 	req->t.retry_after_ms = -1;
 	fpd_buf_init(&req->t.body, spec->max_response ? spec->max_response : h->opts.max_response);
 	ev_timer_init(&req->retry_timer, retry_cb, 0., 0.);
+	ev_timer_init(&req->deadline, deadline_cb, 0., 0.);
 	req->next = h->reqs;
 	if (h->reqs)
 		h->reqs->prev = req;
