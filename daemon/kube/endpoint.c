@@ -214,9 +214,16 @@ bool fpd_kube_endpoint_describe_failure(const struct fpd_kube_endpoint *ep, CURL
 		         "the server certificate has no DNS or IP subjectAltName (its subject CN "
 		         "is not used for the name, as in client-go)",
 		         c->server, name, why, vr);
-	else
+	else if (vr == X509_V_ERR_UNSPECIFIED)
+		/* libcurl's value until it reads OpenSSL's: the handshake ended before the chain
+		 * was judged, or the chain passed and the name check (in errbuf) failed. */
 		snprintf(out, n,
-		         "TLS with the API server %s%s failed: %s; certificate verify result %ld: %s",
-		         c->server, name, why, vr, X509_verify_cert_error_string(vr));
+		         "TLS with the API server %s%s failed: %s; no certificate verify result",
+		         c->server, name, why);
+	else
+		snprintf(
+		    out, n,
+		    "TLS with the API server %s%s failed: %s; certificate verify result %ld: %s",
+		    c->server, name, why, vr, X509_verify_cert_error_string(vr));
 	return true;
 }

@@ -369,7 +369,8 @@ START_TEST(calls_either_protocol)
 		ck_assert_msg(r[0].code == FPD_OK && r[0].status == 404, "%s: %s (%ld)", which,
 		              r[0].err.text, r[0].status);
 		char name[64], body[256], path[128];
-		snprintf(name, sizeof(name), "calls-%s-%lld", which, (long long)fpd_clock_wall_ms());
+		snprintf(name, sizeof(name), "calls-%s-%lld", which,
+		         (long long)fpd_clock_wall_ms());
 		snprintf(
 		    body, sizeof(body),
 		    "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"%s\"},"
