@@ -42,7 +42,6 @@
 enum req_state { R_QUEUED, R_RETRY_WAIT, R_ACTIVE, R_DONE };
 
 struct lane {
-	struct fpd_kube_http *h;
 	struct fpd_kube_multi multi;
 	struct fpd_kube_transfer_conf conf; /* of its easy handles */
 };
@@ -472,7 +471,6 @@ static void defaults(struct fpd_kube_http_opts *o, const struct fpd_kube_http_op
 
 static void lane_init(struct fpd_kube_http *h, struct lane *l, int priority, bool http1)
 {
-	l->h = h;
 	l->conf = (struct fpd_kube_transfer_conf){
 	    .ep = &h->ep,
 	    .user_agent = h->user_agent,
