@@ -1,9 +1,10 @@
 /* TLS against the real API server, on the one HTTP client (libcurl): the right configuration
  * passes; a wrong server name, a wrong CA, an IP that is not in the certificate, a certificate
  * whose only name is its subject CN, an expired certificate and a refused connection each fail
- * with an error that says why and a WARN line in the log. The apiserver serves the CN-only and
- * the expired certificates to clients asking for cn-only.test and expired.test (SNI,
- * tests/cluster/cluster.py SNI_CERTS); other-ca.crt signed neither. */
+ * with an error that says why and a WARN line in the log; a replaced CA file is used from the
+ * next connection on. The apiserver serves the CN-only and the expired certificates to clients
+ * asking for cn-only.test and expired.test (SNI, tests/cluster/cluster.py SNI_CERTS);
+ * other-ca.crt signed neither. */
 #include "e2e.h"
 
 #include "core/log.h"
@@ -13,6 +14,7 @@
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static struct ev_loop *loop;
 static FILE *log_file;
@@ -241,6 +243,59 @@ START_TEST(connection_refused)
 }
 END_TEST
 
+static void copy_file(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	ck_assert_msg(in && out, "copying %s to %s", from, to);
+	char buf[8192];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		ck_assert_uint_eq(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	fclose(out);
+}
+
+/* The CA file is read again for a new connection: a client that started with the wrong CA
+ * trusts the server once the file holds the right one, without a restart. */
+START_TEST(rotated_ca_file_is_used)
+{
+	struct fpd_kube_creds c;
+	file_creds(&c, NULL);
+	char *other = pki("other-ca.crt"), *right = pki("ca.crt");
+	char path[] = "/tmp/fpd-e2e-ca-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	copy_file(other, path);
+	free(c.ca_file);
+	c.ca_file = fpd_strdup(path);
+	struct fpd_kube_http_opts opts = {.calls_http1 = true};
+	struct fpd_kube_http *h;
+	struct fpd_error err;
+	ck_assert_int_eq(fpd_kube_http_new(loop, &c, &opts, &h, &err), FPD_OK);
+	for (int round = 0; round < 2; round++) {
+		struct outcome o = {0};
+		struct fpd_kube_http_spec spec = {
+		    .method = "GET", .path = "/version", .on_done = on_done, .ud = &o};
+		ck_assert_int_eq(fpd_kube_http_start(h, &spec, NULL, &err), FPD_OK);
+		e2e_wait(loop, &o.done, 30, "GET /version");
+		if (round == 0) {
+			ck_assert_msg(o.code == FPD_EIO && strstr(o.err.text, "verify result 20"),
+			              "with the wrong CA: %s", o.err.text);
+			copy_file(right, path);
+		} else {
+			ck_assert_msg(o.code == FPD_OK && o.status == 200,
+			              "after the CA file was replaced: %s", o.err.text);
+		}
+	}
+	fpd_kube_http_free(h);
+	unlink(path);
+	free(other);
+	free(right);
+	fpd_kube_creds_free(&c);
+}
+END_TEST
+
 START_TEST(insecure_skip_tls_verify_warns)
 {
 	struct fpd_kube_creds c;
@@ -270,6 +325,7 @@ int main(void)
 	tcase_add_test(tc, expired_certificate);
 	tcase_add_test(tc, cn_only_certificate_refused);
 	tcase_add_test(tc, connection_refused);
+	tcase_add_test(tc, rotated_ca_file_is_used);
 	tcase_add_test(tc, insecure_skip_tls_verify_warns);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
