@@ -220,6 +220,8 @@ static int start_attempt(struct fpd_kube_http_req *req)
 static void deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct fpd_kube_http_req *req = fpd_container_of(w, struct fpd_kube_http_req, deadline);
+	if (req->cancelled_active)
+		return; /* the owner is gone; the kick takes it down */
 	curl_off_t sent_us = 0;
 	curl_easy_getinfo(req->t.easy, CURLINFO_PRETRANSFER_TIME_T, &sent_us);
 	char detail[160];
