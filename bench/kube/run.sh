@@ -3,6 +3,7 @@
 # a real kube-apiserver + etcd (tests/cluster). See bench/kube/README.md.
 #
 #   bench/kube/run.sh                  # COUNT=10000 REPEAT=5 HOLD=20 by default
+#   MODE=calls bench/kube/run.sh       # calls over HTTP/1.1 vs HTTP/2: CALLS=500 ROUNDS=4
 #
 # Builds: the C benchmark (a Release build of fpd_kube in $WORK/build), the client-go peer
 # (cached in ${FPD_CACHE_DIR:-~/.cache/flyteplugd}/tools/), the cluster binaries (cached by
@@ -27,7 +28,44 @@ ninja -C "$work/build" fpd_kube >/dev/null
 cc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I"$root/daemon" \
 	-I"$root/plugin-api/include" "$root/bench/kube/kube_bench.c" \
 	"$work/build/daemon/kube/libfpd_kube.a" "$work/build/daemon/libfpd_core.a" \
-	$(pkg-config --libs libcurl jansson yaml-0.1) -lev -lm -o "$work/kube_bench"
+	$(pkg-config --libs libcurl jansson yaml-0.1 openssl) -lev -lm -o "$work/kube_bench"
+
+# --- a fresh cluster ---------------------------------------------------------------------------
+cluster="$work/cluster"
+"$py" "$root/tests/cluster/cluster.py" down --dir "$cluster" 2>/dev/null || true
+"$py" "$root/tests/cluster/cluster.py" up --dir "$cluster" >/dev/null
+trap '"$py" "$root/tests/cluster/cluster.py" down --dir "$cluster"' EXIT
+set -a; . "$cluster/env"; set +a
+
+# --- calls: pod creates over kept-alive HTTP/1.1 vs multiplexed HTTP/2, rounds alternating ----
+if [[ ${MODE:-informer} == calls ]]; then
+	calls="${CALLS:-500}"
+	: >"$work/calls.json"
+	for r in $(seq "${ROUNDS:-4}"); do
+		for p in http/1.1 http/2; do
+			log "calls: round $r, $p"
+			"$work/kube_bench" calls --namespace "calls-$r" --count "$calls" --protocol "$p" \
+				>>"$work/calls.json"
+		done
+	done
+	"$py" - "$work" <<'PYEOF'
+import json, pathlib, statistics, sys
+work = pathlib.Path(sys.argv[1])
+rows = [json.loads(l) for l in (work / "calls.json").read_text().splitlines() if l.strip()]
+out = ["| calls over | sequential create, µs: min | median | p90 | p99 | 32 in flight, creates/s | connections |",
+       "|---|---:|---:|---:|---:|---:|---:|"]
+for p in ("http/1.1", "http/2"):
+    rs = [r for r in rows if r["protocol"] == p]
+    med = lambda k: statistics.median(r[k] for r in rs)
+    out.append(f"| {p} ({len(rs)} runs of {rs[0]['count']}, medians) | {med('seq_us_min'):.0f} | "
+               f"{med('seq_us_median'):.0f} | {med('seq_us_p90'):.0f} | {med('seq_us_p99'):.0f} | "
+               f"{med('concurrent32_per_s'):.0f} | {med('connects'):.0f} |")
+text = "\n".join(out) + "\n"
+(work / "calls.md").write_text(text)
+print(text)
+PYEOF
+	exit 0
+fi
 
 # --- the peer: client-go from the Go module proxy, pinned by go.mod/go.sum -------------------
 peer_src="$root/bench/peers/client-go-informer"
@@ -40,12 +78,7 @@ if [[ ! -x "$peer" ]]; then
 		go build -trimpath -o "$peer.tmp" . && mv "$peer.tmp" "$peer")
 fi
 
-# --- a fresh cluster with $count running pods -----------------------------------------------
-cluster="$work/cluster"
-"$py" "$root/tests/cluster/cluster.py" down --dir "$cluster" 2>/dev/null || true
-"$py" "$root/tests/cluster/cluster.py" up --dir "$cluster" >/dev/null
-trap '"$py" "$root/tests/cluster/cluster.py" down --dir "$cluster"' EXIT
-set -a; . "$cluster/env"; set +a
+# --- $count running pods --------------------------------------------------------------------
 log "creating $count pods"
 "$work/kube_bench" create --namespace bench --count "$count"
 

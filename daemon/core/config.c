@@ -16,7 +16,6 @@
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const call_protocols[] = {"http/1.1", "http/2", NULL}; /* fpd_call_protocol */
-static const char *const call_transports[] = {"flyteplugd", "libcurl", NULL}; /* fpd_call_transport */
 
 static const struct fpd_schema_field log_fields[] = {
     {"level", FPD_SCHEMA_ENUM, offsetof(struct fpd_config_log, level), .names = log_levels},
@@ -68,8 +67,6 @@ static const struct fpd_schema_field kube_fields[] = {
      .names = call_protocols},
     {"call_connections", FPD_SCHEMA_INT, offsetof(struct fpd_config_kube, call_connections), 1,
      1024},
-    {"call_transport", FPD_SCHEMA_ENUM, offsetof(struct fpd_config_kube, call_transport),
-     .names = call_transports},
     {NULL},
 };
 

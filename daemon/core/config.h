@@ -51,11 +51,9 @@ struct fpd_config_kube {
 	int64_t watch_timeout_ms; /* upper bound of the randomized watch timeout */
 	int call_protocol;        /* enum fpd_call_protocol: how calls (not watches) are sent */
 	int64_t call_connections; /* HTTP/1.1 connections kept for calls */
-	int call_transport;       /* enum fpd_call_transport: whose HTTP/1.1 calls */
 };
 
 enum fpd_call_protocol { FPD_CALLS_HTTP1, FPD_CALLS_HTTP2 };
-enum fpd_call_transport { FPD_CALL_TRANSPORT_OWN, FPD_CALL_TRANSPORT_LIBCURL };
 
 struct fpd_config_namespaces {
 	/* Namespaces the daemon may create objects in and watches; empty = any (cluster-wide

@@ -41,7 +41,6 @@ void fpd_kube_client_opts_from_config(const struct fpd_config_kube *cfg,
 	o->request_timeout_ms = cfg->request_timeout_ms;
 	o->watch_timeout_ms = cfg->watch_timeout_ms;
 	o->calls_http1 = cfg->call_protocol == FPD_CALLS_HTTP1;
-	o->calls_libcurl = cfg->call_transport == FPD_CALL_TRANSPORT_LIBCURL;
 	o->call_connections = (long)cfg->call_connections;
 }
 
@@ -71,7 +70,6 @@ int fpd_kube_client_new(struct ev_loop *loop, const struct fpd_kube_creds *creds
 	    .max_response = c->opts.max_response,
 	    .user_agent = c->user_agent,
 	    .calls_http1 = c->opts.calls_http1,
-	    .calls_libcurl = c->opts.calls_libcurl,
 	    .max_call_connections = c->opts.call_connections,
 	};
 	int rc = fpd_kube_http_new(loop, creds, &ho, &c->http, err);

@@ -5,8 +5,8 @@
  * without threads or blocking calls, and knowing nothing about what the objects mean.
  *
  *   creds.h      where the server is and who we are (kubeconfig, in-cluster)
- *   http.h       libcurl multi-socket on libev, HTTP/2 multiplexing, rate limit, Retry-After
- *   h1.h         kept-alive HTTP/1.1 calls of its own (OpenSSL on libev) ← used by http.h
+ *   http.h       requests on libcurl: rate limit, Retry-After, deadlines, cancellation
+ *                ← multi.h (libcurl on libev), transfer.h, endpoint.h (TLS, trust)
  *   client.h     REST verbs with typed API errors (this file)      ← status.h, resource.h
  *   discovery.h  kind → resource plural and scope, cached
  *   informer.h   list+watch per resource into a compact cache  ← store.h, stream.h, prune.h,
@@ -44,7 +44,6 @@ struct fpd_kube_client_opts {
 	size_t max_response;        /* bound on a buffered response; 0: 64 MiB */
 	const char *user_agent;     /* NULL: "flyteplugd" */
 	bool calls_http1;           /* see fpd_kube_http_opts */
-	bool calls_libcurl;         /* see fpd_kube_http_opts */
 	long call_connections;      /* 0: 16 */
 };
 

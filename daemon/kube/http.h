@@ -1,12 +1,13 @@
 /*
- * HTTP to the API server: libcurl's multi-socket interface driven by a libev loop (curl's
- * evhiperfifo pattern: CURLMOPT_SOCKETFUNCTION → one ev_io per socket, CURLMOPT_TIMERFUNCTION →
- * one ev_timer), no blocking call and no thread. Two lanes, each a multi handle with its own
- * connections: watches multiplexed over HTTP/2, and calls (HTTP/2 too, or kept-alive HTTP/1.1
- * connections with opts.calls_http1), whose sockets are served first when both are ready.
- * HTTP/1.1 calls to a server given by IP address without a proxy run on connections of
- * flyteplugd's own instead of libcurl's (kube/h1.h); retries, rate limits, tokens and results
- * are the same either way.
+ * HTTP to the API server, on libcurl alone: an asynchronous exchange per request with a
+ * completion callback, no blocking call and no thread. The pieces, each a file of its own:
+ *   http.c       the request queue: rate limit, retries, deadlines, cancellation, tokens
+ *   multi.h      libcurl's multi-socket interface on the libev loop (curl's evhiperfifo)
+ *   transfer.h   one attempt as an easy handle, and reading its answer
+ *   endpoint.h   where the server is and how it is trusted (TLS, client certificate, proxy)
+ * Two lanes, each a multi handle with its own connections: watches multiplexed over HTTP/2,
+ * and calls (kept-alive HTTP/1.1 with opts.calls_http1, the daemon's default; else HTTP/2),
+ * whose sockets are served first when both are ready.
  *
  * Each request is an asynchronous exchange with a completion callback. Around it:
  * - a client-side token bucket (qps/burst) that requests wait in, first come first served;
@@ -46,14 +47,10 @@ struct fpd_kube_http_opts {
 	long max_streams;           /* HTTP/2 streams per connection (watches hold one); 100 */
 	/* Calls (every request but watches) over kept-alive HTTP/1.1 connections, at most
 	 * max_call_connections of them (default 16), instead of HTTP/2: the API server answers a
-	 * single request faster over HTTP/1.1 (bench/engine/README.md). Watches always use
+	 * single request faster over HTTP/1.1 (bench/kube/README.md, "Calls"). Watches always use
 	 * HTTP/2, on connections of their own. */
 	bool calls_http1;
 	long max_call_connections;
-	/* Those HTTP/1.1 calls through libcurl too. Otherwise they run on connections of
-	 * flyteplugd's own (kube/h1.h) when the server is an IP address reached without a
-	 * proxy, and through libcurl when not. */
-	bool calls_libcurl;
 	const char *user_agent; /* copied; default "flyteplugd" */
 };
 

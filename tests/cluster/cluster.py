@@ -140,9 +140,14 @@ def _openssl(*args: str, cwd: Path) -> None:
         raise ClusterError(f"openssl {' '.join(args)} failed:\n{r.stdout}")
 
 
+# TLS test certificates the apiserver serves to a client asking for their name (SNI).
+SNI_CERTS = (("cn-only", "cn-only.test"), ("expired", "expired.test"))
+
+
 def make_pki(pki: Path) -> None:
     """CA, serving cert (127.0.0.1, localhost), admin client cert (O=system:masters),
-    service-account RSA key pair. EC P-256 for TLS keys: fast to generate."""
+    service-account RSA key pair; for TLS tests a CN-only and an expired serving cert (served by
+    SNI, SNI_CERTS) and an unrelated CA. EC P-256 for TLS keys: fast to generate."""
     pki.mkdir(parents=True, exist_ok=True)
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
     _openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "3650",
@@ -150,12 +155,12 @@ def make_pki(pki: Path) -> None:
              "-addext", "basicConstraints=critical,CA:TRUE",
              "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=pki)
 
-    def leaf(name: str, subj: str, ext: str) -> None:
+    def leaf(name: str, subj: str, ext: str, days: str = "3650") -> None:
         (pki / f"{name}.ext").write_text(ext)
         _openssl("req", "-new", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr",
                  "-subj", subj, cwd=pki)
         _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                 "-CAcreateserial", "-days", "3650", "-out", f"{name}.crt",
+                 "-CAcreateserial", "-days", days, "-out", f"{name}.crt",
                  "-extfile", f"{name}.ext", cwd=pki)
 
     leaf("apiserver", "/CN=kube-apiserver",
@@ -163,6 +168,14 @@ def make_pki(pki: Path) -> None:
          "extendedKeyUsage=serverAuth\n"
          "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,"
          "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.0.0.1\n")
+    # Served for their SNI names only (SNI_CERTS), for TLS tests: a certificate whose only
+    # name is its subject CN, and one that has expired; and a CA that signed neither.
+    serving = "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+    leaf("cn-only", "/CN=cn-only.test", serving)
+    leaf("expired", "/CN=expired.test", serving + "subjectAltName=DNS:expired.test\n", days="-1")
+    _openssl("req", "-x509", *ec, "-keyout", "other-ca.key", "-out", "other-ca.crt", "-days", "3650",
+             "-subj", "/CN=flyteplugd-test-other-ca",
+             "-addext", "basicConstraints=critical,CA:TRUE", cwd=pki)
     leaf("admin", "/O=system:masters/CN=flyteplugd-test-admin",
          "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
          "extendedKeyUsage=clientAuth\n")
@@ -363,6 +376,7 @@ class Cluster:
             f"--cert-dir={pki}",
             f"--tls-cert-file={pki / 'apiserver.crt'}",
             f"--tls-private-key-file={pki / 'apiserver.key'}",
+            *(f"--tls-sni-cert-key={pki / n}.crt,{pki / n}.key:{host}" for n, host in SNI_CERTS),
             f"--client-ca-file={pki / 'ca.crt'}",
             f"--service-account-key-file={pki / 'sa.pub'}",
             f"--service-account-signing-key-file={pki / 'sa.key'}",

@@ -61,7 +61,7 @@ static struct fpd_kube_http *http_opts(const struct fpd_kube_http_opts *o)
 	return h;
 }
 
-/* Calls over HTTP/1.1 as the daemon makes them by default: on its own connections. */
+/* Calls over HTTP/1.1 as the daemon makes them by default. */
 static struct fpd_kube_http *http_with(double qps, int64_t burst)
 {
 	struct fpd_kube_http_opts o = {.qps = qps, .burst = burst, .calls_http1 = true};
@@ -297,8 +297,8 @@ START_TEST(tls_server_name_and_files)
 	/* The serving certificate has DNS:kubernetes, not the name we connect to. */
 	free(creds.tls_server_name);
 	creds.tls_server_name = fpd_strdup("kubernetes");
-	for (int own = 1; own >= 0; own--) {
-		struct fpd_kube_http_opts o = {.calls_http1 = own, .calls_libcurl = !own};
+	for (int http1 = 1; http1 >= 0; http1--) {
+		struct fpd_kube_http_opts o = {.calls_http1 = http1};
 		struct fpd_kube_http *h;
 		free(creds.tls_server_name);
 		creds.tls_server_name = fpd_strdup("kubernetes");
@@ -325,15 +325,15 @@ START_TEST(tls_server_name_and_files)
 }
 END_TEST
 
-/* The calls lane's HTTP/1.1 exchanges, on flyteplugd's own connections and through libcurl
- * (calls_libcurl): the same answers, errors and limits either way. */
-START_TEST(http1_calls_either_transport)
+/* The calls lane over kept-alive HTTP/1.1 and over HTTP/2: the same answers, errors and
+ * limits either way. */
+START_TEST(calls_either_protocol)
 {
-	for (int own = 1; own >= 0; own--) {
-		struct fpd_kube_http_opts o = {.calls_http1 = true, .calls_libcurl = !own};
+	for (int http1 = 1; http1 >= 0; http1--) {
+		struct fpd_kube_http_opts o = {.calls_http1 = http1};
 		struct fpd_kube_http *h = http_opts(&o);
 		struct result r[2];
-		const char *which = own ? "own" : "libcurl";
+		const char *which = http1 ? "h1" : "h2";
 
 		/* A chunked answer: a watch asked for as a plain call, over in 1 s. */
 		start(h, "/api/v1/namespaces?watch=1&timeoutSeconds=1", &r[0], false, 10000);
@@ -341,7 +341,8 @@ START_TEST(http1_calls_either_transport)
 		e2e_wait_for(loop, all_done, r, 30, "chunked call");
 		ck_assert_msg(r[0].code == FPD_OK && r[0].status == 200, "%s: %s", which,
 		              r[0].err.text);
-		ck_assert_int_eq(r[0].http_version, CURL_HTTP_VERSION_1_1);
+		ck_assert_int_eq(r[0].http_version,
+		                 http1 ? CURL_HTTP_VERSION_1_1 : CURL_HTTP_VERSION_2_0);
 
 		/* Held by the server: the call's own deadline ends it. */
 		int64_t t0 = fpd_clock_mono_ms();
@@ -368,7 +369,8 @@ START_TEST(http1_calls_either_transport)
 		ck_assert_msg(r[0].code == FPD_OK && r[0].status == 404, "%s: %s (%ld)", which,
 		              r[0].err.text, r[0].status);
 		char name[64], body[256], path[128];
-		snprintf(name, sizeof(name), "h1-%s-%lld", which, (long long)fpd_clock_wall_ms());
+		snprintf(name, sizeof(name), "calls-%s-%lld", which,
+		         (long long)fpd_clock_wall_ms());
 		snprintf(
 		    body, sizeof(body),
 		    "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"%s\"},"
@@ -498,7 +500,7 @@ int main(void)
 	tcase_add_test(tc, timeouts_bounds_and_stopping);
 	tcase_add_test(tc, cancel_and_close);
 	tcase_add_test(tc, tls_server_name_and_files);
-	tcase_add_test(tc, http1_calls_either_transport);
+	tcase_add_test(tc, calls_either_protocol);
 	tcase_add_test(tc, waiting_past_the_deadline_is_never_sent);
 	tcase_add_test(tc, idle_connections_lost_in_a_restart);
 	suite_add_tcase(s, tc);

@@ -16,7 +16,6 @@ START_TEST(defaults)
 	ck_assert_ptr_null(cfg.plugins.settings);
 	ck_assert_int_eq(cfg.kubernetes.call_protocol, FPD_CALLS_HTTP1);
 	ck_assert_int_eq(cfg.kubernetes.call_connections, 16);
-	ck_assert_int_eq(cfg.kubernetes.call_transport, FPD_CALL_TRANSPORT_OWN);
 	ck_assert_int_eq(cfg.engine.operator_timeout_ms, 10 * 60 * 1000);
 	fpd_config_free(&cfg);
 }
@@ -39,7 +38,6 @@ START_TEST(custom_values)
 	ck_assert_int_eq(cfg.kubernetes.burst, 100); /* default kept */
 	ck_assert_int_eq(cfg.kubernetes.call_protocol, FPD_CALLS_HTTP2);
 	ck_assert_int_eq(cfg.kubernetes.call_connections, 4);
-	ck_assert_int_eq(cfg.kubernetes.call_transport, FPD_CALL_TRANSPORT_LIBCURL);
 	ck_assert_int_eq(cfg.engine.operator_timeout_ms, 90 * 1000);
 	ck_assert_uint_eq(cfg.namespaces.watch.count, 2);
 	ck_assert_str_eq(cfg.namespaces.watch.items[1], "flytesnacks-staging");
