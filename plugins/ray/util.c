@@ -3,9 +3,9 @@
  * head group's pod spec onto the task's (flytek8s.MergeOverlayPodSpecOntoBase, which is mergo
  * with override and appended slices) and the base64 runtime_env to YAML.
  */
-#include "ray/internal.h"
+#include "internal.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <stdlib.h>
 #include <string.h>

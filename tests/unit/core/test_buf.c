@@ -1,5 +1,5 @@
-#include "core/buf.h"
-#include "core/error.h"
+#include <flyteplugd/buf.h>
+#include <flyteplugd/error.h>
 #include "fpd_test.h"
 
 START_TEST(append_within_max)

@@ -1,4 +1,4 @@
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "fpd_test.h"
 
 START_TEST(format_with_location)

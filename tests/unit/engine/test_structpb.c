@@ -12,8 +12,8 @@
  * Struct flytekit would send; the bytes flyteplugd builds must equal both. Every fixture takes
  * the production path: JSON -> google.protobuf.Struct (numbers become doubles) -> message.
  */
-#include "core/error.h"
-#include "core/mem.h"
+#include <flyteplugd/error.h>
+#include <flyteplugd/mem.h>
 #include <flyteplugd/structpb.h>
 #include "fpd_test.h"
 

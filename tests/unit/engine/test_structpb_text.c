@@ -3,9 +3,9 @@
  * jsonpb relies on gives for the same input (strconv, encoding/base64, time.ParseDuration,
  * time.Parse(RFC3339Nano)).
  */
-#include "core/error.h"
-#include "core/mem.h"
-#include "engine/structpb_text.h"
+#include <flyteplugd/error.h>
+#include <flyteplugd/mem.h>
+#include "structpb_text.h" /* plugin-api/src: libflyteplugd inside */
 #include "fpd_test.h"
 
 #include <math.h>

@@ -1,19 +1,20 @@
 /*
- * Kubernetes resource quantities in their canonical form, as Go's resource.Quantity prints
- * them after parsing ("1000m" -> "1", "1024Mi" -> "1Gi", "0.1" -> "100m", "2000" -> "2k").
+ * Kubernetes resource quantities: the one parser (their value) and their canonical form, as
+ * Go's resource.Quantity prints them after parsing ("1000m" -> "1", "1024Mi" -> "1Gi", "0.1" -> "100m", "2000" -> "2k").
  * Flyte builds pods in Go, and the API server stores canonical quantities, so a pod built here
  * must carry them too for `render` and the created object to agree.
  *
  * Values are held exactly in nano-units in a 128-bit integer; finer precision is rounded up to
  * a nano-unit, as Go does.
  */
-#include "pod/internal.h"
+#include <flyteplugd/quantity.h>
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
-#include <flyteplugd/object.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef __int128 i128;
@@ -21,6 +22,8 @@ typedef __int128 i128;
 enum qformat { DECIMAL_SI, BINARY_SI, DECIMAL_EXPONENT };
 
 #define NANO ((i128)1000000000)
+#define I128_MAX ((i128)(((unsigned __int128)1 << 127) - 1))
+
 
 static const struct {
 	const char *suffix;
@@ -43,6 +46,8 @@ static i128 pow10i(int n)
 /* Parses s into nano-units and its format; false if s is not a quantity. */
 static bool parse(const char *s, i128 *nano, enum qformat *fmt)
 {
+	if (!s || strlen(s) >= FPD_QUANTITY_MAX)
+		return false;
 	bool neg = false;
 	if (*s == '+' || *s == '-')
 		neg = *s++ == '-';
@@ -63,7 +68,7 @@ static bool parse(const char *s, i128 *nano, enum qformat *fmt)
 		return false;
 	int exp10 = 0, exp2 = 0;
 	*fmt = DECIMAL_SI;
-	if (*s == 'e' || *s == 'E') {
+	if ((*s == 'e' || *s == 'E') && s[1]) { /* a lone "E" is the exa suffix */
 		char *end;
 		long e = strtol(s + 1, &end, 10);
 		if (end == s + 1 || *end || e < -18 || e > 18)
@@ -84,10 +89,17 @@ static bool parse(const char *s, i128 *nano, enum qformat *fmt)
 		}
 	}
 	/* value = digits * 10^(exp10 - frac) * 2^exp2, in nano-units: * 10^9 */
+	if (digits > (I128_MAX >> exp2))
+		return false;
 	i128 v = digits << exp2;
 	int scale = exp10 - frac + 9;
 	if (scale >= 0) {
-		v *= pow10i(scale);
+		i128 p = pow10i(scale); /* scale <= 27 */
+		if (v > I128_MAX / p)
+			return false;
+		v *= p;
+	} else if (-scale > 37) {
+		v = v != 0; /* digits < 10^31: less than one nano-unit, rounded up */
 	} else {
 		i128 d = pow10i(-scale);
 		v = v / d + (v % d != 0); /* round up, as Go does below a nano-unit */
@@ -115,7 +127,19 @@ static void format_i128(i128 v, char *out, size_t size)
 	out[o] = '\0';
 }
 
-char *fpd_pod_quantity_canonical(const char *s)
+int fpd_quantity_parse(const char *s, double *value)
+{
+	i128 nano;
+	enum qformat fmt;
+	if (!parse(s, &nano, &fmt))
+		return -1;
+	/* Whole units and the nano-unit rest apart: each converts exactly (or nearest) to a
+	 * double, so "2E" is exactly 2e18 and "500m" exactly 0.5. */
+	*value = (double)(nano / NANO) + (double)(nano % NANO) / 1e9;
+	return 0;
+}
+
+char *fpd_quantity_canonical(const char *s)
 {
 	i128 nano;
 	enum qformat fmt;
@@ -155,49 +179,4 @@ char *fpd_pod_quantity_canonical(const char *s)
 		}
 	}
 	return out;
-}
-
-/* Canonicalizes every string value of a ResourceList object in place. */
-static void canonical_list(json_t *list)
-{
-	const char *k;
-	json_t *v;
-	json_object_foreach(list, k, v)
-	{
-		char *c =
-		    json_is_string(v) ? fpd_pod_quantity_canonical(json_string_value(v)) : NULL;
-		if (c)
-			json_string_set(v, c);
-		free(c);
-	}
-}
-
-static void canonical_containers(json_t *containers)
-{
-	size_t i;
-	json_t *c;
-	json_array_foreach(containers, i, c)
-	{
-		canonical_list(fpd_json_get(c, "resources.limits"));
-		canonical_list(fpd_json_get(c, "resources.requests"));
-	}
-}
-
-void fpd_pod_canonical_quantities(json_t *spec)
-{
-	canonical_containers(json_object_get(spec, "containers"));
-	canonical_containers(json_object_get(spec, "initContainers"));
-	canonical_containers(json_object_get(spec, "ephemeralContainers"));
-	canonical_list(json_object_get(spec, "overhead"));
-	size_t i;
-	json_t *vol;
-	json_array_foreach(json_object_get(spec, "volumes"), i, vol)
-	{
-		json_t *size = fpd_json_get(vol, "emptyDir.sizeLimit");
-		char *c = json_is_string(size) ? fpd_pod_quantity_canonical(json_string_value(size))
-		                               : NULL;
-		if (c)
-			json_string_set(size, c);
-		free(c);
-	}
 }

@@ -1,8 +1,8 @@
 /* Bounded growable buffer: see buf.h. */
-#include "core/buf.h"
+#include <flyteplugd/buf.h>
 
-#include "core/error.h"
-#include "core/mem.h"
+#include <flyteplugd/error.h>
+#include <flyteplugd/mem.h>
 
 #include <stdint.h>
 #include <stdio.h>

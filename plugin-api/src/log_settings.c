@@ -6,7 +6,7 @@
  */
 #include <flyteplugd/settings.h>
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <stddef.h>
 

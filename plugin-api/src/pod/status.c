@@ -7,8 +7,8 @@
 
 #include <flyteplugd/object.h>
 
-#include "core/buf.h"
-#include "core/mem.h"
+#include <flyteplugd/buf.h>
+#include <flyteplugd/mem.h>
 
 #include <inttypes.h>
 #include <stdio.h>

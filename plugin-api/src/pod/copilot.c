@@ -13,8 +13,8 @@
  */
 #include "internal.h"
 
-#include "core/error.h"
-#include "core/mem.h"
+#include <flyteplugd/error.h>
+#include <flyteplugd/mem.h>
 
 #include <flyteplugd/object.h>
 

@@ -18,9 +18,9 @@
  */
 #include <flyteplugd/structpb.h>
 
-#include "core/error.h"
-#include "core/mem.h"
-#include "engine/structpb_text.h"
+#include <flyteplugd/error.h>
+#include <flyteplugd/mem.h>
+#include "structpb_text.h"
 
 #include <float.h>
 #include <inttypes.h>

@@ -5,9 +5,9 @@
  */
 #include "internal.h"
 
-#include "core/buf.h"
-#include "core/error.h"
-#include "core/mem.h"
+#include <flyteplugd/buf.h>
+#include <flyteplugd/error.h>
+#include <flyteplugd/mem.h>
 
 #include <ctype.h>
 #include <inttypes.h>

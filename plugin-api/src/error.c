@@ -1,5 +1,5 @@
 /* Error records: see error.h. */
-#include "core/error.h"
+#include <flyteplugd/error.h>
 
 #include <stdarg.h>
 #include <stdio.h>

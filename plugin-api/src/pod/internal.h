@@ -1,10 +1,13 @@
 /*
- * Helpers shared by the files of the pod plugin; not part of the plugin API.
+ * Helpers shared by the files of libflyteplugd's pod library (plugin-api/src/pod/); not part
+ * of the plugin API: <flyteplugd/pod.h> is.
  */
-#ifndef FPD_PLUGINS_POD_INTERNAL_H
-#define FPD_PLUGINS_POD_INTERNAL_H
+#ifndef FPD_LIB_POD_INTERNAL_H
+#define FPD_LIB_POD_INTERNAL_H
 
+#include <flyteplugd/error.h>
 #include <flyteplugd/pod.h>
+#include <flyteplugd/quantity.h>
 #include <flyteplugd/settings.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -48,30 +51,7 @@ void fpd_go_float(double v, char *out, size_t size);
  * nanos < 0, Format(RFC3339). Returns -1 outside years 0001-9999. */
 int fpd_go_rfc3339(int64_t sec, int32_t nanos, char *out, size_t size);
 
-/* --- quantities and resources (resources.c) --- */
 
-/* Kubernetes' own wording of the quantity syntax, for messages. */
-#define FPD_QUANTITY_SYNTAX "^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$"
-
-/* Parses a Kubernetes quantity ("500m", "1Gi", "2.5", "1e3") into base units. 0 or -1. */
-int fpd_quantity_parse(const char *s, double *value);
-
-/* Converts Flyte Resources to {requests, limits} (ToK8sResourceRequirements): CPU, MEMORY,
- * GPU (named gpu_name) and EPHEMERAL_STORAGE; zero values dropped, STORAGE ignored. New
- * reference in *out; FPD_EINVAL for a malformed quantity. */
-int fpd_pod_resources_from_proto(const Flyteidl__Core__Resources *r, const char *gpu_name,
-                                 json_t **out, struct fpd_error *err);
-
-/* How a container's resources are settled (Flyte's ResourceCustomizationMode). */
-enum fpd_res_mode {
-	FPD_RES_MERGE,  /* primary and init containers: overrides win, gaps filled, defaults */
-	FPD_RES_ENSURE, /* other containers: only clamped */
-};
-
-/* Settles container.resources (SanitizeGPUResourceRequirements, MergeResources with overrides
- * (borrowed, may be NULL) for FPD_RES_MERGE, then ApplyResourceOverrides). 0 or FPD_EINVAL. */
-int fpd_pod_settle_resources(json_t *container, const json_t *overrides, enum fpd_res_mode mode,
-                             const struct fpd_k8s_settings *k8s, struct fpd_error *err);
 
 /* --- pod configuration (update.c, extended.c) --- */
 
@@ -104,17 +84,5 @@ int fpd_pod_add_copilot(const struct fpd_task *task, const json_t *overrides, st
  * Go's map[string]string reads it as text. */
 json_t *fpd_pod_scalar_string(const json_t *v);
 
-/* TaskTemplate.config[key] (borrowed) or NULL. */
-const char *fpd_pod_config_get(const Flyteidl__Core__TaskTemplate *t, const char *key);
-/* TaskTemplate.config as Go prints a map[string]string ("map[a:1 b:2]", keys sorted),
- * truncated to size. */
-void fpd_pod_config_text(const Flyteidl__Core__TaskTemplate *t, char *out, size_t size);
-/* The container named name in spec.containers (borrowed) or NULL. */
-json_t *fpd_pod_find_container(const json_t *spec, const char *name);
-/* The checks Go's json.Unmarshal into v1.PodSpec makes on the fields Flyte edits: 0, or
- * FPD_EINVAL naming the field. */
-int fpd_pod_check_spec(const json_t *spec, struct fpd_error *err);
-/* Whether v is absent or JSON null, i.e. unset in Go terms. */
-bool fpd_pod_unset(const json_t *v);
 
 #endif

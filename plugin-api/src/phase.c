@@ -1,7 +1,7 @@
 /* struct fpd_phase_info helpers: see plugin-api/include/flyteplugd/phase.h. */
 #include <flyteplugd/phase.h>
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <stdarg.h>
 #include <stdio.h>

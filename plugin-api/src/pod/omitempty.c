@@ -8,7 +8,7 @@
  */
 #include "internal.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <string.h>
 

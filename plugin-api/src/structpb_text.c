@@ -3,10 +3,10 @@
  * jsonpb ends up in (strconv.ParseInt, strconv.ParseFloat, time.ParseDuration, time.Parse with
  * RFC3339Nano), because what flyteplugd accepts must match what FlytePropeller accepts.
  */
-#include "engine/structpb_text.h"
+#include "structpb_text.h"
 
-#include "core/error.h"
-#include "core/mem.h"
+#include <flyteplugd/error.h>
+#include <flyteplugd/mem.h>
 
 #include <errno.h>
 #include <math.h>

@@ -9,7 +9,7 @@
 
 #include <flyteplugd/object.h>
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <inttypes.h>
 #include <stdio.h>

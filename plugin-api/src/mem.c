@@ -1,5 +1,5 @@
 /* Allocation wrappers that abort on exhaustion: see mem.h. */
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <stdarg.h>
 #include <stdio.h>

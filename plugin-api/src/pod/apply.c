@@ -8,8 +8,8 @@
 
 #include <flyteplugd/object.h>
 
-#include "core/error.h"
-#include "core/mem.h"
+#include <flyteplugd/error.h>
+#include <flyteplugd/mem.h>
 
 #include <stdio.h>
 #include <stdlib.h>

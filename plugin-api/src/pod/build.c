@@ -9,9 +9,9 @@
 #include <flyteplugd/object.h>
 #include <flyteplugd/structpb.h>
 
-#include "core/buf.h"
-#include "core/error.h"
-#include "core/mem.h"
+#include <flyteplugd/buf.h>
+#include <flyteplugd/error.h>
+#include <flyteplugd/mem.h>
 
 #include <stdlib.h>
 #include <string.h>

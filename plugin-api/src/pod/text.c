@@ -6,8 +6,8 @@
  */
 #include "internal.h"
 
-#include "core/buf.h"
-#include "core/error.h"
+#include <flyteplugd/buf.h>
+#include <flyteplugd/error.h>
 
 #include <ctype.h>
 #include <string.h>

@@ -7,7 +7,7 @@
  */
 #include "internal.h"
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 
 #include <flyteplugd/object.h>
 
@@ -17,53 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define QUANTITY_MAX 64
-
-static double suffix_multiplier(const char *s)
-{
-	static const struct {
-		const char *suffix;
-		double mult;
-	} table[] = {
-	    {"", 1},        {"n", 1e-9},    {"u", 1e-6},    {"m", 1e-3},
-	    {"k", 1e3},     {"M", 1e6},     {"G", 1e9},     {"T", 1e12},
-	    {"P", 1e15},    {"E", 1e18},    {"Ki", 0x1p10}, {"Mi", 0x1p20},
-	    {"Gi", 0x1p30}, {"Ti", 0x1p40}, {"Pi", 0x1p50}, {"Ei", 0x1p60},
-	};
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		if (!strcmp(s, table[i].suffix))
-			return table[i].mult;
-	/* A decimal exponent: e or E, an optional sign, digits. */
-	if ((s[0] == 'e' || s[0] == 'E') && s[1]) {
-		const char *d = s + 1 + (s[1] == '+' || s[1] == '-');
-		if (*d && strspn(d, "0123456789") == strlen(d) && strlen(d) < 6)
-			return pow(10, (double)strtol(s + 1, NULL, 10));
-	}
-	return -1;
-}
-
-int fpd_quantity_parse(const char *s, double *value)
-{
-	if (!s || strlen(s) >= QUANTITY_MAX)
-		return -1;
-	const char *p = s + (*s == '+' || *s == '-');
-	size_t digits = 0, dots = 0;
-	for (; isdigit((unsigned char)*p) || *p == '.'; p++) {
-		if (*p == '.')
-			dots++;
-		else
-			digits++;
-	}
-	double mult = suffix_multiplier(p);
-	if (!digits || dots > 1 || mult < 0)
-		return -1;
-	char num[QUANTITY_MAX];
-	memcpy(num, s, (size_t)(p - s));
-	num[p - s] = '\0';
-	*value = strtod(num, NULL) * mult;
-	return 0;
-}
 
 static const char *resource_name(Flyteidl__Core__Resources__ResourceName n, const char *gpu)
 {
@@ -118,7 +71,7 @@ int fpd_pod_resources_from_proto(const Flyteidl__Core__Resources *r, const char 
 
 /* A quantity as written (text) and its value in base units; value 0 is Go's IsZero(). */
 struct qty {
-	char text[QUANTITY_MAX];
+	char text[FPD_QUANTITY_MAX];
 	double value;
 };
 
@@ -130,7 +83,7 @@ static int qty_get(const json_t *map, const char *name, struct qty *q)
 	q->value = 0;
 	if (fpd_pod_unset(v))
 		return 0;
-	if (json_is_string(v) && json_string_length(v) < QUANTITY_MAX)
+	if (json_is_string(v) && json_string_length(v) < FPD_QUANTITY_MAX)
 		snprintf(q->text, sizeof(q->text), "%s", json_string_value(v));
 	else if (json_is_integer(v))
 		snprintf(q->text, sizeof(q->text), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
