@@ -24,7 +24,6 @@ enum qformat { DECIMAL_SI, BINARY_SI, DECIMAL_EXPONENT };
 #define NANO ((i128)1000000000)
 #define I128_MAX ((i128)(((unsigned __int128)1 << 127) - 1))
 
-
 static const struct {
 	const char *suffix;
 	int exp10; /* decimal: power of ten; binary: -1 */
@@ -68,7 +67,7 @@ static bool parse(const char *s, i128 *nano, enum qformat *fmt)
 		return false;
 	int exp10 = 0, exp2 = 0;
 	*fmt = DECIMAL_SI;
-	if ((*s == 'e' || *s == 'E') && s[1]) { /* a lone "E" is the exa suffix */
+	if ((*s == 'e' || *s == 'E') && s[1] && strchr("+-0123456789", s[1])) { /* not E, Ei */
 		char *end;
 		long e = strtol(s + 1, &end, 10);
 		if (end == s + 1 || *end || e < -18 || e > 18)

@@ -18,6 +18,8 @@
  */
 #include <flyteplugd/structpb.h>
 
+#include <flyteplugd/base64.h>
+
 #include <flyteplugd/error.h>
 #include <flyteplugd/mem.h>
 #include "structpb_text.h"
@@ -555,7 +557,9 @@ static int bytes_from_json(struct walk *w, const json_t *j, void *slot)
 {
 	ProtobufCBinaryData b = {0, NULL};
 	if (json_is_string(j)) {
-		if (fpd_pbtext_base64(json_string_value(j), json_string_length(j), &b.data,
+		/* protojson: either alphabet, padding optional. */
+		if (fpd_base64_decode(json_string_value(j), json_string_length(j),
+		                      FPD_BASE64_EITHER | FPD_BASE64_NOPAD, &b.data,
 		                      &b.len) != FPD_OK)
 			return walk_fail(w, FPD_EINVAL, "not valid base64");
 	} else if (!json_is_null(j)) {

@@ -91,61 +91,6 @@ int fpd_pbtext_number(const char *s, size_t len, double *out)
 	return FPD_OK;
 }
 
-/* Value of one base64 character in the chosen alphabet, -1 if it is not in it. */
-static int b64_value(char c, bool url)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == (url ? '-' : '+'))
-		return 62;
-	if (c == (url ? '_' : '/'))
-		return 63;
-	return -1;
-}
-
-int fpd_pbtext_base64(const char *s, size_t len, uint8_t **data, size_t *n)
-{
-	/* protojson's rule: '-' or '_' anywhere selects the URL alphabet; padding is expected
-	 * exactly when the length is a multiple of 4. */
-	bool url = memchr(s, '-', len) || memchr(s, '_', len);
-	if (len % 4 == 0 && len > 0 && s[len - 1] == '=')
-		len -= (s[len - 2] == '=') ? 2 : 1;
-	if (len % 4 == 1)
-		return FPD_EINVAL;
-	uint8_t *buf = len ? fpd_malloc(len / 4 * 3 + 2) : NULL;
-	size_t out = 0;
-	uint32_t acc = 0;
-	for (size_t i = 0; i < len; i++) {
-		int v = b64_value(s[i], url);
-		if (v < 0) {
-			free(buf);
-			return FPD_EINVAL;
-		}
-		acc = acc << 6 | (uint32_t)v;
-		if (i % 4 == 3) {
-			buf[out++] = (uint8_t)(acc >> 16);
-			buf[out++] = (uint8_t)(acc >> 8);
-			buf[out++] = (uint8_t)acc;
-			acc = 0;
-		}
-	}
-	/* A final group of 2 or 3 characters carries 1 or 2 bytes; its spare low bits are
-	 * ignored, as Go's (non-strict) decoder ignores them. */
-	if (len % 4 == 2) {
-		buf[out++] = (uint8_t)(acc >> 4);
-	} else if (len % 4 == 3) {
-		buf[out++] = (uint8_t)(acc >> 10);
-		buf[out++] = (uint8_t)(acc >> 2);
-	}
-	*data = buf;
-	*n = out;
-	return FPD_OK;
-}
-
 static const struct {
 	const char *name;
 	uint64_t ns;

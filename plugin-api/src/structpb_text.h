@@ -1,12 +1,12 @@
 /*
  * The text forms proto3 JSON gives some values, parsed as Flyte's Go plugins parse them (jsonpb
- * on top of encoding/json, strconv and time): integer literals, numbers in strings, base64,
- * google.protobuf.Duration and Timestamp. Used by structpb.c; separate so each form can be
+ * on top of encoding/json, strconv and time): integer literals, numbers in strings,
+ * google.protobuf.Duration and Timestamp. Used by structpb.c (bytes are base64.h's); separate so each form can be
  * tested on its own. Inputs are (pointer, length) pairs that need not be NUL-terminated. These
  * functions only return a code: the caller knows the JSON path and writes the message.
  */
-#ifndef FPD_ENGINE_STRUCTPB_TEXT_H
-#define FPD_ENGINE_STRUCTPB_TEXT_H
+#ifndef FPD_LIB_STRUCTPB_TEXT_H
+#define FPD_LIB_STRUCTPB_TEXT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,11 +20,6 @@ int fpd_pbtext_integer(const char *s, size_t len, bool *neg, uint64_t *magnitude
 /* A JSON number literal (-?int(.digits)?([eE][+-]?digits)?) as a double. FPD_EINVAL for any
  * other form, FPD_ERANGE if it overflows to infinity (underflow gives 0, as in Go). */
 int fpd_pbtext_number(const char *s, size_t len, double *out);
-
-/* Standard or URL-safe base64, with or without padding (one alphabet per string). On success
- * *data is a new buffer of *n bytes for the caller to free() (NULL when *n is 0). FPD_EINVAL for
- * anything else. */
-int fpd_pbtext_base64(const char *s, size_t len, uint8_t **data, size_t *n);
 
 /* A Go duration (time.ParseDuration: "1.5s", "-3s", "1h2m", "300ms", "0"), the form jsonpb
  * accepts for google.protobuf.Duration, split as jsonpb splits it (nanos carries the sign).

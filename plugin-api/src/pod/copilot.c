@@ -13,6 +13,8 @@
  */
 #include "internal.h"
 
+#include <flyteplugd/base64.h>
+
 #include <flyteplugd/error.h>
 #include <flyteplugd/mem.h>
 
@@ -39,24 +41,11 @@ static bool has_variables(const Flyteidl__Core__VariableMap *m)
  * string. */
 static char *pack_base64(const ProtobufCMessage *m)
 {
-	static const char alphabet[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t n = protobuf_c_message_get_packed_size(m);
 	uint8_t *in = fpd_malloc(n + 1);
 	protobuf_c_message_pack(m, in);
-	char *out = fpd_malloc((n + 2) / 3 * 4 + 1), *o = out;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16;
-		if (i + 1 < n)
-			v |= (uint32_t)in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= in[i + 2];
-		*o++ = alphabet[v >> 18 & 63];
-		*o++ = alphabet[v >> 12 & 63];
-		*o++ = i + 1 < n ? alphabet[v >> 6 & 63] : '=';
-		*o++ = i + 2 < n ? alphabet[v & 63] : '=';
-	}
-	*o = '\0';
+	char *out = fpd_malloc(FPD_BASE64_LEN(n) + 1);
+	fpd_base64_encode(in, n, 0, out);
 	free(in);
 	return out;
 }

@@ -1,6 +1,6 @@
 /*
  * The text forms behind proto3 JSON (structpb_text.c), each checked against what the Go function
- * jsonpb relies on gives for the same input (strconv, encoding/base64, time.ParseDuration,
+ * jsonpb relies on gives for the same input (strconv, time.ParseDuration,
  * time.Parse(RFC3339Nano)).
  */
 #include <flyteplugd/error.h>
@@ -86,49 +86,6 @@ START_TEST(number_literals)
 	if (rc == FPD_OK)
 		ck_assert_msg(d == numbers[_i].want, "\"%s\": expected %g, got %g", in,
 		              numbers[_i].want, d);
-}
-END_TEST
-
-static const struct {
-	const char *in;
-	const char *out; /* NULL: must be refused */
-} base64[] = {
-    {"", ""},
-    {"aGk=", "hi"},
-    {"aGk", "hi"},
-    {"aGVsbG8=", "hello"},
-    {"aGVsbG8", "hello"},
-    {"aGVsbG8h", "hello!"},
-    {"+/8=", "\xfb\xff"},
-    {"-_8=", "\xfb\xff"},
-    {"-_8", "\xfb\xff"},
-    {"aGk==", NULL}, /* padding where the length says there is none */
-    {"aG=k", NULL},  /* padding in the middle */
-    {"a", NULL},     /* a lone character carries no byte */
-    {"aGVsb", NULL}, /* likewise after a full group */
-    {"a===", NULL},  /* too much padding */
-    {"+_8=", NULL},  /* mixed alphabets */
-    {"aGk\n", NULL}, /* no whitespace */
-    {"aGk*", NULL},
-};
-
-START_TEST(base64_forms)
-{
-	const char *in = base64[_i].in;
-	uint8_t *data = (uint8_t *)"sentinel";
-	size_t n = 99;
-	int rc = fpd_pbtext_base64(in, strlen(in), &data, &n);
-	if (!base64[_i].out) {
-		ck_assert_msg(rc == FPD_EINVAL, "\"%s\": expected EINVAL, got %d", in, rc);
-		return;
-	}
-	ck_assert_msg(rc == FPD_OK, "\"%s\": expected OK, got %d", in, rc);
-	ck_assert_msg(n == strlen(base64[_i].out) &&
-	                  (n == 0 || memcmp(data, base64[_i].out, n) == 0),
-	              "\"%s\": decoded to %zu unexpected bytes", in, n);
-	if (n == 0)
-		ck_assert_ptr_null(data);
-	free(data);
 }
 END_TEST
 
@@ -234,7 +191,6 @@ int main(void)
 	tcase_add_loop_test(tc, integer_literals, 0, (int)FPD_ARRAY_LEN(integers));
 	tcase_add_test(tc, integer_not_nul_terminated);
 	tcase_add_loop_test(tc, number_literals, 0, (int)FPD_ARRAY_LEN(numbers));
-	tcase_add_loop_test(tc, base64_forms, 0, (int)FPD_ARRAY_LEN(base64));
 	tcase_add_loop_test(tc, duration_forms, 0, (int)FPD_ARRAY_LEN(durations));
 	tcase_add_loop_test(tc, timestamp_forms, 0, (int)FPD_ARRAY_LEN(timestamps));
 	suite_add_tcase(s, tc);
