@@ -22,11 +22,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "flyteplugd/error.h"
 #include "flyteplugd/phase.h"
 #include "flyteplugd/settings.h"
 #include "flyteplugd/task.h"
-
-#include "flyteplugd/error.h"
 
 /* Annotation naming the container whose exit decides the task (Flyte's PrimaryContainerKey). */
 #define FPD_POD_PRIMARY_ANNOTATION "primary_container_name"
@@ -145,7 +144,7 @@ void fpd_pod_clear(struct fpd_pod *pod);
 void fpd_pod_status(const json_t *pod, const struct fpd_k8s_settings *k8s, int64_t now_ms,
                     struct fpd_phase_info *out);
 
-/* --- What operator plugins take for their roles' pods --- */
+/* --- The pieces, for plugins that build or check part of a pod themselves --- */
 
 /* Converts Flyte Resources to {requests, limits} (ToK8sResourceRequirements): CPU, MEMORY,
  * GPU (named gpu_name) and EPHEMERAL_STORAGE; zero values dropped, STORAGE ignored. New

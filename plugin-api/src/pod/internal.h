@@ -84,5 +84,4 @@ int fpd_pod_add_copilot(const struct fpd_task *task, const json_t *overrides, st
  * Go's map[string]string reads it as text. */
 json_t *fpd_pod_scalar_string(const json_t *v);
 
-
 #endif
