@@ -15,6 +15,7 @@
 #define VERSION "fpd1"
 #define MAC_BYTES 16
 #define MAC_TEXT 22 /* base64url of 16 bytes, no padding */
+_Static_assert(MAC_TEXT == FPD_BASE64_RAW_LEN(MAC_BYTES), "MAC_TEXT is the MAC in base64url");
 
 /* HMAC-SHA256 (RFC 2104) from SHA-256 states that have absorbed the padded key: each
  * signature copies them, without the allocations and lookups of a MAC context. */
