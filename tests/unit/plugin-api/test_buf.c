@@ -1,3 +1,4 @@
+/* Bounded buffers (buf.c): growth, the maximum, printf, consume and steal. */
 #include <flyteplugd/buf.h>
 #include <flyteplugd/error.h>
 #include "fpd_test.h"
@@ -69,7 +70,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("core/buf");
+	Suite *s = suite_create("lib/buf");
 	TCase *tc = tcase_create("buf");
 	tcase_add_test(tc, append_within_max);
 	tcase_add_test(tc, printf_respects_max);

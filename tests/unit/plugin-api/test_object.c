@@ -1,3 +1,4 @@
+/* JSON helpers for Kubernetes objects (object.c) and phase records (phase.c). */
 #include "fpd_test.h"
 
 #include <flyteplugd/object.h>
@@ -72,7 +73,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("engine/object");
+	Suite *s = suite_create("lib/object");
 	TCase *tc = tcase_create("object");
 	tcase_add_test(tc, paths);
 	tcase_add_test(tc, timestamps);

@@ -1396,7 +1396,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("engine/structpb");
+	Suite *s = suite_create("lib/structpb");
 	TCase *tc = tcase_create("plugins");
 	tcase_add_loop_test(tc, fixture_matches_protobuf, 0, 2 * (int)FPD_ARRAY_LEN(fixtures));
 	tcase_add_loop_test(tc, fixture_struct_matches_protobuf, 0, (int)FPD_ARRAY_LEN(fixtures));

@@ -1,3 +1,4 @@
+/* Error records (error.c): setting, wrapping, locations and their text. */
 #include <flyteplugd/error.h>
 #include "fpd_test.h"
 
@@ -47,7 +48,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("core/error");
+	Suite *s = suite_create("lib/error");
 	TCase *tc = tcase_create("error");
 	tcase_add_test(tc, format_with_location);
 	tcase_add_test(tc, wrap_prefixes);

@@ -5,7 +5,7 @@
  */
 #include <flyteplugd/error.h>
 #include <flyteplugd/mem.h>
-#include "structpb_text.h" /* plugin-api/src: libflyteplugd inside */
+#include "structpb_text.h" /* plugin-api/src: internal to libflyteplugd */
 #include "fpd_test.h"
 
 #include <math.h>
@@ -186,7 +186,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("engine/structpb_text");
+	Suite *s = suite_create("lib/structpb_text");
 	TCase *tc = tcase_create("text");
 	tcase_add_loop_test(tc, integer_literals, 0, (int)FPD_ARRAY_LEN(integers));
 	tcase_add_test(tc, integer_not_nul_terminated);
