@@ -40,38 +40,6 @@ static void put_char(struct out *o, char c)
 	o->data[o->len++] = c;
 }
 
-/* The length of the UTF-8 sequence at s (at most n bytes), 0 when it is not one jansson
- * accepts: no overlong forms, no surrogates, nothing past U+10FFFF. */
-static size_t utf8_sequence(const unsigned char *s, size_t n)
-{
-	unsigned char u = s[0];
-	size_t count;
-	uint32_t value;
-	if (u < 0xC2 || u > 0xF4)
-		return 0; /* a continuation byte, an overlong lead byte, or past U+10FFFF */
-	if (u <= 0xDF) {
-		count = 2;
-		value = u & 0x1F;
-	} else if (u <= 0xEF) {
-		count = 3;
-		value = u & 0x0F;
-	} else {
-		count = 4;
-		value = u & 0x07;
-	}
-	if (count > n)
-		return 0;
-	for (size_t i = 1; i < count; i++) {
-		if (s[i] < 0x80 || s[i] > 0xBF)
-			return 0;
-		value = (value << 6) | (s[i] & 0x3F);
-	}
-	if (value > 0x10FFFF || (value >= 0xD800 && value <= 0xDFFF) ||
-	    (count == 3 && value < 0x800) || (count == 4 && value < 0x10000))
-		return 0;
-	return count;
-}
-
 /* Bytes a string cannot copy as they are: escapes (controls, '"', '\\') and UTF-8 lead and
  * continuation bytes, which are checked. */
 static const unsigned char special[256] = {
@@ -87,22 +55,6 @@ static const unsigned char special[256] = {
 #undef Z16
 };
 
-bool fpd_utf8_valid(const char *str, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)str, *end = s + n;
-	while (s < end) {
-		if (*s < 0x80) {
-			s++;
-			continue;
-		}
-		size_t k = utf8_sequence(s, (size_t)(end - s));
-		if (!k)
-			return false;
-		s += k;
-	}
-	return true;
-}
-
 static int put_string(struct out *o, const char *str, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -117,7 +69,7 @@ static int put_string(struct out *o, const char *str, size_t len)
 			continue;
 		}
 		if (c >= 0x80) {
-			size_t n = utf8_sequence(s, (size_t)(end - s));
+			size_t n = fpd_utf8_sequence(s, (size_t)(end - s));
 			if (!n)
 				return -1;
 			s += n;

@@ -22,9 +22,8 @@
  * key (strcmp) when sorted is true. */
 char *fpd_json_text(const json_t *v, bool sorted, size_t *len);
 
-/* Whether s[0..n) is UTF-8 as jansson (and proto3) require it: no overlong forms, no
- * surrogates, nothing past U+10FFFF. NUL bytes are allowed. */
-bool fpd_utf8_valid(const char *s, size_t n);
+/* fpd_utf8_valid(), as this writer checks strings, is libflyteplugd's. */
+#include <flyteplugd/utf8.h>
 
 /* JSON text written piece by piece, in the same form: for callers that know the shape. Start
  * with {0}; a string that is not valid UTF-8 makes fpd_json_writer_finish return NULL. */

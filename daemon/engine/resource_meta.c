@@ -4,6 +4,8 @@
 #include "core/buf.h"
 #include "core/mem.h"
 
+#include <flyteplugd/base64.h>
+
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -13,26 +15,7 @@
 #define VERSION "fpd1"
 #define MAC_BYTES 16
 #define MAC_TEXT 22 /* base64url of 16 bytes, no padding */
-
-static void base64url(const uint8_t *in, size_t n, char *out)
-{
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	size_t o = 0;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16;
-		if (i + 1 < n)
-			v |= (uint32_t)in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= in[i + 2];
-		out[o++] = a[(v >> 18) & 63];
-		out[o++] = a[(v >> 12) & 63];
-		if (i + 1 < n)
-			out[o++] = a[(v >> 6) & 63];
-		if (i + 2 < n)
-			out[o++] = a[v & 63];
-	}
-	out[o] = '\0';
-}
+_Static_assert(MAC_TEXT == FPD_BASE64_RAW_LEN(MAC_BYTES), "MAC_TEXT is the MAC in base64url");
 
 /* HMAC-SHA256 (RFC 2104) from SHA-256 states that have absorbed the padded key: each
  * signature copies them, without the allocations and lookups of a MAC context. */
@@ -101,7 +84,7 @@ static void sign(const struct fpd_meta_signer *s, const char *data, size_t len,
 	    !EVP_DigestUpdate(s->scratch, ih, ih_len) ||
 	    !EVP_DigestFinal_ex(s->scratch, mac, &mac_len) || mac_len < MAC_BYTES)
 		fpd_die("HMAC-SHA256 failed"); /* only when out of memory: nothing sane to sign */
-	base64url(mac, MAC_BYTES, mac_text);
+	fpd_base64_encode(mac, MAC_BYTES, FPD_BASE64_URL | FPD_BASE64_NOPAD, mac_text);
 }
 
 static int field_ok(const char *s)

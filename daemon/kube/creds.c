@@ -100,60 +100,6 @@ int fpd_kube_read_token(const char *path, char **token, struct fpd_error *err)
 	return FPD_OK;
 }
 
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-int fpd_kube_base64_decode(const char *in, size_t len, unsigned char **out, size_t *out_len)
-{
-	unsigned char *buf = fpd_malloc(len / 4 * 3 + 4);
-	size_t n = 0;
-	uint32_t acc = 0;
-	int bits = 0, group = 0;
-	bool padding = false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)in[i];
-		if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
-			continue;
-		if (c == '=') {
-			padding = true;
-			continue;
-		}
-		int v = b64_value(c);
-		if (v < 0 || padding) {
-			free(buf);
-			return FPD_EINVAL;
-		}
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		group = (group + 1) % 4;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[n++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	if (group == 1) { /* 6 bits cannot make a byte */
-		free(buf);
-		return FPD_EINVAL;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*out_len = n;
-	return FPD_OK;
-}
-
 static bool file_exists(const char *path)
 {
 	struct stat st;

@@ -76,8 +76,4 @@ void fpd_kube_creds_copy(struct fpd_kube_creds *dst, const struct fpd_kube_creds
  * into *token (new string). FPD_ENOENT/FPD_EIO/FPD_EINVAL (empty) with the file named. */
 int fpd_kube_read_token(const char *path, char **token, struct fpd_error *err);
 
-/* Decodes standard base64 (whitespace ignored, padding optional) into *out (new, len in
- * *out_len). FPD_EINVAL on a character outside the alphabet or a truncated group. */
-int fpd_kube_base64_decode(const char *in, size_t len, unsigned char **out, size_t *out_len);
-
 #endif

@@ -9,6 +9,8 @@
 #include "core/mem.h"
 #include "core/yaml.h"
 
+#include <flyteplugd/base64.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -260,7 +262,8 @@ static int data_field(const struct entry *e, const char *key, struct fpd_kube_bl
 	int rc = text(e->file, e->body, key, &v, err);
 	if (rc || !*v)
 		return rc;
-	if (fpd_kube_base64_decode(v, strlen(v), &out->data, &out->len))
+	if (fpd_base64_decode(v, strlen(v), FPD_BASE64_NOPAD | FPD_BASE64_SPACE, &out->data,
+	                      &out->len))
 		return at(err, FPD_EINVAL, e->file, fpd_yaml_get(e->body, key),
 		          "%s is not valid base64", key);
 	return FPD_OK;

@@ -13,16 +13,16 @@
  *
  * Settings: `plugins.settings.dask.logs` (Flyte's plugins.dask.logs) for the runner's links.
  */
-#include "dask/dask.h"
+#include "dask.h"
 
 #include <flyteplugd/logs.h>
 #include <flyteplugd/object.h>
 #include <flyteplugd/pod.h>
+#include <flyteplugd/quantity.h>
 
-#include "core/error.h"
-#include "core/mem.h"
+#include <flyteplugd/error.h>
+#include <flyteplugd/mem.h>
 #include "flyteidl/plugins/dask.pb-c.h"
-#include "pod/internal.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -84,7 +84,7 @@ static json_t *worker_args(const json_t *c)
 	char n[32];
 	snprintf(n, sizeof(n), "%lld", (long long)ceil(cpu));
 	const char *ms = json_string_value(json_object_get(limits, "memory"));
-	char *mem = ms ? fpd_pod_quantity_canonical(ms) : NULL;
+	char *mem = ms ? fpd_quantity_canonical(ms) : NULL;
 	json_t *more = json_pack("[ss ss]", "--nthreads", n, "--memory-limit", mem ? mem : "0");
 	json_array_extend(args, more); /* does not take the reference */
 	json_decref(more);

@@ -6,13 +6,12 @@
  * with the primary container renamed to the operator's default container name, labelled and
  * annotated as Flyte's ToReplicaSpec does: k8s defaults < the pod's own < the execution's.
  */
-#include "kubeflow/kubeflow.h"
+#include "kubeflow.h"
 
 #include <flyteplugd/object.h>
 #include <flyteplugd/pod.h>
 
-#include "core/error.h"
-#include "pod/internal.h" /* fpd_pod_resources_from_proto: Flyte's ToK8sResourceRequirements */
+#include <flyteplugd/error.h>
 
 #include <stddef.h>
 #include <stdio.h>

@@ -6,14 +6,14 @@
  * resources, restart policy and a command (which becomes the container's args), with one
  * launcher and slotsPerWorker 1 (Flyte does not read the v1 `slots` field).
  */
-#include "kubeflow/kubeflow.h"
+#include "kubeflow.h"
 
 #include <flyteplugd/object.h>
+#include <flyteplugd/pod.h>
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "flyteidl/plugins/kubeflow/mpi.pb-c.h"
 #include "flyteidl/plugins/mpi.pb-c.h"
-#include "pod/internal.h" /* fpd_pod_config_get */
 
 #include <string.h>
 

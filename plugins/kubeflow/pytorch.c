@@ -5,11 +5,11 @@
  * set replicas, image, resources and restart policy, adds a run policy, and gives workers the
  * _F_WN (and _F_DES) variables. An elastic config turns the job elastic: no Master.
  */
-#include "kubeflow/kubeflow.h"
+#include "kubeflow.h"
 
 #include <flyteplugd/object.h>
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "flyteidl/plugins/kubeflow/pytorch.pb-c.h"
 #include "flyteidl/plugins/pytorch.pb-c.h"
 

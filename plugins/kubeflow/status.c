@@ -26,13 +26,13 @@
  * the job's pods against runPolicy.backoffLimit) and what the lead pod (master, chief or
  * launcher, else worker 0) is stuck on, read with fpd_pod_status.
  */
-#include "kubeflow/kubeflow.h"
+#include "kubeflow.h"
 
 #include <flyteplugd/logs.h>
 #include <flyteplugd/object.h>
 #include <flyteplugd/pod.h>
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <inttypes.h>
 #include <stdio.h>

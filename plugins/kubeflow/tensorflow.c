@@ -4,11 +4,11 @@
  * least one replica; a job without workers is refused. Version 0 copies the task's pod to every
  * role; version 1 lets each role set replicas, image, resources and restart policy.
  */
-#include "kubeflow/kubeflow.h"
+#include "kubeflow.h"
 
 #include <flyteplugd/object.h>
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "flyteidl/plugins/kubeflow/tensorflow.pb-c.h"
 #include "flyteidl/plugins/tensorflow.pb-c.h"
 

@@ -11,15 +11,14 @@
  * The engine names the pod, sets its namespace and Flyte's labels; this file adds what Flyte's
  * BuildResource adds: the primary-container annotation and the service account.
  */
-#include "pod/pod.h"
+#include "pod.h"
 
 #include <flyteplugd/logs.h>
 #include <flyteplugd/object.h>
 #include <flyteplugd/pod.h>
 
-#include "core/error.h"
-#include "core/mem.h"
-#include "internal.h"
+#include <flyteplugd/error.h>
+#include <flyteplugd/mem.h>
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /*
- * The Pod plugin: Flyte's container and pod task types as a single Pod, and the pod-building
- * base every operator plugin uses for its pod templates.
+ * The Pod plugin: Flyte's container and pod task types as a single Pod. The pod building it
+ * shares with the operator plugins is libflyteplugd's (<flyteplugd/pod.h>).
  */
 #ifndef FPD_PLUGINS_POD_H
 #define FPD_PLUGINS_POD_H

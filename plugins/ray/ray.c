@@ -8,18 +8,17 @@
  *
  * Status follows Flyte's GetTaskPhase table on status.jobDeploymentStatus; see docs/parity/ray.md.
  */
-#include "ray/ray.h"
+#include "ray.h"
 
 #include <flyteplugd/logs.h>
 #include <flyteplugd/object.h>
 #include <flyteplugd/pod.h>
 #include <flyteplugd/structpb.h>
 
-#include "core/error.h"
-#include "core/mem.h"
+#include <flyteplugd/error.h>
+#include <flyteplugd/mem.h>
 #include "flyteidl/plugins/ray.pb-c.h"
-#include "pod/internal.h"
-#include "ray/internal.h"
+#include "internal.h"
 
 #include <stddef.h>
 #include <stdio.h>

@@ -3,9 +3,10 @@
  * head group's pod spec onto the task's (flytek8s.MergeOverlayPodSpecOntoBase, which is mergo
  * with override and appended slices) and the base64 runtime_env to YAML.
  */
-#include "ray/internal.h"
+#include "internal.h"
 
-#include "core/mem.h"
+#include <flyteplugd/base64.h>
+#include <flyteplugd/mem.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -73,48 +74,6 @@ void fpd_ray_merge_overlay(json_t *base, const json_t *overlay)
 	merge_obj(base, overlay, true);
 	merge_named(base, overlay, "containers");
 	merge_named(base, overlay, "initContainers");
-}
-
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-/* Go's base64.StdEncoding.DecodeString: padded standard alphabet only. */
-static char *b64decode(const char *s, size_t *len)
-{
-	size_t n = strlen(s);
-	if (n % 4)
-		return NULL;
-	char *out = fpd_calloc(n / 4 * 3 + 1, 1);
-	size_t o = 0;
-	for (size_t i = 0; i < n; i += 4) {
-		int v[4];
-		int pad = 0;
-		for (int k = 0; k < 4; k++) {
-			if (s[i + k] == '=' && i + 4 == n && k >= 2) {
-				v[k] = 0;
-				pad++;
-			} else if (pad || (v[k] = b64val((unsigned char)s[i + k])) < 0) {
-				free(out);
-				return NULL;
-			}
-		}
-		uint32_t w = (uint32_t)(v[0] << 18 | v[1] << 12 | v[2] << 6 | v[3]);
-		out[o++] = (char)(w >> 16);
-		if (pad < 2)
-			out[o++] = (char)(w >> 8 & 0xff);
-		if (pad < 1)
-			out[o++] = (char)(w & 0xff);
-	}
-	*len = o;
-	return out;
 }
 
 struct buf {
@@ -351,11 +310,12 @@ static void emit(struct buf *b, const json_t *v, int depth)
 
 char *fpd_ray_runtime_env_yaml(const char *b64)
 {
+	/* Go's base64.StdEncoding.DecodeString: padded standard alphabet only. */
+	uint8_t *raw;
 	size_t len;
-	char *raw = b64decode(b64, &len);
-	if (!raw)
+	if (fpd_base64_decode(b64, strlen(b64), 0, &raw, &len))
 		return NULL;
-	json_t *obj = json_loadb(raw, len, JSON_DECODE_ANY, NULL);
+	json_t *obj = json_loadb((const char *)raw, len, JSON_DECODE_ANY, NULL);
 	free(raw);
 	if (!json_is_object(obj)) {
 		json_decref(obj);

@@ -9,13 +9,13 @@
  * ones only when Flyte's strPtr/intPtr would keep them; `sparkVersion` is written empty and
  * `mainApplicationFile` null when unset, as Go writes them (neither is omitempty).
  */
-#include "spark/spark.h"
+#include "spark.h"
 
 #include <flyteplugd/object.h>
 #include <flyteplugd/pod.h>
 #include <flyteplugd/structpb.h>
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 
 #include <ctype.h>
 #include <errno.h>

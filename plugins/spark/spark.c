@@ -1,7 +1,7 @@
 /*
  * The Spark plugin's descriptor and settings: see spark.h.
  */
-#include "spark/spark.h"
+#include "spark.h"
 
 #include <stddef.h>
 

@@ -6,13 +6,13 @@
  * links from `logs.{mixed,user,system,all-user}` (mixed falling back to the daemon's `logs:`)
  * for the driver, each executor and the application, and the Spark UI / history server links.
  */
-#include "spark/spark.h"
+#include "spark.h"
 
 #include <flyteplugd/logs.h>
 #include <flyteplugd/object.h>
 #include <flyteplugd/pod.h>
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <stdio.h>
 #include <stdlib.h>

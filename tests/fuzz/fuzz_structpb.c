@@ -11,7 +11,7 @@
  */
 #include <flyteplugd/structpb.h>
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 
 #include <stdbool.h>
 #include <stddef.h>

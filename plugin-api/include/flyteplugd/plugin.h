@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "flyteplugd/error.h"
 #include "flyteplugd/phase.h"
 #include "flyteplugd/schema.h"
 #include "flyteplugd/task.h"
@@ -28,12 +29,19 @@
  * 2: struct fpd_plugin gained name_max_len. The daemon reads the descriptor in the plugin's own
  *    memory, so a descriptor built for ABI 1 ends before that field: it must be rebuilt.
  * 3: struct fpd_status_ctx gained task_config at its end. A plugin built for 2 still loads (it
- *    never reads the field); one built for 3 needs a daemon that fills it. */
-#define FPD_PLUGIN_ABI 3
+ *    never reads the field); one built for 3 needs a daemon that fills it.
+ * 4: the plugin API is libflyteplugd, and the daemon exports exactly its public symbols
+ *    (plugin-api/libflyteplugd.map) and the IDL descriptors; before, it exported everything,
+ *    internals included. struct fpd_error is complete (<flyteplugd/error.h>), and errors,
+ *    memory, bounded buffers, base64, quantities, UTF-8 and the pod library's helpers for
+ *    operator plugins are public. fpd_pod_quantity_canonical is now fpd_quantity_canonical.
+ *    No struct a plugin shares with the daemon changed layout, so plugins built for 2 and 3
+ *    still load, unless they call a function that is gone: the loader binds every symbol when
+ *    it opens a plugin (RTLD_NOW) and refuses it with the missing name. A plugin built for 4
+ *    is refused by a daemon for 3 by this number rather than by a missing symbol. */
+#define FPD_PLUGIN_ABI 4
 /* The oldest ABI this daemon still loads. */
 #define FPD_PLUGIN_ABI_MIN 2
-
-struct fpd_error;
 
 /* A Flyte task category: TaskTemplate.type plus TaskTemplate.task_type_version, and the
  * protobuf message TaskTemplate.custom holds for it (NULL: none, or not a protobuf message). */

@@ -18,13 +18,14 @@
 #define FLYTEPLUGD_POD_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "flyteplugd/error.h"
 #include "flyteplugd/phase.h"
 #include "flyteplugd/settings.h"
 #include "flyteplugd/task.h"
-
-struct fpd_error;
 
 /* Annotation naming the container whose exit decides the task (Flyte's PrimaryContainerKey). */
 #define FPD_POD_PRIMARY_ANNOTATION "primary_container_name"
@@ -116,10 +117,6 @@ void fpd_pod_add_extended_resource_tolerations(json_t *spec, const struct fpd_k8
  */
 void fpd_pod_omit_empty(json_t *v);
 
-/* Go's canonical form of a Kubernetes quantity ("1000m" -> "1", "1024Mi" -> "1Gi"): a new
- * string, or NULL if s is not a quantity. */
-char *fpd_pod_quantity_canonical(const char *s);
-
 /* Rewrites the quantities of a pod spec in place (container resources, overhead, emptyDir size
  * limits) in their canonical form, as the API server stores them. Values that are not
  * quantities are left for the server to refuse. */
@@ -146,5 +143,37 @@ void fpd_pod_clear(struct fpd_pod *pod);
  */
 void fpd_pod_status(const json_t *pod, const struct fpd_k8s_settings *k8s, int64_t now_ms,
                     struct fpd_phase_info *out);
+
+/* --- The pieces, for plugins that build or check part of a pod themselves --- */
+
+/* Converts Flyte Resources to {requests, limits} (ToK8sResourceRequirements): CPU, MEMORY,
+ * GPU (named gpu_name) and EPHEMERAL_STORAGE; zero values dropped, STORAGE ignored. New
+ * reference in *out; FPD_EINVAL for a malformed quantity. */
+int fpd_pod_resources_from_proto(const Flyteidl__Core__Resources *r, const char *gpu_name,
+                                 json_t **out, struct fpd_error *err);
+
+/* How a container's resources are settled (Flyte's ResourceCustomizationMode). */
+enum fpd_res_mode {
+	FPD_RES_MERGE,  /* primary and init containers: overrides win, gaps filled, defaults */
+	FPD_RES_ENSURE, /* other containers: only clamped */
+};
+
+/* Settles container.resources (SanitizeGPUResourceRequirements, MergeResources with overrides
+ * (borrowed, may be NULL) for FPD_RES_MERGE, then ApplyResourceOverrides). 0 or FPD_EINVAL. */
+int fpd_pod_settle_resources(json_t *container, const json_t *overrides, enum fpd_res_mode mode,
+                             const struct fpd_k8s_settings *k8s, struct fpd_error *err);
+
+/* TaskTemplate.config[key] (borrowed) or NULL. */
+const char *fpd_pod_config_get(const Flyteidl__Core__TaskTemplate *t, const char *key);
+/* TaskTemplate.config as Go prints a map[string]string ("map[a:1 b:2]", keys sorted),
+ * truncated to size. */
+void fpd_pod_config_text(const Flyteidl__Core__TaskTemplate *t, char *out, size_t size);
+/* The container named name in spec.containers (borrowed) or NULL. */
+json_t *fpd_pod_find_container(const json_t *spec, const char *name);
+/* The checks Go's json.Unmarshal into v1.PodSpec makes on the fields Flyte edits: 0, or
+ * FPD_EINVAL naming the field. */
+int fpd_pod_check_spec(const json_t *spec, struct fpd_error *err);
+/* Whether v is absent or JSON null, i.e. unset in Go terms. */
+bool fpd_pod_unset(const json_t *v);
 
 #endif

@@ -44,7 +44,7 @@
 
 #include "google/protobuf/struct.pb-c.h"
 
-struct fpd_error;
+#include "flyteplugd/error.h"
 
 /* Objects and arrays inside one another, the outermost counting as 1. */
 #define FPD_STRUCTPB_MAX_DEPTH 64

@@ -39,11 +39,14 @@ START_TEST(rejects_conflicts_and_bad_descriptors)
 	static const struct fpd_plugin old_abi = {FPD_PLUGIN_ABI + 7, "future", spark_types, 1};
 	ck_assert_int_eq(fpd_registry_add(reg, &old_abi, &err), FPD_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.text, "ABI"));
-	/* ABI 2 descriptors still load (3 only added a field at the end of the status context);
-	 * ABI 1 ones do not. */
+	/* ABI 2 and 3 descriptors still load (3 only added a field at the end of the status
+	 * context, 4 changed what the daemon exports, no layout); ABI 1 ones do not. */
 	static const struct fpd_task_type abi2_types[] = {{"abi2-task", 0}};
 	static const struct fpd_plugin abi2 = {2, "abi2", abi2_types, 1};
 	ck_assert_int_eq(fpd_registry_add(reg, &abi2, &err), FPD_OK);
+	static const struct fpd_task_type abi3_types[] = {{"abi3-task", 0}};
+	static const struct fpd_plugin abi3 = {3, "abi3", abi3_types, 1};
+	ck_assert_int_eq(fpd_registry_add(reg, &abi3, &err), FPD_OK);
 	static const struct fpd_plugin abi1 = {1, "abi1", spark_types, 1};
 	ck_assert_int_eq(fpd_registry_add(reg, &abi1, &err), FPD_EINVAL);
 
@@ -52,7 +55,7 @@ START_TEST(rejects_conflicts_and_bad_descriptors)
 
 	static const struct fpd_plugin no_types = {FPD_PLUGIN_ABI, "empty", NULL, 0};
 	ck_assert_int_eq(fpd_registry_add(reg, &no_types, &err), FPD_EINVAL);
-	ck_assert_uint_eq(fpd_registry_count(reg), 2); /* pod and abi2 */
+	ck_assert_uint_eq(fpd_registry_count(reg), 3); /* pod, abi2 and abi3 */
 	fpd_registry_free(reg);
 }
 END_TEST

@@ -3,6 +3,8 @@
 #include "core/mem.h"
 #include "fpd_test.h"
 
+#include <flyteplugd/base64.h>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -241,20 +243,24 @@ START_TEST(load_prefers_config_then_env)
 }
 END_TEST
 
+/* kubeconfig data as data_field() decodes it (libflyteplugd's codec). */
+#define KUBE_BASE64 (FPD_BASE64_NOPAD | FPD_BASE64_SPACE)
+
 START_TEST(base64)
 {
-	unsigned char *out;
+	uint8_t *out;
 	size_t n;
-	ck_assert_int_eq(fpd_kube_base64_decode("aGVs\nbG8=", 9, &out, &n), FPD_OK);
+	ck_assert_int_eq(fpd_base64_decode("aGVs\nbG8=", 9, KUBE_BASE64, &out, &n), FPD_OK);
 	ck_assert_uint_eq(n, 5);
 	ck_assert_mem_eq(out, "hello", 5);
 	free(out);
-	ck_assert_int_eq(fpd_kube_base64_decode("aGVsbG8", 7, &out, &n), FPD_OK); /* no padding */
+	/* no padding */
+	ck_assert_int_eq(fpd_base64_decode("aGVsbG8", 7, KUBE_BASE64, &out, &n), FPD_OK);
 	ck_assert_uint_eq(n, 5);
 	free(out);
-	ck_assert_int_eq(fpd_kube_base64_decode("aGV$", 4, &out, &n), FPD_EINVAL);
-	ck_assert_int_eq(fpd_kube_base64_decode("aGVsb", 5, &out, &n), FPD_EINVAL);
-	ck_assert_int_eq(fpd_kube_base64_decode("aG==Vs", 6, &out, &n), FPD_EINVAL);
+	ck_assert_int_eq(fpd_base64_decode("aGV$", 4, KUBE_BASE64, &out, &n), FPD_EINVAL);
+	ck_assert_int_eq(fpd_base64_decode("aGVsb", 5, KUBE_BASE64, &out, &n), FPD_EINVAL);
+	ck_assert_int_eq(fpd_base64_decode("aG==Vs", 6, KUBE_BASE64, &out, &n), FPD_EINVAL);
 }
 END_TEST
 

@@ -1,6 +1,6 @@
 #include "dask_fixture.h"
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include <flyteplugd/structpb.h>
 #include "flyteidl/plugins/dask.pb-c.h"
 #include "fpd_test.h"

@@ -1,6 +1,6 @@
 /*
  * Test helper for the Dask plugin: a fixture task with its DaskJob decoded from template.custom
- * (engine/structpb, as CreateTask does) and the execution's labels and annotations.
+ * (libflyteplugd's structpb, as CreateTask does) and the execution's labels and annotations.
  */
 #ifndef FPD_TEST_DASK_FIXTURE_H
 #define FPD_TEST_DASK_FIXTURE_H

@@ -4,7 +4,7 @@
  * prunes (docs/parity/dask.md); errors.json lists tasks that must be refused with an exact
  * message.
  */
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "flyteidl/plugins/dask.pb-c.h"
 #include "fpd_test.h"
 #include "dask_fixture.h"

@@ -1,6 +1,6 @@
 /*
  * Test helper for the Kubeflow plugins: the plugin a fixture names, and a task whose custom is
- * decoded into that plugin's message the way the engine decodes it (engine/structpb).
+ * decoded into that plugin's message the way the engine decodes it (libflyteplugd's structpb).
  */
 #ifndef FPD_TEST_KF_FIXTURE_H
 #define FPD_TEST_KF_FIXTURE_H

@@ -3,7 +3,7 @@
  * names a plugin, a task (old v0 or new v1 custom, as flytekit writes it) and the exact object
  * the plugin must build; errors.json lists tasks that must be refused with an exact message.
  */
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "fpd_test.h"
 #include "kf_fixture.h"
 #include "kubeflow/kubeflow.h"

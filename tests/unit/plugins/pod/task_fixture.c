@@ -6,7 +6,7 @@
 
 #include <flyteplugd/object.h>
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "core/schema.h"
 #include "core/yaml.h"
 

@@ -6,7 +6,7 @@
 #include <flyteplugd/object.h>
 #include <flyteplugd/pod.h>
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "fpd_test.h"
 #include "pbjson.h"
 #include "pod/pod.h"

@@ -5,7 +5,7 @@
 #include <flyteplugd/object.h>
 #include <flyteplugd/pod.h>
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "fpd_test.h"
 #include "pod/pod.h"
 #include "task_fixture.h"

@@ -3,6 +3,7 @@
 #include "fpd_test.h"
 
 #include <flyteplugd/pod.h>
+#include <flyteplugd/quantity.h>
 
 START_TEST(canonical_forms)
 {
@@ -18,14 +19,14 @@ START_TEST(canonical_forms)
 	    {"100Ki", "100Ki"},     {"10Gi", "10Gi"},  {"2048", "2048"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *c = fpd_pod_quantity_canonical(cases[i][0]);
+		char *c = fpd_quantity_canonical(cases[i][0]);
 		ck_assert_msg(c && strcmp(c, cases[i][1]) == 0, "%s: got %s, want %s", cases[i][0],
 		              c ? c : "(null)", cases[i][1]);
 		free(c);
 	}
 	static const char *bad[] = {"", "m", "1x", "1.2.3", "Gi", "1e", "1e99", "--1"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(fpd_pod_quantity_canonical(bad[i]) == NULL, "accepted %s", bad[i]);
+		ck_assert_msg(fpd_quantity_canonical(bad[i]) == NULL, "accepted %s", bad[i]);
 }
 END_TEST
 

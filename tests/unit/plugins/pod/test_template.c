@@ -4,7 +4,7 @@
  */
 #include <flyteplugd/pod.h>
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "pod/internal.h"
 #include "fpd_test.h"
 #include "task_fixture.h"

@@ -1,6 +1,6 @@
 #include "ray_fixture.h"
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include <flyteplugd/structpb.h>
 #include "flyteidl/plugins/ray.pb-c.h"
 #include "fpd_test.h"

@@ -1,6 +1,6 @@
 /*
  * Test helper for the Ray plugin: a fixture task with its RayJob decoded from template.custom
- * (engine/structpb, as CreateTask does), execution labels and annotations, and the plugin
+ * (libflyteplugd's structpb, as CreateTask does), execution labels and annotations, and the plugin
  * settings from a fixture's "ray" object: the built-in defaults overridden by any of
  * shutdownAfterJobFinishes, ttlSecondsAfterFinished, serviceType, enableIngress,
  * includeDashboard, dashboardHost, enableUsageStats, serviceAccount, logsSidecar,

@@ -3,7 +3,7 @@
  * when it needs them) and the exact RayJob Flyte's ray.go would build for it; errors.json lists
  * tasks that must be refused with an exact message.
  */
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "flyteidl/plugins/ray.pb-c.h"
 #include "fpd_test.h"
 #include "ray_fixture.h"

@@ -1,6 +1,6 @@
 #include "spark_fixture.h"
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include <flyteplugd/structpb.h>
 #include "fpd_test.h"
 

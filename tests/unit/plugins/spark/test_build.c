@@ -4,7 +4,7 @@
  * depends on the clock, is checked against the clock and then compared as "<now>");
  * errors.json lists tasks that must be refused with an exact message.
  */
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "fpd_test.h"
 #include "spark_fixture.h"
 
