@@ -301,8 +301,12 @@ def test_client_certificates(make_daemon, pki):
      "grpc.max_buffered_request_bytes (1048576) must be at least grpc.max_recv_message_bytes"),
     ("grpc:\n  tls:\n    client_ca_file: /x.pem\n",
      "grpc.tls.client_ca_file needs cert_file and key_file"),
-    ("grpc:\n  handshake_timeout: 10ms\n", "handshake_timeout"),
-    ("admin:\n  max_connections_per_peer: 0\n", "max_connections_per_peer"),
+    ("grpc:\n  handshake_timeout: 10ms\n",
+     '2:22: "handshake_timeout" is out of range: 10ms (allowed 100ms to 300000ms)'),
+    ("admin:\n  max_connections_per_peer: 0\n",
+     '2:29: "max_connections_per_peer" is out of range: 0 (allowed 1 to 65536)'),
+    ("admin:\n  connection_timeout: 500ms\n",
+     '2:23: "connection_timeout" is out of range: 500ms (allowed 1000ms to 3600000ms)'),
 ])
 def test_config_rules(tmp_path, snippet, expect):
     from conftest import fpd_bin
