@@ -102,7 +102,7 @@ static int load_token(struct fpd_admin *a, struct fpd_error *err)
  * became unreadable or invalid keeps the previous token, with a warning. */
 static void refresh_token(struct fpd_admin *a)
 {
-	struct stat st;
+	struct stat st = {0};
 	if (stat(a->cfg->token_file, &st) == 0 && same_file_version(&st, &a->token_stat))
 		return;
 	struct fpd_error err;

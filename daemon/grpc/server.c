@@ -585,12 +585,22 @@ static const char *peer_text(const struct fpd_grpc_socket *s, char *buf, size_t 
 }
 
 /* A failed handshake: a probe, a client without ALPN h2, or (with client_ca_file) a client
- * without an acceptable certificate. Logged so refusals are visible, at most once a second
- * so a flood cannot fill the log. */
+ * without an acceptable certificate. With client certificates required, refusals are logged
+ * as warnings, at most once a second so a flood cannot fill the log; otherwise (TCP probes,
+ * scanners) at debug level. */
 static void handshake_refused(struct fpd_grpc_socket *s)
 {
 	struct fpd_grpc_server *srv = s->srv;
+	const char *ca = srv->cfg->tls.client_ca_file;
 	srv->stats.handshakes_refused++;
+	if (!ca || !ca[0]) {
+		if (fpd_log_enabled(FPD_LOG_DEBUG)) {
+			char text[256];
+			ERR_error_string_n(ERR_peek_error(), text, sizeof(text));
+			fpd_log(FPD_LOG_DEBUG, "grpc", "TLS handshake failed: %s", text);
+		}
+		return;
+	}
 	ev_tstamp now = ev_now(srv->loop);
 	if (now - srv->refusal_logged < 1.) {
 		srv->refusals_unlogged++;
