@@ -76,6 +76,10 @@ def test_preface_without_request_is_closed_at_first_request_timeout(make_daemon)
     first_request_timeout, not for the idle timeout; it is told GOAWAY first. One that sends a
     request within it stays open."""
     d = make_daemon({"max_connections": 20, "first_request_timeout": "2s"})
+    # A real client that connects ahead of its first call is closed too, and its call later
+    # still succeeds (it reconnects).
+    early = grpc.insecure_channel(d.target)
+    grpc.channel_ready_future(early).result(timeout=5)
     quiet = RawClient(d.port)
     quiet.handshake()
     busy = RawClient(d.port)
@@ -90,6 +94,9 @@ def test_preface_without_request_is_closed_at_first_request_timeout(make_daemon)
     assert not busy.closed and busy.goaway is None, "a connection that made a request was closed"
     quiet.close()
     busy.close()
+    r = health_pb2_grpc.HealthStub(early).Check(health_pb2.HealthCheckRequest(), timeout=5)
+    assert r.status == health_pb2.HealthCheckResponse.SERVING
+    early.close()
     healthy(d)
 
 
