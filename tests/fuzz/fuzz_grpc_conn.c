@@ -65,8 +65,9 @@ static struct fpd_grpc_server *server(void)
 	    .handshake_timeout_ms = 1000,
 	    .first_request_timeout_ms = 1000,
 	    .receive_timeout_ms = 1000,
-	    /* Small enough that inputs with a few large messages reach the refusal path. */
-	    .max_buffered_request_bytes = 128 * 1024,
+	    /* Below the 4 KiB inputs libFuzzer makes, so the refusal path is reached; above
+	     * every seed's request, so dispatch is too. */
+	    .max_buffered_request_bytes = 3 * 1024,
 	};
 	if (srv)
 		return srv;
