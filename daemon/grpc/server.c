@@ -569,9 +569,9 @@ static void start_session(struct fpd_grpc_socket *s)
 	s->conn = fpd_grpc_conn_new(s->srv, sock_kick, s);
 	s->last_read = s->last_write = ev_now(s->srv->loop);
 	struct ev_loop *loop = s->srv->loop;
-	/* The timer set at accept still runs: the client preface is due by the same deadline as
-	 * the handshake. Server preface out; with TLS the client's first bytes may already sit decrypted in
-	 * OpenSSL, where libev cannot see them. */
+	/* The timer set at accept still runs: the client preface is due by the handshake's
+	 * deadline. Server preface out; with TLS the client's first bytes may already sit
+	 * decrypted in OpenSSL, where libev cannot see them. */
 	if (sock_flush(s) && s->ssl)
 		ev_feed_event(loop, &s->io, EV_READ);
 }
@@ -672,6 +672,18 @@ static void sock_expire(struct fpd_grpc_socket *s, const char *what)
 	sock_flush(s);
 }
 
+/* Since when the connection has been idle (nothing in flight, nothing heard) or stuck (output
+ * waiting and the peer has taken none of it); now when it is neither. */
+static ev_tstamp idle_since(const struct fpd_grpc_socket *s, ev_tstamp now, bool *stuck)
+{
+	size_t pending;
+	fpd_grpc_conn_output(s->conn, &pending);
+	*stuck = pending > 0;
+	if (fpd_grpc_conn_streams(s->conn) == 0)
+		return s->last_read > s->last_write ? s->last_read : s->last_write;
+	return pending ? s->last_write : now;
+}
+
 static void on_sock_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct fpd_grpc_socket *s = fpd_container_of(w, struct fpd_grpc_socket, timer);
@@ -696,19 +708,12 @@ static void on_sock_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		}
 		next = due < next ? due : next;
 	}
-	if (s->conn) {
-		double idle = (double)cfg->idle_timeout_ms / 1000.;
-		size_t pending;
-		fpd_grpc_conn_output(s->conn, &pending);
-		/* Idle: nothing in flight and nothing heard. Stuck: output waiting and the peer
-		 * has taken none of it. Either way for a whole idle period. */
-		ev_tstamp since =
-		    fpd_grpc_conn_streams(s->conn) == 0
-		        ? (s->last_read > s->last_write ? s->last_read : s->last_write)
-		        : (pending ? s->last_write : now);
-		if (now - since >= idle) {
+	if (s->conn) { /* a whole idle period idle or stuck: closed, whatever the stage */
+		bool stuck;
+		ev_tstamp due = idle_since(s, now, &stuck) + (double)cfg->idle_timeout_ms / 1000.;
+		if (now >= due) {
 			fpd_log(FPD_LOG_DEBUG, "grpc", "closing %s connection",
-			        pending ? "stalled" : "idle");
+			        stuck ? "stalled" : "idle");
 			if (opening) {
 				sock_close(s, FPD_GRPC_CANCELLED);
 				return;
@@ -718,7 +723,7 @@ static void on_sock_timer(struct ev_loop *loop, ev_timer *w, int revents)
 			sock_flush(s);
 			return;
 		}
-		next = since + idle < next ? since + idle : next;
+		next = due < next ? due : next;
 	}
 	ev_timer_set(w, next - now, 0.);
 	ev_timer_start(loop, w);
