@@ -16,7 +16,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from conftest import connect_raw
+from conftest import connect_raw, fpd_bin
 from rawh2 import PREFACE, SETTINGS, RawClient, frame
 from test_robustness import healthy, sanitized
 
@@ -316,7 +316,6 @@ def test_client_certificates(make_daemon, pki):
      '2:23: "connection_timeout" is out of range: 500ms (allowed 1000ms to 3600000ms)'),
 ])
 def test_config_rules(tmp_path, snippet, expect):
-    from conftest import fpd_bin
     cfg = tmp_path / "c.yaml"
     cfg.write_text(snippet)
     r = subprocess.run([str(fpd_bin()), "check-config", str(cfg)], capture_output=True,
