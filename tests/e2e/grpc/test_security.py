@@ -119,12 +119,14 @@ def test_tls_silent_after_handshake_is_closed(make_daemon, tls_cert):
 
 
 def test_max_connections_per_peer(make_daemon):
-    """One address cannot take every connection: past max_connections_per_peer it is refused
-    while another address is still served."""
-    d = make_daemon({"max_connections": 100, "max_connections_per_peer": 5})
-    held = [connect_raw(d.port) for _ in range(5)]
+    """One address cannot take every connection: past max_connections_per_peer (default 256)
+    it is refused while another address is still served."""
+    d = make_daemon({"max_connections": 400})
+    held = [connect_raw(d.port) for _ in range(256)]
+    time.sleep(0.3)
     extra = connect_raw(d.port)
-    assert closed_by_peer(extra, 2), "a sixth connection from 127.0.0.1 was accepted"
+    assert closed_by_peer(extra, 2), "connection 257 from 127.0.0.1 was accepted"
+    assert not closed_by_peer(held[-1], 0.2), "connection 256 from 127.0.0.1 was refused"
     # Another loopback address is another peer.
     s = socket.create_connection(("127.0.0.1", d.port), timeout=5, source_address=("127.0.0.2", 0))
     assert not closed_by_peer(s, 0.5), "a connection from 127.0.0.2 was refused"
@@ -134,6 +136,13 @@ def test_max_connections_per_peer(make_daemon):
     extra.close()
     time.sleep(0.3)
     assert check(d.target) == grpc.StatusCode.OK
+    # The bound is a setting.
+    d = make_daemon({"max_connections": 100, "max_connections_per_peer": 5})
+    held = [connect_raw(d.port) for _ in range(5)]
+    extra = connect_raw(d.port)
+    assert closed_by_peer(extra, 2), "a sixth connection from 127.0.0.1 was accepted"
+    for h in held + [extra]:
+        h.close()
 
 
 class RssSampler(threading.Thread):
@@ -226,6 +235,37 @@ def test_buffered_request_budget_and_receive_timeout(make_daemon):
             time.sleep(0.1)
         assert d.rss_kib() <= baseline + 8 * 1024, \
             f"RSS {d.rss_kib()} KiB after the deadline, baseline {baseline} KiB (held {held})"
+    for c, _ in results:
+        c.close()
+    healthy(d)
+
+
+def test_buffered_request_budget_default(make_daemon):
+    """D2 with the defaults (128 MiB budget): the same attack is refused past the budget and
+    the daemon's RSS stays under baseline + budget while the attackers hold their streams."""
+    d = make_daemon()
+    for _ in range(50):
+        healthy(d)
+    baseline = d.rss_kib()
+    sampler = RssSampler(d)
+    sampler.start()
+    results = [None] * 32
+    threads = [threading.Thread(target=lambda i=i: results.__setitem__(
+        i, partial_messages(d.port, 30))) for i in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    refused = 0
+    for c, sids in results:
+        c.pump(timeout=0.2)
+        refused += sum(1 for s in sids if c.streams[s].grpc_status == 8)
+    sampler.stop.set()
+    assert d.alive(), d.log()
+    assert refused >= 32 * 30 - 128, f"only {refused} of 960 streams got RESOURCE_EXHAUSTED"
+    if not sanitized():
+        assert sampler.peak - baseline < 128 * 1024 + 24 * 1024, \
+            f"RSS peaked at {sampler.peak} KiB, baseline {baseline} KiB, budget 128 MiB"
     for c, _ in results:
         c.close()
     healthy(d)
