@@ -26,6 +26,7 @@ static const struct fpd_schema_field log_fields[] = {
 static const struct fpd_schema_field tls_fields[] = {
     {"cert_file", FPD_SCHEMA_STRING, offsetof(struct fpd_config_tls, cert_file)},
     {"key_file", FPD_SCHEMA_STRING, offsetof(struct fpd_config_tls, key_file)},
+    {"client_ca_file", FPD_SCHEMA_STRING, offsetof(struct fpd_config_tls, client_ca_file)},
     {NULL},
 };
 
@@ -44,12 +45,29 @@ static const struct fpd_schema_field grpc_fields[] = {
      24 * (int64_t)HOUR_MS},
     {"drain_timeout", FPD_SCHEMA_DURATION, offsetof(struct fpd_config_grpc, drain_timeout_ms), 0,
      HOUR_MS},
+    {"max_connections_per_peer", FPD_SCHEMA_INT,
+     offsetof(struct fpd_config_grpc, max_connections_per_peer), 1, 1 << 20},
+    {"handshake_timeout", FPD_SCHEMA_DURATION,
+     offsetof(struct fpd_config_grpc, handshake_timeout_ms), 100, 5 * 60 * 1000},
+    {"first_request_timeout", FPD_SCHEMA_DURATION,
+     offsetof(struct fpd_config_grpc, first_request_timeout_ms), 100, 24 * (int64_t)HOUR_MS},
+    {"receive_timeout", FPD_SCHEMA_DURATION, offsetof(struct fpd_config_grpc, receive_timeout_ms),
+     100, HOUR_MS},
+    {"max_buffered_request_bytes", FPD_SCHEMA_SIZE,
+     offsetof(struct fpd_config_grpc, max_buffered_request_bytes), MIB, 64 * 1024 * (int64_t)MIB},
     {NULL},
 };
 
 static const struct fpd_schema_field admin_fields[] = {
     {"enabled", FPD_SCHEMA_BOOL, offsetof(struct fpd_config_admin, enabled)},
     {"listen", FPD_SCHEMA_STRING, offsetof(struct fpd_config_admin, listen), .nonempty = true},
+    {"token_file", FPD_SCHEMA_STRING, offsetof(struct fpd_config_admin, token_file)},
+    {"max_connections", FPD_SCHEMA_INT, offsetof(struct fpd_config_admin, max_connections), 4,
+     65536},
+    {"max_connections_per_peer", FPD_SCHEMA_INT,
+     offsetof(struct fpd_config_admin, max_connections_per_peer), 1, 65536},
+    {"connection_timeout", FPD_SCHEMA_DURATION,
+     offsetof(struct fpd_config_admin, connection_timeout_ms), 1000, HOUR_MS},
     {NULL},
 };
 
@@ -247,14 +265,26 @@ void fpd_config_defaults(struct fpd_config *cfg)
 	cfg->grpc.listen = fpd_strdup("0.0.0.0:8000");
 	cfg->grpc.tls.cert_file = fpd_strdup("");
 	cfg->grpc.tls.key_file = fpd_strdup("");
+	cfg->grpc.tls.client_ca_file = fpd_strdup("");
 	cfg->grpc.max_concurrent_streams = 1024;
 	cfg->grpc.max_connections = 4096;
 	cfg->grpc.max_recv_message_bytes = 16 * MIB;
 	cfg->grpc.max_send_message_bytes = 16 * MIB;
 	cfg->grpc.idle_timeout_ms = 30 * 60 * 1000;
 	cfg->grpc.drain_timeout_ms = 30 * 1000;
+	cfg->grpc.max_connections_per_peer = 256;
+	cfg->grpc.handshake_timeout_ms = 10 * 1000;
+	cfg->grpc.first_request_timeout_ms = 30 * 1000;
+	cfg->grpc.receive_timeout_ms = 30 * 1000;
+	/* Eight maximum-size requests at once, or thousands of ordinary ones (a few KiB): well
+	 * inside a 512 MiB container with room for the watch cache. docs/security.md. */
+	cfg->grpc.max_buffered_request_bytes = 128 * MIB;
 	cfg->admin.enabled = true;
 	cfg->admin.listen = fpd_strdup("0.0.0.0:10254");
+	cfg->admin.token_file = fpd_strdup("");
+	cfg->admin.max_connections = 128;
+	cfg->admin.max_connections_per_peer = 16;
+	cfg->admin.connection_timeout_ms = 10 * 1000;
 	cfg->kubernetes.kubeconfig = fpd_strdup("");
 	cfg->kubernetes.context = fpd_strdup("");
 	cfg->kubernetes.qps = 50;
@@ -378,6 +408,26 @@ static int check_rules(const struct fpd_yaml_node *root, const struct fpd_config
 		return fpd_error_set_at(err, FPD_EINVAL, file, tls ? tls->line : 0,
 		                        tls ? tls->column : 0,
 		                        "grpc.tls needs both cert_file and key_file");
+	}
+	if (cfg->grpc.tls.client_ca_file[0] && !has_cert) {
+		const struct fpd_yaml_node *ca =
+		    fpd_yaml_get(fpd_yaml_get(fpd_yaml_get(root, "grpc"), "tls"), "client_ca_file");
+		return fpd_error_set_at(
+		    err, FPD_EINVAL, file, ca ? ca->line : 0, ca ? ca->column : 0,
+		    "grpc.tls.client_ca_file needs cert_file and key_file (client "
+		    "certificates are verified on TLS connections only)");
+	}
+	if (cfg->grpc.max_buffered_request_bytes < cfg->grpc.max_recv_message_bytes) {
+		const struct fpd_yaml_node *b =
+		    fpd_yaml_get(fpd_yaml_get(root, "grpc"), "max_buffered_request_bytes");
+		if (!b)
+			b = fpd_yaml_get(fpd_yaml_get(root, "grpc"), "max_recv_message_bytes");
+		return fpd_error_set_at(err, FPD_EINVAL, file, b ? b->line : 0, b ? b->column : 0,
+		                        "grpc.max_buffered_request_bytes (%lld) must be at least "
+		                        "grpc.max_recv_message_bytes (%lld), or no maximum-size "
+		                        "request could ever be received",
+		                        (long long)cfg->grpc.max_buffered_request_bytes,
+		                        (long long)cfg->grpc.max_recv_message_bytes);
 	}
 	if (cfg->kubernetes.in_cluster && cfg->kubernetes.kubeconfig[0]) {
 		const struct fpd_yaml_node *k =

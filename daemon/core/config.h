@@ -23,6 +23,7 @@ struct fpd_config_log {
 struct fpd_config_tls {
 	char *cert_file; /* PEM; empty = plaintext h2c */
 	char *key_file;
+	char *client_ca_file; /* PEM CA bundle; set: clients must present a certificate from it */
 };
 
 struct fpd_config_grpc {
@@ -32,13 +33,24 @@ struct fpd_config_grpc {
 	int64_t max_connections;
 	int64_t max_recv_message_bytes;
 	int64_t max_send_message_bytes;
-	int64_t idle_timeout_ms;  /* close connections idle this long */
-	int64_t drain_timeout_ms; /* on SIGTERM, how long in-flight calls may take */
+	int64_t idle_timeout_ms;            /* close connections idle this long */
+	int64_t drain_timeout_ms;           /* on SIGTERM, how long in-flight calls may take */
+	int64_t max_connections_per_peer;   /* per client IP address */
+	int64_t handshake_timeout_ms;       /* accept to TLS handshake + HTTP/2 preface */
+	int64_t first_request_timeout_ms;   /* accept to the first complete request */
+	int64_t receive_timeout_ms;         /* a request's HEADERS to its end of stream */
+	int64_t max_buffered_request_bytes; /* request bytes held by all connections together */
 };
 
 struct fpd_config_admin {
 	bool enabled;
 	char *listen;
+	/* Bearer token for /executions (a file, e.g. a mounted Secret, re-read when it changes).
+	 * Empty: /executions is served only on a loopback listener. */
+	char *token_file;
+	int64_t max_connections;
+	int64_t max_connections_per_peer; /* per client IP address */
+	int64_t connection_timeout_ms;    /* a connection silent this long is closed */
 };
 
 struct fpd_config_kube {

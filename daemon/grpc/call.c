@@ -28,6 +28,7 @@
 	}
 
 static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents);
+static void on_receive_timeout(struct ev_loop *loop, ev_timer *w, int revents);
 
 struct fpd_grpc_call *fpd_grpc_call_new(struct fpd_grpc_conn *conn, int32_t stream_id)
 {
@@ -42,6 +43,9 @@ struct fpd_grpc_call *fpd_grpc_call_new(struct fpd_grpc_conn *conn, int32_t stre
 	fpd_buf_init(&call->out, (size_t)srv->cfg->max_send_message_bytes + FPD_GRPC_PREFIX_LEN +
 	                             FPD_GRPC_STREAM_SLACK);
 	ev_timer_init(&call->deadline_timer, on_deadline, 0., 0.);
+	ev_timer_init(&call->receive_timer, on_receive_timeout,
+	              (double)srv->cfg->receive_timeout_ms / 1000., 0.);
+	ev_timer_start(srv->loop, &call->receive_timer);
 	call->next = conn->calls;
 	if (conn->calls)
 		conn->calls->prev = call;
@@ -51,11 +55,13 @@ struct fpd_grpc_call *fpd_grpc_call_new(struct fpd_grpc_conn *conn, int32_t stre
 	return call;
 }
 
-/* Frees the request bytes and returns them to the connection window. */
+/* Frees the request bytes and returns them to the connection window and the server budget. */
 static void release_request(struct fpd_grpc_call *call)
 {
+	ev_timer_stop(call->srv->loop, &call->receive_timer);
 	fpd_grpc_framer_free(&call->framer);
 	fpd_grpc_conn_release(call->conn, call->unconsumed);
+	call->srv->stats.request_bytes_buffered -= call->unconsumed;
 	call->unconsumed = 0;
 }
 
@@ -245,6 +251,7 @@ void fpd_grpc_call_http_error(struct fpd_grpc_call *call, int http_status)
 void fpd_grpc_call_dispatch(struct fpd_grpc_call *call)
 {
 	static const uint8_t empty[1];
+	ev_timer_stop(call->srv->loop, &call->receive_timer);
 	call->state = CALL_HANDLER;
 	call->srv->stats.calls_active++;
 	const uint8_t *req = call->framer.msg.data ? (const uint8_t *)call->framer.msg.data : empty;
@@ -273,6 +280,18 @@ static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct fpd_grpc_call *call = fpd_container_of(w, struct fpd_grpc_call, deadline_timer);
 	fpd_grpc_call_abort(call, FPD_GRPC_DEADLINE_EXCEEDED, "deadline exceeded");
+}
+
+/* The request did not end within receive_timeout: whatever it holds is given back. */
+static void on_receive_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fpd_grpc_call *call = fpd_container_of(w, struct fpd_grpc_call, receive_timer);
+	if (call->state != CALL_RECEIVING)
+		return;
+	call->srv->stats.requests_timed_out++;
+	fpd_grpc_call_abort(call, FPD_GRPC_DEADLINE_EXCEEDED,
+	                    "request not received completely within receive_timeout (%lld ms)",
+	                    (long long)call->srv->cfg->receive_timeout_ms);
 }
 
 void fpd_grpc_call_start_deadline(struct fpd_grpc_call *call)

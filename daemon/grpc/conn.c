@@ -7,6 +7,12 @@
  * connection windows only when the buffered request is released. A client therefore cannot
  * make one connection hold more than the connection window in request buffers, however many
  * streams it opens.
+ *
+ * Across connections, every request byte held counts against the server's
+ * max_buffered_request_bytes: a stream whose next DATA would go over it is answered
+ * RESOURCE_EXHAUSTED (and reset) instead of buffered. Together with receive_timeout (call.c),
+ * which ends requests that do not finish, memory held for requests has a ceiling and every
+ * byte of it is given back in bounded time.
  */
 #include "grpc/internal.h"
 
@@ -170,6 +176,9 @@ static void on_request_end(struct fpd_grpc_call *call)
 
 static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *frame, void *ud)
 {
+	struct fpd_grpc_conn *conn = ud;
+	if (frame->hd.type == NGHTTP2_SETTINGS) /* nghttp2 checked the magic before it */
+		conn->preface = true;
 	if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
 		return 0;
 	struct fpd_grpc_call *call = stream_call(h2, frame->hd.stream_id);
@@ -177,9 +186,31 @@ static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *frame, void *
 		return 0;
 	if (frame->hd.type == NGHTTP2_HEADERS && !call->headers_done)
 		on_request_headers(call);
-	if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)
+	if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) {
+		conn->served = true;
 		on_request_end(call);
+	}
 	return 0;
+}
+
+/* Charges len more request bytes of call to the server's budget; false (and the call
+ * answered RESOURCE_EXHAUSTED) when they would go over it. */
+static bool charge(struct fpd_grpc_call *call, size_t len)
+{
+	struct fpd_grpc_server *srv = call->srv;
+	uint64_t budget = (uint64_t)srv->cfg->max_buffered_request_bytes;
+	if (srv->stats.request_bytes_buffered + len > budget) {
+		srv->stats.requests_over_budget++;
+		fpd_grpc_call_abort(call, FPD_GRPC_RESOURCE_EXHAUSTED,
+		                    "server is holding its limit of request bytes (%llu of "
+		                    "max_buffered_request_bytes %llu); retry later",
+		                    (unsigned long long)srv->stats.request_bytes_buffered,
+		                    (unsigned long long)budget);
+		return false;
+	}
+	srv->stats.request_bytes_buffered += len;
+	call->unconsumed += len;
+	return true;
 }
 
 /* A complete message sits in the framer: check what gRPC says about it. */
@@ -209,11 +240,10 @@ static int on_data_chunk(nghttp2_session *h2, uint8_t flags, int32_t stream_id, 
 	struct fpd_grpc_conn *conn = ud;
 	nghttp2_session_consume_stream(h2, stream_id, len);
 	struct fpd_grpc_call *call = stream_call(h2, stream_id);
-	if (!call || call->state != CALL_RECEIVING || !call->headers_done) {
+	if (!call || call->state != CALL_RECEIVING || !call->headers_done || !charge(call, len)) {
 		fpd_grpc_conn_release(conn, len);
 		return 0;
 	}
-	call->unconsumed += len;
 	while (len && call->state == CALL_RECEIVING) {
 		if (call->has_message) { /* bytes past the one message we accept */
 			on_message(call);
@@ -242,6 +272,7 @@ static int on_stream_close(nghttp2_session *h2, int32_t stream_id, uint32_t erro
 	struct fpd_grpc_conn *conn = ud;
 	if (conn->closing)
 		return 0;
+	conn->served = true;
 	struct fpd_grpc_call *call = stream_call(h2, stream_id);
 	if (call)
 		fpd_grpc_call_stream_closed(call, FPD_GRPC_CANCELLED);
@@ -370,6 +401,16 @@ bool fpd_grpc_conn_done(const struct fpd_grpc_conn *conn)
 	if (conn->failed)
 		return true;
 	return !nghttp2_session_want_read(conn->h2) && !nghttp2_session_want_write(conn->h2);
+}
+
+bool fpd_grpc_conn_preface_received(const struct fpd_grpc_conn *conn)
+{
+	return conn->preface;
+}
+
+bool fpd_grpc_conn_served(const struct fpd_grpc_conn *conn)
+{
+	return conn->served;
 }
 
 size_t fpd_grpc_conn_streams(const struct fpd_grpc_conn *conn)

@@ -45,6 +45,11 @@ bool fpd_grpc_conn_done(const struct fpd_grpc_conn *conn);
 /* Streams open on this connection (requests in flight or responses not fully sent). */
 size_t fpd_grpc_conn_streams(const struct fpd_grpc_conn *conn);
 
+/* True once the client's HTTP/2 preface (the magic string and its SETTINGS) has arrived. */
+bool fpd_grpc_conn_preface_received(const struct fpd_grpc_conn *conn);
+/* True once a request stream has ended here (answered, refused or reset, either side). */
+bool fpd_grpc_conn_served(const struct fpd_grpc_conn *conn);
+
 /* Starts a graceful close: GOAWAY with the last processed stream; calls in flight go on. */
 void fpd_grpc_conn_goaway(struct fpd_grpc_conn *conn);
 

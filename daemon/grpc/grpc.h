@@ -84,11 +84,18 @@ typedef void (*fpd_grpc_cancel_fn)(struct fpd_grpc_call *call, enum fpd_grpc_cod
 
 /* Counters for the admin endpoint. */
 struct fpd_grpc_stats {
-	uint64_t connections;         /* open now */
-	uint64_t connections_total;   /* accepted since start */
-	uint64_t connections_refused; /* closed at once because of max_connections */
-	uint64_t calls_active;        /* dispatched and not yet completed or cancelled */
-	uint64_t calls_total;         /* request streams opened since start */
+	uint64_t connections;              /* open now */
+	uint64_t connections_total;        /* accepted since start */
+	uint64_t connections_refused;      /* closed at once because of max_connections */
+	uint64_t connections_refused_peer; /* closed at once: max_connections_per_peer */
+	uint64_t handshakes_refused;       /* TLS handshakes that failed (bad or no client cert) */
+	uint64_t connections_timed_out;    /* no preface in handshake_timeout, or no request in
+	                                      first_request_timeout */
+	uint64_t calls_active;             /* dispatched and not yet completed or cancelled */
+	uint64_t calls_total;              /* request streams opened since start */
+	uint64_t request_bytes_buffered;   /* request bytes held now, all connections */
+	uint64_t requests_over_budget;     /* refused: max_buffered_request_bytes reached */
+	uint64_t requests_timed_out;       /* not received completely within receive_timeout */
 };
 
 /*

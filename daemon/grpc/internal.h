@@ -49,8 +49,10 @@ struct fpd_grpc_server {
 	struct fpd_grpc_socket *in_io; /* whose I/O callback is running; compared, never used */
 	bool draining;
 	ev_timer drain_timer;
-	ev_timer done_timer; /* runs done() from the loop, never from inside a teardown */
-	ev_timer trim_timer; /* returns freed memory to the kernel after connections close */
+	ev_timer done_timer;        /* runs done() from the loop, never from inside a teardown */
+	ev_timer trim_timer;        /* returns freed memory to the kernel after connections close */
+	ev_tstamp refusal_logged;   /* last refused handshake logged */
+	uint64_t refusals_unlogged; /* refused since, not logged */
 	void (*drain_done)(void *ud);
 	void *drain_done_ud;
 };
@@ -85,9 +87,12 @@ struct fpd_grpc_call {
 	ev_tstamp deadline; /* ev_now() based, valid when timeout_ms >= 0 */
 	ev_timer deadline_timer;
 	struct fpd_grpc_framer framer;
-	size_t unconsumed;  /* request bytes buffered and not yet returned to the conn window */
-	struct fpd_buf out; /* length-prefixed response messages not yet taken by nghttp2 */
-	size_t out_pos;     /* bytes of out already taken */
+	/* Request bytes buffered and not yet returned to the conn window; they count against
+	 * the server's max_buffered_request_bytes until released. */
+	size_t unconsumed;
+	ev_timer receive_timer; /* receive_timeout: the request must end by then */
+	struct fpd_buf out;     /* length-prefixed response messages not yet taken by nghttp2 */
+	size_t out_pos;         /* bytes of out already taken */
 	int status;
 	char *status_message;
 	fpd_grpc_cancel_fn cancel_fn;
@@ -104,6 +109,8 @@ struct fpd_grpc_conn {
 	void (*kick)(void *ud);
 	void *kick_ud;
 	bool in_recv; /* inside nghttp2_session_mem_recv: no kick needed */
+	bool preface; /* the client's preface (magic and SETTINGS) has arrived */
+	bool served;  /* a request stream has ended (first_request_timeout is met) */
 	bool failed;  /* session error: nothing more will be processed */
 	bool closing; /* being freed: callbacks touch nothing */
 };

@@ -9,11 +9,19 @@
  *   cannot make us queue without bound.
  * - Calls completed outside a read (timers, other connections' events) "kick" their socket,
  *   which only arms EV_WRITE: nghttp2 must never be re-entered from its own callbacks.
- * - TLS is OpenSSL on the same non-blocking socket; the handshake runs on the loop with a
- *   short timeout, and ALPN must offer "h2" when the client sends ALPN at all.
- * - Each socket has one timer: handshake timeout, then the idle timeout (no streams and no
- *   bytes either way for idle_timeout_ms), checked lazily so activity costs no timer update.
- * - max_connections is enforced at accept: extra connections are closed at once.
+ * - TLS is OpenSSL on the same non-blocking socket; the handshake runs on the loop, and ALPN
+ *   must offer "h2" when the client sends ALPN at all. With tls.client_ca_file the client must
+ *   present a certificate chaining to it; refused handshakes are logged (at most one line a
+ *   second, the rest counted).
+ * - Each socket has one timer, checked lazily so activity costs no timer update. A connection
+ *   lives by stages, each with its deadline counted from accept: the TLS handshake and the
+ *   HTTP/2 client preface within handshake_timeout, one request ended within
+ *   first_request_timeout, then the idle timeout (no streams and no bytes either way for
+ *   idle_timeout_ms). A socket that never speaks therefore holds its slot for seconds, not for
+ *   the idle timeout.
+ * - max_connections and max_connections_per_peer are enforced at accept: extra connections
+ *   are closed at once. Peers are counted by a scan of the open sockets: a few thousand at
+ *   most, and accepting is rare next to reading.
  * - After connections close, a one-second timer returns freed heap pages to the kernel
  *   (malloc_trim): glibc keeps them otherwise, and a burst of clients would leave the daemon
  *   holding its peak memory for good.
@@ -24,6 +32,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <malloc.h>
 #include <netdb.h>
@@ -31,6 +40,7 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +51,6 @@
 #define READ_CHUNK (16 * 1024)
 #define READS_PER_EVENT 16
 #define ACCEPTS_PER_EVENT 64
-#define HANDSHAKE_TIMEOUT 10.
 #define ACCEPT_BACKOFF 0.1
 #define TRIM_DELAY 1.
 
@@ -51,7 +60,9 @@ struct fpd_grpc_socket {
 	int fd;
 	int events; /* what io watches now */
 	ev_io io;
-	ev_timer timer; /* handshake timeout, then idle timeout */
+	ev_timer timer; /* handshake, first-request and idle deadlines */
+	ev_tstamp accepted;
+	uint8_t peer[16]; /* IPv6, or IPv4-mapped IPv6: what max_connections_per_peer counts */
 	SSL *ssl;
 	bool handshaking;
 	bool read_wants_write; /* TLS: SSL_read asked for writability */
@@ -141,6 +152,22 @@ static int select_h2(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 	return SSL_TLSEXT_ERR_ALERT_FATAL; /* gRPC is HTTP/2 only */
 }
 
+/* Clients must present a certificate chaining to the CA bundle in file. */
+static int tls_client_ca(SSL_CTX *ctx, const char *file, struct fpd_error *err)
+{
+	static const unsigned char sid_ctx[] = "flyteplugd-grpc";
+	if (SSL_CTX_load_verify_locations(ctx, file, NULL) != 1)
+		return tls_error(err, "cannot load client CA", file);
+	STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(file);
+	if (!names)
+		return tls_error(err, "no CA certificate in client_ca_file", file);
+	SSL_CTX_set_client_CA_list(ctx, names); /* steals names */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	/* Resumed sessions keep the verified client; OpenSSL refuses them without a context. */
+	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
+	return FPD_OK;
+}
+
 static int tls_setup(struct fpd_grpc_server *srv, struct fpd_error *err)
 {
 	const struct fpd_config_tls *tls = &srv->cfg->tls;
@@ -162,6 +189,8 @@ static int tls_setup(struct fpd_grpc_server *srv, struct fpd_error *err)
 	if (SSL_CTX_check_private_key(ctx) != 1)
 		return tls_error(err, "key does not match certificate", tls->cert_file);
 	SSL_CTX_set_alpn_select_cb(ctx, select_h2, NULL);
+	if (tls->client_ca_file && tls->client_ca_file[0])
+		return tls_client_ca(ctx, tls->client_ca_file, err);
 	return FPD_OK;
 }
 
@@ -540,13 +569,52 @@ static void start_session(struct fpd_grpc_socket *s)
 	s->conn = fpd_grpc_conn_new(s->srv, sock_kick, s);
 	s->last_read = s->last_write = ev_now(s->srv->loop);
 	struct ev_loop *loop = s->srv->loop;
-	ev_timer_stop(loop, &s->timer);
-	ev_timer_set(&s->timer, (double)s->srv->cfg->idle_timeout_ms / 1000., 0.);
-	ev_timer_start(loop, &s->timer);
-	/* Server preface out; with TLS the client's first bytes may already sit decrypted in
-	 * OpenSSL, where libev cannot see them. */
+	/* The timer set at accept still runs: the client preface is due by the handshake's
+	 * deadline. Server preface out; with TLS the client's first bytes may already sit
+	 * decrypted in OpenSSL, where libev cannot see them. */
 	if (sock_flush(s) && s->ssl)
 		ev_feed_event(loop, &s->io, EV_READ);
+}
+
+static const char *peer_text(const struct fpd_grpc_socket *s, char *buf, size_t size)
+{
+	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	if (memcmp(s->peer, v4mapped, sizeof(v4mapped)) == 0)
+		return inet_ntop(AF_INET, s->peer + 12, buf, (socklen_t)size);
+	return inet_ntop(AF_INET6, s->peer, buf, (socklen_t)size);
+}
+
+/* A failed handshake: a probe, a client without ALPN h2, or (with client_ca_file) a client
+ * without an acceptable certificate. With client certificates required, refusals are logged
+ * as warnings, at most once a second so a flood cannot fill the log; otherwise (TCP probes,
+ * scanners) at debug level. */
+static void handshake_refused(struct fpd_grpc_socket *s)
+{
+	struct fpd_grpc_server *srv = s->srv;
+	const char *ca = srv->cfg->tls.client_ca_file;
+	srv->stats.handshakes_refused++;
+	if (!ca || !ca[0]) {
+		if (fpd_log_enabled(FPD_LOG_DEBUG)) {
+			char text[256];
+			ERR_error_string_n(ERR_peek_error(), text, sizeof(text));
+			fpd_log(FPD_LOG_DEBUG, "grpc", "TLS handshake failed: %s", text);
+		}
+		return;
+	}
+	ev_tstamp now = ev_now(srv->loop);
+	if (now - srv->refusal_logged < 1.) {
+		srv->refusals_unlogged++;
+		return;
+	}
+	char text[256], addr[INET6_ADDRSTRLEN];
+	ERR_error_string_n(ERR_peek_error(), text, sizeof(text));
+	long verify = SSL_get_verify_result(s->ssl);
+	fpd_log(FPD_LOG_WARN, "grpc", "TLS handshake from %s refused: %s%s%s (%llu more since)",
+	        peer_text(s, addr, sizeof(addr)), text, verify != X509_V_OK ? ": " : "",
+	        verify != X509_V_OK ? X509_verify_cert_error_string(verify) : "",
+	        (unsigned long long)srv->refusals_unlogged);
+	srv->refusal_logged = now;
+	srv->refusals_unlogged = 0;
 }
 
 static void sock_handshake(struct fpd_grpc_socket *s)
@@ -562,11 +630,7 @@ static void sock_handshake(struct fpd_grpc_socket *s)
 	} else if (e == SSL_ERROR_WANT_WRITE) {
 		sock_set_events(s, EV_WRITE);
 	} else {
-		if (fpd_log_enabled(FPD_LOG_DEBUG)) {
-			char text[256];
-			ERR_error_string_n(ERR_peek_error(), text, sizeof(text));
-			fpd_log(FPD_LOG_DEBUG, "grpc", "TLS handshake failed: %s", text);
-		}
+		handshake_refused(s);
 		ERR_clear_error();
 		s->fatal = true;
 		sock_close(s, FPD_GRPC_CANCELLED);
@@ -592,45 +656,98 @@ static void on_sock_io(struct ev_loop *loop, ev_io *w, int revents)
 	srv->in_io = NULL;
 }
 
+/* Closes a connection that missed its handshake or first-request deadline. */
+static void sock_expire(struct fpd_grpc_socket *s, const char *what)
+{
+	char addr[INET6_ADDRSTRLEN];
+	s->srv->stats.connections_timed_out++;
+	fpd_log(FPD_LOG_DEBUG, "grpc", "closing connection from %s: %s",
+	        peer_text(s, addr, sizeof(addr)), what);
+	if (s->handshaking || !fpd_grpc_conn_preface_received(s->conn)) {
+		sock_close(s, FPD_GRPC_CANCELLED); /* no HTTP/2 yet: nothing to say goodbye with */
+		return;
+	}
+	fpd_grpc_conn_goaway(s->conn);
+	s->fatal = true; /* write the GOAWAY if the socket takes it, then close */
+	sock_flush(s);
+}
+
+/* Since when the connection has been idle (nothing in flight, nothing heard) or stuck (output
+ * waiting and the peer has taken none of it); now when it is neither. */
+static ev_tstamp idle_since(const struct fpd_grpc_socket *s, ev_tstamp now, bool *stuck)
+{
+	size_t pending;
+	fpd_grpc_conn_output(s->conn, &pending);
+	*stuck = pending > 0;
+	if (fpd_grpc_conn_streams(s->conn) == 0)
+		return s->last_read > s->last_write ? s->last_read : s->last_write;
+	return pending ? s->last_write : now;
+}
+
 static void on_sock_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct fpd_grpc_socket *s = fpd_container_of(w, struct fpd_grpc_socket, timer);
-	if (s->handshaking) {
-		fpd_log(FPD_LOG_DEBUG, "grpc", "TLS handshake timed out");
-		sock_close(s, FPD_GRPC_CANCELLED);
-		return;
+	const struct fpd_config_grpc *cfg = s->srv->cfg;
+	ev_tstamp now = ev_now(loop), next = now + 24. * 3600.;
+	bool opening = s->handshaking || !fpd_grpc_conn_preface_received(s->conn);
+	if (opening) {
+		ev_tstamp due = s->accepted + (double)cfg->handshake_timeout_ms / 1000.;
+		if (now >= due) {
+			sock_expire(s, s->handshaking
+			                   ? "TLS handshake not done within handshake_timeout"
+			                   : "no HTTP/2 preface within handshake_timeout");
+			return;
+		}
+		next = due;
 	}
-	double idle = (double)s->srv->cfg->idle_timeout_ms / 1000.;
-	ev_tstamp now = ev_now(loop);
-	size_t pending;
-	fpd_grpc_conn_output(s->conn, &pending);
-	/* Idle: nothing in flight and nothing heard. Stuck: output waiting and the peer has
-	 * taken none of it. Either way for a whole idle period. */
-	ev_tstamp since = fpd_grpc_conn_streams(s->conn) == 0
-	                      ? (s->last_read > s->last_write ? s->last_read : s->last_write)
-	                      : (pending ? s->last_write : now);
-	if (now - since >= idle) {
-		fpd_log(FPD_LOG_DEBUG, "grpc", "closing %s connection",
-		        pending ? "stalled" : "idle");
-		fpd_grpc_conn_goaway(s->conn);
-		s->fatal = true; /* write the GOAWAY if the socket takes it, then close */
-		sock_flush(s);
-		return;
+	if (!s->conn || !fpd_grpc_conn_served(s->conn)) {
+		ev_tstamp due = s->accepted + (double)cfg->first_request_timeout_ms / 1000.;
+		if (now >= due) {
+			sock_expire(s, "no request within first_request_timeout");
+			return;
+		}
+		next = due < next ? due : next;
 	}
-	ev_timer_set(w, since + idle - now, 0.);
+	if (s->conn) { /* a whole idle period idle or stuck: closed, whatever the stage */
+		bool stuck;
+		ev_tstamp due = idle_since(s, now, &stuck) + (double)cfg->idle_timeout_ms / 1000.;
+		if (now >= due) {
+			fpd_log(FPD_LOG_DEBUG, "grpc", "closing %s connection",
+			        stuck ? "stalled" : "idle");
+			if (opening) {
+				sock_close(s, FPD_GRPC_CANCELLED);
+				return;
+			}
+			fpd_grpc_conn_goaway(s->conn);
+			s->fatal = true; /* write the GOAWAY if the socket takes it, then close */
+			sock_flush(s);
+			return;
+		}
+		next = due < next ? due : next;
+	}
+	ev_timer_set(w, next - now, 0.);
 	ev_timer_start(loop, w);
 }
 
-static void sock_new(struct fpd_grpc_server *srv, int fd)
+static void sock_new(struct fpd_grpc_server *srv, int fd, const uint8_t peer[16])
 {
 	struct fpd_grpc_socket *s = fpd_calloc(1, sizeof(*s));
 	s->srv = srv;
 	s->fd = fd;
+	memcpy(s->peer, peer, sizeof(s->peer));
+	s->accepted = ev_now(srv->loop);
 	ev_io_init(&s->io, on_sock_io, fd, 0);
 	/* Above watches, below the Kubernetes calls (kube/http.c): requests and replies go
 	 * before watch events waiting in the same loop iteration. */
 	ev_set_priority(&s->io, 1);
-	ev_timer_init(&s->timer, on_sock_timer, HANDSHAKE_TIMEOUT, 0.);
+	/* The earliest deadline; on_sock_timer works out the next one each time it runs. */
+	int64_t first_ms = srv->cfg->handshake_timeout_ms;
+	if (srv->cfg->first_request_timeout_ms < first_ms)
+		first_ms = srv->cfg->first_request_timeout_ms;
+	if (srv->cfg->idle_timeout_ms < first_ms)
+		first_ms = srv->cfg->idle_timeout_ms;
+	ev_timer_init(&s->timer, on_sock_timer, (double)first_ms / 1000., 0.);
+	ev_timer_start(srv->loop, &s->timer);
 	s->next = srv->sockets;
 	if (srv->sockets)
 		srv->sockets->prev = s;
@@ -649,7 +766,6 @@ static void sock_new(struct fpd_grpc_server *srv, int fd)
 	}
 	SSL_set_accept_state(s->ssl);
 	s->handshaking = true;
-	ev_timer_start(srv->loop, &s->timer);
 	sock_handshake(s);
 }
 
@@ -660,11 +776,34 @@ static void on_accept_backoff(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_io_start(loop, &srv->accept_watcher);
 }
 
+/* The peer's address as 16 bytes, IPv4 as IPv4-mapped IPv6, so both families compare alike. */
+static void peer_key(const struct sockaddr_storage *ss, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	if (ss->ss_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	} else if (ss->ss_family == AF_INET) {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	}
+}
+
+static int64_t peer_connections(const struct fpd_grpc_server *srv, const uint8_t peer[16])
+{
+	int64_t n = 0;
+	for (const struct fpd_grpc_socket *s = srv->sockets; s; s = s->next)
+		n += memcmp(s->peer, peer, 16) == 0;
+	return n;
+}
+
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct fpd_grpc_server *srv = fpd_container_of(w, struct fpd_grpc_server, accept_watcher);
 	for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
-		int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int fd = accept4(srv->listen_fd, (struct sockaddr *)&ss, &sl,
+		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -687,8 +826,18 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 			close(fd);
 			continue;
 		}
+		uint8_t peer[16];
+		peer_key(&ss, peer);
+		if (peer_connections(srv, peer) >= srv->cfg->max_connections_per_peer) {
+			srv->stats.connections_refused_peer++;
+			fpd_log(FPD_LOG_DEBUG, "grpc",
+			        "max_connections_per_peer (%lld) reached: refusing",
+			        (long long)srv->cfg->max_connections_per_peer);
+			close(fd);
+			continue;
+		}
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		sock_new(srv, fd);
+		sock_new(srv, fd, peer);
 	}
 }

@@ -54,13 +54,20 @@ static struct fpd_grpc_server *server(void)
 	static struct fpd_agent *agent;
 	static struct fpd_config_grpc cfg = {
 	    .listen = "127.0.0.1:0",
-	    .tls = {"", ""},
+	    .tls = {"", "", ""},
 	    .max_concurrent_streams = 100,
 	    .max_connections = 10,
 	    .max_recv_message_bytes = 64 * 1024,
 	    .max_send_message_bytes = 64 * 1024,
 	    .idle_timeout_ms = 1000,
 	    .drain_timeout_ms = 1000,
+	    .max_connections_per_peer = 10,
+	    .handshake_timeout_ms = 1000,
+	    .first_request_timeout_ms = 1000,
+	    .receive_timeout_ms = 1000,
+	    /* Below the 4 KiB inputs libFuzzer makes, so the refusal path is reached; above
+	     * every seed's request, so dispatch is too. */
+	    .max_buffered_request_bytes = 3 * 1024,
 	};
 	if (srv)
 		return srv;

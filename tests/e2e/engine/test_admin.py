@@ -117,3 +117,129 @@ def test_not_ready_without_kubernetes(tmp_path):
     finally:
         p.terminate()
         assert p.wait(timeout=30) == 0
+
+
+# --- exposure: who may read what, and probes under stalled clients ------------------------
+
+import json
+import socket
+
+import pytest
+
+from conftest import Daemon
+
+
+@pytest.fixture
+def admin_daemon(cluster, tmp_path):
+    """Factory: admin_daemon(admin_yaml) starts a daemon whose admin section is admin_yaml
+    (a YAML flow mapping body; "{port}" is replaced by a free port)."""
+    started = []
+
+    def make(admin_yaml):
+        wd = tmp_path / f"a{len(started)}"
+        wd.mkdir()
+        d = Daemon(wd, cluster, admin=True)
+        text = d.config.read_text()
+        line = f'admin: {{listen: "127.0.0.1:{d.admin_port}"}}'
+        assert line in text
+        d.config.write_text(text.replace(
+            line, "admin: {" + admin_yaml.replace("{port}", str(d.admin_port)) + "}"))
+        started.append(d)
+        return d.start()
+
+    yield make
+    for d in started:
+        d.stop()
+
+
+def get(port, path, token=None, host="127.0.0.1", timeout=10):
+    req = urllib.request.Request(f"http://{host}:{port}{path}")
+    if token is not None:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read().decode(), dict(r.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(), dict(e.headers)
+
+
+def wait_ready(port):
+    deadline = time.time() + 20
+    while get(port, "/readyz")[0] != 200 and time.time() < deadline:
+        time.sleep(0.2)
+
+
+def test_executions_needs_the_token_off_loopback(admin_daemon, tmp_path):
+    """On a non-loopback listener /executions needs the bearer token from admin.token_file
+    (re-read when the file changes); probes and metrics stay open; limit is bounded."""
+    token_file = tmp_path / "token"
+    token_file.write_text("s3cret-token-0123456789\n")
+    d = admin_daemon(f'listen: "0.0.0.0:{{port}}", token_file: "{token_file}"')
+    port = d.admin_port
+    wait_ready(port)
+    assert get(port, "/healthz")[:2] == (200, "ok\n")
+    assert get(port, "/readyz")[0] == 200
+    assert get(port, "/metrics")[0] == 200
+    status, body, headers = get(port, "/executions")
+    assert status == 401 and "Authorization: Bearer" in body, (status, body)
+    assert headers.get("WWW-Authenticate", "").startswith("Bearer"), headers
+    for wrong in ("s3cret-token-012345678", "s3cret-token-01234567890", "", "x" * 5000):
+        assert get(port, "/executions", token=wrong)[0] == 401, wrong
+    status, body, _ = get(port, "/executions", token="s3cret-token-0123456789")
+    assert status == 200 and "executions" in json.loads(body), body
+    # limit is bounded: the list is built on the event loop.
+    assert get(port, "/executions?limit=10000", token="s3cret-token-0123456789")[0] == 200
+    status, body, _ = get(port, "/executions?limit=10001", token="s3cret-token-0123456789")
+    assert status == 400 and "0 to 10000" in body, (status, body)
+    assert get(port, "/executions?limit=1000000", token="s3cret-token-0123456789")[0] == 400
+    # A rotated Secret: the new token works, the old one no longer does.
+    time.sleep(0.05)
+    token_file.write_text("rotated-token-abcdefghij")
+    assert get(port, "/executions", token="rotated-token-abcdefghij")[0] == 200
+    assert get(port, "/executions", token="s3cret-token-0123456789")[0] == 401
+
+
+def test_executions_off_without_token_and_open_on_loopback(admin_daemon):
+    """No token file and a non-loopback listener: /executions is 403 and says how to turn it
+    on. On a loopback listener it needs no token."""
+    d = admin_daemon('listen: "0.0.0.0:{port}"')
+    status, body, _ = get(d.admin_port, "/executions")
+    assert status == 403 and "admin.token_file" in body and "127.0.0.1" in body, (status, body)
+    assert get(d.admin_port, "/healthz")[0] == 200
+    loop = admin_daemon('listen: "127.0.0.1:{port}"')
+    wait_ready(loop.admin_port)
+    assert get(loop.admin_port, "/executions")[0] == 200
+    assert get(loop.admin_port, "/executions?limit=10000")[0] == 200
+    status, body, _ = get(loop.admin_port, "/executions?limit=10001")
+    assert status == 400 and "0 to 10000" in body, (status, body)
+
+
+def stalled(port, source):
+    """An admin connection that sends half a request line and then nothing."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+    return s
+
+
+def test_stalled_connections_do_not_starve_probes(admin_daemon):
+    """64 stalled connections took every admin slot and /healthz timed out (a liveness probe
+    would restart the pod). Now one address holds at most max_connections_per_peer (16), many
+    addresses fit under max_connections (128), /healthz answers within 1 s throughout, and
+    stalled connections are closed after connection_timeout (10 s)."""
+    d = admin_daemon('listen: "127.0.0.1:{port}"')
+    port = d.admin_port
+    one_source = [stalled(port, "127.0.0.2") for _ in range(80)]
+    many_sources = [stalled(port, f"127.0.1.{i % 8 + 1}") for i in range(64)]
+    time.sleep(0.3)
+    for _ in range(5):
+        t0 = time.time()
+        assert get(port, "/healthz", timeout=1)[:2] == (200, "ok\n")
+        assert time.time() - t0 < 1
+    t0 = time.time()
+    alive = many_sources[0]
+    alive.settimeout(15)
+    assert alive.recv(100) == b"", "a stalled connection was not closed"
+    assert 8 < time.time() - t0 + 0.3 < 13, time.time() - t0
+    for s in one_source + many_sources:
+        s.close()
+    assert get(port, "/healthz", timeout=1)[0] == 200

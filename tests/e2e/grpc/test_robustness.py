@@ -35,8 +35,10 @@ def sanitized():
 def d(tmp_path_factory):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
+    # Every client here is 127.0.0.1: the per-peer bound would be the first limit hit.
     daemon = Daemon(tmp_path_factory.mktemp("robust"), {"max_concurrent_streams": 1024,
-                                                          "max_connections": 4096}).start()
+                                                          "max_connections": 4096,
+                                                          "max_connections_per_peer": 4096}).start()
     daemon.sanitized = sanitized()
     healthy(daemon)
     for _ in range(200):  # warm-up: allocator arenas, TLS-free code paths

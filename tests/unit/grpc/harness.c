@@ -81,6 +81,11 @@ void h2h_init(struct h2h *h, int64_t max_recv)
 	h->cfg.max_send_message_bytes = 64 * 1024;
 	h->cfg.idle_timeout_ms = 60000;
 	h->cfg.drain_timeout_ms = 1000;
+	h->cfg.max_connections_per_peer = 10;
+	h->cfg.handshake_timeout_ms = 10000;
+	h->cfg.first_request_timeout_ms = 30000;
+	h->cfg.receive_timeout_ms = 30000;
+	h->cfg.max_buffered_request_bytes = 64 * 1024 * 1024;
 	struct fpd_error err;
 	h->srv = fpd_grpc_server_new(h->loop, &h->cfg, &err);
 	ck_assert_ptr_nonnull(h->srv);

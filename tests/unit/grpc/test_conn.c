@@ -407,6 +407,98 @@ START_TEST(garbage_preface)
 }
 END_TEST
 
+static uint64_t buffered(void)
+{
+	struct fpd_grpc_stats st;
+	fpd_grpc_server_stats(h.srv, &st);
+	return st.request_bytes_buffered;
+}
+
+START_TEST(buffered_request_budget)
+{
+	/* One request holds 2,005 bytes of an unfinished message; a second that would take the
+	 * server past 3,000 is refused at once; when the first goes, the second fits. */
+	h.cfg.max_buffered_request_bytes = 3000;
+	static uint8_t partial[5 + 2000] = {0, 0, 0, 0x0f, 0xa0}; /* declares 4,000 */
+	struct h2h_stream *a =
+	    h2h_request(&h, "/t.T/Echo", NULL, NULL, NULL, partial, sizeof(partial), 0, true);
+	ck_assert_int_eq(a->grpc_status, -1);
+	ck_assert_uint_eq(buffered(), sizeof(partial));
+	static uint8_t msg[1500];
+	size_t len;
+	const uint8_t *body = h2h_frame(msg, sizeof(msg), &len);
+	struct h2h_stream *b = h2h_request(&h, "/t.T/Echo", NULL, NULL, NULL, body, len, 0, false);
+	ck_assert_int_eq(b->grpc_status, FPD_GRPC_RESOURCE_EXHAUSTED);
+	ck_assert_ptr_nonnull(strstr(b->grpc_message, "max_buffered_request_bytes 3000"));
+	ck_assert_int_eq(held.handled, 0);
+	ck_assert_uint_eq(buffered(), sizeof(partial)); /* the refused bytes were not kept */
+	struct fpd_grpc_stats st;
+	fpd_grpc_server_stats(h.srv, &st);
+	ck_assert_uint_eq(st.requests_over_budget, 1);
+	h2h_reset(&h, a);
+	ck_assert_uint_eq(buffered(), 0);
+	b = h2h_request(&h, "/t.T/Echo", NULL, NULL, NULL, body, len, 0, false);
+	ck_assert_int_eq(b->grpc_status, FPD_GRPC_OK);
+	ck_assert_uint_eq(held.req_len, sizeof(msg));
+	ck_assert_uint_eq(buffered(), 0);
+}
+END_TEST
+
+START_TEST(receive_timeout_ends_unfinished_request)
+{
+	/* No grpc-timeout from the client: receive_timeout alone ends the request and gives its
+	 * bytes back. */
+	h.cfg.receive_timeout_ms = 100;
+	h2h_disconnect(&h, FPD_GRPC_CANCELLED);
+	h2h_connect(&h); /* calls take the timeout when they start */
+	static uint8_t partial[5 + 100] = {0, 0, 0, 0x03, 0xe8};
+	struct h2h_stream *s =
+	    h2h_request(&h, "/t.T/Echo", NULL, NULL, NULL, partial, sizeof(partial), 0, true);
+	ck_assert_int_eq(s->grpc_status, -1);
+	ck_assert_uint_eq(buffered(), sizeof(partial));
+	h2h_run_timers(&h, 0.15);
+	ck_assert_int_eq(s->grpc_status, FPD_GRPC_DEADLINE_EXCEEDED);
+	ck_assert_str_eq(s->grpc_message,
+	                 "request not received completely within receive_timeout (100 ms)");
+	ck_assert(s->closed);
+	ck_assert_uint_eq(buffered(), 0);
+	ck_assert_uint_eq(fpd_grpc_conn_streams(h.conn), 0);
+	/* A request that completes in time is not touched by it. */
+	size_t len;
+	const uint8_t *body = h2h_frame("ok", 2, &len);
+	s = h2h_request(&h, "/t.T/Echo", NULL, NULL, NULL, body, len, 0, false);
+	ck_assert_int_eq(s->grpc_status, FPD_GRPC_OK);
+	h2h_run_timers(&h, 0.15);
+	ck_assert_int_eq(s->grpc_status, FPD_GRPC_OK);
+}
+END_TEST
+
+START_TEST(preface_and_first_request)
+{
+	/* What the socket layer's handshake and first-request deadlines look at. */
+	ck_assert(fpd_grpc_conn_preface_received(h.conn));
+	ck_assert(!fpd_grpc_conn_served(h.conn));
+	size_t len;
+	const uint8_t *body = h2h_frame("x", 1, &len);
+	struct h2h_stream *s = h2h_request(&h, "/t.T/Hold", NULL, NULL, NULL, body, len, 0, false);
+	ck_assert_int_eq(held.handled, 1);
+	ck_assert(fpd_grpc_conn_served(h.conn)); /* ended by the client, still being answered */
+	ck_assert_int_eq(fpd_grpc_call_reply(held.call, "y", 1), FPD_OK);
+	h2h_pump(&h);
+	ck_assert_int_eq(s->grpc_status, FPD_GRPC_OK);
+	struct fpd_grpc_conn *c = fpd_grpc_conn_new(h.srv, NULL, NULL);
+	ck_assert(!fpd_grpc_conn_preface_received(c));
+	static const char magic[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+	ck_assert_int_eq(fpd_grpc_conn_recv(c, (const uint8_t *)magic, sizeof(magic) - 1), FPD_OK);
+	ck_assert(!fpd_grpc_conn_preface_received(c)); /* the magic alone is not the preface */
+	static const uint8_t settings[9] = {0, 0, 0, 4, 0, 0, 0, 0, 0};
+	ck_assert_int_eq(fpd_grpc_conn_recv(c, settings, sizeof(settings)), FPD_OK);
+	ck_assert(fpd_grpc_conn_preface_received(c));
+	ck_assert(!fpd_grpc_conn_served(c));
+	fpd_grpc_conn_free(c, FPD_GRPC_CANCELLED);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("grpc_conn");
@@ -433,6 +525,9 @@ int main(void)
 	tcase_add_test(tc, malformed_timeout);
 	tcase_add_test(tc, many_streams_reset);
 	tcase_add_test(tc, garbage_preface);
+	tcase_add_test(tc, buffered_request_budget);
+	tcase_add_test(tc, receive_timeout_ends_unfinished_request);
+	tcase_add_test(tc, preface_and_first_request);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
 }
