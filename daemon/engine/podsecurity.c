@@ -226,9 +226,10 @@ static int host_path_volumes(struct ps *ps)
 	{
 		if (!json_is_object(v))
 			return malformed(ps, "pod", "volumes[%zu] must be an object", i);
-		if ((rc = get(ps, v, "hostPath", K_OBJ, "pod", &hp)))
-			return rc;
-		if (hp)
+		hp = json_object_get(v, "hostPath");
+		if (hp && !json_is_null(hp) && !json_is_object(hp))
+			return malformed(ps, "pod", "volumes[%zu].hostPath must be an object", i);
+		if (json_is_object(hp))
 			return deny(ps, "pod", "volume \"%s\": hostPath volumes are not allowed",
 			            str_or_empty(json_object_get(v, "name")));
 	}
@@ -244,9 +245,10 @@ static int host_ports(struct ps *ps, const json_t *c, const char *who)
 	{
 		if (!json_is_object(p))
 			return malformed(ps, who, "ports[%zu] must be an object", i);
-		if ((rc = get(ps, p, "hostPort", K_INT, who, &hp)))
-			return rc;
-		if (hp && json_integer_value(hp) != 0)
+		hp = json_object_get(p, "hostPort");
+		if (hp && !json_is_null(hp) && !json_is_integer(hp))
+			return malformed(ps, who, "ports[%zu].hostPort must be an integer", i);
+		if (json_integer_value(hp) != 0)
 			return deny(ps, who, "ports[%zu].hostPort=%" JSON_INTEGER_FORMAT
 			            " is not allowed", i, json_integer_value(hp));
 	}
@@ -277,9 +279,9 @@ static int apparmor(struct ps *ps, const json_t *o, const char *who)
 {
 	const json_t *prof, *type;
 	int rc = get(ps, o, "securityContext.appArmorProfile", K_OBJ, who, &prof);
+	if (!rc && prof)
+		rc = get(ps, o, "securityContext.appArmorProfile.type", K_STR, who, &type);
 	if (rc || !prof)
-		return rc;
-	if ((rc = get(ps, prof, "type", K_STR, who, &type)))
 		return rc;
 	const char *t = str_or_empty(type);
 	if (strcmp(t, "RuntimeDefault") && strcmp(t, "Localhost"))
@@ -316,11 +318,13 @@ static int selinux(struct ps *ps, const json_t *o, const char *who)
 	                                    "container_kvm_t",
 	                                    "container_engine_t",
 	                                    NULL};
-	static const char *const keys[] = {"type", "user", "role"};
+	static const char *const keys[] = {"securityContext.seLinuxOptions.type",
+	                                   "securityContext.seLinuxOptions.user",
+	                                   "securityContext.seLinuxOptions.role"};
 	const json_t *opts, *v[3];
 	int rc = get(ps, o, "securityContext.seLinuxOptions", K_OBJ, who, &opts);
 	for (size_t i = 0; !rc && opts && i < 3; i++)
-		rc = get(ps, opts, keys[i], K_STR, who, &v[i]);
+		rc = get(ps, o, keys[i], K_STR, who, &v[i]);
 	if (rc || !opts)
 		return rc;
 	if (!in_list(str_or_empty(v[0]), types))
@@ -328,8 +332,7 @@ static int selinux(struct ps *ps, const json_t *o, const char *who)
 		            str_or_empty(v[0]));
 	for (size_t i = 1; i < 3; i++)
 		if (*str_or_empty(v[i]))
-			return deny(ps, who, "securityContext.seLinuxOptions.%s must not be set",
-			            keys[i]);
+			return deny(ps, who, "%s must not be set", keys[i]);
 	return FPD_OK;
 }
 
@@ -362,7 +365,7 @@ static int seccomp_of(struct ps *ps, const json_t *o, const char *who, bool *set
 	*set = false;
 	int rc = get(ps, o, "securityContext.seccompProfile", K_OBJ, who, &prof);
 	if (!rc && prof)
-		rc = get(ps, prof, "type", K_STR, who, &type);
+		rc = get(ps, o, "securityContext.seccompProfile.type", K_STR, who, &type);
 	if (rc || !prof)
 		return rc;
 	const char *t = str_or_empty(type);
@@ -407,9 +410,11 @@ static int sysctls(struct ps *ps)
 	{
 		if (!json_is_object(s))
 			return malformed(ps, "pod", "securityContext.sysctls[%zu] must be an object", i);
-		if ((rc = get(ps, s, "name", K_STR, "pod", &name)))
-			return rc;
-		if (!in_list(str_or_empty(name), safe))
+		name = json_object_get(s, "name");
+		if (!json_is_string(name))
+			return malformed(ps, "pod", "securityContext.sysctls[%zu].name must be a string",
+			                 i);
+		if (!in_list(json_string_value(name), safe))
 			return deny(ps, "pod", "securityContext.sysctls \"%s\" is not allowed",
 			            str_or_empty(name));
 	}
