@@ -46,7 +46,8 @@ const char *fpd_pss_level_name(enum fpd_pss_level level)
 	return "?";
 }
 
-static int report(struct ps *ps, int code, const char *who, const char *fmt, va_list ap)
+static int __attribute__((format(printf, 4, 0)))
+report(struct ps *ps, int code, const char *who, const char *fmt, va_list ap)
 {
 	char detail[256];
 	vsnprintf(detail, sizeof(detail), fmt, ap);
@@ -297,9 +298,11 @@ static int apparmor_pod(struct ps *ps)
 	int rc = apparmor(ps, ps->spec, "pod");
 	if (!rc)
 		rc = get(ps, ps->meta, "annotations", K_OBJ, "pod", &ann);
+	if (rc)
+		return rc;
 	json_object_foreach((json_t *)ann, k, v)
 	{
-		if (rc || strncmp(k, prefix, sizeof(prefix) - 1))
+		if (strncmp(k, prefix, sizeof(prefix) - 1))
 			continue;
 		if (!json_is_string(v))
 			return malformed(ps, "pod", "annotation %s must be a string", k);
@@ -307,7 +310,7 @@ static int apparmor_pod(struct ps *ps)
 		if (*s && strcmp(s, "runtime/default") && strncmp(s, "localhost/", 10))
 			return deny(ps, "pod", "annotation %s=\"%s\" is not allowed", k, s);
 	}
-	return rc;
+	return FPD_OK;
 }
 
 static int selinux(struct ps *ps, const json_t *o, const char *who)
