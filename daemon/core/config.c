@@ -476,7 +476,8 @@ static bool valid_glob(const char *p, const char *extra)
 				return false;
 			open = false;
 		} else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-		             c == '*' || c == '?' || (c == '!' && open) || (c && strchr(extra, c)))) {
+		             c == '*' || c == '?' || (c == '!' && open) ||
+		             (c && strchr(extra, c)))) {
 			return false;
 		}
 	}
@@ -518,9 +519,9 @@ static int check_rules_list(const struct fpd_yaml_node *seq, const struct fpd_li
 		char where[64];
 		snprintf(where, sizeof(where), "%s[%zu]", key, i);
 		if (!r->namespaces)
-			return fpd_error_set_at(err, FPD_EINVAL, file, item ? item->line : 0,
-			                        item ? item->column : 0,
-			                        "%s needs \"namespaces\" (a namespace pattern)", where);
+			return fpd_error_set_at(
+			    err, FPD_EINVAL, file, item ? item->line : 0, item ? item->column : 0,
+			    "%s needs \"namespaces\" (a namespace pattern)", where);
 		if (!valid_glob(r->namespaces, ns_glob.extra))
 			return bad_glob(fpd_yaml_get(item, "namespaces"), where, r->namespaces,
 			                &ns_glob, file, err);
@@ -534,12 +535,13 @@ static int check_rules_list(const struct fpd_yaml_node *seq, const struct fpd_li
 }
 
 /* The policy's defaults that depend on other keys, and its patterns. */
-static int finish_policy(const struct fpd_yaml_node *root, struct fpd_config *cfg,
-                         const char *file, struct fpd_error *err)
+static int finish_policy(const struct fpd_yaml_node *root, struct fpd_config *cfg, const char *file,
+                         struct fpd_error *err)
 {
 	struct fpd_config_policy *p = &cfg->policy;
 	const struct fpd_yaml_node *policy = fpd_yaml_get(root, "policy");
-	const struct fpd_yaml_node *allow = fpd_yaml_get(fpd_yaml_get(policy, "namespaces"), "allow");
+	const struct fpd_yaml_node *allow =
+	    fpd_yaml_get(fpd_yaml_get(policy, "namespaces"), "allow");
 	if (!allow && cfg->namespaces.watch.count) {
 		fpd_strings_free(&p->namespaces_allow);
 		for (size_t i = 0; i < cfg->namespaces.watch.count; i++)
@@ -552,8 +554,10 @@ static int finish_policy(const struct fpd_yaml_node *root, struct fpd_config *cf
 		if (!valid_glob(p->namespaces_allow.items[i], ns_glob.extra))
 			return bad_glob(allow->items[i], "policy.namespaces.allow",
 			                p->namespaces_allow.items[i], &ns_glob, file, err);
-	if (p->own_namespace[0] && (!valid_glob(p->own_namespace, ns_glob.extra) ||
-	                            strpbrk(p->own_namespace, "*?[]!"))) {
+	size_t own_len = strlen(p->own_namespace);
+	if (own_len && (own_len > 63 || !valid_glob(p->own_namespace, ns_glob.extra) ||
+	                strpbrk(p->own_namespace, "*?[]!") || p->own_namespace[0] == '-' ||
+	                p->own_namespace[own_len - 1] == '-')) {
 		const struct fpd_yaml_node *n = fpd_yaml_get(policy, "own_namespace");
 		return fpd_error_set_at(err, FPD_EINVAL, file, n ? n->line : 0, n ? n->column : 0,
 		                        "policy.own_namespace: \"%s\" is not a namespace name",
@@ -562,8 +566,8 @@ static int finish_policy(const struct fpd_yaml_node *root, struct fpd_config *cf
 	int rc = check_rules_list(fpd_yaml_get(policy, "service_accounts"), &p->service_accounts,
 	                          "policy.service_accounts", &sa_glob, file, err);
 	if (!rc)
-		rc = check_rules_list(types, &p->task_types, "policy.task_types", &type_glob,
-		                      file, err);
+		rc = check_rules_list(types, &p->task_types, "policy.task_types", &type_glob, file,
+		                      err);
 	if (rc)
 		return rc;
 	const struct fpd_yaml_node *ovs =
@@ -575,9 +579,9 @@ static int finish_policy(const struct fpd_yaml_node *root, struct fpd_config *cf
 		char where[64];
 		snprintf(where, sizeof(where), "policy.pod_security.overrides[%zu]", i);
 		if (!o->namespaces || o->level < 0)
-			return fpd_error_set_at(err, FPD_EINVAL, file, item ? item->line : 0,
-			                        item ? item->column : 0,
-			                        "%s needs both \"namespaces\" and \"level\"", where);
+			return fpd_error_set_at(
+			    err, FPD_EINVAL, file, item ? item->line : 0, item ? item->column : 0,
+			    "%s needs both \"namespaces\" and \"level\"", where);
 		if (!valid_glob(o->namespaces, ns_glob.extra))
 			return bad_glob(fpd_yaml_get(item, "namespaces"), where, o->namespaces,
 			                &ns_glob, file, err);

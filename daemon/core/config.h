@@ -111,7 +111,7 @@ struct fpd_config_policy {
 	/* Of struct fpd_config_policy_rule; task_types_set false (key absent) admits every type. */
 	struct fpd_list task_types;
 	bool task_types_set;
-	int pod_security_level;         /* enum fpd_pss_level; default baseline */
+	int pod_security_level;        /* enum fpd_pss_level; default baseline */
 	struct fpd_list pss_overrides; /* of struct fpd_config_pss_override */
 };
 

@@ -30,9 +30,9 @@ static const char *const kind_names[] = {"an object", "an array", "a boolean", "
 struct ps {
 	enum fpd_pss_level level;
 	const json_t *spec;
-	const json_t *meta;  /* may be NULL */
-	const char *where;   /* "" or the path of the pod spec in its object */
-	const char *check;   /* the check running, for messages */
+	const json_t *meta; /* may be NULL */
+	const char *where;  /* "" or the path of the pod spec in its object */
+	const char *check;  /* the check running, for messages */
 	struct fpd_error *err;
 };
 
@@ -61,8 +61,8 @@ report(struct ps *ps, int code, const char *who, const char *fmt, va_list ap)
 }
 
 /* A violation of the running check. who: "pod" or `container "main"`. */
-static int __attribute__((format(printf, 3, 4))) deny(struct ps *ps, const char *who,
-                                                      const char *fmt, ...)
+static int __attribute__((format(printf, 3, 4)))
+deny(struct ps *ps, const char *who, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -71,8 +71,8 @@ static int __attribute__((format(printf, 3, 4))) deny(struct ps *ps, const char 
 	return rc;
 }
 
-static int __attribute__((format(printf, 3, 4))) malformed(struct ps *ps, const char *who,
-                                                           const char *fmt, ...)
+static int __attribute__((format(printf, 3, 4)))
+malformed(struct ps *ps, const char *who, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -123,8 +123,7 @@ static int get(struct ps *ps, const json_t *obj, const char *dotted, enum kind k
 	return FPD_OK;
 }
 
-static bool get_true(struct ps *ps, const json_t *obj, const char *dotted, const char *who,
-                     int *rc)
+static bool get_true(struct ps *ps, const json_t *obj, const char *dotted, const char *who, int *rc)
 {
 	const json_t *v;
 	*rc = get(ps, obj, dotted, K_BOOL, who, &v);
@@ -163,7 +162,8 @@ static int host_process(struct ps *ps, const json_t *o, const char *who)
 {
 	int rc;
 	if (get_true(ps, o, "securityContext.windowsOptions.hostProcess", who, &rc))
-		return deny(ps, who, "securityContext.windowsOptions.hostProcess=true is not allowed");
+		return deny(ps, who,
+		            "securityContext.windowsOptions.hostProcess=true is not allowed");
 	return rc;
 }
 
@@ -205,7 +205,8 @@ static int strings_within(struct ps *ps, const json_t *o, const char *dotted, co
 		if (!json_is_string(v))
 			return malformed(ps, who, "%s[%zu] must be a string", dotted, i);
 		if (!in_list(json_string_value(v), allowed))
-			return deny(ps, who, "%s \"%s\" is not allowed", dotted, json_string_value(v));
+			return deny(ps, who, "%s \"%s\" is not allowed", dotted,
+			            json_string_value(v));
 	}
 	return rc;
 }
@@ -213,8 +214,9 @@ static int strings_within(struct ps *ps, const json_t *o, const char *dotted, co
 static int capabilities_baseline(struct ps *ps, const json_t *c, const char *who)
 {
 	static const char *const allowed[] = {
-	    "AUDIT_WRITE", "CHOWN",  "DAC_OVERRIDE", "FOWNER",  "FSETID",  "KILL",       "MKNOD",
-	    "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT", NULL};
+	    "AUDIT_WRITE", "CHOWN",  "DAC_OVERRIDE",     "FOWNER",  "FSETID",
+	    "KILL",        "MKNOD",  "NET_BIND_SERVICE", "SETFCAP", "SETGID",
+	    "SETPCAP",     "SETUID", "SYS_CHROOT",       NULL};
 	return strings_within(ps, c, "securityContext.capabilities.add", who, allowed);
 }
 
@@ -250,21 +252,26 @@ static int host_ports(struct ps *ps, const json_t *c, const char *who)
 		if (hp && !json_is_null(hp) && !json_is_integer(hp))
 			return malformed(ps, who, "ports[%zu].hostPort must be an integer", i);
 		if (json_integer_value(hp) != 0)
-			return deny(ps, who, "ports[%zu].hostPort=%" JSON_INTEGER_FORMAT
-			            " is not allowed", i, json_integer_value(hp));
+			return deny(ps, who,
+			            "ports[%zu].hostPort=%" JSON_INTEGER_FORMAT " is not allowed",
+			            i, json_integer_value(hp));
 	}
 	return rc;
 }
 
 static int host_probes(struct ps *ps, const json_t *c, const char *who)
 {
-	static const char *const handlers[] = {
-	    "livenessProbe.httpGet.host",     "livenessProbe.tcpSocket.host",
-	    "readinessProbe.httpGet.host",    "readinessProbe.tcpSocket.host",
-	    "startupProbe.httpGet.host",      "startupProbe.tcpSocket.host",
-	    "lifecycle.postStart.httpGet.host", "lifecycle.postStart.tcpSocket.host",
-	    "lifecycle.preStop.httpGet.host", "lifecycle.preStop.tcpSocket.host",
-	    NULL};
+	static const char *const handlers[] = {"livenessProbe.httpGet.host",
+	                                       "livenessProbe.tcpSocket.host",
+	                                       "readinessProbe.httpGet.host",
+	                                       "readinessProbe.tcpSocket.host",
+	                                       "startupProbe.httpGet.host",
+	                                       "startupProbe.tcpSocket.host",
+	                                       "lifecycle.postStart.httpGet.host",
+	                                       "lifecycle.postStart.tcpSocket.host",
+	                                       "lifecycle.preStop.httpGet.host",
+	                                       "lifecycle.preStop.tcpSocket.host",
+	                                       NULL};
 	for (const char *const *h = handlers; *h; h++) {
 		const json_t *v;
 		int rc = get(ps, c, *h, K_STR, who, &v);
@@ -286,7 +293,8 @@ static int apparmor(struct ps *ps, const json_t *o, const char *who)
 		return rc;
 	const char *t = str_or_empty(type);
 	if (strcmp(t, "RuntimeDefault") && strcmp(t, "Localhost"))
-		return deny(ps, who, "securityContext.appArmorProfile.type=\"%s\" is not allowed", t);
+		return deny(ps, who, "securityContext.appArmorProfile.type=\"%s\" is not allowed",
+		            t);
 	return FPD_OK;
 }
 
@@ -315,12 +323,8 @@ static int apparmor_pod(struct ps *ps)
 
 static int selinux(struct ps *ps, const json_t *o, const char *who)
 {
-	static const char *const types[] = {"",
-	                                    "container_t",
-	                                    "container_init_t",
-	                                    "container_kvm_t",
-	                                    "container_engine_t",
-	                                    NULL};
+	static const char *const types[] = {
+	    "", "container_t", "container_init_t", "container_kvm_t", "container_engine_t", NULL};
 	static const char *const keys[] = {"securityContext.seLinuxOptions.type",
 	                                   "securityContext.seLinuxOptions.user",
 	                                   "securityContext.seLinuxOptions.role"};
@@ -373,7 +377,8 @@ static int seccomp_of(struct ps *ps, const json_t *o, const char *who, bool *set
 		return rc;
 	const char *t = str_or_empty(type);
 	if (strcmp(t, "RuntimeDefault") && strcmp(t, "Localhost"))
-		return deny(ps, who, "securityContext.seccompProfile.type=\"%s\" is not allowed", t);
+		return deny(ps, who, "securityContext.seccompProfile.type=\"%s\" is not allowed",
+		            t);
 	*set = true;
 	return FPD_OK;
 }
@@ -412,11 +417,12 @@ static int sysctls(struct ps *ps)
 	json_array_foreach(list, i, s)
 	{
 		if (!json_is_object(s))
-			return malformed(ps, "pod", "securityContext.sysctls[%zu] must be an object", i);
+			return malformed(ps, "pod",
+			                 "securityContext.sysctls[%zu] must be an object", i);
 		name = json_object_get(s, "name");
 		if (!json_is_string(name))
-			return malformed(ps, "pod", "securityContext.sysctls[%zu].name must be a string",
-			                 i);
+			return malformed(ps, "pod",
+			                 "securityContext.sysctls[%zu].name must be a string", i);
 		if (!in_list(json_string_value(name), safe))
 			return deny(ps, "pod", "securityContext.sysctls \"%s\" is not allowed",
 			            str_or_empty(name));
@@ -429,8 +435,9 @@ static int sysctls(struct ps *ps)
 static int restricted_volumes(struct ps *ps)
 {
 	static const char *const allowed[] = {
-	    "configMap", "csi",       "downwardAPI", "emptyDir", "ephemeral",
-	    "image",     "persistentVolumeClaim", "projected", "secret", NULL};
+	    "configMap", "csi",   "downwardAPI",           "emptyDir",
+	    "ephemeral", "image", "persistentVolumeClaim", "projected",
+	    "secret",    NULL};
 	const json_t *vols, *v, *src;
 	const char *k;
 	size_t i;
@@ -452,7 +459,8 @@ static int restricted_volumes(struct ps *ps)
 		}
 		if (!ok)
 			return deny(ps, "pod", "volume \"%s\" of type %s is not allowed",
-			            str_or_empty(json_object_get(v, "name")), type ? type : "(none)");
+			            str_or_empty(json_object_get(v, "name")),
+			            type ? type : "(none)");
 	}
 	return rc;
 }
@@ -468,18 +476,28 @@ static int privilege_escalation(struct ps *ps, const json_t *c, const char *who)
 	return rc;
 }
 
-static int run_as_non_root(struct ps *ps, const json_t *c, const char *who)
+static int run_as_non_root_pod(struct ps *ps)
 {
-	const json_t *pod, *own;
+	const json_t *pod;
 	if (user_namespace(ps))
 		return FPD_OK;
 	int rc = get(ps, ps->spec, "securityContext.runAsNonRoot", K_BOOL, "pod", &pod);
-	if (!rc)
-		rc = get(ps, c, "securityContext.runAsNonRoot", K_BOOL, who, &own);
+	if (!rc && json_is_false(pod))
+		return deny(ps, "pod", "securityContext.runAsNonRoot=false is not allowed");
+	return rc;
+}
+
+/* After run_as_non_root_pod: the pod's value is a boolean or unset. */
+static int run_as_non_root(struct ps *ps, const json_t *c, const char *who)
+{
+	const json_t *own;
+	if (user_namespace(ps))
+		return FPD_OK;
+	const json_t *pod =
+	    json_object_get(json_object_get(ps->spec, "securityContext"), "runAsNonRoot");
+	int rc = get(ps, c, "securityContext.runAsNonRoot", K_BOOL, who, &own);
 	if (rc)
 		return rc;
-	if (json_is_false(pod))
-		return deny(ps, "pod", "securityContext.runAsNonRoot=false is not allowed");
 	if (json_is_false(own))
 		return deny(ps, who, "securityContext.runAsNonRoot=false is not allowed");
 	if (!own && !json_is_true(pod))
@@ -505,6 +523,12 @@ static int run_as_user_pod(struct ps *ps)
 	return run_as_user(ps, ps->spec, "pod");
 }
 
+static int seccomp_restricted_pod(struct ps *ps)
+{
+	return is_windows(ps) ? FPD_OK : seccomp_baseline_pod(ps);
+}
+
+/* After seccomp_restricted_pod: the pod's profile, if any, is valid. */
 static int seccomp_restricted(struct ps *ps, const json_t *c, const char *who)
 {
 	bool pod_set, own_set;
@@ -566,9 +590,10 @@ static const struct check checks[] = {
     {"sysctls", FPD_PSS_BASELINE, false, sysctls, NULL},
     {"restrictedVolumes", FPD_PSS_RESTRICTED, false, restricted_volumes, NULL},
     {"allowPrivilegeEscalation", FPD_PSS_RESTRICTED, false, NULL, privilege_escalation},
-    {"runAsNonRoot", FPD_PSS_RESTRICTED, false, NULL, run_as_non_root},
+    {"runAsNonRoot", FPD_PSS_RESTRICTED, false, run_as_non_root_pod, run_as_non_root},
     {"runAsUser", FPD_PSS_RESTRICTED, false, run_as_user_pod, run_as_user},
-    {"seccompProfile_restricted", FPD_PSS_RESTRICTED, false, NULL, seccomp_restricted},
+    {"seccompProfile_restricted", FPD_PSS_RESTRICTED, false, seccomp_restricted_pod,
+     seccomp_restricted},
     {"capabilities_restricted", FPD_PSS_RESTRICTED, false, NULL, capabilities_restricted},
 };
 
@@ -689,7 +714,8 @@ static int visit(struct walk *w, const json_t *node, const json_t *parent, const
 		                     fpd_pss_level_name(w->level), where);
 	w->found++;
 	if (!w->spark) {
-		const json_t *meta = !strcmp(last, "spec") ? json_object_get(parent, "metadata") : NULL;
+		const json_t *meta =
+		    !strcmp(last, "spec") ? json_object_get(parent, "metadata") : NULL;
 		return check_pod(w->level, node, meta, where, w->err);
 	}
 	json_t *spec, *meta;
@@ -702,8 +728,8 @@ static int visit(struct walk *w, const json_t *node, const json_t *parent, const
 }
 
 /* Follows segment i onwards from node; where holds the concrete path so far. */
-static int walk(struct walk *w, const json_t *node, const json_t *parent, size_t i,
-                char *where, size_t used)
+static int walk(struct walk *w, const json_t *node, const json_t *parent, size_t i, char *where,
+                size_t used)
 {
 	if (i == w->nsegs)
 		return visit(w, node, parent, where);
@@ -723,7 +749,8 @@ static int walk(struct walk *w, const json_t *node, const json_t *parent, size_t
 		json_object_foreach((json_t *)node, k, v)
 		{
 			snprintf(where + used, WHERE_MAX - used, "%s%s", dot, k);
-			if (!json_is_null(v) && (rc = walk(w, v, node, i + 1, where, strlen(where))))
+			if (!json_is_null(v) &&
+			    (rc = walk(w, v, node, i + 1, where, strlen(where))))
 				return rc;
 		}
 	} else if (json_is_array(node)) {
@@ -732,7 +759,8 @@ static int walk(struct walk *w, const json_t *node, const json_t *parent, size_t
 		json_array_foreach(node, idx, v)
 		{
 			snprintf(where + used, WHERE_MAX - used, "[%zu]", idx);
-			if (!json_is_null(v) && (rc = walk(w, v, node, i + 1, where, strlen(where))))
+			if (!json_is_null(v) &&
+			    (rc = walk(w, v, node, i + 1, where, strlen(where))))
 				return rc;
 		}
 	}
@@ -778,7 +806,8 @@ int fpd_podsecurity_check_object(enum fpd_pss_level level, const json_t *object,
 {
 	struct walk w = {.level = level, .root = object, .err = err};
 	if (!json_is_object(object))
-		return fpd_error_set(err, FPD_EINVAL, "pod security: the object must be a JSON object");
+		return fpd_error_set(err, FPD_EINVAL,
+		                     "pod security: the object must be a JSON object");
 	if (!pod_spec_paths || !pod_spec_paths[0])
 		return fpd_error_set(err, FPD_EINVAL, "pod security: no pod spec paths given");
 	if (level == FPD_PSS_PRIVILEGED)

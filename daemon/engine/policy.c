@@ -101,8 +101,10 @@ int fpd_policy_new(const struct fpd_config_policy *cfg, const char *own_namespac
 {
 	*out = NULL;
 	if (own_namespace && *own_namespace && !namespace_name(own_namespace))
-		return fpd_error_set(err, FPD_EINVAL, "policy: own namespace \"%s\" is not a "
-		                     "namespace name", own_namespace);
+		return fpd_error_set(err, FPD_EINVAL,
+		                     "policy: own namespace \"%s\" is not a "
+		                     "namespace name",
+		                     own_namespace);
 	if (!valid_level(cfg->pod_security_level))
 		return fpd_error_set(err, FPD_EINVAL, "policy.pod_security.level: unknown level %d",
 		                     cfg->pod_security_level);
@@ -176,7 +178,8 @@ int fpd_policy_own_namespace(const char *configured, const char *file, char *out
 		from = file;
 	}
 	if (buf[0] && !namespace_name(buf))
-		return fpd_error_set(err, FPD_EINVAL, "%s: \"%s\" is not a namespace name", from, buf);
+		return fpd_error_set(err, FPD_EINVAL, "%s: \"%s\" is not a namespace name", from,
+		                     buf);
 	if (strlen(buf) >= size)
 		return fpd_error_set(err, FPD_ERANGE, "%s: namespace name too long", from);
 	memcpy(out, buf, strlen(buf) + 1);
@@ -187,8 +190,8 @@ int fpd_policy_own_namespace(const char *configured, const char *file, char *out
 static void join_quoted(char *out, size_t size, const struct fpd_strings *s, size_t *used)
 {
 	for (size_t i = 0; i < s->count; i++) {
-		int n = snprintf(out + *used, size - *used, "%s\"%s\"", *used ? ", " : "",
-		                 s->items[i]);
+		int n =
+		    snprintf(out + *used, size - *used, "%s\"%s\"", *used ? ", " : "", s->items[i]);
 		if (n < 0 || (size_t)n >= size - *used) {
 			snprintf(out + *used, size - *used, "...");
 			*used = size - 1;
@@ -214,7 +217,8 @@ static int check_namespace(const struct fpd_policy *p, const char *ns, struct fp
 		return fpd_error_set(err, FPD_EPERM,
 		                     "namespace \"%s\" is %s: refused unless listed explicitly in "
 		                     "policy.namespaces.allow",
-		                     ns, system ? "a system namespace" : "the daemon's own namespace");
+		                     ns,
+		                     system ? "a system namespace" : "the daemon's own namespace");
 	}
 	for (size_t i = 0; i < p->ns_allow.count; i++)
 		if (matches(p->ns_allow.items[i], ns))
@@ -222,7 +226,7 @@ static int check_namespace(const struct fpd_policy *p, const char *ns, struct fp
 	char list[256] = "";
 	size_t used = 0;
 	join_quoted(list, sizeof(list), &p->ns_allow, &used);
-	p->stats->namespace++;
+	p->stats->namespace ++;
 	return fpd_error_set(err, FPD_EPERM,
 	                     "namespace \"%s\" is not allowed by policy.namespaces.allow (%s)", ns,
 	                     list);
@@ -247,9 +251,8 @@ static bool rules_admit(const struct rules *r, const char *ns, const char *name,
 	return false;
 }
 
-int fpd_policy_check_create(const struct fpd_policy *p, const char *ns,
-                            const char *service_account, const char *task_type,
-                            struct fpd_error *err)
+int fpd_policy_check_create(const struct fpd_policy *p, const char *ns, const char *service_account,
+                            const char *task_type, struct fpd_error *err)
 {
 	int rc = check_namespace(p, ns, err);
 	if (rc)

@@ -21,11 +21,11 @@
 
 /* Refusals by rule since the policy was made. */
 struct fpd_policy_stats {
-	uint64_t system_namespace;  /* kube-system, kube-public, kube-node-lease, own namespace */
-	uint64_t namespace;         /* not in policy.namespaces.allow */
-	uint64_t service_account;   /* policy.service_accounts */
-	uint64_t task_type;         /* policy.task_types */
-	uint64_t pod_security;      /* policy.pod_security */
+	uint64_t system_namespace; /* kube-system, kube-public, kube-node-lease, own namespace */
+	uint64_t namespace;        /* not in policy.namespaces.allow */
+	uint64_t service_account;  /* policy.service_accounts */
+	uint64_t task_type;        /* policy.task_types */
+	uint64_t pod_security;     /* policy.pod_security */
 };
 
 struct fpd_policy;
@@ -49,9 +49,8 @@ int fpd_policy_own_namespace(const char *configured, const char *file, char *out
 
 /* May a task of task_type run in ns under service_account ("" or NULL: `default`)? All strings
  * borrowed. 0, or FPD_EPERM with the refusing rule named in err. */
-int fpd_policy_check_create(const struct fpd_policy *p, const char *ns,
-                            const char *service_account, const char *task_type,
-                            struct fpd_error *err);
+int fpd_policy_check_create(const struct fpd_policy *p, const char *ns, const char *service_account,
+                            const char *task_type, struct fpd_error *err);
 
 /* May GetTask/DeleteTask reach an object in ns (from verified resource_meta)? Namespaces only:
  * a namespace refused since the object was made is refused now. 0 or FPD_EPERM. */

@@ -78,8 +78,8 @@ static void run_pod_fixture(const char *name, void *ud)
 START_TEST(baseline_fixtures)
 {
 	struct level_run r = {"baseline", FPD_PSS_BASELINE, 0};
-	ck_assert_uint_ge(fpd_fixture_each("podsecurity/baseline", ".json", NULL, run_pod_fixture, &r),
-	                  40);
+	ck_assert_uint_ge(
+	    fpd_fixture_each("podsecurity/baseline", ".json", NULL, run_pod_fixture, &r), 40);
 	ck_assert_uint_ge(r.refused, 20);
 }
 END_TEST
@@ -104,17 +104,35 @@ END_TEST
 /* Each published check, by level, has a fixture that passes and one that fails. */
 START_TEST(every_check_has_fixtures)
 {
-	static const char *const baseline[] = {
-	    "windowsHostProcess", "hostNamespaces",  "privileged",
-	    "capabilities_baseline", "hostPathVolumes", "hostPorts",
-	    "hostProbesAndHostLifecycle", "appArmorProfile", "seLinuxOptions",
-	    "procMount", "seccompProfile_baseline", "sysctls", NULL};
-	static const char *const restricted[] = {
-	    "windowsHostProcess", "hostNamespaces", "privileged", "hostPorts",
-	    "hostProbesAndHostLifecycle", "appArmorProfile", "seLinuxOptions",
-	    "procMount_restricted", "sysctls", "restrictedVolumes", "allowPrivilegeEscalation",
-	    "runAsNonRoot", "runAsUser", "seccompProfile_restricted", "capabilities_restricted",
-	    NULL};
+	static const char *const baseline[] = {"windowsHostProcess",
+	                                       "hostNamespaces",
+	                                       "privileged",
+	                                       "capabilities_baseline",
+	                                       "hostPathVolumes",
+	                                       "hostPorts",
+	                                       "hostProbesAndHostLifecycle",
+	                                       "appArmorProfile",
+	                                       "seLinuxOptions",
+	                                       "procMount",
+	                                       "seccompProfile_baseline",
+	                                       "sysctls",
+	                                       NULL};
+	static const char *const restricted[] = {"windowsHostProcess",
+	                                         "hostNamespaces",
+	                                         "privileged",
+	                                         "hostPorts",
+	                                         "hostProbesAndHostLifecycle",
+	                                         "appArmorProfile",
+	                                         "seLinuxOptions",
+	                                         "procMount_restricted",
+	                                         "sysctls",
+	                                         "restrictedVolumes",
+	                                         "allowPrivilegeEscalation",
+	                                         "runAsNonRoot",
+	                                         "runAsUser",
+	                                         "seccompProfile_restricted",
+	                                         "capabilities_restricted",
+	                                         NULL};
 	static const struct {
 		const char *dir;
 		const char *const *ids;
@@ -123,8 +141,8 @@ START_TEST(every_check_has_fixtures)
 		for (const char *const *id = levels[l].ids; *id; id++)
 			for (int pass = 0; pass < 2; pass++) {
 				char rel[256];
-				snprintf(rel, sizeof(rel), "podsecurity/%s/%s-%s.json", levels[l].dir,
-				         *id, pass ? "pass" : "fail");
+				snprintf(rel, sizeof(rel), "podsecurity/%s/%s-%s.json",
+				         levels[l].dir, *id, pass ? "pass" : "fail");
 				FILE *f = fopen(fpd_fixture(rel), "r");
 				ck_assert_msg(f != NULL, "missing fixture %s", rel);
 				fclose(f);
@@ -181,8 +199,8 @@ static void run_object_fixture(const char *name, void *ud)
 	struct fpd_error err;
 	fpd_error_clear(&err);
 	int rc = fpd_podsecurity_check_object(
-	    level_named(json_string_value(json_object_get(f, "level"))), json_object_get(f, "object"),
-	    paths, &err);
+	    level_named(json_string_value(json_object_get(f, "level"))),
+	    json_object_get(f, "object"), paths, &err);
 	check_result(rel, rc, &err, wanted(name), f);
 	*refused += rc == FPD_EPERM;
 	json_decref(f);
@@ -313,9 +331,9 @@ END_TEST
 START_TEST(null_is_unset)
 {
 	struct fpd_error err;
-	json_t *spec = json_pack("{s:n,s:n,s:[{s:s,s:{s:n,s:n}}]}", "hostNetwork", "volumes",
-	                         "containers", "name", "main", "securityContext", "privileged",
-	                         "capabilities");
+	json_t *spec =
+	    json_pack("{s:n,s:n,s:[{s:s,s:{s:n,s:n}}]}", "hostNetwork", "volumes", "containers",
+	              "name", "main", "securityContext", "privileged", "capabilities");
 	ck_assert_int_eq(fpd_podsecurity_check(FPD_PSS_BASELINE, spec, NULL, &err), FPD_OK);
 	json_decref(spec);
 }
@@ -336,8 +354,9 @@ START_TEST(object_paths_refused)
 	ck_assert_int_eq(fpd_podsecurity_check_object(FPD_PSS_BASELINE, obj, none, &err),
 	                 FPD_EINVAL);
 	ck_assert_str_eq(err.text, "pod security: no pod spec paths given");
-	ck_assert_int_eq(fpd_podsecurity_check_object(FPD_PSS_BASELINE, json_null(), pod_paths, &err),
-	                 FPD_EINVAL);
+	ck_assert_int_eq(
+	    fpd_podsecurity_check_object(FPD_PSS_BASELINE, json_null(), pod_paths, &err),
+	    FPD_EINVAL);
 	/* an empty spec is a pod with nothing to refuse */
 	ck_assert_int_eq(fpd_podsecurity_check_object(FPD_PSS_BASELINE, obj, pod_paths, &err),
 	                 FPD_OK);

@@ -154,9 +154,10 @@ START_TEST(service_account_rules)
 	expect_create(p, "team-a", "", "t", NULL);
 	expect_create(p, "team-b", "trainer", "t", NULL); /* rules add up */
 	expect_create(p, "ml", "cluster-admin-ish", "t", NULL);
-	expect_create(p, "team-a", "trainer", "t",
-	              "service account \"trainer\" in namespace \"team-a\" is not allowed by "
-	              "policy.service_accounts (allowed: \"default\"; rules: \"spark\", \"ray-*\")");
+	expect_create(
+	    p, "team-a", "trainer", "t",
+	    "service account \"trainer\" in namespace \"team-a\" is not allowed by "
+	    "policy.service_accounts (allowed: \"default\"; rules: \"spark\", \"ray-*\")");
 	expect_create(p, "team-b", "admin", "t",
 	              "service account \"admin\" in namespace \"team-b\" is not allowed by "
 	              "policy.service_accounts (allowed: \"default\"; rules: \"spark\", \"ray-*\", "
@@ -209,8 +210,8 @@ START_TEST(access_checks_namespaces_only)
 	ck_assert_str_eq(err.text, "namespace \"kube-system\" is a system namespace: refused "
 	                           "unless listed explicitly in policy.namespaces.allow");
 	ck_assert_int_eq(fpd_policy_check_access(p, "other", &err), FPD_EPERM);
-	ck_assert_str_eq(err.text,
-	                 "namespace \"other\" is not allowed by policy.namespaces.allow (\"team-*\")");
+	ck_assert_str_eq(
+	    err.text, "namespace \"other\" is not allowed by policy.namespaces.allow (\"team-*\")");
 	ck_assert_int_eq(fpd_policy_check_access(p, "", &err), FPD_EINVAL);
 	ck_assert_int_eq(fpd_policy_check_access(p, NULL, &err), FPD_EINVAL);
 	fpd_policy_free(p);
@@ -219,13 +220,14 @@ END_TEST
 
 START_TEST(pod_security_levels_by_namespace)
 {
-	struct fpd_policy *p = policy_from("policy:\n"
-	                                   "  pod_security:\n"
-	                                   "    level: restricted\n"
-	                                   "    overrides:\n"
-	                                   "      - {namespaces: \"ml-*\", level: baseline}\n"
-	                                   "      - {namespaces: \"ml-gpu\", level: privileged}\n"
-	                                   "      - {namespaces: \"infra-?\", level: privileged}\n");
+	struct fpd_policy *p =
+	    policy_from("policy:\n"
+	                "  pod_security:\n"
+	                "    level: restricted\n"
+	                "    overrides:\n"
+	                "      - {namespaces: \"ml-*\", level: baseline}\n"
+	                "      - {namespaces: \"ml-gpu\", level: privileged}\n"
+	                "      - {namespaces: \"infra-?\", level: privileged}\n");
 	ck_assert_int_eq(fpd_policy_pod_security_level(p, "team-a"), FPD_PSS_RESTRICTED);
 	ck_assert_int_eq(fpd_policy_pod_security_level(p, "ml-x"), FPD_PSS_BASELINE);
 	/* first match wins: ml-gpu is caught by "ml-*" */
@@ -253,10 +255,10 @@ START_TEST(s1_reproduction_refused)
 	json_t *f = json_load_file(fpd_fixture("podsecurity/objects/s1-pod-fail.json"), 0, NULL);
 	ck_assert_ptr_nonnull(f);
 	const json_t *pod = json_object_get(f, "object");
-	const char *ns = json_string_value(json_object_get(json_object_get(pod, "metadata"),
-	                                                   "namespace"));
-	const char *sa = json_string_value(
-	    json_object_get(json_object_get(pod, "spec"), "serviceAccountName"));
+	const char *ns =
+	    json_string_value(json_object_get(json_object_get(pod, "metadata"), "namespace"));
+	const char *sa =
+	    json_string_value(json_object_get(json_object_get(pod, "spec"), "serviceAccountName"));
 	ck_assert_str_eq(ns, "kube-system");
 	ck_assert_str_eq(sa, "admin");
 	static const char *const paths[] = {"spec", NULL};
@@ -341,9 +343,8 @@ START_TEST(own_namespace_discovery)
 	ck_assert_int_eq(fpd_policy_own_namespace("", path, ns, sizeof(ns), &err), FPD_EINVAL);
 	ck_assert_str_eq(err.text, "$POD_NAMESPACE: \"Not A Name\" is not a namespace name");
 	unsetenv("POD_NAMESPACE");
-	ck_assert_int_eq(fpd_policy_own_namespace("", "/nonexistent/namespace", ns, sizeof(ns),
-	                                          &err),
-	                 FPD_OK);
+	ck_assert_int_eq(
+	    fpd_policy_own_namespace("", "/nonexistent/namespace", ns, sizeof(ns), &err), FPD_OK);
 	ck_assert_str_eq(ns, "");
 	ck_assert_int_eq(fpd_policy_own_namespace("", NULL, ns, sizeof(ns), &err), FPD_OK);
 	ck_assert_str_eq(ns, "");
@@ -418,7 +419,7 @@ static int load_config(const char *path, struct fpd_error *err)
 
 START_TEST(config_bad_values_at_location)
 {
-	ck_assert_int_ge(fpd_check_bad_fixtures("policy/bad", load_config), 13);
+	ck_assert_int_ge(fpd_check_bad_fixtures("policy/bad", load_config), 14);
 }
 END_TEST
 
