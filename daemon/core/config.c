@@ -484,6 +484,15 @@ static bool valid_glob(const char *p, const char *extra)
 	return !open;
 }
 
+/* What a namespace name is: a DNS-1123 label. */
+static bool dns_label(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
 /* What a pattern matches: names made of lowercase letters, digits, '-' and extra. */
 struct glob_kind {
 	const char *what;
@@ -554,10 +563,7 @@ static int finish_policy(const struct fpd_yaml_node *root, struct fpd_config *cf
 		if (!valid_glob(p->namespaces_allow.items[i], ns_glob.extra))
 			return bad_glob(allow->items[i], "policy.namespaces.allow",
 			                p->namespaces_allow.items[i], &ns_glob, file, err);
-	size_t own_len = strlen(p->own_namespace);
-	if (own_len && (own_len > 63 || !valid_glob(p->own_namespace, ns_glob.extra) ||
-	                strpbrk(p->own_namespace, "*?[]!") || p->own_namespace[0] == '-' ||
-	                p->own_namespace[own_len - 1] == '-')) {
+	if (p->own_namespace[0] && !dns_label(p->own_namespace)) {
 		const struct fpd_yaml_node *n = fpd_yaml_get(policy, "own_namespace");
 		return fpd_error_set_at(err, FPD_EINVAL, file, n ? n->line : 0, n ? n->column : 0,
 		                        "policy.own_namespace: \"%s\" is not a namespace name",

@@ -58,10 +58,7 @@ static bool namespace_name(const char *s)
 	size_t n = strlen(s);
 	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
 		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
-			return false;
-	return true;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
 }
 
 static void copy_strings(struct fpd_strings *dst, const struct fpd_strings *src)
@@ -226,7 +223,7 @@ static int check_namespace(const struct fpd_policy *p, const char *ns, struct fp
 	char list[256] = "";
 	size_t used = 0;
 	join_quoted(list, sizeof(list), &p->ns_allow, &used);
-	p->stats->namespace ++;
+	p->stats->unlisted_namespace++;
 	return fpd_error_set(err, FPD_EPERM,
 	                     "namespace \"%s\" is not allowed by policy.namespaces.allow (%s)", ns,
 	                     list);

@@ -21,11 +21,11 @@
 
 /* Refusals by rule since the policy was made. */
 struct fpd_policy_stats {
-	uint64_t system_namespace; /* kube-system, kube-public, kube-node-lease, own namespace */
-	uint64_t namespace;        /* not in policy.namespaces.allow */
-	uint64_t service_account;  /* policy.service_accounts */
-	uint64_t task_type;        /* policy.task_types */
-	uint64_t pod_security;     /* policy.pod_security */
+	uint64_t system_namespace;   /* kube-system, kube-public, kube-node-lease, own namespace */
+	uint64_t unlisted_namespace; /* not in policy.namespaces.allow */
+	uint64_t service_account;    /* policy.service_accounts */
+	uint64_t task_type;          /* policy.task_types */
+	uint64_t pod_security;       /* policy.pod_security */
 };
 
 struct fpd_policy;

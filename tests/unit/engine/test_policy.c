@@ -70,7 +70,7 @@ START_TEST(defaults_refuse_system_and_own_namespaces)
 	const struct fpd_policy_stats *st = fpd_policy_stats(p);
 	ck_assert_uint_eq(st->system_namespace, 4);
 	ck_assert_uint_eq(st->service_account, 1);
-	ck_assert_uint_eq(st->namespace, 0);
+	ck_assert_uint_eq(st->unlisted_namespace, 0);
 	ck_assert_uint_eq(st->task_type, 0);
 	ck_assert_int_eq(fpd_policy_pod_security_level(p, "team-a"), FPD_PSS_BASELINE);
 	fpd_policy_free(p);
@@ -103,7 +103,7 @@ START_TEST(namespace_globs)
 	expect_create(p, "team", "", "t",
 	              "namespace \"team\" is not allowed by policy.namespaces.allow (\"team-*\", "
 	              "\"proj-[ab]\")");
-	ck_assert_uint_eq(fpd_policy_stats(p)->namespace, 2);
+	ck_assert_uint_eq(fpd_policy_stats(p)->unlisted_namespace, 2);
 	fpd_policy_free(p);
 }
 END_TEST
