@@ -117,6 +117,57 @@ static const struct fpd_schema_field engine_fields[] = {
     {NULL},
 };
 
+/* Same order as enum fpd_pss_level (engine/podsecurity.h). */
+static const char *const pss_levels[] = {"privileged", "baseline", "restricted", NULL};
+
+#define RULE(f) offsetof(struct fpd_config_policy_rule, f)
+static const struct fpd_schema_field policy_rule_fields[] = {
+    {"namespaces", FPD_SCHEMA_STRING, RULE(namespaces), .nonempty = true},
+    {"allow", FPD_SCHEMA_STRINGS, RULE(allow)},
+    {NULL},
+};
+
+/* Each override starts without a level, so a missing `level` is caught. */
+static void pss_override_defaults(void *elem)
+{
+	((struct fpd_config_pss_override *)elem)->level = -1;
+}
+
+#define OVERRIDE(f) offsetof(struct fpd_config_pss_override, f)
+static const struct fpd_schema_field pss_override_fields[] = {
+    {"namespaces", FPD_SCHEMA_STRING, OVERRIDE(namespaces), .nonempty = true},
+    {"level", FPD_SCHEMA_ENUM, OVERRIDE(level), .names = pss_levels},
+    {NULL},
+};
+
+#define POLICY(f) offsetof(struct fpd_config_policy, f)
+/* `policy.namespaces` has one key: its section is the string list itself (offset 0 in it). */
+static const struct fpd_schema_field policy_namespaces_fields[] = {
+    {"allow", FPD_SCHEMA_STRINGS, 0, .nonempty = true},
+    {NULL},
+};
+
+/* `policy.pod_security` is a section over the whole policy struct (offset 0), so its fields'
+ * offsets are the policy's. */
+static const struct fpd_schema_field pod_security_fields[] = {
+    {"level", FPD_SCHEMA_ENUM, POLICY(pod_security_level), .names = pss_levels},
+    {"overrides", FPD_SCHEMA_SECTIONS, POLICY(pss_overrides), .fields = pss_override_fields,
+     .elem_size = sizeof(struct fpd_config_pss_override), .elem_defaults = pss_override_defaults},
+    {NULL},
+};
+
+static const struct fpd_schema_field policy_fields[] = {
+    {"namespaces", FPD_SCHEMA_SECTION, POLICY(namespaces_allow),
+     .fields = policy_namespaces_fields},
+    {"own_namespace", FPD_SCHEMA_STRING, POLICY(own_namespace)},
+    {"service_accounts", FPD_SCHEMA_SECTIONS, POLICY(service_accounts),
+     .fields = policy_rule_fields, .elem_size = sizeof(struct fpd_config_policy_rule)},
+    {"task_types", FPD_SCHEMA_SECTIONS, POLICY(task_types), .fields = policy_rule_fields,
+     .nonempty = true, .elem_size = sizeof(struct fpd_config_policy_rule)},
+    {"pod_security", FPD_SCHEMA_SECTION, 0, .fields = pod_security_fields},
+    {NULL},
+};
+
 #define COPILOT(f) offsetof(struct fpd_copilot_settings, f)
 static const struct fpd_schema_field copilot_fields[] = {
     {"name", FPD_SCHEMA_STRING, COPILOT(name)},
@@ -218,6 +269,7 @@ static const struct fpd_schema_field config_fields[] = {
      .fields = namespaces_fields},
     {"plugins", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, plugins), .fields = plugins_fields},
     {"engine", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, engine), .fields = engine_fields},
+    {"policy", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, policy), .fields = policy_fields},
     {"k8s", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, settings.k8s), .fields = k8s_fields},
     {"logs", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, settings.logs),
      .fields = fpd_log_settings_fields},
@@ -302,6 +354,10 @@ void fpd_config_defaults(struct fpd_config *cfg)
 	cfg->engine.operator_timeout_ms = 10 * 60 * 1000;
 	cfg->engine.sweep_interval_ms = 60 * 1000;
 	cfg->engine.create_retry_max_ms = 20 * 1000;
+
+	fpd_strings_push(&cfg->policy.namespaces_allow, "*");
+	cfg->policy.own_namespace = fpd_strdup("");
+	cfg->policy.pod_security_level = 1; /* baseline */
 
 	struct fpd_k8s_settings *k = &cfg->settings.k8s;
 	k->default_annotations =
@@ -447,6 +503,145 @@ static int check_rules(const struct fpd_yaml_node *root, const struct fpd_config
 	return FPD_OK;
 }
 
+/* Glob patterns of the policy, checked here so that a typo is a file:line error rather than a
+ * rule that silently matches nothing. extra: characters names of this kind may hold besides
+ * lowercase letters, digits and '-'. Brackets must close (fnmatch takes a lone '[' literally). */
+static bool valid_glob(const char *p, const char *extra)
+{
+	size_t n = strlen(p);
+	bool open = false;
+	if (n == 0 || n > 253)
+		return false;
+	for (; *p; p++) {
+		char c = *p;
+		if (c == '[') {
+			if (open)
+				return false;
+			open = true;
+		} else if (c == ']') {
+			if (!open)
+				return false;
+			open = false;
+		} else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+		             c == '*' || c == '?' || (c == '!' && open) ||
+		             (c && strchr(extra, c)))) {
+			return false;
+		}
+	}
+	return !open;
+}
+
+/* What a namespace name is: a DNS-1123 label. */
+static bool dns_label(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+/* What a pattern matches: names made of lowercase letters, digits, '-' and extra. */
+struct glob_kind {
+	const char *what;
+	const char *extra;
+	const char *chars; /* for messages */
+};
+
+static const struct glob_kind ns_glob = {"namespace", "", "lowercase letters, digits, '-'"};
+static const struct glob_kind sa_glob = {"service account", ".",
+                                         "lowercase letters, digits, '-', '.'"};
+static const struct glob_kind type_glob = {"task type", "ABCDEFGHIJKLMNOPQRSTUVWXYZ_.:/",
+                                           "letters, digits, '-', '_', '.', ':', '/'"};
+
+static int bad_glob(const struct fpd_yaml_node *n, const char *key, const char *value,
+                    const struct glob_kind *k, const char *file, struct fpd_error *err)
+{
+	return fpd_error_set_at(err, FPD_EINVAL, file, n ? n->line : 0, n ? n->column : 0,
+	                        "%s: \"%s\" is not a %s pattern (%s and the glob characters "
+	                        "* ? [...], brackets closed)",
+	                        key, value, k->what, k->chars);
+}
+
+/* Each rule's `namespaces` and `allow` entries. key is "policy.service_accounts" or
+ * "policy.task_types"; kind is what `allow` matches. */
+static int check_rules_list(const struct fpd_yaml_node *seq, const struct fpd_list *rules,
+                            const char *key, const struct glob_kind *kind, const char *file,
+                            struct fpd_error *err)
+{
+	for (size_t i = 0; i < rules->count; i++) {
+		const struct fpd_config_policy_rule *r =
+		    fpd_list_at(rules, sizeof(struct fpd_config_policy_rule), i);
+		const struct fpd_yaml_node *item = seq && i < seq->count ? seq->items[i] : NULL;
+		char where[64];
+		snprintf(where, sizeof(where), "%s[%zu]", key, i);
+		if (!r->namespaces)
+			return fpd_error_set_at(
+			    err, FPD_EINVAL, file, item ? item->line : 0, item ? item->column : 0,
+			    "%s needs \"namespaces\" (a namespace pattern)", where);
+		if (!valid_glob(r->namespaces, ns_glob.extra))
+			return bad_glob(fpd_yaml_get(item, "namespaces"), where, r->namespaces,
+			                &ns_glob, file, err);
+		const struct fpd_yaml_node *allow = fpd_yaml_get(item, "allow");
+		for (size_t j = 0; j < r->allow.count; j++)
+			if (!valid_glob(r->allow.items[j], kind->extra))
+				return bad_glob(allow && j < allow->count ? allow->items[j] : item,
+				                where, r->allow.items[j], kind, file, err);
+	}
+	return FPD_OK;
+}
+
+/* The policy's defaults that depend on other keys, and its patterns. */
+static int finish_policy(const struct fpd_yaml_node *root, struct fpd_config *cfg, const char *file,
+                         struct fpd_error *err)
+{
+	struct fpd_config_policy *p = &cfg->policy;
+	const struct fpd_yaml_node *policy = fpd_yaml_get(root, "policy");
+	const struct fpd_yaml_node *allow =
+	    fpd_yaml_get(fpd_yaml_get(policy, "namespaces"), "allow");
+	if (!allow && cfg->namespaces.watch.count) {
+		fpd_strings_free(&p->namespaces_allow);
+		for (size_t i = 0; i < cfg->namespaces.watch.count; i++)
+			fpd_strings_push(&p->namespaces_allow, cfg->namespaces.watch.items[i]);
+	}
+	const struct fpd_yaml_node *types = fpd_yaml_get(policy, "task_types");
+	p->task_types_set = types && !fpd_yaml_is_null(types);
+
+	for (size_t i = 0; allow && i < p->namespaces_allow.count; i++)
+		if (!valid_glob(p->namespaces_allow.items[i], ns_glob.extra))
+			return bad_glob(allow->items[i], "policy.namespaces.allow",
+			                p->namespaces_allow.items[i], &ns_glob, file, err);
+	if (p->own_namespace[0] && !dns_label(p->own_namespace)) {
+		const struct fpd_yaml_node *n = fpd_yaml_get(policy, "own_namespace");
+		return fpd_error_set_at(err, FPD_EINVAL, file, n ? n->line : 0, n ? n->column : 0,
+		                        "policy.own_namespace: \"%s\" is not a namespace name",
+		                        p->own_namespace);
+	}
+	int rc = check_rules_list(fpd_yaml_get(policy, "service_accounts"), &p->service_accounts,
+	                          "policy.service_accounts", &sa_glob, file, err);
+	if (!rc)
+		rc = check_rules_list(types, &p->task_types, "policy.task_types", &type_glob, file,
+		                      err);
+	if (rc)
+		return rc;
+	const struct fpd_yaml_node *ovs =
+	    fpd_yaml_get(fpd_yaml_get(policy, "pod_security"), "overrides");
+	for (size_t i = 0; i < p->pss_overrides.count; i++) {
+		const struct fpd_config_pss_override *o =
+		    fpd_list_at(&p->pss_overrides, sizeof(*o), i);
+		const struct fpd_yaml_node *item = ovs && i < ovs->count ? ovs->items[i] : NULL;
+		char where[64];
+		snprintf(where, sizeof(where), "policy.pod_security.overrides[%zu]", i);
+		if (!o->namespaces || o->level < 0)
+			return fpd_error_set_at(
+			    err, FPD_EINVAL, file, item ? item->line : 0, item ? item->column : 0,
+			    "%s needs both \"namespaces\" and \"level\"", where);
+		if (!valid_glob(o->namespaces, ns_glob.extra))
+			return bad_glob(fpd_yaml_get(item, "namespaces"), where, o->namespaces,
+			                &ns_glob, file, err);
+	}
+	return FPD_OK;
+}
+
 static int load_tree(const struct fpd_yaml_node *root, const char *name, struct fpd_config *cfg,
                      struct fpd_error *err)
 {
@@ -456,6 +651,8 @@ static int load_tree(const struct fpd_yaml_node *root, const char *name, struct 
 	int rc = fpd_schema_apply(config_fields, root, cfg, name, err);
 	if (!rc)
 		rc = check_rules(root, cfg, name, err);
+	if (!rc)
+		rc = finish_policy(root, cfg, name, err);
 	if (rc)
 		fpd_config_free(cfg);
 	return rc;

@@ -96,6 +96,35 @@ struct fpd_config_engine {
 	int64_t operator_timeout_ms;
 };
 
+/* `policy.service_accounts` and `policy.task_types`: in namespaces matching the glob
+ * `namespaces`, the names matching one of the globs in `allow` are admitted. */
+struct fpd_config_policy_rule {
+	char *namespaces;
+	struct fpd_strings allow;
+};
+
+/* `policy.pod_security.overrides`: the level for namespaces matching the glob (first match). */
+struct fpd_config_pss_override {
+	char *namespaces;
+	int level; /* enum fpd_pss_level (engine/podsecurity.h): privileged, baseline, restricted */
+};
+
+/* Who may create what where, enforced by engine/policy.h. Patterns are fnmatch(3) globs. */
+struct fpd_config_policy {
+	/* Namespaces tasks may use. Default: namespaces.watch when that is set, else ["*"].
+	 * System namespaces and the daemon's own are admitted only by an exact entry. */
+	struct fpd_strings namespaces_allow;
+	/* The daemon's own namespace; empty: $POD_NAMESPACE, then the service account's
+	 * namespace file (fpd_policy_own_namespace). */
+	char *own_namespace;
+	struct fpd_list service_accounts; /* of struct fpd_config_policy_rule; `default` always */
+	/* Of struct fpd_config_policy_rule; task_types_set false (key absent) admits every type. */
+	struct fpd_list task_types;
+	bool task_types_set;
+	int pod_security_level;        /* enum fpd_pss_level; default baseline */
+	struct fpd_list pss_overrides; /* of struct fpd_config_pss_override */
+};
+
 struct fpd_config {
 	char *source; /* the file it came from, for messages; "" for defaults */
 	struct fpd_config_log log;
@@ -105,6 +134,7 @@ struct fpd_config {
 	struct fpd_config_namespaces namespaces;
 	struct fpd_config_plugins plugins;
 	struct fpd_config_engine engine;
+	struct fpd_config_policy policy;
 	/* `k8s:` and `logs:`: shared by every Kubernetes plugin (propeller's plugins.k8s and
 	 * plugins.logs keys). */
 	struct fpd_settings settings;
