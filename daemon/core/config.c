@@ -104,6 +104,10 @@ static const struct fpd_schema_field plugins_fields[] = {
 
 static const struct fpd_schema_field engine_fields[] = {
     {"signing_key_file", FPD_SCHEMA_STRING, offsetof(struct fpd_config_engine, signing_key_file)},
+    {"signing_key_previous_files", FPD_SCHEMA_STRINGS,
+     offsetof(struct fpd_config_engine, signing_key_previous_files)},
+    {"signing_key_secret", FPD_SCHEMA_STRING,
+     offsetof(struct fpd_config_engine, signing_key_secret)},
     {"cleanup_ttl", FPD_SCHEMA_DURATION, offsetof(struct fpd_config_engine, cleanup_ttl_ms), 0,
      30 * 24 * (int64_t)HOUR_MS},
     {"orphan_after", FPD_SCHEMA_DURATION, offsetof(struct fpd_config_engine, orphan_after_ms), 1000,
@@ -114,6 +118,20 @@ static const struct fpd_schema_field engine_fields[] = {
      offsetof(struct fpd_config_engine, create_retry_max_ms), 1000, HOUR_MS},
     {"operator_timeout", FPD_SCHEMA_DURATION,
      offsetof(struct fpd_config_engine, operator_timeout_ms), 1000, 24 * (int64_t)HOUR_MS},
+    {NULL},
+};
+
+static const struct fpd_schema_field leader_election_fields[] = {
+    {"enabled", FPD_SCHEMA_BOOL, offsetof(struct fpd_config_leader_election, enabled)},
+    {"lease_name", FPD_SCHEMA_STRING, offsetof(struct fpd_config_leader_election, lease_name),
+     .nonempty = true},
+    {"namespace", FPD_SCHEMA_STRING, offsetof(struct fpd_config_leader_election, namespace_)},
+    {"lease_duration", FPD_SCHEMA_DURATION,
+     offsetof(struct fpd_config_leader_election, lease_duration_ms), 1000, HOUR_MS},
+    {"renew_deadline", FPD_SCHEMA_DURATION,
+     offsetof(struct fpd_config_leader_election, renew_deadline_ms), 100, HOUR_MS},
+    {"retry_period", FPD_SCHEMA_DURATION,
+     offsetof(struct fpd_config_leader_election, retry_period_ms), 100, HOUR_MS},
     {NULL},
 };
 
@@ -270,6 +288,8 @@ static const struct fpd_schema_field config_fields[] = {
     {"plugins", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, plugins), .fields = plugins_fields},
     {"engine", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, engine), .fields = engine_fields},
     {"policy", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, policy), .fields = policy_fields},
+    {"leader_election", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, leader_election),
+     .fields = leader_election_fields},
     {"k8s", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, settings.k8s), .fields = k8s_fields},
     {"logs", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, settings.logs),
      .fields = fpd_log_settings_fields},
@@ -349,6 +369,14 @@ void fpd_config_defaults(struct fpd_config *cfg)
 	cfg->plugins.dir = fpd_strdup("");
 
 	cfg->engine.signing_key_file = fpd_strdup("");
+	cfg->engine.signing_key_secret = fpd_strdup("");
+	/* client-go's leaderelection defaults */
+	cfg->leader_election.enabled = true;
+	cfg->leader_election.lease_name = fpd_strdup("flyteplugd");
+	cfg->leader_election.namespace_ = fpd_strdup("");
+	cfg->leader_election.lease_duration_ms = 15 * 1000;
+	cfg->leader_election.renew_deadline_ms = 10 * 1000;
+	cfg->leader_election.retry_period_ms = 2 * 1000;
 	cfg->engine.cleanup_ttl_ms = HOUR_MS;
 	cfg->engine.orphan_after_ms = 24 * (int64_t)HOUR_MS;
 	cfg->engine.operator_timeout_ms = 10 * 60 * 1000;
@@ -450,6 +478,59 @@ static int check_stow_config(const struct fpd_yaml_node *root, const json_t *con
 	                        "storage.stow.config must be a mapping of names to scalars");
 }
 
+static int error_at_key(const struct fpd_yaml_node *root, const char *section, const char *key,
+                        const char *file, struct fpd_error *err, const char *text)
+{
+	const struct fpd_yaml_node *n = fpd_yaml_get(fpd_yaml_get(root, section), key);
+	return fpd_error_set_at(err, FPD_EINVAL, file, n ? n->line : 0, n ? n->column : 0, "%s",
+	                        text);
+}
+
+static int check_signing_keys(const struct fpd_yaml_node *root,
+                              const struct fpd_config_engine *e, const char *file,
+                              struct fpd_error *err)
+{
+	if (e->signing_key_file[0] && e->signing_key_secret[0])
+		return error_at_key(root, "engine", "signing_key_secret", file, err,
+		                    "engine.signing_key_secret and engine.signing_key_file are "
+		                    "mutually exclusive");
+	if (e->signing_key_previous_files.count && !e->signing_key_file[0])
+		return error_at_key(root, "engine", "signing_key_previous_files", file, err,
+		                    "engine.signing_key_previous_files needs "
+		                    "engine.signing_key_file (the key that signs)");
+	if (e->signing_key_previous_files.count >= 8)
+		return error_at_key(root, "engine", "signing_key_previous_files", file, err,
+		                    "engine.signing_key_previous_files: at most 7 previous keys");
+	return FPD_OK;
+}
+
+/* client-go's rules: a leader must give up (renew deadline) before others may take over
+ * (lease duration), and have retried more than once before that. */
+static int check_leader_election(const struct fpd_yaml_node *root,
+                                 const struct fpd_config_leader_election *le, const char *file,
+                                 struct fpd_error *err)
+{
+	if (le->lease_duration_ms <= le->renew_deadline_ms)
+		return error_at_key(root, "leader_election",
+		                    fpd_yaml_get(fpd_yaml_get(root, "leader_election"),
+		                                 "renew_deadline")
+		                        ? "renew_deadline"
+		                        : "lease_duration",
+		                    file, err,
+		                    "leader_election.lease_duration must be longer than "
+		                    "leader_election.renew_deadline");
+	if (le->renew_deadline_ms * 10 <= le->retry_period_ms * 12)
+		return error_at_key(root, "leader_election",
+		                    fpd_yaml_get(fpd_yaml_get(root, "leader_election"),
+		                                 "retry_period")
+		                        ? "retry_period"
+		                        : "renew_deadline",
+		                    file, err,
+		                    "leader_election.renew_deadline must be longer than 1.2 times "
+		                    "leader_election.retry_period");
+	return FPD_OK;
+}
+
 static int check_rules(const struct fpd_yaml_node *root, const struct fpd_config *cfg,
                        const char *file, struct fpd_error *err)
 {
@@ -493,6 +574,10 @@ static int check_rules(const struct fpd_yaml_node *root, const struct fpd_config
 		                        "mutually exclusive");
 	}
 	rc = check_stow_config(root, cfg->settings.storage.stow.config, file, err);
+	if (!rc)
+		rc = check_signing_keys(root, &cfg->engine, file, err);
+	if (!rc)
+		rc = check_leader_election(root, &cfg->leader_election, file, err);
 	if (rc)
 		return rc;
 	const struct fpd_yaml_node *settings = cfg->plugins.settings;

@@ -87,6 +87,13 @@ struct fpd_config_engine {
 	/* HMAC key for resource_meta (a file holding at least 16 bytes, e.g. a mounted Secret).
 	 * Empty: a random key per process, so tasks cannot be followed across restarts. */
 	char *signing_key_file;
+	/* Keys replaced by a rotation: they still verify, signing_key_file signs (engine/keys.h).
+	 * Needs signing_key_file. */
+	struct fpd_strings signing_key_previous_files;
+	/* A Secret in the daemon's namespace holding the key (`signing-key`, and
+	 * `signing-key.previous` while rotating), created with a random key when missing
+	 * (kube/secret_key.h). Exclusive with signing_key_file; empty: not used. */
+	char *signing_key_secret;
 	int64_t cleanup_ttl_ms;      /* delete objects this long after they finished */
 	int64_t orphan_after_ms;     /* delete unfinished objects nobody asked about this long */
 	int64_t sweep_interval_ms;   /* how often the cleanup runs */
@@ -125,6 +132,17 @@ struct fpd_config_policy {
 	struct fpd_list pss_overrides; /* of struct fpd_config_pss_override */
 };
 
+/* One replica (the holder of a coordination.k8s.io Lease) runs cleanup and sweeps
+ * (kube/lease.h). Durations as client-go's: lease > renew deadline > 1.2 * retry period. */
+struct fpd_config_leader_election {
+	bool enabled; /* false: every replica acts as the leader */
+	char *lease_name;
+	char *namespace_; /* empty: the daemon's own namespace */
+	int64_t lease_duration_ms;
+	int64_t renew_deadline_ms;
+	int64_t retry_period_ms;
+};
+
 struct fpd_config {
 	char *source; /* the file it came from, for messages; "" for defaults */
 	struct fpd_config_log log;
@@ -135,6 +153,7 @@ struct fpd_config {
 	struct fpd_config_plugins plugins;
 	struct fpd_config_engine engine;
 	struct fpd_config_policy policy;
+	struct fpd_config_leader_election leader_election;
 	/* `k8s:` and `logs:`: shared by every Kubernetes plugin (propeller's plugins.k8s and
 	 * plugins.logs keys). */
 	struct fpd_settings settings;
