@@ -486,9 +486,8 @@ static int error_at_key(const struct fpd_yaml_node *root, const char *section, c
 	                        text);
 }
 
-static int check_signing_keys(const struct fpd_yaml_node *root,
-                              const struct fpd_config_engine *e, const char *file,
-                              struct fpd_error *err)
+static int check_signing_keys(const struct fpd_yaml_node *root, const struct fpd_config_engine *e,
+                              const char *file, struct fpd_error *err)
 {
 	if (e->signing_key_file[0] && e->signing_key_secret[0])
 		return error_at_key(root, "engine", "signing_key_secret", file, err,
@@ -505,29 +504,27 @@ static int check_signing_keys(const struct fpd_yaml_node *root,
 }
 
 /* client-go's rules: a leader must give up (renew deadline) before others may take over
- * (lease duration), and have retried more than once before that. */
+ * (lease duration), and have retried more than once before that. The message points at the
+ * shorter of the two keys when it is written, else at the other. */
 static int check_leader_election(const struct fpd_yaml_node *root,
                                  const struct fpd_config_leader_election *le, const char *file,
                                  struct fpd_error *err)
 {
-	if (le->lease_duration_ms <= le->renew_deadline_ms)
-		return error_at_key(root, "leader_election",
-		                    fpd_yaml_get(fpd_yaml_get(root, "leader_election"),
-		                                 "renew_deadline")
-		                        ? "renew_deadline"
-		                        : "lease_duration",
-		                    file, err,
+	const struct fpd_yaml_node *sec = fpd_yaml_get(root, "leader_election");
+	if (le->lease_duration_ms <= le->renew_deadline_ms) {
+		const char *at =
+		    fpd_yaml_get(sec, "renew_deadline") ? "renew_deadline" : "lease_duration";
+		return error_at_key(root, "leader_election", at, file, err,
 		                    "leader_election.lease_duration must be longer than "
 		                    "leader_election.renew_deadline");
-	if (le->renew_deadline_ms * 10 <= le->retry_period_ms * 12)
-		return error_at_key(root, "leader_election",
-		                    fpd_yaml_get(fpd_yaml_get(root, "leader_election"),
-		                                 "retry_period")
-		                        ? "retry_period"
-		                        : "renew_deadline",
-		                    file, err,
+	}
+	if (le->renew_deadline_ms * 10 <= le->retry_period_ms * 12) {
+		const char *at =
+		    fpd_yaml_get(sec, "retry_period") ? "retry_period" : "renew_deadline";
+		return error_at_key(root, "leader_election", at, file, err,
 		                    "leader_election.renew_deadline must be longer than 1.2 times "
 		                    "leader_election.retry_period");
+	}
 	return FPD_OK;
 }
 

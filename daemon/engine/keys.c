@@ -21,8 +21,9 @@ int fpd_keys_check_material(const uint8_t *material, size_t n, const char *what,
                             struct fpd_error *err)
 {
 	if (n > FPD_KEY_MATERIAL_MAX)
-		return fpd_error_set(err, FPD_ERANGE, "%s: %zu bytes is more than a key (at most %d)",
-		                     what, n, FPD_KEY_MATERIAL_MAX);
+		return fpd_error_set(err, FPD_ERANGE,
+		                     "%s: %zu bytes is more than a key (at most %d)", what, n,
+		                     FPD_KEY_MATERIAL_MAX);
 	if (n < FPD_KEY_MATERIAL_MIN)
 		return fpd_error_set(err, FPD_EINVAL,
 		                     "%s: the key is %zu bytes; it must be at least %d", what, n,

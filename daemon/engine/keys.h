@@ -32,8 +32,8 @@
 #define FPD_KEY_MATERIAL_MIN 16
 #define FPD_KEY_MATERIAL_MAX (64 * 1024)
 #define FPD_KEY_DISTINCT_MIN 8
-#define FPD_KEYS_MAX 8  /* keys in one list: the signing one and up to 7 previous */
-#define FPD_KEY_LEN 32  /* SHA-256 of the material */
+#define FPD_KEYS_MAX 8 /* keys in one list: the signing one and up to 7 previous */
+#define FPD_KEY_LEN 32 /* SHA-256 of the material */
 
 /* The Secret data keys read by fpd_keys_from_secret_data and written by a bootstrap. */
 #define FPD_KEYS_SECRET_SIGNING "signing-key"

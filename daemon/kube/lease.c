@@ -29,9 +29,9 @@ struct fpd_lease {
 	struct fpd_lease_opts cb; /* callbacks and ud; its strings are not used */
 	enum state state;
 	bool in_flight;
-	ev_timer tick;     /* the next attempt */
-	ev_timer deadline; /* leader: renew_deadline after the last successful renewal */
-	json_t *seen;      /* the Lease last read or written (new reference), or NULL */
+	ev_timer tick;      /* the next attempt */
+	ev_timer deadline;  /* leader: renew_deadline after the last successful renewal */
+	json_t *seen;       /* the Lease last read or written (new reference), or NULL */
 	int64_t seen_at_ms; /* monotonic: when seen's spec last changed */
 	char holder[IDENTITY_MAX + 1];
 	void (*released)(void *ud);
@@ -115,10 +115,10 @@ static json_t *record(const struct fpd_lease *l, bool release)
 {
 	char now[64];
 	micro_time(now, sizeof(now));
-	json_t *obj = l->seen ? json_deep_copy(l->seen)
-	                      : json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion",
-	                                  "coordination.k8s.io/v1", "kind", "Lease", "metadata",
-	                                  "name", l->name, "namespace", l->ns);
+	json_t *obj =
+	    l->seen ? json_deep_copy(l->seen)
+	            : json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", "coordination.k8s.io/v1",
+	                        "kind", "Lease", "metadata", "name", l->name, "namespace", l->ns);
 	bool mine = l->seen && strcmp(spec_str(l->seen, "holderIdentity"), l->identity) == 0;
 	int64_t transitions = l->seen ? spec_int(l->seen, "leaseTransitions") : 0;
 	const char *acquired = mine ? spec_str(l->seen, "acquireTime") : now;
@@ -171,8 +171,8 @@ static void read_lease(struct fpd_lease *l)
 
 static void lose(struct fpd_lease *l, const char *why)
 {
-	fpd_log(FPD_LOG_WARN, "lease", "%s/%s: %s lost leadership: %s", l->ns, l->name,
-	        l->identity, why);
+	fpd_log(FPD_LOG_WARN, "lease", "%s/%s: %s lost leadership: %s", l->ns, l->name, l->identity,
+	        why);
 	ev_timer_stop(l->loop, &l->deadline);
 	if (l->in_flight) {
 		fpd_kube_cancel(l->c, l);
@@ -289,17 +289,17 @@ int fpd_lease_default_identity(char *out, size_t size, struct fpd_error *err)
 }
 
 int fpd_lease_new(struct ev_loop *loop, struct fpd_kube_client *c,
-                  const struct fpd_lease_opts *opts, struct fpd_lease **out,
-                  struct fpd_error *err)
+                  const struct fpd_lease_opts *opts, struct fpd_lease **out, struct fpd_error *err)
 {
 	double lease_s = opts->lease_duration_ms ? (double)opts->lease_duration_ms / 1000 : 15;
 	double deadline_s = opts->renew_deadline_ms ? (double)opts->renew_deadline_ms / 1000 : 10;
 	double retry_s = opts->retry_period_ms ? (double)opts->retry_period_ms / 1000 : 2;
 	if (!(lease_s > deadline_s && deadline_s > JITTER * retry_s && retry_s > 0))
-		return fpd_error_set(err, FPD_EINVAL,
-		                     "leader election: need lease_duration (%.3gs) > renew_deadline "
-		                     "(%.3gs) > 1.2 * retry_period (%.3gs)",
-		                     lease_s, deadline_s, retry_s);
+		return fpd_error_set(
+		    err, FPD_EINVAL,
+		    "leader election: need lease_duration (%.3gs) > renew_deadline "
+		    "(%.3gs) > 1.2 * retry_period (%.3gs)",
+		    lease_s, deadline_s, retry_s);
 	if (!opts->name || !opts->name[0])
 		return fpd_error_set(err, FPD_EINVAL, "leader election: no Lease name");
 	struct fpd_lease *l = fpd_calloc(1, sizeof(*l));

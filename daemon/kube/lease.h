@@ -51,8 +51,7 @@ struct fpd_lease;
 /* A new elector (not started) for the Lease described by opts (strings copied). loop and c are
  * borrowed and must outlive it. FPD_EINVAL for bad durations or names. */
 int fpd_lease_new(struct ev_loop *loop, struct fpd_kube_client *c,
-                  const struct fpd_lease_opts *opts, struct fpd_lease **out,
-                  struct fpd_error *err);
+                  const struct fpd_lease_opts *opts, struct fpd_lease **out, struct fpd_error *err);
 
 /* Starts campaigning: the first attempt runs from the loop at once. */
 void fpd_lease_start(struct fpd_lease *l);

@@ -35,8 +35,8 @@ static void on_new_leader(void *ud, const char *holder)
 	         holder);
 }
 
-static void elector_start(struct elector *e, const char *id, int64_t lease_ms,
-                          int64_t deadline_ms, int64_t retry_ms)
+static void elector_start(struct elector *e, const char *id, int64_t lease_ms, int64_t deadline_ms,
+                          int64_t retry_ms)
 {
 	memset(e, 0, sizeof(*e));
 	e->c = e2e_client(loop, NULL);
@@ -107,8 +107,7 @@ static json_t *get_lease(void)
 
 static const char *spec_holder(json_t *lease)
 {
-	return json_string_value(
-	    json_object_get(json_object_get(lease, "spec"), "holderIdentity"));
+	return json_string_value(json_object_get(json_object_get(lease, "spec"), "holderIdentity"));
 }
 
 static void setup(void)
@@ -183,9 +182,9 @@ START_TEST(crashed_leader_replaced_after_lease_duration)
 	ck_assert_str_eq(fpd_lease_holder(follower->l), fpd_lease_identity(follower->l));
 	json_t *lease = get_lease();
 	ck_assert_str_eq(spec_holder(lease), fpd_lease_identity(follower->l));
-	ck_assert_int_ge(json_integer_value(json_object_get(json_object_get(lease, "spec"),
-	                                                    "leaseTransitions")),
-	                 1);
+	ck_assert_int_ge(
+	    json_integer_value(json_object_get(json_object_get(lease, "spec"), "leaseTransitions")),
+	    1);
 	json_decref(lease);
 	elector_free(follower);
 }
@@ -263,8 +262,10 @@ START_TEST(options_checked)
 {
 	struct fpd_lease *l = NULL;
 	struct fpd_error err;
-	struct fpd_lease_opts o = {.name = "x", .lease_duration_ms = 10000,
-	                           .renew_deadline_ms = 10000, .retry_period_ms = 2000};
+	struct fpd_lease_opts o = {.name = "x",
+	                           .lease_duration_ms = 10000,
+	                           .renew_deadline_ms = 10000,
+	                           .retry_period_ms = 2000};
 	ck_assert_int_eq(fpd_lease_new(loop, admin, &o, &l, &err), FPD_EINVAL);
 	ck_assert_msg(strstr(err.text, "renew_deadline"), "%s", err.text);
 	o.renew_deadline_ms = 2000; /* not above 1.2 * retry */

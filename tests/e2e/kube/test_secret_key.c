@@ -34,8 +34,8 @@ static void on_key(void *ud, int code, const json_t *data, bool created,
 
 static void start(struct fpd_kube_client *c, const char *name, struct outcome *o)
 {
-	struct fpd_secret_key_opts opts = {.namespace_ = ns, .name = name,
-	                                   .data_key = "signing-key"};
+	struct fpd_secret_key_opts opts = {
+	    .namespace_ = ns, .name = name, .data_key = "signing-key"};
 	struct fpd_secret_key *h = NULL;
 	struct fpd_error err;
 	ck_assert_msg(fpd_secret_key_ensure(c, &opts, on_key, o, &h, &err) == FPD_AGAIN, "%s",
@@ -175,8 +175,8 @@ END_TEST
 START_TEST(cancel_under_way)
 {
 	struct outcome o = {0};
-	struct fpd_secret_key_opts opts = {.namespace_ = ns, .name = "cancelled",
-	                                   .data_key = "signing-key"};
+	struct fpd_secret_key_opts opts = {
+	    .namespace_ = ns, .name = "cancelled", .data_key = "signing-key"};
 	struct fpd_secret_key *h = NULL;
 	struct fpd_error err;
 	ck_assert_int_eq(fpd_secret_key_ensure(admin, &opts, on_key, &o, &h, &err), FPD_AGAIN);

@@ -23,8 +23,8 @@ START_TEST(values)
 {
 	struct fpd_config cfg;
 	struct fpd_error err;
-	int rc = fpd_config_load(fpd_fixture("config/good/leader-election-and-keys.yaml"), &cfg,
-	                         &err);
+	int rc =
+	    fpd_config_load(fpd_fixture("config/good/leader-election-and-keys.yaml"), &cfg, &err);
 	ck_assert_msg(rc == FPD_OK, "%s", err.text);
 	ck_assert_str_eq(cfg.leader_election.lease_name, "flyteplugd-cleanup");
 	ck_assert_str_eq(cfg.leader_election.namespace_, "flyte");

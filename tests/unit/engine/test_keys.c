@@ -139,18 +139,18 @@ START_TEST(weak_and_oversized_refused)
 	expect_refused(big, FPD_KEY_MATERIAL_MAX + 1, FPD_ERANGE, "more than a key");
 	struct fpd_keys *k = NULL;
 	struct fpd_error err;
-	ck_assert_msg(fpd_keys_load_file(write_file(0, "max", big, FPD_KEY_MATERIAL_MAX), &k,
-	                                 &err) == FPD_OK,
-	              "exactly 64 KiB should be accepted: %s", err.text);
+	ck_assert_msg(
+	    fpd_keys_load_file(write_file(0, "max", big, FPD_KEY_MATERIAL_MAX), &k, &err) == FPD_OK,
+	    "exactly 64 KiB should be accepted: %s", err.text);
 	fpd_keys_free(k);
 	free(big);
 
 	/* 8 distinct values in 16 bytes is enough */
 	k = NULL;
-	ck_assert_int_eq(fpd_keys_load_file(write_file(0, "ok", (const uint8_t *)"abcdefghabcdefgh",
-	                                               16),
-	                                    &k, &err),
-	                 FPD_OK);
+	ck_assert_int_eq(
+	    fpd_keys_load_file(write_file(0, "ok", (const uint8_t *)"abcdefghabcdefgh", 16), &k,
+	                       &err),
+	    FPD_OK);
 	fpd_keys_free(k);
 	ck_assert_int_eq(fpd_keys_load_file("/nonexistent/key", &k, &err), FPD_EIO);
 }
