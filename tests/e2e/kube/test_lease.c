@@ -258,6 +258,40 @@ START_TEST(conflict_on_renew_loses_leadership)
 }
 END_TEST
 
+/* A leader whose renewals get no answer stops leading at the renew deadline, although its
+ * request is still pending: here the client's rate limit (one call per 20 s after a burst of 2,
+ * spent on the GET and the create) holds the first renewal back. */
+START_TEST(no_renewal_within_deadline_loses)
+{
+	struct elector a;
+	memset(&a, 0, sizeof(a));
+	struct fpd_kube_client_opts co = {.qps = 0.05, .burst = 2, .request_timeout_ms = 60000};
+	a.c = e2e_client(loop, &co);
+	struct fpd_lease_opts o = {.namespace_ = ns,
+	                           .name = "flyteplugd",
+	                           .identity = "replica-slow",
+	                           .lease_duration_ms = 4000,
+	                           .renew_deadline_ms = 2000,
+	                           .retry_period_ms = 500,
+	                           .on_started_leading = on_started,
+	                           .on_stopped_leading = on_stopped,
+	                           .ud = &a};
+	struct fpd_error err;
+	ck_assert_msg(fpd_lease_new(loop, a.c, &o, &a.l, &err) == FPD_OK, "%s", err.text);
+	fpd_lease_start(a.l);
+	e2e_wait_for(loop, leads, &a, 30, "leadership");
+	int64_t t0 = fpd_clock_mono_ms();
+	e2e_wait_for(loop, lost, &a, 10, "leadership lost at the renew deadline");
+	int64_t took = fpd_clock_mono_ms() - t0;
+	ck_assert_msg(took >= 1900 && took < 4000,
+	              "lost %lld ms after winning; the renew deadline is 2000 ms", (long long)took);
+	ck_assert(!fpd_lease_is_leader(a.l));
+	ck_assert_msg(fpd_kube_pending(a.c) == 0, "the held-back renewal is abandoned, %zu pending",
+	              fpd_kube_pending(a.c));
+	elector_free(&a);
+}
+END_TEST
+
 START_TEST(options_checked)
 {
 	struct fpd_lease *l = NULL;
@@ -300,6 +334,7 @@ int main(void)
 	tcase_add_test(tc, crashed_leader_replaced_after_lease_duration);
 	tcase_add_test(tc, release_hands_over_at_once);
 	tcase_add_test(tc, conflict_on_renew_loses_leadership);
+	tcase_add_test(tc, no_renewal_within_deadline_loses);
 	tcase_add_test(tc, options_checked);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
