@@ -114,6 +114,21 @@ int fpd_keys_load_file(const char *path, struct fpd_keys **out, struct fpd_error
 	return fpd_keys_load_files(&path, 1, out, err);
 }
 
+int fpd_keys_load_config(const struct fpd_config_engine *cfg, struct fpd_keys **out,
+                         struct fpd_error *err)
+{
+	if (!cfg->signing_key_file[0])
+		return fpd_error_set(err, FPD_ENOENT, "engine.signing_key_file is not set");
+	const struct fpd_strings *prev = &cfg->signing_key_previous_files;
+	if (prev->count + 1 > FPD_KEYS_MAX)
+		return fpd_error_set(err, FPD_ERANGE, "more than %d signing keys", FPD_KEYS_MAX);
+	const char *paths[FPD_KEYS_MAX];
+	paths[0] = cfg->signing_key_file;
+	for (size_t i = 0; i < prev->count; i++)
+		paths[i + 1] = prev->items[i];
+	return fpd_keys_load_files(paths, prev->count + 1, out, err);
+}
+
 /* Decodes data[name] (a base64 string) and adds it; FPD_ENOENT when absent. */
 static int add_secret_value(struct fpd_keys *k, const json_t *data, const char *name,
                             const char *what, struct fpd_error *err)

@@ -23,6 +23,7 @@
 #ifndef FPD_ENGINE_KEYS_H
 #define FPD_ENGINE_KEYS_H
 
+#include "core/config.h"
 #include "core/error.h"
 
 #include <jansson.h>
@@ -71,6 +72,12 @@ int fpd_keys_load_file(const char *path, struct fpd_keys **out, struct fpd_error
 /* A new list from files: paths[0] signs, the others verify. n >= 1. */
 int fpd_keys_load_files(const char *const *paths, size_t n, struct fpd_keys **out,
                         struct fpd_error *err);
+
+/* A new list from the configuration's files: engine.signing_key_file signs,
+ * engine.signing_key_previous_files verify. FPD_ENOENT (err says so) when signing_key_file is
+ * empty: the caller then uses engine.signing_key_secret or a random key. */
+int fpd_keys_load_config(const struct fpd_config_engine *cfg, struct fpd_keys **out,
+                         struct fpd_error *err);
 
 /* A new list from a Secret's `data` (borrowed; values are base64 as the API server returns
  * them): FPD_KEYS_SECRET_SIGNING signs, FPD_KEYS_SECRET_PREVIOUS (optional) verifies. Other

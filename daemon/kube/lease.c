@@ -267,6 +267,16 @@ static void on_put(void *ud, const struct fpd_kube_result *res)
 	}
 }
 
+void fpd_lease_opts_from_config(const struct fpd_config_leader_election *cfg,
+                                struct fpd_lease_opts *o)
+{
+	o->namespace_ = cfg->namespace_;
+	o->name = cfg->lease_name;
+	o->lease_duration_ms = cfg->lease_duration_ms;
+	o->renew_deadline_ms = cfg->renew_deadline_ms;
+	o->retry_period_ms = cfg->retry_period_ms;
+}
+
 int fpd_lease_default_identity(char *out, size_t size, struct fpd_error *err)
 {
 	const char *pod = getenv("POD_NAME");

@@ -48,6 +48,11 @@ struct fpd_lease_opts {
 
 struct fpd_lease;
 
+/* Fills o's namespace, name and durations from the leader_election section (borrowed: o points
+ * into cfg); identity and callbacks are left as they are. */
+void fpd_lease_opts_from_config(const struct fpd_config_leader_election *cfg,
+                                struct fpd_lease_opts *o);
+
 /* A new elector (not started) for the Lease described by opts (strings copied). loop and c are
  * borrowed and must outlive it. FPD_EINVAL for bad durations or names. */
 int fpd_lease_new(struct ev_loop *loop, struct fpd_kube_client *c,

@@ -317,10 +317,19 @@ START_TEST(options_checked)
 	ck_assert_msg(strchr(id, '_') && strcmp(id, id2) != 0,
 	              "without POD_NAME: hostname and a random suffix, got %s and %s", id, id2);
 	o = (struct fpd_lease_opts){.name = "x"}; /* client-go's defaults are valid */
+	struct fpd_config cfg;
+	fpd_config_defaults(&cfg);
+	fpd_lease_opts_from_config(&cfg.leader_election, &o);
+	ck_assert_str_eq(o.name, "flyteplugd");
+	ck_assert_int_eq(o.lease_duration_ms, 15000);
+	ck_assert_int_eq(o.retry_period_ms, 2000);
 	ck_assert_int_eq(fpd_lease_new(loop, admin, &o, &l, &err), FPD_OK);
 	ck_assert(!fpd_lease_is_leader(l));
 	ck_assert_str_eq(fpd_lease_holder(l), "");
+	ck_assert_msg(strchr(fpd_lease_identity(l), '_'), "no identity given: the default, got %s",
+	              fpd_lease_identity(l));
 	fpd_lease_free(l);
+	fpd_config_free(&cfg);
 }
 END_TEST
 

@@ -1,5 +1,6 @@
 /* The signing key list: whole-file reads, weak and oversized material refused, rotation (the
  * first key signs, every key verifies), the Secret's data, and the derivation kept from before. */
+#include "core/schema.h"
 #include "engine/keys.h"
 #include "fpd_test.h"
 
@@ -246,6 +247,32 @@ START_TEST(secret_data)
 }
 END_TEST
 
+/* The configuration's files, in order: signing_key_file signs, the previous ones verify. */
+START_TEST(from_config)
+{
+	uint8_t cur[32], prev[32];
+	pattern(cur, 32, 31);
+	pattern(prev, 32, 32);
+	struct fpd_config cfg;
+	fpd_config_defaults(&cfg);
+	struct fpd_keys *k = NULL, *want = NULL;
+	struct fpd_error err;
+	ck_assert_int_eq(fpd_keys_load_config(&cfg.engine, &k, &err), FPD_ENOENT);
+	ck_assert_ptr_null(k);
+	free(cfg.engine.signing_key_file);
+	cfg.engine.signing_key_file = strdup(write_file(0, "signing-key", cur, 32));
+	fpd_strings_push(&cfg.engine.signing_key_previous_files,
+	                 write_file(1, "signing-key.previous", prev, 32));
+	ck_assert_msg(fpd_keys_load_config(&cfg.engine, &k, &err) == FPD_OK, "%s", err.text);
+	ck_assert_int_eq(fpd_keys_load_file(write_file(2, "again", cur, 32), &want, &err), FPD_OK);
+	ck_assert_uint_eq(fpd_keys_count(k), 2);
+	ck_assert_mem_eq(fpd_keys_signing(k)->bytes, fpd_keys_signing(want)->bytes, 32);
+	fpd_keys_free(k);
+	fpd_keys_free(want);
+	fpd_config_free(&cfg);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("engine_keys");
@@ -256,6 +283,7 @@ int main(void)
 	tcase_add_test(tc, weak_and_oversized_refused);
 	tcase_add_test(tc, rotation_first_signs_all_verify);
 	tcase_add_test(tc, secret_data);
+	tcase_add_test(tc, from_config);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
 }
