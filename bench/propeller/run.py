@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""How long the real FlytePropeller v1.16.8 takes to see a finished task through flyteplugd: from
+the moment a task's pod turns Succeeded (written as the kubelet would) to the moment propeller
+records the node as Succeeded in its FlyteWorkflow, with the flyte-binary overlay's tuned
+connector webApi settings and with propeller's defaults (10 qps reads, 30 s resync).
+
+Reuses the propeller tier's fixtures (tests/propeller/conftest.py): the real kube-apiserver, the
+real flyteplugd ($FPD_BIN), propeller built by tests/propeller/build.sh."""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "propeller"))
+
+import propeller_tier as tier  # noqa: E402
+import propeller_workflows as workflows  # noqa: E402
+
+# connector-service's own defaults (flyteplugins webapi/connector/config.go), written out so
+# that the overlay's tuned block is replaced by them.
+DEFAULTS = {"readRateLimiter": {"qps": 10, "burst": 100}, "writeRateLimiter": {"qps": 10, "burst": 100},
+            "caching": {"size": 500000, "resyncInterval": "30s", "workers": 10, "maxSystemFailures": 5},
+            "resourceQuotas": {"default": 1000}}
+
+
+def sample(propeller, daemon, cluster, name) -> float:
+    ns = cluster.new_namespace("bench")
+    propeller.create(ns, name, workflows.closure(workflows.single))
+    ex = tier.Execution(propeller, daemon, ns, name)
+    pod = ex.pod()
+    tier.start_pod(cluster, pod)
+    ex.wait(lambda wf: tier.task_phase(wf, "n0") == "Running", "task n0 Running", timeout=120)
+    t0 = time.monotonic()
+    tier.finish_pod(cluster, pod)
+    deadline = t0 + 120
+    while tier.node_phase(propeller.workflow(ns, name), "n0") != "Succeeded":
+        if time.monotonic() > deadline:
+            raise AssertionError(f"node n0 not Succeeded after 120 s\n{ex.diagnose()}")
+        time.sleep(0.05)
+    return time.monotonic() - t0
+
+
+def measure(label, webapi, cluster, daemon, bin_dir, samples, work: Path) -> list[float]:
+    wd = work / label
+    wd.mkdir()
+    p = tier.Propeller(wd, cluster, bin_dir, f"dns:///127.0.0.1:{daemon.port}", webapi).start()
+    try:
+        got = []
+        for i in range(samples):
+            got.append(sample(p, daemon, cluster, f"{label}{i}"))
+            print(f"{label} sample {i}: {got[-1]:.2f} s", flush=True)
+        return got
+    finally:
+        p.stop()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--samples", type=int, default=5)
+    args = ap.parse_args()
+    out = tier.subprocess.run(["bash", str(tier.BUILD_SH)], capture_output=True, text=True)
+    if out.returncode != 0:
+        print(out.stderr, file=sys.stderr)
+        return 1
+    bin_dir = Path(out.stdout.strip().splitlines()[-1])
+    with tempfile.TemporaryDirectory(prefix="fpd-bench-propeller-") as tmp:
+        work = Path(tmp)
+        with tier.engine_conftest.Cluster(workdir=work / "cluster") as cluster:
+            (work / "daemon").mkdir()
+            daemon = tier.engine_conftest.Daemon(work / "daemon", cluster).start()
+            try:
+                results = {"tuned": measure("tuned", None, cluster, daemon, bin_dir, args.samples, work),
+                           "defaults": measure("defaults", DEFAULTS, cluster, daemon, bin_dir, args.samples, work)}
+            finally:
+                daemon.stop()
+    print("\npod Succeeded -> propeller node Succeeded (s)")
+    for label, xs in results.items():
+        print(f"{label:9s} n={len(xs)} min {min(xs):.2f} median {statistics.median(xs):.2f} "
+              f"max {max(xs):.2f}  all {' '.join(f'{x:.2f}' for x in xs)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
