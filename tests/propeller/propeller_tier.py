@@ -91,7 +91,10 @@ def connector_config(endpoint: str, webapi: dict | None = None) -> dict:
 class Propeller:
     """One flytepropeller process without flyteadmin: local storage, no catalog, events logged."""
 
-    def __init__(self, workdir: Path, cluster, bin_dir: Path, endpoint: str, webapi: dict | None = None):
+    def __init__(self, workdir: Path, cluster, bin_dir: Path, endpoint: str, webapi: dict | None = None,
+                 propeller: dict | None = None):
+        """webapi replaces the overlay's connector webApi block; propeller adds to (or replaces)
+        keys of propeller's own section, e.g. workflow-reeval-duration."""
         self.workdir, self.cluster, self.bin_dir = workdir, cluster, bin_dir
         self.store = workdir / "store"
         (self.store / "bucket").mkdir(parents=True)
@@ -109,6 +112,7 @@ class Propeller:
                 "enable-admin-launcher": False,
                 "create-flyteworkflow-crd": True,
                 "leader-election": {"enabled": False},
+                **(propeller or {}),
             },
             "storage": {"type": "stow", "container": "bucket",
                         "stow": {"kind": "local", "config": {"path": str(self.store)}}},

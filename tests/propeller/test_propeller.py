@@ -68,6 +68,10 @@ def test_chain_passes_outputs(propeller, daemon, cluster):
     finish_pod(cluster, second)
     wf = ex.wait_phase("Success")
     assert [node_phase(wf, n) for n in ("n0", "n1")] == ["Succeeded", "Succeeded"], summary(wf)
+    # the workflow's output is n1's, bound by propeller's end node
+    outputs = literals_pb2.LiteralMap()
+    outputs.ParseFromString(propeller.local(wf["status"]["outputRef"]).read_bytes())
+    assert outputs.literals["o0"].scalar.primitive.integer == 41, outputs
 
 
 def test_retries_then_success(propeller, daemon, cluster):
