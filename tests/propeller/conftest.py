@@ -32,8 +32,11 @@ def daemon(cluster, tmp_path_factory):
 @pytest.fixture(scope="session")
 def propeller(propeller_bin, cluster, daemon, tmp_path_factory):
     tier.operator_crds(cluster, "spark", "kubeflow")
+    # A workflow round every 2 s instead of 10 s: the connector's status cache does not wake a
+    # workflow, so each step of a test would otherwise wait up to 10 s (bench/propeller).
     p = tier.Propeller(tmp_path_factory.mktemp("propeller"), cluster, propeller_bin,
-                       f"dns:///127.0.0.1:{daemon.port}").start()
+                       f"dns:///127.0.0.1:{daemon.port}",
+                       propeller={"workflow-reeval-duration": "2s"}).start()
     yield p
     p.stop()
 
