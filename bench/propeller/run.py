@@ -10,6 +10,7 @@ real flyteplugd ($FPD_BIN), propeller built by tests/propeller/build.sh."""
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import sys
 import tempfile
@@ -29,13 +30,16 @@ DEFAULTS = {"readRateLimiter": {"qps": 10, "burst": 100}, "writeRateLimiter": {"
             "resourceQuotas": {"default": 1000}}
 
 
-def sample(propeller, daemon, cluster, name) -> float:
+def sample(propeller, daemon, cluster, name, pause: float) -> float:
     ns = cluster.new_namespace("bench")
     propeller.create(ns, name, workflows.closure(workflows.single))
     ex = tier.Execution(propeller, daemon, ns, name)
     pod = ex.pod()
     tier.start_pod(cluster, pod)
     ex.wait(lambda wf: tier.task_phase(wf, "n0") == "Running", "task n0 Running", timeout=120)
+    # Propeller saw Running at one of its workflow rounds: without a pause every sample would
+    # start at the same point of the round (the worst case); a pod finishes at any time.
+    time.sleep(pause)
     t0 = time.monotonic()
     tier.finish_pod(cluster, pod)
     deadline = t0 + 120
@@ -56,15 +60,16 @@ VARIANTS = [
 ]
 
 
-def measure(label, webapi, overrides, cluster, daemon, bin_dir, samples, work: Path) -> list[float]:
+def measure(label, webapi, overrides, cluster, daemon, bin_dir, samples, work: Path, pauses) -> list[float]:
     wd = work / label
     wd.mkdir()
     p = tier.Propeller(wd, cluster, bin_dir, f"dns:///127.0.0.1:{daemon.port}", webapi, overrides).start()
     try:
         got = []
         for i in range(samples):
-            got.append(sample(p, daemon, cluster, f"{label}{i}"))
-            print(f"{label} sample {i}: {got[-1]:.2f} s", flush=True)
+            pause = pauses.uniform(0, 10)
+            got.append(sample(p, daemon, cluster, f"{label}{i}", pause))
+            print(f"{label} sample {i}: {got[-1]:.2f} s (after a {pause:.1f} s pause)", flush=True)
         return got
     finally:
         p.stop()
@@ -73,6 +78,7 @@ def measure(label, webapi, overrides, cluster, daemon, bin_dir, samples, work: P
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=1, help="of the pauses before a pod finishes (0-10 s)")
     ap.add_argument("--variants", nargs="+", default=[v[0] for v in VARIANTS],
                     choices=[v[0] for v in VARIANTS])
     args = ap.parse_args()
@@ -87,7 +93,8 @@ def main() -> int:
             (work / "daemon").mkdir()
             daemon = tier.engine_conftest.Daemon(work / "daemon", cluster).start()
             try:
-                results = {label: measure(label, webapi, overrides, cluster, daemon, bin_dir, args.samples, work)
+                results = {label: measure(label, webapi, overrides, cluster, daemon, bin_dir, args.samples, work,
+                                          random.Random(args.seed))
                            for label, webapi, overrides in VARIANTS if label in args.variants}
             finally:
                 daemon.stop()

@@ -127,9 +127,9 @@ class Propeller:
         self.proc = None
 
     def start(self) -> "Propeller":
-        out = open(self.log, "ab")
-        self.proc = subprocess.Popen([str(self.bin_dir / "flytepropeller"), "--config", str(self.config)],
-                                     stdout=out, stderr=subprocess.STDOUT)
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen([str(self.bin_dir / "flytepropeller"), "--config", str(self.config)],
+                                         stdout=out, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while "Started workers" not in self.log.read_text(errors="replace"):
             if self.proc.poll() is not None:
@@ -208,8 +208,6 @@ def summary(wf: dict | None) -> str:
                        "nodes": nodes})
 
 
-# -- what a kubelet would do ----------------------------------------------------------------
-
 def task_pods(cluster, ns: str, execution: str) -> list[dict]:
     """The pods of an execution (propeller's execution-id label), oldest first."""
     st, obj = cluster.request("GET", f"/api/v1/namespaces/{ns}/pods?labelSelector=execution-id%3D{execution}")
@@ -267,12 +265,15 @@ class Execution:
             time.sleep(0.2)
 
     def pod_gone(self, name: str, timeout: float = 60) -> None:
+        """Waits until pod name is deleted."""
         deadline = time.time() + timeout
         while self.cluster.request("GET", f"/api/v1/namespaces/{self.ns}/pods/{name}")[0] != 404:
             if time.time() >= deadline:
                 raise AssertionError(f"pod {name} still there\n{self.diagnose()}")
             time.sleep(0.2)
 
+
+# -- what a kubelet would do ----------------------------------------------------------------
 
 def arg(pod: dict, flag: str) -> str:
     """The value after flag in the primary container's args (propeller rendered it)."""

@@ -148,6 +148,10 @@ def test_spark_task(propeller, daemon, cluster):
     ex = run(propeller, daemon, cluster, "spark", workflows.spark)
     app = custom_resource(ex, SPARK)
     assert app["metadata"]["labels"].get("app.kubernetes.io/managed-by") == "flyteplugd"
+    # the driver's arguments as propeller rendered them: its own storage, no template left
+    args = app["spec"]["arguments"]
+    assert args[args.index("--output-prefix") + 1].startswith("file://bucket/metadata/"), args
+    assert "{{" not in " ".join(args), args
     name = app["metadata"]["name"]
     for status in ({"applicationState": {"state": "SUBMITTED"}, "submissionAttempts": 1,
                     "driverInfo": {"podName": f"{name}-driver"}},
