@@ -60,14 +60,15 @@ VARIANTS = [
 ]
 
 
-def measure(label, webapi, overrides, cluster, daemon, bin_dir, samples, work: Path, pauses) -> list[float]:
+def measure(label, webapi, overrides, cluster, daemon, bin_dir, samples, work: Path, pauses,
+            max_pause: float) -> list[float]:
     wd = work / label
     wd.mkdir()
     p = tier.Propeller(wd, cluster, bin_dir, f"dns:///127.0.0.1:{daemon.port}", webapi, overrides).start()
     try:
         got = []
         for i in range(samples):
-            pause = pauses.uniform(0, 10)
+            pause = pauses.uniform(0, max_pause)
             got.append(sample(p, daemon, cluster, f"{label}{i}", pause))
             print(f"{label} sample {i}: {got[-1]:.2f} s (after a {pause:.1f} s pause)", flush=True)
         return got
@@ -78,7 +79,9 @@ def measure(label, webapi, overrides, cluster, daemon, bin_dir, samples, work: P
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", type=int, default=5)
-    ap.add_argument("--seed", type=int, default=1, help="of the pauses before a pod finishes (0-10 s)")
+    ap.add_argument("--seed", type=int, default=1, help="of the pauses before a pod finishes")
+    ap.add_argument("--max-pause", type=float, default=10.0,
+                    help="pauses are uniform in [0, max-pause] s (0: none, the worst case)")
     ap.add_argument("--variants", nargs="+", default=[v[0] for v in VARIANTS],
                     choices=[v[0] for v in VARIANTS])
     args = ap.parse_args()
@@ -94,7 +97,7 @@ def main() -> int:
             daemon = tier.engine_conftest.Daemon(work / "daemon", cluster).start()
             try:
                 results = {label: measure(label, webapi, overrides, cluster, daemon, bin_dir, args.samples, work,
-                                          random.Random(args.seed))
+                                          random.Random(args.seed), args.max_pause)
                            for label, webapi, overrides in VARIANTS if label in args.variants}
             finally:
                 daemon.stop()
