@@ -22,7 +22,9 @@ def propeller_bin():
 
 @pytest.fixture(scope="session")
 def daemon(cluster, tmp_path_factory):
-    """flyteplugd for the whole tier; started before propeller, which asks it for task types."""
+    """flyteplugd for the whole tier; started before propeller, which asks it for task types,
+    and after the operators' CRDs, which it watches."""
+    tier.operator_crds(cluster, "spark", "kubeflow")
     d = tier.engine_conftest.Daemon(tmp_path_factory.mktemp("flyteplugd"), cluster)
     d.start()
     yield d
@@ -31,7 +33,6 @@ def daemon(cluster, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def propeller(propeller_bin, cluster, daemon, tmp_path_factory):
-    tier.operator_crds(cluster, "spark", "kubeflow")
     # A workflow round every 2 s instead of 10 s: the connector's status cache does not wake a
     # workflow, so each step of a test would otherwise wait up to 10 s (bench/propeller).
     p = tier.Propeller(tmp_path_factory.mktemp("propeller"), cluster, propeller_bin,
