@@ -108,6 +108,8 @@ def test_retries_exhausted_fails_workflow(propeller, daemon, cluster):
     # 1 + retries=2 attempts, all counted against the task's retries
     assert n0["error"]["code"] == "RetriesExhausted|TaskFailedWithError", n0["error"]
     assert n0["error"]["message"].startswith("[3/3]"), n0["error"]
+    # with flyteplugd's message for the last attempt
+    assert "[doomed-n0-2] terminated with exit code (1)" in n0["error"]["message"], n0["error"]
     # no fourth attempt; the first two were aborted (DeleteTask) before their retries, the last
     # one is left to flyteplugd's cleanup
     assert [p["metadata"]["name"] for p in task_pods(cluster, ex.ns, "doomed")] == ["doomed-n0-2"]
