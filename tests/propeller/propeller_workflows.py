@@ -6,24 +6,17 @@ from __future__ import annotations
 import sys
 from collections import OrderedDict
 from contextlib import contextmanager
+from pathlib import Path
 
 from flyteidl.core import literals_pb2, workflow_closure_pb2
 from flytekit import Resources, task, workflow
-from flytekit.configuration import Image, ImageConfig, SerializationSettings
 from flytekit.models.task import TaskSpec
 from flytekit.tools.translator import get_serializable
 from flytekitplugins.kfpytorch import PyTorch
 from flytekitplugins.spark import Spark
 
-IMAGE = "ghcr.io/flyteorg/flytekit:py3.11-1.16.31"
-PROJECT, DOMAIN = "flytesnacks", "development"
-
-
-def _settings() -> SerializationSettings:
-    fqn, tag = IMAGE.split(":")
-    return SerializationSettings(image_config=ImageConfig(default_image=Image(name="default", fqn=fqn, tag=tag),
-                                                          images=[]),
-                                 project=PROJECT, domain=DOMAIN, version="v1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e" / "engine"))
+from flytekit_tasks import settings  # noqa: E402 (the engine tests' SerializationSettings)
 
 
 @contextmanager
@@ -46,7 +39,7 @@ def closure(wf) -> workflow_closure_pb2.WorkflowClosure:
     """The workflow and every task it calls, as flytekit serializes them for registration."""
     entities = OrderedDict()
     with _without_torch_stand_in():
-        spec = get_serializable(entities, _settings(), wf)
+        spec = get_serializable(entities, settings(), wf)
     tasks = [e.template.to_flyte_idl() for e in entities.values() if isinstance(e, TaskSpec)]
     return workflow_closure_pb2.WorkflowClosure(workflow=spec.template.to_flyte_idl(), tasks=tasks)
 
