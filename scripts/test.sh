@@ -4,7 +4,8 @@
 #   2. build + unit tests (ctest)
 #   3. the same under AddressSanitizer + UndefinedBehaviorSanitizer (leaks fail the run)
 #   4. end-to-end tests against a real kube-apiserver + etcd and real gRPC clients (pytest),
-#      with the sanitized daemon
+#      with the sanitized daemon, and the real FlytePropeller v1.16.8 running workflows through
+#      it (tests/propeller; skipped, saying why, without Flyte's sources: FPD_FLYTE_UPSTREAM)
 #   5. a short libFuzzer smoke run of every fuzz driver
 # Caches (Flyte IDL tarball, kube-apiserver/etcd binaries, Go tools) live in
 # ${FPD_CACHE_DIR:-~/.cache/flyteplugd}; delete it to start from nothing.
@@ -88,7 +89,7 @@ else
 fi
 
 e2e_dirs=()
-for d in tests/cluster tests/e2e tests/deploy; do
+for d in tests/cluster tests/e2e tests/deploy tests/propeller; do
   [[ -n $(find "$d" -name 'test_*.py' -print -quit 2>/dev/null) ]] && e2e_dirs+=("$d")
 done
 if ((${#e2e_dirs[@]})); then
