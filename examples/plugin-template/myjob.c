@@ -162,7 +162,8 @@ static void job_logs(const struct fpd_status_ctx *ctx, struct fpd_phase_info *ou
  * Complete: succeeded. Failed (BackoffLimitExceeded, DeadlineExceeded, ...): a user failure,
  * not retried by Flyte since the Job already retried its pods. Suspended: queued. Otherwise
  * running once a pod is active, else queued. FailureTarget and SuccessCriteriaMet come before
- * the final condition while pods are still terminating: the Job is still running then.
+ * the final condition while pods are still terminating: the Job is still running then, even
+ * with no pod left active.
  */
 static void status(const struct fpd_status_ctx *ctx, struct fpd_phase_info *out)
 {
@@ -176,6 +177,10 @@ static void status(const struct fpd_status_ctx *ctx, struct fpd_phase_info *out)
 		out->kind = FPD_KIND_USER;
 	} else if ((c = true_condition(job, "Suspended"))) {
 		fpd_phase_set(out, FPD_PHASE_QUEUED, "Suspended", fpd_json_str(c, "message"));
+	} else if ((c = true_condition(job, "FailureTarget")) ||
+	           (c = true_condition(job, "SuccessCriteriaMet"))) {
+		fpd_phase_setf(out, FPD_PHASE_RUNNING, NULL, "finishing: %s",
+		               fpd_json_str_or(c, "reason", "pods terminating"));
 	} else if (fpd_json_int_or(job, "status.active", 0) > 0 ||
 	           fpd_json_int_or(job, "status.ready", 0) > 0) {
 		fpd_phase_setf(out, FPD_PHASE_RUNNING, NULL, "%lld pods active",

@@ -12,7 +12,7 @@ from flyteidl.admin import agent_pb2
 from flyteidl.core import execution_pb2
 
 import sdk_tasks
-from conftest import ROOT, create_request, serialize, served_types
+from sdklib import ROOT, create_request, serialize, served_types
 
 PHASE = execution_pb2.TaskExecution
 

@@ -15,7 +15,7 @@ from flytekit import Resources, kwtypes
 from flytekit.testing import task_mock
 from google.protobuf.json_format import MessageToDict
 
-from conftest import ROOT, serialize
+from sdklib import ROOT, serialize
 from flytekitplugins.flyteplugd import FlyteplugdLocalExecutionError, FlyteplugdTask
 import sdk_tasks
 

@@ -21,7 +21,7 @@ from flyteidl.core import execution_pb2
 from flytekit import Resources, kwtypes
 from google.protobuf.json_format import MessageToDict
 
-from conftest import BIN, ROOT, create_request, serialize, served_types
+from sdklib import BIN, ROOT, create_request, serialize, served_types
 
 PHASE = execution_pb2.TaskExecution
 TEMPLATE = ROOT / "examples" / "plugin-template"
@@ -142,10 +142,14 @@ def test_job_lifecycle(cluster, plugin_daemon, template):
                          {"startTime": started, "active": 2, "ready": 2})
     r = wait_phase(d, meta, PHASE.RUNNING)
     assert r.message == "2 pods active", r.message
+    met = condition("SuccessCriteriaMet", "CompletionsReached", "Reached expected number of succeeded pods")
+    cluster.patch_status("batch", "v1", "jobs", ns, "job1-n0-0", {
+        "startTime": started, "active": 0, "ready": 0, "succeeded": 2, "conditions": [met]})
+    r = wait_phase(d, meta, PHASE.RUNNING)  # still running while its pods terminate
+    assert r.message == "finishing: CompletionsReached", r.message
     cluster.patch_status("batch", "v1", "jobs", ns, "job1-n0-0", {
         "startTime": started, "completionTime": now(), "active": 0, "ready": 0, "succeeded": 2,
-        "conditions": [condition("SuccessCriteriaMet", "CompletionsReached", "Reached expected number of succeeded pods"),
-                       condition("Complete", "CompletionsReached", "Reached expected number of succeeded pods")]})
+        "conditions": [met, condition("Complete", "CompletionsReached", "Reached expected number of succeeded pods")]})
     wait_phase(d, meta, PHASE.SUCCEEDED)
 
     d.stub.DeleteTask(agent_pb2.DeleteTaskRequest(task_type="myjob", resource_meta=meta), timeout=30)

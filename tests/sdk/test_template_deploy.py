@@ -11,7 +11,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import ROOT
+from sdklib import ROOT
 
 sys.path.insert(0, str(ROOT / "tests" / "cluster"))
 from cluster import build_binaries  # noqa: E402

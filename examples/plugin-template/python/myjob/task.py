@@ -1,8 +1,7 @@
 """MyJobTask: fills the mycompany.MyJob message the plugin reads from TaskTemplate.custom.
 
-Going through the generated message, not a plain dict, checks the fields here, when the
-workflow is serialized: a misspelt field or a string for replicas fails at `pyflyte package`,
-not when the daemon decodes custom."""
+Going through the generated message, not a plain dict, checks the fields where the task is
+defined: a string for replicas fails on the user's machine, not when the daemon decodes custom."""
 from __future__ import annotations
 
 from typing import Any, Dict, Optional
