@@ -77,15 +77,16 @@ def get(daemon, meta):
                                timeout=30).resource
 
 
-def wait_phase(daemon, meta, phase, timeout=20):
+def wait_phase(daemon, meta, phase, message=None, timeout=20):
+    """GetTask until the phase (and the message, if given) is the one wanted."""
     deadline, r = time.time() + timeout, None
     while time.time() < deadline:
         r = get(daemon, meta)
-        if r.phase == phase:
+        if r.phase == phase and message in (None, r.message):
             return r
         time.sleep(0.2)
     raise AssertionError(f"phase {PHASE.Phase.Name(r.phase)} ({r.message!r}), wanted "
-                         f"{PHASE.Phase.Name(phase)}\n{daemon.tail()}")
+                         f"{PHASE.Phase.Name(phase)} ({message!r})\n{daemon.tail()}")
 
 
 def job(cluster, ns, name):
@@ -140,13 +141,12 @@ def test_job_lifecycle(cluster, plugin_daemon, template):
     started = now()
     cluster.patch_status("batch", "v1", "jobs", ns, "job1-n0-0",
                          {"startTime": started, "active": 2, "ready": 2})
-    r = wait_phase(d, meta, PHASE.RUNNING)
-    assert r.message == "2 pods active", r.message
+    wait_phase(d, meta, PHASE.RUNNING, "2 pods active")
     met = condition("SuccessCriteriaMet", "CompletionsReached", "Reached expected number of succeeded pods")
     cluster.patch_status("batch", "v1", "jobs", ns, "job1-n0-0", {
         "startTime": started, "active": 0, "ready": 0, "succeeded": 2, "conditions": [met]})
-    r = wait_phase(d, meta, PHASE.RUNNING)  # still running while its pods terminate
-    assert r.message == "finishing: CompletionsReached", r.message
+    # still running while its pods terminate
+    wait_phase(d, meta, PHASE.RUNNING, "finishing: CompletionsReached")
     cluster.patch_status("batch", "v1", "jobs", ns, "job1-n0-0", {
         "startTime": started, "completionTime": now(), "active": 0, "ready": 0, "succeeded": 2,
         "conditions": [met, condition("Complete", "CompletionsReached", "Reached expected number of succeeded pods")]})
