@@ -14,8 +14,7 @@ from flyteidl.admin import agent_pb2
 from flyteidl.service import agent_pb2_grpc
 
 ENGINE = Path(__file__).resolve().parents[1] / "e2e" / "engine"
-sys.path.insert(0, str(ENGINE))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # sdk_tasks
 _spec = importlib.util.spec_from_file_location("engine_conftest", ENGINE / "conftest.py")
 engine_conftest = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(engine_conftest)
