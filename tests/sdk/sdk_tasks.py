@@ -27,6 +27,18 @@ report = FlyteplugdTask(
     outputs=kwtypes(done=bool),
 )
 
+# The task type examples/tasktypes/batch-job.yaml declares (the crd plugin): a Job running the
+# task's container, custom.backoffLimit its retries.
+batch = FlyteplugdTask(
+    name="sdk_tasks.batch",
+    task_type="batch-job",
+    config={"backoffLimit": 2},
+    inputs=kwtypes(n=int),
+    image="busybox:1.36",
+    args=["echo", "{{.inputs.n}}"],
+    requests=Resources(cpu="100m", mem="64Mi"),
+)
+
 
 @workflow
 def pipeline(n: int = 3) -> bool:

@@ -1,13 +1,12 @@
 """A FlyteplugdTask's template sent to the real daemon with the real grpcio client: a task type
 nobody declared is refused with a clear error; a declared one (the crd plugin serves task types
-declared as FlyteTaskType resources) runs."""
+declared as FlyteTaskType documents) runs."""
 from __future__ import annotations
 
 import time
 
 import grpc
 import pytest
-import yaml
 from flyteidl.admin import agent_pb2
 from flyteidl.core import execution_pb2
 
@@ -31,45 +30,46 @@ def test_undeclared_task_type_is_refused(cluster, daemon):
     assert served_types(daemon)
 
 
-def _flyte_task_type_crd():
-    """The FlyteTaskType CRD the crd plugin ships, or None while there is none."""
-    for path in sorted(ROOT.glob("kustomize/**/*.yaml")) + sorted(ROOT.glob("tests/cluster/crds/*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text()):
-            if (isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"
-                    and doc.get("spec", {}).get("names", {}).get("kind") == "FlyteTaskType"):
-                return doc
-    return None
+def job(cluster, ns, name):
+    status, obj = cluster.request("GET", f"/apis/batch/v1/namespaces/{ns}/jobs/{name}")
+    return obj if status == 200 else None
 
 
-# batch-job, version 2: a ConfigMap holding the task's custom.queue and custom.steps.
-DECLARATION = {
-    "taskType": "batch-job",
-    "version": 2,
-    "manifest": ("apiVersion: v1\nkind: ConfigMap\ndata:\n"
-                 "  queue: \"{{ .custom.queue }}\"\n  steps: \"{{ .custom.steps }}\"\n"),
-}
-
-
-def test_declared_task_type_runs(cluster, daemon):
-    crd = _flyte_task_type_crd()
-    if crd:
-        cluster.install_crds([crd])
-        group, plural = crd["spec"]["group"], crd["spec"]["names"]["plural"]
-        version = next(v["name"] for v in crd["spec"]["versions"] if v.get("storage"))
-        scope_ns = "default" if crd["spec"].get("scope") == "Namespaced" else None
-        path = cluster.resource_path(group, version, plural, scope_ns)
-        cluster.request("POST", path, {"apiVersion": f"{group}/{version}", "kind": "FlyteTaskType",
-                                       "metadata": {"name": "batch-job"}, "spec": DECLARATION})
-    deadline = time.time() + 15
-    while 2 not in served_types(daemon).get("batch-job", []) and crd and time.time() < deadline:
-        time.sleep(0.5)
-    if 2 not in served_types(daemon).get("batch-job", []):
-        pytest.skip("needs the crd plugin: ListAgents does not list task type batch-job version 2")
+def test_declared_task_type_runs(cluster, daemon_factory):
+    """The same kind of task, of the type examples/tasktypes/batch-job.yaml declares, through the
+    crd plugin (plugins.settings.crd.dir): a Job from the task's container and config."""
+    declared = ROOT / "examples" / "tasktypes" / "batch-job.yaml"
+    if not declared.is_file():
+        pytest.skip("needs the crd plugin: no examples/tasktypes/batch-job.yaml to declare")
+    d = daemon_factory(extra_yaml=f'plugins:\n  settings:\n    crd:\n      dir: "{declared.parent}"\n')
+    if 0 not in served_types(d).get("batch-job", []):
+        pytest.skip("needs the crd plugin: ListAgents does not list task type batch-job version 0")
     ns = cluster.new_namespace("sdkrun")
-    meta = daemon.stub.CreateTask(create_request(serialize(sdk_tasks.train), ns, "decl1"),
-                                  timeout=30).resource_meta
-    r = daemon.stub.GetTask(agent_pb2.GetTaskRequest(task_type="batch-job", resource_meta=meta),
-                            timeout=30).resource
-    assert r.phase not in (PHASE.FAILED, PHASE.RETRYABLE_FAILED), (r, daemon.tail())
-    daemon.stub.DeleteTask(agent_pb2.DeleteTaskRequest(task_type="batch-job", resource_meta=meta),
-                           timeout=30)
+    req = create_request(serialize(sdk_tasks.batch), ns, "decl1")
+    req.inputs.literals["n"].scalar.primitive.integer = 7
+    meta = d.stub.CreateTask(req, timeout=30).resource_meta
+    j = job(cluster, ns, "decl1-n0-0")
+    assert j is not None, d.tail()
+    assert j["spec"]["backoffLimit"] == 2, j["spec"]  # config -> custom -> {{ .custom.backoffLimit }}
+    c = j["spec"]["template"]["spec"]["containers"][0]
+    assert c["image"] == "busybox:1.36", c
+    assert c["args"] == ["echo", "7"], c["args"]
+
+    def phase():
+        return d.stub.GetTask(agent_pb2.GetTaskRequest(task_type="batch-job", resource_meta=meta),
+                              timeout=30).resource
+
+    r = phase()
+    assert r.phase == PHASE.QUEUED, (r, d.tail())
+    t = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    cond = {"status": "True", "lastProbeTime": t, "lastTransitionTime": t,
+            "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods"}
+    cluster.patch_status("batch", "v1", "jobs", ns, "decl1-n0-0", {
+        "startTime": t, "completionTime": t, "succeeded": 1, "active": 0,
+        "conditions": [dict(cond, type="SuccessCriteriaMet"), dict(cond, type="Complete")]})
+    deadline = time.time() + 20
+    while (r := phase()).phase != PHASE.SUCCEEDED and time.time() < deadline:
+        time.sleep(0.2)
+    assert r.phase == PHASE.SUCCEEDED, (r, d.tail())
+    d.stub.DeleteTask(agent_pb2.DeleteTaskRequest(task_type="batch-job", resource_meta=meta),
+                      timeout=30)
