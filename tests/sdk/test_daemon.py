@@ -73,3 +73,7 @@ def test_declared_task_type_runs(cluster, daemon_factory):
     assert r.phase == PHASE.SUCCEEDED, (r, d.tail())
     d.stub.DeleteTask(agent_pb2.DeleteTaskRequest(task_type="batch-job", resource_meta=meta),
                       timeout=30)
+    deadline = time.time() + 20
+    while job(cluster, ns, "decl1-n0-0") and time.time() < deadline:
+        time.sleep(0.2)
+    assert job(cluster, ns, "decl1-n0-0") is None, d.tail()
