@@ -4,6 +4,7 @@
 # Prints the venv's python path on stdout. Quiet and quick when nothing changed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root" # tests/requirements.txt names ./sdk/python, relative to the repository
 venv=${FPD_VENV:-$root/.venv}
 req=$root/tests/requirements.txt
 

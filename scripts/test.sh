@@ -89,7 +89,7 @@ else
 fi
 
 e2e_dirs=()
-for d in tests/cluster tests/e2e tests/deploy tests/propeller; do
+for d in tests/cluster tests/e2e tests/deploy tests/propeller tests/sdk; do
   [[ -n $(find "$d" -name 'test_*.py' -print -quit 2>/dev/null) ]] && e2e_dirs+=("$d")
 done
 if ((${#e2e_dirs[@]})); then
