@@ -1,8 +1,10 @@
 /*
- * The Flyte agent services flyteplugd serves over gRPC (grpc.health.v1 is the gRPC layer's):
- *   flyteidl.service.AgentMetadataService  ListAgents, GetAgent (one agent per plugin)
- *   flyteidl.service.AsyncAgentService     CreateTask, GetTask, DeleteTask (the engine),
- *                                          GetTaskMetrics, GetTaskLogs (UNIMPLEMENTED)
+ * The agent layer owns the wire: the protocols flyteplugd serves over gRPC, each a family of
+ * files that checks and decodes requests (wire.c, pbcheck.c), calls the engine's typed API and
+ * encodes its results (grpc.health.v1 is the gRPC layer's own):
+ *   Flyte 1 (flyte1.h)  flyteidl.service.AgentMetadataService  ListAgents, GetAgent
+ *                       flyteidl.service.AsyncAgentService     CreateTask, GetTask, DeleteTask,
+ *                                                              GetTaskMetrics, GetTaskLogs
  */
 #ifndef FPD_AGENT_AGENT_H
 #define FPD_AGENT_AGENT_H

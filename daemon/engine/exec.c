@@ -1,6 +1,5 @@
 /*
- * Execution entries: one per task attempt, what the engine knows of its object, and the phase
- * the plugin computed from it.
+ * Execution entries: the table, and every change of an entry's state (see exec.h).
  */
 #include "engine/internal.h"
 
@@ -21,13 +20,13 @@ static char *make_key(const char *ns, const char *name)
 	return fpd_asprintf("%s/%s", ns, name);
 }
 
-struct execution *exec_new(struct fpd_engine *e, const struct fpd_plugin *plugin, const char *ns,
-                           const char *name)
+struct execution *exec_new(struct fpd_engine *e, const struct fpd_plugin *plugin,
+                           struct watched_kind *kind, const char *ns, const char *name)
 {
 	struct execution *x = fpd_calloc(1, sizeof(*x));
 	x->key = make_key(ns, name);
 	x->plugin = plugin;
-	x->kind = engine_kind_for(e, plugin);
+	x->kind = kind;
 	x->namespace_ = fpd_strdup(ns);
 	x->name = fpd_strdup(name);
 	x->uid = fpd_strdup("");
@@ -83,6 +82,11 @@ void exec_remove(struct fpd_engine *e, struct execution *x)
 	x->dead = true;
 	if (x->busy == 0)
 		exec_free(x);
+}
+
+void exec_hold(struct execution *x)
+{
+	x->busy++;
 }
 
 void exec_release(struct execution *x)
@@ -283,8 +287,8 @@ static void run_status(struct fpd_engine *e, struct execution *x, const json_t *
 {
 	size_t npods;
 	json_t **pods = parse_pods(x, &npods);
-	const char *config = json_string_value(json_object_get(
-	    fpd_json_get(obj, "metadata.annotations"), FPD_ANNOTATION_TASK_CONFIG));
+	const char *config = json_string_value(
+	    json_object_get(fpd_json_get(obj, "metadata.annotations"), FPD_ANNOTATION_TASK_CONFIG));
 	json_t *task_config = config ? json_loads(config, 0, NULL) : NULL;
 	struct fpd_status_ctx ctx = {
 	    .ref = &x->id.ref,
@@ -389,4 +393,45 @@ void exec_recompute(struct fpd_engine *e, struct execution *x)
 	if (t)
 		run_status(e, x, t);
 	json_decref(t);
+}
+
+bool exec_create_refused(struct execution *x, int http, const char *msg, const char *error,
+                         int64_t retry_max_ms)
+{
+	if (http == 403 && strstr(msg, "exceeded quota")) {
+		x->state = EXEC_WAITING_QUOTA;
+		x->create_backoff_ms = x->create_backoff_ms ? x->create_backoff_ms * 2 : 2000;
+		if (x->create_backoff_ms > retry_max_ms)
+			x->create_backoff_ms = retry_max_ms;
+		x->next_create_ms = fpd_clock_wall_ms() + x->create_backoff_ms;
+		exec_set_phase(x, FPD_PHASE_WAITING_FOR_RESOURCES, "ResourceQuotaExceeded",
+		               FPD_KIND_UNKNOWN, "Exceeded resourcequota: %s", msg);
+		return true;
+	}
+	json_decref(x->pending);
+	x->pending = NULL;
+	x->state = EXEC_REJECTED;
+	if (http == 403)
+		exec_set_phase(x, FPD_PHASE_RETRYABLE_FAILED, "RuntimeFailure", FPD_KIND_USER, "%s",
+		               msg);
+	else if (http == 400 || http == 422)
+		exec_set_phase(x, FPD_PHASE_FAILED, "BadTaskFormat", FPD_KIND_USER, "%s", msg);
+	else if (http == 413)
+		exec_set_phase(x, FPD_PHASE_FAILED, "EntityTooLarge", FPD_KIND_USER, "%s", msg);
+	else
+		exec_set_phase(x, FPD_PHASE_RETRYABLE_FAILED, "CreateFailed", FPD_KIND_SYSTEM,
+		               "failed to create resource: %s", error);
+	return false;
+}
+
+const char *exec_state_name(enum exec_state s)
+{
+	switch (s) {
+	case EXEC_CREATING: return "creating";
+	case EXEC_WAITING_QUOTA: return "waiting-for-quota";
+	case EXEC_REJECTED: return "rejected";
+	case EXEC_ACTIVE: return "active";
+	case EXEC_GONE: return "gone";
+	}
+	return "?";
 }

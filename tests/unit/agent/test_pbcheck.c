@@ -1,4 +1,4 @@
-#include "engine/pbcheck.h"
+#include "agent/pbcheck.h"
 #include "fpd_test.h"
 
 #include "flyteidl/admin/agent.pb-c.h"
@@ -143,7 +143,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("engine/pbcheck");
+	Suite *s = suite_create("agent/pbcheck");
 	TCase *tc = tcase_create("pbcheck");
 	tcase_add_test(tc, utf8_everywhere);
 	tcase_add_test(tc, depth_is_bounded);
