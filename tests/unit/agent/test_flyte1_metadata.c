@@ -1,5 +1,5 @@
 /*
- * Unit tests for daemon/agent/metadata.c and async.c: ListAgents/GetAgent encoding from a
+ * Unit tests for daemon/agent/flyte1_metadata.c and flyte1_tasks.c: ListAgents/GetAgent encoding from a
  * registry of test plugins, decoded back with the generated protobuf-c code, and the answers
  * of the AsyncAgentService stubs.
  */
