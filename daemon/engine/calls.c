@@ -146,7 +146,7 @@ static void drop_created(struct fpd_engine *e, bool observe)
 	while (c) {
 		struct created *next = c->next;
 		if (observe && !c->x->dead && !c->x->observed)
-			exec_observe(e, c->x, c->obj);
+			exec_observe_sent(e, c->x, c->obj);
 		json_decref(c->obj);
 		exec_release(c->x);
 		free(c);
@@ -229,7 +229,10 @@ static void on_created(void *ud, const struct fpd_kube_result *res)
 		observe_created(e, x, x->pending);
 		x->pending = NULL;
 		x->create_backoff_ms = 0;
-		if (x->phase.phase == FPD_PHASE_UNDEFINED)
+		/* Created: queued, also after a wait for quota (whose phase must not outlive
+		 * it), unless the watch has already shown more. */
+		if (x->phase.phase == FPD_PHASE_UNDEFINED ||
+		    (x->phase.code && strcmp(x->phase.code, "ResourceQuotaExceeded") == 0))
 			exec_set_phase(x, FPD_PHASE_QUEUED, NULL, FPD_KIND_UNKNOWN,
 			               "task submitted to K8s");
 		fpd_log(FPD_LOG_INFO, "engine", "%s: created %s (uid %s)", x->key,

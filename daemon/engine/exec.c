@@ -283,6 +283,21 @@ static void operator_silent(const struct fpd_engine *e, const struct execution *
 	    x->plugin->kind->kind, x->namespace_, x->name, (long long)(timeout / 1000));
 }
 
+/* How far along an attempt is, for the phases computed from its object: a later answer never
+ * goes back (a stale event, the object as sent after the watch has shown more). Terminal
+ * phases are always taken. */
+static int progress(enum fpd_phase p)
+{
+	switch (p) {
+	case FPD_PHASE_UNDEFINED: return 0;
+	case FPD_PHASE_QUEUED: return 1;
+	case FPD_PHASE_WAITING_FOR_RESOURCES: return 2;
+	case FPD_PHASE_INITIALIZING: return 3;
+	case FPD_PHASE_RUNNING: return 4;
+	default: return 5;
+	}
+}
+
 static void run_status(struct fpd_engine *e, struct execution *x, const json_t *obj)
 {
 	size_t npods;
@@ -306,6 +321,13 @@ static void run_status(struct fpd_engine *e, struct execution *x, const json_t *
 	for (size_t i = 0; i < npods; i++)
 		json_decref(pods[i]);
 	free(pods);
+	if (x->observed_as_sent && !fpd_phase_is_terminal(pi.phase) &&
+	    progress(pi.phase) > progress(FPD_PHASE_QUEUED)) {
+		/* The object as CreateTask sent it, without the status the API server gives it:
+		 * whatever the plugin's rules make of that (the pod rules read an empty pod phase
+		 * as running), the task is queued until the API server's copy is seen. */
+		fpd_phase_set(&pi, FPD_PHASE_QUEUED, NULL, "task submitted to K8s");
+	}
 	operator_silent(e, x, obj, ctx.now_ms, &pi);
 	if (pi.phase == FPD_PHASE_UNDEFINED) {
 		/* The plugin did not recognise the state: keep the last phase, say so. */
@@ -316,6 +338,14 @@ static void run_status(struct fpd_engine *e, struct execution *x, const json_t *
 		return;
 	}
 	enum fpd_phase before = x->phase.phase;
+	if (!fpd_phase_is_terminal(pi.phase) && progress(pi.phase) < progress(before)) {
+		fpd_log(FPD_LOG_DEBUG, "engine", "%s: %s after %s ignored (phases only advance)",
+		        x->key, fpd_phase_name(pi.phase), fpd_phase_name(before));
+		/* Its time-based rules still apply: look again when they say. */
+		x->phase.recheck_at_ms = pi.recheck_at_ms;
+		fpd_phase_info_clear(&pi);
+		return;
+	}
 	fpd_phase_info_clear(&x->phase);
 	x->phase = pi;
 	if (fpd_phase_is_terminal(pi.phase) && !x->finished_ms)
@@ -335,7 +365,7 @@ void exec_created(struct execution *x, const char *uid)
 		x->state = EXEC_ACTIVE;
 }
 
-void exec_observe(struct fpd_engine *e, struct execution *x, json_t *obj)
+static void observe(struct fpd_engine *e, struct execution *x, json_t *obj, bool as_sent)
 {
 	const char *uid = fpd_json_str_or(obj, "metadata.uid", "");
 	if (x->uid[0] && uid[0] && strcmp(x->uid, uid) != 0) {
@@ -356,6 +386,7 @@ void exec_observe(struct fpd_engine *e, struct execution *x, json_t *obj)
 	json_t *t = trim_keeping(obj, x->plugin->keep);
 	free(x->observed);
 	x->observed = fpd_json_text(t, false, NULL);
+	x->observed_as_sent = as_sent;
 	bool terminal_before = fpd_phase_is_terminal(x->phase.phase);
 	/* Once finished, a task stays finished: later changes (a deletion, a restarted pod)
 	 * must not turn a reported success into something else. */
@@ -367,6 +398,16 @@ void exec_observe(struct fpd_engine *e, struct execution *x, json_t *obj)
 		               x->aborted ? "Aborted" : "UnexpectedObjectDeletion", FPD_KIND_SYSTEM,
 		               "object [%s] terminated in the background, manually", x->key);
 	json_decref(t);
+}
+
+void exec_observe(struct fpd_engine *e, struct execution *x, json_t *obj)
+{
+	observe(e, x, obj, false);
+}
+
+void exec_observe_sent(struct fpd_engine *e, struct execution *x, json_t *obj)
+{
+	observe(e, x, obj, true);
 }
 
 void exec_observe_pod(struct fpd_engine *e, struct execution *x, json_t *pod, bool gone)

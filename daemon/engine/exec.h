@@ -38,8 +38,9 @@ struct execution {
 	char *uid; /* "" until created */
 	enum exec_state state;
 	struct exec_ref id;
-	json_t *pending; /* CREATING / WAITING_QUOTA: the object to POST */
-	char *observed;  /* compact JSON of the trimmed object as last seen, or NULL */
+	json_t *pending;       /* CREATING / WAITING_QUOTA: the object to POST */
+	char *observed;        /* compact JSON of the trimmed object as last seen, or NULL */
+	bool observed_as_sent; /* observed is the object as created, not the API server's copy */
 	struct fpd_phase_info phase;
 	int64_t started_ms, last_poll_ms, finished_ms, gone_ms;
 	int64_t next_create_ms, create_backoff_ms;
@@ -72,6 +73,10 @@ extern const char *const exec_related_pod_keep[];
 void exec_created(struct execution *x, const char *uid);
 /* A new or changed object (full JSON, borrowed): trims it, keeps it, recomputes the phase. */
 void exec_observe(struct fpd_engine *e, struct execution *x, json_t *obj);
+/* The object as CreateTask sent it, with the metadata the API server answered (borrowed): kept
+ * like exec_observe's, but until the API server's own copy is observed the phase computed
+ * from it is at most QUEUED (that copy carries the status the sent one lacks). */
+void exec_observe_sent(struct fpd_engine *e, struct execution *x, json_t *obj);
 /* Recomputes the phase from the kept object (time-based rules). */
 void exec_recompute(struct fpd_engine *e, struct execution *x);
 /* A related pod (full JSON, borrowed) changed (gone: deleted); recomputes the phase. */

@@ -306,6 +306,37 @@ def test_dynamic_log_link_reads_task_config(cluster, daemon_factory):
         pod(cluster, ns, "tcfg2-n0-0")["metadata"].get("annotations", {})
 
 
+def test_queued_until_the_object_has_a_status(cluster, daemon):
+    """Right after CreateTask the engine knows the pod only as it sent it, without a status
+    (the pod rules read an empty pod phase as running): GetTask says QUEUED, and keeps saying
+    it once the API server's pending pod comes through the watch."""
+    ns = cluster.new_namespace("first")
+    for i in range(5):
+        meta = create(daemon, ns, f"first{i}")
+        phases = [PHASE.Phase.Name(get(daemon, meta).phase) for _ in range(20)]
+        assert set(phases) == {"QUEUED"}, (phases, daemon.tail())
+
+
+def test_reported_phase_never_goes_back(cluster, daemon):
+    """Once GetTask said RUNNING, an older-looking state of the pod (here: pending again) does
+    not turn it back into QUEUED for the same attempt."""
+    ns = cluster.new_namespace("mono")
+    meta = create(daemon, ns, "mono1")
+    wait_phase(daemon, meta, PHASE.QUEUED)
+    primary = pod(cluster, ns, "mono1-n0-0")["spec"]["containers"][0]["name"]
+    cluster.patch_pod_status(ns, "mono1-n0-0",
+                             running_status(primary, rfc3339(datetime.now(timezone.utc))))
+    wait_phase(daemon, meta, PHASE.RUNNING)
+    back = cluster.patch_pod_status(ns, "mono1-n0-0", {"phase": "Pending", "conditions": None,
+                                                       "containerStatuses": None})
+    assert back["status"]["phase"] == "Pending"
+    deadline = time.time() + 3
+    while time.time() < deadline:
+        r = get(daemon, meta)
+        assert r.phase == PHASE.RUNNING, (PHASE.Phase.Name(r.phase), r.message, daemon.tail())
+        time.sleep(0.1)
+
+
 def test_restart_after_sigkill(cluster, daemon):
     ns = cluster.new_namespace("restart")
     meta = create(daemon, ns, "rs1")
