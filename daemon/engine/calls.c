@@ -11,7 +11,6 @@
 #include "engine/decorate.h"
 
 #include <flyteplugd/object.h>
-#include <stdalign.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -330,7 +329,8 @@ void fpd_engine_create(struct fpd_engine *e, const struct fpd_task_request *req,
 
 /* ---- GetTask ------------------------------------------------------------------------- */
 
-/* Decodes resource_meta and finds its plugin; replies with the error itself on failure. */
+/* Decodes and verifies resource_meta (signature, then policy: a namespace this daemon serves)
+ * and finds its plugin; replies with the error itself on failure. */
 static int verify_meta(struct fpd_engine *e, struct pending_call *c, const struct fpd_meta *meta,
                        const struct fpd_plugin **plugin)
 {
@@ -339,6 +339,15 @@ static int verify_meta(struct fpd_engine *e, struct pending_call *c, const struc
 	if (rc) {
 		call_reply_error(c, rc, "%s", err.text);
 		return rc;
+	}
+	/* Signed by this deployment is not enough: the namespace must be one this daemon serves
+	 * (a replica with a narrower namespaces.watch, a configuration changed since). */
+	const struct fpd_strings *watch = &e->cfg->namespaces.watch;
+	if (watch->count && !fpd_strings_contains(watch, c->meta.namespace_)) {
+		call_reply_error(c, FPD_EPERM,
+		                 "namespace \"%s\" is not one flyteplugd serves (namespaces.watch)",
+		                 c->meta.namespace_);
+		return FPD_EPERM;
 	}
 	*plugin = fpd_registry_by_name(e->registry, c->meta.plugin);
 	if (!*plugin) {

@@ -191,6 +191,30 @@ def test_forged_resource_meta_is_refused(cluster, daemon):
     assert pod(cluster, ns, "forge1-n0-0") is not None
 
 
+def test_meta_outside_served_namespaces_is_refused(cluster, daemon_factory):
+    """A resource_meta this deployment signed, naming a namespace this daemon does not serve
+    (namespaces.watch), is refused with PERMISSION_DENIED by GetTask and DeleteTask, and the
+    object is left alone."""
+    a = daemon_factory()
+    ns = cluster.new_namespace("scope")
+    meta = create(a, ns, "scope1")
+    b = daemon_factory(extra_yaml="namespaces:\n  watch: [\"only-this-one\"]\n")
+    b.kill()
+    b.key.write_bytes(a.key.read_bytes())  # the same deployment: the signature verifies
+    b.start()
+    calls = (("GetTask", lambda: get(b, meta)),
+             ("DeleteTask", lambda: b.stub.DeleteTask(
+                 agent_pb2.DeleteTaskRequest(task_type="python-task", resource_meta=meta), timeout=30)))
+    for name, call in calls:
+        with pytest.raises(grpc.RpcError) as e:
+            call()
+        assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED, (name, e.value)
+        assert e.value.details() == (f'namespace "{ns}" is not one flyteplugd serves '
+                                     "(namespaces.watch)"), (name, e.value.details())
+    assert pod(cluster, ns, "scope1-n0-0") is not None
+    assert get(a, meta).phase == PHASE.QUEUED  # the daemon serving the namespace still answers
+
+
 def test_undecodable_requests_are_refused(cluster, daemon):
     """Bytes that are not the request message: INVALID_ARGUMENT naming it, and the daemon goes
     on serving (the engine decodes each request once; nothing is created)."""
