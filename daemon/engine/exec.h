@@ -38,15 +38,15 @@ struct execution {
 	char *uid; /* "" until created */
 	enum exec_state state;
 	struct exec_ref id;
-	json_t *pending;       /* CREATING / WAITING_QUOTA: the object to POST */
-	char *observed;        /* compact JSON of the trimmed object as last seen, or NULL */
-	bool observed_as_sent; /* observed is the object as created, not the API server's copy */
+	json_t *pending; /* CREATING / WAITING_QUOTA: the object to POST */
+	char *observed;  /* compact JSON of the trimmed object as last seen, or NULL */
 	struct fpd_phase_info phase;
 	int64_t started_ms, last_poll_ms, finished_ms, gone_ms;
 	int64_t next_create_ms, create_backoff_ms;
 	bool deleting;           /* we asked the API server to delete it */
 	bool finalizer_removing; /* a PATCH removing our finalizer is in flight */
 	bool aborted;            /* DeleteTask was called */
+	bool observed_as_sent;   /* observed is the object as sent, not the API server's copy */
 	struct fpd_map pods;     /* related pods (operator plugins): name -> trimmed JSON */
 	int busy;                /* kube calls in flight that refer to this entry */
 	bool dead;               /* removed from the map; freed when busy drops to 0 */

@@ -1,7 +1,7 @@
 /*
- * Unit tests for daemon/agent/flyte1_metadata.c and flyte1_tasks.c: ListAgents/GetAgent encoding from a
- * registry of test plugins, decoded back with the generated protobuf-c code, and the answers
- * of the AsyncAgentService stubs.
+ * Unit tests for daemon/agent/flyte1_metadata.c and flyte1_tasks.c: ListAgents/GetAgent
+ * encoding from a registry of test plugins, decoded back with the generated protobuf-c code,
+ * and the answers of the AsyncAgentService stubs.
  */
 #include "agent/agent.h"
 #include "agent/flyte1.h"

@@ -1,3 +1,5 @@
+/* Unit tests for daemon/agent/pbcheck.c: UTF-8 in every string field and the nesting bound,
+ * checked before protobuf-c decodes a request. */
 #include "agent/pbcheck.h"
 #include "fpd_test.h"
 
