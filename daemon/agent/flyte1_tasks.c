@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-struct method;
 /* Runs a decoded request (borrowed from a, which the handler releases when this returns). */
 typedef void (*run_fn)(struct fpd_engine *e, const ProtobufCMessage *req, struct fpd_wire_arena *a,
                        struct fpd_grpc_call *call);
