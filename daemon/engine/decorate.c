@@ -53,8 +53,7 @@ static char *task_config(const struct fpd_task *task)
 	json_t *config = json_object();
 	for (size_t i = 0; i < t->n_config; i++)
 		if (t->config[i]->key && t->config[i]->value)
-			json_object_set_new(config, t->config[i]->key,
-			                    json_string(t->config[i]->value));
+			json_object_set_new(config, t->config[i]->key, json_string(t->config[i]->value));
 	char *text = fpd_json_text(config, true, NULL);
 	json_decref(config);
 	return text;
