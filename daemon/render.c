@@ -1,12 +1,12 @@
 /* `flyteplugd render`: see render.h. */
 #include "render.h"
 
+#include "agent/flyte1.h"
+#include "agent/pbcheck.h"
 #include "builtin.h"
 #include "core/config.h"
 #include "core/mem.h"
-#include "engine/decorate.h"
-#include "engine/pbcheck.h"
-#include "engine/prepare.h"
+#include "engine/build.h"
 #include "engine/plugin_settings.h"
 #include "engine/registry.h"
 
@@ -86,8 +86,8 @@ static ProtobufCMessage *load_message(const char *path, const ProtobufCMessageDe
 	} else {
 		char why[192];
 		if (fpd_pb_check(desc, data, len, why, sizeof(why)))
-			fpd_error_set_at(err, FPD_EINVAL, path, 0, 0, "not a valid %s: %s", desc->name,
-			                 why);
+			fpd_error_set_at(err, FPD_EINVAL, path, 0, 0, "not a valid %s: %s",
+			                 desc->name, why);
 		else if (!(msg = protobuf_c_message_unpack(desc, NULL, len, data)))
 			fpd_error_set_at(err, FPD_EINVAL, path, 0, 0,
 			                 "not a valid %s (protobuf binary "
@@ -234,8 +234,9 @@ static int parse_args(int argc, char **argv, struct render_args *a)
 	return -1;
 }
 
-/* Renders req under cfg into a new JSON object; 0 or an exit code. */
-static int render(const Flyteidl__Admin__CreateTaskRequest *req, const struct fpd_config *cfg,
+/* Renders req under cfg into a new JSON object, through the one build function CreateTask
+ * uses; 0 or an exit code. */
+static int render(const Flyteidl__Admin__CreateTaskRequest *msg, const struct fpd_config *cfg,
                   json_t **out)
 {
 	struct fpd_error err;
@@ -251,30 +252,21 @@ static int render(const Flyteidl__Admin__CreateTaskRequest *req, const struct fp
 		fpd_registry_free(reg);
 		return 2;
 	}
-	const Flyteidl__Core__TaskTemplate *t = req->template_;
-	const struct fpd_plugin *plugin = fpd_registry_find(reg, t->type, t->task_type_version);
+	struct fpd_arena arena;
+	fpd_arena_init(&arena, NULL, 0);
+	struct fpd_task_request req;
+	fpd_flyte1_task_request(msg, &arena, &req);
+	struct fpd_build_env env = {cfg, reg, ps};
+	struct fpd_built b;
 	int rc = 2;
-	if (!plugin) {
-		fprintf(stderr, "flyteplugd render: no plugin serves task type %s (version %d)\n",
-		        t->type, t->task_type_version);
+	if (fpd_build(&env, &req, &b, &err) == FPD_OK && b.object) {
+		*out = json_incref(b.object);
+		rc = 0;
 	} else {
-		struct fpd_prepared p;
-		json_t *obj = NULL;
-		if (fpd_prepare(req, plugin, cfg, &p, &err) == FPD_OK) {
-			p.task.plugin_settings = fpd_plugin_settings_get(ps, plugin);
-			if (plugin->build(&p.task, &obj, &err) == FPD_OK &&
-			    fpd_decorate(obj, &p.task, plugin->name, &cfg->settings, &err) ==
-			        FPD_OK) {
-				*out = obj;
-				obj = NULL;
-				rc = 0;
-			}
-			json_decref(obj);
-			fpd_prepared_free(&p);
-		}
-		if (rc)
-			fprintf(stderr, "flyteplugd render: %s\n", err.text);
+		fprintf(stderr, "flyteplugd render: %s\n", err.text);
 	}
+	fpd_built_free(&b);
+	fpd_arena_release(&arena);
 	fpd_plugin_settings_free(ps);
 	fpd_registry_free(reg);
 	return rc;

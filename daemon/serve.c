@@ -12,6 +12,7 @@
 #include "engine/engine.h"
 #include "engine/plugin_settings.h"
 #include "engine/registry.h"
+#include "grpc/health.h"
 #include "grpc/grpc.h"
 #include "kube/client.h"
 #include "kube/creds.h"
@@ -36,6 +37,7 @@ struct daemon {
 	int stopping;
 	struct fpd_registry *registry;
 	struct fpd_grpc_server *grpc;
+	struct fpd_health *health;
 	struct fpd_agent *agent;
 	struct fpd_engine *engine; /* NULL until the Kubernetes API is configured */
 	struct fpd_kube_client *kube;
@@ -64,7 +66,8 @@ static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	d->stopping = 1;
 	fpd_log(FPD_LOG_INFO, "daemon", "signal %d: shutting down", w->signum);
 	/* In-flight calls get grpc.drain_timeout to finish; on_drained ends the loop. */
-	fpd_agent_drain(d->agent);
+	/* Health turns NOT_SERVING and its Watch streams end, so they do not hold the drain. */
+	fpd_health_drain(d->health);
 	fpd_grpc_server_shutdown(d->grpc, on_drained, d);
 }
 
@@ -159,6 +162,9 @@ static int start(struct daemon *d, struct fpd_error *err)
 	d->grpc = fpd_grpc_server_new(d->loop, &d->cfg->grpc, err);
 	if (!d->grpc)
 		return FPD_EINVAL;
+	d->health = fpd_health_new(d->grpc, err);
+	if (!d->health)
+		return FPD_EINVAL;
 	d->agent = fpd_agent_new(d->grpc, d->registry, NULL, err);
 	if (!d->agent)
 		return FPD_EINVAL;
@@ -193,6 +199,7 @@ static void stop(struct daemon *d)
 	fpd_admin_free(d->admin);
 	fpd_grpc_server_free(d->grpc);
 	fpd_agent_free(d->agent);
+	fpd_health_free(d->health);
 	fpd_engine_free(d->engine);
 	fpd_kube_client_free(d->kube);
 	fpd_plugin_settings_free(d->psettings);

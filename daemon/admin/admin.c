@@ -17,6 +17,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "engine/report.h"
 #include "version.h"
 
 #include <arpa/inet.h>

@@ -1,9 +1,10 @@
 /*
- * The Flyte agent services flyteplugd serves over gRPC:
- *   grpc.health.v1.Health                  Check, Watch
- *   flyteidl.service.AgentMetadataService  ListAgents, GetAgent (one agent per plugin)
- *   flyteidl.service.AsyncAgentService     CreateTask, GetTask, DeleteTask (the engine),
- *                                          GetTaskMetrics, GetTaskLogs (UNIMPLEMENTED)
+ * The agent layer owns the wire: the protocols flyteplugd serves over gRPC, each a family of
+ * files that checks and decodes requests (wire.c, pbcheck.c), calls the engine's typed API and
+ * encodes its results (grpc.health.v1 is the gRPC layer's own):
+ *   Flyte 1 (flyte1.h)  flyteidl.service.AgentMetadataService  ListAgents, GetAgent
+ *                       flyteidl.service.AsyncAgentService     CreateTask, GetTask, DeleteTask,
+ *                                                              GetTaskMetrics, GetTaskLogs
  */
 #ifndef FPD_AGENT_AGENT_H
 #define FPD_AGENT_AGENT_H
@@ -26,13 +27,6 @@ struct fpd_agent *fpd_agent_new(struct fpd_grpc_server *srv, const struct fpd_re
 
 /* Task calls from now on go to engine (borrowed; NULL: UNAVAILABLE again). */
 void fpd_agent_set_engine(struct fpd_agent *agent, struct fpd_engine *engine);
-
-/*
- * The daemon is about to drain: health turns NOT_SERVING, and Health/Watch streams are told so
- * and then ended with UNAVAILABLE, so they do not hold the drain open. Call before
- * fpd_grpc_server_shutdown.
- */
-void fpd_agent_drain(struct fpd_agent *agent);
 
 /* Frees the agent. Calls it still holds are failed with UNAVAILABLE first, so it may be freed
  * before or after the server. NULL is ignored. */

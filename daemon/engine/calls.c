@@ -1,68 +1,22 @@
 /*
- * The agent calls: CreateTask, GetTask, DeleteTask, and the Kubernetes requests they make.
+ * The task calls: create, get and delete, the Kubernetes requests they make, and the typed
+ * results they answer with.
  */
 #include "engine/internal.h"
 
-#include "core/arena.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "engine/build.h"
 #include "engine/decorate.h"
-#include "engine/pbcheck.h"
-#include "engine/prepare.h"
 
 #include <flyteplugd/object.h>
-#include <stdalign.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* A request message decoded into an arena on the caller's stack: one release instead of a
- * malloc and a free for every field (CreateTaskRequest has hundreds). Nothing decoded outlives
- * the call that decoded it. */
-struct request_arena {
-	struct fpd_arena arena;
-	ProtobufCAllocator pb;
-	alignas(max_align_t) char space[8192];
-};
-
-static void *request_alloc(void *arena, size_t size)
-{
-	return fpd_arena_alloc(arena, size);
-}
-
-static void request_free(void *arena, void *ptr)
-{
-	(void)arena;
-	(void)ptr;
-}
-
-static ProtobufCAllocator *request_arena_init(struct request_arena *r)
-{
-	fpd_arena_init(&r->arena, r->space, sizeof(r->space));
-	r->pb = (ProtobufCAllocator){request_alloc, request_free, &r->arena};
-	return &r->pb;
-}
-
-/* The request of type desc decoded into r, or NULL after replying INVALID_ARGUMENT ("cannot
- * decode T", with the reason when fpd_pb_check has one). */
-static ProtobufCMessage *decode_request(struct pending_call *c, const ProtobufCMessageDescriptor *desc,
-                                        const uint8_t *bytes, size_t len, struct request_arena *r)
-{
-	char why[192];
-	ProtobufCMessage *m = NULL;
-	if (fpd_pb_check(desc, bytes, len, why, sizeof(why)) == 0)
-		m = protobuf_c_message_unpack(desc, request_arena_init(r), len, bytes);
-	else
-		fpd_arena_init(&r->arena, NULL, 0);
-	if (!m)
-		call_reply_error(c, FPD_EINVAL, "cannot decode %s%s%s", desc->name, why[0] ? ": " : "",
-		                 why);
-	return m;
-}
-
-struct pending_call *call_new(struct fpd_engine *e, fpd_engine_reply_fn done, void *ud)
+struct pending_call *call_new(struct fpd_engine *e, fpd_engine_done_fn done, void *ud)
 {
 	struct pending_call *c = fpd_calloc(1, sizeof(*c));
 	c->engine = e;
@@ -85,16 +39,37 @@ void call_free(struct fpd_engine *e, struct pending_call *c)
 	free(c);
 }
 
-void call_reply_error(struct pending_call *c, int code, const char *fmt, ...)
+/* Answers c with r, once: later answers (and answers to a caller gone) are dropped. */
+static void reply(struct pending_call *c, const struct fpd_engine_result *r)
+{
+	if (c->done)
+		c->done(c->ud, r);
+	c->done = NULL;
+}
+
+static void call_reply_error(struct pending_call *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void call_reply_error(struct pending_call *c, int code, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (c->done)
-		c->done(c->ud, code, msg, NULL, 0);
-	c->done = NULL;
+	struct fpd_engine_result r = {.code = code, .message = msg};
+	reply(c, &r);
+}
+
+static void reply_status(struct pending_call *c, const struct fpd_phase_info *status)
+{
+	struct fpd_engine_result r = {.code = FPD_OK, .status = status};
+	reply(c, &r);
+}
+
+static void reply_ok(struct pending_call *c)
+{
+	struct fpd_engine_result r = {.code = FPD_OK};
+	reply(c, &r);
 }
 
 void fpd_engine_forget(struct fpd_engine *e, void *ud)
@@ -107,7 +82,7 @@ void fpd_engine_forget(struct fpd_engine *e, void *ud)
 static void hold(struct pending_call *c, struct execution *x)
 {
 	c->exec = x;
-	x->busy++;
+	exec_hold(x);
 }
 
 static void meta_of(const struct execution *x, struct fpd_resource_meta *m)
@@ -120,47 +95,86 @@ static void meta_of(const struct execution *x, struct fpd_resource_meta *m)
 	snprintf(m->uid, sizeof(m->uid), "%s", x->uid[0] ? x->uid : "-");
 }
 
+/* Answers a create with x's signed resource_meta. */
 static void reply_meta(struct fpd_engine *e, struct pending_call *c, struct execution *x)
 {
+	if (!c->done)
+		return;
 	struct fpd_resource_meta m;
+	char *bytes;
+	size_t len;
+	struct fpd_error err;
 	meta_of(x, &m);
-	reply_create(c, &m, e->signer);
+	if (fpd_resource_meta_encode(&m, e->signer, &bytes, &len, &err)) {
+		call_reply_error(c, FPD_ERR, "%s", err.text);
+		return;
+	}
+	struct fpd_engine_result r = {
+	    .code = FPD_OK, .resource_meta = (const uint8_t *)bytes, .resource_meta_len = len};
+	reply(c, &r);
+	free(bytes);
+}
+
+/* ---- objects just created ---------------------------------------------------------- */
+
+struct created {
+	struct created *next;
+	struct execution *x; /* held */
+	json_t *obj;
+};
+
+/* Observes obj (a new reference, taken) for x later in this loop iteration, after the replies
+ * and requests waiting in it, unless the watch has shown x's object by then. */
+static void observe_created(struct fpd_engine *e, struct execution *x, json_t *obj)
+{
+	struct created *c = fpd_calloc(1, sizeof(*c));
+	c->x = x;
+	c->obj = obj;
+	exec_hold(x);
+	c->next = e->created_head;
+	e->created_head = c;
+	/* A fed event runs in this iteration, after every pending watcher of higher priority:
+	 * the gRPC replies (and requests) waiting in it go first. */
+	ev_feed_event(e->loop, &e->created_later, EV_TIMER);
+}
+
+static void drop_created(struct fpd_engine *e, bool observe)
+{
+	struct created *c = e->created_head;
+	e->created_head = NULL;
+	while (c) {
+		struct created *next = c->next;
+		if (observe && !c->x->dead && !c->x->observed)
+			exec_observe_sent(e, c->x, c->obj);
+		json_decref(c->obj);
+		exec_release(c->x);
+		free(c);
+		c = next;
+	}
+}
+
+static void on_created_later(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	drop_created(w->data, true);
+}
+
+void calls_init(struct fpd_engine *e)
+{
+	ev_timer_init(&e->created_later, on_created_later, 0., 0.);
+	e->created_later.data = e;
+}
+
+void calls_free(struct fpd_engine *e)
+{
+	ev_clear_pending(e->loop, &e->created_later);
+	drop_created(e, false);
+	for (struct pending_call *c = e->calls; c; c = c->next)
+		fpd_kube_cancel(e->kube, c);
+	while (e->calls)
+		call_free(e, e->calls);
 }
 
 /* ---- CreateTask ---------------------------------------------------------------------- */
-
-/* Flyte's classification of a failed create (plugin_manager.go launchResource). */
-static void classify_create_error(struct fpd_engine *e, struct execution *x,
-                                  const struct fpd_kube_result *res)
-{
-	int http = res->status.http;
-	const char *msg = res->status.message[0] ? res->status.message : res->err.text;
-	if (http == 403 && strstr(msg, "exceeded quota")) {
-		int64_t now = fpd_clock_wall_ms();
-		x->state = EXEC_WAITING_QUOTA;
-		x->create_backoff_ms = x->create_backoff_ms ? x->create_backoff_ms * 2 : 2000;
-		if (x->create_backoff_ms > e->cfg->engine.create_retry_max_ms)
-			x->create_backoff_ms = e->cfg->engine.create_retry_max_ms;
-		x->next_create_ms = now + x->create_backoff_ms;
-		exec_set_phase(x, FPD_PHASE_WAITING_FOR_RESOURCES, "ResourceQuotaExceeded",
-		               FPD_KIND_UNKNOWN, "Exceeded resourcequota: %s", msg);
-		return;
-	}
-	json_decref(x->pending);
-	x->pending = NULL;
-	x->state = EXEC_REJECTED;
-	if (http == 403)
-		exec_set_phase(x, FPD_PHASE_RETRYABLE_FAILED, "RuntimeFailure", FPD_KIND_USER, "%s",
-		               msg);
-	else if (http == 400 || http == 422)
-		exec_set_phase(x, FPD_PHASE_FAILED, "BadTaskFormat", FPD_KIND_USER, "%s", msg);
-	else if (http == 413)
-		exec_set_phase(x, FPD_PHASE_FAILED, "EntityTooLarge", FPD_KIND_USER, "%s", msg);
-	else
-		exec_set_phase(x, FPD_PHASE_RETRYABLE_FAILED, "CreateFailed", FPD_KIND_SYSTEM,
-		               "failed to create resource: %s", res->err.text);
-	e->stats.create_errors++;
-}
 
 static void on_adopt_get(void *ud, const struct fpd_kube_result *res)
 {
@@ -211,10 +225,13 @@ static void on_created(void *ud, const struct fpd_kube_result *res)
 		json_t *sent_meta = json_object_get(x->pending, "metadata");
 		if (json_is_object(meta) && json_is_object(sent_meta))
 			json_object_update(sent_meta, meta);
-		engine_observe_created(e, x, x->pending);
+		observe_created(e, x, x->pending);
 		x->pending = NULL;
 		x->create_backoff_ms = 0;
-		if (x->phase.phase == FPD_PHASE_UNDEFINED)
+		/* Created: queued, also after a wait for quota (whose phase must not outlive
+		 * it), unless the watch has already shown more. */
+		if (x->phase.phase == FPD_PHASE_UNDEFINED ||
+		    (x->phase.code && strcmp(x->phase.code, "ResourceQuotaExceeded") == 0))
 			exec_set_phase(x, FPD_PHASE_QUEUED, NULL, FPD_KIND_UNKNOWN,
 			               "task submitted to K8s");
 		fpd_log(FPD_LOG_INFO, "engine", "%s: created %s (uid %s)", x->key,
@@ -234,7 +251,10 @@ static void on_created(void *ud, const struct fpd_kube_result *res)
 		exec_remove(e, x);
 		return;
 	} else {
-		classify_create_error(e, x, res);
+		const char *msg = res->status.message[0] ? res->status.message : res->err.text;
+		if (!exec_create_refused(x, res->status.http, msg, res->err.text,
+		                         e->cfg->engine.create_retry_max_ms))
+			e->stats.create_errors++;
 		fpd_log(FPD_LOG_WARN, "engine", "%s: create refused: %s", x->key, res->err.text);
 	}
 	if (c->done)
@@ -242,7 +262,7 @@ static void on_created(void *ud, const struct fpd_kube_result *res)
 	call_free(e, c);
 }
 
-void engine_post(struct fpd_engine *e, struct execution *x, struct pending_call *c)
+void call_post(struct fpd_engine *e, struct execution *x, struct pending_call *c)
 {
 	struct fpd_kube_ref ref = {&x->kind->gvr, x->namespace_, NULL, NULL};
 	struct fpd_kube_write_opts opts = {.metadata_only = true};
@@ -257,92 +277,77 @@ void engine_post(struct fpd_engine *e, struct execution *x, struct pending_call 
 	}
 }
 
-/* Builds and decorates the object; on a plugin error the attempt fails permanently, as in
- * Flyte ("FailedToBuildResource"). Returns the new object or NULL (x->phase says why). */
-static json_t *build_object(struct fpd_engine *e, struct execution *x, const struct fpd_prepared *p)
+static const struct fpd_build_env *build_env(const struct fpd_engine *e, struct fpd_build_env *env)
 {
-	json_t *obj = NULL;
-	struct fpd_error err;
-	fpd_error_clear(&err);
-	int rc = x->plugin->build(&p->task, &obj, &err);
-	if (!rc)
-		rc = fpd_decorate(obj, &p->task, x->plugin->name, &e->cfg->settings, &err);
-	if (rc) {
-		json_decref(obj);
-		x->state = EXEC_REJECTED;
-		exec_set_phase(x, FPD_PHASE_FAILED, "FailedToBuildResource", FPD_KIND_USER,
-		               "could not build resource for task: %s", err.text);
-		return NULL;
-	}
-	return obj;
+	*env = (struct fpd_build_env){e->cfg, e->registry, e->psettings};
+	return env;
 }
 
-void fpd_engine_create_task(struct fpd_engine *e, const uint8_t *bytes, size_t len,
-                            fpd_engine_reply_fn done, void *ud)
+void fpd_engine_create(struct fpd_engine *e, const struct fpd_task_request *req,
+                       fpd_engine_done_fn done, void *ud)
 {
 	struct pending_call *c = call_new(e, done, ud);
-	struct request_arena ra;
-	Flyteidl__Admin__CreateTaskRequest *req = (Flyteidl__Admin__CreateTaskRequest *)decode_request(
-	    c, &flyteidl__admin__create_task_request__descriptor, bytes, len, &ra);
-	if (!req) {
-		fpd_arena_release(&ra.arena);
-		call_free(e, c);
-		return;
-	}
-	const Flyteidl__Core__TaskTemplate *t = req->template_;
-	const struct fpd_plugin *plugin =
-	    t && t->type ? fpd_registry_find(e->registry, t->type, t->task_type_version) : NULL;
-	struct fpd_prepared p;
+	struct fpd_build_env env;
+	struct fpd_built b;
 	struct fpd_error err;
 	fpd_error_clear(&err);
-	int rc = !t ? fpd_error_set(&err, FPD_EINVAL, "CreateTaskRequest has no template")
-	         : !plugin
-	             ? fpd_error_set(&err, FPD_ENOENT, "no plugin serves task type %s (version %d)",
-	                             t->type ? t->type : "", t->task_type_version)
-	             : fpd_prepare(req, plugin, e->cfg, &p, &err);
-	if (!rc)
-		p.task.plugin_settings = fpd_plugin_settings_get(e->psettings, plugin);
+	int rc = fpd_build(build_env(e, &env), req, &b, &err);
 	if (rc) {
 		call_reply_error(c, rc, "%s", err.text);
 		call_free(e, c);
-		fpd_arena_release(&ra.arena);
 		return;
 	}
-	struct execution *x = exec_find(e, p.namespace_, p.generated_name);
+	const struct fpd_prepared *p = &b.prepared;
+	struct execution *x = exec_find(e, p->namespace_, p->generated_name);
 	if (x && x->state != EXEC_GONE) {
 		/* A repeated CreateTask for an attempt already under way: the same answer, no
 		 * second POST. (While the first POST is in flight the answer has no uid yet; the
 		 * entry in memory still resolves it.) */
 		reply_meta(e, c, x);
 		call_free(e, c);
-	} else {
-		if (x)
-			exec_remove(e, x);
-		x = exec_new(e, plugin, p.namespace_, p.generated_name);
-		exec_set_ref(x, &p.task.ref);
-		x->pending = build_object(e, x, &p);
-		if (x->pending) {
-			engine_post(e, x, c);
-		} else {
-			reply_meta(e, c, x);
-			call_free(e, c);
-		}
+		fpd_built_free(&b);
+		return;
 	}
-	fpd_prepared_free(&p);
-	fpd_arena_release(&ra.arena);
+	if (x)
+		exec_remove(e, x);
+	x = exec_new(e, b.plugin, kinds_for(e, b.plugin), p->namespace_, p->generated_name);
+	exec_set_ref(x, &p->task.ref);
+	if (b.object) {
+		x->pending = b.object;
+		b.object = NULL;
+		call_post(e, x, c);
+	} else {
+		/* The plugin refused: the attempt fails permanently, as in Flyte. */
+		x->state = EXEC_REJECTED;
+		exec_set_phase(x, FPD_PHASE_FAILED, "FailedToBuildResource", FPD_KIND_USER,
+		               "could not build resource for task: %s", err.text);
+		reply_meta(e, c, x);
+		call_free(e, c);
+	}
+	fpd_built_free(&b);
 }
 
 /* ---- GetTask ------------------------------------------------------------------------- */
 
-/* Decodes resource_meta and finds its plugin; replies with the error itself on failure. */
-static int verify_meta(struct fpd_engine *e, struct pending_call *c, const uint8_t *data,
-                       size_t len, const struct fpd_plugin **plugin)
+/* Decodes and verifies resource_meta (signature, then policy: a namespace this daemon serves)
+ * and finds its plugin; replies with the error itself on failure. */
+static int verify_meta(struct fpd_engine *e, struct pending_call *c, const struct fpd_meta *meta,
+                       const struct fpd_plugin **plugin)
 {
 	struct fpd_error err;
-	int rc = fpd_resource_meta_decode(data, len, e->signer, &c->meta, &err);
+	int rc = fpd_resource_meta_decode(meta->data, meta->len, e->signer, &c->meta, &err);
 	if (rc) {
 		call_reply_error(c, rc, "%s", err.text);
 		return rc;
+	}
+	/* Signed by this deployment is not enough: the namespace must be one this daemon serves
+	 * (a replica with a narrower namespaces.watch, a configuration changed since). */
+	const struct fpd_strings *watch = &e->cfg->namespaces.watch;
+	if (watch->count && !fpd_strings_contains(watch, c->meta.namespace_)) {
+		call_reply_error(c, FPD_EPERM,
+		                 "namespace \"%s\" is not one flyteplugd serves (namespaces.watch)",
+		                 c->meta.namespace_);
+		return FPD_EPERM;
 	}
 	*plugin = fpd_registry_by_name(e->registry, c->meta.plugin);
 	if (!*plugin) {
@@ -366,7 +371,7 @@ static void reply_system_failure(struct pending_call *c, const char *code, const
 	struct fpd_phase_info pi = {0};
 	fpd_phase_set(&pi, FPD_PHASE_RETRYABLE_FAILED, code, msg);
 	pi.kind = FPD_KIND_SYSTEM;
-	reply_resource(c, &pi);
+	reply_status(c, &pi);
 	fpd_phase_info_clear(&pi);
 }
 
@@ -375,7 +380,7 @@ static void answer_get(struct fpd_engine *e, struct pending_call *c, struct exec
 	x->last_poll_ms = fpd_clock_wall_ms();
 	if (x->phase.recheck_at_ms && x->phase.recheck_at_ms <= x->last_poll_ms)
 		exec_recompute(e, x);
-	reply_resource(c, &x->phase);
+	reply_status(c, &x->phase);
 }
 
 static void on_get_fetched(void *ud, const struct fpd_kube_result *res)
@@ -385,7 +390,7 @@ static void on_get_fetched(void *ud, const struct fpd_kube_result *res)
 	const struct fpd_plugin *plugin = fpd_registry_by_name(e->registry, c->meta.plugin);
 	struct execution *x = exec_find(e, c->meta.namespace_, c->meta.name);
 	if (!x && res->code == FPD_OK && plugin) {
-		x = exec_new(e, plugin, c->meta.namespace_, c->meta.name);
+		x = exec_new(e, plugin, kinds_for(e, plugin), c->meta.namespace_, c->meta.name);
 		if (exec_ref_from_object(x, res->object) < 0)
 			fpd_log(FPD_LOG_WARN, "engine", "%s: no identity annotation", x->key);
 		exec_observe(e, x, res->object);
@@ -403,19 +408,13 @@ static void on_get_fetched(void *ud, const struct fpd_kube_result *res)
 	call_free(e, c);
 }
 
-void fpd_engine_get_task(struct fpd_engine *e, const uint8_t *bytes, size_t len,
-                         fpd_engine_reply_fn done, void *ud)
+void fpd_engine_get(struct fpd_engine *e, const struct fpd_meta *meta, fpd_engine_done_fn done,
+                    void *ud)
 {
 	struct pending_call *c = call_new(e, done, ud);
 	e->stats.gets++;
-	struct request_arena ra;
-	Flyteidl__Admin__GetTaskRequest *req = (Flyteidl__Admin__GetTaskRequest *)decode_request(
-	    c, &flyteidl__admin__get_task_request__descriptor, bytes, len, &ra);
 	const struct fpd_plugin *plugin;
-	if (!req) {
-		/* answered */
-	} else if (verify_meta(e, c, req->resource_meta.data, req->resource_meta.len, &plugin) ==
-	           FPD_OK) {
+	if (verify_meta(e, c, meta, &plugin) == FPD_OK) {
 		struct execution *x = exec_find(e, c->meta.namespace_, c->meta.name);
 		if (x && (strcmp(c->meta.uid, "-") == 0 || strcmp(x->uid, c->meta.uid) == 0)) {
 			answer_get(e, c, x);
@@ -425,17 +424,14 @@ void fpd_engine_get_task(struct fpd_engine *e, const uint8_t *bytes, size_t len,
 			                     "attempt could be created; Flyte will retry the task");
 		} else {
 			/* Not in the cache (a restart, or the informer has not listed yet). */
-			struct watched_kind *k = engine_kind_for(e, plugin);
+			struct watched_kind *k = kinds_for(e, plugin);
 			struct fpd_kube_ref ref = {&k->gvr, c->meta.namespace_, c->meta.name, NULL};
 			struct fpd_error err;
-			if (fpd_kube_get(e->kube, &ref, on_get_fetched, c, &err) == FPD_AGAIN) {
-				fpd_arena_release(&ra.arena);
+			if (fpd_kube_get(e->kube, &ref, on_get_fetched, c, &err) == FPD_AGAIN)
 				return;
-			}
 			call_reply_error(c, FPD_EIO, "%s", err.text);
 		}
 	}
-	fpd_arena_release(&ra.arena);
 	call_free(e, c);
 }
 
@@ -453,7 +449,7 @@ static void on_finalizer_removed(void *ud, const struct fpd_kube_result *res)
 
 /* Removes flyteplugd's finalizer with a JSON patch that tests its position first, so a
  * concurrent change of the list makes the patch fail instead of removing the wrong entry. */
-void engine_remove_finalizer(struct fpd_engine *e, struct execution *x, const json_t *obj)
+void call_remove_finalizer(struct fpd_engine *e, struct execution *x, const json_t *obj)
 {
 	const json_t *fins = fpd_json_get(obj, "metadata.finalizers");
 	size_t i;
@@ -494,7 +490,7 @@ static void on_deleted(void *ud, const struct fpd_kube_result *res)
 	if (x && !x->dead) {
 		x->deleting = ok;
 		if (res->code == FPD_OK && res->object)
-			engine_remove_finalizer(e, x, res->object);
+			call_remove_finalizer(e, x, res->object);
 		if (res->code == FPD_ENOENT) {
 			x->state = EXEC_GONE;
 			x->gone_ms = fpd_clock_wall_ms();
@@ -502,7 +498,7 @@ static void on_deleted(void *ud, const struct fpd_kube_result *res)
 	}
 	if (c->done) {
 		if (ok)
-			reply_empty_delete(c);
+			reply_ok(c);
 		else
 			call_reply_error(c, FPD_EIO, "%s", res->err.text);
 	}
@@ -524,7 +520,7 @@ static void delete_request(struct fpd_engine *e, struct pending_call *c, struct 
 	}
 }
 
-void engine_delete_object(struct fpd_engine *e, struct execution *x, const char *why)
+void call_delete_object(struct fpd_engine *e, struct execution *x, const char *why)
 {
 	if (x->deleting || !x->uid[0])
 		return;
@@ -535,23 +531,13 @@ void engine_delete_object(struct fpd_engine *e, struct execution *x, const char 
 	delete_request(e, c, x, &x->kind->gvr);
 }
 
-void fpd_engine_delete_task(struct fpd_engine *e, const uint8_t *bytes, size_t len,
-                            fpd_engine_reply_fn done, void *ud)
+void fpd_engine_delete(struct fpd_engine *e, const struct fpd_meta *meta, fpd_engine_done_fn done,
+                       void *ud)
 {
 	struct pending_call *c = call_new(e, done, ud);
 	e->stats.deletes++;
-	struct request_arena ra;
-	Flyteidl__Admin__DeleteTaskRequest *req = (Flyteidl__Admin__DeleteTaskRequest *)decode_request(
-	    c, &flyteidl__admin__delete_task_request__descriptor, bytes, len, &ra);
 	const struct fpd_plugin *plugin;
-	if (!req) {
-		fpd_arena_release(&ra.arena);
-		call_free(e, c);
-		return;
-	}
-	int rc = verify_meta(e, c, req->resource_meta.data, req->resource_meta.len, &plugin);
-	fpd_arena_release(&ra.arena);
-	if (rc) {
+	if (verify_meta(e, c, meta, &plugin)) {
 		call_free(e, c);
 		return;
 	}
@@ -566,11 +552,11 @@ void fpd_engine_delete_task(struct fpd_engine *e, const uint8_t *bytes, size_t l
 		/* Never created (or still waiting for quota): nothing to delete in Kubernetes. */
 		if (x && x->state != EXEC_CREATING)
 			exec_remove(e, x);
-		reply_empty_delete(c);
+		reply_ok(c);
 		call_free(e, c);
 		return;
 	}
 	if (x)
 		x->deleting = true;
-	delete_request(e, c, x, &engine_kind_for(e, plugin)->gvr);
+	delete_request(e, c, x, &kinds_for(e, plugin)->gvr);
 }

@@ -16,56 +16,6 @@
 #define TICK_SECONDS 1.0
 #define GONE_KEEP_MS (10 * 60 * 1000) /* GetTask may still ask about a deleted object */
 
-static struct watched_kind *find_kind(struct fpd_engine *e, const char *api_version,
-                                      const char *kind)
-{
-	for (size_t i = 0; i < e->kind_count; i++)
-		if (strcmp(e->kinds[i].api_version, api_version) == 0 &&
-		    strcmp(e->kinds[i].gvr.kind, kind) == 0)
-			return &e->kinds[i];
-	return NULL;
-}
-
-struct watched_kind *engine_kind_for(struct fpd_engine *e, const struct fpd_plugin *plugin)
-{
-	struct watched_kind *k = find_kind(e, plugin->kind->api_version, plugin->kind->kind);
-	FPD_ASSERT(k != NULL);
-	return k;
-}
-
-static int add_kind(struct fpd_engine *e, const struct fpd_kind *kind,
-                    const struct fpd_plugin *plugin, struct fpd_error *err)
-{
-	if (find_kind(e, kind->api_version, kind->kind))
-		return FPD_OK;
-	const char *av = kind->api_version;
-	const char *slash = strchr(av, '/');
-	char group[254] = "";
-	const char *version = av;
-	if (slash) {
-		snprintf(group, sizeof(group), "%.*s", (int)(slash - av), av);
-		version = slash + 1;
-	}
-	struct watched_kind k = {.engine = e, .plugin = plugin};
-	snprintf(k.api_version, sizeof(k.api_version), "%s", av);
-	int rc = fpd_kube_gvr_set(&k.gvr, group, version, kind->plural, true, err);
-	if (rc)
-		return rc;
-	snprintf(k.gvr.kind, sizeof(k.gvr.kind), "%s", kind->kind);
-	e->kinds = fpd_realloc(e->kinds, (e->kind_count + 1) * sizeof(*e->kinds));
-	e->kinds[e->kind_count++] = k;
-	return FPD_OK;
-}
-
-static const struct fpd_kind pods_kind = {"v1", "Pod", "pods"};
-
-static void on_created_later(struct ev_loop *loop, ev_timer *w, int revents);
-
-static bool is_pods(const struct watched_kind *k)
-{
-	return strcmp(k->api_version, "v1") == 0 && strcmp(k->gvr.kind, "Pod") == 0;
-}
-
 /* What the pods informer keeps of each pod, so that a deletion can be attributed. */
 enum { POD_FIELD_OWNER, POD_FIELD_PLUGIN };
 static const struct fpd_kube_field pod_fields[] = {
@@ -87,21 +37,20 @@ int fpd_engine_new(struct ev_loop *loop, const struct fpd_config *cfg,
 	struct fpd_engine *e = fpd_calloc(1, sizeof(*e));
 	e->signer = signer;
 	e->loop = loop;
-	ev_timer_init(&e->created_later, on_created_later, 0., 0.);
-	e->created_later.data = e;
 	e->cfg = cfg;
 	e->registry = registry;
 	e->psettings = psettings;
 	e->kube = kube;
 	fpd_map_init(&e->execs);
+	calls_init(e);
 	int rc = FPD_OK;
 	for (size_t i = 0; !rc && i < fpd_registry_count(registry); i++) {
 		const struct fpd_plugin *p = fpd_registry_at(registry, i);
 		if (!p->kind || !p->build || !p->status)
 			continue;
-		rc = add_kind(e, p->kind, p, err);
+		rc = kinds_add(e, p->kind, p, err);
 		if (!rc && p->pod_owner_label)
-			rc = add_kind(e, &pods_kind, NULL, err);
+			rc = kinds_add(e, &kinds_pods, NULL, err);
 	}
 	if (rc) {
 		fpd_engine_free(e);
@@ -130,8 +79,8 @@ static const struct fpd_plugin *plugin_of(struct fpd_engine *e, const json_t *ob
 static bool own_pod(struct fpd_engine *e, const char *plugin)
 {
 	const struct fpd_plugin *p = plugin ? fpd_registry_by_name(e->registry, plugin) : NULL;
-	return p && p->kind && !strcmp(p->kind->api_version, pods_kind.api_version) &&
-	       !strcmp(p->kind->kind, pods_kind.kind);
+	return p && p->kind && !strcmp(p->kind->api_version, kinds_pods.api_version) &&
+	       !strcmp(p->kind->kind, kinds_pods.kind);
 }
 
 /* A pod that is not itself a task's object: one an operator created for a task's object,
@@ -160,7 +109,7 @@ static void on_object(void *ud, json_t *obj, struct fpd_kube_proj *proj)
 	const char *name = fpd_json_str(obj, "metadata.name");
 	if (!ns || !name)
 		return;
-	if (is_pods(k) && related_pod(e, obj))
+	if (kinds_is_pods(k) && related_pod(e, obj))
 		return;
 	struct execution *x = exec_find(e, ns, name);
 	if (!x) {
@@ -168,7 +117,8 @@ static void on_object(void *ud, json_t *obj, struct fpd_kube_proj *proj)
 			return;
 		/* Listed after a restart, or created by another replica: rebuild the entry from
 		 * the object's identity annotation. */
-		x = exec_new(e, plugin_of(e, obj, k), ns, name);
+		const struct fpd_plugin *plugin = plugin_of(e, obj, k);
+		x = exec_new(e, plugin, kinds_for(e, plugin), ns, name);
 		if (exec_ref_from_object(x, obj) < 0)
 			fpd_log(FPD_LOG_WARN, "engine", "%s: managed object without identity",
 			        x->key);
@@ -178,7 +128,7 @@ static void on_object(void *ud, json_t *obj, struct fpd_kube_proj *proj)
 	if (fpd_json_get(obj, "metadata.deletionTimestamp")) {
 		/* Someone (maybe us) deletes it: the final state is recorded above; let it go. */
 		x->deleting = true;
-		engine_remove_finalizer(e, x, obj);
+		call_remove_finalizer(e, x, obj);
 	}
 	(void)proj;
 }
@@ -187,7 +137,7 @@ static void on_delete(void *ud, const struct fpd_kube_obj *obj, bool final_state
 {
 	struct watched_kind *k = ud;
 	struct fpd_engine *e = k->engine;
-	if (is_pods(k) && !own_pod(e, fpd_kube_obj_field(obj, POD_FIELD_PLUGIN))) {
+	if (kinds_is_pods(k) && !own_pod(e, fpd_kube_obj_field(obj, POD_FIELD_PLUGIN))) {
 		/* Not a task's own pod: maybe one an operator created for a task. */
 		const char *owner = fpd_kube_obj_field(obj, POD_FIELD_OWNER);
 		struct execution *x =
@@ -226,8 +176,7 @@ static void housekeep(struct fpd_engine *e, struct execution *x, int64_t now, bo
 {
 	const struct fpd_config_engine *c = &e->cfg->engine;
 	if (x->state == EXEC_WAITING_QUOTA && now >= x->next_create_ms && x->pending) {
-		struct pending_call *call = call_new(e, NULL, NULL);
-		engine_post(e, x, call);
+		call_post(e, x, call_new(e, NULL, NULL));
 		return;
 	}
 	if (x->phase.recheck_at_ms && now >= x->phase.recheck_at_ms) {
@@ -253,14 +202,14 @@ static void housekeep(struct fpd_engine *e, struct execution *x, int64_t now, bo
 	if (fpd_phase_is_terminal(x->phase.phase) && x->finished_ms &&
 	    now - x->finished_ms >= c->cleanup_ttl_ms) {
 		e->stats.cleanups++;
-		engine_delete_object(e, x, "finished, cleanup TTL passed");
+		call_delete_object(e, x, "finished, cleanup TTL passed");
 	} else if (!fpd_phase_is_terminal(x->phase.phase) &&
 	           now - x->last_poll_ms >= c->orphan_after_ms) {
 		e->stats.orphans_deleted++;
 		exec_set_phase(x, FPD_PHASE_ABORTED, "Orphaned", FPD_KIND_SYSTEM,
 		               "nobody asked about this task for %lld s",
 		               (long long)(c->orphan_after_ms / 1000));
-		engine_delete_object(e, x, "orphan: not polled");
+		call_delete_object(e, x, "orphan: not polled");
 	}
 }
 
@@ -319,49 +268,8 @@ static void keep_pointers(const struct fpd_engine *e, const struct watched_kind 
 		    strcmp(p->kind->kind, k->gvr.kind) == 0)
 			add_keep(ptrs, p->keep);
 	}
-	if (is_pods(k))
+	if (kinds_is_pods(k))
 		add_keep(ptrs, exec_related_pod_keep);
-}
-
-/* ---- objects just created ---- */
-
-struct created {
-	struct created *next;
-	struct execution *x; /* held */
-	json_t *obj;
-};
-
-void engine_observe_created(struct fpd_engine *e, struct execution *x, json_t *obj)
-{
-	struct created *c = fpd_calloc(1, sizeof(*c));
-	c->x = x;
-	c->obj = obj;
-	x->busy++;
-	c->next = e->created_head;
-	e->created_head = c;
-	/* A fed event runs in this iteration, after every pending watcher of higher priority:
-	 * the gRPC replies (and requests) waiting in it go first. */
-	ev_feed_event(e->loop, &e->created_later, EV_TIMER);
-}
-
-static void drop_created(struct fpd_engine *e, bool observe)
-{
-	struct created *c = e->created_head;
-	e->created_head = NULL;
-	while (c) {
-		struct created *next = c->next;
-		if (observe && !c->x->dead && !c->x->observed)
-			exec_observe(e, c->x, c->obj);
-		json_decref(c->obj);
-		exec_release(c->x);
-		free(c);
-		c = next;
-	}
-}
-
-static void on_created_later(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	drop_created(w->data, true);
 }
 
 int fpd_engine_start(struct fpd_engine *e, struct fpd_error *err)
@@ -380,7 +288,7 @@ int fpd_engine_start(struct fpd_engine *e, struct fpd_error *err)
 		    .on_error = on_error,
 		    .ud = k,
 		};
-		if (is_pods(k)) {
+		if (kinds_is_pods(k)) {
 			o.fields = pod_fields;
 			o.nfields = FPD_ARRAY_LEN(pod_fields);
 		}
@@ -433,16 +341,11 @@ void fpd_engine_free(struct fpd_engine *e)
 	if (!e)
 		return;
 	ev_timer_stop(e->loop, &e->tick);
-	ev_clear_pending(e->loop, &e->created_later);
-	drop_created(e, false);
+	/* Pending Kubernetes calls hold pointers to calls and entries: abandon them first. */
+	calls_free(e);
 	for (size_t i = 0; i < e->kind_count; i++)
 		fpd_kube_informer_free(e->kinds[i].informer);
 	free(e->kinds);
-	/* Pending Kubernetes calls hold pointers to calls and entries: abandon them first. */
-	for (struct pending_call *c = e->calls; c; c = c->next)
-		fpd_kube_cancel(e->kube, c);
-	while (e->calls)
-		call_free(e, e->calls);
 	size_t it = 0;
 	const char *key;
 	void *v;
@@ -467,85 +370,4 @@ void fpd_engine_get_stats(const struct fpd_engine *e, struct fpd_engine_stats *o
 	while (fpd_map_next(&e->execs, &it, &key, &v))
 		if (!fpd_phase_is_terminal(((struct execution *)v)->phase.phase))
 			out->active++;
-}
-
-/* ---- /executions ---- */
-
-static const char *state_name(enum exec_state s)
-{
-	switch (s) {
-	case EXEC_CREATING: return "creating";
-	case EXEC_WAITING_QUOTA: return "waiting-for-quota";
-	case EXEC_REJECTED: return "rejected";
-	case EXEC_ACTIVE: return "active";
-	case EXEC_GONE: return "gone";
-	}
-	return "?";
-}
-
-static void set_time(json_t *o, const char *key, int64_t wall_ms)
-{
-	char t[64];
-	if (wall_ms <= 0)
-		return;
-	fpd_clock_format_rfc3339(wall_ms, t, sizeof(t));
-	json_object_set_new(o, key, json_string(t));
-}
-
-static json_t *execution_json(const struct execution *x)
-{
-	const struct fpd_task_ref *r = &x->id.ref;
-	json_t *links = json_array();
-	for (size_t i = 0; i < x->phase.log_count; i++)
-		json_array_append_new(links, json_pack("{s:s, s:s}", "name", x->phase.logs[i].name,
-		                                       "uri", x->phase.logs[i].uri));
-	json_t *o = json_pack(
-	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:o, s:b, s:b,"
-	    " s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s}}",
-	    "namespace", x->namespace_, "name", x->name, "uid", x->uid, "plugin", x->plugin->name,
-	    "kind", x->plugin->kind ? x->plugin->kind->kind : "", "state", state_name(x->state),
-	    "phase", fpd_phase_name(x->phase.phase), "code", x->phase.code, "message",
-	    x->phase.message, "log_links", links, "deleting", x->deleting, "aborted", x->aborted,
-	    "execution", "project", r->project, "domain", r->domain, "name", r->execution, "node",
-	    r->node_id, "task", "project", r->task_project, "domain", r->task_domain, "name",
-	    r->task_name, "version", r->task_version, "type", r->task_type);
-	if (!o) /* a string that is not UTF-8 (json_pack refuses it): say little, but say it */
-		return json_pack("{s:s, s:s}", "namespace", x->namespace_, "name", x->name);
-	set_time(o, "started", x->started_ms);
-	set_time(o, "last_poll", x->last_poll_ms);
-	set_time(o, "finished", x->finished_ms);
-	return o;
-}
-
-static int by_key(const void *a, const void *b)
-{
-	const struct execution *x = *(const struct execution *const *)a;
-	const struct execution *y = *(const struct execution *const *)b;
-	return strcmp(x->key, y->key);
-}
-
-json_t *fpd_engine_executions(const struct fpd_engine *e, const char *namespace_, size_t limit)
-{
-	size_t n = 0, cap = 0;
-	const struct execution **all = NULL;
-	const char *key;
-	void *v;
-	for (size_t it = 0; fpd_map_next(&e->execs, &it, &key, &v);) {
-		const struct execution *x = v;
-		if (namespace_ && strcmp(x->namespace_, namespace_) != 0)
-			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 64;
-			all = fpd_realloc(all, cap * sizeof(*all));
-		}
-		all[n++] = x;
-	}
-	if (n)
-		qsort(all, n, sizeof(*all), by_key);
-	json_t *list = json_array();
-	for (size_t i = 0; i < n && i < limit; i++)
-		json_array_append_new(list, execution_json(all[i]));
-	free(all);
-	return json_pack("{s:I, s:I, s:o}", "count", (json_int_t)n, "shown",
-	                 (json_int_t)json_array_size(list), "executions", list);
 }

@@ -1,19 +1,29 @@
 /*
- * The engine: runs tasks. It turns CreateTask into a Kubernetes object (prepare → plugin build →
- * decorate → POST), follows every object it manages through informers and keeps each one's
- * Flyte phase current, so GetTask is a lookup, deletes on DeleteTask, and cleans up after
- * itself (finished objects after a TTL, orphans nobody asks about, its own finalizer).
+ * The engine: runs tasks. It turns a task request into a Kubernetes object (prepare → plugin
+ * build → decorate → POST), follows every object it manages through informers and keeps each
+ * one's Flyte phase current, so a status request is a lookup, deletes on request, and cleans up
+ * after itself (finished objects after a TTL, orphans nobody asks about, its own finalizer).
  *
- * Design note. One entry per task attempt ("execution"), keyed namespace/name, in a hash map.
- * An entry holds the plugin, the object's uid, the attempt's identity, the last phase the plugin
- * computed and a compact copy of the trimmed object (kept so time-based rules can be
+ * Design note. One entry per task attempt ("execution", exec.h), keyed namespace/name, in a hash
+ * map. An entry holds the plugin, the object's uid, the attempt's identity, the last phase the
+ * plugin computed and a compact copy of the trimmed object (kept so time-based rules can be
  * re-evaluated without a new event). Entries are rebuilt from the API server after a restart:
  * the informers list every managed object, and each object carries its identity annotation.
- * Everything a GetTask needs besides that is in resource_meta.
+ * Everything a status request needs besides that is in resource_meta, the engine's own signed
+ * token (bytes out of create, bytes into get and delete).
  *
- * Calls complete through a callback, from the loop: at once for lookups, later when the API
- * server answers. The agent layer decodes nothing itself: requests arrive as protobuf bytes and
- * replies leave as packed responses.
+ * The API is typed and knows no wire format: the agent layer decodes a protocol's requests into
+ * the structs below and encodes the results in its replies. Calls complete through a callback,
+ * from the loop: at once for lookups, later when the API server answers.
+ *
+ * Files, each using only those before it (no two call each other):
+ *   naming.c, decorate.c, prepare.c, registry.c, plugin_settings.c, resource_meta.c
+ *   build.c    the pure pipeline prepare → build → decorate (CreateTask and `render`)
+ *   kinds.c    the kinds the engine watches, one per plugin kind (+ pods)
+ *   exec.c     the execution table and its state transitions (exec.h)
+ *   report.c   the executions as JSON for the admin endpoint (report.h)
+ *   calls.c    create, get and delete, and the Kubernetes requests they make
+ *   engine.c   lifecycle: informers, the housekeeping tick, statistics
  */
 #ifndef FPD_ENGINE_ENGINE_H
 #define FPD_ENGINE_ENGINE_H
@@ -23,6 +33,9 @@
 #include "engine/plugin_settings.h"
 #include "engine/registry.h"
 
+#include <flyteplugd/phase.h>
+#include <flyteplugd/task.h>
+
 #include <ev.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,14 +43,74 @@
 struct fpd_engine;
 struct fpd_kube_client;
 
+/* A string pair (a label, an annotation, an environment variable). */
+struct fpd_kv {
+	const char *key;
+	const char *value;
+};
+
+/* Who runs a task attempt, and where. Every pointer is borrowed for the call; NULL strings and
+ * empty lists mean "not given". */
+struct fpd_task_meta {
+	/* The attempt's identity: execution project, domain and name, node id, retry attempt.
+	 * The execution name and the node id are required. */
+	const char *project;
+	const char *domain;
+	const char *execution;
+	const char *node_id;
+	uint32_t retry_attempt;
+	/* The task's id (project, domain, name, version); NULL: the template's id. */
+	const Flyteidl__Core__Identifier *task_id;
+	const char *namespace_;      /* NULL or "": namespaces.default */
+	const char *service_account; /* Kubernetes service account, unless the template names one */
+	const struct fpd_kv *labels; /* on the object and its pod templates */
+	size_t n_labels;
+	const struct fpd_kv *annotations;
+	size_t n_annotations;
+	const struct fpd_kv *env; /* the execution's environment variables */
+	size_t n_env;
+	bool interruptible;
+	/* What plugins read as fpd_task.meta (overrides, the run-as identity, max attempts): the
+	 * protocol's execution metadata in Flyte 1's form, or NULL. */
+	const Flyteidl__Admin__TaskExecutionMetadata *plugin_meta;
+};
+
+/* A task to run (CreateTask). Borrowed for the call. */
+struct fpd_task_request {
+	const Flyteidl__Core__TaskTemplate *tmpl; /* required, with a type */
+	const Flyteidl__Core__LiteralMap *inputs; /* may be NULL */
+	const char *output_prefix;                /* NULL: "" */
+	struct fpd_task_meta meta;
+};
+
+/* A task the engine started: the resource_meta bytes its create returned. Borrowed. */
+struct fpd_meta {
+	const uint8_t *data;
+	size_t len;
+};
+
 /*
- * Reply callback. code is FPD_OK with bytes/len a packed response message (borrowed for the
- * call), or a negative FPD_E* with a message for the client:
- *   FPD_EINVAL → INVALID_ARGUMENT, FPD_EPERM → PERMISSION_DENIED, FPD_ENOENT → NOT_FOUND,
- *   FPD_EIO / FPD_ETIMEDOUT → UNAVAILABLE, anything else → INTERNAL.
+ * What a call answers, borrowed for the callback. code is FPD_OK, or a negative FPD_E* when the
+ * call itself failed, with message saying why:
+ *   FPD_EINVAL the request is malformed, FPD_EPERM not allowed (a forged resource_meta, a
+ *   namespace not served), FPD_ENOENT no plugin serves the task type, FPD_EIO / FPD_ETIMEDOUT
+ *   the Kubernetes API did not answer (worth retrying), anything else an internal error.
+ * On success:
+ *   create: resource_meta/resource_meta_len, the token to hand back on get and delete;
+ *   get:    status, the attempt's phase, its code, error kind and message, log links and
+ *           custom info; outputs (NULL: tasks write their outputs under output_prefix);
+ *   delete: nothing.
  */
-typedef void (*fpd_engine_reply_fn)(void *ud, int code, const char *message, const uint8_t *bytes,
-                                    size_t len);
+struct fpd_engine_result {
+	int code;
+	const char *message;
+	const uint8_t *resource_meta;
+	size_t resource_meta_len;
+	const struct fpd_phase_info *status;
+	const Flyteidl__Core__LiteralMap *outputs;
+};
+
+typedef void (*fpd_engine_done_fn)(void *ud, const struct fpd_engine_result *result);
 
 /* A new engine. loop, cfg, registry, psettings (plugin settings) and kube are borrowed and must outlive it. key (copied) signs
  * resource_meta. Nothing runs until fpd_engine_start. */
@@ -57,24 +130,17 @@ bool fpd_engine_ready(const struct fpd_engine *e);
  * truncated); returns how many. */
 size_t fpd_engine_unlisted(const struct fpd_engine *e, char *out, size_t size);
 
-/* The tracked executions as JSON (a new reference), sorted by namespace/name, for the admin
- * endpoint: {"count": N, "shown": M, "executions": [...]}, at most limit of them, only those in
- * namespace when it is not NULL. Each tells its object (namespace, name, uid, plugin, kind),
- * Flyte identity, state, phase, code, message, log links and times (RFC 3339). */
-json_t *fpd_engine_executions(const struct fpd_engine *e, const char *namespace_, size_t limit);
-
 /* Stops everything; pending replies are dropped (their calls are cancelled by the caller). */
 void fpd_engine_free(struct fpd_engine *e);
 
-/* The three agent calls. req/len (a packed CreateTaskRequest, GetTaskRequest or
- * DeleteTaskRequest) are borrowed for the call only. done runs exactly once, unless
+/* The three task calls. done runs exactly once (maybe before the function returns), unless
  * fpd_engine_forget(e, ud) is called first. */
-void fpd_engine_create_task(struct fpd_engine *e, const uint8_t *req, size_t len,
-                            fpd_engine_reply_fn done, void *ud);
-void fpd_engine_get_task(struct fpd_engine *e, const uint8_t *req, size_t len,
-                         fpd_engine_reply_fn done, void *ud);
-void fpd_engine_delete_task(struct fpd_engine *e, const uint8_t *req, size_t len,
-                            fpd_engine_reply_fn done, void *ud);
+void fpd_engine_create(struct fpd_engine *e, const struct fpd_task_request *req,
+                       fpd_engine_done_fn done, void *ud);
+void fpd_engine_get(struct fpd_engine *e, const struct fpd_meta *meta, fpd_engine_done_fn done,
+                    void *ud);
+void fpd_engine_delete(struct fpd_engine *e, const struct fpd_meta *meta, fpd_engine_done_fn done,
+                       void *ud);
 
 /* The caller of every pending call with user data ud went away: its callback will not run. The
  * work itself goes on (a create still completes and is tracked). */

@@ -1,6 +1,5 @@
 /*
- * Execution entries: one per task attempt, what the engine knows of its object, and the phase
- * the plugin computed from it.
+ * Execution entries: the table, and every change of an entry's state (see exec.h).
  */
 #include "engine/internal.h"
 
@@ -21,13 +20,13 @@ static char *make_key(const char *ns, const char *name)
 	return fpd_asprintf("%s/%s", ns, name);
 }
 
-struct execution *exec_new(struct fpd_engine *e, const struct fpd_plugin *plugin, const char *ns,
-                           const char *name)
+struct execution *exec_new(struct fpd_engine *e, const struct fpd_plugin *plugin,
+                           struct watched_kind *kind, const char *ns, const char *name)
 {
 	struct execution *x = fpd_calloc(1, sizeof(*x));
 	x->key = make_key(ns, name);
 	x->plugin = plugin;
-	x->kind = engine_kind_for(e, plugin);
+	x->kind = kind;
 	x->namespace_ = fpd_strdup(ns);
 	x->name = fpd_strdup(name);
 	x->uid = fpd_strdup("");
@@ -83,6 +82,11 @@ void exec_remove(struct fpd_engine *e, struct execution *x)
 	x->dead = true;
 	if (x->busy == 0)
 		exec_free(x);
+}
+
+void exec_hold(struct execution *x)
+{
+	x->busy++;
 }
 
 void exec_release(struct execution *x)
@@ -279,12 +283,27 @@ static void operator_silent(const struct fpd_engine *e, const struct execution *
 	    x->plugin->kind->kind, x->namespace_, x->name, (long long)(timeout / 1000));
 }
 
+/* How far along an attempt is, for the phases computed from its object: a later answer never
+ * goes back (a stale event, the object as sent after the watch has shown more). Terminal
+ * phases are always taken. */
+static int progress(enum fpd_phase p)
+{
+	switch (p) {
+	case FPD_PHASE_UNDEFINED: return 0;
+	case FPD_PHASE_QUEUED: return 1;
+	case FPD_PHASE_WAITING_FOR_RESOURCES: return 2;
+	case FPD_PHASE_INITIALIZING: return 3;
+	case FPD_PHASE_RUNNING: return 4;
+	default: return 5;
+	}
+}
+
 static void run_status(struct fpd_engine *e, struct execution *x, const json_t *obj)
 {
 	size_t npods;
 	json_t **pods = parse_pods(x, &npods);
-	const char *config = json_string_value(json_object_get(
-	    fpd_json_get(obj, "metadata.annotations"), FPD_ANNOTATION_TASK_CONFIG));
+	const char *config = json_string_value(
+	    json_object_get(fpd_json_get(obj, "metadata.annotations"), FPD_ANNOTATION_TASK_CONFIG));
 	json_t *task_config = config ? json_loads(config, 0, NULL) : NULL;
 	struct fpd_status_ctx ctx = {
 	    .ref = &x->id.ref,
@@ -302,6 +321,13 @@ static void run_status(struct fpd_engine *e, struct execution *x, const json_t *
 	for (size_t i = 0; i < npods; i++)
 		json_decref(pods[i]);
 	free(pods);
+	if (x->observed_as_sent && !fpd_phase_is_terminal(pi.phase) &&
+	    progress(pi.phase) > progress(FPD_PHASE_QUEUED)) {
+		/* The object as CreateTask sent it, without the status the API server gives it:
+		 * whatever the plugin's rules make of that (the pod rules read an empty pod phase
+		 * as running), the task is queued until the API server's copy is seen. */
+		fpd_phase_set(&pi, FPD_PHASE_QUEUED, NULL, "task submitted to K8s");
+	}
 	operator_silent(e, x, obj, ctx.now_ms, &pi);
 	if (pi.phase == FPD_PHASE_UNDEFINED) {
 		/* The plugin did not recognise the state: keep the last phase, say so. */
@@ -312,6 +338,14 @@ static void run_status(struct fpd_engine *e, struct execution *x, const json_t *
 		return;
 	}
 	enum fpd_phase before = x->phase.phase;
+	if (!fpd_phase_is_terminal(pi.phase) && progress(pi.phase) < progress(before)) {
+		fpd_log(FPD_LOG_DEBUG, "engine", "%s: %s after %s ignored (phases only advance)",
+		        x->key, fpd_phase_name(pi.phase), fpd_phase_name(before));
+		/* Its time-based rules still apply: look again when they say. */
+		x->phase.recheck_at_ms = pi.recheck_at_ms;
+		fpd_phase_info_clear(&pi);
+		return;
+	}
 	fpd_phase_info_clear(&x->phase);
 	x->phase = pi;
 	if (fpd_phase_is_terminal(pi.phase) && !x->finished_ms)
@@ -331,7 +365,7 @@ void exec_created(struct execution *x, const char *uid)
 		x->state = EXEC_ACTIVE;
 }
 
-void exec_observe(struct fpd_engine *e, struct execution *x, json_t *obj)
+static void observe(struct fpd_engine *e, struct execution *x, json_t *obj, bool as_sent)
 {
 	const char *uid = fpd_json_str_or(obj, "metadata.uid", "");
 	if (x->uid[0] && uid[0] && strcmp(x->uid, uid) != 0) {
@@ -352,6 +386,7 @@ void exec_observe(struct fpd_engine *e, struct execution *x, json_t *obj)
 	json_t *t = trim_keeping(obj, x->plugin->keep);
 	free(x->observed);
 	x->observed = fpd_json_text(t, false, NULL);
+	x->observed_as_sent = as_sent;
 	bool terminal_before = fpd_phase_is_terminal(x->phase.phase);
 	/* Once finished, a task stays finished: later changes (a deletion, a restarted pod)
 	 * must not turn a reported success into something else. */
@@ -363,6 +398,16 @@ void exec_observe(struct fpd_engine *e, struct execution *x, json_t *obj)
 		               x->aborted ? "Aborted" : "UnexpectedObjectDeletion", FPD_KIND_SYSTEM,
 		               "object [%s] terminated in the background, manually", x->key);
 	json_decref(t);
+}
+
+void exec_observe(struct fpd_engine *e, struct execution *x, json_t *obj)
+{
+	observe(e, x, obj, false);
+}
+
+void exec_observe_sent(struct fpd_engine *e, struct execution *x, json_t *obj)
+{
+	observe(e, x, obj, true);
 }
 
 void exec_observe_pod(struct fpd_engine *e, struct execution *x, json_t *pod, bool gone)
@@ -389,4 +434,45 @@ void exec_recompute(struct fpd_engine *e, struct execution *x)
 	if (t)
 		run_status(e, x, t);
 	json_decref(t);
+}
+
+bool exec_create_refused(struct execution *x, int http, const char *msg, const char *error,
+                         int64_t retry_max_ms)
+{
+	if (http == 403 && strstr(msg, "exceeded quota")) {
+		x->state = EXEC_WAITING_QUOTA;
+		x->create_backoff_ms = x->create_backoff_ms ? x->create_backoff_ms * 2 : 2000;
+		if (x->create_backoff_ms > retry_max_ms)
+			x->create_backoff_ms = retry_max_ms;
+		x->next_create_ms = fpd_clock_wall_ms() + x->create_backoff_ms;
+		exec_set_phase(x, FPD_PHASE_WAITING_FOR_RESOURCES, "ResourceQuotaExceeded",
+		               FPD_KIND_UNKNOWN, "Exceeded resourcequota: %s", msg);
+		return true;
+	}
+	json_decref(x->pending);
+	x->pending = NULL;
+	x->state = EXEC_REJECTED;
+	if (http == 403)
+		exec_set_phase(x, FPD_PHASE_RETRYABLE_FAILED, "RuntimeFailure", FPD_KIND_USER, "%s",
+		               msg);
+	else if (http == 400 || http == 422)
+		exec_set_phase(x, FPD_PHASE_FAILED, "BadTaskFormat", FPD_KIND_USER, "%s", msg);
+	else if (http == 413)
+		exec_set_phase(x, FPD_PHASE_FAILED, "EntityTooLarge", FPD_KIND_USER, "%s", msg);
+	else
+		exec_set_phase(x, FPD_PHASE_RETRYABLE_FAILED, "CreateFailed", FPD_KIND_SYSTEM,
+		               "failed to create resource: %s", error);
+	return false;
+}
+
+const char *exec_state_name(enum exec_state s)
+{
+	switch (s) {
+	case EXEC_CREATING: return "creating";
+	case EXEC_WAITING_QUOTA: return "waiting-for-quota";
+	case EXEC_REJECTED: return "rejected";
+	case EXEC_ACTIVE: return "active";
+	case EXEC_GONE: return "gone";
+	}
+	return "?";
 }

@@ -70,8 +70,7 @@ static void env_add_sorted_object(json_t *env, const json_t *obj)
 }
 
 /* Flyte's DecorateEnvVars, in its order. */
-static json_t *injected_env(const struct fpd_task_ref *r,
-                            const Flyteidl__Admin__TaskExecutionMetadata *meta,
+static json_t *injected_env(const struct fpd_task_ref *r, const struct fpd_task_meta *meta,
                             const struct fpd_k8s_settings *k8s)
 {
 	json_t *env = json_array();
@@ -86,10 +85,10 @@ static json_t *injected_env(const struct fpd_task_ref *r,
 	env_add(env, "FLYTE_INTERNAL_TASK_NAME", r->task_name);
 	env_add(env, "FLYTE_INTERNAL_TASK_VERSION", r->task_version);
 	json_t *exec_env = json_object();
-	for (size_t i = 0; meta && i < meta->n_environment_variables; i++)
-		json_object_set_new(
-		    exec_env, meta->environment_variables[i]->key,
-		    json_string(str_or_empty(meta->environment_variables[i]->value)));
+	for (size_t i = 0; i < meta->n_env; i++)
+		if (meta->env[i].key)
+			json_object_set_new(exec_env, meta->env[i].key,
+			                    json_string(str_or_empty(meta->env[i].value)));
 	env_add_sorted_object(env, exec_env);
 	json_decref(exec_env);
 	/* default-env-vars and default-env-vars-from-env are added by the pod base, after these
@@ -98,36 +97,31 @@ static json_t *injected_env(const struct fpd_task_ref *r,
 	return env;
 }
 
-static json_t *string_map(size_t n, void *const *entries)
+static json_t *string_map(const struct fpd_kv *kv, size_t n)
 {
-	/* protobuf-c map entries are {base, key, value} structs */
 	json_t *obj = json_object();
-	for (size_t i = 0; i < n; i++) {
-		const Flyteidl__Admin__TaskExecutionMetadata__LabelsEntry *e = entries[i];
-		json_object_set_new(obj, str_or_empty(e->key), json_string(str_or_empty(e->value)));
-	}
+	for (size_t i = 0; i < n; i++)
+		json_object_set_new(obj, str_or_empty(kv[i].key),
+		                    json_string(str_or_empty(kv[i].value)));
 	return obj;
 }
 
-static int fill_ref(const Flyteidl__Admin__CreateTaskRequest *req, const struct fpd_plugin *plugin,
+static int fill_ref(const struct fpd_task_request *req, const struct fpd_plugin *plugin,
                     struct fpd_prepared *p, struct fpd_error *err)
 {
-	const Flyteidl__Core__TaskTemplate *t = req->template_;
-	const Flyteidl__Admin__TaskExecutionMetadata *m = req->task_execution_metadata;
-	const Flyteidl__Core__TaskExecutionIdentifier *id = m ? m->task_execution_id : NULL;
-	const Flyteidl__Core__NodeExecutionIdentifier *node = id ? id->node_execution_id : NULL;
-	const Flyteidl__Core__WorkflowExecutionIdentifier *ex = node ? node->execution_id : NULL;
-	if (!ex || !ex->name || !*ex->name || !node->node_id || !*node->node_id)
+	const Flyteidl__Core__TaskTemplate *t = req->tmpl;
+	const struct fpd_task_meta *m = &req->meta;
+	if (!m->execution || !*m->execution || !m->node_id || !*m->node_id)
 		return fpd_error_set(err, FPD_EINVAL,
-		                     "task_execution_metadata.task_execution_id with an execution "
-		                     "name and node id is required");
+		                     "the task attempt's execution name and node id are required "
+		                     "(task_execution_metadata.task_execution_id)");
 	struct fpd_task_ref *r = &p->task.ref;
-	r->project = str_or_empty(ex->project);
-	r->domain = str_or_empty(ex->domain);
-	r->execution = ex->name;
-	r->node_id = node->node_id;
-	r->retry_attempt = id->retry_attempt;
-	const Flyteidl__Core__Identifier *tid = id->task_id ? id->task_id : t->id;
+	r->project = str_or_empty(m->project);
+	r->domain = str_or_empty(m->domain);
+	r->execution = m->execution;
+	r->node_id = m->node_id;
+	r->retry_attempt = m->retry_attempt;
+	const Flyteidl__Core__Identifier *tid = m->task_id ? m->task_id : t->id;
 	r->task_project = str_or_empty(tid ? tid->project : NULL);
 	r->task_domain = str_or_empty(tid ? tid->domain : NULL);
 	r->task_name = str_or_empty(tid ? tid->name : NULL);
@@ -145,12 +139,11 @@ static int fill_ref(const Flyteidl__Admin__CreateTaskRequest *req, const struct 
 	return FPD_OK;
 }
 
-static int choose_namespace(const Flyteidl__Admin__TaskExecutionMetadata *m,
-                            const struct fpd_config *cfg, struct fpd_prepared *p,
-                            struct fpd_error *err)
+static int choose_namespace(const struct fpd_task_meta *m, const struct fpd_config *cfg,
+                            struct fpd_prepared *p, struct fpd_error *err)
 {
-	const char *ns = m && m->namespace_ && *m->namespace_ ? m->namespace_
-	                                                      : cfg->namespaces.default_namespace;
+	const char *ns =
+	    m->namespace_ && *m->namespace_ ? m->namespace_ : cfg->namespaces.default_namespace;
 	if (cfg->namespaces.watch.count && !fpd_strings_contains(&cfg->namespaces.watch, ns))
 		return fpd_error_set(err, FPD_EPERM,
 		                     "namespace \"%s\" is not one flyteplugd serves "
@@ -164,7 +157,7 @@ static int choose_namespace(const Flyteidl__Admin__TaskExecutionMetadata *m,
 /* Propeller renders arguments before CreateTask; these are for templates left unrendered (and
  * for `flyteplugd render`). Propeller's output prefix is <node data dir>/<attempt>, and the
  * inputs live in the node data dir. */
-static void fill_paths(const Flyteidl__Admin__CreateTaskRequest *req, struct fpd_prepared *p)
+static void fill_paths(const struct fpd_task_request *req, struct fpd_prepared *p)
 {
 	const char *out = str_or_empty(req->output_prefix);
 	const char *slash = strrchr(out, '/');
@@ -204,16 +197,14 @@ static int decode_custom(const Flyteidl__Core__TaskTemplate *t, const struct fpd
 	return FPD_OK;
 }
 
-int fpd_prepare(const Flyteidl__Admin__CreateTaskRequest *req, const struct fpd_plugin *plugin,
+int fpd_prepare(const struct fpd_task_request *req, const struct fpd_plugin *plugin,
                 const struct fpd_config *cfg, struct fpd_prepared *out, struct fpd_error *err)
 {
 	memset(out, 0, sizeof(*out));
-	const Flyteidl__Core__TaskTemplate *t = req->template_;
+	const Flyteidl__Core__TaskTemplate *t = req->tmpl;
 	if (!t || !t->type || !*t->type)
-		return fpd_error_set(err, FPD_EINVAL,
-		                     "CreateTaskRequest.template with a type is "
-		                     "required");
-	const Flyteidl__Admin__TaskExecutionMetadata *m = req->task_execution_metadata;
+		return fpd_error_set(err, FPD_EINVAL, "a task template with a type is required");
+	const struct fpd_task_meta *m = &req->meta;
 	int rc = fill_ref(req, plugin, out, err);
 	if (!rc)
 		rc = choose_namespace(m, cfg, out, err);
@@ -228,25 +219,23 @@ int fpd_prepare(const Flyteidl__Admin__CreateTaskRequest *req, const struct fpd_
 	const char *sa =
 	    sc && sc->run_as && sc->run_as->k8s_service_account && *sc->run_as->k8s_service_account
 	        ? sc->run_as->k8s_service_account
-	    : m ? m->k8s_service_account
-	        : NULL;
+	        : m->service_account;
 	out->service_account = fpd_strdup(str_or_empty(sa));
-	out->labels = m ? string_map(m->n_labels, (void *const *)m->labels) : json_object();
+	out->labels = string_map(m->labels, m->n_labels);
 	/* Operator plugins put these labels on their pod templates: the pods can then be told
 	 * apart as flyteplugd's and attributed to this attempt. */
 	json_object_set_new(out->labels, FPD_LABEL_MANAGED_BY, json_string(FPD_MANAGED_BY));
 	json_object_set_new(out->labels, FPD_LABEL_OWNER, json_string(out->generated_name));
-	out->annotations =
-	    m ? string_map(m->n_annotations, (void *const *)m->annotations) : json_object();
+	out->annotations = string_map(m->annotations, m->n_annotations);
 	out->injected_env = injected_env(&out->task.ref, m, &cfg->settings.k8s);
 
 	struct fpd_task *task = &out->task;
 	task->tmpl = t;
-	task->meta = m;
+	task->meta = m->plugin_meta;
 	task->inputs = req->inputs;
 	task->service_account = out->service_account;
 	const char *il = json_string_value(json_object_get(out->labels, "interruptible"));
-	task->interruptible = (m && m->interruptible) || (il && strcmp(il, "true") == 0);
+	task->interruptible = m->interruptible || (il && strcmp(il, "true") == 0);
 	task->injected_env = out->injected_env;
 	task->labels = out->labels;
 	task->annotations = out->annotations;

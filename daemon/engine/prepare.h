@@ -1,5 +1,5 @@
 /*
- * From a CreateTaskRequest to the struct fpd_task a plugin builds from: who the attempt is, its
+ * From a task request to the struct fpd_task a plugin builds from: who the attempt is, its
  * per-attempt name, namespace and service account, the paths its arguments refer to, the env
  * Flyte injects, the labels and annotations, and TaskTemplate.custom decoded for the plugin.
  */
@@ -8,6 +8,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "engine/engine.h"
 
 #include <flyteplugd/plugin.h>
 
@@ -30,10 +31,10 @@ struct fpd_prepared {
 };
 
 /* Prepares req (borrowed) for plugin under cfg (borrowed). On failure out is released:
- *   FPD_EINVAL  the request lacks what every task needs (template, execution id) or custom does
+ *   FPD_EINVAL  the request lacks what every task needs (a template with a type, the execution name and node id) or custom does
  *               not decode into the plugin's message (message names the field);
  *   FPD_EPERM   the namespace is not in namespaces.watch. */
-int fpd_prepare(const Flyteidl__Admin__CreateTaskRequest *req, const struct fpd_plugin *plugin,
+int fpd_prepare(const struct fpd_task_request *req, const struct fpd_plugin *plugin,
                 const struct fpd_config *cfg, struct fpd_prepared *out, struct fpd_error *err);
 
 void fpd_prepared_free(struct fpd_prepared *p);

@@ -28,8 +28,8 @@ struct fpd_resource_meta {
 	char uid[64];
 };
 
-/* The signing key, its HMAC state computed once: every signature starts from a copy of it
- * (OpenSSL's one-shot HMAC looks the algorithms up again on each call). */
+/* The signing key in a keyed HMAC-SHA256 context (EVP_MAC), made once and reused by every
+ * signature (OpenSSL's one-shot HMAC fetches the algorithms again on each call). */
 struct fpd_meta_signer;
 
 /* A signer for key (copied into OpenSSL's state). FPD_ERR if OpenSSL refuses. */

@@ -10,6 +10,7 @@
  */
 #include "agent/agent.h"
 #include "grpc/conn.h"
+#include "grpc/health.h"
 
 #include <ev.h>
 #include <stddef.h>
@@ -76,7 +77,7 @@ static struct fpd_grpc_server *server(void)
 	if (fpd_registry_add(reg, &plugin, &err))
 		abort();
 	srv = fpd_grpc_server_new(ev_default_loop(0), &cfg, &err);
-	if (!srv || !(agent = fpd_agent_new(srv, reg, NULL, &err)) ||
+	if (!srv || !fpd_health_new(srv, &err) || !(agent = fpd_agent_new(srv, reg, NULL, &err)) ||
 	    fpd_grpc_server_add_method(srv, "/fuzz.Hold/Unary", FPD_GRPC_UNARY, on_hold, NULL,
 	                               &err) ||
 	    fpd_grpc_server_add_method(srv, "/fuzz.Hold/Stream", FPD_GRPC_SERVER_STREAM, on_hold,

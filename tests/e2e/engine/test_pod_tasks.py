@@ -191,6 +191,30 @@ def test_forged_resource_meta_is_refused(cluster, daemon):
     assert pod(cluster, ns, "forge1-n0-0") is not None
 
 
+def test_meta_outside_served_namespaces_is_refused(cluster, daemon_factory):
+    """A resource_meta this deployment signed, naming a namespace this daemon does not serve
+    (namespaces.watch), is refused with PERMISSION_DENIED by GetTask and DeleteTask, and the
+    object is left alone."""
+    a = daemon_factory()
+    ns = cluster.new_namespace("scope")
+    meta = create(a, ns, "scope1")
+    b = daemon_factory(extra_yaml="namespaces:\n  watch: [\"only-this-one\"]\n")
+    b.kill()
+    b.key.write_bytes(a.key.read_bytes())  # the same deployment: the signature verifies
+    b.start()
+    calls = (("GetTask", lambda: get(b, meta)),
+             ("DeleteTask", lambda: b.stub.DeleteTask(
+                 agent_pb2.DeleteTaskRequest(task_type="python-task", resource_meta=meta), timeout=30)))
+    for name, call in calls:
+        with pytest.raises(grpc.RpcError) as e:
+            call()
+        assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED, (name, e.value)
+        assert e.value.details() == (f'namespace "{ns}" is not one flyteplugd serves '
+                                     "(namespaces.watch)"), (name, e.value.details())
+    assert pod(cluster, ns, "scope1-n0-0") is not None
+    assert get(a, meta).phase == PHASE.QUEUED  # the daemon serving the namespace still answers
+
+
 def test_undecodable_requests_are_refused(cluster, daemon):
     """Bytes that are not the request message: INVALID_ARGUMENT naming it, and the daemon goes
     on serving (the engine decodes each request once; nothing is created)."""
@@ -304,6 +328,37 @@ def test_dynamic_log_link_reads_task_config(cluster, daemon_factory):
     create(d, ns, "tcfg2")
     assert "flyteplugd.flyte.org/task-config" not in \
         pod(cluster, ns, "tcfg2-n0-0")["metadata"].get("annotations", {})
+
+
+def test_queued_until_the_object_has_a_status(cluster, daemon):
+    """Right after CreateTask the engine knows the pod only as it sent it, without a status
+    (the pod rules read an empty pod phase as running): GetTask says QUEUED, and keeps saying
+    it once the API server's pending pod comes through the watch."""
+    ns = cluster.new_namespace("first")
+    for i in range(5):
+        meta = create(daemon, ns, f"first{i}")
+        phases = [PHASE.Phase.Name(get(daemon, meta).phase) for _ in range(20)]
+        assert set(phases) == {"QUEUED"}, (phases, daemon.tail())
+
+
+def test_reported_phase_never_goes_back(cluster, daemon):
+    """Once GetTask said RUNNING, an older-looking state of the pod (here: pending again) does
+    not turn it back into QUEUED for the same attempt."""
+    ns = cluster.new_namespace("mono")
+    meta = create(daemon, ns, "mono1")
+    wait_phase(daemon, meta, PHASE.QUEUED)
+    primary = pod(cluster, ns, "mono1-n0-0")["spec"]["containers"][0]["name"]
+    cluster.patch_pod_status(ns, "mono1-n0-0",
+                             running_status(primary, rfc3339(datetime.now(timezone.utc))))
+    wait_phase(daemon, meta, PHASE.RUNNING)
+    back = cluster.patch_pod_status(ns, "mono1-n0-0", {"phase": "Pending", "conditions": None,
+                                                       "containerStatuses": None})
+    assert back["status"]["phase"] == "Pending"
+    deadline = time.time() + 3
+    while time.time() < deadline:
+        r = get(daemon, meta)
+        assert r.phase == PHASE.RUNNING, (PHASE.Phase.Name(r.phase), r.message, daemon.tail())
+        time.sleep(0.1)
 
 
 def test_restart_after_sigkill(cluster, daemon):

@@ -112,7 +112,30 @@ START_TEST(malformed_is_invalid)
 END_TEST
 
 /* The signature is HMAC-SHA256 truncated to 16 bytes, base64url: checked against OpenSSL's own
- * HMAC for keys shorter than, as long as, and longer than SHA-256's block. */
+ * HMAC for keys shorter than, as long as, and longer than SHA-256's block, and for several
+ * signatures in a row with one signer (its context is reused). */
+static void assert_hmac(struct fpd_meta_signer *sg, const uint8_t *k, size_t key_len,
+                        const struct fpd_resource_meta *m)
+{
+	struct fpd_error err;
+	char *bytes;
+	size_t len;
+	ck_assert_int_eq(fpd_resource_meta_encode(m, sg, &bytes, &len, &err), FPD_OK);
+	const char *mac_text = strrchr(bytes, '|') + 1;
+	size_t signed_len = (size_t)(mac_text - bytes);
+	uint8_t mac[EVP_MAX_MD_SIZE];
+	unsigned int mac_len = 0;
+	ck_assert_ptr_nonnull(
+	    HMAC(EVP_sha256(), k, (int)key_len, (const uint8_t *)bytes, signed_len, mac, &mac_len));
+	unsigned char b64[64];
+	EVP_EncodeBlock(b64, mac, 16);
+	for (unsigned char *c = b64; *c; c++)
+		*c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
+	b64[22] = '\0'; /* 16 bytes: 22 characters and "==" */
+	ck_assert_str_eq(mac_text, (const char *)b64);
+	free(bytes);
+}
+
 START_TEST(signature_is_hmac_sha256)
 {
 	static const size_t lengths[] = {1, 16, 32, 63, 64, 65, 200};
@@ -120,26 +143,15 @@ START_TEST(signature_is_hmac_sha256)
 	for (size_t i = 0; i < sizeof(k); i++)
 		k[i] = (uint8_t)(i * 7 + 3);
 	struct fpd_resource_meta m = sample();
+	struct fpd_resource_meta other = sample();
+	snprintf(other.name, sizeof(other.name), "%s", "another-attempt-n1-3");
 	for (size_t i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++) {
 		struct fpd_meta_signer *sg;
 		struct fpd_error err;
 		ck_assert_int_eq(fpd_meta_signer_new(k, lengths[i], &sg, &err), FPD_OK);
-		char *bytes;
-		size_t len;
-		ck_assert_int_eq(fpd_resource_meta_encode(&m, sg, &bytes, &len, &err), FPD_OK);
-		const char *mac_text = strrchr(bytes, '|') + 1;
-		size_t signed_len = (size_t)(mac_text - bytes);
-		uint8_t mac[EVP_MAX_MD_SIZE];
-		unsigned int mac_len = 0;
-		ck_assert_ptr_nonnull(HMAC(EVP_sha256(), k, (int)lengths[i], (const uint8_t *)bytes,
-		                           signed_len, mac, &mac_len));
-		unsigned char b64[64];
-		EVP_EncodeBlock(b64, mac, 16);
-		for (unsigned char *c = b64; *c; c++)
-			*c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
-		b64[22] = '\0'; /* 16 bytes: 22 characters and "==" */
-		ck_assert_str_eq(mac_text, (const char *)b64);
-		free(bytes);
+		assert_hmac(sg, k, lengths[i], &m);
+		assert_hmac(sg, k, lengths[i], &other);
+		assert_hmac(sg, k, lengths[i], &m);
 		fpd_meta_signer_free(sg);
 	}
 }

@@ -1,10 +1,10 @@
 /*
- * Unit tests for daemon/agent/metadata.c and async.c: ListAgents/GetAgent encoding from a
- * registry of test plugins, decoded back with the generated protobuf-c code, and the answers
- * of the AsyncAgentService stubs.
+ * Unit tests for daemon/agent/flyte1_metadata.c and flyte1_tasks.c: ListAgents/GetAgent
+ * encoding from a registry of test plugins, decoded back with the generated protobuf-c code,
+ * and the answers of the AsyncAgentService stubs.
  */
 #include "agent/agent.h"
-#include "agent/metadata.h"
+#include "agent/flyte1.h"
 #include "fpd_test.h"
 #include "harness.h"
 
@@ -47,7 +47,7 @@ START_TEST(encode_list)
 	struct fpd_registry *reg = test_registry();
 	uint8_t *out;
 	size_t len;
-	fpd_metadata_encode_list(reg, &out, &len);
+	fpd_flyte1_encode_list(reg, &out, &len);
 	Flyteidl__Admin__ListAgentsResponse *r =
 	    flyteidl__admin__list_agents_response__unpack(NULL, len, out);
 	ck_assert_ptr_nonnull(r);
@@ -66,7 +66,7 @@ START_TEST(encode_list_empty)
 	struct fpd_registry *reg = fpd_registry_new();
 	uint8_t *out;
 	size_t len;
-	fpd_metadata_encode_list(reg, &out, &len);
+	fpd_flyte1_encode_list(reg, &out, &len);
 	ck_assert_uint_eq(len, 0);
 	free(out);
 	fpd_registry_free(reg);
@@ -194,7 +194,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("agent_metadata");
+	Suite *s = suite_create("agent/flyte1_metadata");
 	TCase *enc = tcase_create("encode");
 	tcase_add_test(enc, encode_list);
 	tcase_add_test(enc, encode_list_empty);

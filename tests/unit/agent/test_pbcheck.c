@@ -1,4 +1,6 @@
-#include "engine/pbcheck.h"
+/* Unit tests for daemon/agent/pbcheck.c: UTF-8 in every string field and the nesting bound,
+ * checked before protobuf-c decodes a request. */
+#include "agent/pbcheck.h"
 #include "fpd_test.h"
 
 #include "flyteidl/admin/agent.pb-c.h"
@@ -143,7 +145,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("engine/pbcheck");
+	Suite *s = suite_create("agent/pbcheck");
 	TCase *tc = tcase_create("pbcheck");
 	tcase_add_test(tc, utf8_everywhere);
 	tcase_add_test(tc, depth_is_bounded);

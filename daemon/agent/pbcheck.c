@@ -1,5 +1,5 @@
 /* Protobuf wire checks: see pbcheck.h. */
-#include "engine/pbcheck.h"
+#include "agent/pbcheck.h"
 
 #include "core/json_text.h"
 
@@ -64,7 +64,8 @@ static int message(struct scan *sc, const ProtobufCMessageDescriptor *desc, cons
 			if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
 				if (message(sc, f->descriptor, body, p, depth + 1))
 					return -1;
-			} else if (f->type == PROTOBUF_C_TYPE_STRING && !fpd_utf8_valid((const char *)body, (size_t)n)) {
+			} else if (f->type == PROTOBUF_C_TYPE_STRING &&
+			           !fpd_utf8_valid((const char *)body, (size_t)n)) {
 				snprintf(sc->why, sc->why_size, "field %s.%s is not valid UTF-8",
 				         desc->name, f->name);
 				return -1;

@@ -1,5 +1,8 @@
-/* flyteidl.service.AgentMetadataService: see metadata.h. */
-#include "agent/metadata.h"
+/* flyteidl.service.AgentMetadataService: one Agent per registered plugin, named after it (see
+ * flyte1.h). */
+#include "agent/flyte1.h"
+
+#include "agent/wire.h"
 
 #include "core/mem.h"
 
@@ -12,7 +15,7 @@
 #define LIST_PATH "/flyteidl.service.AgentMetadataService/ListAgents"
 #define GET_PATH "/flyteidl.service.AgentMetadataService/GetAgent"
 
-struct fpd_metadata {
+struct fpd_flyte1_metadata {
 	const struct fpd_registry *reg;
 	uint8_t *list; /* the encoded ListAgentsResponse */
 	size_t list_len;
@@ -74,7 +77,7 @@ static void pack(const ProtobufCMessage *msg, uint8_t **out, size_t *len)
 	protobuf_c_message_pack(msg, *out);
 }
 
-void fpd_metadata_encode_list(const struct fpd_registry *reg, uint8_t **out, size_t *len)
+void fpd_flyte1_encode_list(const struct fpd_registry *reg, uint8_t **out, size_t *len)
 {
 	size_t n = fpd_registry_count(reg);
 	struct agent_msg *msgs = fpd_calloc(n ? n : 1, sizeof(*msgs));
@@ -93,7 +96,7 @@ void fpd_metadata_encode_list(const struct fpd_registry *reg, uint8_t **out, siz
 	free(ptrs);
 }
 
-void fpd_metadata_encode_get(const struct fpd_plugin *plugin, uint8_t **out, size_t *len)
+void fpd_flyte1_encode_get(const struct fpd_plugin *plugin, uint8_t **out, size_t *len)
 {
 	struct agent_msg m;
 	agent_fill(&m, plugin);
@@ -105,60 +108,58 @@ void fpd_metadata_encode_get(const struct fpd_plugin *plugin, uint8_t **out, siz
 
 static void on_list(struct fpd_grpc_call *call, const uint8_t *req, size_t len, void *ud)
 {
-	struct fpd_metadata *m = ud;
+	struct fpd_flyte1_metadata *m = ud;
+	struct fpd_wire_arena a;
+	char msg[256];
 	/* ListAgentsRequest has no fields, but garbage is still garbage. */
-	Flyteidl__Admin__ListAgentsRequest *r =
-	    flyteidl__admin__list_agents_request__unpack(NULL, len, req);
-	if (!r) {
-		fpd_grpc_call_fail(call, FPD_GRPC_INVALID_ARGUMENT,
-		                   "cannot decode flyteidl.admin.ListAgentsRequest");
-		return;
-	}
-	flyteidl__admin__list_agents_request__free_unpacked(r, NULL);
-	fpd_grpc_call_reply(call, m->list, m->list_len);
+	if (!fpd_wire_decode(&flyteidl__admin__list_agents_request__descriptor, req, len, &a, msg,
+	                     sizeof(msg)))
+		fpd_grpc_call_fail(call, FPD_GRPC_INVALID_ARGUMENT, msg);
+	else
+		fpd_grpc_call_reply(call, m->list, m->list_len);
+	fpd_wire_release(&a);
 }
 
 static void on_get(struct fpd_grpc_call *call, const uint8_t *req, size_t len, void *ud)
 {
-	struct fpd_metadata *m = ud;
-	Flyteidl__Admin__GetAgentRequest *r =
-	    flyteidl__admin__get_agent_request__unpack(NULL, len, req);
+	struct fpd_flyte1_metadata *m = ud;
+	struct fpd_wire_arena a;
+	char msg[256];
+	const Flyteidl__Admin__GetAgentRequest *r =
+	    (const Flyteidl__Admin__GetAgentRequest *)fpd_wire_decode(
+	        &flyteidl__admin__get_agent_request__descriptor, req, len, &a, msg, sizeof(msg));
+	const struct fpd_plugin *p = NULL;
 	if (!r) {
-		fpd_grpc_call_fail(call, FPD_GRPC_INVALID_ARGUMENT,
-		                   "cannot decode flyteidl.admin.GetAgentRequest");
-		return;
-	}
-	const struct fpd_plugin *p = fpd_registry_by_name(m->reg, r->name ? r->name : "");
-	if (!p) {
-		char msg[256];
+		fpd_grpc_call_fail(call, FPD_GRPC_INVALID_ARGUMENT, msg);
+	} else if (!(p = fpd_registry_by_name(m->reg, r->name ? r->name : ""))) {
 		snprintf(msg, sizeof(msg), "no agent named \"%.200s\"", r->name ? r->name : "");
-		flyteidl__admin__get_agent_request__free_unpacked(r, NULL);
 		fpd_grpc_call_fail(call, FPD_GRPC_NOT_FOUND, msg);
-		return;
+	} else {
+		uint8_t *out;
+		size_t out_len;
+		fpd_flyte1_encode_get(p, &out, &out_len);
+		fpd_grpc_call_reply(call, out, out_len);
+		free(out);
 	}
-	flyteidl__admin__get_agent_request__free_unpacked(r, NULL);
-	uint8_t *out;
-	size_t out_len;
-	fpd_metadata_encode_get(p, &out, &out_len);
-	fpd_grpc_call_reply(call, out, out_len);
-	free(out);
+	fpd_wire_release(&a);
 }
 
-struct fpd_metadata *fpd_metadata_new(struct fpd_grpc_server *srv, const struct fpd_registry *reg,
-                                      struct fpd_error *err)
+struct fpd_flyte1_metadata *fpd_flyte1_metadata_new(struct fpd_grpc_server *srv,
+                                                    const struct fpd_registry *reg,
+                                                    struct fpd_error *err)
 {
-	struct fpd_metadata *m = fpd_calloc(1, sizeof(*m));
+	struct fpd_flyte1_metadata *m = fpd_calloc(1, sizeof(*m));
 	m->reg = reg;
-	fpd_metadata_encode_list(reg, &m->list, &m->list_len);
+	fpd_flyte1_encode_list(reg, &m->list, &m->list_len);
 	if (fpd_grpc_server_add_method(srv, LIST_PATH, FPD_GRPC_UNARY, on_list, m, err) ||
 	    fpd_grpc_server_add_method(srv, GET_PATH, FPD_GRPC_UNARY, on_get, m, err)) {
-		fpd_metadata_free(m);
+		fpd_flyte1_metadata_free(m);
 		return NULL;
 	}
 	return m;
 }
 
-void fpd_metadata_free(struct fpd_metadata *m)
+void fpd_flyte1_metadata_free(struct fpd_flyte1_metadata *m)
 {
 	if (!m)
 		return;

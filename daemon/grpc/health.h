@@ -8,8 +8,8 @@
  * Known services are "" (the whole server) and every service with a registered method. Check
  * of any other name is NOT_FOUND; Watch of it streams SERVICE_UNKNOWN, as grpc's own servers do.
  */
-#ifndef FPD_AGENT_HEALTH_H
-#define FPD_AGENT_HEALTH_H
+#ifndef FPD_GRPC_HEALTH_H
+#define FPD_GRPC_HEALTH_H
 
 #include "core/error.h"
 #include "grpc/grpc.h"

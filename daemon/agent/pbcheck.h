@@ -4,8 +4,8 @@
  * stack) and UTF-8 in string fields (proto3 requires it; JSON, and so every Kubernetes
  * object built from a request, cannot carry anything else).
  */
-#ifndef FPD_ENGINE_PBCHECK_H
-#define FPD_ENGINE_PBCHECK_H
+#ifndef FPD_AGENT_PBCHECK_H
+#define FPD_AGENT_PBCHECK_H
 
 #include <flyteplugd/structpb.h>
 #include <protobuf-c/protobuf-c.h>

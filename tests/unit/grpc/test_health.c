@@ -1,5 +1,5 @@
-/* Unit tests for daemon/agent/health.c: the hand-written codec and the service's answers. */
-#include "agent/health.h"
+/* Unit tests for daemon/grpc/health.c: the hand-written codec and the service's answers. */
+#include "grpc/health.h"
 #include "fpd_test.h"
 #include "harness.h"
 

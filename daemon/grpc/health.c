@@ -1,5 +1,5 @@
 /* grpc.health.v1.Health: see health.h. */
-#include "agent/health.h"
+#include "grpc/health.h"
 
 #include "core/log.h"
 #include "core/mem.h"
