@@ -172,3 +172,26 @@ def test_bad_declaration_is_refused_alone(cluster, tmp_path):
         JOB.wait_phase(d, meta, PHASE.QUEUED)
     finally:
         d.stop()
+
+
+def test_flytetasktype_crd_accepts_the_examples(cluster):
+    """The FlyteTaskType CRD of kustomize/components/crd-tasktypes: the API server stores the
+    examples and refuses a declaration its schema forbids, naming the field."""
+    import yaml
+    root = engine_conftest.ROOT
+    cluster.install_crds([str(root / "kustomize" / "components" / "crd-tasktypes" /
+                              "flytetasktypes.yaml")])
+    path = cluster.resource_path("flyteplugd.flyte.org", "v1alpha1", "flytetasktypes", None)
+    for f in sorted((root / "examples" / "tasktypes").glob("*.yaml")):
+        doc = yaml.safe_load(f.read_text())
+        st, obj = cluster.request("POST", path, doc)
+        assert st == 201, (f.name, obj)
+        st, obj = cluster.request("GET", f"{path}/{doc['metadata']['name']}")
+        assert st == 200 and obj["spec"] == doc["spec"], (f.name, obj)
+    bad = yaml.safe_load((root / "examples" / "tasktypes" / "batch-job.yaml").read_text())
+    bad["metadata"]["name"] = "bad-kind"
+    bad["spec"]["status"]["failureKind"] = "operator"
+    bad["spec"]["taskType"]["name"] = "Bad Name"
+    st, obj = cluster.request("POST", path, bad)
+    assert st == 422, obj
+    assert "spec.status.failureKind" in obj["message"] and "spec.taskType.name" in obj["message"], obj
