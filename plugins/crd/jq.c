@@ -22,6 +22,7 @@
 #include "crd/internal.h"
 
 #include <flyteplugd/mem.h>
+#include <flyteplugd/utf8.h>
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -327,6 +328,13 @@ int fpd_crd_jq_check(const char *text, const char *where, struct fpd_error *err)
 	if (n > FPD_CRD_JQ_MAX_LEN)
 		return fpd_error_set(err, FPD_EINVAL, "%s: %zu bytes, at most %d", where, n,
 		                     FPD_CRD_JQ_MAX_LEN);
+	/* Also spares libjq 1.6 input its lexer leaks on (invalid UTF-8). */
+	if (!fpd_utf8_valid(text, n))
+		return fpd_error_set(err, FPD_EINVAL, "%s: not valid UTF-8", where);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)text[i] < 0x20 && !strchr("\t\n\r", text[i]))
+			return fpd_error_set(err, FPD_EINVAL, "%s: column %zu: control character",
+			                     where, i + 1);
 	struct scan s = {.text = text, .p = text, .end = text + n, .err = err, .where = where};
 	int rc = scan_code(&s, false);
 	if (rc)

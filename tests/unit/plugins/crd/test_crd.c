@@ -167,6 +167,7 @@ static const struct {
     {"status.failed", ".a | tojson | tojson | tojson | tojson | tojson", "grow values"},
     {"status.failed", ".[] | .[] | .[] | .[] | .[]", "5 iterations, at most 4"},
     {"status.failed", ".status | select(", "spec.status.failed: "},
+    {"status.failed", ".a\001", "spec.status.failed: column 3: control character"},
     {"status.succeeded", "null", NULL},
     {"status.timeout", "ten minutes", "spec.status.timeout"},
     {"status.failureKind", "operator", "spec.status.failureKind: expected user or system"},
