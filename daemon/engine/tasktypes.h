@@ -36,3 +36,26 @@ int fpd_tasktypes_declare(struct fpd_registry *reg, const json_t *decl, struct f
 int fpd_tasktypes_withdraw(struct fpd_registry *reg, const char *name);
 
 #endif
+
+/* ---- live registration: FlyteTaskType objects in the cluster ---------------------------- */
+
+struct fpd_kube_client;
+struct fpd_tasktypes_watch;
+
+/* The FlyteTaskType resource (flyteplugd.flyte.org/v1alpha1 flytetasktypes, cluster-scoped). */
+#define FPD_TASKTYPES_GROUP "flyteplugd.flyte.org"
+#define FPD_TASKTYPES_VERSION "v1alpha1"
+#define FPD_TASKTYPES_PLURAL "flytetasktypes"
+
+/* Starts a list+watch of FlyteTaskType objects through kube (borrowed; must outlive the
+ * watch). Each object added or whose spec changes is declared in reg (borrowed) with
+ * fpd_tasktypes_declare, each one deleted is withdrawn, and the object's status gets an
+ * Accepted condition: True (reason Declared), or False with reason Invalid or Conflict, the
+ * message, and the field path of the problem in `location`. *out is new; NULL on error. */
+int fpd_tasktypes_watch_new(struct fpd_kube_client *kube, struct fpd_registry *reg,
+                            struct fpd_tasktypes_watch **out, struct fpd_error *err);
+/* How many FlyteTaskType objects were declared and refused so far. */
+void fpd_tasktypes_watch_counts(const struct fpd_tasktypes_watch *w, size_t *declared,
+                                size_t *refused);
+/* Stops the watch (pending status writes are abandoned). Declared types stay. NULL is fine. */
+void fpd_tasktypes_watch_free(struct fpd_tasktypes_watch *w);
