@@ -26,12 +26,12 @@ int fpd_tasktypes_declare(struct fpd_registry *reg, const json_t *decl, struct f
 	const struct fpd_plugin *same = fpd_registry_by_name(reg, p->name);
 	const struct fpd_crd_type *prev = fpd_crd_active(p->name);
 	if (same && (!prev || fpd_crd_type_plugin(prev) != same)) {
+		fpd_error_set(err, FPD_EEXIST,
+		              "spec.taskType.name: \"%s\" is the name of a plugin that is not "
+		              "a declared task type",
+		              p->name);
 		fpd_crd_type_free(t);
-		return fpd_error_set(
-		    err, FPD_EEXIST,
-		    "spec.taskType.name: \"%s\" is the name of a plugin that is not "
-		    "a declared task type",
-		    p->name);
+		return FPD_EEXIST;
 	}
 	if ((rc = fpd_registry_put(reg, p, err))) {
 		fpd_crd_type_free(t);

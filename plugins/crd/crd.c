@@ -489,6 +489,12 @@ static void retire(size_t i)
 
 void fpd_crd_activate(struct fpd_crd_type *t)
 {
+	/* The types live until the process ends. They are freed then, not left to the OS: a live
+	 * jq_state points at the end of its stack block only, which LeakSanitizer does not count
+	 * as a reference, so every program that ran would be reported as leaked. */
+	static bool at_exit;
+	if (!at_exit)
+		at_exit = atexit(fpd_crd_shutdown) == 0;
 	fpd_crd_withdraw(t->name);
 	types.active = fpd_realloc(types.active, (types.active_count + 1) * sizeof(void *));
 	types.active[types.active_count++] = t;

@@ -366,6 +366,12 @@ static void on_jq_error(void *data, jv msg)
 	jv_free(msg);
 }
 
+static void drop_jq_error(void *data, jv msg)
+{
+	(void)data;
+	jv_free(msg);
+}
+
 int fpd_crd_jq_compile(const char *text, const char *where, struct fpd_crd_jq **out,
                        struct fpd_error *err)
 {
@@ -382,8 +388,9 @@ int fpd_crd_jq_compile(const char *text, const char *where, struct fpd_crd_jq **
 		return fpd_error_set(err, FPD_EINVAL, "%s: %s", where,
 		                     m.text[0] ? m.text : "jq cannot compile it");
 	}
-	/* Runtime errors are results (invalid values), not messages on stderr. */
-	jq_set_error_cb(jq, NULL, NULL);
+	/* Runtime errors are results (invalid values); anything jq would still report goes
+	 * nowhere rather than to its default, stderr. */
+	jq_set_error_cb(jq, drop_jq_error, NULL);
 	struct fpd_crd_jq *q = fpd_calloc(1, sizeof(*q));
 	q->jq = jq;
 	q->text = fpd_strdup(text);

@@ -184,10 +184,13 @@ def test_flytetasktype_crd_accepts_the_examples(cluster):
     path = cluster.resource_path("flyteplugd.flyte.org", "v1alpha1", "flytetasktypes", None)
     for f in sorted((root / "examples" / "tasktypes").glob("*.yaml")):
         doc = yaml.safe_load(f.read_text())
+        doc["metadata"]["name"] = "crd-test-" + doc["metadata"]["name"]
+        cluster.request("DELETE", f"{path}/{doc['metadata']['name']}")
         st, obj = cluster.request("POST", path, doc)
         assert st == 201, (f.name, obj)
         st, obj = cluster.request("GET", f"{path}/{doc['metadata']['name']}")
         assert st == 200 and obj["spec"] == doc["spec"], (f.name, obj)
+        cluster.request("DELETE", f"{path}/{doc['metadata']['name']}")
     bad = yaml.safe_load((root / "examples" / "tasktypes" / "batch-job.yaml").read_text())
     bad["metadata"]["name"] = "bad-kind"
     bad["spec"]["status"]["failureKind"] = "operator"
