@@ -40,6 +40,7 @@ static const char *const rule_keys[RULE_COUNT] = {
 #define MAX_OUTPUTS 64
 #define MAX_LINKS 16
 #define MAX_POD_LINKS 16
+#define MAX_KEEP 16
 #define MAX_TIMEOUT_MS (7LL * 24 * 3600 * 1000)
 
 struct output {
@@ -69,6 +70,7 @@ struct fpd_crd_type {
 	size_t output_count;
 	struct link *links;
 	size_t link_count;
+	char **keep; /* NULL-terminated, for the descriptor */
 };
 
 static int build(const struct fpd_task *task, json_t **out, struct fpd_error *err);
@@ -358,6 +360,36 @@ static int compile_pods(struct fpd_crd_type *t, const json_t *spec, struct fpd_e
 	return 0;
 }
 
+/* spec.keep: the object's fields, beyond metadata and status, that the engine keeps for the
+ * rules ("spec.replicas", "spec.replicatedJobs[].name"). */
+static int compile_keep(struct fpd_crd_type *t, const json_t *spec, struct fpd_error *err)
+{
+	const json_t *k = json_object_get(spec, "keep");
+	if (!k || json_is_null(k))
+		return 0;
+	if (!json_is_array(k) || json_array_size(k) > MAX_KEEP)
+		return fpd_error_set(err, FPD_EINVAL,
+		                     "spec.keep: expected a list of at most %d paths", MAX_KEEP);
+	t->keep = fpd_calloc(json_array_size(k) + 1, sizeof(*t->keep));
+	size_t i;
+	json_t *v;
+	json_array_foreach(k, i, v)
+	{
+		const char *p = json_string_value(v);
+		bool ok = p && *p && json_string_length(v) <= 256 && *p != '.';
+		for (const char *c = p; ok && *c; c++)
+			ok = isalnum((unsigned char)*c) || strchr("_-.[]", *c);
+		if (!ok)
+			return fpd_error_set(
+			    err, FPD_EINVAL,
+			    "spec.keep[%zu]: expected a dotted path (\"spec.replicas\", "
+			    "\"spec.jobs[].name\")",
+			    i);
+		t->keep[i] = fpd_strdup(p);
+	}
+	return 0;
+}
+
 static int compile_links(struct fpd_crd_type *t, const json_t *spec, struct fpd_error *err)
 {
 	const json_t *l = json_object_get(spec, "logLinks");
@@ -407,8 +439,8 @@ int fpd_crd_type_compile(const json_t *decl, struct fpd_crd_type **out, struct f
 		if (!json_is_object(spec))
 			return fpd_error_set(err, FPD_EINVAL, "spec: required");
 	}
-	static const char *const keys[] = {"taskType", "resource", "manifest", "status",
-	                                   "outputs",  "pods",     "logLinks", NULL};
+	static const char *const keys[] = {"taskType", "resource", "manifest", "status", "outputs",
+	                                   "pods",     "logLinks", "keep",     NULL};
 	struct fpd_crd_type *t = fpd_calloc(1, sizeof(*t));
 	char *manifest = NULL;
 	int rc;
@@ -418,7 +450,8 @@ int fpd_crd_type_compile(const json_t *decl, struct fpd_crd_type **out, struct f
 	                  err)) ||
 	    (rc = fpd_crd_manifest_parse(manifest, "spec.manifest", &t->manifest, err)) ||
 	    (rc = compile_status(t, spec, err)) || (rc = compile_outputs(t, spec, err)) ||
-	    (rc = compile_pods(t, spec, err)) || (rc = compile_links(t, spec, err))) {
+	    (rc = compile_pods(t, spec, err)) || (rc = compile_links(t, spec, err)) ||
+	    (rc = compile_keep(t, spec, err))) {
 		free(manifest);
 		fpd_crd_type_free(t);
 		return rc;
@@ -431,6 +464,7 @@ int fpd_crd_type_compile(const json_t *decl, struct fpd_crd_type **out, struct f
 	    .task_type_count = 1,
 	    .kind = &t->kind,
 	    .pod_owner_label = t->pod_label,
+	    .keep = (const char *const *)t->keep,
 	    .build = build,
 	    .status = status,
 	};
@@ -452,6 +486,9 @@ void fpd_crd_type_free(struct fpd_crd_type *t)
 		free(t->links[i].name);
 		free(t->links[i].uri);
 	}
+	for (size_t i = 0; t->keep && t->keep[i]; i++)
+		free(t->keep[i]);
+	free(t->keep);
 	free(t->outputs);
 	free(t->links);
 	json_decref(t->manifest);

@@ -111,7 +111,8 @@ def test_jobset(cluster, upstream_crds, crd_daemon, tmp_path):
                                      "replicatedJobsStatus": [{"name": "workers", "active": 3,
                                                                "ready": 3, "succeeded": 0,
                                                                "failed": 0, "suspended": 0}]})
-    JOBSET.wait_phase(crd_daemon, meta, PHASE.RUNNING)
+    # The message rule reads a spec field the declaration keeps (spec.keep).
+    JOBSET.wait_phase(crd_daemon, meta, PHASE.RUNNING, "3 of 3 ready")
     # A failure with restarts left is retryable; the jq message rule picks the condition's text.
     JOBSET.patch(cluster, ns, name, {"restarts": 1, "terminalState": "Failed", "conditions": [
         cond("Suspended", "False", "resumed"), cond("Failed", message="jobset failed: workers")]})

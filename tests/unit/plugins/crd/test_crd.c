@@ -64,6 +64,9 @@ START_TEST(examples_compile_into_descriptors)
 	ck_assert_ptr_nonnull(job->build);
 	const struct fpd_plugin *js = declare("jobset.yaml");
 	ck_assert_str_eq(js->kind->kind, "JobSet");
+	ck_assert_str_eq(js->keep[0], "spec.replicatedJobs[].replicas");
+	ck_assert_ptr_null(js->keep[1]);
+	ck_assert_ptr_null(job->keep);
 	const struct fpd_plugin *tj = declare("trainjob.yaml");
 	ck_assert_str_eq(tj->kind->api_version, "trainer.kubeflow.org/v1alpha1");
 	/* Re-declaring keeps the old descriptor valid and serves with the new rules. */
@@ -177,6 +180,7 @@ static const struct {
     {"logLinks", "[{\"name\": \"x\", \"uri\": \"{{ .pod }}\"}]",
      "spec.logLinks[0].uri: unknown variable"},
     {"extra", "1", "spec.extra: unknown field"},
+    {"keep", "[\"spec.a b\"]", "spec.keep[0]: expected a dotted path"},
     {"outputs", "{\"n\": \"until(false; .)\"}", "spec.outputs.n: column 1: until is not allowed"},
 };
 
