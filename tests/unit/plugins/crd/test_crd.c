@@ -12,6 +12,7 @@
 
 #include <flyteplugd/object.h>
 #include <flyteplugd/phase.h>
+#include <flyteplugd/structpb.h>
 
 static json_t *yaml_file_json(const char *path)
 {
@@ -329,12 +330,54 @@ START_TEST(job_status_sequence)
 			               0, NULL);
 			fpd_test_assert_json_eq(want, pi.outputs, "outputs");
 			json_decref(want);
+			/* What the engine does with them: a LiteralMap by proto3 JSON rules. */
+			ProtobufCMessage *msg = NULL;
+			struct fpd_error err = {0};
+			ck_assert_msg(fpd_json_to_message(pi.outputs,
+			                                  &flyteidl__core__literal_map__descriptor,
+			                                  &msg, &err) == 0,
+			              "outputs as a LiteralMap: %s", err.text);
+			const Flyteidl__Core__LiteralMap *lm =
+			    (const Flyteidl__Core__LiteralMap *)msg;
+			ck_assert_uint_eq(lm->n_literals, 1);
+			ck_assert_str_eq(lm->literals[0]->key, "succeeded_pods");
+			ck_assert_int_eq(lm->literals[0]->value->scalar->primitive->integer, 1);
+			protobuf_c_message_free_unpacked(msg, NULL);
 		} else {
 			ck_assert_ptr_null(pi.outputs);
 		}
 		fpd_phase_info_clear(&pi);
 		status_env_free(&e);
 	}
+	fpd_crd_shutdown();
+}
+END_TEST
+
+START_TEST(trainjob_loss_output_is_a_float)
+{
+	declare("trainjob.yaml");
+	struct status_env e;
+	status_env(&e, "trainjob",
+	           "{\"metadata\": {\"name\": \"x\", \"annotations\": "
+	           "{\"flyteplugd.flyte.org/output-types\": \"{\\\"loss\\\":\\\"float\\\"}\"}}, "
+	           "\"status\": {\"conditions\": [{\"type\": \"Complete\", \"status\": \"True\"}], "
+	           "\"trainerStatus\": {\"metrics\": [{\"name\": \"acc\", \"value\": \"0.9\"}, "
+	           "{\"name\": \"loss\", \"value\": \"0.125\"}]}}}");
+	struct fpd_phase_info pi = {0};
+	run_status(&e.ctx, &pi);
+	ck_assert_msg(pi.phase == FPD_PHASE_SUCCEEDED, "expected SUCCEEDED, got %s (%s)",
+	              fpd_phase_name(pi.phase), pi.message ? pi.message : "");
+	ProtobufCMessage *msg = NULL;
+	struct fpd_error err = {0};
+	ck_assert_msg(fpd_json_to_message(pi.outputs, &flyteidl__core__literal_map__descriptor,
+	                                  &msg, &err) == 0,
+	              "%s", err.text);
+	const Flyteidl__Core__LiteralMap *lm = (const Flyteidl__Core__LiteralMap *)msg;
+	ck_assert_str_eq(lm->literals[0]->key, "loss");
+	ck_assert_double_eq(lm->literals[0]->value->scalar->primitive->float_value, 0.125);
+	protobuf_c_message_free_unpacked(msg, NULL);
+	fpd_phase_info_clear(&pi);
+	status_env_free(&e);
 	fpd_crd_shutdown();
 }
 END_TEST
@@ -471,6 +514,7 @@ int main(void)
 	tcase_add_test(tc, refuses_bad_declarations_with_locations);
 	tcase_add_test(tc, scan_accepts_ordinary_rules);
 	tcase_add_test(tc, job_status_sequence);
+	tcase_add_test(tc, trainjob_loss_output_is_a_float);
 	tcase_add_test(tc, mistyped_output_fails_the_task);
 	tcase_add_test(tc, stuck_child_pod_fails_fast);
 	tcase_add_test(tc, no_known_status_times_out);
