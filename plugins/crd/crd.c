@@ -61,6 +61,7 @@ struct fpd_crd_type {
 	char *name;
 	char *api_version, *kind_name, *plural;
 	char *pod_label;
+	char *role_label; /* names a child pod's role in its link names, or NULL */
 	bool pod_logs;
 	json_t *manifest;
 	struct fpd_crd_jq *rules[RULE_COUNT];
@@ -346,12 +347,13 @@ static int compile_outputs(struct fpd_crd_type *t, const json_t *spec, struct fp
 static int compile_pods(struct fpd_crd_type *t, const json_t *spec, struct fpd_error *err)
 {
 	const json_t *p;
-	static const char *const keys[] = {"ownerLabel", "logs", NULL};
+	static const char *const keys[] = {"ownerLabel", "roleLabel", "logs", NULL};
 	int rc = get_obj(spec, "pods", "spec", false, &p, err);
 	if (rc || !p)
 		return rc;
 	if ((rc = check_keys(p, "spec.pods", keys, err)) ||
-	    (rc = get_str(p, "ownerLabel", "spec.pods", true, 317, &t->pod_label, err)))
+	    (rc = get_str(p, "ownerLabel", "spec.pods", true, 317, &t->pod_label, err)) ||
+	    (rc = get_str(p, "roleLabel", "spec.pods", false, 317, &t->role_label, err)))
 		return rc;
 	const json_t *logs = json_object_get(p, "logs");
 	if (logs && !json_is_boolean(logs))
@@ -497,6 +499,7 @@ void fpd_crd_type_free(struct fpd_crd_type *t)
 	free(t->kind_name);
 	free(t->plural);
 	free(t->pod_label);
+	free(t->role_label);
 	free(t);
 }
 
@@ -830,6 +833,39 @@ static bool stuck_pod(const struct fpd_status_ctx *ctx, struct fpd_phase_info *o
 	return false;
 }
 
+static const char *pod_role(const struct fpd_crd_type *t, const json_t *pod)
+{
+	const json_t *labels = fpd_json_get(pod, "metadata.labels");
+	return t->role_label ? json_string_value(json_object_get(labels, t->role_label)) : NULL;
+}
+
+/* " (<role>)", " (<role> <n>)" when several pods have the role, " (<pod name>)" without a
+ * role when there are several pods, "" for a single one. */
+static void pod_log_name(const struct fpd_crd_type *t, const struct fpd_status_ctx *ctx, size_t i,
+                         char *out, size_t size)
+{
+	const char *role = pod_role(t, ctx->pods[i]);
+	if (!role) {
+		out[0] = '\0';
+		if (ctx->pod_count > 1)
+			snprintf(out, size, " (%s)",
+			         fpd_json_str_or(ctx->pods[i], "metadata.name", ""));
+		return;
+	}
+	size_t same = 0, before = 0;
+	for (size_t j = 0; j < ctx->pod_count && j < MAX_POD_LINKS; j++) {
+		const char *r = pod_role(t, ctx->pods[j]);
+		if (r && !strcmp(r, role)) {
+			same++;
+			before += j < i;
+		}
+	}
+	if (same > 1)
+		snprintf(out, size, " (%s %zu)", role, before);
+	else
+		snprintf(out, size, " (%s)", role);
+}
+
 static void add_links(const struct fpd_crd_type *t, const struct fpd_status_ctx *ctx,
                       struct fpd_phase_info *out)
 {
@@ -846,12 +882,11 @@ static void add_links(const struct fpd_crd_type *t, const struct fpd_status_ctx 
 	if (!t->pod_logs || !ctx->settings)
 		return;
 	for (size_t i = 0; i < ctx->pod_count && i < MAX_POD_LINKS; i++) {
-		char name[300];
-		snprintf(name, sizeof(name), " (%s)",
-		         fpd_json_str_or(ctx->pods[i], "metadata.name", ""));
+		char name[400];
+		pod_log_name(t, ctx, i, name, sizeof(name));
 		struct fpd_log_input in = {.ref = ctx->ref,
 		                           .pod = ctx->pods[i],
-		                           .log_name = ctx->pod_count > 1 ? name : "",
+		                           .log_name = name,
 		                           .task_config = ctx->task_config,
 		                           .now_ms = ctx->now_ms};
 		fpd_logs_for_pod(&ctx->settings->logs, &in, out);

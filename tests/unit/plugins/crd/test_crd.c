@@ -488,6 +488,45 @@ START_TEST(jobset_failure_is_retryable_until_restarts_run_out)
 }
 END_TEST
 
+START_TEST(child_pod_links_are_named_by_role)
+{
+	declare("jobset.yaml");
+	struct status_env e;
+	status_env(&e, "jobset", "{\"metadata\": {\"name\": \"js\"}, \"status\": {}}");
+	json_t *logs = json_pack("{sbs[{sss[s]}]}", "kubernetes-enabled", 0, "templates",
+	                         "displayName", "Logs", "templateUris", "https://l/{{ .podName }}");
+	struct fpd_config cfg;
+	json_t *config = json_pack("{so}", "logs", logs);
+	fpd_test_config_load(&cfg, config);
+	json_decref(config);
+	e.ctx.settings = &cfg.settings;
+	static const char *const names[3][2] = {{"js-workers-0-0", "workers"},
+	                                        {"js-driver-0-0", "driver"},
+	                                        {"js-workers-0-1", "workers"}};
+	json_t *pods[3];
+	for (int i = 0; i < 3; i++)
+		pods[i] =
+		    json_pack("{s{sss{ss}}s{s[{ss}]}s{ss}}", "metadata", "name", names[i][0],
+		              "labels", "jobset.sigs.k8s.io/replicatedjob-name", names[i][1],
+		              "spec", "containers", "name", "c", "status", "phase", "Running");
+	e.ctx.pods = (const json_t *const *)pods;
+	e.ctx.pod_count = 3;
+	struct fpd_phase_info pi = {0};
+	run_status(&e.ctx, &pi);
+	ck_assert_uint_eq(pi.log_count, 3);
+	ck_assert_str_eq(pi.logs[0].name, "Logs (workers 0)");
+	ck_assert_str_eq(pi.logs[1].name, "Logs (driver)");
+	ck_assert_str_eq(pi.logs[2].name, "Logs (workers 1)");
+	ck_assert_str_eq(pi.logs[2].uri, "https://l/js-workers-0-1");
+	fpd_phase_info_clear(&pi);
+	for (int i = 0; i < 3; i++)
+		json_decref(pods[i]);
+	fpd_test_config_free(&cfg);
+	status_env_free(&e);
+	fpd_crd_shutdown();
+}
+END_TEST
+
 START_TEST(undeclared_type_keeps_the_phase)
 {
 	declare("batch-job.yaml");
@@ -519,6 +558,7 @@ int main(void)
 	tcase_add_test(tc, stuck_child_pod_fails_fast);
 	tcase_add_test(tc, no_known_status_times_out);
 	tcase_add_test(tc, jobset_failure_is_retryable_until_restarts_run_out);
+	tcase_add_test(tc, child_pod_links_are_named_by_role);
 	tcase_add_test(tc, undeclared_type_keeps_the_phase);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
