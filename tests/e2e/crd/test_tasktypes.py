@@ -199,3 +199,16 @@ def test_flytetasktype_crd_accepts_the_examples(cluster):
     st, obj = cluster.request("POST", path, bad)
     assert st == 422, obj
     assert "spec.status.failureKind" in obj["message"] and "spec.taskType.name" in obj["message"], obj
+
+
+def test_list_agents_names_declared_types(crd_daemon):
+    """ListAgents reports each declared type as an agent serving it (so propeller routes it),
+    and the crd plugin itself, which serves none of its own."""
+    from flyteidl.admin import agent_pb2
+    from flyteidl.service import agent_pb2_grpc
+    stub = agent_pb2_grpc.AgentMetadataServiceStub(crd_daemon.channel)
+    agents = {a.name: a for a in stub.ListAgents(agent_pb2.ListAgentsRequest(), timeout=5).agents}
+    for name in ("batch-job", "jobset", "trainjob"):
+        assert name in agents, sorted(agents)
+        assert [(t.name, t.version) for t in agents[name].supported_task_categories] == [(name, 0)]
+    assert "crd" in agents and not agents["crd"].supported_task_categories
