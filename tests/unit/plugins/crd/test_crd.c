@@ -130,6 +130,43 @@ START_TEST(job_manifest_renders_typed_values)
 }
 END_TEST
 
+START_TEST(variables_render_with_their_types)
+{
+	static const char manifest[] = "spec:\n"
+	                               "  count: {{ .inputs.n }}\n"     /* the integer input */
+	                               "  label: \"{{ .inputs.n }}\"\n" /* quoted: a string */
+	                               "  name: run-{{ .inputs.n }}-{{.execution.name}}\n"
+	                               "  ns: {{ .Namespace }}\n" /* Flyte's names, any case */
+	                               "  out: {{.outputPrefix}}\n"
+	                               "  attempt: {{ .RetryAttempt }}\n"
+	                               "  whole: {{ .custom }}\n"
+	                               "  task: {{ .task.name }}@{{ .task.version }}\n"
+	                               "  plain: [1, 2.5, true, null, x]\n";
+	json_t *tmpl = NULL;
+	struct fpd_error err = {0};
+	ck_assert_msg(fpd_crd_manifest_parse(manifest, "m", &tmpl, &err) == 0, "%s", err.text);
+	struct fpd_test_task t;
+	json_t *fx = fpd_test_json_fixture("crd/job-task.json");
+	fpd_test_task_load(&t, fx);
+	json_decref(fx);
+	json_t *out = NULL;
+	ck_assert_msg(fpd_crd_manifest_render(tmpl, &t.task, &out, &err) == 0, "%s", err.text);
+	json_t *want = json_loads(
+	    "{\"spec\": {\"count\": 7, \"label\": \"7\", \"name\": \"run-7-f8a4b2c1d0\", "
+	    "\"ns\": \"flytesnacks-development\", \"out\": \"s3://meta/f8a4b2c1d0/n0/0\", "
+	    "\"attempt\": 0, \"whole\": {\"backoffLimit\": 3}, \"task\": "
+	    "\"workflows.hello.say_hello@v1\", "
+	    "\"plain\": [1, 2.5, true, null, \"x\"]}}",
+	    0, NULL);
+	ck_assert_ptr_nonnull(want);
+	fpd_test_assert_json_eq(want, out, "rendered manifest");
+	json_decref(want);
+	json_decref(out);
+	json_decref(tmpl);
+	fpd_test_task_free(&t);
+}
+END_TEST
+
 START_TEST(build_names_a_missing_custom_field)
 {
 	struct fpd_test_task t;
@@ -549,6 +586,7 @@ int main(void)
 	TCase *tc = tcase_create("crd");
 	tcase_add_test(tc, examples_compile_into_descriptors);
 	tcase_add_test(tc, job_manifest_renders_typed_values);
+	tcase_add_test(tc, variables_render_with_their_types);
 	tcase_add_test(tc, build_names_a_missing_custom_field);
 	tcase_add_test(tc, refuses_bad_declarations_with_locations);
 	tcase_add_test(tc, scan_accepts_ordinary_rules);
