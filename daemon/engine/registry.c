@@ -3,6 +3,7 @@
 
 #include "core/mem.h"
 #include "engine/naming.h"
+#include "engine/tasktypes.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -40,8 +41,9 @@ static int valid_name(const char *name)
 	return 1;
 }
 
-int fpd_registry_add(struct fpd_registry *reg, const struct fpd_plugin *plugin,
-                     struct fpd_error *err)
+/* The checks of fpd_registry_add; a plugin named `replacing` is taken as gone. */
+static int check(const struct fpd_registry *reg, const struct fpd_plugin *plugin,
+                 const char *replacing, struct fpd_error *err)
 {
 	if (plugin->abi < FPD_PLUGIN_ABI_MIN || plugin->abi > FPD_PLUGIN_ABI)
 		return fpd_error_set(
@@ -61,10 +63,12 @@ int fpd_registry_add(struct fpd_registry *reg, const struct fpd_plugin *plugin,
 		    "must be 0 (Flyte's default, %d) or %d to %d",
 		    plugin->name, plugin->name_max_len, FPD_NAME_MAX, FPD_NAME_MIN,
 		    FPD_NAME_LIMIT_MAX);
-	if (plugin->task_type_count == 0)
+	/* A plugin that builds nothing but owns settings (the crd plugin, whose task types are
+	 * declared at run time) may serve no task type of its own. */
+	if (plugin->task_type_count == 0 && (plugin->build || !plugin->settings_schema))
 		return fpd_error_set(err, FPD_EINVAL, "plugin \"%s\" serves no task type",
 		                     plugin->name);
-	if (fpd_registry_by_name(reg, plugin->name))
+	if (!replacing && fpd_registry_by_name(reg, plugin->name))
 		return fpd_error_set(err, FPD_EEXIST, "plugin \"%s\" is registered twice",
 		                     plugin->name);
 	for (size_t i = 0; i < plugin->task_type_count; i++) {
@@ -74,14 +78,55 @@ int fpd_registry_add(struct fpd_registry *reg, const struct fpd_plugin *plugin,
 			                     "plugin \"%s\" declares a task type without a name",
 			                     plugin->name);
 		const struct fpd_plugin *owner = fpd_registry_find(reg, t->name, t->version);
-		if (owner)
+		if (owner && !(replacing && strcmp(owner->name, replacing) == 0))
 			return fpd_error_set(err, FPD_EEXIST,
 			                     "task type %s (version %d) is served by both \"%s\" "
 			                     "and \"%s\"",
 			                     t->name, t->version, owner->name, plugin->name);
 	}
+	return FPD_OK;
+}
+
+int fpd_registry_add(struct fpd_registry *reg, const struct fpd_plugin *plugin,
+                     struct fpd_error *err)
+{
+	int rc = check(reg, plugin, NULL, err);
+	if (rc)
+		return rc;
 	reg->plugins = fpd_realloc(reg->plugins, (reg->count + 1) * sizeof(*reg->plugins));
 	reg->plugins[reg->count++] = plugin;
+	return FPD_OK;
+}
+
+static size_t index_of(const struct fpd_registry *reg, const char *name)
+{
+	size_t i = 0;
+	while (i < reg->count && strcmp(reg->plugins[i]->name, name) != 0)
+		i++;
+	return i;
+}
+
+int fpd_registry_put(struct fpd_registry *reg, const struct fpd_plugin *plugin,
+                     struct fpd_error *err)
+{
+	size_t i = plugin->name ? index_of(reg, plugin->name) : reg->count;
+	if (i == reg->count)
+		return fpd_registry_add(reg, plugin, err);
+	int rc = check(reg, plugin, plugin->name, err);
+	if (rc)
+		return rc;
+	reg->plugins[i] = plugin;
+	return FPD_OK;
+}
+
+int fpd_registry_remove(struct fpd_registry *reg, const char *name)
+{
+	size_t i = index_of(reg, name);
+	if (i == reg->count)
+		return FPD_ENOENT;
+	memmove(&reg->plugins[i], &reg->plugins[i + 1],
+	        (reg->count - i - 1) * sizeof(*reg->plugins));
+	reg->count--;
 	return FPD_OK;
 }
 
@@ -184,8 +229,9 @@ struct fpd_registry *fpd_registry_from_config(const struct fpd_plugin *const *bu
 			return NULL;
 		}
 	}
-	size_t loaded;
-	if (cfg->plugins.dir[0] && fpd_registry_load_dir(reg, cfg->plugins.dir, &loaded, err)) {
+	size_t loaded, declared, refused;
+	if ((cfg->plugins.dir[0] && fpd_registry_load_dir(reg, cfg->plugins.dir, &loaded, err)) ||
+	    fpd_tasktypes_load_config(reg, cfg, &declared, &refused, err)) {
 		fpd_registry_free(reg);
 		return NULL;
 	}

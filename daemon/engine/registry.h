@@ -1,6 +1,8 @@
 /*
- * Plugin registry: which plugin serves which task category. Built once at start from the
- * built-in plugins and the configuration; read-only afterwards (ListAgents, CreateTask routing).
+ * Plugin registry: which plugin serves which task category. Built at start from the built-in
+ * plugins and the configuration (with the task types it declares for the crd plugin); task
+ * types declared later are added, replaced and removed by name (fpd_registry_put/remove) on
+ * the loop thread, so a lookup's answer is only good until the loop runs again.
  */
 #ifndef FPD_ENGINE_REGISTRY_H
 #define FPD_ENGINE_REGISTRY_H
@@ -19,10 +21,21 @@ struct fpd_registry *fpd_registry_new(void);
 void fpd_registry_free(struct fpd_registry *reg);
 
 /* Adds a plugin (borrowed: the descriptor must outlive the registry). FPD_EINVAL if its ABI is
- * not FPD_PLUGIN_ABI, its name is malformed or its name_max_len is not 0 or 8-253; FPD_EEXIST
+ * not FPD_PLUGIN_ABI, its name is malformed, its name_max_len is not 0 or 8-253, or it serves
+ * no task type while it builds objects or owns no settings; FPD_EEXIST
  * if its name, or one of its task categories, is already served by another plugin. */
 int fpd_registry_add(struct fpd_registry *reg, const struct fpd_plugin *plugin,
                      struct fpd_error *err);
+
+/* Adds plugin (borrowed, as for fpd_registry_add) or, when a plugin of the same name is
+ * registered, takes its place (same position; the old descriptor is no longer referenced by
+ * the registry, but the caller keeps it alive while executions may point at it). The checks of
+ * fpd_registry_add apply, task categories of the replaced plugin not counting as taken. */
+int fpd_registry_put(struct fpd_registry *reg, const struct fpd_plugin *plugin,
+                     struct fpd_error *err);
+
+/* Removes the plugin named name: FPD_OK, or FPD_ENOENT when there is none. */
+int fpd_registry_remove(struct fpd_registry *reg, const char *name);
 
 /* The plugin serving (type, version), or NULL. Borrowed. */
 const struct fpd_plugin *fpd_registry_find(const struct fpd_registry *reg, const char *type,

@@ -97,6 +97,7 @@ void fpd_phase_info_clear(struct fpd_phase_info *pi)
 	free(pi->code);
 	free(pi->message);
 	json_decref(pi->custom_info);
+	json_decref(pi->outputs);
 	memset(pi, 0, sizeof(*pi));
 }
 
@@ -106,6 +107,7 @@ void fpd_phase_info_copy(struct fpd_phase_info *dst, const struct fpd_phase_info
 	dst->code = fpd_strdup(src->code);
 	dst->message = fpd_strdup(src->message);
 	dst->custom_info = src->custom_info ? json_deep_copy(src->custom_info) : NULL;
+	dst->outputs = src->outputs ? json_deep_copy(src->outputs) : NULL;
 	dst->logs = NULL;
 	dst->log_count = 0;
 	for (size_t i = 0; i < src->log_count; i++)

@@ -65,6 +65,11 @@ struct fpd_phase_info {
 	/* When set (> 0): the phase depends on time (a grace period); the engine re-evaluates the
 	 * object at this wall-clock time (ms since the epoch) even if nothing changes. */
 	int64_t recheck_at_ms;
+	/* The task's outputs, for GetTask's outputs (a succeeded task only): proto3 JSON of a
+	 * flyteidl.core.LiteralMap ({"literals": {"n": {"scalar": {"primitive": {"integer":
+	 * "3"}}}}}), or NULL when the plugin reports none (Flyte then reads outputs.pb from the
+	 * output prefix). Added by plugin ABI 5. */
+	json_t *outputs;
 };
 
 const char *fpd_phase_name(enum fpd_phase phase);

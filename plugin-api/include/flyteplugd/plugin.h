@@ -38,8 +38,11 @@
  *    No struct a plugin shares with the daemon changed layout, so plugins built for 2 and 3
  *    still load, unless they call a function that is gone: the loader binds every symbol when
  *    it opens a plugin (RTLD_NOW) and refuses it with the missing name. A plugin built for 4
- *    is refused by a daemon for 3 by this number rather than by a missing symbol. */
-#define FPD_PLUGIN_ABI 4
+ *    is refused by a daemon for 3 by this number rather than by a missing symbol.
+ * 5: struct fpd_phase_info gained outputs at its end (a status hook may report the task's
+ *    outputs). The engine zeroes and frees the struct, so plugins built for 2 to 4 still load
+ *    (they never write the field); one built for 5 needs a daemon that knows the field. */
+#define FPD_PLUGIN_ABI 5
 /* The oldest ABI this daemon still loads. */
 #define FPD_PLUGIN_ABI_MIN 2
 

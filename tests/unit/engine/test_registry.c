@@ -60,6 +60,36 @@ START_TEST(rejects_conflicts_and_bad_descriptors)
 }
 END_TEST
 
+START_TEST(put_replaces_by_name_and_remove_drops)
+{
+	struct fpd_registry *reg = fpd_registry_new();
+	struct fpd_error err = {0};
+	ck_assert_int_eq(fpd_registry_put(reg, &pod, &err), FPD_OK);
+	ck_assert_int_eq(fpd_registry_put(reg, &spark, &err), FPD_OK);
+	/* Same name, other task types: replaces in place; the old types are gone. */
+	static const struct fpd_task_type new_types[] = {{"python-task", 0}, {"container", 0}};
+	static const struct fpd_plugin pod2 = {FPD_PLUGIN_ABI, "pod", new_types, 2};
+	ck_assert_int_eq(fpd_registry_put(reg, &pod2, &err), FPD_OK);
+	ck_assert_ptr_eq(fpd_registry_at(reg, 0), &pod2);
+	ck_assert_ptr_null(fpd_registry_find(reg, "sidecar", 1));
+	ck_assert_ptr_eq(fpd_registry_find(reg, "container", 0), &pod2);
+	/* A replacement may not take another plugin's task type. */
+	static const struct fpd_plugin pod3 = {FPD_PLUGIN_ABI, "pod", spark_types, 1};
+	ck_assert_int_eq(fpd_registry_put(reg, &pod3, &err), FPD_EEXIST);
+	ck_assert_ptr_eq(fpd_registry_at(reg, 0), &pod2);
+	ck_assert_int_eq(fpd_registry_remove(reg, "pod"), FPD_OK);
+	ck_assert_int_eq(fpd_registry_remove(reg, "pod"), FPD_ENOENT);
+	ck_assert_uint_eq(fpd_registry_count(reg), 1);
+	ck_assert_ptr_eq(fpd_registry_at(reg, 0), &spark);
+	/* A plugin serving no task type of its own is fine when it only owns settings. */
+	static const struct fpd_schema_field fields[] = {{.key = "x", .type = FPD_SCHEMA_BOOL}, {0}};
+	static const struct fpd_plugin settings_only = {
+	    .abi = FPD_PLUGIN_ABI, .name = "crd", .settings_schema = fields, .settings_size = 1};
+	ck_assert_int_eq(fpd_registry_add(reg, &settings_only, &err), FPD_OK);
+	fpd_registry_free(reg);
+}
+END_TEST
+
 START_TEST(name_limits_are_0_or_8_to_253)
 {
 	/* Flyte refuses a GeneratedNameMaxLength under 8 (the hashed form's length); a name
@@ -116,6 +146,7 @@ int main(void)
 	tcase_add_test(tc, find_by_type_and_version);
 	tcase_add_test(tc, rejects_conflicts_and_bad_descriptors);
 	tcase_add_test(tc, name_limits_are_0_or_8_to_253);
+	tcase_add_test(tc, put_replaces_by_name_and_remove_drops);
 	tcase_add_test(tc, loads_external_plugins);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);

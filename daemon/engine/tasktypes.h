@@ -1,0 +1,61 @@
+/*
+ * Declared task types (the crd plugin's, docs/task-types.md) in the registry: from the
+ * configuration at start (plugins.settings.crd.task_types and .dir), and one at a time at run
+ * time (a FlyteTaskType object seen by a watch).
+ *
+ * A declaration is compiled by the crd plugin (plugins/crd/crd.h), then registered under its
+ * type name with fpd_registry_put. A bad one is refused alone, with a message naming where it
+ * is and what is wrong; the others are registered regardless. Declared types may not take the
+ * name or the task types of a plugin that is not a declared type.
+ */
+#ifndef FPD_ENGINE_TASKTYPES_H
+#define FPD_ENGINE_TASKTYPES_H
+
+#include "core/config.h"
+#include "core/error.h"
+#include "engine/registry.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* Registers the task types the configuration declares, when the crd plugin is in reg: each
+ * element of plugins.settings.crd.task_types, then each *.yaml file of plugins.settings.crd.dir
+ * (name order). Each refusal is logged as an error with the file:line:col of the declaration
+ * and counted in *refused; FPD_OK is returned regardless, unless the folder cannot be read
+ * (FPD_EIO). *declared counts the registered types. */
+int fpd_tasktypes_load_config(struct fpd_registry *reg, const struct fpd_config *cfg,
+                              size_t *declared, size_t *refused, struct fpd_error *err);
+
+/* Declares (or re-declares) one task type from a FlyteTaskType object or spec (borrowed).
+ * FPD_EINVAL with the field path in err, or FPD_EEXIST when the name or task type belongs to a
+ * plugin that is not a declared type; the registry is unchanged then. */
+int fpd_tasktypes_declare(struct fpd_registry *reg, const json_t *decl, struct fpd_error *err);
+
+/* Withdraws the declared type name: FPD_OK, or FPD_ENOENT when no declared type has it. Tasks
+ * already running keep their descriptor; their status reports the type as undeclared. */
+int fpd_tasktypes_withdraw(struct fpd_registry *reg, const char *name);
+
+#endif
+
+/* ---- live registration: FlyteTaskType objects in the cluster ---------------------------- */
+
+struct fpd_kube_client;
+struct fpd_tasktypes_watch;
+
+/* The FlyteTaskType resource (flyteplugd.flyte.org/v1alpha1 flytetasktypes, cluster-scoped). */
+#define FPD_TASKTYPES_GROUP "flyteplugd.flyte.org"
+#define FPD_TASKTYPES_VERSION "v1alpha1"
+#define FPD_TASKTYPES_PLURAL "flytetasktypes"
+
+/* Starts a list+watch of FlyteTaskType objects through kube (borrowed; must outlive the
+ * watch). Each object added or whose spec changes is declared in reg (borrowed) with
+ * fpd_tasktypes_declare, each one deleted is withdrawn, and the object's status gets an
+ * Accepted condition: True (reason Declared), or False with reason Invalid or Conflict, the
+ * message, and the field path of the problem in `location`. *out is new; NULL on error. */
+int fpd_tasktypes_watch_new(struct fpd_kube_client *kube, struct fpd_registry *reg,
+                            struct fpd_tasktypes_watch **out, struct fpd_error *err);
+/* How many FlyteTaskType objects were declared and refused so far. */
+void fpd_tasktypes_watch_counts(const struct fpd_tasktypes_watch *w, size_t *declared,
+                                size_t *refused);
+/* Stops the watch (pending status writes are abandoned). Declared types stay. NULL is fine. */
+void fpd_tasktypes_watch_free(struct fpd_tasktypes_watch *w);
