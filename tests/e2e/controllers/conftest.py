@@ -1,0 +1,61 @@
+"""Fixtures for the real-controller tests: one real kube-apiserver + etcd (tests/cluster) for the
+session, and the real controllers (kwok, kube-scheduler, kube-controller-manager, Kueue, KubeRay)
+started on it on first use, each built by tests/cluster/controllers/build.sh from its pinned Go
+module. Nothing here writes status on a controller's behalf."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(os.environ.get("FPD_ROOT", Path(__file__).resolve().parents[3]))
+sys.path.insert(0, str(ROOT / "tests" / "cluster"))
+
+from cluster import Cluster  # noqa: E402
+from ctl_helpers import get, wait_for  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory):
+    c = Cluster(workdir=tmp_path_factory.mktemp("ctl-cluster"))
+    c.start()
+    yield c
+    for ctl in getattr(c, "controllers", []):
+        print(f"--- {ctl.name} {ctl.version} log tail ---\n{ctl.tail(15)}")
+    c.stop()
+
+
+@pytest.fixture(scope="session")
+def controller_manager(cluster):
+    kcm = cluster.start_controller_manager()
+    yield kcm
+    assert kcm.alive(), f"kube-controller-manager died:\n{kcm.tail()}"
+
+
+@pytest.fixture(scope="session")
+def kwok(cluster, controller_manager):
+    """A kwok node: kube-scheduler places pods, kwok runs them (the node-lifecycle controller
+    of kube-controller-manager untaints the node once kwok reports it Ready)."""
+    sched = cluster.start_scheduler()
+    kw = cluster.start_kwok(["fpd-kwok-node-0"])
+    wait_for("node-lifecycle controller to untaint fpd-kwok-node-0",
+             lambda: not (get(cluster, "/api/v1/nodes/fpd-kwok-node-0")["spec"].get("taints")), timeout=60)
+    yield kw
+    assert kw.alive(), f"kwok died:\n{kw.tail()}"
+    assert sched.alive(), f"kube-scheduler died:\n{sched.tail()}"
+
+
+@pytest.fixture(scope="session")
+def kueue(cluster):
+    kq = cluster.start_kueue()
+    yield kq
+    assert kq.alive(), f"kueue died:\n{kq.tail()}"
+
+
+@pytest.fixture(scope="session")
+def kuberay(cluster):
+    kr = cluster.start_kuberay()
+    yield kr
+    assert kr.alive(), f"kuberay died:\n{kr.tail()}"
