@@ -212,6 +212,7 @@ class Controller:
 
     def __init__(self, name: str, proc: subprocess.Popen, log: Path, version: str):
         self.name, self.proc, self.log, self.version = name, proc, log, version
+        self.on_stop = None  # called after the process has stopped
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -221,6 +222,8 @@ class Controller:
 
     def stop(self) -> None:
         _stop_process(self.proc)
+        if self.on_stop is not None:
+            self.on_stop()
 
 
 # ----------------------------------------------------------------------------- certificates
@@ -895,6 +898,14 @@ class Cluster:
         if st not in (201, 409):
             raise ClusterError(f"creating namespace {namespace}: HTTP {st}: {obj}")
         self._ensure_namespace_basics(namespace)
+        # Kueue's deployment ships this Secret empty; its cert rotator fills it and fails
+        # without it.
+        st, obj = self.request("POST", f"/api/v1/namespaces/{namespace}/secrets",
+                               {"apiVersion": "v1", "kind": "Secret",
+                                "metadata": {"name": "kueue-webhook-server-cert"}})
+        if st not in (201, 409):
+            raise ClusterError(f"creating the Kueue webhook Secret: HTTP {st}: {obj}")
+        cert_dir = self.workdir / "kueue-certs"
         health = free_port()
         cfg = self.workdir / "kueue.yaml"
         cfg.write_text(
@@ -903,15 +914,45 @@ class Cluster:
             "manageJobsWithoutQueueName: false\n"
             f"health:\n  healthProbeBindAddress: 127.0.0.1:{health}\n"
             "metrics:\n  bindAddress: \"0\"\n"
-            f"webhook:\n  host: 127.0.0.1\n  port: {free_port()}\n  certDir: {self.workdir / 'kueue-certs'}\n"
+            f"webhook:\n  host: 127.0.0.1\n  port: {free_port()}\n  certDir: {cert_dir}\n"
             "leaderElection:\n  leaderElect: false\n"
             "internalCertManagement:\n  enable: true\n"
             "featureGates:\n  VisibilityOnDemand: false\n"
             "integrations:\n  frameworks:\n" + "".join(f"  - {f}\n" for f in frameworks))
-        return self.start_controller(
-            "kueue", [f"--config={cfg}", f"--kubeconfig={self.workdir / 'kubeconfig.paths'}",
-                      "--zap-log-level=2"],
-            bin_dir=bin_dir, ready=self._healthz(health, "/readyz"), timeout=120)
+        # Kueue's rotator writes its certificates to the Secret and waits for them to appear in
+        # certDir, where the kubelet would mount that Secret; mount_secret() does that here.
+        stop = threading.Event()
+        threading.Thread(target=self.mount_secret, args=(namespace, "kueue-webhook-server-cert", cert_dir, stop),
+                         daemon=True).start()
+        try:
+            ctl = self.start_controller(
+                "kueue", [f"--config={cfg}", f"--kubeconfig={self.workdir / 'kubeconfig.paths'}",
+                          "--zap-log-level=2"],
+                bin_dir=bin_dir, ready=self._healthz(health, "/readyz"), timeout=120)
+        except BaseException:
+            stop.set()
+            raise
+        ctl.on_stop = stop.set
+        return ctl
+
+    def mount_secret(self, namespace: str, name: str, directory: Path, stop: threading.Event) -> None:
+        """Keeps `directory` holding the Secret's keys as files, as the kubelet's secret volume
+        does for a pod, until `stop` is set."""
+        seen = None
+        while not stop.wait(0.3):
+            try:
+                st, sec = self.request("GET", f"/api/v1/namespaces/{namespace}/secrets/{name}", timeout=5)
+            except (OSError, http.client.HTTPException, ssl.SSLError):
+                continue
+            if st != 200 or not sec.get("data") or sec["metadata"]["resourceVersion"] == seen:
+                continue
+            directory.mkdir(parents=True, exist_ok=True)
+            for key, value in sec["data"].items():
+                tmp = directory / f".{key}.tmp"
+                tmp.write_bytes(base64.b64decode(value))
+                tmp.chmod(0o600)
+                tmp.replace(directory / key)
+            seen = sec["metadata"]["resourceVersion"]
 
     def start_kuberay(self, extra_args: Iterable[str] = ()) -> Controller:
         """The real KubeRay ray-operator with its own CRDs (config/crd/bases of the pinned
