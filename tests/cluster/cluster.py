@@ -846,7 +846,8 @@ class Cluster:
         return self.start_controller(
             "kube-scheduler",
             [f"--kubeconfig={kc}", f"--authentication-kubeconfig={kc}", f"--authorization-kubeconfig={kc}",
-             "--leader-elect=false", "--bind-address=127.0.0.1", f"--secure-port={port}",
+             "--authentication-skip-lookup", "--leader-elect=false", "--bind-address=127.0.0.1",
+             f"--secure-port={port}",
              f"--cert-dir={self.workdir / 'kube-scheduler-certs'}", "--v=1"],
             ready=self._healthz(port, "/healthz", "https"))
 
@@ -863,7 +864,8 @@ class Cluster:
         return self.start_controller(
             "kube-controller-manager",
             [f"--kubeconfig={kc}", f"--authentication-kubeconfig={kc}", f"--authorization-kubeconfig={kc}",
-             "--leader-elect=false", "--bind-address=127.0.0.1", f"--secure-port={port}",
+             "--authentication-skip-lookup", "--leader-elect=false", "--bind-address=127.0.0.1",
+             f"--secure-port={port}",
              f"--cert-dir={self.workdir / 'kube-controller-manager-certs'}",
              f"--controllers={controllers}", "--use-service-account-credentials=false",
              "--concurrent-job-syncs=5", "--node-monitor-grace-period=120s", "--v=1"],

@@ -12,13 +12,14 @@ KQ = "/apis/kueue.x-k8s.io/v1beta2"
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 
 
-def job(name, queue, cpu="600m"):
+def job(name, queue, cpu="600m", node_selector=None):
+    container = {"name": "main", "image": "registry.invalid/fpd/noop:1",
+                 "resources": {"requests": {"cpu": cpu, "memory": "128Mi"}}}
     return {"apiVersion": "batch/v1", "kind": "Job",
             "metadata": {"name": name, "labels": {QUEUE_LABEL: queue}},
             "spec": {"suspend": True, "parallelism": 1, "completions": 1, "backoffLimit": 0,
-                     "template": {"spec": {"restartPolicy": "Never", "containers": [{
-                         "name": "main", "image": "registry.invalid/fpd/noop:1",
-                         "resources": {"requests": {"cpu": cpu, "memory": "128Mi"}}}]}}}}
+                     "template": {"spec": {"restartPolicy": "Never", "nodeSelector": node_selector or {},
+                                           "containers": [container]}}}}
 
 
 def workload_of(cluster, ns, job_name):
@@ -59,10 +60,15 @@ def test_clusterqueue_is_active(cluster, queues):
     assert condition(q, "Active") == "True", q["status"]
 
 
+# Pods no node matches: if kwok and the job controller run in this session, the first Job must
+# still not finish (and release its quota) while the second is checked.
+NOWHERE = {"fpd-test/no-such-node": "true"}
+
+
 def test_job_admitted_within_quota_and_held_beyond(cluster, queues):
     ns, cq = queues
     jobs = f"/apis/batch/v1/namespaces/{ns}/jobs"
-    cluster.must("POST", jobs, job("first", "lq"))
+    cluster.must("POST", jobs, job("first", "lq", node_selector=NOWHERE))
     wl = wait_for("Workload of `first` admitted",
                   lambda: (lambda w: w if condition(w, "Admitted") == "True" else None)(workload_of(cluster, ns, "first")))
     assert condition(wl, "QuotaReserved") == "True"
@@ -70,7 +76,7 @@ def test_job_admitted_within_quota_and_held_beyond(cluster, queues):
     assert wl["status"]["admission"]["clusterQueue"] == cq
     assert wait_for("`first` unsuspended", lambda: get(cluster, f"{jobs}/first")["spec"]["suspend"] is False)
 
-    cluster.must("POST", jobs, job("second", "lq"))  # 600m + 600m > 1 CPU
+    cluster.must("POST", jobs, job("second", "lq", node_selector=NOWHERE))  # 600m + 600m > 1 CPU
 
     def pending():
         w = workload_of(cluster, ns, "second")
@@ -82,8 +88,10 @@ def test_job_admitted_within_quota_and_held_beyond(cluster, queues):
     wl2 = wait_for("Workload of `second` held for quota", pending)
     assert condition(wl2, "Admitted") != "True"
     assert get(cluster, f"{jobs}/second")["spec"]["suspend"] is True
-    q = get(cluster, f"{KQ}/clusterqueues/{cq}")
-    assert q["status"]["admittedWorkloads"] == 1 and q["status"]["pendingWorkloads"] == 1, q["status"]
+    wait_for("ClusterQueue counts 1 admitted, 1 pending",
+             lambda: (lambda st: st.get("admittedWorkloads") == 1 and st.get("pendingWorkloads") == 1)(
+                 get(cluster, f"{KQ}/clusterqueues/{cq}").get("status") or {}))
+    assert get(cluster, f"{jobs}/second")["spec"]["suspend"] is True
 
 
 def test_finished_job_releases_quota(cluster, queues, kwok, controller_manager):
