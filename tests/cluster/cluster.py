@@ -367,6 +367,7 @@ class Cluster:
             self._started = False
             for ctl in reversed(getattr(self, "controllers", [])):  # before their API server
                 ctl.stop()
+            self.controllers = []
             _stop_process(self.apiserver_proc)
             _stop_process(self.etcd_proc)
             self.apiserver_proc = self.etcd_proc = None
@@ -825,9 +826,14 @@ class Cluster:
             bin_dir=bin_dir, ready=nodes_ready)
 
     def _healthz(self, port: int, path: str = "/healthz", scheme: str = "http"):
+        """A ready() for start_controller: GET 127.0.0.1:port/path answers 200 (https: the
+        controller's self-signed serving certificate is not checked)."""
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+
         def check() -> bool:
             try:
-                ctx = ssl._create_unverified_context() if scheme == "https" else None
                 conn = (http.client.HTTPSConnection("127.0.0.1", port, timeout=2, context=ctx)
                         if scheme == "https" else http.client.HTTPConnection("127.0.0.1", port, timeout=2))
                 try:

@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(os.environ.get("FPD_ROOT", Path(__file__).resolve().parents[3]))
 sys.path.insert(0, str(ROOT / "tests" / "cluster"))
 
-from cluster import Cluster  # noqa: E402
+from cluster import Cluster, build_controllers  # noqa: E402
 from ctl_helpers import get, wait_for  # noqa: E402
 
 
@@ -49,7 +49,11 @@ def kwok(cluster, controller_manager):
 
 @pytest.fixture(scope="session")
 def kueue(cluster):
-    kq = cluster.start_kueue()
+    """Kueue with its batch/job and ray.io/rayjob integrations (KubeRay's CRDs first: Kueue
+    sets up an integration only for a kind the API server serves)."""
+    ray_crds = build_controllers("kuberay") / "kuberay.crds"
+    cluster.install_crds(sorted(str(p) for p in ray_crds.glob("*.yaml")))
+    kq = cluster.start_kueue(frameworks=("batch/job", "ray.io/rayjob"))
     yield kq
     assert kq.alive(), f"kueue died:\n{kq.tail()}"
 
