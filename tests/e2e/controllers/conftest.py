@@ -4,6 +4,7 @@ started on it on first use, each built by tests/cluster/controllers/build.sh fro
 module. Nothing here writes status on a controller's behalf."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -15,6 +16,17 @@ sys.path.insert(0, str(ROOT / "tests" / "cluster"))
 
 from cluster import Cluster, build_controllers  # noqa: E402
 from ctl_helpers import get, wait_for  # noqa: E402
+
+# The daemon and the flytekit task templates of the engine and operator tests.
+E2E = Path(__file__).resolve().parents[1]
+if "engine_conftest" not in sys.modules:  # tests/e2e/operators/conftest.py may have loaded it
+    _spec = importlib.util.spec_from_file_location("engine_conftest", E2E / "engine" / "conftest.py")
+    _mod = importlib.util.module_from_spec(_spec)
+    sys.modules["engine_conftest"] = _mod
+    _spec.loader.exec_module(_mod)
+engine_conftest = sys.modules["engine_conftest"]
+sys.path.insert(0, str(E2E / "operators"))
+sys.path.insert(0, str(E2E / "engine"))
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +51,7 @@ def kwok(cluster, controller_manager):
     """A kwok node: kube-scheduler places pods, kwok runs them (the node-lifecycle controller
     of kube-controller-manager untaints the node once kwok reports it Ready)."""
     sched = cluster.start_scheduler()
-    kw = cluster.start_kwok(["fpd-kwok-node-0"])
+    kw = cluster.start_kwok(["fpd-kwok-node-0"], complete_unowned_after_ms=3000)
     wait_for("node-lifecycle controller to untaint fpd-kwok-node-0",
              lambda: not (get(cluster, "/api/v1/nodes/fpd-kwok-node-0")["spec"].get("taints")), timeout=60)
     yield kw
@@ -63,3 +75,11 @@ def kuberay(cluster):
     kr = cluster.start_kuberay()
     yield kr
     assert kr.alive(), f"kuberay died:\n{kr.tail()}"
+
+
+@pytest.fixture
+def daemon(cluster, tmp_path):
+    """flyteplugd (FPD_BIN) on this session's cluster."""
+    d = engine_conftest.Daemon(tmp_path, cluster).start()
+    yield d
+    d.stop()

@@ -6,34 +6,12 @@ DeleteTask removes the RayJob through the operator's finalizer; the garbage coll
 its RayCluster and pods."""
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
-import pytest
-
 from ctl_helpers import get, wait_for
 
-E2E = Path(__file__).resolve().parents[1]
-if "engine_conftest" not in sys.modules:  # tests/e2e/operators/conftest.py may have loaded it
-    _spec = importlib.util.spec_from_file_location("engine_conftest", E2E / "engine" / "conftest.py")
-    _mod = importlib.util.module_from_spec(_spec)
-    sys.modules["engine_conftest"] = _mod
-    _spec.loader.exec_module(_mod)
-engine_conftest = sys.modules["engine_conftest"]
-sys.path.insert(0, str(E2E / "operators"))
-
-import ray_dask_tasks  # noqa: E402
+import ray_dask_tasks  # noqa: E402  (tests/e2e/operators, put on sys.path by conftest)
 from operator_helpers import PHASE, CrdTask, create  # noqa: E402
 
 RAY = CrdTask("ray.io", "v1", "rayjobs", "ray")
-
-
-@pytest.fixture
-def daemon(cluster, tmp_path):
-    d = engine_conftest.Daemon(tmp_path, cluster).start()
-    yield d
-    d.stop()
 
 
 def pods(cluster, ns, selector):
