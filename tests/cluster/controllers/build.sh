@@ -13,7 +13,7 @@
 # Binaries are cached per component and version in
 #   ${FPD_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/flyteplugd}/cluster/<component>-<version>/
 # (tests/cluster/.bin/ if that cannot be written) and symlinked into
-#   <root>/controllers-bin/, which is what is printed.
+#   <root>/controllers-<versions>/, which is what is printed.
 # With a warm cache nothing is built, no lock is taken and go is not run.
 set -euo pipefail
 
@@ -53,15 +53,18 @@ if ! writable_dir "$root"; then
 	root="$cluster/.bin"
 	writable_dir "$root" || { log "cannot write $root either"; exit 1; }
 fi
-bindir="$root/controllers-bin"
-
 declare -A ver out
 for c in "${comps[@]}"; do
 	[[ -n "${moddir[$c]:-}" ]] || { log "unknown component $c (known: ${all[*]})"; exit 2; }
+done
+for c in "${all[@]}"; do
 	ver[$c]="$(modver "${moddir[$c]}/go.mod" "${modpath[$c]}")"
 	[[ -n "${ver[$c]}" && -n "${pkg[$c]}" ]] || { log "cannot read the pin of $c from ${moddir[$c]}/go.mod"; exit 1; }
 	out[$c]="$root/$c-${ver[$c]}"
 done
+# One bin dir per set of pins, so that checkouts with other pins never swap a binary under a
+# running test: controllers-<kwok ver>-<kube ver>-<kueue ver>-<kuberay ver>.
+bindir="$root/controllers-${ver[kwok]}-${ver[kube-scheduler]}-${ver[kueue]}-${ver[kuberay]}"
 
 # Files the tests take from the same module as the binary, so that binary and CRDs (or
 # kwok's stages) always match: <module dir>/<glob> is copied to <cache>/<component>-<version>/<subdir>/.
@@ -149,7 +152,7 @@ for c in "${comps[@]}"; do
 	fi
 	ln -sfn "${out[$c]}/$c" "$bindir/$c"
 	[[ -z "${asset_dir[$c]:-}" ]] || ln -sfn "${out[$c]}/${asset_dir[$c]}" "$bindir/$c.${asset_dir[$c]}"
-	printf '%s\n' "${ver[$c]}" >"$bindir/$c.version"
+	printf '%s\n' "${ver[$c]}" >"$bindir/.$c.version.tmp" && mv -f "$bindir/.$c.version.tmp" "$bindir/$c.version"
 	exec 9>&-
 done
 
