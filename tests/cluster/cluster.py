@@ -194,6 +194,19 @@ spec:
 """
 
 
+def host_ip() -> str:
+    """This host's IPv4 address on its default route (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))
+            ip = s.getsockname()[0]
+        except OSError as e:
+            raise ClusterError(f"no non-loopback IPv4 address: {e}") from None
+    if ip.startswith("127.") or ip == "0.0.0.0":
+        raise ClusterError(f"no non-loopback IPv4 address (got {ip})")
+    return ip
+
+
 def build_controllers(*names: str) -> Path:
     """Runs controllers/build.sh for `names` (all when empty; instant when cached) and returns
     its bin dir: <name> binaries, <name>.version, kwok.stages/, kueue.crds/, kuberay.crds/."""
@@ -883,7 +896,7 @@ class Cluster:
         rotator injects its CA there and is not ready until it could. Objects are stored and
         served as v1beta2 and the tests use v1beta2 only, so no conversion call is ever made."""
         bin_dir = bin_dir or build_controllers("kueue")
-        names = self.install_crds(sorted(str(p) for p in (bin_dir / "kueue.crds").glob("*.yaml")))
+        names = self.install_crds(sorted(str(p) for p in (bin_dir / "kueue.crds").glob("kueue.x-k8s.io_*.yaml")))
         for plural in ("localqueues", "clusterqueues", "cohorts", "workloads", "multikueueclusters"):
             self.must("PATCH", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{plural}.kueue.x-k8s.io",
                       {"spec": {"conversion": {"strategy": "Webhook", "webhook": {
@@ -894,11 +907,22 @@ class Cluster:
                       "application/merge-patch+json")
         return names
 
-    def start_kueue(self, frameworks: Iterable[str] = ("batch/job",), namespace: str = "kueue-system") -> Controller:
+    def start_kueue(self, frameworks: Iterable[str] = ("batch/job",), namespace: str = "kueue-system",
+                    webhooks: bool = False) -> Controller:
         """The real Kueue controller manager (scheduler, Workload and job-integration
-        controllers). Its admission webhooks are served but not registered with the API server
-        (no webhook configurations: the API server could not reach them by Service name), so
-        what they would default must be set by the client: a Job is created suspended."""
+        controllers).
+
+        webhooks=False: its admission webhooks are served on 127.0.0.1 but not registered with
+        the API server, so what they would default must be set by the client (a Job is created
+        suspended).
+
+        webhooks=True (needs Cluster(extra_apiserver_args=["--enable-aggregator-routing=true"])):
+        the module's webhook configurations are registered and reach Kueue as in a cluster:
+        kube-apiserver resolves Service kueue-webhook-service to its EndpointSlice, here this
+        host's first non-loopback address (loopback is refused in EndpointSlices) and Kueue's
+        webhook port, and checks Kueue's own certificate for kueue-webhook-service.<ns>.svc."""
+        if webhooks and "--enable-aggregator-routing=true" not in self.extra_apiserver_args:
+            raise ClusterError("start_kueue(webhooks=True) needs --enable-aggregator-routing=true")
         bin_dir = build_controllers("kueue")
         self.install_kueue_crds(bin_dir)
         st, obj = self.request("POST", "/api/v1/namespaces",
@@ -914,6 +938,9 @@ class Cluster:
         if st not in (201, 409):
             raise ClusterError(f"creating the Kueue webhook Secret: HTTP {st}: {obj}")
         cert_dir = self.workdir / "kueue-certs"
+        webhook_host, webhook_port = (host_ip() if webhooks else "127.0.0.1"), free_port()
+        if webhooks:
+            self._register_kueue_webhooks(bin_dir, namespace, webhook_host, webhook_port)
         health = free_port()
         cfg = self.workdir / "kueue.yaml"
         cfg.write_text(
@@ -922,7 +949,7 @@ class Cluster:
             "manageJobsWithoutQueueName: false\n"
             f"health:\n  healthProbeBindAddress: 127.0.0.1:{health}\n"
             "metrics:\n  bindAddress: \"0\"\n"
-            f"webhook:\n  host: 127.0.0.1\n  port: {free_port()}\n  certDir: {cert_dir}\n"
+            f"webhook:\n  host: {webhook_host}\n  port: {webhook_port}\n  certDir: {cert_dir}\n"
             "leaderElection:\n  leaderElect: false\n"
             "internalCertManagement:\n  enable: true\n"
             "featureGates:\n  VisibilityOnDemand: false\n"
@@ -942,6 +969,36 @@ class Cluster:
             raise
         ctl.on_stop = stop.set
         return ctl
+
+    def _register_kueue_webhooks(self, bin_dir: Path, namespace: str, host: str, port: int) -> None:
+        """Service + EndpointSlice for kueue-webhook-service, and the module's webhook
+        configurations (config/components/webhook/manifests.yaml) with the names, Service and
+        namespace its kustomize overlay gives them (namePrefix kueue-, namespace)."""
+        svc = "kueue-webhook-service"
+        base = f"/api/v1/namespaces/{namespace}"
+        st, obj = self.request("POST", f"{base}/services", {
+            "apiVersion": "v1", "kind": "Service", "metadata": {"name": svc},
+            "spec": {"ports": [{"name": "https", "port": 443, "targetPort": port, "protocol": "TCP"}]}})
+        if st not in (201, 409):
+            raise ClusterError(f"creating Service {svc}: HTTP {st}: {obj}")
+        st, obj = self.request("POST", f"/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices", {
+            "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": f"{svc}-local", "labels": {"kubernetes.io/service-name": svc}},
+            "addressType": "IPv4", "endpoints": [{"addresses": [host], "conditions": {"ready": True}}],
+            "ports": [{"name": "https", "port": port, "protocol": "TCP"}]})
+        if st not in (201, 409):
+            raise ClusterError(f"creating EndpointSlice for {svc}: HTTP {st}: {obj}")
+        text = (bin_dir / "kueue.crds" / "manifests.yaml").read_text()
+        text = (text.replace("name: mutating-webhook-configuration", "name: kueue-mutating-webhook-configuration")
+                    .replace("name: validating-webhook-configuration", "name: kueue-validating-webhook-configuration")
+                    .replace("name: webhook-service", f"name: {svc}")
+                    .replace("namespace: system", f"namespace: {namespace}"))
+        for doc in (d for d in text.split("\n---\n") if "kind:" in d):
+            kind = "mutating" if "kind: MutatingWebhookConfiguration" in doc else "validating"
+            st, obj = self.request("POST", f"/apis/admissionregistration.k8s.io/v1/{kind}webhookconfigurations",
+                                   doc, "application/yaml")
+            if st not in (201, 409):
+                raise ClusterError(f"creating the {kind} webhook configuration: HTTP {st}: {obj}")
 
     def mount_secret(self, namespace: str, name: str, directory: Path, stop: threading.Event) -> None:
         """Keeps `directory` holding the Secret's keys as files, as the kubelet's secret volume

@@ -71,7 +71,7 @@ bindir="$root/controllers-${ver[kwok]}-${ver[kube-scheduler]}-${ver[kueue]}-${ve
 declare -A asset_glob asset_dir
 asset_glob[kwok]="kustomize/stage/node/fast/node-*.yaml kustomize/stage/node/heartbeat-with-lease/node-*.yaml kustomize/stage/pod/fast/pod-*.yaml"
 asset_dir[kwok]=stages
-asset_glob[kueue]="config/components/crd/bases/*.yaml"
+asset_glob[kueue]="config/components/crd/bases/*.yaml config/components/webhook/manifests.yaml"
 asset_dir[kueue]=crds
 asset_glob[kuberay]="config/crd/bases/*.yaml"
 asset_dir[kuberay]=crds
