@@ -106,6 +106,6 @@ def test_rayjob_progress_and_operator_verdict_without_dashboard(cluster, kuberay
     s = rj["status"]
     assert s["reason"] == "JobDeploymentStatusTransitionGracePeriodExceeded", s
     assert s["jobStatus"] == "FAILED" and "did not reach terminal state" in s["message"], s
-    assert seen[:2] == ["Initializing", "Running"] or seen[0] == "Running", seen
+    assert "Running" in seen and seen[-1] == "Failed" and seen.index("Running") < len(seen) - 1, seen
     log = kuberay.log.read_text(errors="replace")
     assert "Failed to get job info" in log, "the operator never asked the dashboard"
