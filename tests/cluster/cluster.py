@@ -130,6 +130,115 @@ def build_binaries() -> Path:
     return Path(out.stdout.strip().splitlines()[-1])
 
 
+# ----------------------------------------------------------------------------- controllers
+#
+# Real controllers (kwok, kube-scheduler, kube-controller-manager, Kueue, KubeRay), built by
+# tests/cluster/controllers/build.sh from their pinned Go modules and run as local processes
+# against this API server with the admin kubeconfig. See tests/cluster/README.md.
+
+CONTROLLERS_BUILD_SH = HERE / "controllers" / "build.sh"
+KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
+
+# One Stage of our own on top of kwok's "fast" stages (taken from the kwok module): a running
+# pod that nothing owns and that is not to be restarted (restartPolicy Never, as a task pod)
+# completes after a short delay, as the same pod would when its command exits 0.
+KWOK_STAGE_COMPLETE_UNOWNED = """apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: fpd-pod-complete-unowned
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Pod
+  selector:
+    matchExpressions:
+    - key: '.metadata.deletionTimestamp'
+      operator: 'DoesNotExist'
+    - key: '.metadata.ownerReferences'
+      operator: 'DoesNotExist'
+    - key: '.spec.restartPolicy'
+      operator: 'In'
+      values: ['Never']
+    - key: '.status.phase'
+      operator: 'In'
+      values: ['Running']
+  delay:
+    durationMilliseconds: {delay_ms}
+  next:
+    statusTemplate: |
+      {{{{ $now := Now }}}}
+      conditions:
+      - lastTransitionTime: {{{{ $now | Quote }}}}
+        status: "False"
+        type: Ready
+        reason: PodCompleted
+      - lastTransitionTime: {{{{ $now | Quote }}}}
+        status: "False"
+        type: ContainersReady
+        reason: PodCompleted
+      containerStatuses:
+      {{{{ range .spec.containers }}}}
+      - image: {{{{ .image | Quote }}}}
+        name: {{{{ .name | Quote }}}}
+        ready: false
+        restartCount: 0
+        started: false
+        state:
+          terminated:
+            exitCode: 0
+            finishedAt: {{{{ $now | Quote }}}}
+            reason: Completed
+            startedAt: {{{{ $now | Quote }}}}
+      {{{{ end }}}}
+      phase: Succeeded
+"""
+
+
+def host_ip() -> str:
+    """This host's IPv4 address on its default route (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))
+            ip = s.getsockname()[0]
+        except OSError as e:
+            raise ClusterError(f"no non-loopback IPv4 address: {e}") from None
+    if ip.startswith("127.") or ip == "0.0.0.0":
+        raise ClusterError(f"no non-loopback IPv4 address (got {ip})")
+    return ip
+
+
+def build_controllers(*names: str) -> Path:
+    """Runs controllers/build.sh for `names` (all when empty; instant when cached) and returns
+    its bin dir: <name> binaries, <name>.version, kwok.stages/, kueue.crds/, kuberay.crds/."""
+    env_dir = os.environ.get("FPD_CONTROLLERS_BIN_DIR")
+    if env_dir:
+        return Path(env_dir)
+    out = subprocess.run(["bash", str(CONTROLLERS_BUILD_SH), *names], stdout=subprocess.PIPE,
+                         check=False, text=True)
+    if out.returncode != 0:
+        raise ClusterError(f"{CONTROLLERS_BUILD_SH} {' '.join(names)} failed with exit code {out.returncode}")
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+class Controller:
+    """A controller process started by Cluster.start_controller (stopped with the cluster)."""
+
+    def __init__(self, name: str, proc: subprocess.Popen, log: Path, version: str):
+        self.name, self.proc, self.log, self.version = name, proc, log, version
+        self.on_stop = None  # called after the process has stopped
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def tail(self, n: int = 30) -> str:
+        return _tail(self.log, n)
+
+    def stop(self) -> None:
+        _stop_process(self.proc)
+        if self.on_stop is not None:
+            self.on_stop()
+
+
 # ----------------------------------------------------------------------------- certificates
 
 
@@ -282,6 +391,9 @@ class Cluster:
             if not self._started:
                 return
             self._started = False
+            for ctl in reversed(getattr(self, "controllers", [])):  # before their API server
+                ctl.stop()
+            self.controllers = []
             _stop_process(self.apiserver_proc)
             _stop_process(self.etcd_proc)
             self.apiserver_proc = self.etcd_proc = None
@@ -661,6 +773,278 @@ class Cluster:
         tmp.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in self.env(state, supervisor_pid).items()))
         tmp.replace(p)
         return p
+
+    # -- controllers (see the controllers section above the class) -------------------------
+
+    def start_controller(self, name: str, args: list[str], *, bin_dir: Path | None = None,
+                         env: dict | None = None, ready=None, timeout: float = 90) -> Controller:
+        """Starts bin_dir/<name> with `args`; waits until `ready()` (if given) is true."""
+        bin_dir = bin_dir or build_controllers(name)
+        binary = bin_dir / name
+        if not os.access(binary, os.X_OK):
+            raise ClusterError(f"{binary} missing: run tests/cluster/controllers/build.sh {name}")
+        version = _read_version(bin_dir / f"{name}.version", binary)
+        log = self.workdir / f"{name}.log"
+        penv = dict(os.environ)
+        penv["KUBECONFIG"] = str(self.workdir / "kubeconfig.paths")
+        penv.update(env or {})
+        penv.setdefault("GOMEMLIMIT", "512MiB")
+        proc = self._spawn([str(binary), *args], log, env=penv)
+        ctl = Controller(name, proc, log, version)
+        if not hasattr(self, "controllers"):
+            self.controllers = []
+        self.controllers.append(ctl)
+        if ready is not None:
+            try:
+                self._wait_for(f"{name} ready", ready, timeout=timeout, proc=proc, log=log)
+            except ClusterError:
+                ctl.stop()
+                raise
+        if not self.quiet:
+            print(f"started {name} {version} (real controller; log {log})", file=sys.stderr, flush=True)
+        return ctl
+
+    def kwok_nodes(self, names: Iterable[str] = ("fpd-kwok-node-0",), *, cpu: str = "32",
+                   memory: str = "128Gi", pods: str = "110") -> list[str]:
+        """Creates Nodes for kwok to manage (annotation kwok.x-k8s.io/node=fake)."""
+        made = []
+        for n in names:
+            node = {"apiVersion": "v1", "kind": "Node",
+                    "metadata": {"name": n, "annotations": {KWOK_NODE_ANNOTATION: "fake"},
+                                 "labels": {"kubernetes.io/hostname": n, "kubernetes.io/os": "linux",
+                                            "kubernetes.io/arch": "amd64", "type": "kwok"}},
+                    "status": {"allocatable": {"cpu": cpu, "memory": memory, "pods": pods},
+                               "capacity": {"cpu": cpu, "memory": memory, "pods": pods}}}
+            st, obj = self.request("POST", "/api/v1/nodes", node)
+            if st not in (201, 409):
+                raise ClusterError(f"creating node {n}: HTTP {st}: {obj}")
+            made.append(n)
+        return made
+
+    def start_kwok(self, nodes: Iterable[str] = ("fpd-kwok-node-0",), *,
+                   complete_unowned_after_ms: int = 1000, **node_kw) -> Controller:
+        """kwok with the module's fast node/pod stages plus KWOK_STAGE_COMPLETE_UNOWNED; makes
+        `nodes` and waits until they are Ready. kwok does what the kubelet would to the API:
+        pods bound to its nodes become Running (Ready, pod IPs), Job-owned and unowned
+        restartPolicy=Never pods then Succeeded, deleted pods are removed."""
+        bin_dir = build_controllers("kwok")
+        stages = sorted((bin_dir / "kwok.stages").glob("*.yaml"))
+        if not stages:
+            raise ClusterError(f"no kwok stages in {bin_dir / 'kwok.stages'}")
+        docs = [p.read_text() for p in stages]
+        docs.append(KWOK_STAGE_COMPLETE_UNOWNED.format(delay_ms=int(complete_unowned_after_ms)))
+        cfg = self.workdir / "kwok.yaml"
+        cfg.write_text("\n---\n".join(d.strip() for d in docs) + "\n")
+        names = self.kwok_nodes(nodes, **node_kw)
+
+        def nodes_ready() -> bool:
+            for n in names:
+                st, node = self.request("GET", f"/api/v1/nodes/{n}")
+                conds = (node.get("status") or {}).get("conditions") or [] if st == 200 else []
+                if not any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds):
+                    return False
+            return True
+
+        return self.start_controller(
+            "kwok",
+            [f"--kubeconfig={self.workdir / 'kubeconfig.paths'}", f"--config={cfg}",
+             f"--manage-nodes-with-annotation-selector={KWOK_NODE_ANNOTATION}=fake",
+             "--node-ip=10.77.0.1", "--cidr=10.77.0.0/16", "--node-lease-duration-seconds=40"],
+            bin_dir=bin_dir, ready=nodes_ready)
+
+    def _healthz(self, port: int, path: str = "/healthz", scheme: str = "http"):
+        """A ready() for start_controller: GET 127.0.0.1:port/path answers 200 (https: the
+        controller's self-signed serving certificate is not checked)."""
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+
+        def check() -> bool:
+            try:
+                conn = (http.client.HTTPSConnection("127.0.0.1", port, timeout=2, context=ctx)
+                        if scheme == "https" else http.client.HTTPConnection("127.0.0.1", port, timeout=2))
+                try:
+                    conn.request("GET", path)
+                    return conn.getresponse().status == 200
+                finally:
+                    conn.close()
+            except (OSError, http.client.HTTPException, ssl.SSLError):
+                return False
+        return check
+
+    def start_scheduler(self) -> Controller:
+        """The real kube-scheduler (same k8s.io/kubernetes pin as kube-apiserver)."""
+        port = free_port()
+        kc = str(self.workdir / "kubeconfig.paths")
+        return self.start_controller(
+            "kube-scheduler",
+            [f"--kubeconfig={kc}", f"--authentication-kubeconfig={kc}", f"--authorization-kubeconfig={kc}",
+             "--authentication-skip-lookup", "--leader-elect=false", "--bind-address=127.0.0.1",
+             f"--secure-port={port}",
+             f"--cert-dir={self.workdir / 'kube-scheduler-certs'}", "--v=1"],
+            ready=self._healthz(port, "/healthz", "https"))
+
+    def start_controller_manager(self, controllers: str = "job-controller,garbage-collector-controller,"
+                                                          "serviceaccount-controller,node-lifecycle-controller"
+                                 ) -> Controller:
+        """The real kube-controller-manager running only `controllers` (default: Jobs make
+        pods, ownerReferences are garbage-collected, namespaces get their ServiceAccount, and
+        the node-lifecycle controller lifts the node.kubernetes.io/not-ready taint that the
+        TaintNodesByCondition admission plugin puts on every new Node once kwok reports it
+        Ready; kwok renews the node Leases it watches)."""
+        port = free_port()
+        kc = str(self.workdir / "kubeconfig.paths")
+        return self.start_controller(
+            "kube-controller-manager",
+            [f"--kubeconfig={kc}", f"--authentication-kubeconfig={kc}", f"--authorization-kubeconfig={kc}",
+             "--authentication-skip-lookup", "--leader-elect=false", "--bind-address=127.0.0.1",
+             f"--secure-port={port}",
+             f"--cert-dir={self.workdir / 'kube-controller-manager-certs'}",
+             f"--controllers={controllers}", "--use-service-account-credentials=false",
+             "--concurrent-job-syncs=5", "--node-monitor-grace-period=120s", "--v=1"],
+            ready=self._healthz(port, "/healthz", "https"))
+
+    def install_kueue_crds(self, bin_dir: Path | None = None) -> list[str]:
+        """Kueue's own CRDs from the pinned module (config/components/crd/bases), with the
+        conversion stanza its kustomize overlay adds (patches/webhook_in_*.yaml): Kueue's cert
+        rotator injects its CA there and is not ready until it could. Objects are stored and
+        served as v1beta2 and the tests use v1beta2 only, so no conversion call is ever made."""
+        bin_dir = bin_dir or build_controllers("kueue")
+        names = self.install_crds(sorted(str(p) for p in (bin_dir / "kueue.crds").glob("kueue.x-k8s.io_*.yaml")))
+        for plural in ("localqueues", "clusterqueues", "cohorts", "workloads", "multikueueclusters"):
+            self.must("PATCH", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{plural}.kueue.x-k8s.io",
+                      {"spec": {"conversion": {"strategy": "Webhook", "webhook": {
+                          "conversionReviewVersions": ["v1"],
+                          "clientConfig": {"service": {"namespace": "kueue-system",
+                                                       "name": "kueue-webhook-service",
+                                                       "path": "/convert"}}}}}},
+                      "application/merge-patch+json")
+        return names
+
+    def start_kueue(self, frameworks: Iterable[str] = ("batch/job",), namespace: str = "kueue-system",
+                    webhooks: bool = False) -> Controller:
+        """The real Kueue controller manager (scheduler, Workload and job-integration
+        controllers).
+
+        webhooks=False: its admission webhooks are served on 127.0.0.1 but not registered with
+        the API server, so what they would default must be set by the client (a Job is created
+        suspended).
+
+        webhooks=True (needs Cluster(extra_apiserver_args=["--enable-aggregator-routing=true"])):
+        the module's webhook configurations are registered and reach Kueue as in a cluster:
+        kube-apiserver resolves Service kueue-webhook-service to its EndpointSlice, here this
+        host's first non-loopback address (loopback is refused in EndpointSlices) and Kueue's
+        webhook port, and checks Kueue's own certificate for kueue-webhook-service.<ns>.svc."""
+        if webhooks and "--enable-aggregator-routing=true" not in self.extra_apiserver_args:
+            raise ClusterError("start_kueue(webhooks=True) needs --enable-aggregator-routing=true")
+        bin_dir = build_controllers("kueue")
+        self.install_kueue_crds(bin_dir)
+        st, obj = self.request("POST", "/api/v1/namespaces",
+                               {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        if st not in (201, 409):
+            raise ClusterError(f"creating namespace {namespace}: HTTP {st}: {obj}")
+        self._ensure_namespace_basics(namespace)
+        # Kueue's deployment ships this Secret empty; its cert rotator fills it and fails
+        # without it.
+        st, obj = self.request("POST", f"/api/v1/namespaces/{namespace}/secrets",
+                               {"apiVersion": "v1", "kind": "Secret",
+                                "metadata": {"name": "kueue-webhook-server-cert"}})
+        if st not in (201, 409):
+            raise ClusterError(f"creating the Kueue webhook Secret: HTTP {st}: {obj}")
+        cert_dir = self.workdir / "kueue-certs"
+        webhook_host, webhook_port = (host_ip() if webhooks else "127.0.0.1"), free_port()
+        if webhooks:
+            self._register_kueue_webhooks(bin_dir, namespace, webhook_host, webhook_port)
+        health = free_port()
+        cfg = self.workdir / "kueue.yaml"
+        cfg.write_text(
+            "apiVersion: config.kueue.x-k8s.io/v1beta2\nkind: Configuration\n"
+            f"namespace: {namespace}\n"
+            "manageJobsWithoutQueueName: false\n"
+            f"health:\n  healthProbeBindAddress: 127.0.0.1:{health}\n"
+            "metrics:\n  bindAddress: \"0\"\n"
+            f"webhook:\n  host: {webhook_host}\n  port: {webhook_port}\n  certDir: {cert_dir}\n"
+            "leaderElection:\n  leaderElect: false\n"
+            "internalCertManagement:\n  enable: true\n"
+            "featureGates:\n  VisibilityOnDemand: false\n"
+            "integrations:\n  frameworks:\n" + "".join(f"  - {f}\n" for f in frameworks))
+        # Kueue's rotator writes its certificates to the Secret and waits for them to appear in
+        # certDir, where the kubelet would mount that Secret; mount_secret() does that here.
+        stop = threading.Event()
+        threading.Thread(target=self.mount_secret, args=(namespace, "kueue-webhook-server-cert", cert_dir, stop),
+                         daemon=True).start()
+        try:
+            ctl = self.start_controller(
+                "kueue", [f"--config={cfg}", f"--kubeconfig={self.workdir / 'kubeconfig.paths'}",
+                          "--zap-log-level=2"],
+                bin_dir=bin_dir, ready=self._healthz(health, "/readyz"), timeout=120)
+        except BaseException:
+            stop.set()
+            raise
+        ctl.on_stop = stop.set
+        return ctl
+
+    def _register_kueue_webhooks(self, bin_dir: Path, namespace: str, host: str, port: int) -> None:
+        """Service + EndpointSlice for kueue-webhook-service, and the module's webhook
+        configurations (config/components/webhook/manifests.yaml) with the names, Service and
+        namespace its kustomize overlay gives them (namePrefix kueue-, namespace)."""
+        svc = "kueue-webhook-service"
+        base = f"/api/v1/namespaces/{namespace}"
+        st, obj = self.request("POST", f"{base}/services", {
+            "apiVersion": "v1", "kind": "Service", "metadata": {"name": svc},
+            "spec": {"ports": [{"name": "https", "port": 443, "targetPort": port, "protocol": "TCP"}]}})
+        if st not in (201, 409):
+            raise ClusterError(f"creating Service {svc}: HTTP {st}: {obj}")
+        st, obj = self.request("POST", f"/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices", {
+            "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": f"{svc}-local", "labels": {"kubernetes.io/service-name": svc}},
+            "addressType": "IPv4", "endpoints": [{"addresses": [host], "conditions": {"ready": True}}],
+            "ports": [{"name": "https", "port": port, "protocol": "TCP"}]})
+        if st not in (201, 409):
+            raise ClusterError(f"creating EndpointSlice for {svc}: HTTP {st}: {obj}")
+        text = (bin_dir / "kueue.crds" / "manifests.yaml").read_text()
+        text = (text.replace("name: mutating-webhook-configuration", "name: kueue-mutating-webhook-configuration")
+                    .replace("name: validating-webhook-configuration", "name: kueue-validating-webhook-configuration")
+                    .replace("name: webhook-service", f"name: {svc}")
+                    .replace("namespace: system", f"namespace: {namespace}"))
+        for doc in (d for d in text.split("\n---\n") if "kind:" in d):
+            kind = "mutating" if "kind: MutatingWebhookConfiguration" in doc else "validating"
+            st, obj = self.request("POST", f"/apis/admissionregistration.k8s.io/v1/{kind}webhookconfigurations",
+                                   doc, "application/yaml")
+            if st not in (201, 409):
+                raise ClusterError(f"creating the {kind} webhook configuration: HTTP {st}: {obj}")
+
+    def mount_secret(self, namespace: str, name: str, directory: Path, stop: threading.Event) -> None:
+        """Keeps `directory` holding the Secret's keys as files, as the kubelet's secret volume
+        does for a pod, until `stop` is set."""
+        seen = None
+        while not stop.wait(0.3):
+            try:
+                st, sec = self.request("GET", f"/api/v1/namespaces/{namespace}/secrets/{name}", timeout=5)
+            except (OSError, http.client.HTTPException, ssl.SSLError):
+                continue
+            if st != 200 or not sec.get("data") or sec["metadata"]["resourceVersion"] == seen:
+                continue
+            directory.mkdir(parents=True, exist_ok=True)
+            for key, value in sec["data"].items():
+                tmp = directory / f".{key}.tmp"
+                tmp.write_bytes(base64.b64decode(value))
+                tmp.chmod(0o600)
+                tmp.replace(directory / key)
+            seen = sec["metadata"]["resourceVersion"]
+
+    def start_kuberay(self, extra_args: Iterable[str] = ()) -> Controller:
+        """The real KubeRay ray-operator with its own CRDs (config/crd/bases of the pinned
+        module); webhooks off (ENABLE_WEBHOOKS unset), no leader election."""
+        bin_dir = build_controllers("kuberay")
+        self.install_crds(sorted(str(p) for p in (bin_dir / "kuberay.crds").glob("*.yaml")))
+        health = free_port()
+        return self.start_controller(
+            "kuberay", [f"--kubeconfig={self.workdir / 'kubeconfig.paths'}", "--metrics-addr=0",
+                        f"--health-probe-bind-address=127.0.0.1:{health}",
+                        "--enable-leader-election=false", "--log-stdout-encoder=console",
+                        *extra_args],
+            bin_dir=bin_dir, ready=self._healthz(health, "/readyz"), timeout=120)
 
     # -- helpers --------------------------------------------------------------------------
 
