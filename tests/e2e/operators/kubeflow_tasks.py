@@ -124,3 +124,11 @@ CASES = {
     "mpi-v0": mpi_v0,
 }
 
+
+
+def torch_elastic_single():
+    """Elastic(nnodes=1): flytekit writes task type python-task, version 1, for one pod."""
+    global torch_elastic_single_task
+    _torch_run_stub()
+    torch_elastic_single_task = task(task_config=Elastic(nnodes=1, nproc_per_node=2))(elastic_train)
+    return serialize(torch_elastic_single_task)

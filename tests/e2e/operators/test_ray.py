@@ -42,7 +42,7 @@ def flyte_generated_name(parts, max_length):
                                              "abcdefghijklmnopqrstuvwxyz123456"))
 
 
-@pytest.mark.parametrize("name", ["ray_basic", "ray_full"])
+@pytest.mark.parametrize("name", ["ray_basic", "ray_full", "ray_pod_template"])
 def test_render_equals_created_ray_job(cluster, crds, daemon, tmp_path, name):
     ns = cluster.new_namespace("ray")
     template = ray_dask_tasks.template(name)
@@ -69,7 +69,16 @@ def test_render_equals_created_ray_job(cluster, crds, daemon, tmp_path, name):
         assert env["FLYTE_INTERNAL_EXECUTION_ID"] == execution
     assert spec["entrypoint"].startswith("pyflyte-execute --inputs s3://bucket/meta/")
     assert spec["shutdownAfterJobFinishes"] is True
-    if name == "ray_basic":
+    # As Flyte's objects: the zero ScaleStrategy and Quantity divisors are written.
+    assert wg["scaleStrategy"] == {}
+    refs = [e["valueFrom"]["resourceFieldRef"] for e in wg["template"]["spec"]["containers"][0]["env"]
+            if "resourceFieldRef" in e.get("valueFrom", {})]
+    assert len(refs) == 4 and all(r["divisor"] == "0" for r in refs), refs
+    if name == "ray_pod_template":
+        meta = created["metadata"]
+        assert meta["labels"]["team"] == "ml" and meta["annotations"]["owner"] == "alice", meta
+        assert meta["labels"]["execution-id"] == execution
+    elif name == "ray_basic":
         assert (wg["groupName"], wg["replicas"], wg["minReplicas"], wg["maxReplicas"]) == ("wg", 2, 2, 2)
         assert spec["ttlSecondsAfterFinished"] == 3600 and "runtimeEnvYAML" not in spec
     else:
