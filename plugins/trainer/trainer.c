@@ -267,6 +267,29 @@ static int runtime_patch(const char *job, json_t *pod_spec, json_t *meta, json_t
 	return FPD_OK;
 }
 
+/* The pod template's labels and annotations on the TrainJob too: queueing systems (Kueue)
+ * read the top-level object's. */
+static json_t *pod_template_metadata(const struct fpd_task *task)
+{
+	const Flyteidl__Core__K8sObjectMetadata *m =
+	    task->tmpl->target_case == FLYTEIDL__CORE__TASK_TEMPLATE__TARGET_K8S_POD
+	        ? task->tmpl->k8s_pod->metadata
+	        : NULL;
+	json_t *labels = json_object(), *annotations = json_object(), *meta = json_object();
+	for (size_t i = 0; m && i < m->n_labels; i++)
+		json_object_set_new(labels, m->labels[i]->key, json_string(m->labels[i]->value));
+	for (size_t i = 0; m && i < m->n_annotations; i++)
+		json_object_set_new(annotations, m->annotations[i]->key,
+		                    json_string(m->annotations[i]->value));
+	if (json_object_size(labels))
+		json_object_set(meta, "labels", labels);
+	if (json_object_size(annotations))
+		json_object_set(meta, "annotations", annotations);
+	json_decref(labels);
+	json_decref(annotations);
+	return meta;
+}
+
 static int trainer_build(const struct fpd_task *task, json_t **out, struct fpd_error *err)
 {
 	const struct fpd_trainer_settings *s = fpd_trainer_settings_of(task->plugin_settings);
@@ -308,6 +331,10 @@ static int trainer_build(const struct fpd_task *task, json_t **out, struct fpd_e
 	json_object_set_new(spec, "runtimePatches", json_pack("[o]", patch));
 	*out = json_pack("{s:s,s:s,s:o}", "apiVersion", "trainer.kubeflow.org/v1alpha1", "kind",
 	                 "TrainJob", "spec", spec);
+	json_t *meta = pod_template_metadata(task);
+	if (json_object_size(meta))
+		json_object_set(*out, "metadata", meta);
+	json_decref(meta);
 	return FPD_OK;
 }
 
