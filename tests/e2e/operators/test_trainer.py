@@ -18,7 +18,7 @@ from engine_conftest import BIN
 CRD = "trainer"  # its published CRDs, installed by the crds fixture
 
 TRAINJOB = CrdTask("trainer.kubeflow.org", "v1alpha1", "trainjobs", "pytorch")
-MODULES = Path(BIN).resolve().parents[1] / "plugins" / "modules"
+MODULES = Path(BIN).resolve().parents[1] / "plugins" / "modules" / "trainer"
 # Every built-in plugin but pytorch, and the trainer module from plugins.dir.
 CONFIG = f"""\
 plugins:
