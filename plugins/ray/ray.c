@@ -10,6 +10,8 @@
  */
 #include "ray.h"
 
+#include "../children.h"
+
 #include <flyteplugd/logs.h>
 #include <flyteplugd/object.h>
 #include <flyteplugd/pod.h>
@@ -715,6 +717,13 @@ static void ray_status(const struct fpd_status_ctx *ctx, struct fpd_phase_info *
 		               "unknown job deployment status: %s%s%s", st, *msg ? ": " : "", msg);
 	}
 	retries(obj, out);
+	/* The head's or any worker's pod that cannot run fails the job now. */
+	if (!fpd_phase_is_terminal(out->phase))
+		fpd_children_fail_fast(
+		    ctx->pods, ctx->pod_count,
+		    (struct fpd_children_filter){"ray.io/cluster",
+		                                 fpd_json_str_or(obj, "status.rayClusterName", "")},
+		    &ctx->settings->k8s, ctx->now_ms, out);
 }
 
 static const struct fpd_task_type ray_task_types[] = {

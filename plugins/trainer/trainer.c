@@ -16,6 +16,7 @@
  */
 #include "trainer.h"
 
+#include "../children.h"
 #include "../kubeflow/kubeflow.h"
 
 #include <flyteplugd/error.h>
@@ -419,6 +420,13 @@ static void trainer_status(const struct fpd_status_ctx *ctx, struct fpd_phase_in
 		               fpd_json_str_or(c, "message", ""));
 		return;
 	}
+	/* A node's pod that cannot run fails the TrainJob now: JobSet would wait. */
+	if (fpd_children_fail_fast(
+	        ctx->pods, ctx->pod_count,
+	        (struct fpd_children_filter){"jobset.sigs.k8s.io/jobset-name",
+	                                     fpd_json_str_or(obj, "metadata.name", "")},
+	        &ctx->settings->k8s, ctx->now_ms, out))
+		return;
 	struct jobs j = jobs_of(obj);
 	if (j.active || j.ready || j.succeeded) {
 		fpd_phase_setf(out, FPD_PHASE_RUNNING, NULL,
