@@ -10,7 +10,7 @@ import pytest
 
 import ray_dask_tasks
 from operator_helpers import (PHASE, CrdTask, create, links, plugin_settings_config, render,
-                              subset_mismatch, unix)
+                              rfc3339, subset_mismatch, unix)
 
 CRD = "ray"  # its published CRDs, installed by the crds fixture
 
@@ -188,7 +188,9 @@ def test_head_pod_explains_a_slow_start(cluster, crds, daemon):
         {"name": "ray-head", "ready": False, "restartCount": 0, "image": "x", "imageID": "",
          "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image"}}}],
         "conditions": [{"type": "Ready", "status": "False", "reason": "ContainersNotReady",
-                        "message": "containers with unready status: [ray-head]"}]})
+                        "message": "containers with unready status: [ray-head]",
+                        # within the image pull grace period: explained, not failed
+                        "lastTransitionTime": rfc3339()}]})
     r = RAY.wait_for(daemon, meta, lambda r: "Back-off pulling image" in r.message, "head pod diagnosis")
     assert r.phase == PHASE.INITIALIZING, PHASE.Phase.Name(r.phase)
     assert r.message.startswith(f"cluster is creating; head pod {rc}-head-x1: "), r.message
