@@ -15,6 +15,8 @@
  */
 #include "dask.h"
 
+#include "../children.h"
+
 #include <flyteplugd/logs.h>
 #include <flyteplugd/object.h>
 #include <flyteplugd/pod.h>
@@ -320,6 +322,16 @@ static void dask_status(const struct fpd_status_ctx *ctx, struct fpd_phase_info 
 		return;
 	}
 	job_phase(fpd_json_str_or(ctx->object, "status.jobStatus", ""), out);
+	/* The scheduler's or any worker's pod that cannot run fails the job now. */
+	if (!fpd_phase_is_terminal(out->phase) &&
+	    fpd_children_fail_fast(
+	        ctx->pods, ctx->pod_count,
+	        (struct fpd_children_filter){"dask.org/cluster-name",
+	                                     fpd_json_str_or(ctx->object, "metadata.name", "")},
+	        &ctx->settings->k8s, ctx->now_ms, out)) {
+		fpd_phase_info_clear(&p);
+		return;
+	}
 	if (read) {
 		/* While initializing, the pending runner may say why nothing moves ("Demistify
 		 * Pending" is Flyte's word for a pod with nothing to say yet); its grace periods

@@ -20,6 +20,8 @@ struct fpd_error;
 extern const struct fpd_plugin fpd_plugin_pytorch;
 extern const struct fpd_plugin fpd_plugin_tensorflow;
 extern const struct fpd_plugin fpd_plugin_mpi;
+/* MPIJob kubeflow.org/v2beta1 (mpi-operator), built as the module mpi-v2.so (mpi_v2.c). */
+extern const struct fpd_plugin fpd_plugin_mpi_v2;
 
 /* `plugins.settings.<pytorch|tensorflow|mpi>` (propeller's plugins.kf-operator, plus the one
  * plugins.k8s key only these plugins read). */

@@ -28,6 +28,8 @@
  */
 #include "kubeflow.h"
 
+#include "../children.h"
+
 #include <flyteplugd/logs.h>
 #include <flyteplugd/object.h>
 #include <flyteplugd/pod.h>
@@ -265,5 +267,13 @@ void fpd_kf_status(const struct fpd_kf_kind *kind, const struct fpd_status_ctx *
 		out->recheck_at_ms = fpd_phase_is_terminal(out->phase) ? 0 : recheck;
 		attempts(ctx, fpd_json_str_or(cond, "type", ""), out);
 	}
+	/* Any replica's pod that cannot run fails the job now: the operator would wait. */
+	if (!fpd_phase_is_terminal(out->phase) &&
+	    fpd_children_fail_fast(
+	        ctx->pods, ctx->pod_count,
+	        (struct fpd_children_filter){"training.kubeflow.org/job-name",
+	                                     fpd_json_str_or(ctx->object, "metadata.name", "")},
+	        &ctx->settings->k8s, ctx->now_ms, out))
+		return;
 	diagnose(kind, ctx, out);
 }

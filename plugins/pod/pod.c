@@ -8,6 +8,10 @@
  * the PodSpec itself there (primary container in TaskTemplate.config), version 2 and the other
  * types use the template's container or k8s_pod target.
  *
+ * Flyte registers these types without a version and builds every version of the non-sidecar
+ * types alike; the engine resolves exact versions, so the versions flytekit writes are listed:
+ * python-task 1 is flytekitplugins-kfpytorch's single-node Elastic task (torchrun in one pod).
+ *
  * The engine names the pod, sets its namespace and Flyte's labels; this file adds what Flyte's
  * BuildResource adds: the primary-container annotation and the service account.
  */
@@ -187,8 +191,8 @@ static void pod_status(const struct fpd_status_ctx *ctx, struct fpd_phase_info *
 }
 
 static const struct fpd_task_type pod_task_types[] = {
-    {"python-task", 0}, {"container", 0}, {"raw-container", 0},
-    {"sidecar", 0},     {"sidecar", 1},   {"sidecar", 2},
+    {"python-task", 0}, {"python-task", 1}, {"container", 0}, {"raw-container", 0},
+    {"sidecar", 0},     {"sidecar", 1},     {"sidecar", 2},
 };
 
 static const struct fpd_kind pod_kind = {"v1", "Pod", "pods"};

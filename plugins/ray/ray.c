@@ -10,6 +10,8 @@
  */
 #include "ray.h"
 
+#include "../children.h"
+
 #include <flyteplugd/logs.h>
 #include <flyteplugd/object.h>
 #include <flyteplugd/pod.h>
@@ -142,10 +144,11 @@ static json_t *env_field(const char *name, const char *path)
 	                 path);
 }
 
+/* Go writes the selector's zero Quantity divisor as "0" (a struct, so omitempty keeps it). */
 static json_t *env_resource(const char *name, const char *resource)
 {
-	return json_pack("{s:s,s:{s:{s:s,s:s}}}", "name", name, "valueFrom", "resourceFieldRef",
-	                 "containerName", "ray-worker", "resource", resource);
+	return json_pack("{s:s,s:{s:{s:s,s:s,s:s}}}", "name", name, "valueFrom", "resourceFieldRef",
+	                 "containerName", "ray-worker", "resource", resource, "divisor", "0");
 }
 
 static void append_all(json_t *c, const char *key, json_t *items)
@@ -465,6 +468,9 @@ static int cluster_spec(const struct role *r, const struct fpd_ray_settings *s,
 	if (opts)
 		json_object_set_new(*out, "autoscalerOptions", opts);
 	fpd_pod_omit_empty(*out);
+	/* KubeRay's ScaleStrategy is a struct field: Go writes the zero one as {}. */
+	for (size_t i = 0; i < json_array_size(workers); i++)
+		json_object_set_new(json_array_get(workers, i), "scaleStrategy", json_object());
 	return FPD_OK;
 }
 
@@ -565,9 +571,20 @@ static int ray_build(const struct fpd_task *task, json_t **out, struct fpd_error
 		json_object_del(pod.spec, "serviceAccountName");
 	json_t *spec = NULL;
 	rc = job_spec(&r, s, job, &spec, err);
-	if (!rc)
+	/* Flyte sets the RayJob's ObjectMeta to the pod's (the pod template's labels and
+	 * annotations); the engine adds its own and the execution's over them. */
+	if (!rc) {
 		*out = json_pack("{s:s,s:s,s:o}", "apiVersion", "ray.io/v1", "kind", "RayJob",
 		                 "spec", spec);
+		json_t *meta = json_object();
+		if (json_object_size(pod.labels))
+			json_object_set(meta, "labels", pod.labels);
+		if (json_object_size(pod.annotations))
+			json_object_set(meta, "annotations", pod.annotations);
+		if (json_object_size(meta))
+			json_object_set(*out, "metadata", meta);
+		json_decref(meta);
+	}
 	fpd_pod_clear(&pod);
 	return rc ? FPD_EINVAL : FPD_OK;
 }
@@ -700,6 +717,13 @@ static void ray_status(const struct fpd_status_ctx *ctx, struct fpd_phase_info *
 		               "unknown job deployment status: %s%s%s", st, *msg ? ": " : "", msg);
 	}
 	retries(obj, out);
+	/* The head's or any worker's pod that cannot run fails the job now. */
+	if (!fpd_phase_is_terminal(out->phase))
+		fpd_children_fail_fast(
+		    ctx->pods, ctx->pod_count,
+		    (struct fpd_children_filter){"ray.io/cluster",
+		                                 fpd_json_str_or(obj, "status.rayClusterName", "")},
+		    &ctx->settings->k8s, ctx->now_ms, out);
 }
 
 static const struct fpd_task_type ray_task_types[] = {

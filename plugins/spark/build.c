@@ -269,9 +269,48 @@ static json_t *spark_pod_spec(const struct fpd_task *task, const struct fpd_pod 
 
 /* One role: its pod spec from the pod base and the role's K8sPod, the SparkPodSpec in *out
  * and the primary container in *container (new references). */
+/* The container spark-operator's webhook and spark-submit look for in a role's template. */
+static const char *role_container(const char *role)
+{
+	return !strcmp(role, "driver") ? "spark-kubernetes-driver" : "spark-kubernetes-executor";
+}
+
+/* Flyte 2's pod template for a role: the role's own pod spec verbatim (keeping the task pod's
+ * enableServiceLinks when it sets none), else the task pod with its primary container renamed
+ * to the operator's name and without command and args (the application carries them). */
+static json_t *role_template(const struct fpd_pod *pod, const json_t *primary,
+                             const Flyteidl__Core__K8sPod *kpod, const char *name,
+                             struct fpd_error *err, int *rc)
+{
+	json_t *spec;
+	if (kpod && kpod->pod_spec) {
+		*rc = fpd_struct_to_json(kpod->pod_spec, &spec, err);
+		if (*rc)
+			return json_null();
+		const json_t *links = json_object_get(pod->spec, "enableServiceLinks");
+		if (links && !json_object_get(spec, "enableServiceLinks"))
+			json_object_set(spec, "enableServiceLinks", (json_t *)links);
+	} else {
+		spec = json_deep_copy(pod->spec);
+		size_t i;
+		json_t *c;
+		const char *pname = fpd_json_str_or(primary, "name", "");
+		json_array_foreach(json_object_get(spec, "containers"), i, c)
+		{
+			if (!strcmp(fpd_json_str_or(c, "name", ""), pname)) {
+				json_object_set_new(c, "name", json_string(name));
+				json_object_del(c, "command");
+				json_object_del(c, "args");
+				break;
+			}
+		}
+	}
+	return json_pack("{s:o}", "spec", spec);
+}
+
 static int role_spec(const struct fpd_task *task, const char *role,
                      enum fpd_pod_interruptible interruptible, const Flyteidl__Core__K8sPod *kpod,
-                     json_t **out, json_t **container, struct fpd_error *err)
+                     bool pod_template, json_t **out, json_t **container, struct fpd_error *err)
 {
 	struct fpd_pod_options opts = {.interruptible = interruptible};
 	struct fpd_pod pod = {0};
@@ -309,8 +348,17 @@ static int role_spec(const struct fpd_task *task, const char *role,
 	} else {
 		*out = spark_pod_spec(task, &pod, found, kpod);
 		*container = json_incref(found);
+		if (pod_template)
+			json_object_set_new(
+			    *out, "template",
+			    role_template(&pod, found, kpod, role_container(role), err, &rc));
 	}
 	fpd_pod_clear(&pod);
+	if (rc) {
+		json_decref(*out);
+		json_decref(*container);
+		*out = *container = NULL;
+	}
 	return rc;
 }
 
@@ -359,6 +407,21 @@ static json_t *application(const Flyteidl__Plugins__SparkJob *job, json_t *conf,
 	                 "SparkApplication", "spec", spec);
 }
 
+/* What spark-operator v2 adds and the settings ask for. The operator refuses a template
+ * with a sparkVersion below 3.0.0, and an empty one sorts below every version (Flyte 2). */
+static void operator_v2_fields(json_t *spec, const struct fpd_spark_settings *s, bool tmpl)
+{
+	if (tmpl)
+		json_object_set_new(spec, "sparkVersion", json_string("3.0.0"));
+	if (s->suspend)
+		json_object_set_new(spec, "suspend", json_true());
+	if (!json_object_get(spec, "batchScheduler") && s->batch_scheduler && *s->batch_scheduler)
+		json_object_set_new(spec, "batchScheduler", json_string(s->batch_scheduler));
+	if (s->batch_scheduler_queue && *s->batch_scheduler_queue)
+		json_object_set_new(spec, "batchSchedulerOptions",
+		                    json_pack("{s:s}", "queue", s->batch_scheduler_queue));
+}
+
 int fpd_spark_build(const struct fpd_task *task, json_t **out, struct fpd_error *err)
 {
 	const Flyteidl__Plugins__SparkJob *job = (const Flyteidl__Plugins__SparkJob *)task->custom;
@@ -376,11 +439,18 @@ int fpd_spark_build(const struct fpd_task *task, json_t **out, struct fpd_error 
 	    task->plugin_settings ? task->plugin_settings : &no_settings;
 	json_t *conf = spark_conf(task, job, s);
 	json_t *driver = NULL, *executor = NULL, *dc = NULL, *ec = NULL;
-	int rc = role_spec(task, "driver", FPD_POD_INTERRUPTIBLE_NEVER, job->driverpod, &driver,
-	                   &dc, err);
+	bool tmpl = s->enable_pod_template;
+	int rc = role_spec(task, "driver", FPD_POD_INTERRUPTIBLE_NEVER, job->driverpod, tmpl,
+	                   &driver, &dc, err);
 	if (!rc)
 		rc = role_spec(task, "executor", FPD_POD_INTERRUPTIBLE_AS_TASK, job->executorpod,
-		               &executor, &ec, err);
+		               tmpl, &executor, &ec, err);
+	if (!rc && tmpl) {
+		json_object_set_new(conf, "spark.kubernetes.driver.podTemplateContainerName",
+		                    json_string(role_container("driver")));
+		json_object_set_new(conf, "spark.kubernetes.executor.podTemplateContainerName",
+		                    json_string(role_container("executor")));
+	}
 	if (!rc) {
 		set_int32(driver, "cores", conf_str(conf, "spark.driver.cores"));
 		if (*conf_str(conf, "spark.driver.memory"))
@@ -392,6 +462,7 @@ int fpd_spark_build(const struct fpd_task *task, json_t **out, struct fpd_error 
 			json_object_set(executor, "memory",
 			                json_object_get(conf, "spark.executor.memory"));
 		*out = application(job, conf, driver, executor, ec);
+		operator_v2_fields(json_object_get(*out, "spec"), s, tmpl);
 	}
 	json_decref(conf);
 	json_decref(driver);

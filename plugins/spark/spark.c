@@ -36,6 +36,10 @@ static const struct fpd_schema_field spark_fields[] = {
     {"features", FPD_SCHEMA_SECTIONS, SPARK(features), .fields = feature_fields,
      .elem_size = sizeof(struct fpd_spark_feature)},
     {"logs", FPD_SCHEMA_SECTION, SPARK(logs), .fields = logs_fields},
+    {"enable-pod-template", FPD_SCHEMA_BOOL, SPARK(enable_pod_template)},
+    {"suspend", FPD_SCHEMA_BOOL, SPARK(suspend)},
+    {"batch-scheduler", FPD_SCHEMA_STRING, SPARK(batch_scheduler)},
+    {"batch-scheduler-queue", FPD_SCHEMA_STRING, SPARK(batch_scheduler_queue)},
     {NULL},
 };
 

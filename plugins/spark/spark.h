@@ -13,6 +13,7 @@
 #include <flyteplugd/schema.h>
 #include <flyteplugd/settings.h>
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "flyteidl/plugins/spark.pb-c.h"
 
@@ -43,6 +44,17 @@ struct fpd_spark_settings {
 	char *spark_history_server_url; /* `spark-history-server-url`: NULL or "" = no link */
 	struct fpd_list features;       /* of struct fpd_spark_feature */
 	struct fpd_spark_logs logs;     /* `logs` */
+	/* spark-operator v2 fields (flyteplugd's keys; Flyte 2 has enable-pod-template). */
+	/* `enable-pod-template`: also pass each role's pod as driver/executor `template` (Flyte
+	 * 2's behaviour; needs spark-operator >= 2.0's CRD, an older one prunes it). */
+	bool enable_pod_template;
+	/* `suspend`: create applications suspended (spark-operator >= 2.4), for a queue manager
+	 * such as Kueue to admit. */
+	bool suspend;
+	/* `batch-scheduler`: spec.batchScheduler when the task's sparkConf has no
+	 * spark.batchScheduler; `batch-scheduler-queue`: batchSchedulerOptions.queue. */
+	char *batch_scheduler;
+	char *batch_scheduler_queue;
 };
 
 extern const struct fpd_plugin fpd_plugin_spark;

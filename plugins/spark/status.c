@@ -8,6 +8,8 @@
  */
 #include "spark.h"
 
+#include "../children.h"
+
 #include <flyteplugd/logs.h>
 #include <flyteplugd/object.h>
 #include <flyteplugd/pod.h>
@@ -352,6 +354,13 @@ void fpd_spark_status(const struct fpd_status_ctx *ctx, struct fpd_phase_info *o
 		return;
 	}
 	set_from_rule(app, r, out);
+	/* An executor's pod that cannot run fails the application now (the driver's pod is
+	 * read below, where the operator's own retries are taken into account). */
+	if (!fpd_phase_is_terminal(r->phase) &&
+	    fpd_children_fail_fast(ctx->pods, ctx->pod_count,
+	                           (struct fpd_children_filter){"spark-role", "executor"},
+	                           &ctx->settings->k8s, ctx->now_ms, out))
+		return;
 	if (driver && !fpd_phase_is_terminal(r->phase) && r->phase != FPD_PHASE_QUEUED)
 		diagnose_driver(ctx, driver, out);
 }

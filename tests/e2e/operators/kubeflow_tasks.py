@@ -13,6 +13,8 @@ from flytekitplugins.kfpytorch import (CleanPodPolicy, Elastic, Master, PyTorch,
 from flytekitplugins.kftensorflow import PS, Chief, Evaluator, TfJob
 from flytekitplugins.kftensorflow import Worker as TFWorker
 
+from kubernetes.client import V1Container, V1EmptyDirVolumeSource, V1PodSpec, V1Toleration, V1Volume, V1VolumeMount
+
 from flytekit_tasks import serialize
 
 
@@ -124,3 +126,50 @@ CASES = {
     "mpi-v0": mpi_v0,
 }
 
+
+
+def torch_elastic_single():
+    """Elastic(nnodes=1): flytekit writes task type python-task, version 1, for one pod."""
+    global torch_elastic_single_task
+    _torch_run_stub()
+    torch_elastic_single_task = task(task_config=Elastic(nnodes=1, nproc_per_node=2))(elastic_train)
+    return serialize(torch_elastic_single_task)
+
+
+# For the Trainer v2 (TrainJob) plugin: what maps (a pod template, a fixed elastic node count)
+# and what it refuses (a node range).
+@task(task_config=PyTorch(worker=Worker(replicas=1, image="ghcr.io/me/train:1", requests=Resources(cpu="1", mem="1Gi")),
+                          run_policy=RunPolicy(active_deadline_seconds=600)),
+      pod_template=PodTemplate(primary_container_name="primary", labels={"team": "ml"}, annotations={"owner": "alice"},
+                               pod_spec=V1PodSpec(
+                                   containers=[V1Container(name="primary",
+                                                           volume_mounts=[V1VolumeMount(name="data", mount_path="/data")])],
+                                   volumes=[V1Volume(name="data", empty_dir=V1EmptyDirVolumeSource())],
+                                   node_selector={"pool": "gpu"},
+                                   tolerations=[V1Toleration(key="gpu", operator="Exists", effect="NoSchedule")])))
+def torch_trainjob_pod_template() -> None:
+    ...
+
+
+def torch_elastic_fixed():
+    global torch_elastic_fixed_task
+    _torch_run_stub()
+    torch_elastic_fixed_task = task(task_config=Elastic(nnodes=2, nproc_per_node=4))(elastic_train)
+    return serialize(torch_elastic_fixed_task)
+
+
+def torch_elastic_range():
+    global torch_elastic_range_task
+    _torch_run_stub()
+    torch_elastic_range_task = task(task_config=Elastic(nnodes="1:3"))(elastic_train)
+    return serialize(torch_elastic_range_task)
+
+
+TRAINJOB_CASES = {
+    "torch-defaults": lambda: serialize(torch_defaults),
+    "torch-pod-template": lambda: serialize(torch_trainjob_pod_template),
+    "torch-elastic-fixed": torch_elastic_fixed,
+    "torch-elastic-range": torch_elastic_range,
+    "torch-every-option": lambda: serialize(torch_every_option),
+    "torch-v0": torch_v0,
+}

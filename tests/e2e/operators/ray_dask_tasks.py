@@ -32,6 +32,15 @@ def ray_full(x: int) -> int:
     return x
 
 
+# Flyte sets the RayJob's own metadata from the pod template's labels and annotations.
+@task(task_config=RayJobConfig(worker_node_config=[WorkerNodeConfig(group_name="wg", replicas=1)]),
+      pod_template=PodTemplate(primary_container_name="primary", labels={"team": "ml"},
+                               annotations={"owner": "alice"},
+                               pod_spec=V1PodSpec(containers=[V1Container(name="primary")])))
+def ray_pod_template(x: int) -> int:
+    return x
+
+
 @task(task_config=Dask(scheduler=Scheduler(limits=Resources(cpu="1", mem="1Gi")),
                        workers=WorkerGroup(number_of_workers=3, limits=Resources(cpu="2", mem="2Gi"))))
 def dask_basic(x: int) -> int:
@@ -78,7 +87,7 @@ def dask_int_probe_port(x: int) -> int:
     return x
 
 
-TASKS = {"ray_basic": ray_basic, "ray_full": ray_full, "dask_basic": dask_basic, "dask_image": dask_image,
+TASKS = {"ray_basic": ray_basic, "ray_full": ray_full, "ray_pod_template": ray_pod_template, "dask_basic": dask_basic, "dask_image": dask_image,
          "dask_defaults": dask_defaults, "dask_every_option": dask_every_option,
          "dask_int_probe_port": dask_int_probe_port}
 

@@ -67,6 +67,19 @@ def test_replica_roles_as_flyte_builds_them(cluster, crds, daemon):
                                      "nProcPerNode": 4, "maxRestarts": 2}
 
 
+def test_single_node_elastic_runs_as_pod(cluster, crds, daemon):
+    """Flyte's container plugin serves python-task of any version: Elastic(nnodes=1) is a pod."""
+    ns = cluster.new_namespace("kf")
+    template = kubeflow_tasks.torch_elastic_single()
+    assert (template.type, template.task_type_version) == ("python-task", 1)
+    assert create(daemon, ns, "single", template)
+    st, pod = cluster.request("GET", f"/api/v1/namespaces/{ns}/pods/single-n0-0")
+    assert st == 200, (st, pod, daemon.tail())
+    primary = pod["metadata"]["annotations"]["primary_container_name"]
+    assert [c["name"] for c in pod["spec"]["containers"]] == [primary]
+    assert PYTORCH.names(cluster, ns) == []
+
+
 def cond(t, at, status="True", reason="", message=""):
     return {"type": t, "status": status, "reason": reason or t, "message": message or t,
             "lastUpdateTime": at, "lastTransitionTime": at}

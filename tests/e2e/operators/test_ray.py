@@ -10,7 +10,7 @@ import pytest
 
 import ray_dask_tasks
 from operator_helpers import (PHASE, CrdTask, create, links, plugin_settings_config, render,
-                              subset_mismatch, unix)
+                              rfc3339, subset_mismatch, unix)
 
 CRD = "ray"  # its published CRDs, installed by the crds fixture
 
@@ -42,7 +42,7 @@ def flyte_generated_name(parts, max_length):
                                              "abcdefghijklmnopqrstuvwxyz123456"))
 
 
-@pytest.mark.parametrize("name", ["ray_basic", "ray_full"])
+@pytest.mark.parametrize("name", ["ray_basic", "ray_full", "ray_pod_template"])
 def test_render_equals_created_ray_job(cluster, crds, daemon, tmp_path, name):
     ns = cluster.new_namespace("ray")
     template = ray_dask_tasks.template(name)
@@ -69,7 +69,16 @@ def test_render_equals_created_ray_job(cluster, crds, daemon, tmp_path, name):
         assert env["FLYTE_INTERNAL_EXECUTION_ID"] == execution
     assert spec["entrypoint"].startswith("pyflyte-execute --inputs s3://bucket/meta/")
     assert spec["shutdownAfterJobFinishes"] is True
-    if name == "ray_basic":
+    # As Flyte's objects: the zero ScaleStrategy and Quantity divisors are written.
+    assert wg["scaleStrategy"] == {}
+    refs = [e["valueFrom"]["resourceFieldRef"] for e in wg["template"]["spec"]["containers"][0]["env"]
+            if "resourceFieldRef" in e.get("valueFrom", {})]
+    assert len(refs) == 4 and all(r["divisor"] == "0" for r in refs), refs
+    if name == "ray_pod_template":
+        meta = created["metadata"]
+        assert meta["labels"]["team"] == "ml" and meta["annotations"]["owner"] == "alice", meta
+        assert meta["labels"]["execution-id"] == execution
+    elif name == "ray_basic":
         assert (wg["groupName"], wg["replicas"], wg["minReplicas"], wg["maxReplicas"]) == ("wg", 2, 2, 2)
         assert spec["ttlSecondsAfterFinished"] == 3600 and "runtimeEnvYAML" not in spec
     else:
@@ -179,7 +188,9 @@ def test_head_pod_explains_a_slow_start(cluster, crds, daemon):
         {"name": "ray-head", "ready": False, "restartCount": 0, "image": "x", "imageID": "",
          "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image"}}}],
         "conditions": [{"type": "Ready", "status": "False", "reason": "ContainersNotReady",
-                        "message": "containers with unready status: [ray-head]"}]})
+                        "message": "containers with unready status: [ray-head]",
+                        # within the image pull grace period: explained, not failed
+                        "lastTransitionTime": rfc3339()}]})
     r = RAY.wait_for(daemon, meta, lambda r: "Back-off pulling image" in r.message, "head pod diagnosis")
     assert r.phase == PHASE.INITIALIZING, PHASE.Phase.Name(r.phase)
     assert r.message.startswith(f"cluster is creating; head pod {rc}-head-x1: "), r.message

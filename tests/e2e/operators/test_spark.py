@@ -204,3 +204,41 @@ def test_per_plugin_logs(cluster, crds, daemon_factory):
     r = SPARK.wait_phase(d, meta, PHASE.SUCCEEDED)
     assert got(r) == want(unix(ended)), got(r)
 
+
+
+# spark-operator v2 fields (docs/parity/spark.md): the pinned v2.3.0 CRD has the role templates
+# and batchSchedulerOptions (spec.suspend came with 2.4 and is covered by the unit fixtures).
+OPERATOR_V2_CONFIG = plugin_settings_config("spark", """\
+enable-pod-template: true
+batch-scheduler: volcano
+batch-scheduler-queue: research
+""")
+
+
+@pytest.mark.parametrize("name,make", [("v2basic", spark_tasks.basic), ("v2roles", spark_tasks.pod_templates)])
+def test_operator_v2_fields_are_stored_under_the_crd(cluster, crds, daemon_factory, tmp_path, name, make):
+    d = daemon_factory(extra_yaml=OPERATOR_V2_CONFIG)
+    ns = cluster.new_namespace("spark")
+    template = make()
+    rendered = render(d, tmp_path, ns, name, template)
+    create(d, ns, name, template)
+    created = SPARK.stored(cluster, ns, f"{name}-n0-0")
+    assert created is not None, d.tail()
+    for obj in (rendered, created):
+        assert obj["spec"]["sparkConf"].pop(START_TIME).isdigit()
+    mismatch = subset_mismatch(rendered, created)
+    assert mismatch is None, mismatch
+    spec = created["spec"]
+    assert spec["sparkVersion"] == "3.0.0"
+    assert spec["batchScheduler"] == "volcano" and spec["batchSchedulerOptions"] == {"queue": "research"}
+    conf = spec["sparkConf"]
+    assert conf["spark.kubernetes.driver.podTemplateContainerName"] == "spark-kubernetes-driver"
+    assert conf["spark.kubernetes.executor.podTemplateContainerName"] == "spark-kubernetes-executor"
+    driver, executor = spec["driver"]["template"]["spec"], spec["executor"]["template"]["spec"]
+    if name == "v2basic":
+        (dc,) = driver["containers"]
+        assert dc["name"] == "spark-kubernetes-driver" and "args" not in dc and "command" not in dc
+        assert executor["containers"][0]["name"] == "spark-kubernetes-executor"
+    else:  # the roles' own pod specs, verbatim
+        assert driver["nodeSelector"] == spec["driver"]["nodeSelector"]
+        assert executor["nodeSelector"] == spec["executor"]["nodeSelector"]

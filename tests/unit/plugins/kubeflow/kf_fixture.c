@@ -12,6 +12,8 @@ const struct fpd_plugin *fpd_test_kf_plugin(const char *name)
 		return &fpd_plugin_pytorch;
 	if (!strcmp(name, "tensorflow"))
 		return &fpd_plugin_tensorflow;
+	if (!strcmp(name, "mpi-v2"))
+		return &fpd_plugin_mpi_v2;
 	ck_assert_msg(!strcmp(name, "mpi"), "unknown plugin %s", name);
 	return &fpd_plugin_mpi;
 }

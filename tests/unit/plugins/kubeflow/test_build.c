@@ -8,7 +8,7 @@
 #include "kf_fixture.h"
 #include "kubeflow/kubeflow.h"
 
-enum { FIXTURES = 9, ERROR_CASES = 6 };
+enum { FIXTURES = 10, ERROR_CASES = 6 };
 
 static void run_ok_fixture(const char *name, void *ud)
 {

@@ -79,7 +79,7 @@ static void run_ok_fixture(const char *name, void *ud)
 START_TEST(builds_fixture_pods)
 {
 	ck_assert_uint_eq(
-	    fpd_fixture_each("pod/build", ".json", "errors.json", run_ok_fixture, NULL), 12);
+	    fpd_fixture_each("pod/build", ".json", "errors.json", run_ok_fixture, NULL), 13);
 }
 END_TEST
 
@@ -220,7 +220,22 @@ START_TEST(descriptor_declares_pods)
 	ck_assert_str_eq(p->keep[0], "spec.containers[].name");
 	ck_assert_ptr_nonnull(p->build);
 	ck_assert_ptr_nonnull(p->status);
-	ck_assert_uint_eq(p->task_type_count, 6);
+	ck_assert_uint_eq(p->task_type_count, 7);
+}
+END_TEST
+
+/* Flyte's container plugin takes python-task whatever its version; flytekitplugins-kfpytorch's
+ * single-node Elastic task is version 1 and must resolve to the pod plugin. */
+START_TEST(serves_python_task_version_1)
+{
+	const struct fpd_plugin *p = &fpd_plugin_pod;
+	bool v0 = false, v1 = false;
+	for (size_t i = 0; i < p->task_type_count; i++)
+		if (!strcmp(p->task_types[i].name, "python-task")) {
+			v0 |= p->task_types[i].version == 0;
+			v1 |= p->task_types[i].version == 1;
+		}
+	ck_assert_msg(v0 && v1, "expected python-task versions 0 and 1, saw v0=%d v1=%d", v0, v1);
 }
 END_TEST
 
@@ -235,6 +250,7 @@ int main(void)
 	tcase_add_test(tc, container_name_falls_back_deterministically);
 	tcase_add_test(tc, extended_resource_tolerations_are_not_repeated);
 	tcase_add_test(tc, descriptor_declares_pods);
+	tcase_add_test(tc, serves_python_task_version_1);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
 }

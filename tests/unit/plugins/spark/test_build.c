@@ -48,7 +48,7 @@ static void run_ok_fixture(const char *name, void *ud)
 START_TEST(builds_fixture_applications)
 {
 	ck_assert_uint_eq(
-	    fpd_fixture_each("spark/build", ".json", "errors.json", run_ok_fixture, NULL), 5);
+	    fpd_fixture_each("spark/build", ".json", "errors.json", run_ok_fixture, NULL), 7);
 }
 END_TEST
 
