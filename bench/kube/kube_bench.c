@@ -6,6 +6,12 @@
  *   kube_bench informer --namespace NS [--repeat K] [--hold SECONDS]
  *   kube_bench touch    --namespace NS --count N     relabel the first N pods (watch events)
  *   kube_bench calls    --namespace NS --count N --protocol http/1.1|http/2
+ *   kube_bench creates  --namespace NS --count N --limits bare|old|default [--inflight K]
+ *                                                    N pod creates with K (64) in flight
+ *                                                    under the client's rate limits: none
+ *                                                    (bare POSTs), the old defaults (qps 50,
+ *                                                    burst 100) or today's configuration
+ *                                                    defaults
  *                                                    N pod creates one at a time, then N more
  *                                                    with 32 in flight: the calls of CreateTask
  *
@@ -16,6 +22,7 @@
  * flight, and the connections opened. Credentials: $KUBECONFIG.
  */
 #include "core/clock.h"
+#include "core/config.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "kube/client.h"
@@ -344,6 +351,46 @@ static void calls(const char *ns, int count, const char *protocol)
 	free(lat);
 }
 
+/* Creates with inflight in flight, warm: the rate CreateTask can reach under the limits. */
+static void creates(const char *ns, int count, int inflight, const char *limits)
+{
+	struct wait w = {0};
+	struct fpd_error err;
+	json_t *nsobj = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace",
+	                          "metadata", "name", ns);
+	struct fpd_kube_ref nref = {&namespaces, NULL, NULL, NULL};
+	start_or_die(fpd_kube_create(client, &nref, nsobj, NULL, done_cb, &w, &err), &err, &w);
+	drain(&w, "namespace");
+	json_decref(nsobj);
+	json_t *sa = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "ServiceAccount",
+	                       "metadata", "name", "default");
+	struct fpd_kube_ref sref = {&serviceaccounts, ns, NULL, NULL};
+	start_or_die(fpd_kube_create(client, &sref, sa, NULL, done_cb, &w, &err), &err, &w);
+	drain(&w, "service account");
+	json_decref(sa);
+	char tag[32];
+	snprintf(tag, sizeof(tag), "%s-%lld", limits, (long long)(fpd_clock_wall_ms() % 100000000));
+	struct timed t = {0};
+	int64_t c0 = now_us();
+	for (int i = 0; i < count; i++) {
+		create_pod(ns, tag, i, &t);
+		while (t.pending >= inflight)
+			ev_run(loop, EVRUN_ONCE);
+	}
+	while (t.pending)
+		ev_run(loop, EVRUN_ONCE);
+	double rate = (double)count * 1e6 / (double)(now_us() - c0);
+	if (t.failed)
+		fpd_die("creates: %d failed, first: %s", t.failed, t.first);
+	struct fpd_kube_http_stats st;
+	fpd_kube_http_get_stats(fpd_kube_client_http(client), &st);
+	printf("{\"limits\": \"%s\", \"count\": %d, \"inflight\": %d, \"creates_per_s\": %.0f, "
+	       "\"throttled\": %llu, \"too_many_requests\": %llu}\n",
+	       limits, count, inflight, rate, (unsigned long long)st.throttled,
+	       (unsigned long long)st.too_many_requests);
+	fflush(stdout);
+}
+
 static void hold_cb(struct ev_loop *l, ev_timer *w, int revents)
 {
 	ev_break(l, EVBREAK_ONE);
@@ -421,14 +468,17 @@ static const char *arg(int argc, char **argv, const char *name, const char *def)
 int main(int argc, char **argv)
 {
 	if (argc < 2 || (strcmp(argv[1], "create") && strcmp(argv[1], "informer") &&
-	                 strcmp(argv[1], "touch") && strcmp(argv[1], "calls"))) {
+	                 strcmp(argv[1], "touch") && strcmp(argv[1], "calls") &&
+	                 strcmp(argv[1], "creates"))) {
 		fprintf(stderr,
 		        "usage: %s create --namespace NS --count N\n"
 		        "       %s informer --namespace NS [--selector S] [--repeat K] "
 		        "[--hold SECONDS]\n"
 		        "       %s touch --namespace NS --count N\n"
-		        "       %s calls --namespace NS --count N --protocol http/1.1|http/2\n",
-		        argv[0], argv[0], argv[0], argv[0]);
+		        "       %s calls --namespace NS --count N --protocol http/1.1|http/2\n"
+		        "       %s creates --namespace NS --count N --limits bare|old|default "
+		        "[--inflight K]\n",
+		        argv[0], argv[0], argv[0], argv[0], argv[0]);
 		return 2;
 	}
 	fpd_log_setup(FPD_LOG_WARN, FPD_LOG_TEXT, NULL);
@@ -443,6 +493,19 @@ int main(int argc, char **argv)
 	if (strcmp(protocol, "http/1.1") && strcmp(protocol, "http/2"))
 		fpd_die("--protocol: expected http/1.1 or http/2");
 	o.calls_http1 = strcmp(protocol, "http/1.1") == 0;
+	const char *limits = arg(argc, argv, "--limits", "bare");
+	if (strcmp(limits, "old") == 0) {
+		o.qps = 50;
+		o.burst = 100;
+	} else if (strcmp(limits, "default") == 0) {
+		struct fpd_config dc;
+		fpd_config_defaults(&dc);
+		fpd_kube_client_opts_from_config(&dc.kubernetes, &o);
+		fpd_config_free(&dc);
+		o.request_timeout_ms = 120000;
+	} else if (strcmp(limits, "bare") != 0) {
+		fpd_die("--limits: expected bare, old or default");
+	}
 	if (fpd_kube_client_new(loop, &creds, &o, &client, &err))
 		fpd_die("client: %s", err.text);
 	fpd_kube_creds_free(&creds);
@@ -453,6 +516,14 @@ int main(int argc, char **argv)
 		if (*end || count <= 0 || count > 100000)
 			fpd_die("--count: expected a number of calls");
 		calls(ns, (int)count, protocol);
+	} else if (strcmp(argv[1], "creates") == 0) {
+		long count = strtol(arg(argc, argv, "--count", "2000"), &end, 10);
+		if (*end || count <= 0 || count > 1000000)
+			fpd_die("--count: expected a number of creates");
+		long inflight = strtol(arg(argc, argv, "--inflight", "64"), &end, 10);
+		if (*end || inflight <= 0 || inflight > 4096)
+			fpd_die("--inflight: expected 1 to 4096");
+		creates(ns, (int)count, (int)inflight, limits);
 	} else if (strcmp(argv[1], "create") == 0 || strcmp(argv[1], "touch") == 0) {
 		long count = strtol(arg(argc, argv, "--count", "10000"), &end, 10);
 		if (*end || count <= 0 || count > 1000000)

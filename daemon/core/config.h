@@ -41,12 +41,21 @@ struct fpd_config_admin {
 	char *listen;
 };
 
+/* A client-side rate-limit budget: qps 0 = no limit of its own. */
+struct fpd_config_kube_budget {
+	double qps;
+	int64_t burst;
+};
+
 struct fpd_config_kube {
 	char *kubeconfig; /* empty: $KUBECONFIG, then in-cluster */
 	char *context;    /* empty: the kubeconfig's current-context */
 	bool in_cluster;  /* force in-cluster service-account auth */
-	double qps;
+	double qps;       /* the overall limit on calls (watches are exempt) */
 	int64_t burst;
+	/* kubernetes.budgets: creates, GETs of one object, deletes each spend from a budget of
+	 * their own as well as from the overall limit. */
+	struct fpd_config_kube_budget budget_create, budget_read, budget_delete;
 	int64_t request_timeout_ms;
 	int64_t watch_timeout_ms; /* upper bound of the randomized watch timeout */
 	int call_protocol;        /* enum fpd_call_protocol: how calls (not watches) are sent */

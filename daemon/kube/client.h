@@ -36,8 +36,12 @@
 struct fpd_kube_client;
 
 struct fpd_kube_client_opts {
-	double qps; /* client-side rate limit; <= 0 disables it */
+	double qps; /* overall client-side rate limit on calls; <= 0 disables it */
 	int64_t burst;
+	/* Own limits of creates (fpd_kube_create), reads of one object (fpd_kube_get) and
+	 * deletes (fpd_kube_delete), spent besides the overall one (http.h); index by enum
+	 * fpd_kube_budget, [FPD_KUBE_BUDGET_OTHER] unused; zero: none. */
+	struct fpd_kube_budget_opts budgets[FPD_KUBE_BUDGET_COUNT];
 	int64_t request_timeout_ms; /* every non-watch request */
 	int64_t watch_timeout_ms;   /* informers watch for a random time in [this/2, this] */
 	int64_t token_reload_ms;    /* token file re-read period; 0: 60 s */
