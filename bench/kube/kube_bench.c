@@ -467,9 +467,9 @@ static const char *arg(int argc, char **argv, const char *name, const char *def)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2 || (strcmp(argv[1], "create") && strcmp(argv[1], "informer") &&
-	                 strcmp(argv[1], "touch") && strcmp(argv[1], "calls") &&
-	                 strcmp(argv[1], "creates"))) {
+	if (argc < 2 ||
+	    (strcmp(argv[1], "create") && strcmp(argv[1], "informer") && strcmp(argv[1], "touch") &&
+	     strcmp(argv[1], "calls") && strcmp(argv[1], "creates"))) {
 		fprintf(stderr,
 		        "usage: %s create --namespace NS --count N\n"
 		        "       %s informer --namespace NS [--selector S] [--repeat K] "

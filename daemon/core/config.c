@@ -85,6 +85,7 @@ static const struct fpd_schema_field kube_fields[] = {
      .names = call_protocols},
     {"call_connections", FPD_SCHEMA_INT, offsetof(struct fpd_config_kube, call_connections), 1,
      1024},
+    {"watch_list", FPD_SCHEMA_BOOL, offsetof(struct fpd_config_kube, watch_list)},
     {NULL},
 };
 
@@ -285,6 +286,7 @@ void fpd_config_defaults(struct fpd_config *cfg)
 	cfg->kubernetes.watch_timeout_ms = 10 * 60 * 1000;
 	cfg->kubernetes.call_protocol = FPD_CALLS_HTTP1;
 	cfg->kubernetes.call_connections = 16;
+	cfg->kubernetes.watch_list = true;
 	cfg->namespaces.default_namespace = fpd_strdup("default");
 	cfg->plugins.dir = fpd_strdup("");
 

@@ -60,6 +60,7 @@ struct fpd_config_kube {
 	int64_t watch_timeout_ms; /* upper bound of the randomized watch timeout */
 	int call_protocol;        /* enum fpd_call_protocol: how calls (not watches) are sent */
 	int64_t call_connections; /* HTTP/1.1 connections kept for calls */
+	bool watch_list;          /* informers list by streaming (WatchList) where the server can */
 };
 
 enum fpd_call_protocol { FPD_CALLS_HTTP1, FPD_CALLS_HTTP2 };

@@ -47,6 +47,7 @@ void fpd_kube_client_opts_from_config(const struct fpd_config_kube *cfg,
 	o->request_timeout_ms = cfg->request_timeout_ms;
 	o->watch_timeout_ms = cfg->watch_timeout_ms;
 	o->calls_http1 = cfg->call_protocol == FPD_CALLS_HTTP1;
+	o->no_watch_list = !cfg->watch_list;
 	o->call_connections = (long)cfg->call_connections;
 }
 
@@ -338,7 +339,8 @@ int fpd_kube_create(struct fpd_kube_client *c, const struct fpd_kube_ref *ref, j
 	if (!rc && write_query(&b, o))
 		return query_error(&b, err);
 	if (!rc)
-		rc = start(c, FPD_KUBE_BUDGET_CREATE, "POST", b.data, obj, NULL, accept_of(o), done, ud, err);
+		rc = start(c, FPD_KUBE_BUDGET_CREATE, "POST", b.data, obj, NULL, accept_of(o), done,
+		           ud, err);
 	fpd_buf_free(&b);
 	return rc;
 }
@@ -355,7 +357,8 @@ int fpd_kube_update(struct fpd_kube_client *c, const struct fpd_kube_ref *ref, j
 	if (!rc && write_query(&b, o))
 		return query_error(&b, err);
 	if (!rc)
-		rc = start(c, FPD_KUBE_BUDGET_OTHER, "PUT", b.data, obj, NULL, accept_of(o), done, ud, err);
+		rc = start(c, FPD_KUBE_BUDGET_OTHER, "PUT", b.data, obj, NULL, accept_of(o), done,
+		           ud, err);
 	fpd_buf_free(&b);
 	return rc;
 }
@@ -394,8 +397,8 @@ int fpd_kube_patch(struct fpd_kube_client *c, const struct fpd_kube_ref *ref,
 	                                   fpd_kube_query(&b, "force", "true"))))
 		return query_error(&b, err);
 	if (!rc)
-		rc = start(c, FPD_KUBE_BUDGET_OTHER, "PATCH", b.data, patch, patch_content_type(type), accept_of(o), done,
-		           ud, err);
+		rc = start(c, FPD_KUBE_BUDGET_OTHER, "PATCH", b.data, patch,
+		           patch_content_type(type), accept_of(o), done, ud, err);
 	fpd_buf_free(&b);
 	return rc;
 }
@@ -434,7 +437,8 @@ int fpd_kube_delete(struct fpd_kube_client *c, const struct fpd_kube_ref *ref,
 	int rc = build_path(&b, ref, true, err);
 	if (!rc) {
 		json_t *body = delete_options(o);
-		rc = start(c, FPD_KUBE_BUDGET_DELETE, "DELETE", b.data, body, NULL, NULL, done, ud, err);
+		rc = start(c, FPD_KUBE_BUDGET_DELETE, "DELETE", b.data, body, NULL, NULL, done, ud,
+		           err);
 		json_decref(body);
 	}
 	fpd_buf_free(&b);

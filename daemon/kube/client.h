@@ -48,6 +48,7 @@ struct fpd_kube_client_opts {
 	size_t max_response;        /* bound on a buffered response; 0: 64 MiB */
 	const char *user_agent;     /* NULL: "flyteplugd" */
 	bool calls_http1;           /* see fpd_kube_http_opts */
+	bool no_watch_list;         /* informers list in pages, never streamed (informer.h) */
 	long call_connections;      /* 0: 16 */
 };
 

@@ -78,14 +78,14 @@ struct fpd_kube_http {
 	struct fpd_kube_endpoint ep;
 	struct fpd_kube_http_opts opts;
 	char *user_agent;
-	struct fpd_kube_ratelimit rl;                            /* the overall limit */
+	struct fpd_kube_ratelimit rl;                             /* the overall limit */
 	struct fpd_kube_ratelimit budgets[FPD_KUBE_BUDGET_COUNT]; /* each budget's own */
 	struct fpd_kube_http_req *reqs;
 	/* Start queues: one per budget, and the last for unlimited requests (watches). */
 	struct queue {
 		struct fpd_kube_http_req *head, *tail;
 	} queues[FPD_KUBE_BUDGET_COUNT + 1];
-	unsigned next_budget; /* where the next dispatch round starts: budgets take turns */
+	unsigned next_budget;    /* where the next dispatch round starts: budgets take turns */
 	int busy;                /* > 0 while the kick runs */
 	size_t cancelled_active; /* cancelled while in libcurl, still on a multi handle */
 	bool closing;
@@ -382,7 +382,8 @@ static bool should_retry(const struct fpd_kube_http_req *req)
 {
 	const struct fpd_kube_http *h = req->h;
 	long status = req->t.status;
-	bool pushback = status == 429 || (status >= 500 && status <= 599 && req->t.retry_after_ms >= 0);
+	bool pushback =
+	    status == 429 || (status >= 500 && status <= 599 && req->t.retry_after_ms >= 0);
 	return !req->no_retry && !h->closing && pushback && req->attempts <= h->opts.max_retries;
 }
 

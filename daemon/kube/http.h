@@ -58,8 +58,8 @@ struct fpd_kube_budget_opts {
 };
 
 struct fpd_kube_http_opts {
-	double qps;                 /* overall limit on every request but watches; <= 0: none */
-	int64_t burst;              /* default 10 */
+	double qps;    /* overall limit on every request but watches; <= 0: none */
+	int64_t burst; /* default 10 */
 	/* Each budget's own limit; [FPD_KUBE_BUDGET_OTHER] is not used (other requests spend
 	 * only from the overall limit), all zero: none. */
 	struct fpd_kube_budget_opts budgets[FPD_KUBE_BUDGET_COUNT];
@@ -108,13 +108,13 @@ struct fpd_kube_http_spec {
 	const char *content_type; /* of body; NULL without a body */
 	const void *body;         /* copied; may be NULL */
 	size_t body_len;
-	bool stream;         /* hand a 2xx body to on_data as it arrives instead of buffering it */
-	bool unlimited;      /* skip the rate limiter (watches) */
-	bool no_retry;       /* the caller retries by itself: report 429/5xx as they come */
+	bool stream;    /* hand a 2xx body to on_data as it arrives instead of buffering it */
+	bool unlimited; /* skip the rate limiter (watches) */
+	bool no_retry;  /* the caller retries by itself: report 429/5xx as they come */
 	enum fpd_kube_budget budget; /* which rate-limit budget; default other */
-	int64_t timeout_ms;  /* 0: opts.timeout_ms */
-	size_t max_response; /* 0: opts.max_response */
-	const char *accept;  /* the Accept header's value; NULL: application/json */
+	int64_t timeout_ms;          /* 0: opts.timeout_ms */
+	size_t max_response;         /* 0: opts.max_response */
+	const char *accept;          /* the Accept header's value; NULL: application/json */
 	fpd_kube_data_fn on_data;
 	fpd_kube_http_done_fn on_done;
 	void *ud;

@@ -82,6 +82,45 @@ START_TEST(ratelimit_disabled)
 }
 END_TEST
 
+/* A 429 pauses the bucket until Retry-After, then it refills from empty: the requests that
+ * waited come back at qps, not as a burst. */
+START_TEST(ratelimit_pause_then_empty_bucket)
+{
+	struct fpd_kube_ratelimit rl;
+	fpd_kube_ratelimit_init(&rl, 10, 50, 0);
+	ck_assert_int_eq(fpd_kube_ratelimit_take(&rl, 0), 0);
+	fpd_kube_ratelimit_pause(&rl, 1000);
+	ck_assert_int_eq(fpd_kube_ratelimit_wait(&rl, 0), 1000);
+	ck_assert_int_eq(fpd_kube_ratelimit_take(&rl, 400), 600);
+	/* An earlier pause does not shorten it; a later one extends it. */
+	fpd_kube_ratelimit_pause(&rl, 500);
+	ck_assert_int_eq(fpd_kube_ratelimit_wait(&rl, 400), 600);
+	fpd_kube_ratelimit_pause(&rl, 2000);
+	ck_assert_int_eq(fpd_kube_ratelimit_wait(&rl, 1000), 1000);
+	/* At the end of the pause the bucket is empty: one token per 100 ms at 10 qps. */
+	ck_assert_int_eq(fpd_kube_ratelimit_take(&rl, 2000), 100);
+	ck_assert_int_eq(fpd_kube_ratelimit_take(&rl, 2100), 0);
+	ck_assert_int_eq(fpd_kube_ratelimit_take(&rl, 2100), 100);
+	/* wait never takes. */
+	ck_assert_int_eq(fpd_kube_ratelimit_wait(&rl, 2200), 0);
+	ck_assert_int_eq(fpd_kube_ratelimit_wait(&rl, 2200), 0);
+	ck_assert_int_eq(fpd_kube_ratelimit_take(&rl, 2200), 0);
+	ck_assert_int_eq(fpd_kube_ratelimit_wait(&rl, 2200), 100);
+}
+END_TEST
+
+/* An unlimited bucket (a budget with no qps of its own) still honours the server's pause. */
+START_TEST(ratelimit_unlimited_pauses)
+{
+	struct fpd_kube_ratelimit rl;
+	fpd_kube_ratelimit_init(&rl, 0, 1, 0);
+	fpd_kube_ratelimit_pause(&rl, 1000);
+	ck_assert_int_eq(fpd_kube_ratelimit_take(&rl, 10), 990);
+	for (int i = 0; i < 100; i++)
+		ck_assert_int_eq(fpd_kube_ratelimit_take(&rl, 1000), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("kube_backoff");
@@ -91,6 +130,8 @@ int main(void)
 	tcase_add_test(tc, backoff_defaults_and_rand_range);
 	tcase_add_test(tc, ratelimit_burst_then_qps);
 	tcase_add_test(tc, ratelimit_disabled);
+	tcase_add_test(tc, ratelimit_pause_then_empty_bucket);
+	tcase_add_test(tc, ratelimit_unlimited_pauses);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
 }
