@@ -3,7 +3,9 @@
  *
  *   kube_bench create   --namespace NS --count N     pods shaped like a running task's, with
  *                                                    the status a kubelet would write
- *   kube_bench informer --namespace NS [--repeat K] [--hold SECONDS]
+ *   kube_bench informer --namespace NS [--repeat K] [--hold SECONDS] [--list stream|paged]
+ *                                                    stream: the streaming list (WatchList,
+ *                                                    the default); paged: pages of 500
  *   kube_bench touch    --namespace NS --count N     relabel the first N pods (watch events)
  *   kube_bench calls    --namespace NS --count N --protocol http/1.1|http/2
  *   kube_bench creates  --namespace NS --count N --limits bare|old|default [--inflight K]
@@ -211,9 +213,12 @@ static const struct fpd_kube_field fields[] = {
     {"/status/startTime", true},
 };
 
+static bool paged_lists; /* --list paged */
+
 static struct fpd_kube_informer *start_informer(const char *ns, const char *selector)
 {
 	struct fpd_kube_informer_opts io = {
+	    .no_watch_list = paged_lists,
 	    .gvr = pods,
 	    .namespace_ = ns,
 	    .label_selector = selector,
@@ -440,13 +445,13 @@ static void informer(const char *ns, const char *selector, int repeat, double ho
 	qsort(times, (size_t)k, sizeof(times[0]), cmp64);
 	struct fpd_kube_informer_stats st;
 	fpd_kube_informer_get_stats(inf, &st);
-	printf("{\"client\":\"flyteplugd\",\"objects\":%zu,\"rss_before_kb\":%ld,"
+	printf("{\"client\":\"flyteplugd\",\"list\":\"%s\",\"objects\":%zu,\"rss_before_kb\":%ld,"
 	       "\"rss_after_kb\":%ld,\"rss_after_untrimmed_kb\":%ld,\"rss_after_hold_kb\":%ld,"
 	       "\"peak_rss_kb\":%ld,\"rss_per_object_bytes\":%.0f,\"cache_bytes_per_object\":%.0f,"
 	       "\"first_list_ms\":%lld,\"list_ms_min\":%lld,\"list_ms_median\":%lld,"
 	       "\"list_cpu_ms\":%lld,\"events_after_sync\":%llu,\"lists\":%llu,"
 	       "\"relists_after_410\":%llu,\"watches\":%llu}\n",
-	       n, rss0, rss, rss_raw, rss_held, hwm,
+	       paged_lists ? "paged" : "stream", n, rss0, rss, rss_raw, rss_held, hwm,
 	       n ? (double)(rss - rss0) * 1024.0 / (double)n : 0, n ? (double)store / (double)n : 0,
 	       (long long)first_ms, (long long)(k ? times[0] : -1),
 	       (long long)(k ? times[k / 2] : -1), (long long)cpu_per_list,
@@ -473,7 +478,7 @@ int main(int argc, char **argv)
 		fprintf(stderr,
 		        "usage: %s create --namespace NS --count N\n"
 		        "       %s informer --namespace NS [--selector S] [--repeat K] "
-		        "[--hold SECONDS]\n"
+		        "[--hold SECONDS] [--list stream|paged]\n"
 		        "       %s touch --namespace NS --count N\n"
 		        "       %s calls --namespace NS --count N --protocol http/1.1|http/2\n"
 		        "       %s creates --namespace NS --count N --limits bare|old|default "
@@ -536,6 +541,10 @@ int main(int argc, char **argv)
 		long repeat = strtol(arg(argc, argv, "--repeat", "5"), &end, 10);
 		if (*end || repeat < 0)
 			fpd_die("--repeat: expected a number");
+		const char *list = arg(argc, argv, "--list", "stream");
+		if (strcmp(list, "stream") && strcmp(list, "paged"))
+			fpd_die("--list: expected stream or paged");
+		paged_lists = list[0] == 'p';
 		double hold = strtod(arg(argc, argv, "--hold", "0"), &end);
 		if (*end || hold < 0)
 			fpd_die("--hold: expected seconds");
