@@ -376,17 +376,53 @@ static void allow_pod_creates(struct fpd_kube_client *c, const char *in, const c
 	e2e_call_reset(&call);
 }
 
-/* A cluster of its own whose max-in-flight filter admits 4 mutating requests at a time; a
- * service account (system:masters is exempt from the filter) creates 400 pods with 64 in
- * flight under the default configuration's limits: every create succeeds, the server said
- * 429, and the create budget paused for it. */
-START_TEST(too_many_requests_absorbed)
+/* Makes ServiceAccount sa of ns a flow of its own in API Priority and Fairness: a priority
+ * level of about half the server's seats that rejects (429) instead of queueing, no borrowing. */
+static void apf_reject_level(struct fpd_kube_client *c, const char *in, const char *sa)
+{
+	static struct fpd_kube_gvr levels = {"flowcontrol.apiserver.k8s.io", "v1",
+	                                     "prioritylevelconfigurations",
+	                                     "PriorityLevelConfiguration", false};
+	static struct fpd_kube_gvr schemas = {"flowcontrol.apiserver.k8s.io", "v1", "flowschemas",
+	                                      "FlowSchema", false};
+	struct e2e_call call = {0};
+	json_t *pl =
+	    json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:{s:i, s:i, s:i, s:{s:s}}}}", "apiVersion",
+	              "flowcontrol.apiserver.k8s.io/v1", "kind", "PriorityLevelConfiguration",
+	              "metadata", "name", "fpd-tight", "spec", "type", "Limited", "limited",
+	              "nominalConcurrencyShares", 245, "lendablePercent", 0,
+	              "borrowingLimitPercent", 0, "limitResponse", "type", "Reject");
+	struct fpd_kube_ref lref = {&levels, NULL, NULL, NULL};
+	E2E_CALL(loop, &call, fpd_kube_create(c, &lref, pl, NULL, e2e_done, &call, &e2e_err));
+	json_decref(pl);
+	E2E_OK(&call);
+	json_t *fs = json_pack(
+	    "{s:s, s:s, s:{s:s}, s:{s:{s:s}, s:i, s:{s:s}, s:[{s:[{s:s, s:{s:s, s:s}}], "
+	    "s:[{s:[s], s:[s], s:[s], s:[s]}]}]}}",
+	    "apiVersion", "flowcontrol.apiserver.k8s.io/v1", "kind", "FlowSchema", "metadata",
+	    "name", "fpd-tight", "spec", "priorityLevelConfiguration", "name", "fpd-tight",
+	    "matchingPrecedence", 200, "distinguisherMethod", "type", "ByUser", "rules", "subjects",
+	    "kind", "ServiceAccount", "serviceAccount", "name", sa, "namespace", in,
+	    "resourceRules", "verbs", "*", "apiGroups", "*", "resources", "*", "namespaces", "*");
+	struct fpd_kube_ref fref = {&schemas, NULL, NULL, NULL};
+	E2E_CALL(loop, &call, fpd_kube_create(c, &fref, fs, NULL, e2e_done, &call, &e2e_err));
+	json_decref(fs);
+	E2E_OK(&call);
+	e2e_call_reset(&call);
+	e2e_run_for(loop, 3); /* the APF configuration controller picks them up */
+}
+
+/* A cluster of its own admitting 8 requests at a time (4 mutating without APF; with APF a
+ * rejecting priority level of 4 seats for the creator); a service account (system:masters is
+ * exempt from both) creates n pods with 64 in flight under the default configuration's
+ * limits: every create succeeds, the server said 429, and the create budget paused for it. */
+static void overload(bool apf, int n)
 {
 	snprintf(tight_dir, sizeof(tight_dir), "%s-tight", getenv("FPD_E2E_CLUSTER_DIR"));
 	char args[1024];
 	snprintf(args, sizeof(args),
-	         "up --dir '%s' --max-requests-inflight 4 --max-mutating-requests-inflight 4",
-	         tight_dir);
+	         "up --dir '%s' --max-requests-inflight 4 --max-mutating-requests-inflight 4%s",
+	         tight_dir, apf ? " --apiserver-arg=--enable-priority-and-fairness=true" : "");
 	cluster_cmd(args);
 	char kubeconfig[600];
 	snprintf(kubeconfig, sizeof(kubeconfig), "%s/kubeconfig", tight_dir);
@@ -400,6 +436,8 @@ START_TEST(too_many_requests_absorbed)
 	char *tns = e2e_namespace(loop, tadmin, "kube-429");
 	char *token = e2e_sa_token(loop, tadmin, tns, "creator");
 	allow_pod_creates(tadmin, tns, "creator");
+	if (apf)
+		apf_reject_level(tadmin, tns, "creator");
 
 	free(creds.cert.data);
 	free(creds.key.data);
@@ -416,16 +454,23 @@ START_TEST(too_many_requests_absorbed)
 	ck_assert_int_eq(fpd_kube_client_new(loop, &creds, &o, &c, &err), FPD_OK);
 	fpd_kube_creds_free(&creds);
 
-	create_pods(c, tns, 0, 400, 64, "400 creates against a server admitting 4 at a time");
+	create_pods(c, tns, 0, n, 64, "creates against a server admitting few at a time");
 	struct fpd_kube_http_stats st;
 	fpd_kube_http_get_stats(fpd_kube_client_http(c), &st);
-	fprintf(
-	    stderr,
-	    "429: %llu answers (%llu from APF), %llu retries, create budget paused %llu times\n",
-	    (unsigned long long)st.too_many_requests, (unsigned long long)st.apf_rejections,
-	    (unsigned long long)st.retries,
-	    (unsigned long long)st.budget_pauses[FPD_KUBE_BUDGET_CREATE]);
+	fprintf(stderr,
+	        "%s: %d creates, 429: %llu answers (%llu from APF), %llu retries, create budget "
+	        "paused %llu times\n",
+	        apf ? "APF" : "max-in-flight", n, (unsigned long long)st.too_many_requests,
+	        (unsigned long long)st.apf_rejections, (unsigned long long)st.retries,
+	        (unsigned long long)st.budget_pauses[FPD_KUBE_BUDGET_CREATE]);
 	ck_assert_msg(st.too_many_requests > 0, "the server never said 429: nothing was tested");
+	if (apf)
+		ck_assert_msg(st.apf_rejections == st.too_many_requests,
+		              "every 429 came from APF: %llu of %llu counted",
+		              (unsigned long long)st.apf_rejections,
+		              (unsigned long long)st.too_many_requests);
+	else
+		ck_assert_uint_eq(st.apf_rejections, 0);
 	ck_assert_msg(st.retries >= st.too_many_requests, "every 429 should have been retried");
 	ck_assert_msg(st.budget_pauses[FPD_KUBE_BUDGET_CREATE] > 0,
 	              "the create budget never paused");
@@ -434,6 +479,17 @@ START_TEST(too_many_requests_absorbed)
 	fpd_kube_client_free(tadmin);
 	free(tns);
 	tight_down();
+}
+
+START_TEST(too_many_requests_absorbed)
+{
+	overload(false, 400);
+}
+END_TEST
+
+START_TEST(apf_rejections_absorbed_and_counted)
+{
+	overload(true, 200);
 }
 END_TEST
 
@@ -449,6 +505,7 @@ int main(void)
 	tcase_add_test(tc, wait_registered_before_paged_list);
 	tcase_add_test(tc, wait_delivers_object_created_after_get_miss);
 	tcase_add_test(tc, too_many_requests_absorbed);
+	tcase_add_test(tc, apf_rejections_absorbed_and_counted);
 	suite_add_tcase(s, tc);
 	int rc = fpd_run_suite(s);
 	tight_down(); /* when a check failed before the test's own cleanup */
