@@ -405,15 +405,17 @@ static void too_many_requests(struct fpd_kube_http_req *req)
 		h->stats.apf_rejections++;
 	if (req->unlimited)
 		return;
-	int64_t until = fpd_clock_mono_ms() + pushback_delay(req);
+	int64_t now = fpd_clock_mono_ms(), until = now + pushback_delay(req);
 	struct fpd_kube_ratelimit *b = &h->budgets[req->budget];
 	if (until > b->paused_until_ms) {
+		/* One line per episode (not per answer): an overloaded server sends hundreds. */
 		h->stats.budget_pauses[req->budget]++;
-		fpd_log(FPD_LOG_DEBUG, LOG, "%s budget paused for %lld ms: 429 from the server%s",
+		fpd_log(now >= b->paused_until_ms ? FPD_LOG_INFO : FPD_LOG_DEBUG, LOG,
+		        "%s budget paused for %lld ms: %s %s: 429 from the server%s",
 		        fpd_kube_budget_name(req->budget), (long long)pushback_delay(req),
-		        req->t.apf ? " (API Priority and Fairness)" : "");
+		        req->method, req->path, req->t.apf ? " (API Priority and Fairness)" : "");
 	}
-	fpd_kube_ratelimit_pause(b, until);
+	fpd_kube_ratelimit_pause(b, now, until);
 }
 
 static void maybe_reload_token(struct fpd_kube_http *h)
@@ -437,7 +439,7 @@ static void answered(struct fpd_kube_http_req *req)
 		too_many_requests(req);
 	if (should_retry(req)) {
 		int64_t delay = pushback_delay(req);
-		fpd_log(FPD_LOG_INFO, LOG, "%s %s: HTTP %ld, retrying in %lld ms (Retry-After)",
+		fpd_log(FPD_LOG_DEBUG, LOG, "%s %s: HTTP %ld, retrying in %lld ms (Retry-After)",
 		        req->method, req->path, req->t.status, (long long)delay);
 		h->stats.retries++;
 		release_transfer(req);

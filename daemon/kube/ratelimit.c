@@ -9,6 +9,7 @@ void fpd_kube_ratelimit_init(struct fpd_kube_ratelimit *rl, double qps, int64_t 
 	rl->qps = qps;
 	rl->burst = burst < 1 ? 1.0 : (double)burst;
 	rl->tokens = rl->burst;
+	rl->rate = qps;
 	rl->last_ms = now_ms;
 	rl->paused_until_ms = 0;
 }
@@ -16,7 +17,13 @@ void fpd_kube_ratelimit_init(struct fpd_kube_ratelimit *rl, double qps, int64_t 
 static void refill(struct fpd_kube_ratelimit *rl, int64_t now_ms)
 {
 	if (now_ms > rl->last_ms) {
-		rl->tokens += (double)(now_ms - rl->last_ms) * rl->qps / 1000.0;
+		double dt = (double)(now_ms - rl->last_ms);
+		rl->tokens += dt * rl->rate / 1000.0;
+		if (rl->rate < rl->qps) {
+			rl->rate += dt * rl->qps / FPD_KUBE_RATELIMIT_RECOVER_MS;
+			if (rl->rate > rl->qps)
+				rl->rate = rl->qps;
+		}
 		if (rl->tokens > rl->burst)
 			rl->tokens = rl->burst;
 		rl->last_ms = now_ms;
@@ -32,7 +39,7 @@ int64_t fpd_kube_ratelimit_wait(struct fpd_kube_ratelimit *rl, int64_t now_ms)
 	refill(rl, now_ms);
 	if (rl->tokens >= 1.0)
 		return 0;
-	double wait = ceil((1.0 - rl->tokens) * 1000.0 / rl->qps);
+	double wait = ceil((1.0 - rl->tokens) * 1000.0 / rl->rate);
 	return wait < 1 ? 1 : (int64_t)wait;
 }
 
@@ -44,10 +51,16 @@ int64_t fpd_kube_ratelimit_take(struct fpd_kube_ratelimit *rl, int64_t now_ms)
 	return wait;
 }
 
-void fpd_kube_ratelimit_pause(struct fpd_kube_ratelimit *rl, int64_t until_ms)
+void fpd_kube_ratelimit_pause(struct fpd_kube_ratelimit *rl, int64_t now_ms, int64_t until_ms)
 {
 	if (until_ms <= rl->paused_until_ms)
 		return;
+	if (now_ms >= rl->paused_until_ms && rl->qps > 0) {
+		refill(rl, now_ms);
+		rl->rate /= 2;
+		if (rl->rate < 1)
+			rl->rate = 1;
+	}
 	rl->paused_until_ms = until_ms;
 	/* Refilling starts when the pause ends, from empty. */
 	rl->tokens = 0;
