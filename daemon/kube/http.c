@@ -395,8 +395,7 @@ static int64_t pushback_delay(const struct fpd_kube_http_req *req)
 	return delay > req->h->opts.max_retry_after_ms ? req->h->opts.max_retry_after_ms : delay;
 }
 
-/* A 429: counted, and req's budget waits with it (watches and callers retrying by themselves
- * hold no budget). */
+/* A 429: counted, and req's budget waits with it (watches spend no budget). */
 static void too_many_requests(struct fpd_kube_http_req *req)
 {
 	struct fpd_kube_http *h = req->h;
