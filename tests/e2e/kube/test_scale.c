@@ -348,6 +348,66 @@ static void tight_down(void)
 	tight_dir[0] = '\0';
 }
 
+/* Starts a cluster of its own with the extra `cluster.py up` options and returns an admin
+ * client for it (new); tight_down() stops it. */
+static struct fpd_kube_client *own_cluster(const char *options)
+{
+	snprintf(tight_dir, sizeof(tight_dir), "%s-tight", getenv("FPD_E2E_CLUSTER_DIR"));
+	char args[1024];
+	snprintf(args, sizeof(args), "up --dir '%s' %s", tight_dir, options);
+	cluster_cmd(args);
+	char kubeconfig[600];
+	snprintf(kubeconfig, sizeof(kubeconfig), "%s/kubeconfig", tight_dir);
+	struct fpd_kube_creds creds;
+	struct fpd_error err;
+	ck_assert_msg(fpd_kube_creds_from_kubeconfig(kubeconfig, NULL, &creds, &err) == FPD_OK,
+	              "%s", err.text);
+	struct fpd_kube_client *c;
+	struct fpd_kube_client_opts ao = {.qps = 500, .burst = 1000, .request_timeout_ms = 30000};
+	ck_assert_int_eq(fpd_kube_client_new(loop, &creds, &ao, &c, &err), FPD_OK);
+	fpd_kube_creds_free(&creds);
+	return c;
+}
+
+/* A server without streaming lists (the WatchList feature gate off) answers the watch 422
+ * Invalid: the informer lists in pages instead, and keeps doing so. */
+START_TEST(server_without_watch_list_gets_pages)
+{
+	struct fpd_kube_client *c = own_cluster("--apiserver-arg=--feature-gates=WatchList=false");
+	char *tns = e2e_namespace(loop, c, "kube-nowl");
+	create_pods(c, tns, 0, 120, 32, "setup creates");
+	struct seen s = {0};
+	struct fpd_kube_informer_opts o = {
+	    .gvr = e2e_pods,
+	    .namespace_ = tns,
+	    .label_selector = "app=scale-e2e",
+	    .page_size = 50,
+	    .on_add = seen_add,
+	    .on_synced = seen_synced,
+	    .ud = &s,
+	};
+	struct fpd_error err;
+	struct fpd_kube_informer *inf;
+	ck_assert_msg(fpd_kube_informer_new(c, &o, &inf, &err) == FPD_OK, "%s", err.text);
+	s.inf = &inf;
+	fpd_kube_informer_start(inf);
+	e2e_wait_for(loop, synced, inf, 60, "the list after the server refused the stream");
+	struct fpd_kube_informer_stats st;
+	fpd_kube_informer_get_stats(inf, &st);
+	ck_assert_msg(st.watch_list_fallbacks == 1 && st.watch_lists == 0 && st.list_pages == 3,
+	              "expected one fallback to 3 pages, saw %llu fallbacks, %llu streamed, %llu "
+	              "pages",
+	              (unsigned long long)st.watch_list_fallbacks,
+	              (unsigned long long)st.watch_lists, (unsigned long long)st.list_pages);
+	ck_assert_int_eq(s.adds_when_synced, 120);
+	ck_assert_uint_eq(fpd_kube_informer_count(inf), 120);
+	fpd_kube_informer_free(inf);
+	fpd_kube_client_free(c);
+	free(tns);
+	tight_down();
+}
+END_TEST
+
 /* Grants ServiceAccount sa of ns create on pods (Role + RoleBinding). */
 static void allow_pod_creates(struct fpd_kube_client *c, const char *in, const char *sa)
 {
@@ -418,21 +478,16 @@ static void apf_reject_level(struct fpd_kube_client *c, const char *in, const ch
  * limits: every create succeeds, the server said 429, and the create budget paused for it. */
 static void overload(bool apf, int n)
 {
-	snprintf(tight_dir, sizeof(tight_dir), "%s-tight", getenv("FPD_E2E_CLUSTER_DIR"));
-	char args[1024];
-	snprintf(args, sizeof(args),
-	         "up --dir '%s' --max-requests-inflight 4 --max-mutating-requests-inflight 4%s",
-	         tight_dir, apf ? " --apiserver-arg=--enable-priority-and-fairness=true" : "");
-	cluster_cmd(args);
+	struct fpd_kube_client *tadmin =
+	    own_cluster(apf ? "--max-requests-inflight 4 --max-mutating-requests-inflight 4 "
+	                      "--apiserver-arg=--enable-priority-and-fairness=true"
+	                    : "--max-requests-inflight 4 --max-mutating-requests-inflight 4");
 	char kubeconfig[600];
 	snprintf(kubeconfig, sizeof(kubeconfig), "%s/kubeconfig", tight_dir);
 	struct fpd_kube_creds creds;
 	struct fpd_error err;
 	ck_assert_msg(fpd_kube_creds_from_kubeconfig(kubeconfig, NULL, &creds, &err) == FPD_OK,
 	              "%s", err.text);
-	struct fpd_kube_client *tadmin;
-	struct fpd_kube_client_opts ao = {.qps = 500, .burst = 1000, .request_timeout_ms = 30000};
-	ck_assert_int_eq(fpd_kube_client_new(loop, &creds, &ao, &tadmin, &err), FPD_OK);
 	char *tns = e2e_namespace(loop, tadmin, "kube-429");
 	char *token = e2e_sa_token(loop, tadmin, tns, "creator");
 	allow_pod_creates(tadmin, tns, "creator");
@@ -504,6 +559,7 @@ int main(void)
 	tcase_add_test(tc, wait_registered_before_streaming_list);
 	tcase_add_test(tc, wait_registered_before_paged_list);
 	tcase_add_test(tc, wait_delivers_object_created_after_get_miss);
+	tcase_add_test(tc, server_without_watch_list_gets_pages);
 	tcase_add_test(tc, too_many_requests_absorbed);
 	tcase_add_test(tc, apf_rejections_absorbed_and_counted);
 	suite_add_tcase(s, tc);
