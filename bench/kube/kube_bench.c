@@ -3,9 +3,17 @@
  *
  *   kube_bench create   --namespace NS --count N     pods shaped like a running task's, with
  *                                                    the status a kubelet would write
- *   kube_bench informer --namespace NS [--repeat K] [--hold SECONDS]
+ *   kube_bench informer --namespace NS [--repeat K] [--hold SECONDS] [--list stream|paged]
+ *                                                    stream: the streaming list (WatchList,
+ *                                                    the default); paged: pages of 500
  *   kube_bench touch    --namespace NS --count N     relabel the first N pods (watch events)
  *   kube_bench calls    --namespace NS --count N --protocol http/1.1|http/2
+ *   kube_bench creates  --namespace NS --count N --limits bare|old|default [--inflight K]
+ *                                                    N pod creates with K (64) in flight
+ *                                                    under the client's rate limits: none
+ *                                                    (bare POSTs), the old defaults (qps 50,
+ *                                                    burst 100) or today's configuration
+ *                                                    defaults
  *                                                    N pod creates one at a time, then N more
  *                                                    with 32 in flight: the calls of CreateTask
  *
@@ -16,6 +24,7 @@
  * flight, and the connections opened. Credentials: $KUBECONFIG.
  */
 #include "core/clock.h"
+#include "core/config.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "kube/client.h"
@@ -204,9 +213,12 @@ static const struct fpd_kube_field fields[] = {
     {"/status/startTime", true},
 };
 
+static bool paged_lists; /* --list paged */
+
 static struct fpd_kube_informer *start_informer(const char *ns, const char *selector)
 {
 	struct fpd_kube_informer_opts io = {
+	    .no_watch_list = paged_lists,
 	    .gvr = pods,
 	    .namespace_ = ns,
 	    .label_selector = selector,
@@ -344,6 +356,46 @@ static void calls(const char *ns, int count, const char *protocol)
 	free(lat);
 }
 
+/* Creates with inflight in flight, warm: the rate CreateTask can reach under the limits. */
+static void creates(const char *ns, int count, int inflight, const char *limits)
+{
+	struct wait w = {0};
+	struct fpd_error err;
+	json_t *nsobj = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace",
+	                          "metadata", "name", ns);
+	struct fpd_kube_ref nref = {&namespaces, NULL, NULL, NULL};
+	start_or_die(fpd_kube_create(client, &nref, nsobj, NULL, done_cb, &w, &err), &err, &w);
+	drain(&w, "namespace");
+	json_decref(nsobj);
+	json_t *sa = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "ServiceAccount",
+	                       "metadata", "name", "default");
+	struct fpd_kube_ref sref = {&serviceaccounts, ns, NULL, NULL};
+	start_or_die(fpd_kube_create(client, &sref, sa, NULL, done_cb, &w, &err), &err, &w);
+	drain(&w, "service account");
+	json_decref(sa);
+	char tag[32];
+	snprintf(tag, sizeof(tag), "%s-%lld", limits, (long long)(fpd_clock_wall_ms() % 100000000));
+	struct timed t = {0};
+	int64_t c0 = now_us();
+	for (int i = 0; i < count; i++) {
+		create_pod(ns, tag, i, &t);
+		while (t.pending >= inflight)
+			ev_run(loop, EVRUN_ONCE);
+	}
+	while (t.pending)
+		ev_run(loop, EVRUN_ONCE);
+	double rate = (double)count * 1e6 / (double)(now_us() - c0);
+	if (t.failed)
+		fpd_die("creates: %d failed, first: %s", t.failed, t.first);
+	struct fpd_kube_http_stats st;
+	fpd_kube_http_get_stats(fpd_kube_client_http(client), &st);
+	printf("{\"limits\": \"%s\", \"count\": %d, \"inflight\": %d, \"creates_per_s\": %.0f, "
+	       "\"throttled\": %llu, \"too_many_requests\": %llu}\n",
+	       limits, count, inflight, rate, (unsigned long long)st.throttled,
+	       (unsigned long long)st.too_many_requests);
+	fflush(stdout);
+}
+
 static void hold_cb(struct ev_loop *l, ev_timer *w, int revents)
 {
 	ev_break(l, EVBREAK_ONE);
@@ -393,13 +445,13 @@ static void informer(const char *ns, const char *selector, int repeat, double ho
 	qsort(times, (size_t)k, sizeof(times[0]), cmp64);
 	struct fpd_kube_informer_stats st;
 	fpd_kube_informer_get_stats(inf, &st);
-	printf("{\"client\":\"flyteplugd\",\"objects\":%zu,\"rss_before_kb\":%ld,"
+	printf("{\"client\":\"flyteplugd\",\"list\":\"%s\",\"objects\":%zu,\"rss_before_kb\":%ld,"
 	       "\"rss_after_kb\":%ld,\"rss_after_untrimmed_kb\":%ld,\"rss_after_hold_kb\":%ld,"
 	       "\"peak_rss_kb\":%ld,\"rss_per_object_bytes\":%.0f,\"cache_bytes_per_object\":%.0f,"
 	       "\"first_list_ms\":%lld,\"list_ms_min\":%lld,\"list_ms_median\":%lld,"
 	       "\"list_cpu_ms\":%lld,\"events_after_sync\":%llu,\"lists\":%llu,"
 	       "\"relists_after_410\":%llu,\"watches\":%llu}\n",
-	       n, rss0, rss, rss_raw, rss_held, hwm,
+	       paged_lists ? "paged" : "stream", n, rss0, rss, rss_raw, rss_held, hwm,
 	       n ? (double)(rss - rss0) * 1024.0 / (double)n : 0, n ? (double)store / (double)n : 0,
 	       (long long)first_ms, (long long)(k ? times[0] : -1),
 	       (long long)(k ? times[k / 2] : -1), (long long)cpu_per_list,
@@ -420,15 +472,18 @@ static const char *arg(int argc, char **argv, const char *name, const char *def)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2 || (strcmp(argv[1], "create") && strcmp(argv[1], "informer") &&
-	                 strcmp(argv[1], "touch") && strcmp(argv[1], "calls"))) {
+	if (argc < 2 ||
+	    (strcmp(argv[1], "create") && strcmp(argv[1], "informer") && strcmp(argv[1], "touch") &&
+	     strcmp(argv[1], "calls") && strcmp(argv[1], "creates"))) {
 		fprintf(stderr,
 		        "usage: %s create --namespace NS --count N\n"
 		        "       %s informer --namespace NS [--selector S] [--repeat K] "
-		        "[--hold SECONDS]\n"
+		        "[--hold SECONDS] [--list stream|paged]\n"
 		        "       %s touch --namespace NS --count N\n"
-		        "       %s calls --namespace NS --count N --protocol http/1.1|http/2\n",
-		        argv[0], argv[0], argv[0], argv[0]);
+		        "       %s calls --namespace NS --count N --protocol http/1.1|http/2\n"
+		        "       %s creates --namespace NS --count N --limits bare|old|default "
+		        "[--inflight K]\n",
+		        argv[0], argv[0], argv[0], argv[0], argv[0]);
 		return 2;
 	}
 	fpd_log_setup(FPD_LOG_WARN, FPD_LOG_TEXT, NULL);
@@ -443,6 +498,19 @@ int main(int argc, char **argv)
 	if (strcmp(protocol, "http/1.1") && strcmp(protocol, "http/2"))
 		fpd_die("--protocol: expected http/1.1 or http/2");
 	o.calls_http1 = strcmp(protocol, "http/1.1") == 0;
+	const char *limits = arg(argc, argv, "--limits", "bare");
+	if (strcmp(limits, "old") == 0) {
+		o.qps = 50;
+		o.burst = 100;
+	} else if (strcmp(limits, "default") == 0) {
+		struct fpd_config dc;
+		fpd_config_defaults(&dc);
+		fpd_kube_client_opts_from_config(&dc.kubernetes, &o);
+		fpd_config_free(&dc);
+		o.request_timeout_ms = 120000;
+	} else if (strcmp(limits, "bare") != 0) {
+		fpd_die("--limits: expected bare, old or default");
+	}
 	if (fpd_kube_client_new(loop, &creds, &o, &client, &err))
 		fpd_die("client: %s", err.text);
 	fpd_kube_creds_free(&creds);
@@ -453,6 +521,14 @@ int main(int argc, char **argv)
 		if (*end || count <= 0 || count > 100000)
 			fpd_die("--count: expected a number of calls");
 		calls(ns, (int)count, protocol);
+	} else if (strcmp(argv[1], "creates") == 0) {
+		long count = strtol(arg(argc, argv, "--count", "2000"), &end, 10);
+		if (*end || count <= 0 || count > 1000000)
+			fpd_die("--count: expected a number of creates");
+		long inflight = strtol(arg(argc, argv, "--inflight", "64"), &end, 10);
+		if (*end || inflight <= 0 || inflight > 4096)
+			fpd_die("--inflight: expected 1 to 4096");
+		creates(ns, (int)count, (int)inflight, limits);
 	} else if (strcmp(argv[1], "create") == 0 || strcmp(argv[1], "touch") == 0) {
 		long count = strtol(arg(argc, argv, "--count", "10000"), &end, 10);
 		if (*end || count <= 0 || count > 1000000)
@@ -465,6 +541,10 @@ int main(int argc, char **argv)
 		long repeat = strtol(arg(argc, argv, "--repeat", "5"), &end, 10);
 		if (*end || repeat < 0)
 			fpd_die("--repeat: expected a number");
+		const char *list = arg(argc, argv, "--list", "stream");
+		if (strcmp(list, "stream") && strcmp(list, "paged"))
+			fpd_die("--list: expected stream or paged");
+		paged_lists = list[0] == 'p';
 		double hold = strtod(arg(argc, argv, "--hold", "0"), &end);
 		if (*end || hold < 0)
 			fpd_die("--hold: expected seconds");

@@ -4,6 +4,9 @@
 #
 #   bench/kube/run.sh                  # COUNT=10000 REPEAT=5 HOLD=20 by default
 #   MODE=calls bench/kube/run.sh       # calls over HTTP/1.1 vs HTTP/2: CALLS=500 ROUNDS=4
+#   MODE=creates bench/kube/run.sh     # creates/s with 64 in flight: bare POSTs, the old
+#                                      # limits, the configuration's defaults; CREATES=1500 ROUNDS=3
+#   MODE=lists bench/kube/run.sh       # streaming list vs pages: COUNTS="10000 50000" REPEAT=3
 #
 # Builds: the C benchmark (a Release build of fpd_kube in $WORK/build), the client-go peer
 # (cached in ${FPD_CACHE_DIR:-~/.cache/flyteplugd}/tools/), the cluster binaries (cached by
@@ -33,7 +36,10 @@ cc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I"$root/daemon" \
 # --- a fresh cluster ---------------------------------------------------------------------------
 cluster="$work/cluster"
 "$py" "$root/tests/cluster/cluster.py" down --dir "$cluster" 2>/dev/null || true
-"$py" "$root/tests/cluster/cluster.py" up --dir "$cluster" >/dev/null
+# Room for big collections: etcd quota and kube-apiserver memory (tests/cluster/README.md).
+"$py" "$root/tests/cluster/cluster.py" up --dir "$cluster" \
+	--etcd-quota-bytes "${ETCD_QUOTA:-8589934592}" --apiserver-memory-limit "${APISERVER_MEM:-6GiB}" \
+	>/dev/null
 trap '"$py" "$root/tests/cluster/cluster.py" down --dir "$cluster"' EXIT
 set -a; . "$cluster/env"; set +a
 
@@ -62,6 +68,68 @@ for p in ("http/1.1", "http/2"):
                f"{med('concurrent32_per_s'):.0f} | {med('connects'):.0f} |")
 text = "\n".join(out) + "\n"
 (work / "calls.md").write_text(text)
+print(text)
+PYEOF
+	exit 0
+fi
+
+# --- creates: the client's limits against the server's own rate, rounds rotating the order ---
+if [[ ${MODE:-informer} == creates ]]; then
+	n="${CREATES:-1500}"
+	: >"$work/creates.json"
+	order=(bare old default)
+	for r in $(seq "${ROUNDS:-3}"); do
+		for l in "${order[@]}"; do
+			log "creates: round $r, limits $l"
+			"$work/kube_bench" creates --namespace "creates-$r-$l" --count "$n" --limits "$l" \
+				--inflight "${INFLIGHT:-64}" >>"$work/creates.json"
+		done
+		order=("${order[@]:1}" "${order[0]}")
+	done
+	"$py" - "$work" <<'PYEOF'
+import json, pathlib, statistics, sys
+work = pathlib.Path(sys.argv[1])
+rows = [json.loads(l) for l in (work / "creates.json").read_text().splitlines() if l.strip()]
+bare = statistics.median(r["creates_per_s"] for r in rows if r["limits"] == "bare")
+out = ["| client limits | runs | creates/s (median) | of bare | throttled waits |", "|---|---:|---:|---:|---:|"]
+for l in ("bare", "old", "default"):
+    rs = [r for r in rows if r["limits"] == l]
+    m = statistics.median(r["creates_per_s"] for r in rs)
+    out.append(f"| {l} | {len(rs)} | {m:.0f} | {m / bare:.2f} | {statistics.median(r['throttled'] for r in rs):.0f} |")
+text = "\n".join(out) + "\n"
+(work / "creates.md").write_text(text)
+print(text)
+PYEOF
+	exit 0
+fi
+
+# --- lists: the streaming list (WatchList) against pages of 500, growing collections ---------
+if [[ ${MODE:-informer} == lists ]]; then
+	: >"$work/lists.json"
+	for n in ${COUNTS:-10000 50000}; do
+		log "lists: $n pods"
+		"$work/kube_bench" create --namespace bench --count "$n"
+		for l in stream paged stream paged; do
+			"$work/kube_bench" informer --namespace bench --repeat "$repeat" --list "$l" \
+				>>"$work/lists.json"
+		done
+	done
+	"$py" - "$work" <<'PYEOF'
+import json, pathlib, statistics, sys
+work = pathlib.Path(sys.argv[1])
+rows = [json.loads(l) for l in (work / "lists.json").read_text().splitlines() if l.strip()]
+out = ["| pods | list | first list ms | list ms min / median | client CPU ms per list | RSS after (MiB) | peak RSS (MiB) |",
+       "|---:|---|---:|---:|---:|---:|---:|"]
+for n in sorted({r["objects"] for r in rows}):
+    for l in ("stream", "paged"):
+        rs = [r for r in rows if r["objects"] == n and r["list"] == l]
+        if not rs:
+            continue
+        med = lambda k: statistics.median(r[k] for r in rs)
+        out.append(f"| {n} | {l} | {med('first_list_ms'):.0f} | {min(r['list_ms_min'] for r in rs)} / {med('list_ms_median'):.0f} "
+                   f"| {med('list_cpu_ms'):.0f} | {med('rss_after_kb')/1024:.1f} | {max(r['peak_rss_kb'] for r in rs)/1024:.1f} |")
+text = "\n".join(out) + "\n"
+(work / "lists.md").write_text(text)
 print(text)
 PYEOF
 	exit 0

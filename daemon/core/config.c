@@ -71,12 +71,30 @@ static const struct fpd_schema_field admin_fields[] = {
     {NULL},
 };
 
+static const struct fpd_schema_field budget_fields[] = {
+    {"qps", FPD_SCHEMA_DOUBLE, offsetof(struct fpd_config_kube_budget, qps), 0, 100000},
+    {"burst", FPD_SCHEMA_INT, offsetof(struct fpd_config_kube_budget, burst), 1, 100000},
+    {NULL},
+};
+
+static const struct fpd_schema_field budgets_fields[] = {
+    {"create", FPD_SCHEMA_SECTION, offsetof(struct fpd_config_kube, budget_create),
+     .fields = budget_fields},
+    {"read", FPD_SCHEMA_SECTION, offsetof(struct fpd_config_kube, budget_read),
+     .fields = budget_fields},
+    {"delete", FPD_SCHEMA_SECTION, offsetof(struct fpd_config_kube, budget_delete),
+     .fields = budget_fields},
+    {NULL},
+};
+
 static const struct fpd_schema_field kube_fields[] = {
     {"kubeconfig", FPD_SCHEMA_STRING, offsetof(struct fpd_config_kube, kubeconfig)},
     {"context", FPD_SCHEMA_STRING, offsetof(struct fpd_config_kube, context)},
     {"in_cluster", FPD_SCHEMA_BOOL, offsetof(struct fpd_config_kube, in_cluster)},
     {"qps", FPD_SCHEMA_DOUBLE, offsetof(struct fpd_config_kube, qps), 1, 100000},
     {"burst", FPD_SCHEMA_INT, offsetof(struct fpd_config_kube, burst), 1, 100000},
+    /* The budgets sit in struct fpd_config_kube itself: the section's offset is 0. */
+    {"budgets", FPD_SCHEMA_SECTION, 0, .fields = budgets_fields},
     {"request_timeout", FPD_SCHEMA_DURATION, offsetof(struct fpd_config_kube, request_timeout_ms),
      100, 10 * 60 * 1000},
     {"watch_timeout", FPD_SCHEMA_DURATION, offsetof(struct fpd_config_kube, watch_timeout_ms),
@@ -85,6 +103,7 @@ static const struct fpd_schema_field kube_fields[] = {
      .names = call_protocols},
     {"call_connections", FPD_SCHEMA_INT, offsetof(struct fpd_config_kube, call_connections), 1,
      1024},
+    {"watch_list", FPD_SCHEMA_BOOL, offsetof(struct fpd_config_kube, watch_list)},
     {NULL},
 };
 
@@ -359,12 +378,17 @@ void fpd_config_defaults(struct fpd_config *cfg)
 	cfg->admin.connection_timeout_ms = 10 * 1000;
 	cfg->kubernetes.kubeconfig = fpd_strdup("");
 	cfg->kubernetes.context = fpd_strdup("");
-	cfg->kubernetes.qps = 50;
+	/* Measured: docs/configuration.md, "Rate limits". */
+	cfg->kubernetes.qps = 2000;
 	cfg->kubernetes.burst = 100;
+	cfg->kubernetes.budget_create = (struct fpd_config_kube_budget){1500, 100};
+	cfg->kubernetes.budget_read = (struct fpd_config_kube_budget){200, 100};
+	cfg->kubernetes.budget_delete = (struct fpd_config_kube_budget){200, 100};
 	cfg->kubernetes.request_timeout_ms = 30 * 1000;
 	cfg->kubernetes.watch_timeout_ms = 10 * 60 * 1000;
 	cfg->kubernetes.call_protocol = FPD_CALLS_HTTP1;
 	cfg->kubernetes.call_connections = 16;
+	cfg->kubernetes.watch_list = true;
 	cfg->namespaces.default_namespace = fpd_strdup("default");
 	cfg->plugins.dir = fpd_strdup("");
 

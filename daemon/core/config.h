@@ -53,16 +53,26 @@ struct fpd_config_admin {
 	int64_t connection_timeout_ms;    /* a connection silent this long is closed */
 };
 
+/* A client-side rate-limit budget: qps 0 = no limit of its own. */
+struct fpd_config_kube_budget {
+	double qps;
+	int64_t burst;
+};
+
 struct fpd_config_kube {
 	char *kubeconfig; /* empty: $KUBECONFIG, then in-cluster */
 	char *context;    /* empty: the kubeconfig's current-context */
 	bool in_cluster;  /* force in-cluster service-account auth */
-	double qps;
+	double qps;       /* the overall limit on calls (watches are exempt) */
 	int64_t burst;
+	/* kubernetes.budgets: creates, GETs of one object, deletes each spend from a budget of
+	 * their own as well as from the overall limit. */
+	struct fpd_config_kube_budget budget_create, budget_read, budget_delete;
 	int64_t request_timeout_ms;
 	int64_t watch_timeout_ms; /* upper bound of the randomized watch timeout */
 	int call_protocol;        /* enum fpd_call_protocol: how calls (not watches) are sent */
 	int64_t call_connections; /* HTTP/1.1 connections kept for calls */
+	bool watch_list;          /* informers list by streaming (WatchList) where the server can */
 };
 
 enum fpd_call_protocol { FPD_CALLS_HTTP1, FPD_CALLS_HTTP2 };

@@ -38,9 +38,16 @@ void fpd_kube_client_opts_from_config(const struct fpd_config_kube *cfg,
 	memset(o, 0, sizeof(*o));
 	o->qps = cfg->qps;
 	o->burst = cfg->burst;
+	o->budgets[FPD_KUBE_BUDGET_CREATE] =
+	    (struct fpd_kube_budget_opts){cfg->budget_create.qps, cfg->budget_create.burst};
+	o->budgets[FPD_KUBE_BUDGET_READ] =
+	    (struct fpd_kube_budget_opts){cfg->budget_read.qps, cfg->budget_read.burst};
+	o->budgets[FPD_KUBE_BUDGET_DELETE] =
+	    (struct fpd_kube_budget_opts){cfg->budget_delete.qps, cfg->budget_delete.burst};
 	o->request_timeout_ms = cfg->request_timeout_ms;
 	o->watch_timeout_ms = cfg->watch_timeout_ms;
 	o->calls_http1 = cfg->call_protocol == FPD_CALLS_HTTP1;
+	o->no_watch_list = !cfg->watch_list;
 	o->call_connections = (long)cfg->call_connections;
 }
 
@@ -65,6 +72,8 @@ int fpd_kube_client_new(struct ev_loop *loop, const struct fpd_kube_creds *creds
 	struct fpd_kube_http_opts ho = {
 	    .qps = c->opts.qps,
 	    .burst = c->opts.burst,
+	    .budgets = {c->opts.budgets[0], c->opts.budgets[1], c->opts.budgets[2],
+	                c->opts.budgets[3]},
 	    .timeout_ms = c->opts.request_timeout_ms,
 	    .token_reload_ms = c->opts.token_reload_ms,
 	    .max_response = c->opts.max_response,
@@ -191,9 +200,9 @@ static void op_done(void *ud, const struct fpd_kube_http_result *r)
 
 /* Starts an operation; the body (if any) is serialised here so that the caller's object is
  * only borrowed. */
-static int start(struct fpd_kube_client *c, const char *method, const char *path, json_t *body,
-                 const char *content_type, const char *accept, fpd_kube_done_fn done, void *ud,
-                 struct fpd_error *err)
+static int start(struct fpd_kube_client *c, enum fpd_kube_budget budget, const char *method,
+                 const char *path, json_t *body, const char *content_type, const char *accept,
+                 fpd_kube_done_fn done, void *ud, struct fpd_error *err)
 {
 	if (!done)
 		return fpd_error_set(err, FPD_EINVAL, "%s %s: no completion callback", method,
@@ -218,6 +227,7 @@ static int start(struct fpd_kube_client *c, const char *method, const char *path
 	    .body = text,
 	    .body_len = text ? strlen(text) : 0,
 	    .accept = accept,
+	    .budget = budget,
 	    .on_done = op_done,
 	    .ud = op,
 	};
@@ -279,7 +289,7 @@ int fpd_kube_get(struct fpd_kube_client *c, const struct fpd_kube_ref *ref, fpd_
 	fpd_buf_init(&b, PATH_MAX_LEN);
 	int rc = build_path(&b, ref, true, err);
 	if (!rc)
-		rc = start(c, "GET", b.data, NULL, NULL, NULL, done, ud, err);
+		rc = start(c, FPD_KUBE_BUDGET_READ, "GET", b.data, NULL, NULL, NULL, done, ud, err);
 	fpd_buf_free(&b);
 	return rc;
 }
@@ -312,7 +322,7 @@ int fpd_kube_list(struct fpd_kube_client *c, const struct fpd_kube_ref *ref,
 		    fpd_kube_query(&b, "resourceVersionMatch", o->resource_version_match))
 			return query_error(&b, err);
 	}
-	rc = start(c, "GET", b.data, NULL, NULL, NULL, done, ud, err);
+	rc = start(c, FPD_KUBE_BUDGET_OTHER, "GET", b.data, NULL, NULL, NULL, done, ud, err);
 	fpd_buf_free(&b);
 	return rc;
 }
@@ -329,7 +339,8 @@ int fpd_kube_create(struct fpd_kube_client *c, const struct fpd_kube_ref *ref, j
 	if (!rc && write_query(&b, o))
 		return query_error(&b, err);
 	if (!rc)
-		rc = start(c, "POST", b.data, obj, NULL, accept_of(o), done, ud, err);
+		rc = start(c, FPD_KUBE_BUDGET_CREATE, "POST", b.data, obj, NULL, accept_of(o), done,
+		           ud, err);
 	fpd_buf_free(&b);
 	return rc;
 }
@@ -346,7 +357,8 @@ int fpd_kube_update(struct fpd_kube_client *c, const struct fpd_kube_ref *ref, j
 	if (!rc && write_query(&b, o))
 		return query_error(&b, err);
 	if (!rc)
-		rc = start(c, "PUT", b.data, obj, NULL, accept_of(o), done, ud, err);
+		rc = start(c, FPD_KUBE_BUDGET_OTHER, "PUT", b.data, obj, NULL, accept_of(o), done,
+		           ud, err);
 	fpd_buf_free(&b);
 	return rc;
 }
@@ -385,8 +397,8 @@ int fpd_kube_patch(struct fpd_kube_client *c, const struct fpd_kube_ref *ref,
 	                                   fpd_kube_query(&b, "force", "true"))))
 		return query_error(&b, err);
 	if (!rc)
-		rc = start(c, "PATCH", b.data, patch, patch_content_type(type), accept_of(o), done,
-		           ud, err);
+		rc = start(c, FPD_KUBE_BUDGET_OTHER, "PATCH", b.data, patch,
+		           patch_content_type(type), accept_of(o), done, ud, err);
 	fpd_buf_free(&b);
 	return rc;
 }
@@ -425,7 +437,8 @@ int fpd_kube_delete(struct fpd_kube_client *c, const struct fpd_kube_ref *ref,
 	int rc = build_path(&b, ref, true, err);
 	if (!rc) {
 		json_t *body = delete_options(o);
-		rc = start(c, "DELETE", b.data, body, NULL, NULL, done, ud, err);
+		rc = start(c, FPD_KUBE_BUDGET_DELETE, "DELETE", b.data, body, NULL, NULL, done, ud,
+		           err);
 		json_decref(body);
 	}
 	fpd_buf_free(&b);
@@ -438,7 +451,8 @@ int fpd_kube_request(struct fpd_kube_client *c, const char *method, const char *
 {
 	if (!method || !path || path[0] != '/')
 		return fpd_error_set(err, FPD_EINVAL, "request needs a method and a path from '/'");
-	return start(c, method, path, body, content_type, NULL, done, ud, err);
+	return start(c, FPD_KUBE_BUDGET_OTHER, method, path, body, content_type, NULL, done, ud,
+	             err);
 }
 
 void fpd_kube_cancel(struct fpd_kube_client *c, void *ud)

@@ -36,14 +36,19 @@
 struct fpd_kube_client;
 
 struct fpd_kube_client_opts {
-	double qps; /* client-side rate limit; <= 0 disables it */
+	double qps; /* overall client-side rate limit on calls; <= 0 disables it */
 	int64_t burst;
+	/* Own limits of creates (fpd_kube_create), reads of one object (fpd_kube_get) and
+	 * deletes (fpd_kube_delete), spent besides the overall one (http.h); index by enum
+	 * fpd_kube_budget, [FPD_KUBE_BUDGET_OTHER] unused; zero: none. */
+	struct fpd_kube_budget_opts budgets[FPD_KUBE_BUDGET_COUNT];
 	int64_t request_timeout_ms; /* every non-watch request */
 	int64_t watch_timeout_ms;   /* informers watch for a random time in [this/2, this] */
 	int64_t token_reload_ms;    /* token file re-read period; 0: 60 s */
 	size_t max_response;        /* bound on a buffered response; 0: 64 MiB */
 	const char *user_agent;     /* NULL: "flyteplugd" */
 	bool calls_http1;           /* see fpd_kube_http_opts */
+	bool no_watch_list;         /* informers list in pages, never streamed (informer.h) */
 	long call_connections;      /* 0: 16 */
 };
 

@@ -58,6 +58,7 @@ struct fpd_kube_http_req {
 	char *method, *path, *url, *content_type, *accept, *body;
 	size_t body_len;
 	bool unlimited, no_retry;
+	enum fpd_kube_budget budget;
 	int64_t timeout_ms;
 	fpd_kube_http_done_fn on_done;
 	void *ud;
@@ -77,9 +78,14 @@ struct fpd_kube_http {
 	struct fpd_kube_endpoint ep;
 	struct fpd_kube_http_opts opts;
 	char *user_agent;
-	struct fpd_kube_ratelimit rl;
+	struct fpd_kube_ratelimit rl;                             /* the overall limit */
+	struct fpd_kube_ratelimit budgets[FPD_KUBE_BUDGET_COUNT]; /* each budget's own */
 	struct fpd_kube_http_req *reqs;
-	struct fpd_kube_http_req *queue_head, *queue_tail;
+	/* Start queues: one per budget, and the last for unlimited requests (watches). */
+	struct queue {
+		struct fpd_kube_http_req *head, *tail;
+	} queues[FPD_KUBE_BUDGET_COUNT + 1];
+	unsigned next_budget;    /* where the next dispatch round starts: budgets take turns */
 	int busy;                /* > 0 while the kick runs */
 	size_t cancelled_active; /* cancelled while in libcurl, still on a multi handle */
 	bool closing;
@@ -88,6 +94,19 @@ struct fpd_kube_http {
 };
 
 static void enqueue(struct fpd_kube_http_req *req);
+
+static const char *const budget_names[FPD_KUBE_BUDGET_COUNT] = {"other", "create", "read",
+                                                                "delete"};
+
+const char *fpd_kube_budget_name(enum fpd_kube_budget b)
+{
+	return (unsigned)b < FPD_KUBE_BUDGET_COUNT ? budget_names[b] : "?";
+}
+
+static struct queue *queue_of(struct fpd_kube_http_req *req)
+{
+	return &req->h->queues[req->unlimited ? FPD_KUBE_BUDGET_COUNT : req->budget];
+}
 
 /* Whether this file or libcurl is on the stack: a request started now waits for the kick. */
 static bool busy(const struct fpd_kube_http *h)
@@ -120,8 +139,8 @@ static void release_transfer(struct fpd_kube_http_req *req)
 
 static void unqueue(struct fpd_kube_http_req *req)
 {
-	struct fpd_kube_http *h = req->h;
-	struct fpd_kube_http_req **pp = &h->queue_head, *prev = NULL;
+	struct queue *q = queue_of(req);
+	struct fpd_kube_http_req **pp = &q->head, *prev = NULL;
 	while (*pp && *pp != req) {
 		prev = *pp;
 		pp = &(*pp)->qnext;
@@ -129,9 +148,35 @@ static void unqueue(struct fpd_kube_http_req *req)
 	if (!*pp)
 		return;
 	*pp = req->qnext;
-	if (h->queue_tail == req)
-		h->queue_tail = prev;
+	if (q->tail == req)
+		q->tail = prev;
 	req->qnext = NULL;
+}
+
+static struct fpd_kube_http_req *pop(struct queue *q)
+{
+	struct fpd_kube_http_req *req = q->head;
+	q->head = req->qnext;
+	if (!q->head)
+		q->tail = NULL;
+	req->qnext = NULL;
+	return req;
+}
+
+/* 0 and a token of req's budget and of the overall limit taken, or how long until both are
+ * there (nothing taken). */
+static int64_t take_tokens(struct fpd_kube_http_req *req, int64_t now)
+{
+	struct fpd_kube_http *h = req->h;
+	if (req->unlimited)
+		return 0;
+	struct fpd_kube_ratelimit *b = &h->budgets[req->budget];
+	int64_t wb = fpd_kube_ratelimit_wait(b, now), wo = fpd_kube_ratelimit_wait(&h->rl, now);
+	if (wb || wo)
+		return wb > wo ? wb : wo;
+	fpd_kube_ratelimit_take(b, now);
+	fpd_kube_ratelimit_take(&h->rl, now);
+	return 0;
 }
 
 static void req_free(struct fpd_kube_http_req *req)
@@ -246,25 +291,45 @@ static void reap_cancelled(struct fpd_kube_http *h)
 	h->cancelled_active = 0;
 }
 
+static void dispatch_one(struct fpd_kube_http_req *req)
+{
+	if (start_attempt(req))
+		fail(req, FPD_ERR, "libcurl refused the transfer");
+}
+
+/* Starts what may start: watches, then the budgets' heads in turns (one request of each per
+ * round, so that when the overall limit binds no budget takes all of it), until every head
+ * waits for a token; the kick comes back when the first of them will have one. */
 static void dispatch(struct fpd_kube_http *h)
 {
 	int64_t now = fpd_clock_mono_ms();
-	while (h->queue_head) {
-		struct fpd_kube_http_req *req = h->queue_head;
-		if (!req->unlimited) {
-			int64_t wait = fpd_kube_ratelimit_take(&h->rl, now);
+	struct queue *uq = &h->queues[FPD_KUBE_BUDGET_COUNT];
+	while (uq->head)
+		dispatch_one(pop(uq));
+	int64_t min_wait = 0;
+	bool progress = true;
+	while (progress) {
+		progress = false;
+		min_wait = 0;
+		for (unsigned i = 0; i < FPD_KUBE_BUDGET_COUNT; i++) {
+			unsigned bi = (h->next_budget + i) % FPD_KUBE_BUDGET_COUNT;
+			struct queue *q = &h->queues[bi];
+			if (!q->head)
+				continue;
+			int64_t wait = take_tokens(q->head, now);
 			if (wait > 0) {
-				h->stats.throttled++;
-				arm_kick(h, (double)wait / 1000.0);
-				return;
+				if (!min_wait || wait < min_wait)
+					min_wait = wait;
+				continue;
 			}
+			dispatch_one(pop(q));
+			progress = true;
 		}
-		h->queue_head = req->qnext;
-		if (!h->queue_head)
-			h->queue_tail = NULL;
-		req->qnext = NULL;
-		if (start_attempt(req))
-			fail(req, FPD_ERR, "libcurl refused the transfer");
+		h->next_budget = (h->next_budget + 1) % FPD_KUBE_BUDGET_COUNT;
+	}
+	if (min_wait > 0) {
+		h->stats.throttled++;
+		arm_kick(h, (double)min_wait / 1000.0);
 	}
 }
 
@@ -283,8 +348,7 @@ static void kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void start_or_enqueue(struct fpd_kube_http_req *req)
 {
 	struct fpd_kube_http *h = req->h;
-	if (busy(h) || h->queue_head ||
-	    (!req->unlimited && fpd_kube_ratelimit_take(&h->rl, fpd_clock_mono_ms()) > 0)) {
+	if (busy(h) || queue_of(req)->head || take_tokens(req, fpd_clock_mono_ms()) > 0) {
 		enqueue(req);
 		return;
 	}
@@ -297,23 +361,15 @@ static void start_or_enqueue(struct fpd_kube_http_req *req)
 
 static void enqueue(struct fpd_kube_http_req *req)
 {
-	struct fpd_kube_http *h = req->h;
+	struct queue *q = queue_of(req);
 	req->state = R_QUEUED;
 	req->qnext = NULL;
-	/* Unlimited requests (watches) jump the queue: they never wait for tokens. */
-	if (req->unlimited) {
-		req->qnext = h->queue_head;
-		h->queue_head = req;
-		if (!h->queue_tail)
-			h->queue_tail = req;
-	} else {
-		if (h->queue_tail)
-			h->queue_tail->qnext = req;
-		else
-			h->queue_head = req;
-		h->queue_tail = req;
-	}
-	arm_kick(h, 0.);
+	if (q->tail)
+		q->tail->qnext = req;
+	else
+		q->head = req;
+	q->tail = req;
+	arm_kick(req->h, 0.);
 }
 
 static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -326,9 +382,39 @@ static bool should_retry(const struct fpd_kube_http_req *req)
 {
 	const struct fpd_kube_http *h = req->h;
 	long status = req->t.status;
-	bool pushback = status == 429 || (status >= 500 && status <= 599);
-	return !req->no_retry && !h->closing && pushback && req->t.retry_after_ms >= 0 &&
-	       req->attempts <= h->opts.max_retries;
+	bool pushback =
+	    status == 429 || (status >= 500 && status <= 599 && req->t.retry_after_ms >= 0);
+	return !req->no_retry && !h->closing && pushback && req->attempts <= h->opts.max_retries;
+}
+
+/* The delay a 429 or 5xx answer asks for: its Retry-After (at most max_retry_after_ms), or
+ * 1 s for a 429 without one (the server's own default). */
+static int64_t pushback_delay(const struct fpd_kube_http_req *req)
+{
+	int64_t delay = req->t.retry_after_ms >= 0 ? req->t.retry_after_ms : 1000;
+	return delay > req->h->opts.max_retry_after_ms ? req->h->opts.max_retry_after_ms : delay;
+}
+
+/* A 429: counted, and req's budget waits with it (watches spend no budget). */
+static void too_many_requests(struct fpd_kube_http_req *req)
+{
+	struct fpd_kube_http *h = req->h;
+	h->stats.too_many_requests++;
+	if (req->t.apf)
+		h->stats.apf_rejections++;
+	if (req->unlimited)
+		return;
+	int64_t now = fpd_clock_mono_ms(), until = now + pushback_delay(req);
+	struct fpd_kube_ratelimit *b = &h->budgets[req->budget];
+	if (until > b->paused_until_ms) {
+		/* One line per episode (not per answer): an overloaded server sends hundreds. */
+		h->stats.budget_pauses[req->budget]++;
+		fpd_log(now >= b->paused_until_ms ? FPD_LOG_INFO : FPD_LOG_DEBUG, LOG,
+		        "%s budget paused for %lld ms: %s %s: 429 from the server%s",
+		        fpd_kube_budget_name(req->budget), (long long)pushback_delay(req),
+		        req->method, req->path, req->t.apf ? " (API Priority and Fairness)" : "");
+	}
+	fpd_kube_ratelimit_pause(b, now, until);
 }
 
 static void maybe_reload_token(struct fpd_kube_http *h)
@@ -348,11 +434,11 @@ static void answered(struct fpd_kube_http_req *req)
 	struct fpd_kube_http *h = req->h;
 	if (req->t.status == 401)
 		maybe_reload_token(h);
+	if (req->t.status == 429)
+		too_many_requests(req);
 	if (should_retry(req)) {
-		int64_t delay = req->t.retry_after_ms;
-		if (delay > h->opts.max_retry_after_ms)
-			delay = h->opts.max_retry_after_ms;
-		fpd_log(FPD_LOG_INFO, LOG, "%s %s: HTTP %ld, retrying in %lld ms (Retry-After)",
+		int64_t delay = pushback_delay(req);
+		fpd_log(FPD_LOG_DEBUG, LOG, "%s %s: HTTP %ld, retrying in %lld ms (Retry-After)",
 		        req->method, req->path, req->t.status, (long long)delay);
 		h->stats.retries++;
 		release_transfer(req);
@@ -508,7 +594,13 @@ int fpd_kube_http_new(struct ev_loop *loop, const struct fpd_kube_creds *creds,
 		curl_global_cleanup();
 		return rc;
 	}
-	fpd_kube_ratelimit_init(&h->rl, h->opts.qps, h->opts.burst, fpd_clock_mono_ms());
+	int64_t now = fpd_clock_mono_ms();
+	fpd_kube_ratelimit_init(&h->rl, h->opts.qps, h->opts.burst, now);
+	for (int i = 0; i < FPD_KUBE_BUDGET_COUNT; i++) {
+		const struct fpd_kube_budget_opts *b = &h->opts.budgets[i];
+		fpd_kube_ratelimit_init(&h->budgets[i], i == FPD_KUBE_BUDGET_OTHER ? 0 : b->qps,
+		                        b->burst, now);
+	}
 	/* Calls' sockets are served first: a CreateTask waits for its POST, while a watch event
 	 * can wait a few microseconds. */
 	lane_init(h, &h->lanes[LANE_CALLS], EV_MAXPRI, h->opts.calls_http1);
@@ -571,6 +663,8 @@ int fpd_kube_http_start(struct fpd_kube_http *h, const struct fpd_kube_http_spec
 		return fpd_error_set(err, FPD_EINVAL, "request needs a method, a path and on_done");
 	if (spec->stream && !spec->on_data)
 		return fpd_error_set(err, FPD_EINVAL, "a streamed request needs on_data");
+	if ((unsigned)spec->budget >= FPD_KUBE_BUDGET_COUNT)
+		return fpd_error_set(err, FPD_EINVAL, "no such rate-limit budget %d", spec->budget);
 	for (const char *c = spec->path; *c; c++)
 		if ((unsigned char)*c <= 0x20 || *c == 0x7f)
 			return fpd_error_set(err, FPD_EINVAL,
@@ -590,6 +684,7 @@ int fpd_kube_http_start(struct fpd_kube_http *h, const struct fpd_kube_http_spec
 	}
 	req->lane = &h->lanes[spec->stream ? LANE_WATCHES : LANE_CALLS];
 	req->unlimited = spec->unlimited;
+	req->budget = spec->budget;
 	req->no_retry = spec->no_retry;
 	req->timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms : h->opts.timeout_ms;
 	req->on_done = spec->on_done;
@@ -644,4 +739,9 @@ struct ev_loop *fpd_kube_http_loop(const struct fpd_kube_http *h)
 void fpd_kube_http_get_stats(const struct fpd_kube_http *h, struct fpd_kube_http_stats *out)
 {
 	*out = h->stats;
+	for (int i = 0; i < FPD_KUBE_BUDGET_COUNT; i++) {
+		out->waiting[i] = 0;
+		for (const struct fpd_kube_http_req *r = h->queues[i].head; r; r = r->qnext)
+			out->waiting[i]++;
+	}
 }

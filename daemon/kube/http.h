@@ -10,10 +10,16 @@
  * whose sockets are served first when both are ready.
  *
  * Each request is an asynchronous exchange with a completion callback. Around it:
- * - a client-side token bucket (qps/burst) that requests wait in, first come first served;
- *   requests marked `unlimited` (watches) skip it;
+ * - client-side token buckets: each request belongs to a budget (creates, reads of one object,
+ *   deletes, everything else), waits first come first served in its budget's queue for a
+ *   token of its budget and one of the overall limit (qps/burst). A budget's queue never
+ *   blocks another's: a thousand cache-miss GETs after a restart do not hold up a create.
+ *   Requests marked `unlimited` (watches) skip all of it;
  * - Retry-After: a 429 or 5xx answer carrying it is retried after that delay, up to
  *   max_retries times (client-go rest.Request checkWait), unless the request says no_retry;
+ *   a 429 without one after 1 s. A 429 (the server's max-in-flight filter or API Priority
+ *   and Fairness) also pauses the request's budget until then: the rest of that budget waits
+ *   too instead of adding to the overload, and resumes at its qps from an empty bucket;
  * - a timeout on every attempt; bounded response buffers;
  * - bearer tokens from a token file re-read every token_reload_ms and after a 401.
  *
@@ -34,9 +40,29 @@
 struct fpd_kube_http;
 struct fpd_kube_http_req;
 
+/* What a request spends its rate-limit token from, besides the overall limit. */
+enum fpd_kube_budget {
+	FPD_KUBE_BUDGET_OTHER,  /* lists, updates, patches, leases, discovery, ... */
+	FPD_KUBE_BUDGET_CREATE, /* POST of a new object */
+	FPD_KUBE_BUDGET_READ,   /* GET of one object */
+	FPD_KUBE_BUDGET_DELETE, /* DELETE of one object */
+	FPD_KUBE_BUDGET_COUNT,
+};
+
+/* Names for logs and metrics: "other", "create", "read", "delete". */
+const char *fpd_kube_budget_name(enum fpd_kube_budget b);
+
+struct fpd_kube_budget_opts {
+	double qps;    /* <= 0: no limit of its own (the overall limit still applies) */
+	int64_t burst; /* < 1: 1 */
+};
+
 struct fpd_kube_http_opts {
-	double qps;                 /* <= 0: no client-side limit */
-	int64_t burst;              /* default 10 */
+	double qps;    /* overall limit on every request but watches; <= 0: none */
+	int64_t burst; /* default 10 */
+	/* Each budget's own limit; [FPD_KUBE_BUDGET_OTHER] is not used (other requests spend
+	 * only from the overall limit), all zero: none. */
+	struct fpd_kube_budget_opts budgets[FPD_KUBE_BUDGET_COUNT];
 	int64_t timeout_ms;         /* per attempt of a request with no timeout of its own; 30 s */
 	int64_t connect_timeout_ms; /* default 10 s */
 	int64_t token_reload_ms;    /* token file re-read period; default 60 s */
@@ -82,12 +108,13 @@ struct fpd_kube_http_spec {
 	const char *content_type; /* of body; NULL without a body */
 	const void *body;         /* copied; may be NULL */
 	size_t body_len;
-	bool stream;         /* hand a 2xx body to on_data as it arrives instead of buffering it */
-	bool unlimited;      /* skip the rate limiter (watches) */
-	bool no_retry;       /* the caller retries by itself: report 429/5xx as they come */
-	int64_t timeout_ms;  /* 0: opts.timeout_ms */
-	size_t max_response; /* 0: opts.max_response */
-	const char *accept;  /* the Accept header's value; NULL: application/json */
+	bool stream;    /* hand a 2xx body to on_data as it arrives instead of buffering it */
+	bool unlimited; /* skip the rate limiter (watches) */
+	bool no_retry;  /* the caller retries by itself: report 429/5xx as they come */
+	enum fpd_kube_budget budget; /* which rate-limit budget; default other */
+	int64_t timeout_ms;          /* 0: opts.timeout_ms */
+	size_t max_response;         /* 0: opts.max_response */
+	const char *accept;          /* the Accept header's value; NULL: application/json */
 	fpd_kube_data_fn on_data;
 	fpd_kube_http_done_fn on_done;
 	void *ud;
@@ -98,6 +125,12 @@ struct fpd_kube_http_stats {
 	uint64_t completed; /* requests finished (callback called) */
 	uint64_t retries;   /* attempts repeated after Retry-After */
 	uint64_t throttled; /* times a request had to wait for the rate limiter */
+	/* The server's pushback: 429 answers; of them, those API Priority and Fairness sent
+	 * (X-Kubernetes-PF-FlowSchema-UID); budget pauses they caused, per budget. */
+	uint64_t too_many_requests;
+	uint64_t apf_rejections;
+	uint64_t budget_pauses[FPD_KUBE_BUDGET_COUNT];
+	size_t waiting[FPD_KUBE_BUDGET_COUNT]; /* requests queued for a token now */
 	uint64_t bytes_in;
 	uint64_t connects; /* new connections opened (all else reused or multiplexed) */
 	uint64_t token_reloads;

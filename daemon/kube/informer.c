@@ -5,6 +5,7 @@
 #include "core/clock.h"
 #include "core/json_text.h"
 #include "core/log.h"
+#include "core/map.h"
 #include "core/mem.h"
 #include "kube/backoff.h"
 #include "kube/http.h"
@@ -21,6 +22,8 @@
 #define WATCH_MARGIN_MS 30000 /* client timeout past the server's timeoutSeconds */
 #define SHORT_WATCH_MS 1000   /* client-go VeryShortWatchError */
 #define FIELD_MAX (64 * 1024)
+#define WATCH_LIST_IDLE_MS 10000 /* silence before the end bookmark that means "unsupported" */
+#define INITIAL_EVENTS_END "k8s.io/initial-events-end"
 
 enum step { STEP_LIST, STEP_WATCH };
 
@@ -28,6 +31,15 @@ struct fpd_kube_proj {
 	size_t n;
 	const char *values[FPD_KUBE_MAX_FIELDS];
 	char *owned[FPD_KUBE_MAX_FIELDS]; /* what values[i] points to when we made it */
+};
+
+struct fpd_kube_informer_waiter {
+	struct fpd_kube_informer *inf;
+	struct fpd_kube_informer_waiter *next; /* of the same key */
+	char *key;                             /* "namespace/name" */
+	fpd_kube_wait_fn fn;
+	void *ud;
+	ev_timer timer;
 };
 
 struct fpd_kube_informer {
@@ -61,6 +73,17 @@ struct fpd_kube_informer {
 	bool list_broken;     /* an item could not be used: the list is retried */
 	struct fpd_error list_err;
 
+	/* the streaming list (a watch with sendInitialEvents) */
+	bool watch_list_off;     /* disabled, or the server does not do it: paged lists */
+	bool initial;            /* the watch in progress is still sending the initial list */
+	int64_t initial_last_ms; /* when its last event arrived */
+	int64_t watch_list_idle_ms;
+	ev_timer initial_timer; /* falls back when the end bookmark does not come */
+
+	/* waiters by "namespace/name": heads of lists of struct fpd_kube_informer_waiter */
+	struct fpd_map waiters;
+	size_t nwaiters;
+
 	/* the watch in progress */
 	struct fpd_kube_lines lines;
 	int64_t watch_start_ms;
@@ -74,6 +97,8 @@ struct fpd_kube_informer {
 
 static void do_list(struct fpd_kube_informer *inf);
 static void do_watch(struct fpd_kube_informer *inf);
+static void start_watch(struct fpd_kube_informer *inf, bool initial);
+static void wake_waiters(struct fpd_kube_informer *inf, const struct fpd_kube_obj *o);
 
 /* ---- JSON Pointer and projection ---- */
 
@@ -226,6 +251,7 @@ static void upsert(struct fpd_kube_informer *inf, struct fpd_kube_obj *o, bool f
 	if (!old) {
 		fpd_kube_store_put(inf->store, o);
 		emit_add(inf, o);
+		wake_waiters(inf, o);
 		return;
 	}
 	if (strcmp(fpd_kube_obj_uid(old), fpd_kube_obj_uid(o)) != 0) {
@@ -235,6 +261,7 @@ static void upsert(struct fpd_kube_informer *inf, struct fpd_kube_obj *o, bool f
 		fpd_kube_store_release(inf->store, old);
 		fpd_kube_store_put(inf->store, o);
 		emit_add(inf, o);
+		wake_waiters(inf, o);
 		return;
 	}
 	if (from_list &&
@@ -289,6 +316,145 @@ static void sweep_unlisted(struct fpd_kube_informer *inf)
 		fpd_kube_store_release(inf->store, o);
 	}
 	free(s.gone);
+}
+
+/* ---- waiters ---- */
+
+static char *waiter_key(const char *ns, const char *name)
+{
+	return fpd_asprintf("%s/%s", ns ? ns : "", name);
+}
+
+static void waiter_free(struct fpd_kube_informer_waiter *w)
+{
+	ev_timer_stop(w->inf->loop, &w->timer);
+	w->inf->nwaiters--;
+	free(w->key);
+	free(w);
+}
+
+/* Takes w off its key's list (it is there). */
+static void waiter_unlink(struct fpd_kube_informer_waiter *w)
+{
+	struct fpd_kube_informer *inf = w->inf;
+	struct fpd_kube_informer_waiter *head = fpd_map_get(&inf->waiters, w->key);
+	if (head == w) {
+		if (w->next)
+			fpd_map_put(&inf->waiters, w->key, w->next);
+		else
+			fpd_map_del(&inf->waiters, w->key);
+		return;
+	}
+	for (struct fpd_kube_informer_waiter *p = head; p; p = p->next) {
+		if (p->next == w) {
+			p->next = w->next;
+			return;
+		}
+	}
+}
+
+/* Answers a chain of waiters already off the map with o (borrowed; NULL: not there). Each is
+ * freed before its callback runs, so the callback may wait again. */
+static void answer_chain(struct fpd_kube_informer_waiter *w, const struct fpd_kube_obj *o)
+{
+	while (w) {
+		struct fpd_kube_informer_waiter *next = w->next;
+		fpd_kube_wait_fn fn = w->fn;
+		void *ud = w->ud;
+		waiter_free(w);
+		fn(ud, o);
+		w = next;
+	}
+}
+
+static void wake_waiters(struct fpd_kube_informer *inf, const struct fpd_kube_obj *o)
+{
+	if (!inf->nwaiters)
+		return;
+	char *key = waiter_key(fpd_kube_obj_namespace(o), fpd_kube_obj_name(o));
+	struct fpd_kube_informer_waiter *w = fpd_map_del(&inf->waiters, key);
+	free(key);
+	answer_chain(w, o);
+}
+
+/* A list completed: whoever still waits is not in it. */
+static void wake_all_missing(struct fpd_kube_informer *inf)
+{
+	if (!inf->nwaiters)
+		return;
+	struct fpd_kube_informer_waiter *all = NULL;
+	const char *k;
+	void *v;
+	for (size_t i = 0; fpd_map_next(&inf->waiters, &i, &k, &v);) {
+		struct fpd_kube_informer_waiter *w = v, *last = w;
+		while (last->next)
+			last = last->next;
+		last->next = all;
+		all = w;
+		fpd_map_del(&inf->waiters, k);
+	}
+	answer_chain(all, NULL);
+}
+
+static void waiter_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct fpd_kube_informer_waiter *w =
+	    fpd_container_of(t, struct fpd_kube_informer_waiter, timer);
+	waiter_unlink(w);
+	w->next = NULL;
+	answer_chain(w, NULL);
+}
+
+int fpd_kube_informer_wait(struct fpd_kube_informer *inf, const char *ns, const char *name,
+                           int64_t timeout_ms, fpd_kube_wait_fn fn, void *ud, struct fpd_error *err)
+{
+	if (!name || !name[0] || !fn)
+		return fpd_error_set(err, FPD_EINVAL,
+		                     "informer wait: a name and a callback are needed");
+	if (fpd_kube_store_get(inf->store, ns, name))
+		return FPD_OK;
+	struct fpd_kube_informer_waiter *w = fpd_calloc(1, sizeof(*w));
+	w->inf = inf;
+	w->key = waiter_key(ns, name);
+	w->fn = fn;
+	w->ud = ud;
+	ev_timer_init(&w->timer, waiter_timeout_cb, (double)timeout_ms / 1000.0, 0.);
+	if (timeout_ms > 0)
+		ev_timer_start(inf->loop, &w->timer);
+	w->next = fpd_map_get(&inf->waiters, w->key);
+	fpd_map_put(&inf->waiters, w->key, w);
+	inf->nwaiters++;
+	return FPD_AGAIN;
+}
+
+void fpd_kube_informer_wait_cancel(struct fpd_kube_informer *inf, void *ud)
+{
+	/* Found first, unlinked after: the map must not change while it is walked. */
+	struct fpd_kube_informer_waiter **found = NULL;
+	size_t n = 0, cap = 0;
+	const char *k;
+	void *v;
+	for (size_t i = 0; fpd_map_next(&inf->waiters, &i, &k, &v);) {
+		for (struct fpd_kube_informer_waiter *w = v; w; w = w->next) {
+			if (w->ud != ud)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				found = fpd_realloc(found, cap * sizeof(*found));
+			}
+			found[n++] = w;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		waiter_unlink(found[i]);
+		waiter_free(found[i]);
+	}
+	free(found);
+}
+
+size_t fpd_kube_informer_waiting(const struct fpd_kube_informer *inf)
+{
+	return inf->nwaiters;
 }
 
 static void set_rv(struct fpd_kube_informer *inf, const char *rv)
@@ -393,7 +559,8 @@ static int list_data(void *ud, const char *data, size_t len)
 	return rc;
 }
 
-static void list_finished(struct fpd_kube_informer *inf, const char *rv)
+/* A complete list, paged or streamed (the initial events of a watch), was applied at rv. */
+static void list_complete(struct fpd_kube_informer *inf, const char *rv)
 {
 	sweep_unlisted(inf);
 	set_rv(inf, rv);
@@ -408,6 +575,12 @@ static void list_finished(struct fpd_kube_informer *inf, const char *rv)
 	        inf->o.gvr.resource, fpd_kube_store_count(inf->store), inf->rv);
 	if (inf->o.on_synced)
 		inf->o.on_synced(inf->o.ud);
+	wake_all_missing(inf);
+}
+
+static void list_finished(struct fpd_kube_informer *inf, const char *rv)
+{
+	list_complete(inf, rv);
 	do_watch(inf);
 }
 
@@ -434,7 +607,8 @@ static void list_done(void *ud, const struct fpd_kube_http_result *r)
 		bool too_large = st.code == 504 && strstr(st.message, "Too large resource version");
 		if (fpd_kube_status_is_gone(&st) || too_large) {
 			inf->stats.relists_gone++;
-			bool was_unavailable = inf->rv_unavailable;
+			/* An expired continue token: the list starts over (at the newest version). */
+			bool was_unavailable = inf->rv_unavailable && !inf->continue_token;
 			inf->rv_unavailable = true;
 			free(inf->continue_token);
 			inf->continue_token = NULL;
@@ -477,7 +651,11 @@ static void do_list(struct fpd_kube_informer *inf)
 	if (first_page) {
 		/* Objects the coming list shows get mark 1; the others are deleted at its end. */
 		fpd_kube_store_clear_marks(inf->store);
-		const char *rv = inf->rv_unavailable ? "" : inf->rv[0] ? inf->rv : "0";
+		if (!inf->watch_list_off) {
+			start_watch(inf, true);
+			return;
+		}
+		const char *rv = inf->rv_unavailable ? "" : inf->rv;
 		snprintf(inf->list_rv, sizeof(inf->list_rv), "%s", rv);
 	}
 	struct fpd_buf b;
@@ -490,12 +668,13 @@ static void do_list(struct fpd_kube_informer *inf)
 		if (!rc)
 			rc = fpd_kube_query(&b, "continue", inf->continue_token);
 	} else if (!rc) {
-		/* A list at a specific RV is not paginated, so the watch cache can serve it
-		 * (client-go reflector.list); the stream parser keeps memory flat anyway. */
-		if (strcmp(inf->list_rv, "0") == 0 || inf->list_rv[0] == '\0')
-			rc = fpd_kube_query(&b, "limit", limit);
+		/* Pages of page_size: no response holds the whole collection. The first page is
+		 * a consistent read (no RV), or at least as new as the RV the informer has. */
+		rc = fpd_kube_query(&b, "limit", limit);
 		if (!rc && inf->list_rv[0])
 			rc = fpd_kube_query(&b, "resourceVersion", inf->list_rv);
+		if (!rc && inf->list_rv[0])
+			rc = fpd_kube_query(&b, "resourceVersionMatch", "NotOlderThan");
 	}
 	inf->list_broken = false;
 	fpd_kube_items_init(&inf->items, inf->o.max_object_bytes, 1u << 20);
@@ -565,13 +744,25 @@ static int watch_event(void *ud, const char *line, size_t len)
 	} else {
 		inf->watch_events++;
 		inf->last_failure[0] = '\0'; /* working again: a new failure is news */
-		const char *rv = meta_str(json_object_get(obj, "metadata"), "resourceVersion");
+		json_t *meta = json_object_get(obj, "metadata");
+		const char *rv = meta_str(meta, "resourceVersion");
+		if (inf->initial)
+			inf->initial_last_ms = fpd_clock_mono_ms();
 		if (strcmp(type, "BOOKMARK") == 0) {
 			inf->stats.bookmarks++;
+			const char *end =
+			    meta_str(json_object_get(meta, "annotations"), INITIAL_EVENTS_END);
+			if (inf->initial && end && strcmp(end, "true") == 0) {
+				/* The list is complete: from here on the stream is the watch. */
+				inf->initial = false;
+				ev_timer_stop(inf->loop, &inf->initial_timer);
+				inf->stats.watch_lists++;
+				list_complete(inf, rv);
+			}
 		} else if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0) {
 			struct fpd_kube_obj *o = make_obj(inf, obj);
 			if (o)
-				upsert(inf, o, false);
+				upsert(inf, o, inf->initial);
 		} else if (strcmp(type, "DELETED") == 0) {
 			struct fpd_kube_obj *o = make_obj(inf, obj);
 			if (o)
@@ -579,7 +770,9 @@ static int watch_event(void *ud, const char *line, size_t len)
 		} else {
 			rc = watch_fail(inf, FPD_EINVAL, "unknown event type", type);
 		}
-		if (!rc)
+		/* The initial events carry each object's own RV, older than the list's: the
+		 * resume point is the end bookmark's. */
+		if (!rc && !inf->initial)
 			set_rv(inf, rv);
 	}
 	json_decref(ev);
@@ -596,6 +789,48 @@ static int watch_data(void *ud, const char *data, size_t len)
 	return rc;
 }
 
+/* A server without streaming lists rejects the parameters (400 Bad Request, 422 Invalid,
+ * "sendInitialEvents is forbidden", 405/501 for a resource that cannot do it); 401, 403, 404
+ * and the rest would fail a paged list as well and are handled like any list failure. */
+static bool refuses_watch_list(long status)
+{
+	return status == 400 || status == 422 || status == 405 || status == 501;
+}
+
+/* A streaming list the server refused or never ended: paged lists from now on. */
+static void watch_list_unsupported(struct fpd_kube_informer *inf, const char *why)
+{
+	inf->watch_list_off = true;
+	inf->initial = false;
+	ev_timer_stop(inf->loop, &inf->initial_timer);
+	inf->stats.watch_list_fallbacks++;
+	fpd_log(FPD_LOG_WARN, LOG, "%s: no streaming list (%s); listing in pages of %lld",
+	        inf->o.gvr.resource, why, (long long)inf->o.page_size);
+	do_list(inf);
+}
+
+static void initial_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fpd_kube_informer *inf =
+	    fpd_container_of(w, struct fpd_kube_informer, initial_timer);
+	if (!inf->initial)
+		return;
+	int64_t idle = fpd_clock_mono_ms() - inf->initial_last_ms;
+	if (idle < inf->watch_list_idle_ms) {
+		ev_timer_set(w, (double)(inf->watch_list_idle_ms - idle) / 1000.0, 0.);
+		ev_timer_start(loop, w);
+		return;
+	}
+	if (inf->req)
+		fpd_kube_http_cancel(inf->http, inf->req);
+	inf->req = NULL;
+	fpd_kube_lines_free(&inf->lines);
+	char why[96];
+	snprintf(why, sizeof(why), "no end-of-list bookmark after %lld ms without events",
+	         (long long)inf->watch_list_idle_ms);
+	watch_list_unsupported(inf, why);
+}
+
 static void watch_done(void *ud, const struct fpd_kube_http_result *r)
 {
 	struct fpd_kube_informer *inf = ud;
@@ -604,8 +839,25 @@ static void watch_done(void *ud, const struct fpd_kube_http_result *r)
 	int64_t lasted = fpd_clock_mono_ms() - inf->watch_start_ms;
 	struct fpd_error err;
 	fpd_error_clear(&err);
+	bool initial = inf->initial;
+	inf->initial = false;
+	ev_timer_stop(inf->loop, &inf->initial_timer);
+	/* A streaming list that did not reach its end is retried as a list. */
+	enum step again = initial ? STEP_LIST : STEP_WATCH;
+	const char *what = initial ? "list" : "watch"; /* a streaming list fails as a list */
 
+	if (initial && r->code == FPD_OK && refuses_watch_list(r->status)) {
+		struct fpd_kube_status st;
+		fpd_kube_status_parse(r->status, r->body, r->len, &st);
+		char why[FPD_ERROR_TEXT + 32];
+		snprintf(why, sizeof(why), "HTTP %ld: %.*s", r->status, FPD_ERROR_TEXT - 1,
+		         st.message[0] ? st.message : st.reason_text);
+		watch_list_unsupported(inf, why);
+		return;
+	}
 	if (inf->watch_gone) {
+		if (initial)
+			inf->rv_unavailable = true;
 		inf->stats.relists_gone++;
 		fpd_log(FPD_LOG_INFO, LOG, "%s; listing again", inf->watch_err.text);
 		do_list(inf);
@@ -619,10 +871,15 @@ static void watch_done(void *ud, const struct fpd_kube_http_result *r)
 		/* The server ended the watch at timeoutSeconds (or went quiet past it): resume
 		 * from the last RV. A watch that ends at once without events is a failure. */
 		if (lasted < SHORT_WATCH_MS && inf->watch_events == 0) {
-			fpd_error_set(&err, FPD_EIO,
-			              "watch of %s ended after %lld ms without events",
-			              inf->o.gvr.resource, (long long)lasted);
-			back_off(inf, STEP_WATCH, &err, 0);
+			fpd_error_set(&err, FPD_EIO, "%s of %s ended after %lld ms without events",
+			              what, inf->o.gvr.resource, (long long)lasted);
+			back_off(inf, again, &err, 0);
+			return;
+		}
+		if (initial) {
+			fpd_error_set(&err, FPD_EIO, "watch of %s ended before the end of its list",
+			              inf->o.gvr.resource);
+			back_off(inf, STEP_LIST, &err, 0);
 			return;
 		}
 		inf->stats.watch_timeouts++;
@@ -631,16 +888,19 @@ static void watch_done(void *ud, const struct fpd_kube_http_result *r)
 	}
 	if (r->code != FPD_OK) {
 		/* Connection refused, reset, TLS: the server may be restarting. */
-		fpd_error_set(&err, r->code, "watch of %s: %s", inf->o.gvr.resource, r->err.text);
-		back_off(inf, STEP_WATCH, &err, 0);
+		fpd_error_set(&err, r->code, "%s of %s: %s", what, inf->o.gvr.resource,
+		              r->err.text);
+		back_off(inf, again, &err, 0);
 		return;
 	}
 	struct fpd_kube_status st;
 	fpd_kube_status_parse(r->status, r->body, r->len, &st);
-	fpd_error_set(&err, FPD_ERR, "watch of %s: %s (HTTP %ld): %s", inf->o.gvr.resource,
+	fpd_error_set(&err, FPD_ERR, "%s of %s: %s (HTTP %ld): %s", what, inf->o.gvr.resource,
 	              st.reason_text, r->status, st.message[0] ? st.message : "no message");
 	if (fpd_kube_status_is_gone(&st)) {
 		inf->stats.relists_gone++;
+		if (initial)
+			inf->rv_unavailable = true;
 		fpd_log(FPD_LOG_INFO, LOG, "%s; listing again", err.text);
 		do_list(inf);
 		return;
@@ -649,11 +909,19 @@ static void watch_done(void *ud, const struct fpd_kube_http_result *r)
 	 * may mean the world changed: list again. Both after a backoff, and never sooner than
 	 * the server asked. */
 	bool retriable = r->status == 429 || r->status >= 500;
-	back_off(inf, retriable ? STEP_WATCH : STEP_LIST, &err,
+	back_off(inf, retriable ? again : STEP_LIST, &err,
 	         r->retry_after_ms > 0 ? r->retry_after_ms : 0);
 }
 
 static void do_watch(struct fpd_kube_informer *inf)
+{
+	start_watch(inf, false);
+}
+
+/* A watch from the informer's RV; initial: a streaming list, the current state as ADDED
+ * events up to a bookmark annotated k8s.io/initial-events-end (KEP-3157 WatchList), then
+ * the watch goes on in the same stream. */
+static void start_watch(struct fpd_kube_informer *inf, bool initial)
 {
 	int64_t max_s = inf->watch_timeout_ms / 1000;
 	if (max_s < 2)
@@ -666,8 +934,13 @@ static void do_watch(struct fpd_kube_informer *inf)
 	int rc = collection_path(inf, &b);
 	if (!rc)
 		rc = fpd_kube_query(&b, "watch", "1");
+	const char *rv = initial && inf->rv_unavailable ? "" : inf->rv;
+	if (!rc && initial)
+		rc = fpd_kube_query(&b, "sendInitialEvents", "true");
+	if (!rc && initial)
+		rc = fpd_kube_query(&b, "resourceVersionMatch", "NotOlderThan");
 	if (!rc)
-		rc = fpd_kube_query(&b, "resourceVersion", inf->rv);
+		rc = fpd_kube_query(&b, "resourceVersion", rv);
 	if (!rc)
 		rc = fpd_kube_query(&b, "allowWatchBookmarks", "true");
 	if (!rc)
@@ -701,10 +974,16 @@ static void do_watch(struct fpd_kube_informer *inf)
 	fpd_buf_free(&b);
 	if (rc) {
 		fpd_kube_lines_free(&inf->lines);
-		back_off(inf, STEP_WATCH, &err, 0);
+		back_off(inf, initial ? STEP_LIST : STEP_WATCH, &err, 0);
 		return;
 	}
 	inf->stats.watches++;
+	inf->initial = initial;
+	if (initial) {
+		inf->initial_last_ms = inf->watch_start_ms;
+		ev_timer_set(&inf->initial_timer, (double)inf->watch_list_idle_ms / 1000.0, 0.);
+		ev_timer_start(inf->loop, &inf->initial_timer);
+	}
 }
 
 /* ---- public ---- */
@@ -736,6 +1015,9 @@ static struct fpd_kube_prune *prune_set(const struct fpd_kube_informer *inf, con
 	}
 	if (!rc && prefix[0])
 		rc = fpd_kube_prune_add(p, "/type", NULL);
+	if (!rc && prefix[0])
+		rc = fpd_kube_prune_add(
+		    p, "/object/metadata/annotations/k8s.io~1initial-events-end", NULL);
 	if (rc) {
 		/* A pointer the pruner cannot follow: fall back to whole objects. */
 		fpd_kube_prune_free(p);
@@ -796,6 +1078,11 @@ int fpd_kube_informer_new(struct fpd_kube_client *c, const struct fpd_kube_infor
 	fpd_kube_backoff_init(&inf->backoff, opts->backoff_initial_ms, opts->backoff_max_ms, 0,
 	                      seed);
 	ev_timer_init(&inf->timer, timer_cb, 0., 0.);
+	ev_timer_init(&inf->initial_timer, initial_timer_cb, 0., 0.);
+	inf->watch_list_off = opts->no_watch_list || fpd_kube_client_opts(c)->no_watch_list;
+	inf->watch_list_idle_ms =
+	    opts->watch_list_idle_ms > 0 ? opts->watch_list_idle_ms : WATCH_LIST_IDLE_MS;
+	fpd_map_init(&inf->waiters);
 	*out = inf;
 	return FPD_OK;
 }
@@ -815,6 +1102,16 @@ void fpd_kube_informer_free(struct fpd_kube_informer *inf)
 	if (inf->req)
 		fpd_kube_http_cancel(inf->http, inf->req);
 	ev_timer_stop(inf->loop, &inf->timer);
+	ev_timer_stop(inf->loop, &inf->initial_timer);
+	const char *k;
+	void *v;
+	for (size_t i = 0; fpd_map_next(&inf->waiters, &i, &k, &v);) {
+		for (struct fpd_kube_informer_waiter *w = v, *next; w; w = next) {
+			next = w->next;
+			waiter_free(w);
+		}
+	}
+	fpd_map_free(&inf->waiters);
 	fpd_kube_items_free(&inf->items);
 	fpd_kube_lines_free(&inf->lines);
 	free(inf->continue_token);

@@ -4,9 +4,19 @@
  * plus a store, for a single-threaded event loop.
  *
  * The reflector rules it follows (tools/cache/reflector.go):
- * - LIST (paginated only while the list is at RV "" or "0"), remember the list's
- *   resourceVersion; then WATCH from it with allowWatchBookmarks=true and timeoutSeconds drawn
- *   uniformly from [watch_timeout/2, watch_timeout];
+ * - the list is a streaming list where the server has one (WatchList, KEP-3157): a WATCH with
+ *   sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true sends
+ *   the current state as ADDED events, then a BOOKMARK annotated k8s.io/initial-events-end at
+ *   the list's resourceVersion, and goes on as the watch in the same stream: no response ever
+ *   holds the whole collection, and the server encodes one object at a time from its watch
+ *   cache. The informer is synced at that bookmark, not before;
+ * - a server that refuses that watch (400, 422, 405, 501), or sends no event
+ *   for watch_list_idle_ms before the bookmark, has no streaming list: from then on the
+ *   informer LISTs in pages of page_size (limit/continue; the first page a consistent read,
+ *   or NotOlderThan the RV it has); a 410 on a continue token starts that list over. So does
+ *   opts.no_watch_list (or the client's);
+ * - after a list, WATCH from its resourceVersion with allowWatchBookmarks=true and
+ *   timeoutSeconds drawn uniformly from [watch_timeout/2, watch_timeout];
  * - every event's resourceVersion, BOOKMARKs included, becomes the point to resume from;
  * - the server ending the watch (its timeout), EOF, or the client timeout (server timeout plus
  *   a margin) → watch again from the last RV, no relist; a watch that ends in under a second
@@ -92,6 +102,8 @@ struct fpd_kube_informer_opts {
 	int64_t backoff_max_ms;     /* 0: 30 s */
 	int64_t page_size;          /* list limit; 0: 500 */
 	size_t max_object_bytes;    /* one watch event or list item; 0: 16 MiB */
+	bool no_watch_list;         /* paged lists only, never a streaming list */
+	int64_t watch_list_idle_ms; /* silence before the end bookmark = unsupported; 0: 10 s */
 };
 
 struct fpd_kube_informer_stats {
@@ -102,6 +114,8 @@ struct fpd_kube_informer_stats {
 	uint64_t watch_timeouts; /* watches the server (or the client timeout) ended normally */
 	uint64_t failures;       /* errors reported through on_error */
 	uint64_t adds, updates, deletes, inferred_deletes, bookmarks;
+	uint64_t watch_lists;          /* of the complete lists, those streamed (WatchList) */
+	uint64_t watch_list_fallbacks; /* times the server had no streaming list: paged lists */
 };
 
 /* A new informer on client c (borrowed; must outlive it). Nothing is sent until start.
@@ -125,6 +139,32 @@ const struct fpd_kube_obj *fpd_kube_informer_get(const struct fpd_kube_informer 
 size_t fpd_kube_informer_count(const struct fpd_kube_informer *inf);
 void fpd_kube_informer_each(const struct fpd_kube_informer *inf,
                             void (*fn)(void *ud, const struct fpd_kube_obj *o), void *ud);
+
+/* Called once per wait: obj (borrowed for the call) is the object as the informer received it,
+ * or NULL when a list completed without it or the wait timed out. */
+typedef void (*fpd_kube_wait_fn)(void *ud, const struct fpd_kube_obj *obj);
+
+/* Tells the caller when object ns/name (ns NULL for cluster-scoped) is in the cache: for a
+ * cache miss that should not cost a GET of its own, e.g. a status call after a restart while
+ * the first list is still arriving, or an object created a moment ago whose watch event is on
+ * its way. Returns FPD_OK when the object is cached now (read it with fpd_kube_informer_get;
+ * fn is not called). Otherwise returns FPD_AGAIN and calls fn exactly once, from the loop:
+ * - with the object, from the list item or watch event that delivers it;
+ * - with NULL when the list in progress (or the next one, when the informer is watching)
+ *   completes without it: the caller then GETs it, or knows it is not there;
+ * - with NULL after timeout_ms (> 0; <= 0: no timeout, only a list completion ends it).
+ * A synced informer that keeps watching completes no list until a relist: give such waits a
+ * timeout. fn may wait again or cancel other waits. FPD_EINVAL without a name or fn.
+ * Waits still pending when the informer is freed are dropped without a call. */
+int fpd_kube_informer_wait(struct fpd_kube_informer *inf, const char *ns, const char *name,
+                           int64_t timeout_ms, fpd_kube_wait_fn fn, void *ud,
+                           struct fpd_error *err);
+
+/* Drops every pending wait whose ud is ud, without calls: for an owner that goes away. */
+void fpd_kube_informer_wait_cancel(struct fpd_kube_informer *inf, void *ud);
+
+/* Number of pending waits. */
+size_t fpd_kube_informer_waiting(const struct fpd_kube_informer *inf);
 
 /* The resourceVersion the informer would resume from (borrowed; "" before the first list). */
 const char *fpd_kube_informer_resource_version(const struct fpd_kube_informer *inf);

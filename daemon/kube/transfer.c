@@ -73,9 +73,13 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *ud)
 {
 	struct fpd_kube_transfer *t = ud;
 	size_t n = size * nmemb;
-	if (n >= 5 && memcmp(line, "HTTP/", 5) == 0)
+	static const char apf[] = "x-kubernetes-pf-flowschema-uid:";
+	if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {
 		t->retry_after_ms = -1; /* a new response begins */
-	else if (n > 12 && strncasecmp(line, "retry-after:", 12) == 0)
+		t->apf = false;
+	} else if (n > sizeof(apf) - 1 && strncasecmp(line, apf, sizeof(apf) - 1) == 0) {
+		t->apf = true;
+	} else if (n > 12 && strncasecmp(line, "retry-after:", 12) == 0)
 		t->retry_after_ms =
 		    fpd_kube_http_parse_retry_after(line + 12, n - 12, fpd_clock_wall_ms());
 	return n;
@@ -150,6 +154,7 @@ void fpd_kube_transfer_begin(struct fpd_kube_transfer *t, CURL *e,
 	t->status = 0;
 	t->http_version = 0;
 	t->retry_after_ms = -1;
+	t->apf = false;
 	t->aborted = t->overflow = false;
 	fpd_buf_reset(&t->body);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);

@@ -39,10 +39,11 @@ struct fpd_kube_transfer {
 	long status;
 	long http_version;
 	int64_t retry_after_ms; /* -1: none in the last answer */
-	bool stream;            /* hand a 2xx body to on_data */
-	bool cancelled;         /* the owner is gone: stop reading */
-	bool aborted;           /* on_data asked to stop */
-	bool overflow;          /* the body passed its maximum */
+	bool apf;       /* the last answer came through API Priority and Fairness (a flow schema) */
+	bool stream;    /* hand a 2xx body to on_data */
+	bool cancelled; /* the owner is gone: stop reading */
+	bool aborted;   /* on_data asked to stop */
+	bool overflow;  /* the body passed its maximum */
 	fpd_kube_data_fn on_data;
 	void *ud;
 	void *owner;        /* CURLINFO_PRIVATE: found again from the easy handle */

@@ -313,7 +313,10 @@ class Cluster:
     def __init__(self, workdir: str | os.PathLike | None = None, bin_dir: str | os.PathLike | None = None,
                  *, watch_cache: bool = True, keep: bool | None = None,
                  die_with_parent: bool = True, extra_apiserver_args: Iterable[str] = (),
-                 quiet: bool = False):
+                 quiet: bool = False, etcd_quota_bytes: int = 256 << 20,
+                 apiserver_memory_limit: str | None = None,
+                 max_requests_inflight: int | None = None,
+                 max_mutating_requests_inflight: int | None = None):
         self._given_dir = workdir is not None
         self._workdir_arg = Path(workdir) if workdir is not None else None
         self._bin_dir_arg = Path(bin_dir) if bin_dir is not None else None
@@ -322,6 +325,16 @@ class Cluster:
         self.die_with_parent = die_with_parent
         self.extra_apiserver_args = list(extra_apiserver_args)
         self.quiet = quiet
+        # Scale: etcd's backend quota (--quota-backend-bytes; ~4-6 KB per pod) and
+        # kube-apiserver's soft memory limit (GOMEMLIMIT; None: $GOMEMLIMIT, else 768MiB;
+        # "": none).
+        # The in-flight limits (None: kube-apiserver's defaults, 400 and 200) make the server
+        # answer 429 early; without API Priority and Fairness (off here) they are the
+        # max-in-flight filter, which exempts system:masters (the admin client).
+        self.etcd_quota_bytes = int(etcd_quota_bytes)
+        self.apiserver_memory_limit = apiserver_memory_limit
+        self.max_requests_inflight = max_requests_inflight
+        self.max_mutating_requests_inflight = max_mutating_requests_inflight
         self.etcd_proc: subprocess.Popen | None = None
         self.apiserver_proc: subprocess.Popen | None = None
         self._started = False
@@ -434,7 +447,7 @@ class Cluster:
             f"--initial-advertise-peer-urls={peer}",
             f"--initial-cluster=default={peer}",
             "--initial-cluster-state=new",
-            "--quota-backend-bytes=268435456",  # 256 MiB is plenty for tests
+            f"--quota-backend-bytes={self.etcd_quota_bytes}",  # default 256 MiB: plenty for tests
             "--unsafe-no-fsync",  # throwaway data: trade durability for speed
             "--log-level=warn",
         ]
@@ -504,6 +517,10 @@ class Cluster:
         ]
         if not self.watch_cache:
             args.append("--watch-cache=false")
+        if self.max_requests_inflight is not None:
+            args.append(f"--max-requests-inflight={self.max_requests_inflight}")
+        if self.max_mutating_requests_inflight is not None:
+            args.append(f"--max-mutating-requests-inflight={self.max_mutating_requests_inflight}")
         return args + self.extra_apiserver_args
 
     def start_apiserver(self) -> None:
@@ -513,7 +530,12 @@ class Cluster:
                 return
             log = self.workdir / "kube-apiserver.log"
             env = dict(os.environ)
-            env.setdefault("GOMEMLIMIT", "768MiB")
+            if self.apiserver_memory_limit is None:
+                env.setdefault("GOMEMLIMIT", "768MiB")
+            elif self.apiserver_memory_limit:
+                env["GOMEMLIMIT"] = self.apiserver_memory_limit
+            else:
+                env.pop("GOMEMLIMIT", None)
             self.apiserver_proc = self._spawn(self._apiserver_args(), log, env=env, append=True)
             self._wait_for("kube-apiserver /readyz", self._apiserver_ready, proc=self.apiserver_proc,
                            log=log, timeout=120)
@@ -1215,7 +1237,8 @@ def _supervise(args) -> int:
     d = Path(args.dir)
     sigs = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2}
     signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
-    c = Cluster(workdir=d, bin_dir=args.bin_dir, watch_cache=not args.no_watch_cache)
+    c = Cluster(workdir=d, bin_dir=args.bin_dir, watch_cache=not args.no_watch_cache,
+                **_scale_kwargs(args))
     try:
         c.start()
     except Exception as e:
@@ -1240,6 +1263,31 @@ def _supervise(args) -> int:
             c.write_env("error")
     c.stop()
     return 0
+
+
+_SCALE_OPTS = (  # CLI option, Cluster keyword, type
+    ("--etcd-quota-bytes", "etcd_quota_bytes", int),
+    ("--apiserver-memory-limit", "apiserver_memory_limit", str),
+    ("--max-requests-inflight", "max_requests_inflight", int),
+    ("--max-mutating-requests-inflight", "max_mutating_requests_inflight", int),
+)
+
+
+def _scale_kwargs(args) -> dict[str, Any]:
+    out = {kw: getattr(args, kw) for _, kw, _ in _SCALE_OPTS if getattr(args, kw) is not None}
+    if args.apiserver_arg:
+        out["extra_apiserver_args"] = list(args.apiserver_arg)
+    return out
+
+
+def _scale_argv(args) -> list[str]:
+    out = []
+    for opt, kw, _ in _SCALE_OPTS:
+        if getattr(args, kw) is not None:
+            out += [opt, str(getattr(args, kw))]
+    for a in args.apiserver_arg or ():
+        out.append(f"--apiserver-arg={a}")
+    return out
 
 
 def _wait_state(d: Path, want: str, pid: int, timeout: float) -> dict[str, str]:
@@ -1271,6 +1319,7 @@ def _cli_up(args) -> int:
     cmd = [sys.executable, str(Path(__file__).resolve()), "_supervise", "--dir", str(d), "--bin-dir", str(bin_dir)]
     if args.no_watch_cache:
         cmd.append("--no-watch-cache")
+    cmd += _scale_argv(args)
     with open(d / "supervisor.log", "ab") as log:
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
                              close_fds=True)
@@ -1369,6 +1418,17 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--bin-dir", default=None)
             p.add_argument("--no-watch-cache", action="store_true",
                            help="run kube-apiserver with --watch-cache=false")
+            p.add_argument("--etcd-quota-bytes", type=int, default=None,
+                           help="etcd --quota-backend-bytes (default 268435456 = 256 MiB)")
+            p.add_argument("--apiserver-memory-limit", default=None,
+                           help="GOMEMLIMIT of kube-apiserver (default 768MiB; '' = none)")
+            p.add_argument("--max-requests-inflight", type=int, default=None,
+                           help="kube-apiserver --max-requests-inflight (default: its own, 400)")
+            p.add_argument("--max-mutating-requests-inflight", type=int, default=None,
+                           help="kube-apiserver --max-mutating-requests-inflight (default 200)")
+            p.add_argument("--apiserver-arg", action="append", default=None,
+                           help="one more kube-apiserver flag, e.g. --apiserver-arg=--v=2 "
+                                "(repeatable)")
         if name == "compact":
             p.add_argument("--no-restart", action="store_true",
                            help="do not restart kube-apiserver to expire its watch cache")

@@ -82,6 +82,54 @@ START_TEST(ratelimit_disabled)
 }
 END_TEST
 
+/* A 429 pauses the bucket until Retry-After, then it refills from empty at half the rate:
+ * the requests that waited come back slower, not as a burst; the rate grows back to qps. */
+START_TEST(ratelimit_pause_then_empty_bucket)
+{
+	struct fpd_kube_ratelimit rl;
+	fpd_kube_ratelimit_init(&rl, 10, 50, 0);
+	ck_assert_int_eq(fpd_kube_ratelimit_take(&rl, 0), 0);
+	fpd_kube_ratelimit_pause(&rl, 0, 1000);
+	ck_assert_int_eq(fpd_kube_ratelimit_wait(&rl, 0), 1000);
+	ck_assert_int_eq(fpd_kube_ratelimit_take(&rl, 400), 600);
+	/* An earlier pause does not shorten it; a later one extends it without halving again. */
+	fpd_kube_ratelimit_pause(&rl, 400, 500);
+	ck_assert_int_eq(fpd_kube_ratelimit_wait(&rl, 400), 600);
+	fpd_kube_ratelimit_pause(&rl, 400, 2000);
+	ck_assert_int_eq(fpd_kube_ratelimit_wait(&rl, 1000), 1000);
+	/* At the end of the pause the bucket is empty and refills at 5/s, not 10. */
+	ck_assert_int_eq(fpd_kube_ratelimit_take(&rl, 2000), 200);
+	ck_assert_int_eq(fpd_kube_ratelimit_take(&rl, 2200), 0);
+	int64_t w = fpd_kube_ratelimit_take(&rl, 2200);
+	ck_assert_msg(w > 150 && w < 200, "one token per ~198 ms at ~5/s, saw %lld", (long long)w);
+	/* wait never takes. */
+	ck_assert_int_eq(fpd_kube_ratelimit_wait(&rl, 2500), 0);
+	ck_assert_int_eq(fpd_kube_ratelimit_wait(&rl, 2500), 0);
+	ck_assert_int_eq(fpd_kube_ratelimit_take(&rl, 2500), 0);
+	/* A new episode halves again: ~2.7/s. */
+	fpd_kube_ratelimit_pause(&rl, 3000, 4000);
+	w = fpd_kube_ratelimit_take(&rl, 4000);
+	ck_assert_msg(w > 300 && w < 400, "one token per ~375 ms at ~2.7/s, saw %lld",
+	              (long long)w);
+	/* 30 s later the rate is back at qps and the bucket full: 50 at once, then 100 ms. */
+	for (int i = 0; i < 50; i++)
+		ck_assert_int_eq(fpd_kube_ratelimit_take(&rl, 40000), 0);
+	ck_assert_int_eq(fpd_kube_ratelimit_take(&rl, 40000), 100);
+}
+END_TEST
+
+/* An unlimited bucket (a budget with no qps of its own) still honours the server's pause. */
+START_TEST(ratelimit_unlimited_pauses)
+{
+	struct fpd_kube_ratelimit rl;
+	fpd_kube_ratelimit_init(&rl, 0, 1, 0);
+	fpd_kube_ratelimit_pause(&rl, 0, 1000);
+	ck_assert_int_eq(fpd_kube_ratelimit_take(&rl, 10), 990);
+	for (int i = 0; i < 100; i++)
+		ck_assert_int_eq(fpd_kube_ratelimit_take(&rl, 1000), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("kube_backoff");
@@ -91,6 +139,8 @@ int main(void)
 	tcase_add_test(tc, backoff_defaults_and_rand_range);
 	tcase_add_test(tc, ratelimit_burst_then_qps);
 	tcase_add_test(tc, ratelimit_disabled);
+	tcase_add_test(tc, ratelimit_pause_then_empty_bucket);
+	tcase_add_test(tc, ratelimit_unlimited_pauses);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
 }
