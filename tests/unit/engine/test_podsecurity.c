@@ -246,6 +246,8 @@ static const struct {
      "spec: pod: hostNetwork=true is not allowed (check: hostNamespaces)"},
     {"spark/build/pod-templates.json",
      "spark:spec.executor: pod: hostNetwork=true is not allowed (check: hostNamespaces)"},
+    {"spark/build/operator-v2-role-templates.json",
+     "spark:spec.executor: pod: hostNetwork=true is not allowed (check: hostNamespaces)"},
     {"spark/build/r-security.json",
      "spark:spec.driver: pod: hostNetwork=true is not allowed (check: hostNamespaces)"},
 };
