@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 from collections import OrderedDict
-from contextlib import contextmanager
 from pathlib import Path
 
 from flyteidl.core import literals_pb2, workflow_closure_pb2
@@ -19,27 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e" / "engine"))
 from flytekit_tasks import settings  # noqa: E402 (the engine tests' SerializationSettings)
 
 
-@contextmanager
-def _without_torch_stand_in():
-    """tests/e2e/operators/kubeflow_tasks.py leaves a stand-in `torch` module (no file, no
-    torch.nn) in sys.modules; flytekit then imports its PyTorch type transformers at every type
-    lookup and fails. In the same pytest session, hide it while flytekit serializes."""
-    stand_in = sys.modules.get("torch")
-    if stand_in is None or getattr(stand_in, "__file__", None):
-        yield
-        return
-    hidden = {k: sys.modules.pop(k) for k in list(sys.modules) if k == "torch" or k.startswith("torch.")}
-    try:
-        yield
-    finally:
-        sys.modules.update(hidden)
-
-
 def closure(wf) -> workflow_closure_pb2.WorkflowClosure:
     """The workflow and every task it calls, as flytekit serializes them for registration."""
     entities = OrderedDict()
-    with _without_torch_stand_in():
-        spec = get_serializable(entities, settings(), wf)
+    spec = get_serializable(entities, settings(), wf)
     tasks = [e.template.to_flyte_idl() for e in entities.values() if isinstance(e, TaskSpec)]
     return workflow_closure_pb2.WorkflowClosure(workflow=spec.template.to_flyte_idl(), tasks=tasks)
 

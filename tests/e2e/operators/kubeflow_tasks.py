@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import types
+from contextlib import contextmanager
 
 from flytekit import PodTemplate, Resources, task
 from flytekitplugins.kfmpi import Launcher, MPIJob
@@ -18,10 +19,14 @@ from kubernetes.client import V1Container, V1EmptyDirVolumeSource, V1PodSpec, V1
 from flytekit_tasks import serialize
 
 
+@contextmanager
 def _torch_run_stub():
     """flytekit's Elastic task imports torch.distributed.run only to parse `nnodes`; the tests do
-    not install PyTorch (hundreds of MB) just for that, so that one function stands in."""
+    not install PyTorch (hundreds of MB) just for that, so that one function stands in while an
+    Elastic task is made and serialized. It is removed afterwards: left in sys.modules, the
+    stand-in (no torch.nn) breaks flytekit's type lookups in every later test of the session."""
     if "torch" in sys.modules:
+        yield
         return
     torch, dist, run = (types.ModuleType(n) for n in ("torch", "torch.distributed", "torch.distributed.run"))
 
@@ -31,7 +36,13 @@ def _torch_run_stub():
 
     run.parse_min_max_nnodes = parse_min_max_nnodes
     dist.run, torch.distributed = run, dist
-    sys.modules.update({"torch": torch, "torch.distributed": dist, "torch.distributed.run": run})
+    names = ("torch", "torch.distributed", "torch.distributed.run")
+    sys.modules.update(dict(zip(names, (torch, dist, run))))
+    try:
+        yield
+    finally:
+        for n in names:
+            sys.modules.pop(n, None)
 
 
 @task(task_config=PyTorch(num_workers=2))
@@ -82,9 +93,9 @@ def elastic_train() -> None:
 
 def torch_elastic():
     global torch_elastic_task
-    _torch_run_stub()
-    torch_elastic_task = task(task_config=Elastic(nnodes=2, nproc_per_node=4, max_restarts=2))(elastic_train)
-    return serialize(torch_elastic_task)
+    with _torch_run_stub():
+        torch_elastic_task = task(task_config=Elastic(nnodes=2, nproc_per_node=4, max_restarts=2))(elastic_train)
+        return serialize(torch_elastic_task)
 
 
 def torch_v0():
@@ -131,9 +142,9 @@ CASES = {
 def torch_elastic_single():
     """Elastic(nnodes=1): flytekit writes task type python-task, version 1, for one pod."""
     global torch_elastic_single_task
-    _torch_run_stub()
-    torch_elastic_single_task = task(task_config=Elastic(nnodes=1, nproc_per_node=2))(elastic_train)
-    return serialize(torch_elastic_single_task)
+    with _torch_run_stub():
+        torch_elastic_single_task = task(task_config=Elastic(nnodes=1, nproc_per_node=2))(elastic_train)
+        return serialize(torch_elastic_single_task)
 
 
 # For the Trainer v2 (TrainJob) plugin: what maps (a pod template, a fixed elastic node count)
@@ -153,16 +164,16 @@ def torch_trainjob_pod_template() -> None:
 
 def torch_elastic_fixed():
     global torch_elastic_fixed_task
-    _torch_run_stub()
-    torch_elastic_fixed_task = task(task_config=Elastic(nnodes=2, nproc_per_node=4))(elastic_train)
-    return serialize(torch_elastic_fixed_task)
+    with _torch_run_stub():
+        torch_elastic_fixed_task = task(task_config=Elastic(nnodes=2, nproc_per_node=4))(elastic_train)
+        return serialize(torch_elastic_fixed_task)
 
 
 def torch_elastic_range():
     global torch_elastic_range_task
-    _torch_run_stub()
-    torch_elastic_range_task = task(task_config=Elastic(nnodes="1:3"))(elastic_train)
-    return serialize(torch_elastic_range_task)
+    with _torch_run_stub():
+        torch_elastic_range_task = task(task_config=Elastic(nnodes="1:3"))(elastic_train)
+        return serialize(torch_elastic_range_task)
 
 
 TRAINJOB_CASES = {
