@@ -49,10 +49,10 @@ struct daemon {
 	struct fpd_admin *admin;
 	ev_timer kube_retry;
 	double kube_retry_s;
-	struct fpd_keys *keys;               /* from files; NULL: from a Secret or random */
-	struct fpd_secret_key *secret_key;   /* reading or creating the key's Secret */
-	struct fpd_lease *lease;             /* NULL: leader election is off */
-	bool in_cluster;                     /* the credentials are the service account's */
+	struct fpd_keys *keys;             /* from files; NULL: from a Secret or random */
+	struct fpd_secret_key *secret_key; /* reading or creating the key's Secret */
+	struct fpd_lease *lease;           /* NULL: leader election is off */
+	bool in_cluster;                   /* the credentials are the service account's */
 };
 
 /* The Secret that holds the signing key when no file is configured: engine.signing_key_secret,

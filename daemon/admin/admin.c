@@ -168,7 +168,8 @@ static void render_leader(const struct fpd_admin *a, struct fpd_buf *b, json_t *
 	if (j) {
 		json_object_set_new(j, "leader_election", json_boolean(lease != NULL));
 		json_object_set_new(j, "leader", json_boolean(leader));
-		json_object_set_new(j, "identity", json_string(lease ? fpd_lease_identity(lease) : ""));
+		json_object_set_new(j, "identity",
+		                    json_string(lease ? fpd_lease_identity(lease) : ""));
 		json_object_set_new(j, "lease_holder", json_string(holder));
 		return;
 	}
@@ -215,11 +216,12 @@ static void render_metrics(const struct fpd_admin *a, struct fpd_buf *b)
 	const struct fpd_lease *lease = a->src.lease ? *a->src.lease : NULL;
 	if (lease) {
 		char *id = label_escape(fpd_lease_identity(lease));
-		fpd_buf_printf(b,
-		               "# HELP flyteplugd_leader 1 when this replica holds the leader Lease "
-		               "(it runs cleanup).\n# TYPE flyteplugd_leader gauge\n"
-		               "flyteplugd_leader{identity=\"%s\"} %d\n",
-		               id, fpd_lease_is_leader(lease) ? 1 : 0);
+		fpd_buf_printf(
+		    b,
+		    "# HELP flyteplugd_leader 1 when this replica holds the leader Lease "
+		    "(it runs cleanup).\n# TYPE flyteplugd_leader gauge\n"
+		    "flyteplugd_leader{identity=\"%s\"} %d\n",
+		    id, fpd_lease_is_leader(lease) ? 1 : 0);
 		free(id);
 	} else if (e) {
 		metric(b, "flyteplugd_leader", "gauge",
@@ -364,8 +366,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		}
 		if (j) {
 			json_object_set_new(j, "ready", json_boolean(status == MHD_HTTP_OK));
-			json_object_set_new(j, "status",
-			                    json_stringn(reason.data ? reason.data : "", reason.len));
+			json_object_set_new(
+			    j, "status", json_stringn(reason.data ? reason.data : "", reason.len));
 			render_leader(a, &b, j);
 			char *text = json_dumps(j, JSON_COMPACT);
 			json_decref(j);
@@ -375,7 +377,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			free(text);
 			type = "application/json";
 		} else {
-			fpd_buf_printf(&b, "%.*s\n", (int)reason.len, reason.data ? reason.data : "");
+			fpd_buf_printf(&b, "%.*s\n", (int)reason.len,
+			               reason.data ? reason.data : "");
 			if (e)
 				render_leader(a, &b, NULL);
 		}

@@ -28,8 +28,8 @@ struct fpd_lease;
 struct fpd_admin_sources {
 	struct fpd_engine *const *engine;
 	const struct fpd_grpc_server *grpc;
-	struct fpd_lease *const *lease;      /* NULL or *lease NULL: leader election is off */
-	struct fpd_keys *const *keys;        /* NULL or *keys NULL: no keys yet */
+	struct fpd_lease *const *lease; /* NULL or *lease NULL: leader election is off */
+	struct fpd_keys *const *keys;   /* NULL or *keys NULL: no keys yet */
 };
 
 /* Listens on cfg->listen. New server, or NULL with err filled (address taken, bad address). */

@@ -18,7 +18,7 @@ import grpc
 import pytest
 from flyteidl.admin import agent_pb2
 
-from conftest import Daemon
+from conftest import Daemon, free_port
 from test_admin import http_get
 from test_pod_tasks import PHASE, create, get, pod, wait_phase
 
@@ -41,6 +41,10 @@ def replica(cluster, workdir, secret, lease, lease_ns, started):
     workdir.mkdir()
     d = Daemon(workdir, cluster, admin=True)
     d.key.unlink()  # the key comes from the Secret
+    # free_port() may hand out a port twice before anyone binds it: four distinct ones.
+    used = {p for o in started for p in (o.port, o.admin_port)}
+    while d.port in used or d.admin_port in used | {d.port}:
+        d.port, d.admin_port = free_port(), free_port()
     d.config.write_text(replica_yaml(cluster, d, secret, lease, lease_ns))
     started.append(d)
     return d

@@ -198,8 +198,8 @@ START_TEST(previous_keys_verify_only)
 	    fpd_resource_meta_decode((uint8_t *)new_meta, new_len, rotated, &back, &err), FPD_OK);
 	/* Signed with the new key: the old deployment (key only) refuses it, the new key's
 	 * own signer accepts it. */
-	ck_assert_int_eq(fpd_resource_meta_decode((uint8_t *)new_meta, new_len, signer, &back, &err),
-	                 FPD_EPERM);
+	ck_assert_int_eq(
+	    fpd_resource_meta_decode((uint8_t *)new_meta, new_len, signer, &back, &err), FPD_EPERM);
 	ck_assert_int_eq(
 	    fpd_resource_meta_decode((uint8_t *)new_meta, new_len, other_signer, &back, &err),
 	    FPD_OK);
