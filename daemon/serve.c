@@ -164,7 +164,8 @@ static int start_lease(struct daemon *d, struct fpd_error *err)
 	return FPD_OK;
 }
 
-/* The engine on d->kube with d->keys; on failure everything kube is torn down. */
+/* The engine on d->kube with d->keys; on failure the engine and the elector are torn down
+ * (the client is kept for the next attempt: this may run inside one of its callbacks). */
 static int start_engine(struct daemon *d, struct fpd_error *err)
 {
 	int rc = fpd_engine_new(d->loop, d->cfg, d->registry, d->psettings, d->kube, d->keys,
@@ -178,8 +179,6 @@ static int start_engine(struct daemon *d, struct fpd_error *err)
 		d->lease = NULL;
 		fpd_engine_free(d->engine);
 		d->engine = NULL;
-		fpd_kube_client_free(d->kube);
-		d->kube = NULL;
 		return rc;
 	}
 	fpd_agent_set_engine(d->agent, d->engine);
@@ -207,9 +206,6 @@ static void on_secret_key(void *ud, int code, const json_t *data, bool created,
 		fpd_log(FPD_LOG_INFO, "daemon", "resource_meta keys: %zu from %s%s",
 		        fpd_keys_count(d->keys), what, created ? " (created it)" : "");
 		rc = start_engine(d, &err);
-	} else {
-		fpd_kube_client_free(d->kube);
-		d->kube = NULL;
 	}
 	if (rc)
 		kube_retry_later(d, &err, false);
@@ -220,38 +216,31 @@ static void on_secret_key(void *ud, int code, const json_t *data, bool created,
  * health, and tries again with backoff. */
 static int start_kube(struct daemon *d, struct fpd_error *err)
 {
-	struct fpd_kube_creds creds;
-	memset(&creds, 0, sizeof(creds));
-	int rc = fpd_kube_creds_load(&d->cfg->kubernetes, &creds, err);
-	if (!rc) {
-		struct fpd_kube_client_opts opts;
-		fpd_kube_client_opts_from_config(&d->cfg->kubernetes, &opts);
-		d->in_cluster = strncmp(creds.source, "in-cluster", 10) == 0;
-		rc = fpd_kube_client_new(d->loop, &creds, &opts, &d->kube, err);
+	int rc = FPD_OK;
+	if (!d->kube) {
+		struct fpd_kube_creds creds;
+		memset(&creds, 0, sizeof(creds));
+		rc = fpd_kube_creds_load(&d->cfg->kubernetes, &creds, err);
+		if (!rc) {
+			struct fpd_kube_client_opts opts;
+			fpd_kube_client_opts_from_config(&d->cfg->kubernetes, &opts);
+			d->in_cluster = strncmp(creds.source, "in-cluster", 10) == 0;
+			rc = fpd_kube_client_new(d->loop, &creds, &opts, &d->kube, err);
+		}
+		fpd_kube_creds_free(&creds);
+		if (rc)
+			return rc;
 	}
-	fpd_kube_creds_free(&creds);
-	if (rc)
-		return rc;
 	const char *secret = d->cfg->engine.signing_key_secret;
 	if (!d->keys && !secret[0] && d->in_cluster)
 		secret = DEFAULT_KEY_SECRET;
 	if (d->keys || !secret[0]) {
 		rc = d->keys ? FPD_OK : random_keys(d, err);
-		if (rc) {
-			fpd_kube_client_free(d->kube);
-			d->kube = NULL;
-			return rc;
-		}
-		return start_engine(d, err);
+		return rc ? rc : start_engine(d, err);
 	}
 	struct fpd_secret_key_opts so = {.name = secret, .data_key = FPD_KEYS_SECRET_SIGNING};
 	rc = fpd_secret_key_ensure(d->kube, &so, on_secret_key, d, &d->secret_key, err);
-	if (rc != FPD_AGAIN) {
-		fpd_kube_client_free(d->kube);
-		d->kube = NULL;
-		return rc ? rc : FPD_ERR;
-	}
-	return FPD_AGAIN;
+	return rc; /* FPD_AGAIN: on_secret_key goes on */
 }
 
 static void kube_retry_later(struct daemon *d, const struct fpd_error *err, bool first)

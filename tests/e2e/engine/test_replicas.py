@@ -254,3 +254,54 @@ def test_key_file_read_whole(cluster, tmp_path):
         wait_phase(d, meta, PHASE.QUEUED)
     finally:
         d.stop()
+
+
+def test_key_rotation_in_the_secret(cluster, tmp_path):
+    """The Secret's `signing-key.previous` still verifies, `signing-key` signs."""
+    old, new, stranger = os.urandom(32), os.urandom(32), os.urandom(32)
+    name = f"fpd-rot-{uuid.uuid4().hex[:8]}"
+    cluster.must("POST", "/api/v1/namespaces/default/secrets", {
+        "metadata": {"name": name},
+        "data": {"signing-key": base64.b64encode(new).decode(),
+                 "signing-key.previous": base64.b64encode(old).decode()}})
+    ns = cluster.new_namespace("secretrot")
+    d = keyed_daemon(cluster, tmp_path / "secret", old)
+    d.config.write_text(d.config.read_text().replace(
+        f'  signing_key_file: "{d.key}"\n', f"  signing_key_secret: {name}\n"))
+    d.start()
+    try:
+        meta = wait_for("the engine", lambda: _try_create(d, ns, "sec1"), 20, d.tail)
+        assert sign_like_flyteplugd(new, meta) == meta, "signing-key must sign"
+        wait_phase(d, sign_like_flyteplugd(old, meta), PHASE.QUEUED)  # previous verifies
+        refused(d, sign_like_flyteplugd(stranger, meta))
+        assert "resource_meta keys: 2 from Secret" in d.log.read_text(errors="replace")
+    finally:
+        d.stop()
+
+
+def _try_create(d, ns, name):
+    try:
+        return create(d, ns, name)
+    except grpc.RpcError:
+        return None
+
+
+def test_secret_without_signing_key_is_reported(cluster, tmp_path):
+    name = f"fpd-bad-{uuid.uuid4().hex[:8]}"
+    cluster.must("POST", "/api/v1/namespaces/default/secrets", {
+        "metadata": {"name": name}, "data": {"key": base64.b64encode(os.urandom(32)).decode()}})
+    d = keyed_daemon(cluster, tmp_path / "bad", os.urandom(32))
+    d.config.write_text(d.config.read_text().replace(
+        f'  signing_key_file: "{d.key}"\n', f"  signing_key_secret: {name}\n"))
+    d.start()
+    try:
+        wait_for("the error", lambda: "signing key" in d.log.read_text(errors="replace")
+                 and "ERROR" in d.log.read_text(errors="replace"), 20, d.tail)
+        assert d.proc.poll() is None, d.tail()
+        with pytest.raises(grpc.RpcError) as e:  # no engine: no tasks, but an answer
+            create(d, cluster.new_namespace("nokey"), "nokey1")
+        assert e.value.code() == grpc.StatusCode.UNAVAILABLE, e.value
+        st, sec = cluster.request("GET", f"/api/v1/namespaces/default/secrets/{name}")
+        assert set(sec["data"]) == {"key"}, "an existing Secret must never be rewritten"
+    finally:
+        d.stop()
