@@ -77,7 +77,7 @@ static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 	d->stopping = 1;
 	fpd_log(FPD_LOG_INFO, "daemon", "signal %d: shutting down", w->signum);
-	/* In-flight calls get grpc.drain_timeout to finish; on_drained ends the loop. */
+	/* In-flight calls get grpc.drain_timeout to finish; on_stop_step_done ends the loop. */
 	/* Health turns NOT_SERVING and its Watch streams end, so they do not hold the drain. */
 	fpd_health_drain(d->health);
 	d->stop_steps = 1;
@@ -115,6 +115,10 @@ static int random_keys(struct daemon *d, struct fpd_error *err)
 	d->keys = fpd_keys_new();
 	int rc = fpd_keys_add(d->keys, material, sizeof(material), "random key", err);
 	OPENSSL_cleanse(material, sizeof(material));
+	if (rc) { /* weak random bytes (fewer than 8 distinct values): draw again next time */
+		fpd_keys_free(d->keys);
+		d->keys = NULL;
+	}
 	return rc;
 }
 

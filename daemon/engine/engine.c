@@ -198,8 +198,7 @@ static void housekeep(struct fpd_engine *e, struct execution *x, int64_t now, bo
 	/* Orphans and TTLs are judged only once this kind's informer has listed: until then an
 	 * object may just not be known yet. (Kinds are independent: an operator whose CRD is
 	 * not installed must not stop the cleanup of the others.) */
-	if (!sweep || !e->cleanup || !x->kind->informer ||
-	    !fpd_kube_informer_synced(x->kind->informer))
+	if (!sweep || !x->kind->informer || !fpd_kube_informer_synced(x->kind->informer))
 		return;
 	if (x->state == EXEC_GONE && now - x->gone_ms >= GONE_KEEP_MS) {
 		exec_remove(e, x);
@@ -210,7 +209,9 @@ static void housekeep(struct fpd_engine *e, struct execution *x, int64_t now, bo
 		exec_remove(e, x);
 		return;
 	}
-	if (x->state != EXEC_ACTIVE || x->deleting)
+	/* Deleting objects is the sweeper's alone (the Lease holder); forgetting entries above is
+	 * every replica's own memory. */
+	if (!e->cleanup || x->state != EXEC_ACTIVE || x->deleting)
 		return;
 	if (fpd_phase_is_terminal(x->phase.phase) && x->finished_ms &&
 	    now - x->finished_ms >= c->cleanup_ttl_ms) {
