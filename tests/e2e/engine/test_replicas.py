@@ -110,6 +110,9 @@ def test_replicas_share_key_and_one_cleans_up(cluster, replicas):
     assert all(f"keys: 1 from Secret default/{secret}" in t for t in logs), both()
     assert sum(f"default/{secret} (created it)" in t for t in logs) == 1, both()
 
+    for d in (a, b):
+        _, text = http_get(d.admin_port, "/metrics")
+        assert re.search(r"^flyteplugd_signing_keys 1$", text, re.M), text
     # Exactly one leader; /readyz names it on both.
     assert states[0][0] != states[1][0], states
     leader, follower = (a, b) if states[0][0] else (b, a)
