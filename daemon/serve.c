@@ -10,17 +10,20 @@
 #include "builtin.h"
 #include "core/log.h"
 #include "engine/engine.h"
+#include "engine/keys.h"
 #include "engine/plugin_settings.h"
 #include "engine/registry.h"
 #include "grpc/health.h"
 #include "grpc/grpc.h"
 #include "kube/client.h"
 #include "kube/creds.h"
+#include "kube/lease.h"
+#include "kube/secret_key.h"
 #include "version.h"
 
 #include <errno.h>
 #include <ev.h>
-#include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +38,7 @@ struct daemon {
 	ev_signal sigterm;
 	ev_signal sigint;
 	int stopping;
+	int stop_steps; /* shutdown steps still under way */
 	struct fpd_registry *registry;
 	struct fpd_grpc_server *grpc;
 	struct fpd_health *health;
@@ -45,14 +49,22 @@ struct daemon {
 	struct fpd_admin *admin;
 	ev_timer kube_retry;
 	double kube_retry_s;
-	uint8_t key[32];
-	size_t key_len;
+	struct fpd_keys *keys;             /* from files; NULL: from a Secret or random */
+	struct fpd_secret_key *secret_key; /* reading or creating the key's Secret */
+	struct fpd_lease *lease;           /* NULL: leader election is off */
+	bool in_cluster;                   /* the credentials are the service account's */
 };
 
-static void on_drained(void *ud)
+/* The Secret that holds the signing key when no file is configured: engine.signing_key_secret,
+ * or in a cluster this default (so that replicas share a key without configuration). */
+#define DEFAULT_KEY_SECRET "flyteplugd-signing-key"
+
+/* The loop ends once the gRPC drain and the Lease release have both finished. */
+static void on_stop_step_done(void *ud)
 {
 	struct daemon *d = ud;
-	ev_break(d->loop, EVBREAK_ALL);
+	if (--d->stop_steps == 0)
+		ev_break(d->loop, EVBREAK_ALL);
 }
 
 static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
@@ -65,66 +77,112 @@ static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 	d->stopping = 1;
 	fpd_log(FPD_LOG_INFO, "daemon", "signal %d: shutting down", w->signum);
-	/* In-flight calls get grpc.drain_timeout to finish; on_drained ends the loop. */
+	/* In-flight calls get grpc.drain_timeout to finish; on_stop_step_done ends the loop. */
 	/* Health turns NOT_SERVING and its Watch streams end, so they do not hold the drain. */
 	fpd_health_drain(d->health);
-	fpd_grpc_server_shutdown(d->grpc, on_drained, d);
+	d->stop_steps = 1;
+	/* A successor takes the Lease at its next retry instead of waiting for it to expire. */
+	if (d->lease && fpd_lease_release(d->lease, on_stop_step_done, d) == FPD_AGAIN)
+		d->stop_steps++;
+	fpd_grpc_server_shutdown(d->grpc, on_stop_step_done, d);
 }
 
-/* The resource_meta signing key: a file (a mounted Secret), hashed to 32 bytes so any
- * length of at least 16 works; or, without one, a random key for this process only. */
-static int load_key(struct daemon *d, struct fpd_error *err)
+/* The resource_meta signing keys from files (engine.signing_key_file and the previous ones);
+ * without them d->keys stays NULL and start_kube decides: a Secret, or a random key. */
+static int load_keys(struct daemon *d, struct fpd_error *err)
 {
-	const char *path = d->cfg->engine.signing_key_file;
-	d->key_len = sizeof(d->key);
-	if (!path[0]) {
-		fpd_log(FPD_LOG_WARN, "daemon",
-		        "engine.signing_key_file is not set: using a random key, so tasks started "
-		        "before a restart cannot be followed after it");
-		return RAND_bytes(d->key, (int)d->key_len) == 1
-		           ? FPD_OK
-		           : fpd_error_set(err, FPD_EIO, "no random bytes for a signing key");
+	int rc = fpd_keys_load_config(&d->cfg->engine, &d->keys, err);
+	if (rc == FPD_ENOENT) {
+		fpd_error_clear(err);
+		return FPD_OK;
 	}
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return fpd_error_set(err, FPD_EIO, "engine.signing_key_file %s: %s", path,
-		                     strerror(errno));
-	uint8_t buf[4096];
-	size_t n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	if (n < 16)
-		return fpd_error_set(
-		    err, FPD_EINVAL,
-		    "engine.signing_key_file %s: the key must be at least 16 bytes", path);
-	unsigned int out = 0;
-	EVP_Digest(buf, n, d->key, &out, EVP_sha256(), NULL);
-	OPENSSL_cleanse(buf, sizeof(buf));
+	if (!rc)
+		fpd_log(FPD_LOG_INFO, "daemon", "resource_meta keys: %zu from files",
+		        fpd_keys_count(d->keys));
+	return rc;
+}
+
+/* A random key for this process only: `serve` outside a cluster without a configured key. */
+static int random_keys(struct daemon *d, struct fpd_error *err)
+{
+	uint8_t material[32];
+	if (RAND_bytes(material, sizeof(material)) != 1)
+		return fpd_error_set(err, FPD_EIO, "no random bytes for a signing key");
+	fpd_log(FPD_LOG_WARN, "daemon",
+	        "no signing key configured (engine.signing_key_file, engine.signing_key_secret): "
+	        "using a random key, so tasks started before a restart cannot be followed after it "
+	        "and no other replica can answer for them");
+	d->keys = fpd_keys_new();
+	int rc = fpd_keys_add(d->keys, material, sizeof(material), "random key", err);
+	OPENSSL_cleanse(material, sizeof(material));
+	if (rc) { /* weak random bytes (fewer than 8 distinct values): draw again next time */
+		fpd_keys_free(d->keys);
+		d->keys = NULL;
+	}
+	return rc;
+}
+
+static void kube_retry_later(struct daemon *d, const struct fpd_error *err, bool first);
+
+static void on_started_leading(void *ud)
+{
+	struct daemon *d = ud;
+	fpd_log(FPD_LOG_INFO, "daemon", "leader (Lease held by %s): this replica cleans up",
+	        fpd_lease_identity(d->lease));
+	if (d->engine)
+		fpd_engine_set_cleanup(d->engine, true);
+}
+
+static void on_stopped_leading(void *ud)
+{
+	struct daemon *d = ud;
+	fpd_log(FPD_LOG_INFO, "daemon", "no longer the leader: cleanup is left to the holder");
+	if (d->engine)
+		fpd_engine_set_cleanup(d->engine, false);
+}
+
+static void on_new_leader(void *ud, const char *holder)
+{
+	(void)ud;
+	fpd_log(FPD_LOG_INFO, "daemon", "the leader Lease is held by %s",
+	        holder[0] ? holder : "nobody");
+}
+
+/* With leader election, only the holder of the Lease sweeps; the engine waits for it. */
+static int start_lease(struct daemon *d, struct fpd_error *err)
+{
+	const struct fpd_config_leader_election *le = &d->cfg->leader_election;
+	if (!le->enabled)
+		return FPD_OK;
+	struct fpd_lease_opts o = {0};
+	fpd_lease_opts_from_config(le, &o);
+	o.on_started_leading = on_started_leading;
+	o.on_stopped_leading = on_stopped_leading;
+	o.on_new_leader = on_new_leader;
+	o.ud = d;
+	int rc = fpd_lease_new(d->loop, d->kube, &o, &d->lease, err);
+	if (rc)
+		return rc;
+	fpd_engine_set_cleanup(d->engine, false);
+	fpd_lease_start(d->lease);
 	return FPD_OK;
 }
 
-/* Connects to the Kubernetes API and starts the engine. On failure (no or bad credentials)
- * the daemon keeps serving metadata and health, and tries again with backoff. */
-static int start_kube(struct daemon *d, struct fpd_error *err)
+/* The engine on d->kube with d->keys; on failure the engine and the elector are torn down
+ * (the client is kept for the next attempt: this may run inside one of its callbacks). */
+static int start_engine(struct daemon *d, struct fpd_error *err)
 {
-	struct fpd_kube_creds creds;
-	memset(&creds, 0, sizeof(creds));
-	int rc = fpd_kube_creds_load(&d->cfg->kubernetes, &creds, err);
-	if (!rc) {
-		struct fpd_kube_client_opts opts;
-		fpd_kube_client_opts_from_config(&d->cfg->kubernetes, &opts);
-		rc = fpd_kube_client_new(d->loop, &creds, &opts, &d->kube, err);
-	}
-	fpd_kube_creds_free(&creds);
+	int rc = fpd_engine_new(d->loop, d->cfg, d->registry, d->psettings, d->kube, d->keys,
+	                        &d->engine, err);
 	if (!rc)
-		rc = fpd_engine_new(d->loop, d->cfg, d->registry, d->psettings, d->kube, d->key,
-		                    d->key_len, &d->engine, err);
+		rc = start_lease(d, err);
 	if (!rc)
 		rc = fpd_engine_start(d->engine, err);
 	if (rc) {
+		fpd_lease_free(d->lease);
+		d->lease = NULL;
 		fpd_engine_free(d->engine);
 		d->engine = NULL;
-		fpd_kube_client_free(d->kube);
-		d->kube = NULL;
 		return rc;
 	}
 	fpd_agent_set_engine(d->agent, d->engine);
@@ -132,19 +190,84 @@ static int start_kube(struct daemon *d, struct fpd_error *err)
 	return FPD_OK;
 }
 
+static void on_secret_key(void *ud, int code, const json_t *data, bool created,
+                          const struct fpd_error *kerr)
+{
+	struct daemon *d = ud;
+	d->secret_key = NULL;
+	struct fpd_error err;
+	fpd_error_clear(&err);
+	char what[300];
+	snprintf(what, sizeof(what), "Secret %s/%s", fpd_kube_client_namespace(d->kube),
+	         d->cfg->engine.signing_key_secret[0] ? d->cfg->engine.signing_key_secret
+	                                              : DEFAULT_KEY_SECRET);
+	int rc = code;
+	if (rc)
+		fpd_error_set(&err, rc, "signing key: %s", kerr->text);
+	else
+		rc = fpd_keys_from_secret_data(data, what, &d->keys, &err);
+	if (!rc) {
+		fpd_log(FPD_LOG_INFO, "daemon", "resource_meta keys: %zu from %s%s",
+		        fpd_keys_count(d->keys), what, created ? " (created it)" : "");
+		rc = start_engine(d, &err);
+	}
+	if (rc)
+		kube_retry_later(d, &err, false);
+}
+
+/* Connects to the Kubernetes API and starts the engine, at once or once the key's Secret is
+ * read (FPD_AGAIN). On failure (no or bad credentials) the daemon keeps serving metadata and
+ * health, and tries again with backoff. */
+static int start_kube(struct daemon *d, struct fpd_error *err)
+{
+	int rc = FPD_OK;
+	if (!d->kube) {
+		struct fpd_kube_creds creds;
+		memset(&creds, 0, sizeof(creds));
+		rc = fpd_kube_creds_load(&d->cfg->kubernetes, &creds, err);
+		if (!rc) {
+			struct fpd_kube_client_opts opts;
+			fpd_kube_client_opts_from_config(&d->cfg->kubernetes, &opts);
+			d->in_cluster = strncmp(creds.source, "in-cluster", 10) == 0;
+			rc = fpd_kube_client_new(d->loop, &creds, &opts, &d->kube, err);
+		}
+		fpd_kube_creds_free(&creds);
+		if (rc)
+			return rc;
+	}
+	const char *secret = d->cfg->engine.signing_key_secret;
+	if (!d->keys && !secret[0] && d->in_cluster)
+		secret = DEFAULT_KEY_SECRET;
+	if (d->keys || !secret[0]) {
+		rc = d->keys ? FPD_OK : random_keys(d, err);
+		return rc ? rc : start_engine(d, err);
+	}
+	struct fpd_secret_key_opts so = {.name = secret, .data_key = FPD_KEYS_SECRET_SIGNING};
+	rc = fpd_secret_key_ensure(d->kube, &so, on_secret_key, d, &d->secret_key, err);
+	return rc; /* FPD_AGAIN: on_secret_key goes on */
+}
+
+static void kube_retry_later(struct daemon *d, const struct fpd_error *err, bool first)
+{
+	if (!first)
+		d->kube_retry_s =
+		    d->kube_retry_s * 2 > KUBE_RETRY_MAX ? KUBE_RETRY_MAX : d->kube_retry_s * 2;
+	fpd_log(FPD_LOG_ERROR, "daemon", "Kubernetes API: %s (%sretrying in %.0f s)", err->text,
+	        first ? "serving without it; " : "", d->kube_retry_s);
+	ev_timer_set(&d->kube_retry, d->kube_retry_s, 0);
+	ev_timer_start(d->loop, &d->kube_retry);
+}
+
 static void on_kube_retry(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct daemon *d = w->data;
 	struct fpd_error err;
 	fpd_error_clear(&err);
-	if (start_kube(d, &err) == FPD_OK)
-		return;
-	d->kube_retry_s =
-	    d->kube_retry_s * 2 > KUBE_RETRY_MAX ? KUBE_RETRY_MAX : d->kube_retry_s * 2;
-	fpd_log(FPD_LOG_ERROR, "daemon", "Kubernetes API: %s (retrying in %.0f s)", err.text,
-	        d->kube_retry_s);
-	ev_timer_set(w, d->kube_retry_s, 0);
-	ev_timer_start(loop, w);
+	int rc = start_kube(d, &err);
+	if (rc != FPD_OK && rc != FPD_AGAIN)
+		kube_retry_later(d, &err, false);
+	(void)loop;
+	(void)revents;
 }
 
 /* Registry, gRPC server and agent services; everything is freed by stop() on failure. */
@@ -168,13 +291,14 @@ static int start(struct daemon *d, struct fpd_error *err)
 	d->agent = fpd_agent_new(d->grpc, d->registry, NULL, err);
 	if (!d->agent)
 		return FPD_EINVAL;
-	int rc = load_key(d, err);
+	int rc = load_keys(d, err);
 	if (!rc)
 		rc = fpd_grpc_server_start(d->grpc, err);
 	if (rc)
 		return rc;
 	if (d->cfg->admin.enabled) {
-		struct fpd_admin_sources src = {.engine = &d->engine, .grpc = d->grpc};
+		struct fpd_admin_sources src = {
+		    .engine = &d->engine, .grpc = d->grpc, .lease = &d->lease, .keys = &d->keys};
 		d->admin = fpd_admin_new(d->loop, &d->cfg->admin, &src, err);
 		if (!d->admin)
 			return FPD_EIO;
@@ -184,12 +308,9 @@ static int start(struct daemon *d, struct fpd_error *err)
 	d->kube_retry_s = KUBE_RETRY_FIRST;
 	ev_timer_init(&d->kube_retry, on_kube_retry, d->kube_retry_s, 0);
 	d->kube_retry.data = d;
-	if (start_kube(d, &kerr)) {
-		fpd_log(FPD_LOG_ERROR, "daemon",
-		        "Kubernetes API: %s (serving without it; retrying in %.0f s)", kerr.text,
-		        d->kube_retry_s);
-		ev_timer_start(d->loop, &d->kube_retry);
-	}
+	rc = start_kube(d, &kerr);
+	if (rc != FPD_OK && rc != FPD_AGAIN)
+		kube_retry_later(d, &kerr, true);
 	return FPD_OK;
 }
 
@@ -200,11 +321,14 @@ static void stop(struct daemon *d)
 	fpd_grpc_server_free(d->grpc);
 	fpd_agent_free(d->agent);
 	fpd_health_free(d->health);
+	if (d->secret_key)
+		fpd_secret_key_cancel(d->secret_key);
+	fpd_lease_free(d->lease);
 	fpd_engine_free(d->engine);
 	fpd_kube_client_free(d->kube);
 	fpd_plugin_settings_free(d->psettings);
 	fpd_registry_free(d->registry);
-	OPENSSL_cleanse(d->key, sizeof(d->key));
+	fpd_keys_free(d->keys);
 }
 
 int fpd_serve(const struct fpd_config *cfg)

@@ -17,7 +17,9 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "engine/keys.h"
 #include "engine/report.h"
+#include "kube/lease.h"
 #include "version.h"
 
 #include <arpa/inet.h>
@@ -140,6 +142,45 @@ static void metric(struct fpd_buf *b, const char *name, const char *type, const 
 	               value);
 }
 
+/* A Prometheus label value: backslash, double quote and newline escaped (new string). */
+static char *label_escape(const char *v)
+{
+	struct fpd_buf b;
+	fpd_buf_init(&b, 4096);
+	for (const char *c = v; *c; c++) {
+		if (*c == '\\' || *c == '"')
+			fpd_buf_printf(&b, "\\%c", *c);
+		else if (*c == '\n')
+			fpd_buf_append_str(&b, "\\n");
+		else
+			fpd_buf_printf(&b, "%c", *c);
+	}
+	size_t len;
+	return fpd_buf_steal(&b, &len);
+}
+
+/* The leader Lease, for /readyz: a line of text, or members of a JSON object. */
+static void render_leader(const struct fpd_admin *a, struct fpd_buf *b, json_t *j)
+{
+	const struct fpd_lease *lease = a->src.lease ? *a->src.lease : NULL;
+	const char *holder = lease ? fpd_lease_holder(lease) : "";
+	bool leader = lease && fpd_lease_is_leader(lease);
+	if (j) {
+		json_object_set_new(j, "leader_election", json_boolean(lease != NULL));
+		json_object_set_new(j, "leader", json_boolean(leader));
+		json_object_set_new(j, "identity",
+		                    json_string(lease ? fpd_lease_identity(lease) : ""));
+		json_object_set_new(j, "lease_holder", json_string(holder));
+		return;
+	}
+	if (!lease)
+		fpd_buf_append_str(b, "leader: this replica (leader election off)\n");
+	else if (leader)
+		fpd_buf_printf(b, "leader: this replica (%s)\n", fpd_lease_identity(lease));
+	else
+		fpd_buf_printf(b, "leader: %s\n", holder[0] ? holder : "nobody yet");
+}
+
 static void render_metrics(const struct fpd_admin *a, struct fpd_buf *b)
 {
 	fpd_buf_printf(b,
@@ -168,6 +209,25 @@ static void render_metrics(const struct fpd_admin *a, struct fpd_buf *b)
 	       "Unfinished objects nobody asked about, deleted.", st.orphans_deleted);
 	metric(b, "flyteplugd_status_unknown_total", "counter",
 	       "Object states a plugin did not recognise.", st.status_unknown);
+	const struct fpd_keys *keys = a->src.keys ? *a->src.keys : NULL;
+	metric(b, "flyteplugd_signing_keys", "gauge",
+	       "resource_meta keys held: the signing one and those a rotation left behind.",
+	       keys ? fpd_keys_count(keys) : 0);
+	const struct fpd_lease *lease = a->src.lease ? *a->src.lease : NULL;
+	if (lease) {
+		char *id = label_escape(fpd_lease_identity(lease));
+		fpd_buf_printf(
+		    b,
+		    "# HELP flyteplugd_leader 1 when this replica holds the leader Lease "
+		    "(it runs cleanup).\n# TYPE flyteplugd_leader gauge\n"
+		    "flyteplugd_leader{identity=\"%s\"} %d\n",
+		    id, fpd_lease_is_leader(lease) ? 1 : 0);
+		free(id);
+	} else if (e) {
+		metric(b, "flyteplugd_leader", "gauge",
+		       "1 when this replica holds the leader Lease (it runs cleanup).",
+		       fpd_engine_cleanup(e) ? 1 : 0);
+	}
 	struct fpd_grpc_stats g;
 	fpd_grpc_server_stats(a->src.grpc, &g);
 	metric(b, "flyteplugd_grpc_connections", "gauge", "Open gRPC connections.", g.connections);
@@ -285,20 +345,44 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		fpd_buf_append_str(&b, "ok\n");
 	} else if (strcmp(url, "/readyz") == 0) {
 		struct fpd_engine *e = *a->src.engine;
+		const char *fmt =
+		    MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "format");
+		json_t *j = fmt && strcmp(fmt, "json") == 0 ? json_object() : NULL;
+		struct fpd_buf reason;
+		fpd_buf_init(&reason, 1024);
 		if (!e) {
 			status = MHD_HTTP_SERVICE_UNAVAILABLE;
-			fpd_buf_append_str(&b, "not ready: no Kubernetes API yet\n");
+			fpd_buf_append_str(&reason, "not ready: no Kubernetes API yet");
 		} else if (!fpd_engine_ready(e)) {
 			status = MHD_HTTP_SERVICE_UNAVAILABLE;
-			fpd_buf_append_str(&b, "not ready: pods have not been listed yet\n");
+			fpd_buf_append_str(&reason, "not ready: pods have not been listed yet");
 		} else {
 			char kinds[512];
 			if (fpd_engine_unlisted(e, kinds, sizeof(kinds)))
-				fpd_buf_printf(&b, "ok (not listed yet, CRD missing?: %s)\n",
+				fpd_buf_printf(&reason, "ok (not listed yet, CRD missing?: %s)",
 				               kinds);
 			else
-				fpd_buf_append_str(&b, "ok\n");
+				fpd_buf_append_str(&reason, "ok");
 		}
+		if (j) {
+			json_object_set_new(j, "ready", json_boolean(status == MHD_HTTP_OK));
+			json_object_set_new(
+			    j, "status", json_stringn(reason.data ? reason.data : "", reason.len));
+			render_leader(a, &b, j);
+			char *text = json_dumps(j, JSON_COMPACT);
+			json_decref(j);
+			if (!text)
+				fpd_die("out of memory writing /readyz");
+			fpd_buf_printf(&b, "%s\n", text);
+			free(text);
+			type = "application/json";
+		} else {
+			fpd_buf_printf(&b, "%.*s\n", (int)reason.len,
+			               reason.data ? reason.data : "");
+			if (e)
+				render_leader(a, &b, NULL);
+		}
+		fpd_buf_free(&reason);
 	} else if (strcmp(url, "/metrics") == 0) {
 		type = "text/plain; version=0.0.4; charset=utf-8";
 		render_metrics(a, &b);

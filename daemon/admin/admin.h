@@ -3,8 +3,11 @@
  * loop (MHD's epoll descriptor is one ev_io; no threads):
  *
  *   GET /healthz   200 "ok" while the process serves
- *   GET /readyz    200 once the engine runs and every informer has listed, else 503 + reason
- *   GET /metrics   Prometheus text: executions, calls, cleanups, gRPC connections and calls
+ *   GET /readyz    200 once the engine runs and every informer has listed, else 503 + reason;
+ *                  the text ends with the leader Lease's state ("leader: this replica" or
+ *                  "leader: <holder>"); with "?format=json" the same as a JSON object
+ *   GET /metrics   Prometheus text: executions, calls, cleanups, gRPC connections and calls,
+ *                  flyteplugd_leader{identity}, flyteplugd_signing_keys
  */
 #ifndef FPD_ADMIN_ADMIN_H
 #define FPD_ADMIN_ADMIN_H
@@ -17,12 +20,16 @@
 #include <ev.h>
 
 struct fpd_admin;
+struct fpd_keys;
+struct fpd_lease;
 
 /* What the endpoints read. engine points at the daemon's engine pointer (NULL until the
  * Kubernetes API is reachable); all borrowed, read from the loop only. */
 struct fpd_admin_sources {
 	struct fpd_engine *const *engine;
 	const struct fpd_grpc_server *grpc;
+	struct fpd_lease *const *lease; /* NULL or *lease NULL: leader election is off */
+	struct fpd_keys *const *keys;   /* NULL or *keys NULL: no keys yet */
 };
 
 /* Listens on cfg->listen. New server, or NULL with err filled (address taken, bad address). */

@@ -375,9 +375,50 @@ static void reply_system_failure(struct pending_call *c, const char *code, const
 	fpd_phase_info_clear(&pi);
 }
 
+static void on_poll_noted(void *ud, const struct fpd_kube_result *res)
+{
+	struct pending_call *c = ud;
+	struct execution *x = c->exec;
+	x->poll_noting = false;
+	if (res->code == FPD_OK && x->last_poll_ms > x->noted_poll_ms)
+		x->noted_poll_ms = x->last_poll_ms; /* the watch event brings the same */
+	else if (res->code != FPD_OK)
+		fpd_log(FPD_LOG_DEBUG, "engine", "%s: recording the last poll: %s", x->key,
+		        res->err.text);
+	call_free(c->engine, c);
+}
+
+/* Records a poll on the object, for the replica that sweeps orphans (it may never see this
+ * replica's polls): at most every engine.orphan_after / 4 per object, so a task polled as
+ * propeller polls never looks older than 3/4 of orphan_after to the sweeper. The object's
+ * uid in the patch makes it fail on an object that replaced ours. */
+static void note_poll(struct fpd_engine *e, struct execution *x)
+{
+	if (x->state != EXEC_ACTIVE || x->deleting || x->poll_noting || !x->uid[0] ||
+	    fpd_phase_is_terminal(x->phase.phase) ||
+	    x->last_poll_ms - x->noted_poll_ms < e->cfg->engine.orphan_after_ms / 4)
+		return;
+	char when[40];
+	fpd_clock_format_rfc3339(x->last_poll_ms, when, sizeof(when));
+	json_t *patch = json_pack("{s:{s:s, s:{s:s}}}", "metadata", "uid", x->uid, "annotations",
+	                          FPD_ANNOTATION_LAST_POLL, when);
+	struct fpd_kube_ref ref = {&x->kind->gvr, x->namespace_, x->name, NULL};
+	struct pending_call *c = call_new(e, NULL, NULL);
+	hold(c, x);
+	x->poll_noting = true;
+	struct fpd_error err;
+	if (fpd_kube_patch(e->kube, &ref, FPD_KUBE_PATCH_MERGE, patch, NULL, on_poll_noted, c,
+	                   &err) != FPD_AGAIN) {
+		x->poll_noting = false;
+		call_free(e, c);
+	}
+	json_decref(patch);
+}
+
 static void answer_get(struct fpd_engine *e, struct pending_call *c, struct execution *x)
 {
 	x->last_poll_ms = fpd_clock_wall_ms();
+	note_poll(e, x);
 	if (x->phase.recheck_at_ms && x->phase.recheck_at_ms <= x->last_poll_ms)
 		exec_recompute(e, x);
 	reply_status(c, &x->phase);

@@ -25,6 +25,10 @@
  * for {{ .taskConfig.<key> }} in them: status runs long after the template is gone. */
 #define FPD_ANNOTATION_TASK_CONFIG "flyteplugd.flyte.org/task-config"
 #define FPD_FINALIZER "flyteplugd.flyte.org/finalizer"
+/* When a GetTask last asked about the object (RFC 3339), written by whichever replica answered
+ * it, at most every engine.orphan_after / 4: the replica that sweeps orphans may not be the one
+ * propeller polls (engine.c, housekeep). */
+#define FPD_ANNOTATION_LAST_POLL "flyteplugd.flyte.org/last-poll"
 
 /* Decorates obj (a JSON object from a plugin's build()) in place for task. plugin_name is
  * recorded in a label. FPD_EINVAL when obj is not an object with apiVersion and kind. */

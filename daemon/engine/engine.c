@@ -25,14 +25,11 @@ static const struct fpd_kube_field pod_fields[] = {
 
 int fpd_engine_new(struct ev_loop *loop, const struct fpd_config *cfg,
                    const struct fpd_registry *registry, const struct fpd_plugin_settings *psettings,
-                   struct fpd_kube_client *kube, const uint8_t *key, size_t key_len,
+                   struct fpd_kube_client *kube, const struct fpd_keys *keys,
                    struct fpd_engine **out, struct fpd_error *err)
 {
-	if (key_len < FPD_SIGNING_KEY_MIN || key_len > FPD_SIGNING_KEY_MAX)
-		return fpd_error_set(err, FPD_EINVAL, "the signing key must be %d to %d bytes",
-		                     FPD_SIGNING_KEY_MIN, FPD_SIGNING_KEY_MAX);
 	struct fpd_meta_signer *signer;
-	if (fpd_meta_signer_new(key, key_len, &signer, err))
+	if (fpd_meta_signer_new(keys, &signer, err))
 		return FPD_ERR;
 	struct fpd_engine *e = fpd_calloc(1, sizeof(*e));
 	e->signer = signer;
@@ -41,6 +38,7 @@ int fpd_engine_new(struct ev_loop *loop, const struct fpd_config *cfg,
 	e->registry = registry;
 	e->psettings = psettings;
 	e->kube = kube;
+	e->cleanup = true;
 	fpd_map_init(&e->execs);
 	calls_init(e);
 	int rc = FPD_OK;
@@ -172,6 +170,20 @@ static void on_error(void *ud, const struct fpd_error *err, int64_t retry_in_ms)
 
 /* ---- housekeeping -------------------------------------------------------------------- */
 
+/* When the task was last known to be wanted. With replicas, propeller's polls go to any of
+ * them, so this replica's own poll times are not enough: the object carries the last poll any
+ * replica recorded (calls.c, note_poll) and its creation. Nor may a replica that has just
+ * started sweeping judge by what it saw before: it counts from then at the earliest. */
+static int64_t last_sign_of_life(const struct fpd_engine *e, const struct execution *x)
+{
+	int64_t t = x->last_poll_ms;
+	if (x->noted_poll_ms > t)
+		t = x->noted_poll_ms;
+	if (e->cleanup_since_ms > t)
+		t = e->cleanup_since_ms;
+	return t;
+}
+
 static void housekeep(struct fpd_engine *e, struct execution *x, int64_t now, bool sweep)
 {
 	const struct fpd_config_engine *c = &e->cfg->engine;
@@ -197,14 +209,16 @@ static void housekeep(struct fpd_engine *e, struct execution *x, int64_t now, bo
 		exec_remove(e, x);
 		return;
 	}
-	if (x->state != EXEC_ACTIVE || x->deleting)
+	/* Deleting objects is the sweeper's alone (the Lease holder); forgetting entries above is
+	 * every replica's own memory. */
+	if (!e->cleanup || x->state != EXEC_ACTIVE || x->deleting)
 		return;
 	if (fpd_phase_is_terminal(x->phase.phase) && x->finished_ms &&
 	    now - x->finished_ms >= c->cleanup_ttl_ms) {
 		e->stats.cleanups++;
 		call_delete_object(e, x, "finished, cleanup TTL passed");
 	} else if (!fpd_phase_is_terminal(x->phase.phase) &&
-	           now - x->last_poll_ms >= c->orphan_after_ms) {
+	           now - last_sign_of_life(e, x) >= c->orphan_after_ms) {
 		e->stats.orphans_deleted++;
 		exec_set_phase(x, FPD_PHASE_ABORTED, "Orphaned", FPD_KIND_SYSTEM,
 		               "nobody asked about this task for %lld s",
@@ -357,6 +371,21 @@ void fpd_engine_free(struct fpd_engine *e)
 	fpd_map_free(&e->execs);
 	fpd_meta_signer_free(e->signer);
 	free(e);
+}
+
+void fpd_engine_set_cleanup(struct fpd_engine *e, bool on)
+{
+	if (on && !e->cleanup)
+		e->cleanup_since_ms = fpd_clock_wall_ms();
+	if (on != e->cleanup)
+		fpd_log(FPD_LOG_INFO, "engine", "cleanup of finished and orphaned objects %s",
+		        on ? "on: this replica sweeps" : "off: another replica sweeps");
+	e->cleanup = on;
+}
+
+bool fpd_engine_cleanup(const struct fpd_engine *e)
+{
+	return e->cleanup;
 }
 
 void fpd_engine_get_stats(const struct fpd_engine *e, struct fpd_engine_stats *out)

@@ -37,10 +37,12 @@
 #include <flyteplugd/task.h>
 
 #include <ev.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct fpd_engine;
+struct fpd_keys;
 struct fpd_kube_client;
 
 /* A string pair (a label, an annotation, an environment variable). */
@@ -112,12 +114,21 @@ struct fpd_engine_result {
 
 typedef void (*fpd_engine_done_fn)(void *ud, const struct fpd_engine_result *result);
 
-/* A new engine. loop, cfg, registry, psettings (plugin settings) and kube are borrowed and must outlive it. key (copied) signs
- * resource_meta. Nothing runs until fpd_engine_start. */
+/* A new engine. loop, cfg, registry, psettings (plugin settings) and kube are borrowed and must
+ * outlive it. keys (borrowed, copied into the engine's signer: may be freed afterwards) sign
+ * resource_meta with the first key and verify it with any (engine/keys.h). Nothing runs until
+ * fpd_engine_start. The engine starts with cleanup on (see fpd_engine_set_cleanup). */
 int fpd_engine_new(struct ev_loop *loop, const struct fpd_config *cfg,
                    const struct fpd_registry *registry, const struct fpd_plugin_settings *psettings,
-                   struct fpd_kube_client *kube, const uint8_t *key, size_t key_len,
+                   struct fpd_kube_client *kube, const struct fpd_keys *keys,
                    struct fpd_engine **out, struct fpd_error *err);
+
+/* Turns the sweeps on or off: deleting finished objects after engine.cleanup_ttl and orphans
+ * after engine.orphan_after. With several replicas only the holder of the leader Lease sweeps
+ * (serve.c), so that two replicas never race to delete the same object. Every replica still
+ * follows every object and answers every call whatever this says. */
+void fpd_engine_set_cleanup(struct fpd_engine *e, bool on);
+bool fpd_engine_cleanup(const struct fpd_engine *e);
 
 /* Starts the informers (one per watched kind) and the housekeeping timer. */
 int fpd_engine_start(struct fpd_engine *e, struct fpd_error *err);

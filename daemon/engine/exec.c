@@ -365,6 +365,19 @@ void exec_created(struct execution *x, const char *uid)
 		x->state = EXEC_ACTIVE;
 }
 
+/* The latest sign of life any replica saw: its creation, or a poll recorded on it. */
+static void note_polls(struct execution *x, const json_t *obj)
+{
+	int64_t created = fpd_time_parse(fpd_json_str_or(obj, "metadata.creationTimestamp", ""));
+	const json_t *polled =
+	    json_object_get(fpd_json_get(obj, "metadata.annotations"), FPD_ANNOTATION_LAST_POLL);
+	int64_t noted = json_is_string(polled) ? fpd_time_parse(json_string_value(polled)) : -1;
+	if (created > x->noted_poll_ms)
+		x->noted_poll_ms = created;
+	if (noted > x->noted_poll_ms)
+		x->noted_poll_ms = noted;
+}
+
 static void observe(struct fpd_engine *e, struct execution *x, json_t *obj, bool as_sent)
 {
 	const char *uid = fpd_json_str_or(obj, "metadata.uid", "");
@@ -383,6 +396,7 @@ static void observe(struct fpd_engine *e, struct execution *x, json_t *obj, bool
 	}
 	if (x->state != EXEC_ACTIVE && x->state != EXEC_GONE)
 		x->state = EXEC_ACTIVE;
+	note_polls(x, obj);
 	json_t *t = trim_keeping(obj, x->plugin->keep);
 	free(x->observed);
 	x->observed = fpd_json_text(t, false, NULL);

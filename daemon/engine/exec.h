@@ -42,6 +42,10 @@ struct execution {
 	char *observed;  /* compact JSON of the trimmed object as last seen, or NULL */
 	struct fpd_phase_info phase;
 	int64_t started_ms, last_poll_ms, finished_ms, gone_ms;
+	/* The latest poll any replica recorded on the object (FPD_ANNOTATION_LAST_POLL), or its
+	 * creation (a CreateTask is a sign of life too): 0 until observed. */
+	int64_t noted_poll_ms;
+	bool poll_noting; /* a PATCH recording a poll is in flight */
 	int64_t next_create_ms, create_backoff_ms;
 	bool deleting;           /* we asked the API server to delete it */
 	bool finalizer_removing; /* a PATCH removing our finalizer is in flight */

@@ -53,6 +53,8 @@ struct fpd_engine {
 	struct created *created_head;
 	int64_t started_ms;
 	int64_t last_sweep_ms;
+	bool cleanup;             /* this replica sweeps (fpd_engine_set_cleanup) */
+	int64_t cleanup_since_ms; /* when it last started to (0: since it started) */
 	struct fpd_engine_stats stats;
 };
 

@@ -19,36 +19,51 @@
 #define MAC_TEXT 22 /* base64url of 16 bytes, no padding */
 _Static_assert(MAC_TEXT == FPD_BASE64_RAW_LEN(MAC_BYTES), "MAC_TEXT is the MAC in base64url");
 
-/* HMAC-SHA256 through OpenSSL's EVP_MAC: the algorithm is fetched and the key set once. Each
- * signature re-initialises that context without a key, which makes HMAC start again from the
- * digest states of the key it holds (195 ns a signature here; a duplicated context per
- * signature costs 460 ns, mostly allocations). The loop is single-threaded: one context. */
+/* HMAC-SHA256 through OpenSSL's EVP_MAC: the algorithm is fetched once and each key set once,
+ * in a context of its own. Each signature re-initialises a context without a key, which makes
+ * HMAC start again from the digest states of the key it holds (195 ns a signature here; a
+ * duplicated context per signature costs 460 ns, mostly allocations). The first context signs;
+ * verification tries each in turn, so the keys a rotation left behind still verify. The loop is
+ * single-threaded: one context per key. */
 struct fpd_meta_signer {
 	EVP_MAC *hmac;
-	EVP_MAC_CTX *keyed;
+	EVP_MAC_CTX *keyed[FPD_KEYS_MAX];
+	size_t count;
 };
 
 void fpd_meta_signer_free(struct fpd_meta_signer *s)
 {
 	if (!s)
 		return;
-	EVP_MAC_CTX_free(s->keyed);
+	for (size_t i = 0; i < s->count; i++)
+		EVP_MAC_CTX_free(s->keyed[i]);
 	EVP_MAC_free(s->hmac);
 	free(s);
 }
 
-int fpd_meta_signer_new(const uint8_t *key, size_t key_len, struct fpd_meta_signer **out,
+int fpd_meta_signer_new(const struct fpd_keys *keys, struct fpd_meta_signer **out,
                         struct fpd_error *err)
 {
 	*out = NULL;
+	size_t n = fpd_keys_count(keys);
+	if (n == 0 || n > FPD_KEYS_MAX)
+		return fpd_error_set(err, FPD_EINVAL, "resource_meta needs 1 to %d signing keys",
+		                     FPD_KEYS_MAX);
 	struct fpd_meta_signer *s = fpd_calloc(1, sizeof(*s));
 	OSSL_PARAM params[] = {
 	    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
 	    OSSL_PARAM_construct_end(),
 	};
 	s->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	s->keyed = s->hmac ? EVP_MAC_CTX_new(s->hmac) : NULL;
-	if (!s->keyed || !EVP_MAC_init(s->keyed, key, key_len, params)) {
+	bool ok = s->hmac != NULL;
+	for (size_t i = 0; ok && i < n; i++) {
+		s->keyed[i] = EVP_MAC_CTX_new(s->hmac);
+		if (s->keyed[i])
+			s->count++;
+		ok = s->keyed[i] &&
+		     EVP_MAC_init(s->keyed[i], fpd_keys_at(keys, i)->bytes, FPD_KEY_LEN, params);
+	}
+	if (!ok) {
 		fpd_meta_signer_free(s);
 		ERR_clear_error();
 		return fpd_error_set(err, FPD_ERR, "OpenSSL has no HMAC-SHA256");
@@ -57,14 +72,13 @@ int fpd_meta_signer_new(const uint8_t *key, size_t key_len, struct fpd_meta_sign
 	return FPD_OK;
 }
 
-static void sign(const struct fpd_meta_signer *s, const char *data, size_t len,
-                 char mac_text[MAC_TEXT + 1])
+static void sign(EVP_MAC_CTX *keyed, const char *data, size_t len, char mac_text[MAC_TEXT + 1])
 {
 	uint8_t mac[EVP_MAX_MD_SIZE];
 	size_t mac_len = 0;
-	if (!EVP_MAC_init(s->keyed, NULL, 0, NULL) ||
-	    !EVP_MAC_update(s->keyed, (const uint8_t *)data, len) ||
-	    !EVP_MAC_final(s->keyed, mac, &mac_len, sizeof(mac)) || mac_len < MAC_BYTES)
+	if (!EVP_MAC_init(keyed, NULL, 0, NULL) ||
+	    !EVP_MAC_update(keyed, (const uint8_t *)data, len) ||
+	    !EVP_MAC_final(keyed, mac, &mac_len, sizeof(mac)) || mac_len < MAC_BYTES)
 		fpd_die("HMAC-SHA256 failed"); /* only when out of memory: nothing sane to sign */
 	fpd_base64_encode(mac, MAC_BYTES, FPD_BASE64_URL | FPD_BASE64_NOPAD, mac_text);
 }
@@ -87,7 +101,7 @@ int fpd_resource_meta_encode(const struct fpd_resource_meta *meta,
 	                        meta->name, meta->uid);
 	char mac[MAC_TEXT + 1];
 	if (!rc) {
-		sign(signer, b.data, b.len, mac);
+		sign(signer->keyed[0], b.data, b.len, mac);
 		rc = fpd_buf_append_str(&b, mac);
 	}
 	if (rc) {
@@ -142,11 +156,15 @@ int fpd_resource_meta_decode(const uint8_t *data, size_t len, const struct fpd_m
 	    copy_field(bars[3] + 1, bars[4], meta->uid, sizeof(meta->uid)))
 		return fpd_error_set(err, FPD_EINVAL,
 		                     "resource_meta has an empty or oversized field");
-	char mac_want[MAC_TEXT + 1];
-	sign(signer, s, (size_t)(mac_given - s), mac_want);
-	if (CRYPTO_memcmp(mac_want, mac_given, MAC_TEXT) != 0)
-		return fpd_error_set(err, FPD_EPERM,
-		                     "resource_meta signature does not match: it was not issued "
-		                     "by this deployment of flyteplugd");
+	size_t signed_len = (size_t)(mac_given - s);
+	for (size_t i = 0; i < signer->count; i++) {
+		char mac_want[MAC_TEXT + 1];
+		sign(signer->keyed[i], s, signed_len, mac_want);
+		if (CRYPTO_memcmp(mac_want, mac_given, MAC_TEXT) == 0)
+			return FPD_OK;
+	}
+	return fpd_error_set(err, FPD_EPERM,
+	                     "resource_meta signature does not match: it was not issued by this "
+	                     "deployment of flyteplugd (nor with a previous key it still trusts)");
 	return FPD_OK;
 }

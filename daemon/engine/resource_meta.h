@@ -13,13 +13,12 @@
 #define FPD_ENGINE_RESOURCE_META_H
 
 #include "core/error.h"
+#include "engine/keys.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 #define FPD_RESOURCE_META_MAX 1024
-#define FPD_SIGNING_KEY_MIN 16
-#define FPD_SIGNING_KEY_MAX 64
 
 struct fpd_resource_meta {
 	char plugin[64];
@@ -28,12 +27,14 @@ struct fpd_resource_meta {
 	char uid[64];
 };
 
-/* The signing key in a keyed HMAC-SHA256 context (EVP_MAC), made once and reused by every
- * signature (OpenSSL's one-shot HMAC fetches the algorithms again on each call). */
+/* The signing keys, each in a keyed HMAC-SHA256 context (EVP_MAC), made once and reused by
+ * every signature (OpenSSL's one-shot HMAC fetches the algorithms again on each call). The
+ * first key of the list signs; every key verifies (a rotation's previous keys). */
 struct fpd_meta_signer;
 
-/* A signer for key (copied into OpenSSL's state). FPD_ERR if OpenSSL refuses. */
-int fpd_meta_signer_new(const uint8_t *key, size_t key_len, struct fpd_meta_signer **out,
+/* A signer for keys (borrowed: the key bytes are copied into OpenSSL's state, keys may be freed
+ * afterwards). FPD_EINVAL for an empty list, FPD_ERR if OpenSSL refuses. */
+int fpd_meta_signer_new(const struct fpd_keys *keys, struct fpd_meta_signer **out,
                         struct fpd_error *err);
 void fpd_meta_signer_free(struct fpd_meta_signer *s);
 
@@ -44,7 +45,8 @@ int fpd_resource_meta_encode(const struct fpd_resource_meta *meta,
                              struct fpd_error *err);
 
 /* Parses and verifies. FPD_EINVAL for malformed bytes (wrong version, field count, sizes);
- * FPD_EPERM when the signature does not match (forged, or signed with another key). */
+ * FPD_EPERM when the signature matches none of the signer's keys (forged, or signed with a key
+ * this deployment does not hold). */
 int fpd_resource_meta_decode(const uint8_t *data, size_t len, const struct fpd_meta_signer *signer,
                              struct fpd_resource_meta *meta, struct fpd_error *err);
 

@@ -90,7 +90,7 @@ def incluster(cluster, kube, render, tmp_path):
     (keydir / "key").write_bytes(os.urandom(32))
     kube("delete", "secret", "flyteplugd-signing-key", "-n", "flyte", "--ignore-not-found")
     kube("create", "secret", "generic", "flyteplugd-signing-key", "-n", "flyte",
-         f"--from-file=key={keydir / 'key'}")
+         f"--from-file=signing-key={keydir / 'key'}")
     token = kube("create", "token", "flyteplugd", "-n", "flyte", "--duration=1h").stdout.strip()
     assert token.count(".") == 2, token
     sa = tmp_path / "serviceaccount"
@@ -136,7 +136,7 @@ class Container:
                "-e", f"KUBERNETES_SERVICE_PORT={cluster.apiserver_port}",
                "-v", f"{dirs['sa']}:/var/run/secrets/kubernetes.io/serviceaccount:ro",
                "-v", f"{cdir}:{mounts['config']}:ro",
-               "-v", f"{dirs['key']}:{mounts['signing-key']}:ro",
+               "-e", "POD_NAME=flyteplugd-test", "-e", "POD_NAMESPACE=flyte",
                image, *c["args"])
         self.channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
         self.stub = agent_pb2_grpc.AsyncAgentServiceStub(self.channel)

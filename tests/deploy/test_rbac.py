@@ -103,8 +103,9 @@ def expected(families, own_namespace: bool) -> dict:
         for group, res in FAMILIES[f]:
             want[(f"{res}.{group}", "")] = sorted(OWN)
     if own_namespace:
-        want[("leases.coordination.k8s.io", "")] = sorted(["get", "create", "update", "patch"])
+        want[("leases.coordination.k8s.io", "")] = sorted(["get", "create", "update"])
         want[("secrets", "flyteplugd-signing-key")] = ["get"]
+        want[("secrets", "")] = ["create"]  # the first replica creates the key's Secret
     return want
 
 
@@ -118,6 +119,7 @@ def test_base_grants_exactly_what_the_daemon_uses(kube, apply_rbac):
     assert can_i(kube, "create", "events", TASK_NS) and can_i(kube, "patch", "events", TASK_NS)
     assert can_i(kube, "create", "leases.coordination.k8s.io", "flyte")
     assert can_i(kube, "get", "secrets/flyteplugd-signing-key", "flyte")
+    assert can_i(kube, "create", "secrets", "flyte")
     # ... and nothing else.
     denied = [("update", "pods", TASK_NS), ("deletecollection", "pods", TASK_NS),
               ("create", "pods", TASK_NS, "exec"), ("create", "pods", TASK_NS, "eviction"),
@@ -125,6 +127,8 @@ def test_base_grants_exactly_what_the_daemon_uses(kube, apply_rbac):
               ("get", "secrets", TASK_NS), ("list", "secrets", "flyte"),
               ("get", "secrets/other", "flyte"), ("get", "configmaps", TASK_NS),
               ("create", "leases.coordination.k8s.io", TASK_NS),
+              ("patch", "leases.coordination.k8s.io", "flyte"),
+              ("create", "secrets", TASK_NS), ("update", "secrets/flyteplugd-signing-key", "flyte"),
               ("get", "nodes", None), ("list", "nodes", None), ("list", "namespaces", None),
               ("create", "clusterroles.rbac.authorization.k8s.io", None),
               ("create", "clusterrolebindings.rbac.authorization.k8s.io", None),

@@ -52,8 +52,13 @@ def test_deployment(render, path):
     cm = find(docs, "ConfigMap", vols["config"]["configMap"]["name"])
     assert c["args"] == ["serve", "--config", mounts["config"] + "/config.yaml"]
     cfg = yaml.safe_load(cm["data"]["config.yaml"])
-    assert cfg["engine"]["signing_key_file"] == mounts["signing-key"] + "/key"
-    assert vols["signing-key"]["secret"]["secretName"] == "flyteplugd-signing-key"
+    # The key is the Secret the replicas share (no file mounted); the Lease identity and the
+    # daemon's namespace come from the downward API.
+    assert cfg["engine"]["signing_key_secret"] == "flyteplugd-signing-key"
+    assert "signing_key_file" not in cfg["engine"] and "signing-key" not in vols
+    assert cfg["leader_election"]["enabled"] is True
+    env = {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in c["env"]}
+    assert env == {"POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace"}, env
     assert cfg["grpc"]["listen"].endswith(":8000") and cfg["admin"]["listen"].endswith(":10254")
     assert cfg["kubernetes"]["in_cluster"] is True
     # Two replicas only with the key shared through the Secret; spread and kept one by one.
@@ -136,9 +141,9 @@ def test_config_files_are_valid(rel, tmp_path):
     _check_config(KUSTOMIZE / rel)
     # The check can fail: a misspelt key in the same file is refused.
     bad = tmp_path / "bad.yaml"
-    bad.write_text((KUSTOMIZE / rel).read_text().replace("signing_key_file:", "signing_keyfile:"))
+    bad.write_text((KUSTOMIZE / rel).read_text().replace("signing_key_secret:", "signing_keysecret:"))
     out = subprocess.run([BIN, "check-config", str(bad)], capture_output=True, text=True)
-    assert out.returncode == 2 and "signing_keyfile" in out.stderr, out.stderr
+    assert out.returncode == 2 and "signing_keysecret" in out.stderr, out.stderr
 
 
 @pytest.mark.parametrize("path", OVERLAYS)

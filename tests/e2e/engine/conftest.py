@@ -53,6 +53,8 @@ class Daemon:
                else "admin: {enabled: false}\n") +
             f"kubernetes: {{kubeconfig: \"{cluster.kubeconfig}\", qps: 1000, burst: 1000}}\n"
             f"engine:\n  signing_key_file: \"{self.key}\"\n{engine_yaml}"
+            # One daemon per test sweeps as the only replica; test_replicas.py campaigns.
+            + ("" if "leader_election:" in extra_yaml else "leader_election: {enabled: false}\n")
             # more top-level sections (e.g. logs:, plugins:), as YAML text
             + extra_yaml)
         self.proc = None

@@ -3,16 +3,30 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <stdio.h>
+#include <unistd.h>
 
 static const uint8_t key[] = "0123456789abcdef0123456789abcdef";
 static const uint8_t other_key[] = "fedcba9876543210fedcba9876543210";
 static struct fpd_meta_signer *signer, *other_signer;
 
-static void make_signers(void)
+/* A signer for the keys of the given materials (each 32 bytes), the first signing. */
+static struct fpd_meta_signer *signer_of(const uint8_t *const *materials, size_t n)
 {
 	struct fpd_error err;
-	ck_assert_int_eq(fpd_meta_signer_new(key, 32, &signer, &err), FPD_OK);
-	ck_assert_int_eq(fpd_meta_signer_new(other_key, 32, &other_signer, &err), FPD_OK);
+	struct fpd_keys *k = fpd_keys_new();
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_eq(fpd_keys_add(k, materials[i], 32, "test key", &err), FPD_OK);
+	struct fpd_meta_signer *s;
+	ck_assert_int_eq(fpd_meta_signer_new(k, &s, &err), FPD_OK);
+	fpd_keys_free(k); /* the signer holds its own copy */
+	return s;
+}
+
+static void make_signers(void)
+{
+	signer = signer_of((const uint8_t *const[]){key}, 1);
+	other_signer = signer_of((const uint8_t *const[]){other_key}, 1);
 }
 
 static void free_signers(void)
@@ -136,9 +150,10 @@ static void assert_hmac(struct fpd_meta_signer *sg, const uint8_t *k, size_t key
 	free(bytes);
 }
 
+/* The HMAC key is SHA-256 of the material (keys.h), for any length of material. */
 START_TEST(signature_is_hmac_sha256)
 {
-	static const size_t lengths[] = {1, 16, 32, 63, 64, 65, 200};
+	static const size_t lengths[] = {16, 32, 63, 64, 65, 200};
 	uint8_t k[200];
 	for (size_t i = 0; i < sizeof(k); i++)
 		k[i] = (uint8_t)(i * 7 + 3);
@@ -148,12 +163,92 @@ START_TEST(signature_is_hmac_sha256)
 	for (size_t i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++) {
 		struct fpd_meta_signer *sg;
 		struct fpd_error err;
-		ck_assert_int_eq(fpd_meta_signer_new(k, lengths[i], &sg, &err), FPD_OK);
-		assert_hmac(sg, k, lengths[i], &m);
-		assert_hmac(sg, k, lengths[i], &other);
-		assert_hmac(sg, k, lengths[i], &m);
+		struct fpd_keys *keys = fpd_keys_new();
+		ck_assert_int_eq(fpd_keys_add(keys, k, lengths[i], "test key", &err), FPD_OK);
+		ck_assert_int_eq(fpd_meta_signer_new(keys, &sg, &err), FPD_OK);
+		uint8_t hashed[32];
+		unsigned int hl = 0;
+		EVP_Digest(k, lengths[i], hashed, &hl, EVP_sha256(), NULL);
+		assert_hmac(sg, hashed, sizeof(hashed), &m);
+		assert_hmac(sg, hashed, sizeof(hashed), &other);
+		assert_hmac(sg, hashed, sizeof(hashed), &m);
 		fpd_meta_signer_free(sg);
+		fpd_keys_free(keys);
 	}
+}
+END_TEST
+
+/* A rotation: the new key signs, the old one still verifies, an unknown one does not. */
+START_TEST(previous_keys_verify_only)
+{
+	static const uint8_t third[] = "0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d";
+	struct fpd_meta_signer *rotated = signer_of((const uint8_t *const[]){other_key, key}, 2);
+	struct fpd_meta_signer *stranger = signer_of((const uint8_t *const[]){third}, 1);
+	struct fpd_resource_meta m = sample(), back;
+	struct fpd_error err;
+	char *old_meta, *new_meta, *foreign;
+	size_t old_len, new_len, foreign_len;
+	ck_assert_int_eq(fpd_resource_meta_encode(&m, signer, &old_meta, &old_len, &err), FPD_OK);
+	ck_assert_int_eq(fpd_resource_meta_encode(&m, rotated, &new_meta, &new_len, &err), FPD_OK);
+	ck_assert_int_eq(fpd_resource_meta_encode(&m, stranger, &foreign, &foreign_len, &err),
+	                 FPD_OK);
+	ck_assert_int_eq(
+	    fpd_resource_meta_decode((uint8_t *)old_meta, old_len, rotated, &back, &err), FPD_OK);
+	ck_assert_int_eq(
+	    fpd_resource_meta_decode((uint8_t *)new_meta, new_len, rotated, &back, &err), FPD_OK);
+	/* Signed with the new key: the old deployment (key only) refuses it, the new key's
+	 * own signer accepts it. */
+	ck_assert_int_eq(
+	    fpd_resource_meta_decode((uint8_t *)new_meta, new_len, signer, &back, &err), FPD_EPERM);
+	ck_assert_int_eq(
+	    fpd_resource_meta_decode((uint8_t *)new_meta, new_len, other_signer, &back, &err),
+	    FPD_OK);
+	ck_assert_int_eq(
+	    fpd_resource_meta_decode((uint8_t *)foreign, foreign_len, rotated, &back, &err),
+	    FPD_EPERM);
+	free(old_meta);
+	free(new_meta);
+	free(foreign);
+	fpd_meta_signer_free(rotated);
+	fpd_meta_signer_free(stranger);
+}
+END_TEST
+
+/* Key files are read whole: two 5000-byte files equal in their first 4096 bytes give keys
+ * that refuse each other's resource_meta (the old reader stopped at 4096 bytes). */
+START_TEST(key_files_are_read_whole)
+{
+	uint8_t material[5000];
+	for (size_t i = 0; i < sizeof(material); i++)
+		material[i] = (uint8_t)(i * 31 + 7);
+	char paths[2][64];
+	struct fpd_meta_signer *sg[2];
+	for (int f = 0; f < 2; f++) {
+		snprintf(paths[f], sizeof(paths[f]), "/tmp/fpd-key-%d-%d", (int)getpid(), f);
+		material[4500] = (uint8_t)f; /* differs after byte 4096 only */
+		FILE *fp = fopen(paths[f], "wb");
+		ck_assert_ptr_nonnull(fp);
+		ck_assert_uint_eq(fwrite(material, 1, sizeof(material), fp), sizeof(material));
+		fclose(fp);
+		struct fpd_keys *k;
+		struct fpd_error err;
+		ck_assert_int_eq(fpd_keys_load_file(paths[f], &k, &err), FPD_OK);
+		ck_assert_int_eq(fpd_meta_signer_new(k, &sg[f], &err), FPD_OK);
+		fpd_keys_free(k);
+		unlink(paths[f]);
+	}
+	struct fpd_resource_meta m = sample(), back;
+	struct fpd_error err;
+	char *bytes;
+	size_t len;
+	ck_assert_int_eq(fpd_resource_meta_encode(&m, sg[0], &bytes, &len, &err), FPD_OK);
+	ck_assert_int_eq(fpd_resource_meta_decode((uint8_t *)bytes, len, sg[0], &back, &err),
+	                 FPD_OK);
+	ck_assert_int_eq(fpd_resource_meta_decode((uint8_t *)bytes, len, sg[1], &back, &err),
+	                 FPD_EPERM);
+	free(bytes);
+	fpd_meta_signer_free(sg[0]);
+	fpd_meta_signer_free(sg[1]);
 }
 END_TEST
 
@@ -166,6 +261,8 @@ int main(void)
 	tcase_add_test(tc, forged_and_foreign_are_refused);
 	tcase_add_test(tc, malformed_is_invalid);
 	tcase_add_test(tc, signature_is_hmac_sha256);
+	tcase_add_test(tc, previous_keys_verify_only);
+	tcase_add_test(tc, key_files_are_read_whole);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
 }
