@@ -62,7 +62,7 @@ static void call_reply_error(struct pending_call *c, int code, const char *fmt, 
 
 static void reply_status(struct pending_call *c, const struct fpd_phase_info *status)
 {
-	struct fpd_engine_result r = {.code = FPD_OK, .status = status};
+	struct fpd_engine_result r = {.code = FPD_OK, .status = status, .outputs = status->outputs};
 	reply(c, &r);
 }
 

@@ -98,7 +98,9 @@ struct fpd_meta {
  * On success:
  *   create: resource_meta/resource_meta_len, the token to hand back on get and delete;
  *   get:    status, the attempt's phase, its code, error kind and message, log links and
- *           custom info; outputs (NULL: tasks write their outputs under output_prefix);
+ *           custom info; outputs, the status's outputs: proto3 JSON of a
+ *           flyteidl.core.LiteralMap the plugin computed (NULL: the task writes its outputs
+ *           under output_prefix);
  *   delete: nothing.
  */
 struct fpd_engine_result {
@@ -107,7 +109,7 @@ struct fpd_engine_result {
 	const uint8_t *resource_meta;
 	size_t resource_meta_len;
 	const struct fpd_phase_info *status;
-	const Flyteidl__Core__LiteralMap *outputs;
+	const json_t *outputs;
 };
 
 typedef void (*fpd_engine_done_fn)(void *ud, const struct fpd_engine_result *result);

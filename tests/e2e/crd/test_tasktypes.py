@@ -143,7 +143,30 @@ def test_trainjob(cluster, upstream_crds, crd_daemon, tmp_path):
         "conditions": [cond("Complete", message="TrainJob completed")],
         "trainerStatus": {"progressPercentage": 100, "lastUpdatedTime": rfc3339(),
                           "metrics": [{"name": "loss", "value": "0.125"}]}})
-    TRAINJOB.wait_phase(crd_daemon, meta, PHASE.SUCCEEDED)
+    r = TRAINJOB.wait_phase(crd_daemon, meta, PHASE.SUCCEEDED)
+    # The declared output, typed by the task's interface, is GetTask's outputs LiteralMap.
+    assert list(r.outputs.literals) == ["loss"], r.outputs
+    assert r.outputs.literals["loss"].scalar.primitive.float_value == 0.125, r.outputs
+    TRAINJOB.delete(crd_daemon, meta)
+    TRAINJOB.wait_deleted(crd_daemon, cluster, ns, name)
+
+
+def test_trainjob_mistyped_output_fails(cluster, upstream_crds, crd_daemon, tmp_path):
+    """An output whose value is not of the interface's type fails the task, saying which."""
+    ns = cluster.new_namespace("tttjbad")
+    tmpl = template("trainjob", {"runtime": "torch-distributed", "nodes": 1},
+                    {"loss": ty.SimpleType.BOOLEAN})
+    meta = create(crd_daemon, ns, "tttjbad", tmpl)
+    name = "tttjbad-n0-0"
+    TRAINJOB.wait_phase(crd_daemon, meta, PHASE.QUEUED)
+    TRAINJOB.patch(cluster, ns, name, {
+        "conditions": [cond("Complete", message="TrainJob completed")],
+        "trainerStatus": {"progressPercentage": 100, "lastUpdatedTime": rfc3339(),
+                          "metrics": [{"name": "loss", "value": "0.125"}]}})
+    r = TRAINJOB.wait_phase(crd_daemon, meta, PHASE.FAILED)
+    assert r.message == ("OutputsMissing: output loss: expected a boolean, the expression "
+                         "gave 0.125"), r.message
+    assert not r.outputs.literals, r.outputs
     TRAINJOB.delete(crd_daemon, meta)
     TRAINJOB.wait_deleted(crd_daemon, cluster, ns, name)
 
