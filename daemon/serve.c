@@ -12,6 +12,7 @@
 #include "engine/engine.h"
 #include "engine/plugin_settings.h"
 #include "engine/registry.h"
+#include "engine/tasktypes.h"
 #include "grpc/health.h"
 #include "grpc/grpc.h"
 #include "kube/client.h"
@@ -40,6 +41,7 @@ struct daemon {
 	struct fpd_health *health;
 	struct fpd_agent *agent;
 	struct fpd_engine *engine; /* NULL until the Kubernetes API is configured */
+	struct fpd_tasktypes_watch *tasktypes; /* FlyteTaskType objects, with the crd plugin */
 	struct fpd_kube_client *kube;
 	struct fpd_plugin_settings *psettings;
 	struct fpd_admin *admin;
@@ -102,6 +104,13 @@ static int load_key(struct daemon *d, struct fpd_error *err)
 	return FPD_OK;
 }
 
+/* A task type declared by a FlyteTaskType object: the engine follows its kind from now on. */
+static int on_tasktype_declared(void *ud, const struct fpd_plugin *plugin, struct fpd_error *err)
+{
+	struct daemon *d = ud;
+	return fpd_engine_watch_kind(d->engine, plugin, err);
+}
+
 /* Connects to the Kubernetes API and starts the engine. On failure (no or bad credentials)
  * the daemon keeps serving metadata and health, and tries again with backoff. */
 static int start_kube(struct daemon *d, struct fpd_error *err)
@@ -120,7 +129,12 @@ static int start_kube(struct daemon *d, struct fpd_error *err)
 		                    d->key_len, &d->engine, err);
 	if (!rc)
 		rc = fpd_engine_start(d->engine, err);
+	if (!rc && fpd_registry_by_name(d->registry, "crd") &&
+	    !(rc = fpd_tasktypes_watch_new(d->kube, d->registry, &d->tasktypes, err)))
+		fpd_tasktypes_watch_on_declare(d->tasktypes, on_tasktype_declared, d);
 	if (rc) {
+		fpd_tasktypes_watch_free(d->tasktypes);
+		d->tasktypes = NULL;
 		fpd_engine_free(d->engine);
 		d->engine = NULL;
 		fpd_kube_client_free(d->kube);
@@ -200,6 +214,7 @@ static void stop(struct daemon *d)
 	fpd_grpc_server_free(d->grpc);
 	fpd_agent_free(d->agent);
 	fpd_health_free(d->health);
+	fpd_tasktypes_watch_free(d->tasktypes);
 	fpd_engine_free(d->engine);
 	fpd_kube_client_free(d->kube);
 	fpd_plugin_settings_free(d->psettings);

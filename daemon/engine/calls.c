@@ -351,6 +351,13 @@ static int verify_meta(struct fpd_engine *e, struct pending_call *c, const struc
 	}
 	*plugin = fpd_registry_by_name(e->registry, c->meta.plugin);
 	if (!*plugin) {
+		/* A declared type withdrawn since: its running tasks are still followed and can
+		 * still be deleted, through the descriptor their entry keeps. */
+		const struct execution *x = exec_find(e, c->meta.namespace_, c->meta.name);
+		if (x && !strcmp(x->plugin->name, c->meta.plugin))
+			*plugin = x->plugin;
+	}
+	if (!*plugin) {
 		call_reply_error(c, FPD_EINVAL, "plugin \"%s\" of this task is not enabled",
 		                 c->meta.plugin);
 		return FPD_EINVAL;

@@ -124,6 +124,13 @@ int fpd_engine_new(struct ev_loop *loop, const struct fpd_config *cfg,
 /* Starts the informers (one per watched kind) and the housekeeping timer. */
 int fpd_engine_start(struct fpd_engine *e, struct fpd_error *err);
 
+/* Follows the objects of plugin's kind (borrowed; it must outlive the engine, as a withdrawn
+ * declared type does): a plugin put in the registry after fpd_engine_new (a task type declared
+ * at run time) has its kind watched from now on. Idempotent; an informer whose plugins now
+ * keep more of each object lists again. Errors as fpd_kube_informer_new's. */
+int fpd_engine_watch_kind(struct fpd_engine *e, const struct fpd_plugin *plugin,
+                          struct fpd_error *err);
+
 /* Readiness: true once the informers of Kubernetes' own kinds (pods) have listed. Operator
  * kinds are not waited for: their CRD may not be installed. */
 bool fpd_engine_ready(const struct fpd_engine *e);

@@ -144,6 +144,7 @@ int fpd_tasktypes_load_config(struct fpd_registry *reg, const struct fpd_config 
 /* ---- live registration ------------------------------------------------------------------ */
 
 enum { FIELD_SPEC, FIELD_GENERATION, FIELD_COUNT };
+enum { FPD_ENOTWATCH = 1 }; /* a positive code of this file's: the engine cannot watch the kind */
 
 struct fpd_tasktypes_watch {
 	struct fpd_kube_client *kube;
@@ -151,6 +152,8 @@ struct fpd_tasktypes_watch {
 	struct fpd_kube_informer *inf;
 	struct fpd_kube_gvr gvr;
 	size_t declared, refused;
+	fpd_tasktypes_declared_fn on_declared;
+	void *on_declared_ud;
 };
 
 static void on_status_written(void *ud, const struct fpd_kube_result *res)
@@ -182,9 +185,10 @@ static void write_status(struct fpd_tasktypes_watch *w, const struct fpd_kube_ob
 	json_int_t g = gen ? strtoll(gen, NULL, 10) : 0;
 	json_t *cond = json_pack(
 	    "{ss ss ss ss sI ss}", "type", "Accepted", "status", rc ? "False" : "True", "reason",
-	    !rc                ? "Declared"
-	    : rc == FPD_EEXIST ? "Conflict"
-	                       : "Invalid",
+	    !rc                   ? "Declared"
+	    : rc == FPD_EEXIST    ? "Conflict"
+	    : rc == FPD_ENOTWATCH ? "NotWatched"
+	                          : "Invalid",
 	    "message", message, "observedGeneration", g, "lastTransitionTime", now);
 	if (!cond)
 		return;
@@ -209,6 +213,14 @@ static void declare_obj(struct fpd_tasktypes_watch *w, const struct fpd_kube_obj
 	struct fpd_error err = {0};
 	int rc = spec ? fpd_tasktypes_declare(w->reg, spec, &err)
 	              : fpd_error_set(&err, FPD_EINVAL, "spec: required");
+	const char *name =
+	    json_string_value(json_object_get(json_object_get(spec, "taskType"), "name"));
+	const struct fpd_plugin *p = !rc && name ? fpd_registry_by_name(w->reg, name) : NULL;
+	if (p && w->on_declared && w->on_declared(w->on_declared_ud, p, &err)) {
+		/* Served but not followed would lose its tasks' status: take it back. */
+		fpd_tasktypes_withdraw(w->reg, name);
+		rc = FPD_ENOTWATCH;
+	}
 	json_decref(spec);
 	if (rc) {
 		w->refused++;
@@ -289,6 +301,13 @@ int fpd_tasktypes_watch_new(struct fpd_kube_client *kube, struct fpd_registry *r
 	fpd_kube_informer_start(w->inf);
 	*out = w;
 	return FPD_OK;
+}
+
+void fpd_tasktypes_watch_on_declare(struct fpd_tasktypes_watch *w, fpd_tasktypes_declared_fn fn,
+                                    void *ud)
+{
+	w->on_declared = fn;
+	w->on_declared_ud = ud;
 }
 
 void fpd_tasktypes_watch_counts(const struct fpd_tasktypes_watch *w, size_t *declared,
