@@ -150,6 +150,14 @@ BAD = [
      "spec.status.failed"),
     ("jq-builtin", lambda s: s["status"].update(failed='input_filename'), "spec.status.failed",
      "input_filename"),
+    # Checked against the API server's discovery.
+    ("unknown-kind", lambda s: s["resource"].update(kind="NoSuchSet"), "spec.resource",
+     "the API server serves no kind NoSuchSet in jobset.x-k8s.io/v1alpha2"),
+    ("wrong-plural", lambda s: s["resource"].update(plural="jobsetz"), "spec.resource.plural",
+     'serves kind JobSet as "jobsets", not "jobsetz"'),
+    ("cluster-scoped", lambda s: s["resource"].update(apiVersion="v1", kind="Namespace",
+                                                     plural="namespaces"),
+     "spec.resource", "Namespace is cluster-scoped"),
 ]
 
 
