@@ -41,7 +41,8 @@ struct daemon {
 	struct fpd_health *health;
 	struct fpd_agent *agent;
 	struct fpd_engine *engine; /* NULL until the Kubernetes API is configured */
-	struct fpd_tasktypes_watch *tasktypes; /* FlyteTaskType objects, with the crd plugin */
+	/* FlyteTaskType objects in the cluster; NULL without the crd plugin or the engine */
+	struct fpd_tasktypes_watch *tasktypes;
 	struct fpd_kube_client *kube;
 	struct fpd_plugin_settings *psettings;
 	struct fpd_admin *admin;

@@ -201,8 +201,8 @@ static void outputs_fill(struct resource_msg *m, const struct fpd_engine_result 
 		return;
 	*phase = FLYTEIDL__CORE__TASK_EXECUTION__PHASE__FAILED;
 	free(m->message);
-	m->message = fpd_asprintf("OutputsInvalid: the task's outputs are not a LiteralMap: %s",
-	                          err.text);
+	m->message =
+	    fpd_asprintf("OutputsInvalid: the task's outputs are not a LiteralMap: %s", err.text);
 }
 
 static void resource_fill(struct resource_msg *m, const struct fpd_engine_result *r)

@@ -145,13 +145,15 @@ int fpd_tasktypes_load_config(struct fpd_registry *reg, const struct fpd_config 
 /* ---- live registration ------------------------------------------------------------------ */
 
 enum { FIELD_SPEC, FIELD_GENERATION, FIELD_COUNT };
-enum { FPD_ENOTWATCH = 1 }; /* a positive code of this file's: the engine cannot watch the kind */
+enum {
+	REFUSED_NOT_WATCHED = 1
+}; /* a positive code of this file's: the engine cannot watch the kind */
 
 /* A declaration waiting for discovery to say whether its resource exists. */
 struct pending_decl {
 	struct pending_decl *next;
 	struct fpd_tasktypes_watch *w;
-	char *name;   /* the FlyteTaskType object's */
+	char *name; /* the FlyteTaskType object's */
 	json_int_t generation;
 	json_t *spec; /* owned */
 	char plural[64];
@@ -196,10 +198,10 @@ static void write_status(struct fpd_tasktypes_watch *w, const char *name, json_i
 		error_location(message, location, sizeof(location));
 	json_t *cond = json_pack(
 	    "{ss ss ss ss sI ss}", "type", "Accepted", "status", rc ? "False" : "True", "reason",
-	    !rc                   ? "Declared"
-	    : rc == FPD_EEXIST    ? "Conflict"
-	    : rc == FPD_ENOTWATCH ? "NotWatched"
-	                          : "Invalid",
+	    !rc                         ? "Declared"
+	    : rc == FPD_EEXIST          ? "Conflict"
+	    : rc == REFUSED_NOT_WATCHED ? "NotWatched"
+	                                : "Invalid",
 	    "message", message, "observedGeneration", g, "lastTransitionTime", now);
 	if (!cond)
 		return;
@@ -207,8 +209,7 @@ static void write_status(struct fpd_tasktypes_watch *w, const char *name, json_i
 		json_object_set_new(cond, "location", json_string(location));
 	json_t *patch =
 	    json_pack("{s{sIs[o]}}", "status", "observedGeneration", g, "conditions", cond);
-	struct fpd_kube_ref ref = {
-	    .gvr = &w->gvr, .name = name, .subresource = "status"};
+	struct fpd_kube_ref ref = {.gvr = &w->gvr, .name = name, .subresource = "status"};
 	struct fpd_error err = {0};
 	if (fpd_kube_patch(w->kube, &ref, FPD_KUBE_PATCH_MERGE, patch, NULL, on_status_written, w,
 	                   &err) < 0)
@@ -230,11 +231,12 @@ static void declare_spec(struct fpd_tasktypes_watch *w, const char *name, json_i
 	if (p && w->on_declared && w->on_declared(w->on_declared_ud, p, err)) {
 		/* Served but not followed would lose its tasks' status: take it back. */
 		fpd_tasktypes_withdraw(w->reg, type);
-		rc = FPD_ENOTWATCH;
+		rc = REFUSED_NOT_WATCHED;
 	}
 	if (rc) {
 		w->refused++;
-		fpd_log(FPD_LOG_ERROR, "tasktypes", "FlyteTaskType %s refused: %s", name, err->text);
+		fpd_log(FPD_LOG_ERROR, "tasktypes", "FlyteTaskType %s refused: %s", name,
+		        err->text);
 		write_status(w, name, gen, rc, err->text);
 	} else {
 		w->declared++;
@@ -255,15 +257,17 @@ static void resolved(struct pending_decl *p, int code, const struct fpd_kube_gvr
 	const char *kind = json_string_value(json_object_get(res, "kind"));
 	if (code == FPD_ENOENT)
 		rc = fpd_error_set(&err, FPD_EINVAL,
-		              "spec.resource: the API server serves no kind %s in %s", kind, av);
+		                   "spec.resource: the API server serves no kind %s in %s", kind,
+		                   av);
 	else if (code == FPD_OK && strcmp(gvr->resource, p->plural))
 		rc = fpd_error_set(&err, FPD_EINVAL,
-		              "spec.resource.plural: the API server serves kind %s as \"%s\", "
-		              "not \"%s\"",
-		              kind, gvr->resource, p->plural);
+		                   "spec.resource.plural: the API server serves kind %s as \"%s\", "
+		                   "not \"%s\"",
+		                   kind, gvr->resource, p->plural);
 	else if (code == FPD_OK && !gvr->namespaced)
 		rc = fpd_error_set(&err, FPD_EINVAL,
-		              "spec.resource: %s is cluster-scoped; tasks run in namespaces", kind);
+		                   "spec.resource: %s is cluster-scoped; tasks run in namespaces",
+		                   kind);
 	else if (code)
 		/* Not known either way (the API server did not answer): declare; the first
 		 * CreateTask says it if the resource is wrong. */

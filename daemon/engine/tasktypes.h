@@ -50,10 +50,12 @@ struct fpd_tasktypes_watch;
 #define FPD_TASKTYPES_PLURAL "flytetasktypes"
 
 /* Starts a list+watch of FlyteTaskType objects through kube (borrowed; must outlive the
- * watch). Each object added or whose spec changes is declared in reg (borrowed) with
- * fpd_tasktypes_declare, each one deleted is withdrawn, and the object's status gets an
- * Accepted condition: True (reason Declared), or False with reason Invalid or Conflict, the
- * message, and the field path of the problem in `location`. *out is new; NULL on error. */
+ * watch). Each object added or whose spec changes has its spec.resource checked against the
+ * API server's discovery (served, under that plural, namespaced), then is declared in reg
+ * (borrowed) with fpd_tasktypes_declare; each one deleted is withdrawn. The object's status
+ * gets an Accepted condition: True (reason Declared), or False with reason Invalid, Conflict
+ * or NotWatched, the message, and the field path of the problem in `location`. *out is new;
+ * NULL on error. */
 int fpd_tasktypes_watch_new(struct fpd_kube_client *kube, struct fpd_registry *reg,
                             struct fpd_tasktypes_watch **out, struct fpd_error *err);
 /* Called with each plugin the watch declares (borrowed; it lives until the process ends), once

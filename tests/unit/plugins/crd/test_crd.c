@@ -570,8 +570,9 @@ START_TEST(withdrawn_type_is_still_followed)
 	declare("batch-job.yaml");
 	fpd_crd_withdraw("batch-job");
 	struct status_env e;
-	status_env(&e, "batch-job", "{" JOB_META ", \"status\": {\"active\": 1, "
-	                            "\"startTime\": \"2026-01-01T00:00:00Z\"}}");
+	status_env(&e, "batch-job",
+	           "{" JOB_META ", \"status\": {\"active\": 1, "
+	           "\"startTime\": \"2026-01-01T00:00:00Z\"}}");
 	struct fpd_phase_info pi = {0};
 	run_status(&e.ctx, &pi);
 	ck_assert_msg(pi.phase == FPD_PHASE_RUNNING, "expected RUNNING, saw %s (%s)",
