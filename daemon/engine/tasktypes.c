@@ -52,6 +52,30 @@ int fpd_tasktypes_withdraw(struct fpd_registry *reg, const char *name)
 	return FPD_OK;
 }
 
+/* The node of the field a compile error starts with ("spec.status.failed: ..."), as deep as
+ * the declaration has it; a declaration may be a spec alone. */
+static const struct fpd_yaml_node *error_node(const struct fpd_yaml_node *decl, const char *text)
+{
+	const struct fpd_yaml_node *node = decl;
+	size_t n = strcspn(text, ": ");
+	if (text[n] != ':')
+		return node;
+	for (const char *k = text, *end = text + n; k < end;) {
+		size_t len = strcspn(k, ".:");
+		char key[128];
+		snprintf(key, sizeof(key), "%.*s", (int)len, k);
+		k += len + 1;
+		const struct fpd_yaml_node *next =
+		    node->kind == FPD_YAML_MAP ? fpd_yaml_get(node, key) : NULL;
+		if (!next && node == decl && !strcmp(key, "spec"))
+			continue;
+		if (!next)
+			break;
+		node = next;
+	}
+	return node;
+}
+
 static void declare_node(struct fpd_registry *reg, const struct fpd_yaml_node *node,
                          const char *file, const char *what, size_t *declared, size_t *refused)
 {
@@ -59,8 +83,9 @@ static void declare_node(struct fpd_registry *reg, const struct fpd_yaml_node *n
 	struct fpd_error err = {0};
 	int rc = fpd_tasktypes_declare(reg, decl, &err);
 	if (rc) {
+		const struct fpd_yaml_node *at = error_node(node, err.text);
 		fpd_log(FPD_LOG_ERROR, "tasktypes", "%s:%d:%d: %s: task type refused: %s", file,
-		        node->line, node->column, what, err.text);
+		        at->line, at->column, what, err.text);
 		(*refused)++;
 	} else {
 		fpd_log(FPD_LOG_INFO, "tasktypes", "%s: declared task type %s", what,

@@ -189,7 +189,7 @@ def test_bad_declaration_is_refused_alone(cluster, tmp_path):
     d.start()
     try:
         text = d.log.read_text()
-        assert "zz-bad.yaml:1:1: FlyteTaskType: task type refused: spec.status.failed: column 1: " \
+        assert "zz-bad.yaml:8:20: FlyteTaskType: task type refused: spec.status.failed: column 1: " \
                "def is not allowed" in text, d.tail()
         ns = cluster.new_namespace("ttbad")
         meta = create(d, ns, "ttbad", template("batch-job", {"backoffLimit": 0}))
@@ -260,6 +260,6 @@ def test_check_config_refuses_a_bad_declaration(tmp_path):
     r = subprocess.run([engine_conftest.BIN, "check-config", str(cfg)],
                        capture_output=True, text=True)
     assert r.returncode == 2, (r.returncode, r.stderr)
-    assert f"{folder}/zz-bad.yaml:1:1: FlyteTaskType: task type refused: spec.manifest: " \
+    assert f"{folder}/zz-bad.yaml:7:13: FlyteTaskType: task type refused: spec.manifest: " \
            in r.stderr and "unknown variable {{ .nosuch }}" in r.stderr, r.stderr
     assert "1 task type declaration(s) refused" in r.stderr, r.stderr
