@@ -87,17 +87,25 @@ static int report_config_error(const struct fpd_error *err)
 	return EXIT_USAGE;
 }
 
-/* The plugins (built-in and plugins.dir) and their own settings sections, checked as serve
- * would; EXIT_USAGE with the located message when something is wrong. */
-static int check_plugins(const struct fpd_config *cfg)
+/* The plugins (built-in and plugins.dir), their own settings sections and the task types the
+ * crd plugin's settings declare, checked as serve would; EXIT_USAGE with the located message
+ * when something is wrong (a refused declaration too, which serve would only leave out). */
+static int check_plugins(const struct fpd_config *cfg, bool tasktypes)
 {
 	struct fpd_error err;
 	fpd_error_clear(&err);
 	size_t n;
 	const struct fpd_plugin *const *builtins = fpd_builtin_plugins(&n);
-	struct fpd_registry *reg = fpd_registry_from_config(builtins, n, cfg, &err);
+	size_t refused = 0;
+	struct fpd_registry *reg =
+	    fpd_registry_from_config_counted(builtins, n, cfg, tasktypes ? &refused : NULL, &err);
 	struct fpd_plugin_settings *ps = reg ? fpd_plugin_settings_load(reg, cfg, &err) : NULL;
 	int rc = ps ? EXIT_OK : report_config_error(&err);
+	if (rc == EXIT_OK && refused) {
+		/* Each was logged with its file:line:col; serve would run without them. */
+		fprintf(stderr, "flyteplugd: %zu task type declaration(s) refused\n", refused);
+		rc = EXIT_USAGE;
+	}
 	fpd_plugin_settings_free(ps);
 	fpd_registry_free(reg);
 	return rc;
@@ -118,7 +126,7 @@ static int cmd_check_config(int argc, char **argv)
 	fpd_error_clear(&err);
 	if (fpd_config_load(argv[1], &cfg, &err))
 		return report_config_error(&err);
-	int rc = check_plugins(&cfg);
+	int rc = check_plugins(&cfg, true);
 	if (rc == EXIT_OK)
 		printf("%s: OK\n", argv[1]);
 	fpd_config_free(&cfg);
@@ -176,7 +184,8 @@ static int cmd_serve(int argc, char **argv)
 		}
 		cfg.log.level = l;
 	}
-	if (check_plugins(&cfg) != EXIT_OK) {
+	/* Declared task types are left to serve: a refused one is logged and left out there. */
+	if (check_plugins(&cfg, false) != EXIT_OK) {
 		fpd_config_free(&cfg);
 		return EXIT_USAGE;
 	}

@@ -13,6 +13,7 @@
 #include "engine/keys.h"
 #include "engine/plugin_settings.h"
 #include "engine/registry.h"
+#include "engine/tasktypes.h"
 #include "grpc/health.h"
 #include "grpc/grpc.h"
 #include "kube/client.h"
@@ -44,6 +45,8 @@ struct daemon {
 	struct fpd_health *health;
 	struct fpd_agent *agent;
 	struct fpd_engine *engine; /* NULL until the Kubernetes API is configured */
+	/* FlyteTaskType objects in the cluster; NULL without the crd plugin or the engine */
+	struct fpd_tasktypes_watch *tasktypes;
 	struct fpd_kube_client *kube;
 	struct fpd_plugin_settings *psettings;
 	struct fpd_admin *admin;
@@ -168,8 +171,16 @@ static int start_lease(struct daemon *d, struct fpd_error *err)
 	return FPD_OK;
 }
 
-/* The engine on d->kube with d->keys; on failure the engine and the elector are torn down
- * (the client is kept for the next attempt: this may run inside one of its callbacks). */
+/* A task type declared by a FlyteTaskType object: the engine follows its kind from now on. */
+static int on_tasktype_declared(void *ud, const struct fpd_plugin *plugin, struct fpd_error *err)
+{
+	struct daemon *d = ud;
+	return fpd_engine_watch_kind(d->engine, plugin, err);
+}
+
+/* The engine on d->kube with d->keys; on failure the engine, the elector and the task type
+ * watcher are torn down (the client is kept for the next attempt: this may run inside one of
+ * its callbacks). */
 static int start_engine(struct daemon *d, struct fpd_error *err)
 {
 	int rc = fpd_engine_new(d->loop, d->cfg, d->registry, d->psettings, d->kube, d->keys,
@@ -178,7 +189,12 @@ static int start_engine(struct daemon *d, struct fpd_error *err)
 		rc = start_lease(d, err);
 	if (!rc)
 		rc = fpd_engine_start(d->engine, err);
+	if (!rc && fpd_registry_by_name(d->registry, "crd") &&
+	    !(rc = fpd_tasktypes_watch_new(d->kube, d->registry, &d->tasktypes, err)))
+		fpd_tasktypes_watch_on_declare(d->tasktypes, on_tasktype_declared, d);
 	if (rc) {
+		fpd_tasktypes_watch_free(d->tasktypes);
+		d->tasktypes = NULL;
 		fpd_lease_free(d->lease);
 		d->lease = NULL;
 		fpd_engine_free(d->engine);
@@ -323,6 +339,7 @@ static void stop(struct daemon *d)
 	fpd_health_free(d->health);
 	if (d->secret_key)
 		fpd_secret_key_cancel(d->secret_key);
+	fpd_tasktypes_watch_free(d->tasktypes);
 	fpd_lease_free(d->lease);
 	fpd_engine_free(d->engine);
 	fpd_kube_client_free(d->kube);

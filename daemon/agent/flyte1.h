@@ -22,8 +22,9 @@
 
 /* ---- AgentMetadataService ---- */
 
-/* Encodes the ListAgentsResponse for reg. *out is a new allocation (free()), never NULL. Both
- * the deprecated supported_task_types (names, for propellers before v1.11) and
+/* Encodes the ListAgentsResponse for reg: one agent per plugin that serves a task type (a
+ * plugin with none is left out). *out is a new allocation (free()), never NULL. Both the
+ * deprecated supported_task_types (names, for propellers before v1.11) and
  * supported_task_categories ({name, version}) are filled; is_sync is false (CreateTask, then
  * GetTask polls). */
 void fpd_flyte1_encode_list(const struct fpd_registry *reg, uint8_t **out, size_t *len);

@@ -17,8 +17,6 @@
 
 struct fpd_flyte1_metadata {
 	const struct fpd_registry *reg;
-	uint8_t *list; /* the encoded ListAgentsResponse */
-	size_t list_len;
 };
 
 /* An Agent message borrowing the plugin's strings; release with agent_clear. */
@@ -79,14 +77,14 @@ static void pack(const ProtobufCMessage *msg, uint8_t **out, size_t *len)
 
 void fpd_flyte1_encode_list(const struct fpd_registry *reg, uint8_t **out, size_t *len)
 {
-	size_t total = fpd_registry_count(reg), n = 0;
-	struct agent_msg *msgs = fpd_calloc(total ? total : 1, sizeof(*msgs));
-	Flyteidl__Admin__Agent **ptrs = fpd_calloc(total ? total : 1, sizeof(*ptrs));
-	/* A plugin that serves no task type of its own (crd, whose declared types are plugins of
-	 * their own) is no agent: propeller would learn nothing from it. */
-	for (size_t i = 0; i < total; i++) {
+	/* A plugin serving no task type (the crd plugin itself: its declared types are agents
+	 * of their own) is left out: propeller routes by supported_task_categories only. */
+	size_t count = fpd_registry_count(reg), n = 0;
+	struct agent_msg *msgs = fpd_calloc(count ? count : 1, sizeof(*msgs));
+	Flyteidl__Admin__Agent **ptrs = fpd_calloc(count ? count : 1, sizeof(*ptrs));
+	for (size_t i = 0; i < count; i++) {
 		const struct fpd_plugin *p = fpd_registry_at(reg, i);
-		if (p->task_type_count == 0)
+		if (!p->task_type_count)
 			continue;
 		agent_fill(&msgs[n], p);
 		ptrs[n] = &msgs[n].agent;
@@ -112,6 +110,16 @@ void fpd_flyte1_encode_get(const struct fpd_plugin *plugin, uint8_t **out, size_
 	agent_clear(&m);
 }
 
+/* Encoded for each call: task types declared at run time come and go. */
+static void reply_list(struct fpd_grpc_call *call, const struct fpd_registry *reg)
+{
+	uint8_t *out;
+	size_t len;
+	fpd_flyte1_encode_list(reg, &out, &len);
+	fpd_grpc_call_reply(call, out, len);
+	free(out);
+}
+
 static void on_list(struct fpd_grpc_call *call, const uint8_t *req, size_t len, void *ud)
 {
 	struct fpd_flyte1_metadata *m = ud;
@@ -122,7 +130,7 @@ static void on_list(struct fpd_grpc_call *call, const uint8_t *req, size_t len, 
 	                     sizeof(msg)))
 		fpd_grpc_call_fail(call, FPD_GRPC_INVALID_ARGUMENT, msg);
 	else
-		fpd_grpc_call_reply(call, m->list, m->list_len);
+		reply_list(call, m->reg);
 	fpd_wire_release(&a);
 }
 
@@ -156,7 +164,6 @@ struct fpd_flyte1_metadata *fpd_flyte1_metadata_new(struct fpd_grpc_server *srv,
 {
 	struct fpd_flyte1_metadata *m = fpd_calloc(1, sizeof(*m));
 	m->reg = reg;
-	fpd_flyte1_encode_list(reg, &m->list, &m->list_len);
 	if (fpd_grpc_server_add_method(srv, LIST_PATH, FPD_GRPC_UNARY, on_list, m, err) ||
 	    fpd_grpc_server_add_method(srv, GET_PATH, FPD_GRPC_UNARY, on_get, m, err)) {
 		fpd_flyte1_metadata_free(m);
@@ -169,6 +176,5 @@ void fpd_flyte1_metadata_free(struct fpd_flyte1_metadata *m)
 {
 	if (!m)
 		return;
-	free(m->list);
 	free(m);
 }

@@ -8,6 +8,8 @@
 #include "agent/wire.h"
 #include "core/mem.h"
 
+#include <flyteplugd/structpb.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -182,7 +184,26 @@ struct resource_msg {
 	Flyteidl__Core__TaskLog *logs;
 	Flyteidl__Core__TaskLog **log_ptrs;
 	char *message;
+	ProtobufCMessage *outputs; /* decoded from the result's proto3 JSON, or NULL */
 };
+
+/* The plugin's outputs (proto3 JSON of a flyteidl.core.LiteralMap) as the message; a value
+ * that is not one fails the attempt with the reason, rather than GetTask. */
+static void outputs_fill(struct resource_msg *m, const struct fpd_engine_result *r,
+                         Flyteidl__Core__TaskExecution__Phase *phase)
+{
+	struct fpd_error err = {0};
+	m->outputs = NULL;
+	if (!r->outputs)
+		return;
+	if (fpd_json_to_message(r->outputs, &flyteidl__core__literal_map__descriptor, &m->outputs,
+	                        &err) == FPD_OK)
+		return;
+	*phase = FLYTEIDL__CORE__TASK_EXECUTION__PHASE__FAILED;
+	free(m->message);
+	m->message =
+	    fpd_asprintf("OutputsInvalid: the task's outputs are not a LiteralMap: %s", err.text);
+}
 
 static void resource_fill(struct resource_msg *m, const struct fpd_engine_result *r)
 {
@@ -216,7 +237,17 @@ static void resource_fill(struct resource_msg *m, const struct fpd_engine_result
 	res->log_links = m->log_ptrs;
 	if (json_is_object(pi->custom_info))
 		res->custom_info = to_struct(pi->custom_info);
-	res->outputs = (Flyteidl__Core__LiteralMap *)r->outputs;
+	Flyteidl__Core__TaskExecution__Phase phase = res->phase;
+	outputs_fill(m, r, &phase);
+	if (phase != res->phase) {
+		res->phase = phase;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+		res->state = legacy_state((enum fpd_phase)phase);
+#pragma GCC diagnostic pop
+		res->message = m->message;
+	}
+	res->outputs = (Flyteidl__Core__LiteralMap *)m->outputs;
 	flyteidl__admin__get_task_response__init(&m->resp);
 	m->resp.resource = res;
 }
@@ -225,6 +256,8 @@ static void resource_clear(struct resource_msg *m)
 {
 	if (m->res.custom_info)
 		free_struct(m->res.custom_info);
+	if (m->outputs)
+		protobuf_c_message_free_unpacked(m->outputs, NULL);
 	free(m->log_ptrs);
 	free(m->logs);
 	free(m->message);

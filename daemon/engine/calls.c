@@ -62,7 +62,7 @@ static void call_reply_error(struct pending_call *c, int code, const char *fmt, 
 
 static void reply_status(struct pending_call *c, const struct fpd_phase_info *status)
 {
-	struct fpd_engine_result r = {.code = FPD_OK, .status = status};
+	struct fpd_engine_result r = {.code = FPD_OK, .status = status, .outputs = status->outputs};
 	reply(c, &r);
 }
 
@@ -350,6 +350,13 @@ static int verify_meta(struct fpd_engine *e, struct pending_call *c, const struc
 		return FPD_EPERM;
 	}
 	*plugin = fpd_registry_by_name(e->registry, c->meta.plugin);
+	if (!*plugin) {
+		/* A declared type withdrawn since: its running tasks are still followed and can
+		 * still be deleted, through the descriptor their entry keeps. */
+		const struct execution *x = exec_find(e, c->meta.namespace_, c->meta.name);
+		if (x && !strcmp(x->plugin->name, c->meta.plugin))
+			*plugin = x->plugin;
+	}
 	if (!*plugin) {
 		call_reply_error(c, FPD_EINVAL, "plugin \"%s\" of this task is not enabled",
 		                 c->meta.plugin);

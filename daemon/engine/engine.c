@@ -286,40 +286,76 @@ static void keep_pointers(const struct fpd_engine *e, const struct watched_kind 
 		add_keep(ptrs, exec_related_pod_keep);
 }
 
+int engine_watch(struct fpd_engine *e, struct watched_kind *k, struct fpd_error *err)
+{
+	struct fpd_strings keep = {0};
+	keep_pointers(e, k, &keep);
+	if (k->informer && keep.count == k->nkeep) {
+		fpd_strings_free(&keep);
+		return FPD_OK;
+	}
+	char selector[128];
+	snprintf(selector, sizeof(selector), "%s=%s", FPD_LABEL_MANAGED_BY, FPD_MANAGED_BY);
+	struct fpd_kube_informer_opts o = {
+	    .gvr = k->gvr,
+	    .label_selector = selector,
+	    .project = on_object,
+	    .on_delete = on_delete,
+	    .on_error = on_error,
+	    .ud = k,
+	    .keep = (const char *const *)keep.items,
+	    .nkeep = keep.count,
+	};
+	if (kinds_is_pods(k)) {
+		o.fields = pod_fields;
+		o.nfields = FPD_ARRAY_LEN(pod_fields);
+	}
+	/* A plugin declared at run time reads more of the objects: list them again with it. */
+	struct fpd_kube_informer *inf;
+	int rc = fpd_kube_informer_new(e->kube, &o, &inf, err);
+	fpd_strings_free(&keep);
+	if (rc)
+		return rc;
+	fpd_kube_informer_free(k->informer);
+	k->informer = inf;
+	k->nkeep = o.nkeep;
+	fpd_kube_informer_start(inf);
+	return FPD_OK;
+}
+
 int fpd_engine_start(struct fpd_engine *e, struct fpd_error *err)
 {
 	e->started_ms = fpd_clock_wall_ms();
 	e->last_sweep_ms = e->started_ms;
-	char selector[128];
-	snprintf(selector, sizeof(selector), "%s=%s", FPD_LABEL_MANAGED_BY, FPD_MANAGED_BY);
 	for (size_t i = 0; i < e->kind_count; i++) {
-		struct watched_kind *k = &e->kinds[i];
-		struct fpd_kube_informer_opts o = {
-		    .gvr = k->gvr,
-		    .label_selector = selector,
-		    .project = on_object,
-		    .on_delete = on_delete,
-		    .on_error = on_error,
-		    .ud = k,
-		};
-		if (kinds_is_pods(k)) {
-			o.fields = pod_fields;
-			o.nfields = FPD_ARRAY_LEN(pod_fields);
-		}
-		struct fpd_strings keep = {0};
-		keep_pointers(e, k, &keep);
-		o.keep = (const char *const *)keep.items;
-		o.nkeep = keep.count;
-		int rc = fpd_kube_informer_new(e->kube, &o, &k->informer, err);
-		fpd_strings_free(&keep);
+		int rc = engine_watch(e, e->kinds[i], err);
 		if (rc)
 			return rc;
-		fpd_kube_informer_start(k->informer);
 	}
+	e->started = true;
 	ev_timer_init(&e->tick, on_tick, TICK_SECONDS, TICK_SECONDS);
 	e->tick.data = e;
 	ev_timer_start(e->loop, &e->tick);
 	return FPD_OK;
+}
+
+int fpd_engine_watch_kind(struct fpd_engine *e, const struct fpd_plugin *plugin,
+                          struct fpd_error *err)
+{
+	if (!plugin->kind || !plugin->build || !plugin->status)
+		return FPD_OK;
+	int rc = kinds_add(e, plugin->kind, plugin, err);
+	struct watched_kind *k = kinds_find(e, plugin->kind->api_version, plugin->kind->kind);
+	if (!rc && plugin->pod_owner_label)
+		rc = kinds_add(e, &kinds_pods, NULL, err);
+	if (rc || !e->started)
+		return rc;
+	if (!k->plugin)
+		k->plugin = plugin;
+	rc = engine_watch(e, k, err);
+	if (!rc && plugin->pod_owner_label)
+		rc = engine_watch(e, kinds_find(e, kinds_pods.api_version, kinds_pods.kind), err);
+	return rc;
 }
 
 bool fpd_engine_ready(const struct fpd_engine *e)
@@ -327,7 +363,7 @@ bool fpd_engine_ready(const struct fpd_engine *e)
 	/* Built-in kinds must have listed; an operator's kind may be missing from a cluster that
 	 * does not run that operator, and must not keep every other task type unserved. */
 	for (size_t i = 0; i < e->kind_count; i++)
-		if (!e->kinds[i].gvr.group[0] && !fpd_kube_informer_synced(e->kinds[i].informer))
+		if (!e->kinds[i]->gvr.group[0] && !fpd_kube_informer_synced(e->kinds[i]->informer))
 			return false;
 	return true;
 }
@@ -338,7 +374,7 @@ size_t fpd_engine_unlisted(const struct fpd_engine *e, char *out, size_t size)
 	if (size)
 		out[0] = '\0';
 	for (size_t i = 0; i < e->kind_count; i++) {
-		const struct watched_kind *k = &e->kinds[i];
+		const struct watched_kind *k = e->kinds[i];
 		if (k->informer && fpd_kube_informer_synced(k->informer))
 			continue;
 		n++;
@@ -358,8 +394,7 @@ void fpd_engine_free(struct fpd_engine *e)
 	/* Pending Kubernetes calls hold pointers to calls and entries: abandon them first. */
 	calls_free(e);
 	for (size_t i = 0; i < e->kind_count; i++)
-		fpd_kube_informer_free(e->kinds[i].informer);
-	free(e->kinds);
+		fpd_kube_informer_free(e->kinds[i]->informer);
 	size_t it = 0;
 	const char *key;
 	void *v;
@@ -369,6 +404,9 @@ void fpd_engine_free(struct fpd_engine *e)
 		exec_remove(e, x);
 	}
 	fpd_map_free(&e->execs);
+	for (size_t i = 0; i < e->kind_count; i++)
+		free(e->kinds[i]);
+	free(e->kinds);
 	fpd_meta_signer_free(e->signer);
 	free(e);
 }

@@ -100,7 +100,9 @@ struct fpd_meta {
  * On success:
  *   create: resource_meta/resource_meta_len, the token to hand back on get and delete;
  *   get:    status, the attempt's phase, its code, error kind and message, log links and
- *           custom info; outputs (NULL: tasks write their outputs under output_prefix);
+ *           custom info; outputs, the status's outputs: proto3 JSON of a
+ *           flyteidl.core.LiteralMap the plugin computed (NULL: the task writes its outputs
+ *           under output_prefix);
  *   delete: nothing.
  */
 struct fpd_engine_result {
@@ -109,7 +111,7 @@ struct fpd_engine_result {
 	const uint8_t *resource_meta;
 	size_t resource_meta_len;
 	const struct fpd_phase_info *status;
-	const Flyteidl__Core__LiteralMap *outputs;
+	const json_t *outputs;
 };
 
 typedef void (*fpd_engine_done_fn)(void *ud, const struct fpd_engine_result *result);
@@ -132,6 +134,13 @@ bool fpd_engine_cleanup(const struct fpd_engine *e);
 
 /* Starts the informers (one per watched kind) and the housekeeping timer. */
 int fpd_engine_start(struct fpd_engine *e, struct fpd_error *err);
+
+/* Follows the objects of plugin's kind (borrowed; it must outlive the engine, as a withdrawn
+ * declared type does): a plugin put in the registry after fpd_engine_new (a task type declared
+ * at run time) has its kind watched from now on. Idempotent; an informer whose plugins now
+ * keep more of each object lists again. Errors as fpd_kube_informer_new's. */
+int fpd_engine_watch_kind(struct fpd_engine *e, const struct fpd_plugin *plugin,
+                          struct fpd_error *err);
 
 /* Readiness: true once the informers of Kubernetes' own kinds (pods) have listed. Operator
  * kinds are not waited for: their CRD may not be installed. */

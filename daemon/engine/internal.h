@@ -20,6 +20,7 @@ struct watched_kind {
 	char api_version[128];
 	struct fpd_kube_gvr gvr;
 	struct fpd_kube_informer *informer;
+	size_t nkeep; /* how many paths the informer keeps (a new plugin may add some) */
 };
 
 /* A call waiting for the API server. */
@@ -44,8 +45,9 @@ struct fpd_engine {
 	struct fpd_kube_client *kube;
 	struct fpd_meta_signer *signer; /* signs and verifies resource_meta */
 	struct fpd_map execs;           /* key -> struct execution */
-	struct watched_kind *kinds;
+	struct watched_kind **kinds; /* each allocated alone: entries and informers point at them */
 	size_t kind_count;
+	bool started;
 	struct pending_call *calls; /* every call waiting on the API server */
 	ev_timer tick;
 	/* Objects just created, observed once their CreateTask reply is out (calls.c). */
@@ -64,6 +66,11 @@ int kinds_add(struct fpd_engine *e, const struct fpd_kind *kind, const struct fp
               struct fpd_error *err);
 struct watched_kind *kinds_for(struct fpd_engine *e, const struct fpd_plugin *plugin);
 bool kinds_is_pods(const struct watched_kind *k);
+/* The kind of api_version/kind (borrowed), or NULL. */
+struct watched_kind *kinds_find(struct fpd_engine *e, const char *api_version, const char *kind);
+
+/* engine.c: (re)starts k's informer when its keep list grew (a plugin added at run time). */
+int engine_watch(struct fpd_engine *e, struct watched_kind *k, struct fpd_error *err);
 
 /* calls.c */
 void calls_init(struct fpd_engine *e);

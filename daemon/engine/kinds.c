@@ -1,6 +1,8 @@
 /*
  * The kinds the engine watches: one per kind a plugin creates, plus pods when an operator
- * plugin follows the pods its operator creates. Made once, when the engine is.
+ * plugin follows the pods its operator creates. Made when the engine is, and added to when a
+ * task type is declared at run time (fpd_engine_watch_kind); never removed before the engine
+ * is freed, since entries of a withdrawn type still point at theirs.
  */
 #include "engine/internal.h"
 
@@ -11,19 +13,18 @@
 
 const struct fpd_kind kinds_pods = {"v1", "Pod", "pods"};
 
-static struct watched_kind *find_kind(struct fpd_engine *e, const char *api_version,
-                                      const char *kind)
+struct watched_kind *kinds_find(struct fpd_engine *e, const char *api_version, const char *kind)
 {
 	for (size_t i = 0; i < e->kind_count; i++)
-		if (strcmp(e->kinds[i].api_version, api_version) == 0 &&
-		    strcmp(e->kinds[i].gvr.kind, kind) == 0)
-			return &e->kinds[i];
+		if (strcmp(e->kinds[i]->api_version, api_version) == 0 &&
+		    strcmp(e->kinds[i]->gvr.kind, kind) == 0)
+			return e->kinds[i];
 	return NULL;
 }
 
 struct watched_kind *kinds_for(struct fpd_engine *e, const struct fpd_plugin *plugin)
 {
-	struct watched_kind *k = find_kind(e, plugin->kind->api_version, plugin->kind->kind);
+	struct watched_kind *k = kinds_find(e, plugin->kind->api_version, plugin->kind->kind);
 	FPD_ASSERT(k != NULL);
 	return k;
 }
@@ -37,7 +38,7 @@ bool kinds_is_pods(const struct watched_kind *k)
 int kinds_add(struct fpd_engine *e, const struct fpd_kind *kind, const struct fpd_plugin *plugin,
               struct fpd_error *err)
 {
-	if (find_kind(e, kind->api_version, kind->kind))
+	if (kinds_find(e, kind->api_version, kind->kind))
 		return FPD_OK;
 	const char *av = kind->api_version;
 	const char *slash = strchr(av, '/');
@@ -54,6 +55,7 @@ int kinds_add(struct fpd_engine *e, const struct fpd_kind *kind, const struct fp
 		return rc;
 	snprintf(k.gvr.kind, sizeof(k.gvr.kind), "%s", kind->kind);
 	e->kinds = fpd_realloc(e->kinds, (e->kind_count + 1) * sizeof(*e->kinds));
-	e->kinds[e->kind_count++] = k;
+	e->kinds[e->kind_count] = fpd_malloc(sizeof(k));
+	*e->kinds[e->kind_count++] = k;
 	return FPD_OK;
 }

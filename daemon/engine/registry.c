@@ -219,6 +219,14 @@ struct fpd_registry *fpd_registry_from_config(const struct fpd_plugin *const *bu
                                               size_t count, const struct fpd_config *cfg,
                                               struct fpd_error *err)
 {
+	size_t refused;
+	return fpd_registry_from_config_counted(builtins, count, cfg, &refused, err);
+}
+
+struct fpd_registry *fpd_registry_from_config_counted(const struct fpd_plugin *const *builtins,
+                                                      size_t count, const struct fpd_config *cfg,
+                                                      size_t *refused, struct fpd_error *err)
+{
 	struct fpd_registry *reg = fpd_registry_new();
 	for (size_t i = 0; i < count; i++) {
 		if (cfg->plugins.enabled.count &&
@@ -229,9 +237,9 @@ struct fpd_registry *fpd_registry_from_config(const struct fpd_plugin *const *bu
 			return NULL;
 		}
 	}
-	size_t loaded, declared, refused;
+	size_t loaded, declared;
 	if ((cfg->plugins.dir[0] && fpd_registry_load_dir(reg, cfg->plugins.dir, &loaded, err)) ||
-	    fpd_tasktypes_load_config(reg, cfg, &declared, &refused, err)) {
+	    (refused && fpd_tasktypes_load_config(reg, cfg, &declared, refused, err))) {
 		fpd_registry_free(reg);
 		return NULL;
 	}

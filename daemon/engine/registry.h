@@ -51,11 +51,18 @@ int fpd_registry_load_dir(struct fpd_registry *reg, const char *dir, size_t *cou
                           struct fpd_error *err);
 
 /* The registry a configuration asks for: the built-in plugins (borrowed, count of them) less
- * those a non-empty plugins.enabled leaves out, then the external plugins of plugins.dir.
- * New registry, or NULL with err filled. */
+ * those a non-empty plugins.enabled leaves out, then the external plugins of plugins.dir,
+ * then the task types the crd plugin's settings declare (fpd_tasktypes_load_config: a refused
+ * one is logged with its file:line:col and left out). New registry, or NULL with err filled. */
 struct fpd_registry *fpd_registry_from_config(const struct fpd_plugin *const *builtins,
                                               size_t count, const struct fpd_config *cfg,
                                               struct fpd_error *err);
+/* The same, counting the refused task type declarations in *refused (check-config fails on
+ * any); with refused NULL, declared task types are not loaded at all (serve's early check of
+ * the plugins' settings, so that serve compiles each declaration once). */
+struct fpd_registry *fpd_registry_from_config_counted(const struct fpd_plugin *const *builtins,
+                                                      size_t count, const struct fpd_config *cfg,
+                                                      size_t *refused, struct fpd_error *err);
 
 size_t fpd_registry_count(const struct fpd_registry *reg);
 /* The i-th plugin in registration order (i < count). Borrowed. */

@@ -32,7 +32,9 @@ int fpd_tasktypes_load_config(struct fpd_registry *reg, const struct fpd_config 
 int fpd_tasktypes_declare(struct fpd_registry *reg, const json_t *decl, struct fpd_error *err);
 
 /* Withdraws the declared type name: FPD_OK, or FPD_ENOENT when no declared type has it. Tasks
- * already running keep their descriptor; their status reports the type as undeclared. */
+ * already running keep their descriptor and are still followed by the rules they started
+ * under (GetTask and DeleteTask find them through their entry); CreateTask no longer serves
+ * the type. */
 int fpd_tasktypes_withdraw(struct fpd_registry *reg, const char *name);
 
 #endif
@@ -48,12 +50,21 @@ struct fpd_tasktypes_watch;
 #define FPD_TASKTYPES_PLURAL "flytetasktypes"
 
 /* Starts a list+watch of FlyteTaskType objects through kube (borrowed; must outlive the
- * watch). Each object added or whose spec changes is declared in reg (borrowed) with
- * fpd_tasktypes_declare, each one deleted is withdrawn, and the object's status gets an
- * Accepted condition: True (reason Declared), or False with reason Invalid or Conflict, the
- * message, and the field path of the problem in `location`. *out is new; NULL on error. */
+ * watch). Each object added or whose spec changes has its spec.resource checked against the
+ * API server's discovery (served, under that plural, namespaced), then is declared in reg
+ * (borrowed) with fpd_tasktypes_declare; each one deleted is withdrawn. The object's status
+ * gets an Accepted condition: True (reason Declared), or False with reason Invalid, Conflict
+ * or NotWatched, the message, and the field path of the problem in `location`. *out is new;
+ * NULL on error. */
 int fpd_tasktypes_watch_new(struct fpd_kube_client *kube, struct fpd_registry *reg,
                             struct fpd_tasktypes_watch **out, struct fpd_error *err);
+/* Called with each plugin the watch declares (borrowed; it lives until the process ends), once
+ * it is in the registry: the engine watches its kind (fpd_engine_watch_kind). A failure is
+ * reported in the object's status (Accepted False, reason NotWatched). */
+typedef int (*fpd_tasktypes_declared_fn)(void *ud, const struct fpd_plugin *plugin,
+                                         struct fpd_error *err);
+void fpd_tasktypes_watch_on_declare(struct fpd_tasktypes_watch *w, fpd_tasktypes_declared_fn fn,
+                                    void *ud);
 /* How many FlyteTaskType objects were declared and refused so far. */
 void fpd_tasktypes_watch_counts(const struct fpd_tasktypes_watch *w, size_t *declared,
                                 size_t *refused);

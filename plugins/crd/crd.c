@@ -948,9 +948,22 @@ static void decide(const struct fpd_crd_type *t, const struct fpd_status_ctx *ct
 	}
 }
 
+/* The type a task was built with: the active one, else the last one withdrawn or replaced
+ * (a task started before an edit or a delete is still followed by the rules it started
+ * under). */
+static const struct fpd_crd_type *built_with(const char *type, int32_t version)
+{
+	const struct fpd_crd_type *t = active_for(type, version);
+	for (size_t i = types.retired_count; !t && i-- > 0;)
+		if (!strcmp(types.retired[i]->task_type.name, type) &&
+		    types.retired[i]->task_type.version == version)
+			t = types.retired[i];
+	return t;
+}
+
 static void status(const struct fpd_status_ctx *ctx, struct fpd_phase_info *out)
 {
-	const struct fpd_crd_type *t = active_for(ctx->ref->task_type, ctx->ref->task_type_version);
+	const struct fpd_crd_type *t = built_with(ctx->ref->task_type, ctx->ref->task_type_version);
 	if (!t) {
 		fpd_phase_setf(out, FPD_PHASE_UNDEFINED, "Undeclared",
 		               "task type %s (version %d) is no longer declared",

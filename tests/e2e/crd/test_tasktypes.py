@@ -143,7 +143,30 @@ def test_trainjob(cluster, upstream_crds, crd_daemon, tmp_path):
         "conditions": [cond("Complete", message="TrainJob completed")],
         "trainerStatus": {"progressPercentage": 100, "lastUpdatedTime": rfc3339(),
                           "metrics": [{"name": "loss", "value": "0.125"}]}})
-    TRAINJOB.wait_phase(crd_daemon, meta, PHASE.SUCCEEDED)
+    r = TRAINJOB.wait_phase(crd_daemon, meta, PHASE.SUCCEEDED)
+    # The declared output, typed by the task's interface, is GetTask's outputs LiteralMap.
+    assert list(r.outputs.literals) == ["loss"], r.outputs
+    assert r.outputs.literals["loss"].scalar.primitive.float_value == 0.125, r.outputs
+    TRAINJOB.delete(crd_daemon, meta)
+    TRAINJOB.wait_deleted(crd_daemon, cluster, ns, name)
+
+
+def test_trainjob_mistyped_output_fails(cluster, upstream_crds, crd_daemon, tmp_path):
+    """An output whose value is not of the interface's type fails the task, saying which."""
+    ns = cluster.new_namespace("tttjbad")
+    tmpl = template("trainjob", {"runtime": "torch-distributed", "nodes": 1},
+                    {"loss": ty.SimpleType.BOOLEAN})
+    meta = create(crd_daemon, ns, "tttjbad", tmpl)
+    name = "tttjbad-n0-0"
+    TRAINJOB.wait_phase(crd_daemon, meta, PHASE.QUEUED)
+    TRAINJOB.patch(cluster, ns, name, {
+        "conditions": [cond("Complete", message="TrainJob completed")],
+        "trainerStatus": {"progressPercentage": 100, "lastUpdatedTime": rfc3339(),
+                          "metrics": [{"name": "loss", "value": "0.125"}]}})
+    r = TRAINJOB.wait_phase(crd_daemon, meta, PHASE.FAILED)
+    assert r.message == ("OutputsMissing: output loss: expected a boolean, the expression "
+                         "gave 0.125"), r.message
+    assert not r.outputs.literals, r.outputs
     TRAINJOB.delete(crd_daemon, meta)
     TRAINJOB.wait_deleted(crd_daemon, cluster, ns, name)
 
@@ -166,7 +189,7 @@ def test_bad_declaration_is_refused_alone(cluster, tmp_path):
     d.start()
     try:
         text = d.log.read_text()
-        assert "zz-bad.yaml:1:1: FlyteTaskType: task type refused: spec.status.failed: column 1: " \
+        assert "zz-bad.yaml:8:20: FlyteTaskType: task type refused: spec.status.failed: column 1: " \
                "def is not allowed" in text, d.tail()
         ns = cluster.new_namespace("ttbad")
         meta = create(d, ns, "ttbad", template("batch-job", {"backoffLimit": 0}))
@@ -202,8 +225,8 @@ def test_flytetasktype_crd_accepts_the_examples(cluster):
 
 
 def test_list_agents_names_declared_types(crd_daemon):
-    """ListAgents reports each declared type as an agent serving it (so propeller routes it),
-    and the crd plugin itself, which serves none of its own."""
+    """ListAgents reports each declared type as an agent serving it (so propeller routes it);
+    the crd plugin itself serves none of its own and is not listed."""
     from flyteidl.admin import agent_pb2
     from flyteidl.service import agent_pb2_grpc
     stub = agent_pb2_grpc.AgentMetadataServiceStub(crd_daemon.channel)
@@ -211,4 +234,32 @@ def test_list_agents_names_declared_types(crd_daemon):
     for name in ("batch-job", "jobset", "trainjob"):
         assert name in agents, sorted(agents)
         assert [(t.name, t.version) for t in agents[name].supported_task_categories] == [(name, 0)]
-    assert "crd" in agents and not agents["crd"].supported_task_categories
+    # The crd plugin serves no task type of its own: propeller routes by categories, so an
+    # agent with none is not listed.
+    assert "crd" not in agents, sorted(agents)
+    assert all(a.supported_task_categories for a in agents.values()), agents
+
+
+def test_check_config_refuses_a_bad_declaration(tmp_path):
+    """check-config exits 2 when a declaration would be refused, naming its file:line:col and
+    the problem; the same folder without it is OK."""
+    import shutil
+    import subprocess
+    folder = tmp_path / "types"
+    folder.mkdir()
+    shutil.copy(engine_conftest.ROOT / "examples" / "tasktypes" / "batch-job.yaml", folder)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"plugins:\n  settings:\n    crd:\n      dir: \"{folder}\"\n")
+    r = subprocess.run([engine_conftest.BIN, "check-config", str(cfg)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    (folder / "zz-bad.yaml").write_text(
+        "apiVersion: flyteplugd.flyte.org/v1alpha1\nkind: FlyteTaskType\nmetadata: {name: bad}\n"
+        "spec:\n  taskType: {name: bad}\n  resource: {apiVersion: batch/v1, kind: Job, plural: jobs}\n"
+        "  manifest: 'spec: {x: {{ .nosuch }}}'\n  status: {failed: 'false', succeeded: 'true'}\n")
+    r = subprocess.run([engine_conftest.BIN, "check-config", str(cfg)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert f"{folder}/zz-bad.yaml:7:13: FlyteTaskType: task type refused: spec.manifest: " \
+           in r.stderr and "unknown variable {{ .nosuch }}" in r.stderr, r.stderr
+    assert "1 task type declaration(s) refused" in r.stderr, r.stderr

@@ -19,10 +19,16 @@ static const struct fpd_plugin spark = {
 static const struct fpd_plugin ray = {
     .abi = FPD_PLUGIN_ABI, .name = "ray", .task_types = ray_types, .task_type_count = 1};
 
+/* Owns settings but serves no task type of its own (as the crd plugin): not an agent. */
+static const struct fpd_schema_field typeless_fields[] = {{0}};
+static const struct fpd_plugin typeless = {
+    .abi = FPD_PLUGIN_ABI, .name = "typeless", .settings_schema = typeless_fields};
+
 static struct fpd_registry *test_registry(void)
 {
 	struct fpd_registry *reg = fpd_registry_new();
 	struct fpd_error err;
+	ck_assert_int_eq(fpd_registry_add(reg, &typeless, &err), 0);
 	ck_assert_int_eq(fpd_registry_add(reg, &spark, &err), 0);
 	ck_assert_int_eq(fpd_registry_add(reg, &ray, &err), 0);
 	return reg;
