@@ -79,12 +79,18 @@ static void pack(const ProtobufCMessage *msg, uint8_t **out, size_t *len)
 
 void fpd_flyte1_encode_list(const struct fpd_registry *reg, uint8_t **out, size_t *len)
 {
-	size_t n = fpd_registry_count(reg);
-	struct agent_msg *msgs = fpd_calloc(n ? n : 1, sizeof(*msgs));
-	Flyteidl__Admin__Agent **ptrs = fpd_calloc(n ? n : 1, sizeof(*ptrs));
-	for (size_t i = 0; i < n; i++) {
-		agent_fill(&msgs[i], fpd_registry_at(reg, i));
-		ptrs[i] = &msgs[i].agent;
+	size_t total = fpd_registry_count(reg), n = 0;
+	struct agent_msg *msgs = fpd_calloc(total ? total : 1, sizeof(*msgs));
+	Flyteidl__Admin__Agent **ptrs = fpd_calloc(total ? total : 1, sizeof(*ptrs));
+	/* A plugin that serves no task type of its own (crd, whose declared types are plugins of
+	 * their own) is no agent: propeller would learn nothing from it. */
+	for (size_t i = 0; i < total; i++) {
+		const struct fpd_plugin *p = fpd_registry_at(reg, i);
+		if (p->task_type_count == 0)
+			continue;
+		agent_fill(&msgs[n], p);
+		ptrs[n] = &msgs[n].agent;
+		n++;
 	}
 	Flyteidl__Admin__ListAgentsResponse resp = FLYTEIDL__ADMIN__LIST_AGENTS_RESPONSE__INIT;
 	resp.n_agents = n;

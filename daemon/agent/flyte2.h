@@ -31,9 +31,9 @@
 
 /* ---- ConnectorMetadataService ---- */
 
-/* Encodes the ListConnectorsResponse for reg: one Connector per plugin, named after it, with
- * supported_task_categories {name, version} as Flyte 1's ListAgents. *out is a new allocation
- * (free()), never NULL. */
+/* Encodes the ListConnectorsResponse for reg: one Connector per plugin that serves task types of
+ * its own, named after it, with supported_task_categories {name, version}: the same as Flyte 1's
+ * ListAgents. *out is a new allocation (free()), never NULL. */
 void fpd_flyte2_encode_list(const struct fpd_registry *reg, uint8_t **out, size_t *len);
 
 /* Encodes the GetConnectorResponse for plugin. *out is a new allocation (free()). */

@@ -58,12 +58,18 @@ static void pack(const ProtobufCMessage *msg, uint8_t **out, size_t *len)
 
 void fpd_flyte2_encode_list(const struct fpd_registry *reg, uint8_t **out, size_t *len)
 {
-	size_t n = fpd_registry_count(reg);
-	struct connector_msg *msgs = fpd_calloc(n ? n : 1, sizeof(*msgs));
-	Flyteidl2__Connector__Connector **ptrs = fpd_calloc(n ? n : 1, sizeof(*ptrs));
-	for (size_t i = 0; i < n; i++) {
-		connector_fill(&msgs[i], fpd_registry_at(reg, i));
-		ptrs[i] = &msgs[i].connector;
+	size_t total = fpd_registry_count(reg), n = 0;
+	struct connector_msg *msgs = fpd_calloc(total ? total : 1, sizeof(*msgs));
+	Flyteidl2__Connector__Connector **ptrs = fpd_calloc(total ? total : 1, sizeof(*ptrs));
+	/* As ListAgents: a plugin that serves no task type of its own (crd, whose declared types
+	 * are plugins of their own) is no connector. */
+	for (size_t i = 0; i < total; i++) {
+		const struct fpd_plugin *p = fpd_registry_at(reg, i);
+		if (p->task_type_count == 0)
+			continue;
+		connector_fill(&msgs[n], p);
+		ptrs[n] = &msgs[n].connector;
+		n++;
 	}
 	Flyteidl2__Connector__ListConnectorsResponse resp =
 	    FLYTEIDL2__CONNECTOR__LIST_CONNECTORS_RESPONSE__INIT;

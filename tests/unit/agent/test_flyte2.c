@@ -334,11 +334,17 @@ static const struct fpd_plugin spark = {
 static const struct fpd_plugin ray = {
     .abi = FPD_PLUGIN_ABI, .name = "ray", .task_types = ray_types, .task_type_count = 1};
 
+/* A plugin whose task types are declared elsewhere (as crd's): no connector of its own. */
+static const struct fpd_schema_field no_settings[] = {{NULL}};
+static const struct fpd_plugin typeless = {
+    .abi = FPD_PLUGIN_ABI, .name = "typeless", .settings_schema = no_settings};
+
 static struct fpd_registry *test_registry(void)
 {
 	struct fpd_registry *reg = fpd_registry_new();
 	struct fpd_error err;
 	ck_assert_int_eq(fpd_registry_add(reg, &spark, &err), 0);
+	ck_assert_int_eq(fpd_registry_add(reg, &typeless, &err), 0);
 	ck_assert_int_eq(fpd_registry_add(reg, &ray, &err), 0);
 	return reg;
 }
