@@ -24,6 +24,7 @@
 #include "core/error.h"
 #include "engine/engine.h"
 #include "engine/registry.h"
+#include "agent/wire.h"
 #include "grpc/grpc.h"
 
 #include <stddef.h>
@@ -61,10 +62,10 @@ struct fpd_flyte2_tasks *fpd_flyte2_tasks_new(struct fpd_grpc_server *srv,
 void fpd_flyte2_tasks_set_engine(struct fpd_flyte2_tasks *t, struct fpd_engine *engine);
 void fpd_flyte2_tasks_free(struct fpd_flyte2_tasks *t);
 
-/* Decodes a Flyte 2 CreateTaskRequest (bytes[0..len)) into out, through Flyte 1's message (see
- * above): what out points to lives in a. NULL-free: returns 0, or -1 with msg (size bytes)
- * saying why the bytes are not a CreateTaskRequest. Release a whatever this returns. */
-struct fpd_wire_arena;
+/* Checks and decodes a Flyte 2 CreateTaskRequest (bytes[0..len)) into out, through Flyte 1's
+ * message (see above); what out points to lives in a (initialised here). Returns 0, or -1 with
+ * msg (size bytes) saying why the bytes are not a CreateTaskRequest. Release a with
+ * fpd_wire_release whatever this returns. */
 int fpd_flyte2_task_request(const uint8_t *bytes, size_t len, struct fpd_wire_arena *a,
                             struct fpd_task_request *out, char *msg, size_t size);
 
