@@ -5,6 +5,10 @@
  *   Flyte 1 (flyte1.h)  flyteidl.service.AgentMetadataService  ListAgents, GetAgent
  *                       flyteidl.service.AsyncAgentService     CreateTask, GetTask, DeleteTask,
  *                                                              GetTaskMetrics, GetTaskLogs
+ *   Flyte 2 (flyte2.h)  flyteidl2.connector.ConnectorMetadataService  ListConnectors,
+ *                                                                     GetConnector
+ *                       flyteidl2.connector.AsyncConnectorService     the same five task calls
+ * Both families share the engine, so resource_meta from one is good for the other.
  */
 #ifndef FPD_AGENT_AGENT_H
 #define FPD_AGENT_AGENT_H

@@ -32,19 +32,6 @@ struct service {
 
 /* ---- replies --------------------------------------------------------------------------- */
 
-/* Packs msg and replies with it; small replies (every GetTask without custom info) are packed
- * on the stack. */
-static void reply_packed(struct fpd_grpc_call *call, const ProtobufCMessage *msg)
-{
-	uint8_t small[1024];
-	size_t n = protobuf_c_message_get_packed_size(msg);
-	uint8_t *buf = n <= sizeof(small) ? small : fpd_malloc(n);
-	protobuf_c_message_pack(msg, buf);
-	fpd_grpc_call_reply(call, buf, n);
-	if (buf != small)
-		free(buf);
-}
-
 /* An engine error as the call's gRPC status; true when r was one. */
 static bool failed(struct fpd_grpc_call *call, const struct fpd_engine_result *r)
 {
@@ -61,7 +48,7 @@ static void on_created(void *ud, const struct fpd_engine_result *r)
 	Flyteidl__Admin__CreateTaskResponse resp = FLYTEIDL__ADMIN__CREATE_TASK_RESPONSE__INIT;
 	resp.resource_meta.data = (uint8_t *)r->resource_meta;
 	resp.resource_meta.len = r->resource_meta_len;
-	reply_packed(ud, &resp.base);
+	fpd_wire_reply(ud, &resp.base);
 }
 
 static void on_deleted(void *ud, const struct fpd_engine_result *r)
@@ -69,97 +56,7 @@ static void on_deleted(void *ud, const struct fpd_engine_result *r)
 	if (failed(ud, r))
 		return;
 	Flyteidl__Admin__DeleteTaskResponse resp = FLYTEIDL__ADMIN__DELETE_TASK_RESPONSE__INIT;
-	reply_packed(ud, &resp.base);
-}
-
-/* json_t -> google.protobuf.Value/Struct, heap-allocated; freed with free_struct below. */
-static Google__Protobuf__Value *to_value(const json_t *j);
-
-static Google__Protobuf__Struct *to_struct(const json_t *obj)
-{
-	Google__Protobuf__Struct *s = fpd_malloc(sizeof(*s));
-	google__protobuf__struct__init(s);
-	s->n_fields = json_object_size(obj);
-	s->fields = fpd_calloc(s->n_fields ? s->n_fields : 1, sizeof(*s->fields));
-	size_t i = 0;
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)obj, k, v)
-	{
-		Google__Protobuf__Struct__FieldsEntry *e = fpd_malloc(sizeof(*e));
-		google__protobuf__struct__fields_entry__init(e);
-		e->key = (char *)k;
-		e->value = to_value(v);
-		s->fields[i++] = e;
-	}
-	return s;
-}
-
-static Google__Protobuf__Value *to_value(const json_t *j)
-{
-	Google__Protobuf__Value *v = fpd_malloc(sizeof(*v));
-	google__protobuf__value__init(v);
-	switch (json_typeof(j)) {
-	case JSON_OBJECT:
-		v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE;
-		v->struct_value = to_struct(j);
-		break;
-	case JSON_ARRAY: {
-		v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_LIST_VALUE;
-		Google__Protobuf__ListValue *l = fpd_malloc(sizeof(*l));
-		google__protobuf__list_value__init(l);
-		l->n_values = json_array_size(j);
-		l->values = fpd_calloc(l->n_values ? l->n_values : 1, sizeof(*l->values));
-		for (size_t i = 0; i < l->n_values; i++)
-			l->values[i] = to_value(json_array_get(j, i));
-		v->list_value = l;
-		break;
-	}
-	case JSON_STRING:
-		v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE;
-		v->string_value = (char *)json_string_value(j);
-		break;
-	case JSON_INTEGER:
-	case JSON_REAL:
-		v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE;
-		v->number_value = json_number_value(j);
-		break;
-	case JSON_TRUE:
-	case JSON_FALSE:
-		v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE;
-		v->bool_value = json_is_true(j);
-		break;
-	default:
-		v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NULL_VALUE;
-		v->null_value = GOOGLE__PROTOBUF__NULL_VALUE__NULL_VALUE;
-		break;
-	}
-	return v;
-}
-
-static void free_value(Google__Protobuf__Value *v);
-
-static void free_struct(Google__Protobuf__Struct *s)
-{
-	for (size_t i = 0; i < s->n_fields; i++) {
-		free_value(s->fields[i]->value);
-		free(s->fields[i]);
-	}
-	free(s->fields);
-	free(s);
-}
-
-static void free_value(Google__Protobuf__Value *v)
-{
-	if (v->kind_case == GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE)
-		free_struct(v->struct_value);
-	else if (v->kind_case == GOOGLE__PROTOBUF__VALUE__KIND_LIST_VALUE) {
-		for (size_t i = 0; i < v->list_value->n_values; i++)
-			free_value(v->list_value->values[i]);
-		free(v->list_value->values);
-		free(v->list_value);
-	}
-	free(v);
+	fpd_wire_reply(ud, &resp.base);
 }
 
 /* The deprecated Resource.state for propellers older than v1.10.7 (phase is what new ones
@@ -236,7 +133,7 @@ static void resource_fill(struct resource_msg *m, const struct fpd_engine_result
 	res->n_log_links = pi->log_count;
 	res->log_links = m->log_ptrs;
 	if (json_is_object(pi->custom_info))
-		res->custom_info = to_struct(pi->custom_info);
+		res->custom_info = fpd_wire_struct_new(pi->custom_info);
 	Flyteidl__Core__TaskExecution__Phase phase = res->phase;
 	outputs_fill(m, r, &phase);
 	if (phase != res->phase) {
@@ -255,7 +152,7 @@ static void resource_fill(struct resource_msg *m, const struct fpd_engine_result
 static void resource_clear(struct resource_msg *m)
 {
 	if (m->res.custom_info)
-		free_struct(m->res.custom_info);
+		fpd_wire_struct_free(m->res.custom_info);
 	if (m->outputs)
 		protobuf_c_message_free_unpacked(m->outputs, NULL);
 	free(m->log_ptrs);
@@ -279,7 +176,7 @@ static void on_status(void *ud, const struct fpd_engine_result *r)
 		return;
 	struct resource_msg m;
 	resource_fill(&m, r);
-	reply_packed(ud, &m.resp.base);
+	fpd_wire_reply(ud, &m.resp.base);
 	resource_clear(&m);
 }
 

@@ -9,6 +9,9 @@
 #include "core/arena.h"
 #include "grpc/grpc.h"
 
+#include "google/protobuf/struct.pb-c.h"
+
+#include <jansson.h>
 #include <protobuf-c/protobuf-c.h>
 #include <stdalign.h>
 #include <stddef.h>
@@ -30,6 +33,16 @@ struct fpd_wire_arena {
 ProtobufCMessage *fpd_wire_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *bytes,
                                   size_t len, struct fpd_wire_arena *a, char *msg, size_t size);
 
+/*
+ * Like fpd_wire_decode, but the bytes are checked as a message of type check and decoded as one
+ * of type as: for a message of one protocol family that another's reads unchanged on the wire
+ * (every field number both declare has the same type and label in both, recursively; fields
+ * only check declares are kept by protobuf-c as unknown fields). msg names check.
+ */
+ProtobufCMessage *fpd_wire_decode_as(const ProtobufCMessageDescriptor *check,
+                                     const ProtobufCMessageDescriptor *as, const uint8_t *bytes,
+                                     size_t len, struct fpd_wire_arena *a, char *msg, size_t size);
+
 /* size bytes from a's arena (for what a decoded request is converted into): same lifetime. */
 void *fpd_wire_alloc(struct fpd_wire_arena *a, size_t size);
 
@@ -39,5 +52,13 @@ void fpd_wire_release(struct fpd_wire_arena *a);
  *   FPD_EINVAL → INVALID_ARGUMENT, FPD_EPERM → PERMISSION_DENIED, FPD_ENOENT → NOT_FOUND,
  *   FPD_EEXIST → ALREADY_EXISTS, FPD_EIO / FPD_ETIMEDOUT → UNAVAILABLE, else INTERNAL. */
 enum fpd_grpc_code fpd_wire_grpc_code(int code);
+
+/* Packs msg and replies with it on call; small replies are packed on the stack. */
+void fpd_wire_reply(struct fpd_grpc_call *call, const ProtobufCMessage *msg);
+
+/* A JSON object (borrowed: the message points into it, so it must outlive the message) as a
+ * google.protobuf.Struct, new; free it with fpd_wire_struct_free. */
+Google__Protobuf__Struct *fpd_wire_struct_new(const json_t *obj);
+void fpd_wire_struct_free(Google__Protobuf__Struct *s);
 
 #endif
