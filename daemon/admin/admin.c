@@ -32,11 +32,16 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 /* Tokens are short secrets; a file larger than this is not one. */
 #define TOKEN_FILE_MAX 4096
-/* /executions?limit= upper bound: the list is built on the loop in one go. */
+/* /executions?limit=: default and upper bound of a page. */
+#define EXECUTIONS_LIMIT_DEFAULT 500
 #define EXECUTIONS_LIMIT_MAX 10000
+/* Bytes of /executions written per slice: about 25 executions, well under a millisecond of
+ * formatting, so that a page never holds the loop for long (bench/admin). */
+#define EXECUTIONS_SLICE (16 * 1024)
 
 struct fpd_admin {
 	struct ev_loop *loop;
@@ -237,8 +242,50 @@ static bool executions_allowed(struct fpd_admin *a, struct MHD_Connection *conn,
 	return false;
 }
 
-/* GET /executions[?namespace=NS][&limit=N]: what the engine tracks, as JSON (at most N,
- * default 1000, of them; "count" says how many there are). */
+/* A page of /executions on its way to a client: libmicrohttpd asks for the next slice of at
+ * most EXECUTIONS_SLICE bytes when the socket has room for it. */
+struct executions_reply {
+	struct fpd_admin *a;
+	struct fpd_engine_page *page;
+	unsigned slices;
+	int64_t longest_ns, total_ns;
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static ssize_t executions_slice(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct executions_reply *r = cls;
+	int64_t t0 = now_ns();
+	size_t n = fpd_engine_page_read(r->page, *r->a->src.engine, buf, max);
+	int64_t dt = now_ns() - t0;
+	r->slices++;
+	r->total_ns += dt;
+	if (dt > r->longest_ns)
+		r->longest_ns = dt;
+	return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void executions_done(void *cls)
+{
+	struct executions_reply *r = cls;
+	if (fpd_log_enabled(FPD_LOG_DEBUG))
+		fpd_log(FPD_LOG_DEBUG, "admin",
+		        "/executions: %zu executions in %u slices, %.3f ms in all, longest %.3f ms",
+		        fpd_engine_page_size(r->page), r->slices, (double)r->total_ns / 1e6,
+		        (double)r->longest_ns / 1e6);
+	fpd_engine_page_free(r->page);
+	free(r);
+}
+
+/* GET /executions[?namespace=NS][&limit=N][&continue=TOKEN]: a page of what the engine
+ * tracks, as JSON (report.h), at most N (default EXECUTIONS_LIMIT_DEFAULT) executions after
+ * the token's. The page is chosen here and written slice by slice as the client reads it. */
 static enum MHD_Result executions(struct fpd_admin *a, struct MHD_Connection *conn)
 {
 	enum MHD_Result refused;
@@ -252,21 +299,36 @@ static enum MHD_Result executions(struct fpd_admin *a, struct MHD_Connection *co
 	}
 	const char *ns = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "namespace");
 	const char *lim = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
-	size_t limit = 1000;
+	const char *token = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "continue");
+	size_t limit = EXECUTIONS_LIMIT_DEFAULT;
 	if (lim) {
 		char *end;
 		unsigned long long v = strtoull(lim, &end, 10);
-		if (!*lim || *end || !(*lim >= '0' && *lim <= '9') || v > EXECUTIONS_LIMIT_MAX)
+		if (!*lim || *end || !(*lim >= '0' && *lim <= '9') || v < 1 ||
+		    v > EXECUTIONS_LIMIT_MAX)
 			return respond_text(conn, MHD_HTTP_BAD_REQUEST,
-			                    "limit must be a number from 0 to 10000\n");
+			                    "limit must be a number from 1 to 10000\n");
 		limit = (size_t)v;
 	}
-	json_t *j = fpd_engine_executions(e, ns && *ns ? ns : NULL, limit);
-	char *body = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	if (!body)
-		fpd_die("out of memory writing /executions");
-	return respond(conn, MHD_HTTP_OK, "application/json", body, strlen(body));
+	struct fpd_error err;
+	struct fpd_engine_page *page = fpd_engine_page_new(e, ns && *ns ? ns : NULL, token, limit,
+	                                                   &err);
+	if (!page) {
+		char msg[sizeof(err.text) + 2];
+		snprintf(msg, sizeof(msg), "%s\n", err.text);
+		return respond_text(conn, MHD_HTTP_BAD_REQUEST, msg);
+	}
+	struct executions_reply *r = fpd_calloc(1, sizeof(*r));
+	r->a = a;
+	r->page = page;
+	struct MHD_Response *resp = MHD_create_response_from_callback(
+	    MHD_SIZE_UNKNOWN, EXECUTIONS_SLICE, executions_slice, r, executions_done);
+	if (!resp)
+		fpd_die("out of memory answering /executions");
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
