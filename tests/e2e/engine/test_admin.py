@@ -207,6 +207,37 @@ def test_executions_pages_stable_under_changes(cluster, daemon_factory):
     assert seen == sorted(seen), seen
 
 
+def test_executions_large_pages_written_while_serving(cluster, daemon_factory):
+    """Pages far larger than what the admin may write per loop iteration, read by several
+    clients at once: each arrives whole and correct (its connection is suspended and resumed
+    as the loop goes round) while GetTask keeps being answered."""
+    from concurrent.futures import ThreadPoolExecutor
+    d = daemon_factory(admin=True)
+    ns = cluster.new_namespace("big")
+    names = [f"big{i:03d}" for i in range(150)]
+    with ThreadPoolExecutor(16) as pool:
+        metas = list(pool.map(lambda n: create_named(d, ns, [n])[n], names))
+
+    def read_all(_):
+        bodies = []
+        for _ in range(3):
+            page = get_json(d.admin_port, f"/executions?namespace={ns}&limit=10000")
+            bodies.append([x["name"] for x in page["executions"]])
+        return bodies
+
+    with ThreadPoolExecutor(4) as pool:
+        readers = [pool.submit(read_all, i) for i in range(4)]
+        answered = 0
+        while not all(r.done() for r in readers):
+            d.stub.GetTask(agent_pb2.GetTaskRequest(resource_meta=metas[answered % 150]),
+                           timeout=10)
+            answered += 1
+        pages = [names for r in readers for names in r.result()]
+    assert len(pages) == 12 and answered > 0
+    for got in pages:
+        assert got == [f"{n}-n0-0" for n in names], got[:5]
+
+
 def test_not_ready_without_kubernetes(tmp_path):
     """A daemon with no Kubernetes API is healthy (it serves metadata) but not ready."""
     import subprocess
