@@ -11,6 +11,9 @@
  *   a non-loopback listener answers 403 saying how to turn it on.
  * - libmicrohttpd bounds connections in total and per client address and closes connections
  *   silent for connection_timeout, so stalled clients cannot take every slot from the probes.
+ * - /executions is paged (limit, continue) and written through a content reader a slice at a
+ *   time; all its readers together get EXECUTIONS_TURN_NS of each loop iteration, the others
+ *   are suspended until the next, so reading it cannot stall gRPC calls.
  */
 #include "admin/admin.h"
 

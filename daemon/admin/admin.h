@@ -5,6 +5,8 @@
  *   GET /healthz   200 "ok" while the process serves
  *   GET /readyz    200 once the engine runs and every informer has listed, else 503 + reason
  *   GET /metrics   Prometheus text: executions, calls, cleanups, gRPC connections and calls
+ *   GET /executions  the tracked executions as JSON, a page at a time (engine/report.h),
+ *                    written in slices with a bounded share of each loop iteration
  */
 #ifndef FPD_ADMIN_ADMIN_H
 #define FPD_ADMIN_ADMIN_H
