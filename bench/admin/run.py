@@ -169,18 +169,20 @@ def main():
                   f"{loaded[int(len(loaded) * 0.99)] / idle[int(len(idle) * 0.99)]:.2f}x")
             if a.slices:
                 rx = re.compile(r"/executions: (\d+) executions in (\d+) slices, "
-                                r"([\d.]+) ms in all, longest ([\d.]+) ms")
+                                r"([\d.]+) ms in all, longest ([\d.]+) ms \(([\d.]+) ms on the CPU\)")
                 rows = [tuple(float(g) for g in m.groups())
                         for m in map(rx.search, logpath.read_text(errors="replace").splitlines())
                         if m]
                 if rows:
                     longest = sorted(r[3] for r in rows)
+                    cpu = sorted(r[4] for r in rows)
                     per = [r[2] / r[1] for r in rows if r[1]]
                     print(f"  pages timed: {len(rows)}; per page {statistics.median(r[1] for r in rows):.0f} "
                           f"slices, {statistics.median(r[2] for r in rows):.2f} ms in all (medians); "
                           f"mean slice {statistics.mean(per) * 1000:.0f} us; longest slice p50 "
                           f"{longest[len(longest) // 2]:.3f} ms, p99 "
-                          f"{longest[int(len(longest) * 0.99)]:.3f} ms, max {longest[-1]:.3f} ms")
+                          f"{longest[int(len(longest) * 0.99)]:.3f} ms, max {longest[-1]:.3f} ms; its CPU time "
+                          f"p99 {cpu[int(len(cpu) * 0.99)]:.3f} ms, max {cpu[-1]:.3f} ms")
         finally:
             daemon.terminate()
             daemon.wait(timeout=30)
