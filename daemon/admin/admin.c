@@ -260,7 +260,7 @@ struct executions_reply {
 	struct fpd_admin *a;
 	struct MHD_Connection *conn;
 	struct executions_reply *next_waiting;
-	bool suspended;
+	bool suspended; /* on a->waiting */
 	struct fpd_engine_page *page;
 	unsigned slices;
 	int64_t longest_ns, total_ns;
@@ -312,7 +312,8 @@ static ssize_t executions_slice(void *cls, uint64_t pos, char *buf, size_t max)
 static void executions_done(void *cls)
 {
 	struct executions_reply *r = cls;
-	for (struct executions_reply **w = &r->a->waiting; *w; w = &(*w)->next_waiting)
+	for (struct executions_reply **w = &r->a->waiting; r->suspended && *w;
+	     w = &(*w)->next_waiting)
 		if (*w == r) {
 			*w = r->next_waiting;
 			break;
