@@ -11,6 +11,9 @@
  *   a non-loopback listener answers 403 saying how to turn it on.
  * - libmicrohttpd bounds connections in total and per client address and closes connections
  *   silent for connection_timeout, so stalled clients cannot take every slot from the probes.
+ * - /executions is paged (limit, continue) and written through a content reader a slice at a
+ *   time; all its readers together get EXECUTIONS_TURN_NS of each loop iteration, the others
+ *   are suspended until the next, so reading it cannot stall gRPC calls.
  */
 #include "admin/admin.h"
 
@@ -34,11 +37,21 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 /* Tokens are short secrets; a file larger than this is not one. */
 #define TOKEN_FILE_MAX 4096
-/* /executions?limit= upper bound: the list is built on the loop in one go. */
+/* /executions?limit=: default and upper bound of a page. */
+#define EXECUTIONS_LIMIT_DEFAULT 500
 #define EXECUTIONS_LIMIT_MAX 10000
+/* Bytes of /executions formatted per slice: 3 to 4 executions, some 25 us of CPU. */
+#define EXECUTIONS_SLICE (2 * 1024)
+/* Time /executions may take per loop iteration, all connections together; a connection that
+ * finds it spent is suspended and resumed on the next iteration, after the loop has served
+ * whatever else was waiting (bench/admin). */
+#define EXECUTIONS_TURN_NS 250000
+
+struct executions_reply;
 
 struct fpd_admin {
 	struct ev_loop *loop;
@@ -46,6 +59,10 @@ struct fpd_admin {
 	struct MHD_Daemon *mhd;
 	ev_io io;
 	ev_timer timer;
+	ev_timer resume;                   /* next turn: resume the suspended /executions */
+	struct executions_reply *waiting;  /* suspended until then */
+	int64_t turn_ns;                   /* time /executions took in this iteration */
+	ev_tstamp turn_at;                 /* ev_now() of that iteration */
 	struct fpd_admin_sources src;
 	bool loopback; /* listener bound to 127.0.0.0/8: /executions needs no token */
 	bool has_token;
@@ -297,8 +314,84 @@ static bool executions_allowed(struct fpd_admin *a, struct MHD_Connection *conn,
 	return false;
 }
 
-/* GET /executions[?namespace=NS][&limit=N]: what the engine tracks, as JSON (at most N,
- * default 1000, of them; "count" says how many there are). */
+/* A page of /executions on its way to a client: libmicrohttpd asks for the next slice of at
+ * most EXECUTIONS_SLICE bytes when the socket has room for it. */
+struct executions_reply {
+	struct fpd_admin *a;
+	struct MHD_Connection *conn;
+	struct executions_reply *next_waiting;
+	bool suspended; /* on a->waiting */
+	struct fpd_engine_page *page;
+	unsigned slices;
+	int64_t longest_ns, total_ns;
+	int64_t longest_cpu_ns; /* CPU time of the longest: the rest was the process not running */
+	int64_t choose_ns;      /* fpd_engine_page_new */
+};
+
+static int64_t now_ns(clockid_t clock)
+{
+	struct timespec t;
+	clock_gettime(clock, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static ssize_t executions_slice(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct executions_reply *r = cls;
+	struct fpd_admin *a = r->a;
+	if (ev_now(a->loop) != a->turn_at) { /* a new loop iteration */
+		a->turn_at = ev_now(a->loop);
+		a->turn_ns = 0;
+	}
+	if (a->turn_ns >= EXECUTIONS_TURN_NS) {
+		/* this turn's share is spent: the rest on the next one */
+		MHD_suspend_connection(r->conn);
+		r->suspended = true;
+		r->next_waiting = a->waiting;
+		a->waiting = r;
+		if (!ev_is_active(&a->resume))
+			ev_timer_start(a->loop, &a->resume);
+		return 0;
+	}
+	/* libmicrohttpd offers all the room its buffer has; format no more than a slice */
+	if (max > EXECUTIONS_SLICE)
+		max = EXECUTIONS_SLICE;
+	int64_t t0 = now_ns(CLOCK_MONOTONIC), c0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+	size_t n = fpd_engine_page_read(r->page, *a->src.engine, buf, max);
+	int64_t dt = now_ns(CLOCK_MONOTONIC) - t0;
+	a->turn_ns += dt;
+	r->slices++;
+	r->total_ns += dt;
+	if (dt > r->longest_ns) {
+		r->longest_ns = dt;
+		r->longest_cpu_ns = now_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
+	}
+	return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void executions_done(void *cls)
+{
+	struct executions_reply *r = cls;
+	for (struct executions_reply **w = &r->a->waiting; r->suspended && *w;
+	     w = &(*w)->next_waiting)
+		if (*w == r) {
+			*w = r->next_waiting;
+			break;
+		}
+	if (fpd_log_enabled(FPD_LOG_DEBUG))
+		fpd_log(FPD_LOG_DEBUG, "admin",
+		        "/executions: %zu executions chosen in %.3f ms, written in %u slices, %.3f "
+		        "ms in all, longest %.3f ms (%.3f ms on the CPU)",
+		        fpd_engine_page_size(r->page), (double)r->choose_ns / 1e6, r->slices,
+		        (double)r->total_ns / 1e6, (double)r->longest_ns / 1e6,
+		        (double)r->longest_cpu_ns / 1e6);
+	fpd_engine_page_free(r->page);
+	free(r);
+}
+
+/* GET /executions[?namespace=NS][&limit=N][&continue=TOKEN]: a page of what the engine
+ * tracks, as JSON (report.h), at most N (default EXECUTIONS_LIMIT_DEFAULT) executions after
+ * the token's. The page is chosen here and written slice by slice as the client reads it. */
 static enum MHD_Result executions(struct fpd_admin *a, struct MHD_Connection *conn)
 {
 	enum MHD_Result refused;
@@ -312,21 +405,39 @@ static enum MHD_Result executions(struct fpd_admin *a, struct MHD_Connection *co
 	}
 	const char *ns = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "namespace");
 	const char *lim = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
-	size_t limit = 1000;
+	const char *token = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "continue");
+	size_t limit = EXECUTIONS_LIMIT_DEFAULT;
 	if (lim) {
 		char *end;
 		unsigned long long v = strtoull(lim, &end, 10);
-		if (!*lim || *end || !(*lim >= '0' && *lim <= '9') || v > EXECUTIONS_LIMIT_MAX)
+		if (!*lim || *end || !(*lim >= '0' && *lim <= '9') || v < 1 ||
+		    v > EXECUTIONS_LIMIT_MAX)
 			return respond_text(conn, MHD_HTTP_BAD_REQUEST,
-			                    "limit must be a number from 0 to 10000\n");
+			                    "limit must be a number from 1 to 10000\n");
 		limit = (size_t)v;
 	}
-	json_t *j = fpd_engine_executions(e, ns && *ns ? ns : NULL, limit);
-	char *body = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	if (!body)
-		fpd_die("out of memory writing /executions");
-	return respond(conn, MHD_HTTP_OK, "application/json", body, strlen(body));
+	struct fpd_error err;
+	int64_t t0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+	struct fpd_engine_page *page = fpd_engine_page_new(e, ns && *ns ? ns : NULL, token, limit,
+	                                                   &err);
+	if (!page) {
+		char msg[sizeof(err.text) + 2];
+		snprintf(msg, sizeof(msg), "%s\n", err.text);
+		return respond_text(conn, MHD_HTTP_BAD_REQUEST, msg);
+	}
+	struct executions_reply *r = fpd_calloc(1, sizeof(*r));
+	r->a = a;
+	r->conn = conn;
+	r->page = page;
+	r->choose_ns = now_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
+	struct MHD_Response *resp = MHD_create_response_from_callback(
+	    MHD_SIZE_UNKNOWN, EXECUTIONS_SLICE, executions_slice, r, executions_done);
+	if (!resp)
+		fpd_die("out of memory answering /executions");
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -421,6 +532,23 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	run(fpd_container_of(w, struct fpd_admin, timer));
 }
 
+static void resume_waiting(struct fpd_admin *a)
+{
+	while (a->waiting) {
+		struct executions_reply *r = a->waiting;
+		a->waiting = r->next_waiting;
+		r->suspended = false;
+		MHD_resume_connection(r->conn);
+	}
+}
+
+static void on_resume(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fpd_admin *a = fpd_container_of(w, struct fpd_admin, resume);
+	resume_waiting(a);
+	run(a);
+}
+
 struct fpd_admin *fpd_admin_new(struct ev_loop *loop, const struct fpd_config_admin *cfg,
                                 const struct fpd_admin_sources *sources, struct fpd_error *err)
 {
@@ -448,7 +576,7 @@ struct fpd_admin *fpd_admin_new(struct ev_loop *loop, const struct fpd_config_ad
 	/* Whole seconds for libmicrohttpd, rounded up. */
 	unsigned int timeout_s = (unsigned int)((cfg->connection_timeout_ms + 999) / 1000);
 	a->mhd = MHD_start_daemon(
-	    MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR,
+	    MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR,
 	    &sin, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->max_connections_per_peer,
 	    MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_END);
@@ -461,6 +589,7 @@ struct fpd_admin *fpd_admin_new(struct ev_loop *loop, const struct fpd_config_ad
 	ev_io_init(&a->io, on_io, info->epoll_fd, EV_READ);
 	ev_io_start(loop, &a->io);
 	ev_timer_init(&a->timer, on_timer, 0., 0.);
+	ev_timer_init(&a->resume, on_resume, 0., 0.);
 	fpd_log(FPD_LOG_INFO, "admin",
 	        "listening on %s (/healthz, /readyz, /metrics, /executions: %s)", cfg->listen,
 	        a->loopback    ? "loopback, open"
@@ -475,6 +604,8 @@ void fpd_admin_free(struct fpd_admin *a)
 		return;
 	ev_io_stop(a->loop, &a->io);
 	ev_timer_stop(a->loop, &a->timer);
+	ev_timer_stop(a->loop, &a->resume);
+	resume_waiting(a);
 	MHD_stop_daemon(a->mhd);
 	free(a);
 }

@@ -8,6 +8,8 @@
  *                  "leader: <holder>"); with "?format=json" the same as a JSON object
  *   GET /metrics   Prometheus text: executions, calls, cleanups, gRPC connections and calls,
  *                  flyteplugd_leader{identity}, flyteplugd_signing_keys
+ *   GET /executions  the tracked executions as JSON, a page at a time (engine/report.h),
+ *                    written in slices with a bounded share of each loop iteration
  */
 #ifndef FPD_ADMIN_ADMIN_H
 #define FPD_ADMIN_ADMIN_H

@@ -84,10 +84,158 @@ def test_executions_lists_what_is_tracked(cluster, daemon_factory):
     _, body = http_get(d.admin_port, "/executions?limit=1")
     everything = json.loads(body)
     assert everything["count"] >= 3 and everything["shown"] == 1, everything
-    for bad in ("/executions?limit=x", "/executions?limit=-1", "/executions?limit="):
+    for bad in ("/executions?limit=x", "/executions?limit=-1", "/executions?limit=",
+                "/executions?limit=0"):
         assert http_get(d.admin_port, bad)[0] == 400, bad
     assert http_get(d.admin_port, "/executions?namespace=none-such")[1] == \
-        '{"count":0,"shown":0,"executions":[]}'
+        '{"count":0,"executions":[],"shown":0}'
+
+
+def create_named(d, ns, executions):
+    """CreateTask for each execution name in ns; their resource_meta by name."""
+    metas = {}
+    for ex in executions:
+        metas[ex] = d.stub.CreateTask(agent_pb2.CreateTaskRequest(
+            template=flytekit_tasks.python_task(), output_prefix=f"s3://b/m/{ex}/n0/data/0",
+            task_execution_metadata=execution_metadata(ns, ex)), timeout=30).resource_meta
+    return metas
+
+
+def get_json(port, path):
+    status, body = http_get(port, path)
+    assert status == 200, (path, status, body)
+    return json.loads(body)
+
+
+def walk(port, query, limit, between=None):
+    """Every page of /executions?query with limit, following continue; the pages."""
+    pages, token = [], None
+    while True:
+        path = f"/executions?{query}&limit={limit}" + (f"&continue={token}" if token else "")
+        page = get_json(port, path)
+        assert page["shown"] == len(page["executions"]) <= limit, page
+        pages.append(page)
+        token = page.get("continue")
+        if not token:
+            return pages
+        assert len(pages) < 1000, len(pages)
+        if between:
+            between(len(pages))
+
+
+def test_executions_pages_walk_everything_once(cluster, daemon_factory):
+    """A small limit: the pages, following continue, give every execution once, in order."""
+    d = daemon_factory(admin=True)
+    ns, other = cluster.new_namespace("pga"), cluster.new_namespace("pgb")
+    names = [f"pg{i}" for i in (4, 0, 6, 2, 1, 5, 3)]
+    create_named(d, ns, names)
+    create_named(d, other, ["pgx"])
+    pages = walk(d.admin_port, f"namespace={ns}", 2)
+    assert [p["count"] for p in pages] == [7] * 4, pages
+    assert [p["shown"] for p in pages] == [2, 2, 2, 1], pages
+    assert "continue" not in pages[-1], pages[-1]
+    seen = [x["name"] for p in pages for x in p["executions"]]
+    assert seen == [f"pg{i}-n0-0" for i in range(7)], seen
+    assert {x["namespace"] for p in pages for x in p["executions"]} == {ns}
+    # Without a filter, limit 1: every execution of the daemon (those of earlier tests in
+    # this cluster too), each once, sorted by namespace/name.
+    pages = walk(d.admin_port, "", 1)
+    keys = [f'{x["namespace"]}/{x["name"]}' for p in pages for x in p["executions"]]
+    assert len(keys) == pages[0]["count"] and keys == sorted(set(keys)), keys
+    assert {f"{ns}/{n}-n0-0" for n in names} | {f"{other}/pgx-n0-0"} <= set(keys), keys
+    # An exact page: no continue, nothing more to fetch.
+    last = get_json(d.admin_port, f"/executions?namespace={ns}&limit=7")
+    assert last["shown"] == 7 and "continue" not in last, last
+    # The default limit holds them all here.
+    assert get_json(d.admin_port, f"/executions?namespace={ns}")["shown"] == 7
+
+
+def test_executions_bad_continue_and_limit_refused(cluster, daemon_factory):
+    """A continue token that is not one, or was made for another filter, and a limit out of
+    bounds: 400 saying why; the daemon keeps serving."""
+    import base64
+    d = daemon_factory(admin=True)
+    ns = cluster.new_namespace("tok")
+    create_named(d, ns, ["tk0", "tk1", "tk2"])
+    first = get_json(d.admin_port, f"/executions?namespace={ns}&limit=1")
+    token = first["continue"]
+
+    def b64(raw):
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    assert raw == f"v1\n{ns}\n{ns}/tk0-n0-0".encode(), raw
+    k8s = base64.urlsafe_b64encode(b'{"v":"meta.k8s.io/v1","rv":12,"start":"x"}').decode()
+    for bad, why in ((f"continue=%21%21%21", "not base64url"),
+                     (f"continue={k8s.rstrip('=')}", "not a token from /executions"),
+                     (f"namespace={ns}&continue={b64(b'v2' + raw[2:])}", "not a token"),
+                     (f"namespace={ns}&continue={b64(raw.split(b'/')[0])}", "not a token"),
+                     (f"namespace={ns}&continue={b64(raw + bytes(1))}", "not a token"),
+                     (f"continue={token}", "another namespace filter"),
+                     (f"namespace=other&continue={token}", "another namespace filter"),
+                     (f"continue={'A' * 2000}", "not base64url"),
+                     (f"namespace={ns}&limit=10001", "limit must be a number from 1 to 10000"),
+                     (f"namespace={ns}&limit=0", "limit must be a number from 1 to 10000")):
+        status, body = http_get(d.admin_port, f"/executions?{bad}")
+        assert status == 400 and why in body, (bad, status, body)
+    assert http_get(d.admin_port, "/healthz") == (200, "ok\n")
+    nxt = get_json(d.admin_port, f"/executions?namespace={ns}&limit=10000&continue={token}")
+    assert [x["name"] for x in nxt["executions"]] == ["tk1-n0-0", "tk2-n0-0"], nxt
+    assert nxt["count"] == 3 and "continue" not in nxt, nxt
+
+
+def test_executions_pages_stable_under_changes(cluster, daemon_factory):
+    """Tasks created and deleted between pages: every unchanged execution is shown exactly
+    once; one created after the cursor shows up, one created before it does not."""
+    d = daemon_factory(admin=True)
+    ns = cluster.new_namespace("chg")
+    metas = create_named(d, ns, [f"ch{i}" for i in range(1, 9)])  # ch1 .. ch8
+
+    def change(page_number):
+        if page_number == 1:  # shown so far: ch1, ch2, ch3
+            create_named(d, ns, ["ch0", "ch9"])  # before the cursor, after it
+            for gone in ("ch2", "ch5"):  # one shown, one not yet
+                d.stub.DeleteTask(agent_pb2.DeleteTaskRequest(
+                    task_type="python-task", resource_meta=metas[gone]), timeout=30)
+
+    pages = walk(d.admin_port, f"namespace={ns}", 3, between=change)
+    seen = [x["name"][:3] for p in pages for x in p["executions"]]
+    assert len(seen) == len(set(seen)), seen
+    unchanged = {"ch1", "ch3", "ch4", "ch6", "ch7", "ch8"}
+    assert unchanged <= set(seen), seen
+    assert seen[:3] == ["ch1", "ch2", "ch3"], seen
+    assert "ch9" in seen and "ch0" not in seen, seen
+    assert seen == sorted(seen), seen
+
+
+def test_executions_large_pages_written_while_serving(cluster, daemon_factory):
+    """Pages far larger than what the admin may write per loop iteration, read by several
+    clients at once: each arrives whole and correct (its connection is suspended and resumed
+    as the loop goes round) while GetTask keeps being answered."""
+    from concurrent.futures import ThreadPoolExecutor
+    d = daemon_factory(admin=True)
+    ns = cluster.new_namespace("big")
+    names = [f"big{i:03d}" for i in range(150)]
+    with ThreadPoolExecutor(16) as pool:
+        metas = list(pool.map(lambda n: create_named(d, ns, [n])[n], names))
+
+    def read_all(_):
+        bodies = []
+        for _ in range(3):
+            page = get_json(d.admin_port, f"/executions?namespace={ns}&limit=10000")
+            bodies.append([x["name"] for x in page["executions"]])
+        return bodies
+
+    with ThreadPoolExecutor(4) as pool:
+        readers = [pool.submit(read_all, i) for i in range(4)]
+        answered = 0
+        while not all(r.done() for r in readers):
+            d.stub.GetTask(agent_pb2.GetTaskRequest(resource_meta=metas[answered % 150]),
+                           timeout=10)
+            answered += 1
+        pages = [names for r in readers for names in r.result()]
+    assert len(pages) == 12 and answered > 0
+    for got in pages:
+        assert got == [f"{n}-n0-0" for n in names], got[:5]
 
 
 def test_not_ready_without_kubernetes(tmp_path):
@@ -190,7 +338,7 @@ def test_executions_needs_the_token_off_loopback(admin_daemon, tmp_path):
     # limit is bounded: the list is built on the event loop.
     assert get(port, "/executions?limit=10000", token="s3cret-token-0123456789")[0] == 200
     status, body, _ = get(port, "/executions?limit=10001", token="s3cret-token-0123456789")
-    assert status == 400 and "0 to 10000" in body, (status, body)
+    assert status == 400 and "1 to 10000" in body, (status, body)
     assert get(port, "/executions?limit=1000000", token="s3cret-token-0123456789")[0] == 400
     # A rotated Secret: the new token works, the old one no longer does.
     time.sleep(0.05)
@@ -211,7 +359,7 @@ def test_executions_off_without_token_and_open_on_loopback(admin_daemon):
     assert get(loop.admin_port, "/executions")[0] == 200
     assert get(loop.admin_port, "/executions?limit=10000")[0] == 200
     status, body, _ = get(loop.admin_port, "/executions?limit=10001")
-    assert status == 400 and "0 to 10000" in body, (status, body)
+    assert status == 400 and "1 to 10000" in body, (status, body)
 
 
 def stalled(port, source):
