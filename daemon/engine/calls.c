@@ -279,7 +279,7 @@ void call_post(struct fpd_engine *e, struct execution *x, struct pending_call *c
 
 static const struct fpd_build_env *build_env(const struct fpd_engine *e, struct fpd_build_env *env)
 {
-	*env = (struct fpd_build_env){e->cfg, e->registry, e->psettings};
+	*env = (struct fpd_build_env){e->cfg, e->registry, e->psettings, e->policy};
 	return env;
 }
 
@@ -317,10 +317,16 @@ void fpd_engine_create(struct fpd_engine *e, const struct fpd_task_request *req,
 		b.object = NULL;
 		call_post(e, x, c);
 	} else {
-		/* The plugin refused: the attempt fails permanently, as in Flyte. */
+		/* The plugin or the Pod Security check refused: the attempt fails permanently, as
+		 * in Flyte (an error answer would be retried by propeller as a user error). */
 		x->state = EXEC_REJECTED;
-		exec_set_phase(x, FPD_PHASE_FAILED, "FailedToBuildResource", FPD_KIND_USER,
-		               "could not build resource for task: %s", err.text);
+		if (b.pod_security)
+			exec_set_phase(x, FPD_PHASE_FAILED, "PodSecurityViolation", FPD_KIND_USER,
+			               "refused by policy.pod_security, nothing was created: %s",
+			               err.text);
+		else
+			exec_set_phase(x, FPD_PHASE_FAILED, "FailedToBuildResource", FPD_KIND_USER,
+			               "could not build resource for task: %s", err.text);
 		reply_meta(e, c, x);
 		call_free(e, c);
 	}
@@ -347,6 +353,13 @@ static int verify_meta(struct fpd_engine *e, struct pending_call *c, const struc
 		call_reply_error(c, FPD_EPERM,
 		                 "namespace \"%s\" is not one flyteplugd serves (namespaces.watch)",
 		                 c->meta.namespace_);
+		return FPD_EPERM;
+	}
+	/* The namespace rule of the caller policy again: a namespace refused since. */
+	if (fpd_policy_check_access(e->policy, c->meta.namespace_, &err)) {
+		fpd_log(FPD_LOG_WARN, "engine", "policy: refused access to %s/%s: %s",
+		        c->meta.namespace_, c->meta.name, err.text);
+		call_reply_error(c, FPD_EPERM, "%s", err.text);
 		return FPD_EPERM;
 	}
 	*plugin = fpd_registry_by_name(e->registry, c->meta.plugin);
