@@ -204,6 +204,18 @@ static void on_adopt_get(void *ud, const struct fpd_kube_result *res)
 	call_free(e, c);
 }
 
+/* An HTTP 500 for an object the API server's storage will never take: larger than etcd's
+ * --max-request-bytes ("etcdserver: request is too large") or than the API server's etcd client
+ * sends at all (gRPC ResourceExhausted, "trying to send message larger than max"). The API
+ * server answers both as InternalError, like an outage. */
+static bool too_large_for_storage(const struct fpd_kube_result *res)
+{
+	const char *m = res->status.message;
+	return res->status.http == 500 && (strstr(m, "etcdserver: request is too large") ||
+	                                   (strstr(m, "ResourceExhausted") &&
+	                                    strstr(m, "trying to send message larger than max")));
+}
+
 static void on_created(void *ud, const struct fpd_kube_result *res)
 {
 	struct pending_call *c = ud;
@@ -243,6 +255,12 @@ static void on_created(void *ud, const struct fpd_kube_result *res)
 		if (fpd_kube_get(e->kube, &ref, on_adopt_get, c, &err) == FPD_AGAIN)
 			return;
 		call_reply_error(c, FPD_EIO, "%s", err.text);
+	} else if (too_large_for_storage(res)) {
+		/* etcd refuses the object itself: every retry would be refused the same. */
+		exec_create_refused(x, 413, res->status.message, res->err.text,
+		                    e->cfg->engine.create_retry_max_ms);
+		e->stats.create_errors++;
+		fpd_log(FPD_LOG_WARN, "engine", "%s: create refused: %s", x->key, res->err.text);
 	} else if (res->status.http == 0 || res->status.http >= 500 || res->status.http == 429) {
 		/* The API server is not there (or overloaded): let propeller retry the call. */
 		x->state = EXEC_REJECTED;
