@@ -518,6 +518,19 @@ static void on_deleted(void *ud, const struct fpd_kube_result *res)
 	struct execution *x = c->exec;
 	/* 404: already gone; 409: the uid precondition failed, the object is another one. */
 	bool ok = res->code == FPD_OK || res->code == FPD_ENOENT || res->status.http == 409;
+	if (res->code == FPD_OK)
+		fpd_log(FPD_LOG_INFO, "engine", "%s/%s: deleted", c->meta.namespace_, c->meta.name);
+	else if (res->code == FPD_ENOENT)
+		fpd_log(FPD_LOG_INFO, "engine", "%s/%s: delete: already gone", c->meta.namespace_,
+		        c->meta.name);
+	else if (ok)
+		fpd_log(FPD_LOG_INFO, "engine",
+		        "%s/%s: delete: the object is another one (uid %s "
+		        "differs), left alone",
+		        c->meta.namespace_, c->meta.name, c->meta.uid);
+	else
+		fpd_log(FPD_LOG_WARN, "engine", "%s/%s: delete failed: %s", c->meta.namespace_,
+		        c->meta.name, res->err.text);
 	if (x && !x->dead) {
 		x->deleting = ok;
 		if (res->code == FPD_OK && res->object)
@@ -572,6 +585,8 @@ void fpd_engine_delete(struct fpd_engine *e, const struct fpd_meta *meta, fpd_en
 		call_free(e, c);
 		return;
 	}
+	fpd_log(FPD_LOG_INFO, "engine", "%s/%s: DeleteTask (uid %s)", c->meta.namespace_,
+	        c->meta.name, c->meta.uid);
 	struct execution *x = exec_find(e, c->meta.namespace_, c->meta.name);
 	if (x) {
 		x->aborted = true;
@@ -581,6 +596,8 @@ void fpd_engine_delete(struct fpd_engine *e, const struct fpd_meta *meta, fpd_en
 	}
 	if (strcmp(c->meta.uid, "-") == 0) {
 		/* Never created (or still waiting for quota): nothing to delete in Kubernetes. */
+		fpd_log(FPD_LOG_INFO, "engine", "%s/%s: delete: never created, nothing to delete",
+		        c->meta.namespace_, c->meta.name);
 		if (x && x->state != EXEC_CREATING)
 			exec_remove(e, x);
 		reply_ok(c);

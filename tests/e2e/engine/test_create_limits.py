@@ -39,3 +39,17 @@ def test_object_too_large_for_etcd_fails_permanently(cluster, daemon, size, mess
         task_execution_metadata=execution_metadata(ns, "small")), timeout=30).resource_meta
     assert cluster.request("GET", f"/api/v1/namespaces/{ns}/pods/small-n0-0")[0] == 200
 
+
+def test_delete_task_is_logged(cluster, daemon):
+    """DeleteTask leaves a line naming the object and the outcome."""
+    ns = cluster.new_namespace("dlog")
+    req = agent_pb2.CreateTaskRequest(template=flytekit_tasks.python_task(),
+                                      output_prefix="s3://bucket/meta/dl1/n0/data/0",
+                                      task_execution_metadata=execution_metadata(ns, "dl1"))
+    meta = daemon.stub.CreateTask(req, timeout=30).resource_meta
+    for _ in range(2):
+        daemon.stub.DeleteTask(agent_pb2.DeleteTaskRequest(task_type="python-task", resource_meta=meta),
+                               timeout=30)
+    log = daemon.log.read_text(errors="replace")
+    assert f"{ns}/dl1-n0-0: DeleteTask (uid " in log, daemon.tail()
+    assert f"{ns}/dl1-n0-0: deleted" in log, daemon.tail()
