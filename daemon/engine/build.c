@@ -6,6 +6,15 @@
 
 #include <string.h>
 
+/* A policy refusal, with who asked for what where. */
+static void log_refusal(const struct fpd_built *b, const char *type, const struct fpd_error *err)
+{
+	const char *sa = b->prepared.task.service_account;
+	fpd_log(FPD_LOG_WARN, "policy",
+	        "refused: namespace %s, service account %s, task type %s: %s",
+	        b->prepared.namespace_, sa && *sa ? sa : "default", type, err->text);
+}
+
 int fpd_build(const struct fpd_build_env *env, const struct fpd_task_request *req,
               struct fpd_built *out, struct fpd_error *err)
 {
@@ -29,11 +38,7 @@ int fpd_build(const struct fpd_build_env *env, const struct fpd_task_request *re
 		rc = fpd_policy_check_create(env->policy, out->prepared.namespace_,
 		                             task->service_account, t->type, err);
 		if (rc) {
-			fpd_log(FPD_LOG_WARN, "policy",
-			        "refused: namespace %s, service account %s, task type %s: %s",
-			        out->prepared.namespace_,
-			        *task->service_account ? task->service_account : "default", t->type,
-			        err->text);
+			log_refusal(out, t->type, err);
 			fpd_built_free(out);
 			return rc;
 		}
@@ -47,11 +52,7 @@ int fpd_build(const struct fpd_build_env *env, const struct fpd_task_request *re
 		    fpd_policy_check_object(env->policy, out->prepared.namespace_, obj, paths, err);
 		out->pod_security = rc != 0;
 		if (rc)
-			fpd_log(FPD_LOG_WARN, "policy",
-			        "refused: namespace %s, service account %s, task type %s: %s",
-			        out->prepared.namespace_,
-			        *task->service_account ? task->service_account : "default", t->type,
-			        err->text);
+			log_refusal(out, t->type, err);
 	}
 	if (rc)
 		json_decref(obj);
