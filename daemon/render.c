@@ -21,15 +21,19 @@
 
 static void usage(FILE *out)
 {
-	fputs("usage: flyteplugd render --template FILE [--metadata FILE] [--config FILE]\n"
-	      "                         [--output-prefix URI] [-o yaml|json]\n"
-	      "\n"
-	      "Prints the Kubernetes object CreateTask would create for a TaskTemplate, without a\n"
-	      "cluster. FILE is a protobuf binary or its JSON form (as protobuf's MessageToJson\n"
-	      "prints it): --template a flyteidl.core.TaskTemplate, --metadata a\n"
-	      "flyteidl.admin.TaskExecutionMetadata (default: execution \"render\", node \"n0\",\n"
-	      "attempt 0, namespace from the configuration).\n",
-	      out);
+	fputs(
+	    "usage: flyteplugd render --template FILE [--metadata FILE] [--config FILE]\n"
+	    "                         [--output-prefix URI] [-o yaml|json]\n"
+	    "\n"
+	    "Prints the Kubernetes object CreateTask would create for a TaskTemplate, without a\n"
+	    "cluster. FILE is a protobuf binary or its JSON form (as protobuf's MessageToJson\n"
+	    "prints it): --template a flyteidl.core.TaskTemplate, --metadata a\n"
+	    "flyteidl.admin.TaskExecutionMetadata (default: execution \"render\", node \"n0\",\n"
+	    "attempt 0, namespace from the configuration).\n"
+	    "The caller policy (policy:) applies as in CreateTask: a task it refuses (namespace,\n"
+	    "service account, task type, Pod Security level) prints the rule on stderr and exits\n"
+	    "1; other errors exit 2.\n",
+	    out);
 }
 
 static int read_file(const char *path, uint8_t **data, size_t *len)
@@ -256,16 +260,34 @@ static int render(const Flyteidl__Admin__CreateTaskRequest *msg, const struct fp
 	fpd_arena_init(&arena, NULL, 0);
 	struct fpd_task_request req;
 	fpd_flyte1_task_request(msg, &arena, &req);
-	struct fpd_build_env env = {cfg, reg, ps};
+	/* The daemon's own namespace as configured (or $POD_NAMESPACE): render runs outside the
+	 * daemon's pod, so the service account's namespace file is not read. */
+	char own_ns[256];
+	struct fpd_policy *policy = NULL;
+	if (fpd_policy_own_namespace(cfg->policy.own_namespace, NULL, own_ns, sizeof(own_ns),
+	                             &err) ||
+	    fpd_policy_new(&cfg->policy, own_ns, &policy, &err)) {
+		fprintf(stderr, "flyteplugd render: %s\n", err.text);
+		fpd_arena_release(&arena);
+		fpd_plugin_settings_free(ps);
+		fpd_registry_free(reg);
+		return 2;
+	}
+	struct fpd_build_env env = {cfg, reg, ps, policy};
 	struct fpd_built b;
 	int rc = 2;
-	if (fpd_build(&env, &req, &b, &err) == FPD_OK && b.object) {
+	int brc = fpd_build(&env, &req, &b, &err);
+	if (brc == FPD_OK && b.object) {
 		*out = json_incref(b.object);
 		rc = 0;
+	} else if (brc == FPD_EPERM || (brc == FPD_OK && b.pod_security)) {
+		fprintf(stderr, "flyteplugd render: refused by the policy: %s\n", err.text);
+		rc = 1;
 	} else {
 		fprintf(stderr, "flyteplugd render: %s\n", err.text);
 	}
 	fpd_built_free(&b);
+	fpd_policy_free(policy);
 	fpd_arena_release(&arena);
 	fpd_plugin_settings_free(ps);
 	fpd_registry_free(reg);

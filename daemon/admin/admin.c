@@ -245,6 +245,23 @@ static void render_metrics(const struct fpd_admin *a, struct fpd_buf *b)
 		       "1 when this replica holds the leader Lease (it runs cleanup).",
 		       fpd_engine_cleanup(e) ? 1 : 0);
 	}
+	fpd_buf_printf(b,
+	               "# HELP flyteplugd_policy_refusals_total CreateTask, GetTask and DeleteTask "
+	               "calls the caller policy refused, by rule.\n"
+	               "# TYPE flyteplugd_policy_refusals_total counter\n");
+	const struct {
+		const char *rule;
+		uint64_t n;
+	} refusals[] = {
+	    {"system_namespace", st.policy.system_namespace},
+	    {"unlisted_namespace", st.policy.unlisted_namespace},
+	    {"service_account", st.policy.service_account},
+	    {"task_type", st.policy.task_type},
+	    {"pod_security", st.policy.pod_security},
+	};
+	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++)
+		fpd_buf_printf(b, "flyteplugd_policy_refusals_total{rule=\"%s\"} %llu\n",
+		               refusals[i].rule, (unsigned long long)refusals[i].n);
 	struct fpd_grpc_stats g;
 	fpd_grpc_server_stats(a->src.grpc, &g);
 	metric(b, "flyteplugd_grpc_connections", "gauge", "Open gRPC connections.", g.connections);

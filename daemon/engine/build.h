@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "engine/engine.h"
 #include "engine/plugin_settings.h"
+#include "engine/policy.h"
 #include "engine/prepare.h"
 #include "engine/registry.h"
 
@@ -20,6 +21,7 @@ struct fpd_build_env {
 	const struct fpd_config *cfg;
 	const struct fpd_registry *registry;
 	const struct fpd_plugin_settings *psettings;
+	const struct fpd_policy *policy; /* NULL: no caller policy, no Pod Security check */
 };
 
 /* A built task. prepared.task says who the attempt is (ref, with its namespace and generated
@@ -29,20 +31,31 @@ struct fpd_built {
 	const struct fpd_plugin *plugin;
 	struct fpd_prepared prepared;
 	json_t *object;
+	/* Without object: the Pod Security check refused the built object (rather than the plugin
+	 * refusing to build it). */
+	bool pod_security;
 };
 
 /*
  * Builds req (borrowed; it must outlive out) under env. Returns:
  *   a negative FPD_E*, out empty: the request is refused before any plugin runs
  *     (FPD_EINVAL malformed, FPD_ENOENT no plugin serves the task type, FPD_EPERM the
- *     namespace is not served), err says why;
- *   FPD_OK with out->object: built;
- *   FPD_OK without out->object: the plugin (or decoration) refused this task, err says why;
- *     the attempt fails, as in Flyte ("FailedToBuildResource").
+ *     namespace is not served, or env->policy refuses the namespace, service account or task
+ *     type: fpd_policy_check_create), err says why;
+ *   FPD_OK with out->object: built, and every pod it runs meets the namespace's Pod Security
+ *     level (fpd_policy_check_object at fpd_build_pod_specs, when env->policy is set);
+ *   FPD_OK without out->object: the plugin (or decoration) refused this task, or the Pod
+ *     Security check refused the object (out->pod_security), err says why; the attempt
+ *     fails, as in Flyte ("FailedToBuildResource").
  */
 int fpd_build(const struct fpd_build_env *env, const struct fpd_task_request *req,
               struct fpd_built *out, struct fpd_error *err);
 
 void fpd_built_free(struct fpd_built *b);
+
+/* Where plugin's objects hold pod specs (borrowed, NULL-terminated), or NULL for none: its
+ * pod_specs when its descriptor has the field (ABI 6) and sets it, else {"spec"} for a v1/Pod
+ * kind. */
+const char *const *fpd_build_pod_specs(const struct fpd_plugin *plugin);
 
 #endif

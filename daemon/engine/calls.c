@@ -204,6 +204,18 @@ static void on_adopt_get(void *ud, const struct fpd_kube_result *res)
 	call_free(e, c);
 }
 
+/* An HTTP 500 for an object the API server's storage will never take: larger than etcd's
+ * --max-request-bytes ("etcdserver: request is too large") or than the API server's etcd client
+ * sends at all (gRPC ResourceExhausted, "trying to send message larger than max"). The API
+ * server answers both as InternalError, like an outage. */
+static bool too_large_for_storage(const struct fpd_kube_result *res)
+{
+	const char *m = res->status.message;
+	return res->status.http == 500 && (strstr(m, "etcdserver: request is too large") ||
+	                                   (strstr(m, "ResourceExhausted") &&
+	                                    strstr(m, "trying to send message larger than max")));
+}
+
 static void on_created(void *ud, const struct fpd_kube_result *res)
 {
 	struct pending_call *c = ud;
@@ -243,6 +255,12 @@ static void on_created(void *ud, const struct fpd_kube_result *res)
 		if (fpd_kube_get(e->kube, &ref, on_adopt_get, c, &err) == FPD_AGAIN)
 			return;
 		call_reply_error(c, FPD_EIO, "%s", err.text);
+	} else if (too_large_for_storage(res)) {
+		/* etcd refuses the object itself: every retry would be refused the same. */
+		exec_create_refused(x, 413, res->status.message, res->err.text,
+		                    e->cfg->engine.create_retry_max_ms);
+		e->stats.create_errors++;
+		fpd_log(FPD_LOG_WARN, "engine", "%s: create refused: %s", x->key, res->err.text);
 	} else if (res->status.http == 0 || res->status.http >= 500 || res->status.http == 429) {
 		/* The API server is not there (or overloaded): let propeller retry the call. */
 		x->state = EXEC_REJECTED;
@@ -279,7 +297,7 @@ void call_post(struct fpd_engine *e, struct execution *x, struct pending_call *c
 
 static const struct fpd_build_env *build_env(const struct fpd_engine *e, struct fpd_build_env *env)
 {
-	*env = (struct fpd_build_env){e->cfg, e->registry, e->psettings};
+	*env = (struct fpd_build_env){e->cfg, e->registry, e->psettings, e->policy};
 	return env;
 }
 
@@ -317,10 +335,16 @@ void fpd_engine_create(struct fpd_engine *e, const struct fpd_task_request *req,
 		b.object = NULL;
 		call_post(e, x, c);
 	} else {
-		/* The plugin refused: the attempt fails permanently, as in Flyte. */
+		/* The plugin or the Pod Security check refused: the attempt fails permanently, as
+		 * in Flyte (an error answer would be retried by propeller as a user error). */
 		x->state = EXEC_REJECTED;
-		exec_set_phase(x, FPD_PHASE_FAILED, "FailedToBuildResource", FPD_KIND_USER,
-		               "could not build resource for task: %s", err.text);
+		if (b.pod_security)
+			exec_set_phase(x, FPD_PHASE_FAILED, "PodSecurityViolation", FPD_KIND_USER,
+			               "refused by policy.pod_security, nothing was created: %s",
+			               err.text);
+		else
+			exec_set_phase(x, FPD_PHASE_FAILED, "FailedToBuildResource", FPD_KIND_USER,
+			               "could not build resource for task: %s", err.text);
 		reply_meta(e, c, x);
 		call_free(e, c);
 	}
@@ -347,6 +371,13 @@ static int verify_meta(struct fpd_engine *e, struct pending_call *c, const struc
 		call_reply_error(c, FPD_EPERM,
 		                 "namespace \"%s\" is not one flyteplugd serves (namespaces.watch)",
 		                 c->meta.namespace_);
+		return FPD_EPERM;
+	}
+	/* The namespace rule of the caller policy again: a namespace refused since. */
+	if (fpd_policy_check_access(e->policy, c->meta.namespace_, &err)) {
+		fpd_log(FPD_LOG_WARN, "engine", "policy: refused access to %s/%s: %s",
+		        c->meta.namespace_, c->meta.name, err.text);
+		call_reply_error(c, FPD_EPERM, "%s", err.text);
 		return FPD_EPERM;
 	}
 	*plugin = fpd_registry_by_name(e->registry, c->meta.plugin);
@@ -535,6 +566,19 @@ static void on_deleted(void *ud, const struct fpd_kube_result *res)
 	struct execution *x = c->exec;
 	/* 404: already gone; 409: the uid precondition failed, the object is another one. */
 	bool ok = res->code == FPD_OK || res->code == FPD_ENOENT || res->status.http == 409;
+	if (res->code == FPD_OK)
+		fpd_log(FPD_LOG_INFO, "engine", "%s/%s: deleted", c->meta.namespace_, c->meta.name);
+	else if (res->code == FPD_ENOENT)
+		fpd_log(FPD_LOG_INFO, "engine", "%s/%s: delete: already gone", c->meta.namespace_,
+		        c->meta.name);
+	else if (ok)
+		fpd_log(FPD_LOG_INFO, "engine",
+		        "%s/%s: delete: the object is another one (uid %s "
+		        "differs), left alone",
+		        c->meta.namespace_, c->meta.name, c->meta.uid);
+	else
+		fpd_log(FPD_LOG_WARN, "engine", "%s/%s: delete failed: %s", c->meta.namespace_,
+		        c->meta.name, res->err.text);
 	if (x && !x->dead) {
 		x->deleting = ok;
 		if (res->code == FPD_OK && res->object)
@@ -589,6 +633,8 @@ void fpd_engine_delete(struct fpd_engine *e, const struct fpd_meta *meta, fpd_en
 		call_free(e, c);
 		return;
 	}
+	fpd_log(FPD_LOG_INFO, "engine", "%s/%s: DeleteTask (uid %s)", c->meta.namespace_,
+	        c->meta.name, c->meta.uid);
 	struct execution *x = exec_find(e, c->meta.namespace_, c->meta.name);
 	if (x) {
 		x->aborted = true;
@@ -598,6 +644,8 @@ void fpd_engine_delete(struct fpd_engine *e, const struct fpd_meta *meta, fpd_en
 	}
 	if (strcmp(c->meta.uid, "-") == 0) {
 		/* Never created (or still waiting for quota): nothing to delete in Kubernetes. */
+		fpd_log(FPD_LOG_INFO, "engine", "%s/%s: delete: never created, nothing to delete",
+		        c->meta.namespace_, c->meta.name);
 		if (x && x->state != EXEC_CREATING)
 			exec_remove(e, x);
 		reply_ok(c);

@@ -28,11 +28,20 @@ int fpd_engine_new(struct ev_loop *loop, const struct fpd_config *cfg,
                    struct fpd_kube_client *kube, const struct fpd_keys *keys,
                    struct fpd_engine **out, struct fpd_error *err)
 {
+	char own_ns[256];
+	struct fpd_policy *policy;
+	if (fpd_policy_own_namespace(cfg->policy.own_namespace, FPD_POLICY_NAMESPACE_FILE, own_ns,
+	                             sizeof(own_ns), err) ||
+	    fpd_policy_new(&cfg->policy, own_ns, &policy, err))
+		return FPD_EINVAL;
 	struct fpd_meta_signer *signer;
-	if (fpd_meta_signer_new(keys, &signer, err))
+	if (fpd_meta_signer_new(keys, &signer, err)) {
+		fpd_policy_free(policy);
 		return FPD_ERR;
+	}
 	struct fpd_engine *e = fpd_calloc(1, sizeof(*e));
 	e->signer = signer;
+	e->policy = policy;
 	e->loop = loop;
 	e->cfg = cfg;
 	e->registry = registry;
@@ -408,6 +417,7 @@ void fpd_engine_free(struct fpd_engine *e)
 		free(e->kinds[i]);
 	free(e->kinds);
 	fpd_meta_signer_free(e->signer);
+	fpd_policy_free(e->policy);
 	free(e);
 }
 
@@ -429,6 +439,7 @@ bool fpd_engine_cleanup(const struct fpd_engine *e)
 void fpd_engine_get_stats(const struct fpd_engine *e, struct fpd_engine_stats *out)
 {
 	*out = e->stats;
+	out->policy = *fpd_policy_stats(e->policy);
 	out->executions = e->execs.count;
 	out->active = 0;
 	size_t it = 0;

@@ -31,6 +31,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "engine/plugin_settings.h"
+#include "engine/policy.h"
 #include "engine/registry.h"
 
 #include <flyteplugd/phase.h>
@@ -170,7 +171,8 @@ struct fpd_engine_stats {
 	size_t executions; /* tracked task attempts */
 	size_t active;     /* of which not finished */
 	uint64_t creates, create_errors, gets, deletes, cleanups, orphans_deleted;
-	uint64_t status_unknown; /* objects in a state their plugin did not recognise */
+	uint64_t status_unknown;        /* objects in a state their plugin did not recognise */
+	struct fpd_policy_stats policy; /* refusals by rule of the caller policy */
 };
 void fpd_engine_get_stats(const struct fpd_engine *e, struct fpd_engine_stats *out);
 

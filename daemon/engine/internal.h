@@ -6,6 +6,7 @@
 #include "core/map.h"
 #include "engine/engine.h"
 #include "engine/exec.h"
+#include "engine/policy.h"
 #include "engine/resource_meta.h"
 #include "kube/client.h"
 #include "kube/informer.h"
@@ -44,6 +45,7 @@ struct fpd_engine {
 	const struct fpd_plugin_settings *psettings;
 	struct fpd_kube_client *kube;
 	struct fpd_meta_signer *signer; /* signs and verifies resource_meta */
+	struct fpd_policy *policy;      /* the caller policy (cfg->policy) */
 	struct fpd_map execs;           /* key -> struct execution */
 	struct watched_kind **kinds; /* each allocated alone: entries and informers point at them */
 	size_t kind_count;

@@ -368,4 +368,6 @@ const struct fpd_plugin fpd_plugin_dask = {
     .settings_size = sizeof(struct fpd_dask_settings),
     .build = dask_build,
     .status = dask_status,
+    .pod_specs = (const char *const[]){"spec.job.spec", "spec.cluster.spec.scheduler.spec",
+                                       "spec.cluster.spec.worker.spec", NULL},
 };

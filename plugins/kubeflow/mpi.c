@@ -165,4 +165,5 @@ const struct fpd_plugin fpd_plugin_mpi = {
     .settings_defaults = fpd_kf_settings_defaults,
     .build = mpi_build,
     .status = mpi_status,
+    .pod_specs = (const char *const[]){"spec.mpiReplicaSpecs.*.template.spec", NULL},
 };

@@ -160,4 +160,5 @@ const struct fpd_plugin fpd_plugin_pytorch = {
     .settings_defaults = fpd_kf_settings_defaults,
     .build = pytorch_build,
     .status = pytorch_status,
+    .pod_specs = (const char *const[]){"spec.pytorchReplicaSpecs.*.template.spec", NULL},
 };

@@ -137,4 +137,5 @@ const struct fpd_plugin fpd_plugin_tensorflow = {
     .settings_defaults = fpd_kf_settings_defaults,
     .build = tensorflow_build,
     .status = tensorflow_status,
+    .pod_specs = (const char *const[]){"spec.tfReplicaSpecs.*.template.spec", NULL},
 };

@@ -210,4 +210,5 @@ const struct fpd_plugin fpd_plugin_pod = {
     .keep = pod_keep,
     .build = pod_build,
     .status = pod_status,
+    .pod_specs = (const char *const[]){"spec", NULL},
 };

@@ -751,4 +751,7 @@ const struct fpd_plugin fpd_plugin_ray = {
     /* Flyte's GeneratedNameMaxLength for RayJobs: KubeRay names the RayCluster and its pods
      * after the RayJob with suffixes of its own. */
     .name_max_len = 47,
+    .pod_specs = (const char *const[]){"spec.rayClusterSpec.headGroupSpec.template.spec",
+                                       "spec.rayClusterSpec.workerGroupSpecs.*.template.spec",
+                                       "spec.submitterPodTemplate.spec", NULL},
 };

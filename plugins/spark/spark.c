@@ -72,4 +72,7 @@ const struct fpd_plugin fpd_plugin_spark = {
     .settings_defaults = spark_defaults,
     .build = fpd_spark_build,
     .status = fpd_spark_status,
+    .pod_specs =
+        (const char *const[]){"spark:spec.driver", "spark:spec.executor",
+                              "spec.driver.template.spec", "spec.executor.template.spec", NULL},
 };

@@ -41,8 +41,11 @@
  *    is refused by a daemon for 3 by this number rather than by a missing symbol.
  * 5: struct fpd_phase_info gained outputs at its end (a status hook may report the task's
  *    outputs). The engine zeroes and frees the struct, so plugins built for 2 to 4 still load
- *    (they never write the field); one built for 5 needs a daemon that knows the field. */
-#define FPD_PLUGIN_ABI 5
+ *    (they never write the field); one built for 5 needs a daemon that knows the field.
+ * 6: struct fpd_plugin gained pod_specs at its end. A descriptor built for 2 to 5 ends before
+ *    it, so the daemon reads it only from descriptors that declare 6: an older plugin still
+ *    loads, and gets the Pod Security check at "spec" when its kind is v1/Pod, none otherwise. */
+#define FPD_PLUGIN_ABI 6
 /* The oldest ABI this daemon still loads. */
 #define FPD_PLUGIN_ABI_MIN 2
 
@@ -102,6 +105,15 @@ struct fpd_plugin {
 	 * Flyte's rule. 0: Flyte's default, 50. Otherwise 8 (the hashed form) to 253. Ray uses
 	 * 47 because KubeRay derives longer names from the RayJob's. */
 	uint32_t name_max_len;
+
+	/* Where the built object holds the pod specs it will run, for the Pod Security Standards
+	 * check made before every create: NULL-terminated dotted paths from the object's root,
+	 * `*` standing for every member of an object or element of an array, e.g. "spec" (a
+	 * Pod) or "spec.pytorchReplicaSpecs.*.template.spec"; "spark:spec.driver" names a Spark
+	 * operator SparkPodSpec. Absent paths are skipped, but at least one must hold a pod
+	 * spec or the task is refused. NULL: "spec" when kind is v1/Pod, else the object gets
+	 * no Pod Security check. Read only from descriptors whose abi is 6 or more. */
+	const char *const *pod_specs;
 };
 
 /* An external plugin's shared object exports this symbol:

@@ -1,7 +1,8 @@
 /*
  * Unit tests for daemon/engine/build.c, the one build pipeline CreateTask and `flyteplugd
  * render` share: a typed request through prepare, the built-in Pod plugin and decoration, and
- * each way a request is refused (before any plugin runs, or by the plugin).
+ * each way a request is refused (before any plugin runs, by the caller policy, by the plugin,
+ * by the Pod Security check), and where each plugin's pod specs are read.
  */
 #include "builtin.h"
 #include "engine/build.h"
@@ -70,6 +71,14 @@ static void sample_init(struct sample *s)
 	m->n_labels = 1;
 	m->env = s->env;
 	m->n_env = 1;
+}
+
+static int build_with(const struct fpd_policy *policy, const struct fpd_task_request *req,
+                      struct fpd_built *b, struct fpd_error *err)
+{
+	struct fpd_build_env env = {&cfg, reg, ps, policy};
+	fpd_error_clear(err);
+	return fpd_build(&env, req, b, err);
 }
 
 static int build(const struct fpd_task_request *req, struct fpd_built *b, struct fpd_error *err)
@@ -164,6 +173,84 @@ START_TEST(refused_by_the_plugin)
 }
 END_TEST
 
+START_TEST(refused_by_the_policy)
+{
+	struct fpd_policy *policy;
+	struct fpd_error err;
+	ck_assert_int_eq(fpd_policy_new(&cfg.policy, "flyteplugd", &policy, &err), FPD_OK);
+	struct sample s;
+	struct fpd_built b;
+
+	/* Admitted at baseline: a plain container. */
+	sample_init(&s);
+	ck_assert_int_eq(build_with(policy, &s.req, &b, &err), FPD_OK);
+	ck_assert_msg(b.object != NULL, "%s", err.text);
+	ck_assert(!b.pod_security);
+	fpd_built_free(&b);
+
+	/* The caller rules refuse before anything is built. */
+	const char *refused[][2] = {{"kube-system", "default"},
+	                            {"flyteplugd", "default"},
+	                            {"flytesnacks-development", "admin"}};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		sample_init(&s);
+		s.req.meta.namespace_ = refused[i][0];
+		s.req.meta.service_account = refused[i][1];
+		ck_assert_int_eq(build_with(policy, &s.req, &b, &err), FPD_EPERM);
+		ck_assert_ptr_null(b.object);
+		ck_assert_ptr_null(b.plugin);
+	}
+	ck_assert_uint_eq(fpd_policy_stats(policy)->system_namespace, 2);
+	ck_assert_uint_eq(fpd_policy_stats(policy)->service_account, 1);
+	fpd_policy_free(policy);
+
+	/* restricted: the plain container runs as root; the object is built, then refused. */
+	cfg.policy.pod_security_level = FPD_PSS_RESTRICTED;
+	ck_assert_int_eq(fpd_policy_new(&cfg.policy, "", &policy, &err), FPD_OK);
+	sample_init(&s);
+	ck_assert_int_eq(build_with(policy, &s.req, &b, &err), FPD_OK);
+	ck_assert_ptr_null(b.object);
+	ck_assert(b.pod_security);
+	ck_assert_msg(strstr(err.text, "pod security \"restricted\": spec: ") == err.text, "%s",
+	              err.text);
+	ck_assert_str_eq(b.prepared.generated_name, "abc123-n0-0");
+	ck_assert_uint_eq(fpd_policy_stats(policy)->pod_security, 1);
+	fpd_built_free(&b);
+	fpd_policy_free(policy);
+}
+END_TEST
+
+/* pod_specs is read only from descriptors built for ABI 6 or later: an older one ends before
+ * the field, so whatever lies there must not be read. */
+START_TEST(pod_specs_by_abi)
+{
+	static const char *const mine[] = {"spec.x.spec", NULL};
+	static const struct fpd_kind pod = {"v1", "Pod", "pods"};
+	static const struct fpd_kind job = {"batch/v1", "Job", "jobs"};
+	struct fpd_plugin p = {.abi = 5, .name = "old", .kind = &pod, .pod_specs = mine};
+	const char *const *got = fpd_build_pod_specs(&p);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_str_eq(got[0], "spec");
+	ck_assert_ptr_null(got[1]);
+	p.kind = &job;
+	ck_assert_ptr_null(fpd_build_pod_specs(&p));
+	p.abi = 6;
+	ck_assert_ptr_eq(fpd_build_pod_specs(&p), mine);
+	p.pod_specs = NULL;
+	ck_assert_ptr_null(fpd_build_pod_specs(&p));
+	p.kind = &pod;
+	ck_assert_str_eq(fpd_build_pod_specs(&p)[0], "spec");
+
+	/* Every built-in plugin that builds objects says where their pods are. */
+	for (size_t i = 0; i < fpd_registry_count(reg); i++) {
+		const struct fpd_plugin *b = fpd_registry_at(reg, i);
+		if (b->build && strcmp(b->name, "crd") != 0)
+			ck_assert_msg(fpd_build_pod_specs(b) != NULL,
+			              "plugin %s declares no pod specs", b->name);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("engine/build");
@@ -172,6 +259,8 @@ int main(void)
 	tcase_add_test(tc, builds_a_decorated_pod);
 	tcase_add_test(tc, refused_before_any_plugin);
 	tcase_add_test(tc, refused_by_the_plugin);
+	tcase_add_test(tc, refused_by_the_policy);
+	tcase_add_test(tc, pod_specs_by_abi);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
 }
