@@ -319,14 +319,10 @@ static int64_t counted_restarts(const json_t *obj)
 static void rank_logs(const struct fpd_status_ctx *ctx, const char *name,
                       struct fpd_phase_info *out)
 {
-	int64_t n = 0;
-	const json_t *rj;
-	size_t i;
-	json_array_foreach(fpd_json_get(ctx->object, "spec.replicatedJobs"), i, rj)
-	{
-		if (!strcmp(fpd_json_str_or(rj, "name", ""), WORKERS))
-			n = fpd_json_int_or(rj, "template.spec.parallelism", 0);
-	}
+	/* The plugin builds one replicated job, "workers" (the engine keeps one field of it). */
+	int64_t n =
+	    fpd_json_int_or(json_array_get(fpd_json_get(ctx->object, "spec.replicatedJobs"), 0),
+	                    "template.spec.parallelism", 0);
 	if (n > MAX_LOG_RANKS)
 		n = MAX_LOG_RANKS;
 	const char *ns = fpd_json_str_or(ctx->object, "metadata.namespace", "");
@@ -346,7 +342,7 @@ static void rank_logs(const struct fpd_status_ctx *ctx, const char *name,
 			free(pod_name);
 			pod = pseudo;
 		}
-		size_t ci = 0;
+		size_t ci = 0, i;
 		const json_t *c;
 		json_array_foreach(fpd_json_get(pod, "spec.containers"), i, c)
 		{
