@@ -239,7 +239,8 @@ static const json_t *current_condition(const json_t *obj)
 	return best;
 }
 
-static bool has_condition(const json_t *obj, const char *type)
+/* The condition of type that is True, or NULL. */
+static const json_t *condition(const json_t *obj, const char *type)
 {
 	const json_t *c;
 	size_t i;
@@ -247,9 +248,9 @@ static bool has_condition(const json_t *obj, const char *type)
 	{
 		if (!strcmp(fpd_json_str_or(c, "type", ""), type) &&
 		    !strcmp(fpd_json_str_or(c, "status", ""), "True"))
-			return true;
+			return c;
 	}
-	return false;
+	return NULL;
 }
 
 static bool label_is(const json_t *pod, const char *key, const char *value)
@@ -455,18 +456,12 @@ static void jobset_status(const struct fpd_status_ctx *ctx, struct fpd_phase_inf
 	const json_t *rank0 = rank_pod(ctx, name, "0");
 	const json_t *c = current_condition(obj);
 	const char *type = c ? fpd_json_str_or(c, "type", "") : "";
-	if (has_condition(obj, "Completed")) {
-		fpd_phase_set(out, FPD_PHASE_SUCCEEDED, NULL, fpd_json_str_or(c, "message", ""));
+	const json_t *f;
+	if ((f = condition(obj, "Completed"))) {
+		fpd_phase_set(out, FPD_PHASE_SUCCEEDED, NULL, fpd_json_str_or(f, "message", ""));
 		return;
 	}
-	if (has_condition(obj, "Failed")) {
-		const json_t *f = NULL, *e;
-		size_t i;
-		json_array_foreach(fpd_json_get(obj, "status.conditions"), i, e)
-		{
-			if (!strcmp(fpd_json_str_or(e, "type", ""), "Failed"))
-				f = e;
-		}
+	if ((f = condition(obj, "Failed"))) {
 		if (!strcmp(annotation(obj, MAINTENANCE_ANNOTATION), "true") &&
 		    host_maintenance(rank0)) {
 			fpd_phase_set(out, FPD_PHASE_RETRYABLE_FAILED, "HostMaintenance",
