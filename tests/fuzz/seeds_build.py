@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Seeds for fuzz_build, written into the directory given: one CreateTaskRequest per task
 that flytekit's own plugins serialize (container, pod template, raw container, Spark, PyTorch,
-TensorFlow, MPI, Ray, Dask), each behind the driver's plugin byte (0). Run by the fuzz stage
+TensorFlow, MPI, Ray, Dask, clustered-task), each behind the driver's plugin byte (0). Run by the fuzz stage
 of scripts/test.sh with the project's venv, so the templates are never typed in by hand."""
 import sys
 from pathlib import Path
@@ -13,6 +13,7 @@ for d in ("tests/e2e/engine", "tests/e2e/operators", "tests/cluster"):
 from flyteidl.admin import agent_pb2  # noqa: E402
 
 import flytekit_tasks  # noqa: E402
+import jobset_tasks  # noqa: E402
 import kubeflow_tasks  # noqa: E402
 import ray_dask_tasks  # noqa: E402
 import spark_tasks  # noqa: E402
@@ -28,6 +29,7 @@ def main(out: Path):
         "spark-pod-templates": spark_tasks.pod_templates(),
         **{name: make() for name, make in kubeflow_tasks.CASES.items()},
         **{name: ray_dask_tasks.template(name) for name in ray_dask_tasks.TASKS},
+        **{name: jobset_tasks.template(name) for name in ("train", "train_restarts")},
     }
     out.mkdir(parents=True, exist_ok=True)
     for name, template in templates.items():
