@@ -516,4 +516,5 @@ const struct fpd_plugin fpd_plugin_jobset = {
     .build = jobset_build,
     .status = jobset_status,
     .name_max_len = NAME_MAX_LEN,
+    .pod_specs = (const char *const[]){"spec.replicatedJobs.*.template.spec.template.spec", NULL},
 };
