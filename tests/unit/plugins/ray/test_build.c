@@ -28,7 +28,7 @@ static void run_ok_fixture(const char *name, void *ud)
 START_TEST(builds_fixture_ray_jobs)
 {
 	ck_assert_uint_eq(
-	    fpd_fixture_each("ray/build", ".json", "errors.json", run_ok_fixture, NULL), 5);
+	    fpd_fixture_each("ray/build", ".json", "errors.json", run_ok_fixture, NULL), 7);
 }
 END_TEST
 
@@ -53,7 +53,7 @@ START_TEST(refuses_bad_tasks_with_exact_messages)
 		fpd_test_ray_free(&r);
 		ran++;
 	}
-	ck_assert_uint_eq(ran, 3);
+	ck_assert_uint_eq(ran, 6);
 	json_decref(root);
 }
 END_TEST
