@@ -39,6 +39,8 @@ struct fpd_ray_settings {
 	int64_t active_deadline_seconds; /* spec.activeDeadlineSeconds; 0: omitted */
 	json_t *deletion_rules;          /* spec.deletionStrategy.deletionRules, or NULL */
 	json_t *cluster_selector;        /* spec.clusterSelector (object of strings), or NULL */
+	/* Kueue: namespace glob -> queue name (first match), or NULL. */
+	json_t *kueue_queues;
 };
 
 /* The settings the task carries, or the built-in defaults when it carries none. */

@@ -315,3 +315,50 @@ def test_cluster_selector_runs_on_an_existing_cluster(cluster, crds, daemon):
     r = RAY.wait_phase(daemon, bad_meta, PHASE.FAILED)
     assert "flyteplugd.ray/cluster-selector: want key=value[,key=value], got [shared-ray]" in r.message, r.message
     assert RAY.stored(cluster, ns, "raybad-n0-0") is None
+
+
+RAY_KUEUE_CONFIG = plugin_settings_config("ray", """\
+kueueQueues:
+  "no-such-*": other-queue
+  "*": team-queue
+""")
+
+
+def test_kueue_admission_and_eviction(cluster, crds, daemon_factory):
+    """kueueQueues in the settings: the RayJob is stored with Kueue's queue label and suspended;
+    while suspended it waits for Kueue's admission, Kueue's resume (spec.suspend false, as Kueue
+    writes it) lets KubeRay start it, and a suspension while it runs (Kueue's eviction or
+    preemption, KubeRay Suspending) is a retryable system failure."""
+    d = daemon_factory(extra_yaml=RAY_KUEUE_CONFIG)
+    ns = cluster.new_namespace("ray")
+    meta = create(d, ns, "raykq", ray_dask_tasks.template("ray_basic"))
+    name = "raykq-n0-0"
+    stored = RAY.stored(cluster, ns, name)
+    assert stored is not None, d.tail()
+    assert stored["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "team-queue", stored["metadata"]
+    assert stored["spec"]["suspend"] is True, stored["spec"]
+    want = "waiting for Kueue admission in queue team-queue"
+    RAY.wait_phase(d, meta, PHASE.WAITING_FOR_RESOURCES, want)
+    RAY.patch(cluster, ns, name, {"jobDeploymentStatus": "Suspended"})
+    RAY.keeps_phase(d, meta, PHASE.WAITING_FOR_RESOURCES)
+    path = cluster.resource_path("ray.io", "v1", "rayjobs", ns, name)
+    cluster.must("PATCH", path, {"spec": {"suspend": False}}, "application/merge-patch+json")
+    RAY.patch(cluster, ns, name, {"jobDeploymentStatus": "Initializing", "rayClusterName": f"{name}-rc"})
+    RAY.wait_phase(d, meta, PHASE.INITIALIZING, "cluster is creating")
+    RAY.patch(cluster, ns, name, {"jobDeploymentStatus": "Running", "jobStatus": "RUNNING"})
+    RAY.wait_phase(d, meta, PHASE.RUNNING)
+    cluster.must("PATCH", path, {"spec": {"suspend": True}}, "application/merge-patch+json")
+    RAY.patch(cluster, ns, name, {"jobDeploymentStatus": "Suspending"})
+    r = RAY.wait_for(d, meta, lambda r: r.phase == PHASE.RETRYABLE_FAILED, "a retryable failure")
+    assert "evicted by Kueue from queue team-queue: the RayJob was suspended while it ran" in r.message, r.message
+
+
+def test_no_queue_no_suspend(cluster, crds, daemon):
+    """Without kueueQueues, a queue label or config key, the RayJob is neither labelled nor
+    suspended (Kueue is off by default)."""
+    ns = cluster.new_namespace("ray")
+    create(daemon, ns, "raynq", ray_dask_tasks.template("ray_basic"))
+    stored = RAY.stored(cluster, ns, "raynq-n0-0")
+    assert stored is not None, daemon.tail()
+    assert "kueue.x-k8s.io/queue-name" not in stored["metadata"].get("labels", {}), stored["metadata"]
+    assert not stored["spec"].get("suspend"), stored["spec"]

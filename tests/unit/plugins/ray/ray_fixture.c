@@ -50,6 +50,7 @@ void fpd_test_ray_settings(struct fpd_test_ray *r, const json_t *ray)
 	    json_integer_value(json_object_get(ray, "activeDeadlineSeconds"));
 	s->deletion_rules = json_object_get(ray, "deletionRules");
 	s->cluster_selector = json_object_get(ray, "clusterSelector");
+	s->kueue_queues = json_object_get(ray, "kueueQueues");
 	s->head.start_parameters = json_object_get(ray, "headStartParameters");
 	s->worker.start_parameters = json_object_get(ray, "workerStartParameters");
 	const json_t *dash = json_object_get(ray, "dashboardURLTemplate");

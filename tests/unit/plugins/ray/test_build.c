@@ -28,7 +28,7 @@ static void run_ok_fixture(const char *name, void *ud)
 START_TEST(builds_fixture_ray_jobs)
 {
 	ck_assert_uint_eq(
-	    fpd_fixture_each("ray/build", ".json", "errors.json", run_ok_fixture, NULL), 7);
+	    fpd_fixture_each("ray/build", ".json", "errors.json", run_ok_fixture, NULL), 10);
 }
 END_TEST
 
