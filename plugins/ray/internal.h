@@ -33,6 +33,14 @@ struct fpd_ray_settings {
 	struct fpd_ray_node_settings worker;
 	/* dashboardURLTemplate: used when it has template URIs. */
 	struct fpd_log_template dashboard_url_template;
+	/* KubeRay 1.5+ RayJob fields, all off by default (flyteplugd's additions). */
+	bool dashboard_link;             /* "Ray Dashboard" from status.dashboardURL */
+	int64_t backoff_limit;           /* spec.backoffLimit; 0: omitted */
+	int64_t active_deadline_seconds; /* spec.activeDeadlineSeconds; 0: omitted */
+	json_t *deletion_rules;          /* spec.deletionStrategy.deletionRules, or NULL */
+	json_t *cluster_selector;        /* spec.clusterSelector (object of strings), or NULL */
+	/* Kueue: namespace glob -> queue name (first match), or NULL. */
+	json_t *kueue_queues;
 };
 
 /* The settings the task carries, or the built-in defaults when it carries none. */

@@ -22,6 +22,7 @@
 #include "flyteidl/plugins/ray.pb-c.h"
 #include "internal.h"
 
+#include <fnmatch.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,12 @@ static const struct fpd_schema_field ray_fields[] = {
     {"defaults", FPD_SCHEMA_SECTION, RS(head), .fields = defaults_fields},
     {"dashboardURLTemplate", FPD_SCHEMA_SECTION, RS(dashboard_url_template),
      .fields = fpd_log_template_fields},
+    {"dashboardLink", FPD_SCHEMA_BOOL, RS(dashboard_link)},
+    {"backoffLimit", FPD_SCHEMA_INT, RS(backoff_limit), 0, INT32_MAX},
+    {"activeDeadlineSeconds", FPD_SCHEMA_INT, RS(active_deadline_seconds), 0, INT32_MAX},
+    {"deletionRules", FPD_SCHEMA_JSON, RS(deletion_rules)},
+    {"clusterSelector", FPD_SCHEMA_JSON, RS(cluster_selector)},
+    {"kueueQueues", FPD_SCHEMA_JSON, RS(kueue_queues)},
     {0},
 };
 
@@ -532,6 +539,120 @@ static int job_spec(const struct role *r, const struct fpd_ray_settings *s,
 	return FPD_OK;
 }
 
+#define CLUSTER_SELECTOR_KEY "flyteplugd.ray/cluster-selector"
+
+/* "k=v[,k=v...]" as an object of strings, or NULL when malformed. */
+static json_t *parse_selector(const char *text)
+{
+	json_t *sel = json_object();
+	char *copy = fpd_strdup(text), *save = NULL;
+	for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		kv += strspn(kv, " ");
+		char *eq = strchr(kv, '=');
+		if (!eq || eq == kv || !eq[1]) {
+			json_decref(sel);
+			sel = NULL;
+			break;
+		}
+		*eq = 0;
+		json_object_set_new(sel, kv, json_string(eq + 1));
+	}
+	free(copy);
+	if (sel && !json_object_size(sel)) {
+		json_decref(sel);
+		sel = NULL;
+	}
+	return sel;
+}
+
+static bool all_strings(const json_t *o)
+{
+	const char *k;
+	const json_t *v;
+	if (!json_is_object(o) || !json_object_size(o))
+		return false;
+	json_object_foreach((json_t *)o, k, v) if (!json_is_string(v)) return false;
+	return true;
+}
+
+/* The KubeRay 1.5+ fields from the settings and the task's config: backoffLimit,
+ * activeDeadlineSeconds, deletionStrategy.deletionRules and clusterSelector. KubeRay refuses
+ * shutdownAfterJobFinishes together with deletionRules or a cluster selector, and ignores
+ * rayClusterSpec when a selector picks an existing cluster. */
+static int kuberay_fields(const struct fpd_task *task, const struct fpd_ray_settings *s,
+                          json_t *spec, struct fpd_error *err)
+{
+	const json_t *rules = s->deletion_rules;
+	if (rules && !json_is_null(rules)) {
+		size_t i;
+		const json_t *r;
+		if (!json_is_array(rules) || !json_array_size(rules))
+			return fpd_error_set(err, FPD_EINVAL,
+			                     "plugins.settings.ray.deletionRules must be a "
+			                     "non-empty list of rules");
+		json_array_foreach(rules, i, r) if (!json_is_object(r)) return fpd_error_set(
+		    err, FPD_EINVAL, "plugins.settings.ray.deletionRules[%zu] is not a rule", i);
+	} else {
+		rules = NULL;
+	}
+	json_t *sel = NULL;
+	const char *text = task->tmpl ? fpd_pod_config_get(task->tmpl, CLUSTER_SELECTOR_KEY) : NULL;
+	if (text) {
+		if (!(sel = parse_selector(text)))
+			return fpd_error_set(err, FPD_EINVAL,
+			                     "task config %s: want key=value[,key=value], got [%s]",
+			                     CLUSTER_SELECTOR_KEY, text);
+	} else if (s->cluster_selector && !json_is_null(s->cluster_selector)) {
+		if (!all_strings(s->cluster_selector))
+			return fpd_error_set(err, FPD_EINVAL,
+			                     "plugins.settings.ray.clusterSelector must map "
+			                     "labels to strings");
+		sel = json_deep_copy(s->cluster_selector);
+	}
+	if (s->backoff_limit)
+		json_object_set_new(spec, "backoffLimit", json_integer(s->backoff_limit));
+	if (s->active_deadline_seconds)
+		json_object_set_new(spec, "activeDeadlineSeconds",
+		                    json_integer(s->active_deadline_seconds));
+	if (rules || sel) {
+		json_object_del(spec, "shutdownAfterJobFinishes");
+		json_object_del(spec, "ttlSecondsAfterFinished");
+	}
+	if (rules && !sel)
+		json_object_set_new(spec, "deletionStrategy",
+		                    json_pack("{s:O}", "deletionRules", rules));
+	if (sel) {
+		json_object_del(spec, "rayClusterSpec");
+		json_object_set_new(spec, "clusterSelector", sel);
+	}
+	return FPD_OK;
+}
+
+#define QUEUE_LABEL "kueue.x-k8s.io/queue-name"
+
+/* The Kueue queue of a task: its config's kueue.x-k8s.io/queue-name, else the execution's label
+ * of that name, else the first kueueQueues glob matching the namespace; NULL for none. */
+static const char *kueue_queue(const struct fpd_task *task, const struct fpd_ray_settings *s)
+{
+	const char *q = task->tmpl ? fpd_pod_config_get(task->tmpl, QUEUE_LABEL) : NULL;
+	if (q && *q)
+		return q;
+	q = json_string_value(json_object_get(task->labels, QUEUE_LABEL));
+	if (q && *q)
+		return q;
+	const char *glob;
+	json_t *v;
+	const char *ns = task->ref.namespace_ ? task->ref.namespace_ : "";
+	if (!json_is_object(s->kueue_queues))
+		return NULL;
+	json_object_foreach(s->kueue_queues, glob, v)
+	{
+		if (json_string_length(v) && !fnmatch(glob, ns, 0))
+			return json_string_value(v);
+	}
+	return NULL;
+}
+
 static int ray_build(const struct fpd_task *task, json_t **out, struct fpd_error *err)
 {
 	const Flyteidl__Plugins__RayJob *job = (const void *)task->custom;
@@ -571,12 +692,23 @@ static int ray_build(const struct fpd_task *task, json_t **out, struct fpd_error
 		json_object_del(pod.spec, "serviceAccountName");
 	json_t *spec = NULL;
 	rc = job_spec(&r, s, job, &spec, err);
+	if (!rc && (rc = kuberay_fields(task, s, spec, err)) != 0) {
+		json_decref(spec);
+		fpd_pod_clear(&pod);
+		return rc;
+	}
 	/* Flyte sets the RayJob's ObjectMeta to the pod's (the pod template's labels and
 	 * annotations); the engine adds its own and the execution's over them. */
 	if (!rc) {
 		*out = json_pack("{s:s,s:s,s:o}", "apiVersion", "ray.io/v1", "kind", "RayJob",
 		                 "spec", spec);
 		json_t *meta = json_object();
+		/* Kueue admits a suspended RayJob by resuming it. */
+		const char *queue = kueue_queue(task, s);
+		if (queue) {
+			json_object_set_new(pod.labels, QUEUE_LABEL, json_string(queue));
+			json_object_set_new(spec, "suspend", json_true());
+		}
 		if (json_object_size(pod.labels))
 			json_object_set(meta, "labels", pod.labels);
 		if (json_object_size(pod.annotations))
@@ -642,6 +774,13 @@ static void ray_logs(const struct fpd_status_ctx *ctx, const struct fpd_ray_sett
 		in.pod = pseudo;
 		in.log_name = "";
 		fpd_logs_for_pod(&only, &in, out);
+	} else if (s->dashboard_link && *fpd_json_str_or(obj, "status.dashboardURL", "") &&
+	           !strcmp(fpd_json_str_or(obj, "status.jobStatus", ""), "RUNNING")) {
+		/* KubeRay writes host:port of the head service's dashboard. */
+		const char *url = fpd_json_str_or(obj, "status.dashboardURL", "");
+		char *uri = strstr(url, "://") ? fpd_strdup(url) : fpd_asprintf("http://%s", url);
+		fpd_phase_add_log(out, "Ray Dashboard", uri, FPD_LOG_FORMAT_UNKNOWN, false, false);
+		free(uri);
 	}
 	json_decref(pseudo);
 }
@@ -689,7 +828,21 @@ static void ray_status(const struct fpd_status_ctx *ctx, struct fpd_phase_info *
 	const char *st = fpd_json_str_or(obj, "status.jobDeploymentStatus", "");
 	const json_t *head = head_pod(ctx, fpd_json_str_or(obj, "status.rayClusterName", ""));
 	ray_logs(ctx, s, head, out);
-	if (!*st) {
+	const char *queue =
+	    json_string_value(json_object_get(fpd_json_get(obj, "metadata.labels"), QUEUE_LABEL));
+	bool suspended = json_is_true(fpd_json_get(obj, "spec.suspend"));
+	if (queue && suspended && (!*st || !strcmp(st, "Suspended"))) {
+		fpd_phase_setf(out, FPD_PHASE_WAITING_FOR_RESOURCES, "KueueAdmission",
+		               "waiting for Kueue admission in queue %s", queue);
+	} else if (queue && !strcmp(st, "Suspending")) {
+		/* Only a RayJob that was admitted is suspended again: Kueue evicted or preempted
+		 * it, and KubeRay is deleting its cluster. */
+		fpd_phase_setf(
+		    out, FPD_PHASE_RETRYABLE_FAILED, "Evicted",
+		    "evicted by Kueue from queue %s: the RayJob was suspended while it ran", queue);
+		out->kind = FPD_KIND_SYSTEM;
+		out->cleanup = true;
+	} else if (!*st) {
 		fpd_phase_set(out, FPD_PHASE_QUEUED, NULL, "Scheduling");
 		diagnose_head(ctx, head, out);
 	} else if (!strcmp(st, "Initializing")) {
@@ -733,7 +886,7 @@ static const struct fpd_task_type ray_task_types[] = {
 
 static const struct fpd_kind ray_kind = {"ray.io/v1", "RayJob", "rayjobs"};
 
-static const char *const ray_keep[] = {"spec.backoffLimit", NULL};
+static const char *const ray_keep[] = {"spec.backoffLimit", "spec.suspend", NULL};
 
 const struct fpd_plugin fpd_plugin_ray = {
     .abi = FPD_PLUGIN_ABI,

@@ -252,3 +252,113 @@ def test_silent_operator_fails_retryably(cluster, crds, daemon_factory):
     r = RAY.wait_phase(d, silent, PHASE.RETRYABLE_FAILED)
     assert "RayJob" in r.message and "no status" in r.message and "operator_timeout" in r.message, r.message
     assert RAY.get(d, answered).phase == PHASE.INITIALIZING
+
+
+# KubeRay 1.5+ fields, all off by default: set here through plugins.settings.ray.
+RAY_KUBERAY_CONFIG = plugin_settings_config("ray", """\
+backoffLimit: 2
+activeDeadlineSeconds: 900
+dashboardLink: true
+deletionRules:
+  - condition: {jobStatus: SUCCEEDED, ttlSeconds: 30}
+    policy: DeleteCluster
+  - condition: {jobDeploymentStatus: Failed, ttlSeconds: 300}
+    policy: DeleteCluster
+""")
+
+
+def test_kuberay_fields_are_accepted_by_the_crd(cluster, crds, daemon_factory):
+    """backoffLimit, activeDeadlineSeconds and deletionRules from the settings land on a RayJob
+    the API server stores under KubeRay's CRD (its CEL rules on deletionStrategy included),
+    without shutdownAfterJobFinishes, which KubeRay refuses next to deletionRules; the status
+    dashboardURL becomes the "Ray Dashboard" link while Ray's job runs."""
+    d = daemon_factory(extra_yaml=RAY_KUBERAY_CONFIG)
+    ns, name, meta = started(cluster, crds, d, "raykr")
+    spec = RAY.stored(cluster, ns, name)["spec"]
+    assert spec["backoffLimit"] == 2 and spec["activeDeadlineSeconds"] == 900, spec
+    assert spec["deletionStrategy"]["deletionRules"] == [
+        {"condition": {"jobStatus": "SUCCEEDED", "ttlSeconds": 30}, "policy": "DeleteCluster"},
+        {"condition": {"jobDeploymentStatus": "Failed", "ttlSeconds": 300}, "policy": "DeleteCluster"}], spec
+    # The CRD defaults ttlSecondsAfterFinished to 0.
+    assert "shutdownAfterJobFinishes" not in spec and spec.get("ttlSecondsAfterFinished", 0) == 0, spec
+    assert "rayClusterSpec" in spec
+    RAY.patch(cluster, ns, name, {"jobDeploymentStatus": "Running", "jobStatus": "RUNNING", "jobId": "rj-1",
+                                  "rayClusterName": f"{name}-rc", "dashboardURL": f"{name}-head-svc.{ns}.svc:8265"})
+    r = RAY.wait_for(d, meta, lambda r: r.phase == PHASE.RUNNING and any(n == "Ray Dashboard" for n, _ in links(r)),
+                     "the dashboard link")
+    assert ("Ray Dashboard", f"http://{name}-head-svc.{ns}.svc:8265") in links(r), links(r)
+    RAY.patch(cluster, ns, name, {"jobDeploymentStatus": "Complete", "jobStatus": "SUCCEEDED"})
+    r = RAY.wait_phase(d, meta, PHASE.SUCCEEDED)
+    assert not any(n == "Ray Dashboard" for n, _ in links(r)), links(r)
+
+
+def test_cluster_selector_runs_on_an_existing_cluster(cluster, crds, daemon):
+    """The task's config flyteplugd.ray/cluster-selector makes a RayJob that selects an existing
+    RayCluster by labels: no rayClusterSpec, no shutdown (KubeRay refuses it with a selector);
+    a malformed selector fails the task permanently with the reason."""
+    ns = cluster.new_namespace("ray")
+    template = ray_dask_tasks.template("ray_basic")
+    template.config["flyteplugd.ray/cluster-selector"] = "ray.io/cluster=shared-ray,team=ml"
+    meta = create(daemon, ns, "raysel", template)
+    stored = RAY.stored(cluster, ns, "raysel-n0-0")
+    assert stored is not None, daemon.tail()
+    spec = stored["spec"]
+    assert spec["clusterSelector"] == {"ray.io/cluster": "shared-ray", "team": "ml"}, spec
+    assert "rayClusterSpec" not in spec and "shutdownAfterJobFinishes" not in spec, spec
+    RAY.wait_phase(daemon, meta, PHASE.QUEUED, "Scheduling")
+    RAY.patch(cluster, ns, "raysel-n0-0", {"jobDeploymentStatus": "Running", "jobStatus": "RUNNING",
+                                           "rayClusterName": "shared-ray"})
+    RAY.wait_phase(daemon, meta, PHASE.RUNNING)
+    bad = ray_dask_tasks.template("ray_basic")
+    bad.config["flyteplugd.ray/cluster-selector"] = "shared-ray"
+    bad_meta = create(daemon, ns, "raybad", bad)
+    r = RAY.wait_phase(daemon, bad_meta, PHASE.FAILED)
+    assert "flyteplugd.ray/cluster-selector: want key=value[,key=value], got [shared-ray]" in r.message, r.message
+    assert RAY.stored(cluster, ns, "raybad-n0-0") is None
+
+
+RAY_KUEUE_CONFIG = plugin_settings_config("ray", """\
+kueueQueues:
+  "no-such-*": other-queue
+  "*": team-queue
+""")
+
+
+def test_kueue_admission_and_eviction(cluster, crds, daemon_factory):
+    """kueueQueues in the settings: the RayJob is stored with Kueue's queue label and suspended;
+    while suspended it waits for Kueue's admission, Kueue's resume (spec.suspend false, as Kueue
+    writes it) lets KubeRay start it, and a suspension while it runs (Kueue's eviction or
+    preemption, KubeRay Suspending) is a retryable system failure."""
+    d = daemon_factory(extra_yaml=RAY_KUEUE_CONFIG)
+    ns = cluster.new_namespace("ray")
+    meta = create(d, ns, "raykq", ray_dask_tasks.template("ray_basic"))
+    name = "raykq-n0-0"
+    stored = RAY.stored(cluster, ns, name)
+    assert stored is not None, d.tail()
+    assert stored["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "team-queue", stored["metadata"]
+    assert stored["spec"]["suspend"] is True, stored["spec"]
+    want = "waiting for Kueue admission in queue team-queue"
+    RAY.wait_phase(d, meta, PHASE.WAITING_FOR_RESOURCES, want)
+    RAY.patch(cluster, ns, name, {"jobDeploymentStatus": "Suspended"})
+    RAY.keeps_phase(d, meta, PHASE.WAITING_FOR_RESOURCES)
+    path = cluster.resource_path("ray.io", "v1", "rayjobs", ns, name)
+    cluster.must("PATCH", path, {"spec": {"suspend": False}}, "application/merge-patch+json")
+    RAY.patch(cluster, ns, name, {"jobDeploymentStatus": "Initializing", "rayClusterName": f"{name}-rc"})
+    RAY.wait_phase(d, meta, PHASE.INITIALIZING, "cluster is creating")
+    RAY.patch(cluster, ns, name, {"jobDeploymentStatus": "Running", "jobStatus": "RUNNING"})
+    RAY.wait_phase(d, meta, PHASE.RUNNING)
+    cluster.must("PATCH", path, {"spec": {"suspend": True}}, "application/merge-patch+json")
+    RAY.patch(cluster, ns, name, {"jobDeploymentStatus": "Suspending"})
+    r = RAY.wait_for(d, meta, lambda r: r.phase == PHASE.RETRYABLE_FAILED, "a retryable failure")
+    assert "evicted by Kueue from queue team-queue: the RayJob was suspended while it ran" in r.message, r.message
+
+
+def test_no_queue_no_suspend(cluster, crds, daemon):
+    """Without kueueQueues, a queue label or config key, the RayJob is neither labelled nor
+    suspended (Kueue is off by default)."""
+    ns = cluster.new_namespace("ray")
+    create(daemon, ns, "raynq", ray_dask_tasks.template("ray_basic"))
+    stored = RAY.stored(cluster, ns, "raynq-n0-0")
+    assert stored is not None, daemon.tail()
+    assert "kueue.x-k8s.io/queue-name" not in stored["metadata"].get("labels", {}), stored["metadata"]
+    assert not stored["spec"].get("suspend"), stored["spec"]

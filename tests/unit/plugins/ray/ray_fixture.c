@@ -44,6 +44,13 @@ void fpd_test_ray_settings(struct fpd_test_ray *r, const json_t *ray)
 	set_str(&s->head.ip_address, ray, "headIPAddress");
 	set_str(&s->worker.ip_address, ray, "workerIPAddress");
 	s->logs_sidecar = json_object_get(ray, "logsSidecar");
+	set_bool(&s->dashboard_link, ray, "dashboardLink");
+	s->backoff_limit = json_integer_value(json_object_get(ray, "backoffLimit"));
+	s->active_deadline_seconds =
+	    json_integer_value(json_object_get(ray, "activeDeadlineSeconds"));
+	s->deletion_rules = json_object_get(ray, "deletionRules");
+	s->cluster_selector = json_object_get(ray, "clusterSelector");
+	s->kueue_queues = json_object_get(ray, "kueueQueues");
 	s->head.start_parameters = json_object_get(ray, "headStartParameters");
 	s->worker.start_parameters = json_object_get(ray, "workerStartParameters");
 	const json_t *dash = json_object_get(ray, "dashboardURLTemplate");

@@ -28,7 +28,7 @@ static void run_ok_fixture(const char *name, void *ud)
 START_TEST(builds_fixture_ray_jobs)
 {
 	ck_assert_uint_eq(
-	    fpd_fixture_each("ray/build", ".json", "errors.json", run_ok_fixture, NULL), 5);
+	    fpd_fixture_each("ray/build", ".json", "errors.json", run_ok_fixture, NULL), 10);
 }
 END_TEST
 
@@ -53,7 +53,7 @@ START_TEST(refuses_bad_tasks_with_exact_messages)
 		fpd_test_ray_free(&r);
 		ran++;
 	}
-	ck_assert_uint_eq(ran, 3);
+	ck_assert_uint_eq(ran, 6);
 	json_decref(root);
 }
 END_TEST
@@ -90,7 +90,8 @@ START_TEST(descriptor_declares_ray_jobs)
 	ck_assert_str_eq(p->kind->plural, "rayjobs");
 	ck_assert_str_eq(p->pod_owner_label, "ray.io/cluster");
 	ck_assert_str_eq(p->keep[0], "spec.backoffLimit");
-	ck_assert_ptr_null(p->keep[1]);
+	ck_assert_str_eq(p->keep[1], "spec.suspend"); /* Kueue admission */
+	ck_assert_ptr_null(p->keep[2]);
 	ck_assert_uint_eq(p->settings_size, sizeof(struct fpd_ray_settings));
 	ck_assert_ptr_nonnull(p->status);
 	/* Flyte's GeneratedNameMaxLength for RayJobs (ray.go GetProperties). */
