@@ -1,5 +1,6 @@
 #!/bin/sh
-# KubeRay's own CRDs (RayJob, RayCluster) from the Go module at a pinned version, cached under
+# KubeRay's own CRDs (RayJob, RayCluster): the published v1.7.0 files beside the repository
+# when they are there, else from the Go module at a pinned version, cached under
 # ${FPD_CACHE_DIR:-$HOME/.cache/flyteplugd}/crds/kuberay-<version>/. Prints the YAML paths.
 #
 # v1.7.0: the newest RayJob schema (backoffLimit, activeDeadlineSeconds, clusterSelector,
@@ -27,6 +28,16 @@ fetch() {
 		cp "$dir/config/crd/bases/$f" "$dest/$f.tmp" && mv "$dest/$f.tmp" "$dest/$f"
 	done
 }
+
+# The published v1.7.0 CRDs kept beside the repository (../shared/upstream/crds, or
+# FPD_UPSTREAM_CRDS) come first: the module proxy may refuse that version.
+shared="${FPD_UPSTREAM_CRDS:-$(cd "$(dirname "$0")" && pwd)/../../../../shared/upstream/crds}/kuberay-v1.7.0"
+if [ -z "${KUBERAY_VERSION:-}" ] && [ -s "$shared/ray.io_rayjobs.yaml" ] &&
+	[ -s "$shared/ray.io_rayclusters.yaml" ]; then
+	echo "$shared/ray.io_rayjobs.yaml"
+	echo "$shared/ray.io_rayclusters.yaml"
+	exit 0
+fi
 
 for version in ${KUBERAY_VERSION:-v1.7.0 v1.6.0}; do
 	if fetch "$version"; then

@@ -25,7 +25,7 @@ if engine_conftest is None:
 ROOT = engine_conftest.ROOT
 cluster = engine_conftest.cluster
 execution_metadata = engine_conftest.execution_metadata
-UPSTREAM = Path(os.environ.get("FPD_UPSTREAM_CRDS", "/work/shared/upstream/crds"))
+UPSTREAM = Path(os.environ.get("FPD_UPSTREAM_CRDS", ROOT.parent / "shared" / "upstream" / "crds"))
 CRD_FILES = {
     "jobset": UPSTREAM / "jobset-v0.12.0" / "jobset.x-k8s.io_jobsets.yaml",
     "trainer": UPSTREAM / "trainer-v2.3.0" / "trainer.kubeflow.org_trainjobs.yaml",
