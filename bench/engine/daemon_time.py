@@ -19,7 +19,10 @@ For each create it pairs, in order:
 and prints medians and p90 of both and of their sum. The times include the system calls at
 both ends and are taken from the kernel's timestamps, so they measure what the daemon spends,
 not what the load generator or the API server does; tracing adds a few microseconds per
-system call (compare with the count of calls per interval that is printed too).
+system call (compare with the count of calls per interval that is printed too). Before the
+traced creates, as many untraced ones give the daemon's CPU time per create and the time it was
+runnable but waiting for a CPU (/proc/PID/schedstat): on a loaded machine the wall-clock
+intervals above include such waits, the CPU time does not.
 """
 from __future__ import annotations
 
@@ -137,6 +140,15 @@ def pair(events, client_fds, api_fds):
     return out, call_fds
 
 
+def schedstat(pid: int) -> tuple[int, int]:
+    """(ns on a CPU, ns runnable but waiting) summed over the daemon's threads."""
+    run = wait = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        f = open(f"/proc/{pid}/task/{tid}/schedstat").read().split()
+        run, wait = run + int(f[0]), wait + int(f[1])
+    return run, wait
+
+
 def pct(values, q):
     v = sorted(values)
     return v[min(len(v) - 1, int(q * len(v)))]
@@ -182,6 +194,17 @@ def main():
             for i in range(a.warmup):
                 create(f"w{i}")
                 time.sleep(a.settle_ms / 1000)
+            # Untraced: the daemon's CPU time per create, everything included (the watch event
+            # and the bookkeeping after the reply too), and its time runnable but waiting for a
+            # CPU, from the scheduler's own accounting (/proc/PID/schedstat, ns).
+            s0 = schedstat(daemon.pid)
+            for i in range(a.creates):
+                time.sleep(a.settle_ms / 1000)
+                create(f"u{i}")
+            time.sleep(0.2)
+            s1 = schedstat(daemon.pid)
+            cpu_ms = (s1[0] - s0[0]) / a.creates / 1e6
+            wait_ms = (s1[1] - s0[1]) / a.creates / 1e6
             api_port = int(cluster.server.rsplit(":", 1)[1])
             socks = sockets(daemon.pid)
             client_fds = {fd for fd, (lp, _) in socks.items() if lp == port}
@@ -235,6 +258,8 @@ def main():
         print(f"  {name:30s} {statistics.median(v):8.3f} {pct(v, 0.9):6.3f}")
     print(f"  system calls per interval (median): {statistics.median(p[2] for p in pairs):.0f} + "
           f"{statistics.median(p[3] for p in pairs):.0f}")
+    print(f"untraced, per create: daemon CPU {cpu_ms:.3f} ms (all of its work, watch event "
+          f"included), waiting for a CPU {wait_ms:.3f} ms")
 
 
 if __name__ == "__main__":
