@@ -69,22 +69,32 @@ with grpc.insecure_channel(f"127.0.0.1:{sys.argv[1]}") as ch:
 PY
 }
 
-# h2load at $streams concurrent streams; prints "calls/s p50_ms p99_ms".
+# CPU time (user + system) of a process so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# h2load at $streams concurrent streams; prints "calls/s p50_ms p99_ms cpu_us_per_call", the
+# last measured from the server's CPU time over the measured seconds (after the warm-up): less
+# sensitive to other load on the machine than calls/s.
 load() {
-  local port=$1 name=$2
+  local port=$1 name=$2 pid=$3
+  (sleep 2; cpu_ticks "$pid" >"$work/$name.cpu0") &
+  local sampler=$!
   h2load -D "$duration" --warm-up-time=2 -c "$conns" -m "$per_conn" -t 1 -d "$work/body" \
     -H 'content-type: application/grpc' -H 'te: trailers' --log-file="$work/$name.log" \
     "http://127.0.0.1:$port$path" >"$work/$name.out"
+  cpu_ticks "$pid" >"$work/$name.cpu1"
+  wait "$sampler"
   grep -E '^(finished|requests|status codes)' "$work/$name.out" | sed 's/^/  /' >&2
-  "$python" - "$work/$name.out" "$work/$name.log" <<'PY'
+  "$python" - "$work/$name.out" "$work/$name.log" "$work/$name.cpu0" "$work/$name.cpu1" "$(getconf CLK_TCK)" "$duration" <<'PY'
 import re, sys
 out = open(sys.argv[1]).read()
+cpu_s = (int(open(sys.argv[4]).read()) - int(open(sys.argv[3]).read())) / int(sys.argv[5])
 rps = float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out).group(1))
 ok = int(re.search(r"status codes: (\d+) 2xx", out).group(1))
 lat = sorted(int(l.split()[2]) for l in open(sys.argv[2]) if l.strip() and l.split()[1] == "200")
 assert ok > 0 and lat, "no successful calls"
 p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] / 1000.0
-print(f"{rps:.0f} {p(0.50):.2f} {p(0.99):.2f}")
+print(f"{rps:.0f} {p(0.50):.2f} {p(0.99):.2f} {cpu_s * 1e6 / (rps * float(sys.argv[6])):.2f}")
 PY
 }
 
@@ -105,25 +115,26 @@ pids+=($!); fpd_pid=$!
 wait_port "$fpd_port"
 idle_start=$(rss_kib "$fpd_pid")
 check_call "$fpd_port" >&2
-read -r fpd_rps fpd_p50 fpd_p99 < <(load "$fpd_port" fpd)
+read -r fpd_rps fpd_p50 fpd_p99 fpd_cpu < <(load "$fpd_port" fpd "$fpd_pid")
 sleep 2
 idle_after=$(rss_kib "$fpd_pid")
 
 echo "== pyflyte serve connector (flytekit $("$python" -c 'import flytekit; print(flytekit.__version__)'))" >&2
 py_port=$(free_port)
 "$pyflyte" serve connector --port "$py_port" --prometheus_port "$(free_port)" >"$work/py.err" 2>&1 &
-pids+=($!)
+pids+=($!); py_pid=$!
 wait_port "$py_port"
 check_call "$py_port" >&2
-read -r py_rps py_p50 py_p99 < <(load "$py_port" py)
+read -r py_rps py_p50 py_p99 py_cpu < <(load "$py_port" py "$py_pid")
 
 ratio=$("$python" -c "print(f'{$fpd_rps / $py_rps:.1f}')")
 cat <<TABLE
 
 ListAgents, $streams concurrent streams ($conns connections x $per_conn), ${duration}s, h2load 1 thread
-server                     calls/s    p50 ms   p99 ms
-flyteplugd              $(printf '%10s %9s %8s' "$fpd_rps" "$fpd_p50" "$fpd_p99")
-pyflyte serve connector $(printf '%10s %9s %8s' "$py_rps" "$py_p50" "$py_p99")
+server                     calls/s    p50 ms   p99 ms   server CPU us/call
+flyteplugd              $(printf '%10s %9s %8s %10s' "$fpd_rps" "$fpd_p50" "$fpd_p99" "$fpd_cpu")
+pyflyte serve connector $(printf '%10s %9s %8s %10s' "$py_rps" "$py_p50" "$py_p99" "$py_cpu")
 ratio (flyteplugd / python): ${ratio}x
+load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)
 flyteplugd idle RSS: $((idle_start / 1024)).$(((idle_start % 1024) * 10 / 1024)) MiB at start, $((idle_after / 1024)).$(((idle_after % 1024) * 10 / 1024)) MiB after the run
 TABLE
