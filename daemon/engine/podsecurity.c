@@ -767,6 +767,41 @@ static int walk(struct walk *w, const json_t *node, const json_t *parent, size_t
 	return rc;
 }
 
+/* Visits every pod-spec-shaped object under node (an object whose `containers` is an array),
+ * not looking inside one found; where holds the concrete path of node. */
+static int search(struct walk *w, const json_t *node, const json_t *parent, const char *key,
+                  char *where, size_t used)
+{
+	if (json_is_object(node) && json_is_array(json_object_get(node, "containers"))) {
+		w->found++;
+		const json_t *meta = key && !strcmp(key, "spec") && parent
+		                         ? json_object_get(parent, "metadata")
+		                         : NULL;
+		return check_pod(w->level, node, meta, where, w->err);
+	}
+	int rc = FPD_OK;
+	if (json_is_object(node)) {
+		const char *k;
+		json_t *v;
+		json_object_foreach((json_t *)node, k, v)
+		{
+			snprintf(where + used, WHERE_MAX - used, "%s%s", used ? "." : "", k);
+			if ((rc = search(w, v, node, k, where, strlen(where))))
+				return rc;
+		}
+	} else if (json_is_array(node)) {
+		size_t idx;
+		json_t *v;
+		json_array_foreach(node, idx, v)
+		{
+			snprintf(where + used, WHERE_MAX - used, "[%zu]", idx);
+			if ((rc = search(w, v, node, NULL, where, strlen(where))))
+				return rc;
+		}
+	}
+	return rc;
+}
+
 /* Splits path into w->segs (pointers into buf); FPD_EINVAL for an empty segment, too many, or
  * a path too long. */
 static int split_path(struct walk *w, const char *path, char *buf)
@@ -812,9 +847,17 @@ int fpd_podsecurity_check_object(enum fpd_pss_level level, const json_t *object,
 		return fpd_error_set(err, FPD_EINVAL, "pod security: no pod spec paths given");
 	if (level == FPD_PSS_PRIVILEGED)
 		return FPD_OK;
+	bool searched = false;
 	for (const char *const *p = pod_spec_paths; *p; p++) {
 		char buf[PATH_MAX_LEN];
 		char where[WHERE_MAX] = "";
+		if (!strcmp(*p, FPD_POD_SPECS_SEARCH)) {
+			searched = true;
+			int rc = search(&w, object, NULL, NULL, where, 0);
+			if (rc)
+				return rc;
+			continue;
+		}
 		int rc = split_path(&w, *p, buf);
 		if (!rc && w.spark)
 			snprintf(where, sizeof(where), "spark:");
@@ -823,7 +866,7 @@ int fpd_podsecurity_check_object(enum fpd_pss_level level, const json_t *object,
 		if (rc)
 			return rc;
 	}
-	if (w.found == 0)
+	if (w.found == 0 && !searched)
 		return fpd_error_set(err, FPD_EINVAL,
 		                     "pod security: the object holds no pod spec at any of its "
 		                     "declared paths (first: %s)",

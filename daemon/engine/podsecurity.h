@@ -46,11 +46,15 @@ int fpd_podsecurity_check(enum fpd_pss_level level, const json_t *pod_spec,
  * pod's, securityContext that of the main container (named after PATH's last key, "driver"),
  * sidecars are containers, initContainers init containers, annotations the pod's, and the
  * application's volumes (spec.volumes at the object's root) the pod's volumes.
+ * The path FPD_POD_SPECS_SEARCH ("**") finds the pod specs by their shape: every object
+ * anywhere in the object whose `containers` is an array (a PodSpec's one required field) is
+ * checked, with its sibling `metadata` when its key is `spec`; finding none is not an error.
  * A path that is absent in the object is skipped, but at least one pod spec must be found.
  * Messages name the path: pod security "baseline": spec.pytorchReplicaSpecs.Worker.template.spec:
  * container "main": ... All borrowed. Returns as fpd_podsecurity_check, and FPD_EINVAL for a
  * malformed path, a path reaching a non-object, or no pod spec at all.
  */
+#define FPD_POD_SPECS_SEARCH "**"
 int fpd_podsecurity_check_object(enum fpd_pss_level level, const json_t *object,
                                  const char *const *pod_spec_paths, struct fpd_error *err);
 

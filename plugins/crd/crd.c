@@ -72,6 +72,7 @@ struct fpd_crd_type {
 	struct link *links;
 	size_t link_count;
 	char **keep; /* NULL-terminated, for the descriptor */
+	json_t *spec; /* the declaration's spec, as compiled */
 };
 
 static int build(const struct fpd_task *task, json_t **out, struct fpd_error *err);
@@ -459,8 +460,13 @@ int fpd_crd_type_compile(const json_t *decl, struct fpd_crd_type **out, struct f
 		return rc;
 	}
 	free(manifest);
+	t->spec = json_deep_copy(spec);
+	/* Pod specs are found by their shape wherever the manifest (or a custom field it takes
+	 * whole) puts them: a declaration cannot leave one out of the check. */
+	static const char *const pod_specs[] = {"**", NULL};
 	t->plugin = (struct fpd_plugin){
 	    .abi = FPD_PLUGIN_ABI,
+	    .pod_specs = pod_specs,
 	    .name = t->name,
 	    .task_types = &t->task_type,
 	    .task_type_count = 1,
@@ -494,6 +500,7 @@ void fpd_crd_type_free(struct fpd_crd_type *t)
 	free(t->outputs);
 	free(t->links);
 	json_decref(t->manifest);
+	json_decref(t->spec);
 	free(t->name);
 	free(t->api_version);
 	free(t->kind_name);
@@ -511,6 +518,11 @@ const struct fpd_plugin *fpd_crd_type_plugin(const struct fpd_crd_type *t)
 const char *fpd_crd_type_name(const struct fpd_crd_type *t)
 {
 	return t->name;
+}
+
+const json_t *fpd_crd_type_spec(const struct fpd_crd_type *t)
+{
+	return t->spec;
 }
 
 /* ---- the active set ----------------------------------------------------------------------- */
@@ -556,6 +568,11 @@ const struct fpd_crd_type *fpd_crd_active(const char *name)
 		if (!strcmp(types.active[i]->name, name))
 			return types.active[i];
 	return NULL;
+}
+
+const struct fpd_crd_type *fpd_crd_active_at(size_t i)
+{
+	return i < types.active_count ? types.active[i] : NULL;
 }
 
 void fpd_crd_shutdown(void)

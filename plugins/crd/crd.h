@@ -51,6 +51,8 @@ void fpd_crd_type_free(struct fpd_crd_type *t);
 const struct fpd_plugin *fpd_crd_type_plugin(const struct fpd_crd_type *t);
 /* The declared type's name (borrowed). */
 const char *fpd_crd_type_name(const struct fpd_crd_type *t);
+/* The spec t was compiled from (a copy; borrowed): declaring it again gives the same type. */
+const json_t *fpd_crd_type_spec(const struct fpd_crd_type *t);
 
 /* Makes t (stolen) the active declaration of its task type and version; a previous one of the
  * same name is retired (its descriptor stays valid). */
@@ -59,6 +61,9 @@ void fpd_crd_activate(struct fpd_crd_type *t);
 bool fpd_crd_withdraw(const char *name);
 /* The active type named name, or NULL (borrowed). */
 const struct fpd_crd_type *fpd_crd_active(const char *name);
+/* The i-th active type (borrowed), NULL past the last; the order changes when a type is
+ * activated or withdrawn. */
+const struct fpd_crd_type *fpd_crd_active_at(size_t i);
 /* Frees every type, active and retired. Descriptors are invalid afterwards. */
 void fpd_crd_shutdown(void);
 

@@ -110,8 +110,9 @@ struct fpd_plugin {
 	 * check made before every create: NULL-terminated dotted paths from the object's root,
 	 * `*` standing for every member of an object or element of an array, e.g. "spec" (a
 	 * Pod) or "spec.pytorchReplicaSpecs.*.template.spec"; "spark:spec.driver" names a Spark
-	 * operator SparkPodSpec. Absent paths are skipped, but at least one must hold a pod
-	 * spec or the task is refused. NULL: "spec" when kind is v1/Pod, else the object gets
+	 * operator SparkPodSpec; "**" finds them by shape (every object whose `containers` is
+	 * an array, anywhere in the object; none found is allowed). Absent paths are skipped,
+	 * but at least one must hold a pod spec or the task is refused. NULL: "spec" when kind is v1/Pod, else the object gets
 	 * no Pod Security check. Read only from descriptors whose abi is 6 or more. */
 	const char *const *pod_specs;
 };

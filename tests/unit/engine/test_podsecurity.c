@@ -366,6 +366,45 @@ START_TEST(object_paths_refused)
 }
 END_TEST
 
+/* "**" finds pod specs by shape wherever they are, with their metadata, and checks them all. */
+START_TEST(search_by_shape)
+{
+	struct fpd_error err;
+	static const char *const search[] = {FPD_POD_SPECS_SEARCH, NULL};
+	json_t *obj = json_loads(
+	    "{\"spec\":{\"groups\":[{\"template\":{\"metadata\":{},\"spec\":{\"containers\":"
+	    "[{\"name\":\"a\"}]}}},{\"template\":{\"metadata\":{\"annotations\":{"
+	    "\"container.apparmor.security.beta.kubernetes.io/b\":\"unconfined\"}},\"spec\":"
+	    "{\"containers\":[{\"name\":\"b\"}]}}}]}}",
+	    0, NULL);
+	ck_assert_ptr_nonnull(obj);
+	ck_assert_int_eq(fpd_podsecurity_check_object(FPD_PSS_BASELINE, obj, search, &err),
+	                 FPD_EPERM);
+	ck_assert_msg(strstr(err.text, "spec.groups[1].template.spec: "), "%s", err.text);
+	json_object_del(json_object_get(json_object_get(json_array_get(
+	                    json_object_get(json_object_get(obj, "spec"), "groups"), 1),
+	                                                    "template"),
+	                                    "metadata"),
+	                "annotations");
+	ck_assert_int_eq(fpd_podsecurity_check_object(FPD_PSS_BASELINE, obj, search, &err),
+	                 FPD_OK);
+	/* deep inside a list of a custom field, and privileged */
+	json_t *deep = json_loads("{\"spec\":{\"x\":[[{\"containers\":[{\"name\":\"c\","
+	                          "\"securityContext\":{\"privileged\":true}}]}]]}}",
+	                          0, NULL);
+	ck_assert_int_eq(fpd_podsecurity_check_object(FPD_PSS_BASELINE, deep, search, &err),
+	                 FPD_EPERM);
+	ck_assert_msg(strstr(err.text, "spec.x[0][0]: container \"c\""), "%s", err.text);
+	/* no pod spec at all is allowed with a search, refused with a path */
+	json_t *none = json_pack("{s:{s:i}}", "spec", "replicas", 1);
+	ck_assert_int_eq(fpd_podsecurity_check_object(FPD_PSS_BASELINE, none, search, &err),
+	                 FPD_OK);
+	json_decref(none);
+	json_decref(deep);
+	json_decref(obj);
+}
+END_TEST
+
 START_TEST(level_names)
 {
 	ck_assert_str_eq(fpd_pss_level_name(FPD_PSS_PRIVILEGED), "privileged");
@@ -389,6 +428,7 @@ int main(void)
 	tcase_add_test(tc, type_errors_are_einval);
 	tcase_add_test(tc, null_is_unset);
 	tcase_add_test(tc, object_paths_refused);
+	tcase_add_test(tc, search_by_shape);
 	tcase_add_test(tc, level_names);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
