@@ -6,12 +6,14 @@
 #include "core/schema.h"
 #include "core/yaml.h"
 #include "crd/crd.h"
+#include "kube/access.h"
 #include "kube/client.h"
 #include "kube/discovery.h"
 #include "kube/informer.h"
 #include "kube/resource.h"
 
 #include <dirent.h>
+#include <ev.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,28 +172,45 @@ int fpd_tasktypes_load_config(struct fpd_registry *reg, const struct fpd_config 
 /* ---- live registration ------------------------------------------------------------------ */
 
 enum { FIELD_SPEC, FIELD_GENERATION, FIELD_COUNT };
-enum {
-	REFUSED_NOT_WATCHED = 1
-}; /* a positive code of this file's: the engine cannot watch the kind */
 
-/* A declaration waiting for discovery to say whether its resource exists. */
+/* The verbs the engine uses on a declared kind's objects: create, follow (get, list, watch),
+ * note polls and remove its finalizer (patch), delete. */
+static const char *const kind_verbs[] = {"create", "get", "list", "watch", "patch", "delete"};
+#define KIND_VERBS (sizeof(kind_verbs) / sizeof(kind_verbs[0]))
+
+/*
+ * A declaration being checked before it is served: its spec compiles, discovery serves its
+ * resource (namespaced, under the declared plural), and the daemon's own identity may use it
+ * (SelfSubjectAccessReview for kind_verbs in each watched namespace, or in all). A refusal that
+ * may pass without an edit (resource not served yet, permission not granted yet, the API server
+ * not answering) is checked again after retry_s, which doubles up to RECHECK_MAX_S.
+ */
 struct pending_decl {
 	struct pending_decl *next;
 	struct fpd_tasktypes_watch *w;
-	char *name; /* the FlyteTaskType object's */
+	char *name; /* the FlyteTaskType object's; NULL for a declaration of the configuration */
+	char *type; /* spec.taskType.name, or "" */
 	json_int_t generation;
 	json_t *spec; /* owned */
-	char plural[64];
+	char group[254], version[64], kind[64], plural[64];
+	struct fpd_kube_access *access; /* while the reviews are under way */
+	bool resolving;                 /* while discovery is under way */
+	ev_timer recheck;
+	double retry_s;
+	char reported[FPD_ERROR_TEXT]; /* the last refusal reported, not to repeat it */
 };
 
 struct fpd_tasktypes_watch {
+	struct ev_loop *loop;
 	struct fpd_kube_client *kube;
 	struct fpd_kube_discovery *disc;
 	struct pending_decl *pending;
 	struct fpd_registry *reg;
 	struct fpd_kube_informer *inf;
 	struct fpd_kube_gvr gvr;
-	size_t declared, refused;
+	const char **namespaces; /* the ones checked; NULL: all namespaces */
+	size_t nnamespaces;
+	size_t declared, refused, config_refused;
 	fpd_tasktypes_declared_fn on_declared;
 	void *on_declared_ud;
 };
@@ -213,21 +232,19 @@ static void error_location(const char *text, char *out, size_t size)
 	snprintf(out, size, "%.*s", (int)n, text);
 }
 
-static void write_status(struct fpd_tasktypes_watch *w, const char *name, json_int_t g, int rc,
-                         const char *message)
+/* Writes the Accepted condition of FlyteTaskType name: True when reason is NULL. */
+static void write_status(struct fpd_tasktypes_watch *w, const char *name, json_int_t g,
+                         const char *reason, const char *message)
 {
 	char now[32], location[160] = "";
 	time_t t = time(NULL);
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-	if (rc)
+	if (reason)
 		error_location(message, location, sizeof(location));
-	json_t *cond = json_pack(
-	    "{ss ss ss ss sI ss}", "type", "Accepted", "status", rc ? "False" : "True", "reason",
-	    !rc                         ? "Declared"
-	    : rc == FPD_EEXIST          ? "Conflict"
-	    : rc == REFUSED_NOT_WATCHED ? "NotWatched"
-	                                : "Invalid",
-	    "message", message, "observedGeneration", g, "lastTransitionTime", now);
+	json_t *cond = json_pack("{ss ss ss ss sI ss}", "type", "Accepted", "status",
+	                         reason ? "False" : "True", "reason", reason ? reason : "Declared",
+	                         "message", message, "observedGeneration", g,
+	                         "lastTransitionTime", now);
 	if (!cond)
 		return;
 	if (location[0])
@@ -242,96 +259,266 @@ static void write_status(struct fpd_tasktypes_watch *w, const char *name, json_i
 	json_decref(patch);
 }
 
-/* Declares spec (borrowed) for FlyteTaskType name, unless rc already refuses it (err saying
- * why), and says how it went in its status. */
-static void declare_spec(struct fpd_tasktypes_watch *w, const char *name, json_int_t gen,
-                         const json_t *spec, int rc, struct fpd_error *err)
+static const char *reason_of(int rc)
 {
-	if (!rc)
-		rc = spec ? fpd_tasktypes_declare(w->reg, spec, err)
-		          : fpd_error_set(err, FPD_EINVAL, "spec: required");
-	const char *type =
-	    json_string_value(json_object_get(json_object_get(spec, "taskType"), "name"));
-	const struct fpd_plugin *p = !rc && type ? fpd_registry_by_name(w->reg, type) : NULL;
-	if (p && w->on_declared && w->on_declared(w->on_declared_ud, p, err)) {
-		/* Served but not followed would lose its tasks' status: take it back. */
-		fpd_tasktypes_withdraw(w->reg, type);
-		rc = REFUSED_NOT_WATCHED;
-	}
-	if (rc) {
-		w->refused++;
-		fpd_log(FPD_LOG_ERROR, "tasktypes", "FlyteTaskType %s refused: %s", name,
-		        err->text);
-		write_status(w, name, gen, rc, err->text);
+	return rc == FPD_EEXIST ? "Conflict" : "Invalid";
+}
+
+/* Reports a refusal of p, once per distinct message: in the object's status (reason), or for a
+ * declaration of the configuration in the log. */
+static void refuse(struct pending_decl *p, const char *reason, const char *message)
+{
+	if (!strcmp(p->reported, message))
+		return;
+	bool first = !p->reported[0];
+	snprintf(p->reported, sizeof(p->reported), "%s", message);
+	if (p->name) {
+		if (first)
+			p->w->refused++;
+		fpd_log(FPD_LOG_ERROR, "tasktypes", "FlyteTaskType %s refused (%s): %s", p->name,
+		        reason, message);
+		write_status(p->w, p->name, p->generation, reason, message);
 	} else {
-		w->declared++;
-		fpd_log(FPD_LOG_INFO, "tasktypes", "FlyteTaskType %s declared", name);
-		write_status(w, name, gen, 0, "the task type is served");
+		if (first)
+			p->w->config_refused++;
+		fpd_tasktypes_withdraw(p->w->reg, p->type);
+		fpd_log(FPD_LOG_ERROR, "tasktypes",
+		        "task type %s of the configuration not served (%s): %s", p->type, reason,
+		        message);
 	}
 }
 
-/* Discovery answered for p: the resource must exist under the plural declared, in namespaces
- * (the engine creates every object in the task's namespace). */
-static void resolved(struct pending_decl *p, int code, const struct fpd_kube_gvr *gvr,
-                     const struct fpd_error *derr)
+/* Declares p's spec once every check passed, and says so. */
+static void declare_spec(struct pending_decl *p)
 {
+	struct fpd_tasktypes_watch *w = p->w;
+	const struct fpd_crd_type *t = fpd_crd_active(p->type);
+	if (!p->name && t && fpd_registry_by_name(w->reg, p->type) == fpd_crd_type_plugin(t))
+		return; /* of the configuration, served since the start */
 	struct fpd_error err = {0};
-	int rc = FPD_OK;
-	const json_t *res = json_object_get(p->spec, "resource");
-	const char *av = json_string_value(json_object_get(res, "apiVersion"));
-	const char *kind = json_string_value(json_object_get(res, "kind"));
-	if (code == FPD_ENOENT)
-		rc = fpd_error_set(&err, FPD_EINVAL,
-		                   "spec.resource: the API server serves no kind %s in %s", kind,
-		                   av);
-	else if (code == FPD_OK && strcmp(gvr->resource, p->plural))
-		rc = fpd_error_set(&err, FPD_EINVAL,
-		                   "spec.resource.plural: the API server serves kind %s as \"%s\", "
-		                   "not \"%s\"",
-		                   kind, gvr->resource, p->plural);
-	else if (code == FPD_OK && !gvr->namespaced)
-		rc = fpd_error_set(&err, FPD_EINVAL,
-		                   "spec.resource: %s is cluster-scoped; tasks run in namespaces",
-		                   kind);
-	else if (code)
-		/* Not known either way (the API server did not answer): declare; the first
-		 * CreateTask says it if the resource is wrong. */
-		fpd_log(FPD_LOG_WARN, "tasktypes", "FlyteTaskType %s: discovery: %s", p->name,
-		        derr ? derr->text : "failed");
-	declare_spec(p->w, p->name, p->generation, p->spec, rc, &err);
+	int rc = fpd_tasktypes_declare(w->reg, p->spec, &err);
+	const char *reason = rc ? reason_of(rc) : NULL;
+	const struct fpd_plugin *plugin = !rc ? fpd_registry_by_name(w->reg, p->type) : NULL;
+	if (plugin && w->on_declared && w->on_declared(w->on_declared_ud, plugin, &err)) {
+		/* Served but not followed would lose its tasks' status: take it back. */
+		fpd_tasktypes_withdraw(w->reg, p->type);
+		rc = FPD_EIO;
+		reason = "NotWatched";
+	}
+	if (rc) {
+		refuse(p, reason, err.text);
+		return;
+	}
+	if (p->name) {
+		w->declared++;
+		fpd_log(FPD_LOG_INFO, "tasktypes", "FlyteTaskType %s declared", p->name);
+		write_status(w, p->name, p->generation, NULL, "the task type is served");
+	} else {
+		if (p->reported[0])
+			w->config_refused--;
+		fpd_log(FPD_LOG_INFO, "tasktypes", "task type %s of the configuration served",
+		        p->type);
+	}
 }
 
 static void pending_free(struct pending_decl *p)
 {
+	struct fpd_tasktypes_watch *w = p->w;
+	if (p->resolving)
+		fpd_kube_discovery_cancel(w->disc, p);
+	fpd_kube_access_cancel(p->access);
+	ev_timer_stop(w->loop, &p->recheck);
 	json_decref(p->spec);
 	free(p->name);
+	free(p->type);
 	free(p);
+}
+
+/* Takes p out of the pending list and frees it: its checks are over. */
+static void pending_done(struct pending_decl *p)
+{
+	struct pending_decl **pp = &p->w->pending;
+	while (*pp != p)
+		pp = &(*pp)->next;
+	*pp = p->next;
+	pending_free(p);
+}
+
+/* Checks p again later: retry_s from now, the next time twice that (at most RECHECK_MAX_S). */
+static void recheck_later(struct pending_decl *p)
+{
+	ev_timer_set(&p->recheck, p->retry_s, 0);
+	ev_timer_start(p->w->loop, &p->recheck);
+	p->retry_s = p->retry_s * 2 > FPD_TASKTYPES_RECHECK_MAX_S ? FPD_TASKTYPES_RECHECK_MAX_S
+	                                                          : p->retry_s * 2;
+}
+
+static void on_access(void *ud, int code, const struct fpd_error *aerr)
+{
+	struct pending_decl *p = ud;
+	p->access = NULL;
+	if (code == FPD_OK) {
+		declare_spec(p);
+		pending_done(p);
+		return;
+	}
+	if (code == FPD_EPERM) {
+		struct fpd_error msg;
+		fpd_error_set(&msg, FPD_EPERM,
+		              "spec.resource: the daemon's identity may not %s (its RBAC needs "
+		              "create, get, list, watch, patch and delete on the resource); checked "
+		              "again every %d s at most",
+		              aerr->text, (int)FPD_TASKTYPES_RECHECK_MAX_S);
+		refuse(p, "MissingRBAC", msg.text);
+	} else {
+		fpd_log(FPD_LOG_WARN, "tasktypes", "task type %s: checking its RBAC: %s", p->type,
+		        aerr ? aerr->text : "failed");
+	}
+	recheck_later(p);
+}
+
+static void check_access(struct pending_decl *p)
+{
+	struct fpd_tasktypes_watch *w = p->w;
+	struct fpd_kube_access_req req = {.group = p->group,
+	                                  .resource = p->plural,
+	                                  .verbs = kind_verbs,
+	                                  .nverbs = KIND_VERBS,
+	                                  .namespaces = w->namespaces,
+	                                  .nnamespaces = w->nnamespaces};
+	struct fpd_error err = {0};
+	int rc = fpd_kube_access_check(w->kube, &req, on_access, p, &p->access, &err);
+	if (rc != FPD_AGAIN) {
+		fpd_log(FPD_LOG_WARN, "tasktypes", "task type %s: checking its RBAC: %s", p->type,
+		        err.text);
+		recheck_later(p);
+	}
+}
+
+/* Discovery answered for p: the resource must be served under the plural declared, in
+ * namespaces (the engine creates every object in the task's namespace). */
+static void resolved(struct pending_decl *p, int code, const struct fpd_kube_gvr *gvr,
+                     const struct fpd_error *derr)
+{
+	struct fpd_error err = {0};
+	if (code == FPD_ENOENT) {
+		fpd_error_set(&err, FPD_EINVAL,
+		              "spec.resource: the API server serves no kind %s in %s%s%s (is its CRD "
+		              "installed?); checked again every %d s at most",
+		              p->kind, p->group, p->group[0] ? "/" : "", p->version,
+		              (int)FPD_TASKTYPES_RECHECK_MAX_S);
+		refuse(p, "ResourceNotFound", err.text);
+		recheck_later(p);
+		return;
+	}
+	if (code == FPD_EINVAL) {
+		refuse(p, "Invalid", derr ? derr->text : "spec.resource: invalid");
+		pending_done(p);
+		return;
+	}
+	if (code) {
+		/* Not known either way (the API server did not answer): ask again later. */
+		fpd_log(FPD_LOG_WARN, "tasktypes", "task type %s: discovery: %s", p->type,
+		        derr ? derr->text : "failed");
+		recheck_later(p);
+		return;
+	}
+	if (strcmp(gvr->resource, p->plural))
+		fpd_error_set(&err, FPD_EINVAL,
+		              "spec.resource.plural: the API server serves kind %s as \"%s\", "
+		              "not \"%s\"",
+		              p->kind, gvr->resource, p->plural);
+	else if (!gvr->namespaced)
+		fpd_error_set(&err, FPD_EINVAL,
+		              "spec.resource: %s is cluster-scoped; tasks run in namespaces", p->kind);
+	if (err.text[0]) {
+		refuse(p, "Invalid", err.text);
+		pending_done(p);
+		return;
+	}
+	check_access(p);
 }
 
 static void on_resolved(void *ud, int code, const struct fpd_kube_gvr *gvr,
                         const struct fpd_error *err)
 {
 	struct pending_decl *p = ud;
-	struct pending_decl **pp = &p->w->pending;
-	while (*pp != p)
-		pp = &(*pp)->next;
-	*pp = p->next;
+	p->resolving = false;
 	resolved(p, code, gvr, err);
-	pending_free(p);
 }
 
-/* Drops the declarations of FlyteTaskType name still waiting for discovery (a newer spec, or
- * the object deleted, supersedes them). */
+static void check(struct pending_decl *p)
+{
+	struct fpd_kube_gvr gvr;
+	struct fpd_error err = {0};
+	int rc = fpd_kube_resolve(p->w->disc, p->group, p->version, p->kind, &gvr, on_resolved, p,
+	                          &err);
+	if (rc == FPD_AGAIN)
+		p->resolving = true;
+	else
+		resolved(p, rc, &gvr, &err);
+}
+
+static void on_recheck(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	check(t->data);
+}
+
+/* Starts the checks of spec (stolen) for FlyteTaskType name (NULL: of the configuration). A
+ * spec that does not compile is refused at once, since no check could make it pass. */
+static void check_new(struct fpd_tasktypes_watch *w, const char *name, json_int_t gen,
+                      json_t *spec)
+{
+	struct pending_decl *p = fpd_calloc(1, sizeof(*p));
+	p->w = w;
+	p->name = name ? fpd_strdup(name) : NULL;
+	p->generation = gen;
+	p->spec = spec;
+	p->retry_s = FPD_TASKTYPES_RECHECK_FIRST_S;
+	ev_init(&p->recheck, on_recheck);
+	p->recheck.data = p;
+	const char *type =
+	    json_string_value(json_object_get(json_object_get(spec, "taskType"), "name"));
+	p->type = fpd_strdup(type ? type : "");
+	p->next = w->pending;
+	w->pending = p;
+
+	struct fpd_crd_type *t = NULL;
+	struct fpd_error err = {0};
+	int rc = spec ? fpd_crd_type_compile(spec, &t, &err)
+	              : fpd_error_set(&err, FPD_EINVAL, "spec: required");
+	fpd_crd_type_free(t);
+	if (rc) {
+		refuse(p, reason_of(rc), err.text);
+		pending_done(p);
+		return;
+	}
+	/* Compiled: spec.resource has an apiVersion, a kind and a plural of bounded length. */
+	const json_t *res = json_object_get(spec, "resource");
+	const char *av = json_string_value(json_object_get(res, "apiVersion"));
+	const char *slash = strchr(av, '/');
+	if (slash)
+		snprintf(p->group, sizeof(p->group), "%.*s", (int)(slash - av), av);
+	snprintf(p->version, sizeof(p->version), "%s", slash ? slash + 1 : av);
+	snprintf(p->kind, sizeof(p->kind), "%s", json_string_value(json_object_get(res, "kind")));
+	snprintf(p->plural, sizeof(p->plural), "%s",
+	         json_string_value(json_object_get(res, "plural")));
+	check(p);
+}
+
+/* Stops the checks of FlyteTaskType name still under way: a newer spec, or the object
+ * deleted, supersedes them. */
 static void drop_pending(struct fpd_tasktypes_watch *w, const char *name)
 {
 	for (struct pending_decl **pp = &w->pending; *pp;) {
 		struct pending_decl *p = *pp;
-		if (strcmp(p->name, name)) {
+		if (!p->name || strcmp(p->name, name)) {
 			pp = &p->next;
 			continue;
 		}
 		*pp = p->next;
-		fpd_kube_discovery_cancel(w->disc, p);
 		pending_free(p);
 	}
 }
@@ -342,37 +529,8 @@ static void declare_obj(struct fpd_tasktypes_watch *w, const struct fpd_kube_obj
 	const char *spec_text = fpd_kube_obj_field(obj, FIELD_SPEC);
 	const char *gen = fpd_kube_obj_field(obj, FIELD_GENERATION);
 	drop_pending(w, name);
-	struct pending_decl *p = fpd_calloc(1, sizeof(*p));
-	p->w = w;
-	p->name = fpd_strdup(name);
-	p->generation = gen ? strtoll(gen, NULL, 10) : 0;
-	p->spec = spec_text ? json_loads(spec_text, 0, NULL) : NULL;
-	const json_t *res = json_object_get(p->spec, "resource");
-	const char *av = json_string_value(json_object_get(res, "apiVersion"));
-	const char *kind = json_string_value(json_object_get(res, "kind"));
-	const char *plural = json_string_value(json_object_get(res, "plural"));
-	struct fpd_error err = {0};
-	if (!av || !kind || !plural || strlen(plural) >= sizeof(p->plural)) {
-		/* Compiling names what is missing. */
-		declare_spec(w, p->name, p->generation, p->spec, FPD_OK, &err);
-		pending_free(p);
-		return;
-	}
-	snprintf(p->plural, sizeof(p->plural), "%s", plural);
-	const char *slash = strchr(av, '/');
-	char group[254] = "";
-	if (slash)
-		snprintf(group, sizeof(group), "%.*s", (int)(slash - av), av);
-	struct fpd_kube_gvr gvr;
-	int rc = fpd_kube_resolve(w->disc, group, slash ? slash + 1 : av, kind, &gvr, on_resolved,
-	                          p, &err);
-	if (rc == FPD_AGAIN) {
-		p->next = w->pending;
-		w->pending = p;
-		return;
-	}
-	resolved(p, rc, &gvr, &err);
-	pending_free(p);
+	check_new(w, name, gen ? strtoll(gen, NULL, 10) : 0,
+	          spec_text ? json_loads(spec_text, 0, NULL) : NULL);
 }
 
 static void on_add(void *ud, const struct fpd_kube_obj *obj)
@@ -413,13 +571,45 @@ static void on_error(void *ud, const struct fpd_error *err, int64_t retry_in_ms)
 	        err->text, (long long)retry_in_ms);
 }
 
-int fpd_tasktypes_watch_new(struct fpd_kube_client *kube, struct fpd_registry *reg,
+/* The configuration's declared types (every active one at start) go through the same checks as
+ * a FlyteTaskType: each refused is withdrawn, and served again once its checks pass. */
+static void check_config_types(struct fpd_tasktypes_watch *w)
+{
+	const struct fpd_crd_type *t;
+	size_t n = 0;
+	char **names = NULL;
+	for (size_t i = 0; (t = fpd_crd_active_at(i)); i++) {
+		if (fpd_registry_by_name(w->reg, fpd_crd_type_name(t)) != fpd_crd_type_plugin(t))
+			continue;
+		names = fpd_realloc(names, (n + 1) * sizeof(*names));
+		names[n++] = fpd_strdup(fpd_crd_type_name(t));
+	}
+	for (size_t i = 0; i < n; i++) {
+		t = fpd_crd_active(names[i]);
+		check_new(w, NULL, 0, json_deep_copy(fpd_crd_type_spec(t)));
+		free(names[i]);
+	}
+	free(names);
+}
+
+int fpd_tasktypes_watch_new(struct ev_loop *loop, struct fpd_kube_client *kube,
+                            struct fpd_registry *reg, const struct fpd_strings *namespaces,
                             struct fpd_tasktypes_watch **out, struct fpd_error *err)
 {
 	*out = NULL;
 	struct fpd_tasktypes_watch *w = fpd_calloc(1, sizeof(*w));
+	w->loop = loop;
 	w->kube = kube;
 	w->reg = reg;
+	if (namespaces && namespaces->count) {
+		/* As many as one check may review; docs/task-types.md says so. */
+		w->nnamespaces = namespaces->count < FPD_KUBE_ACCESS_MAX / KIND_VERBS
+		                     ? namespaces->count
+		                     : FPD_KUBE_ACCESS_MAX / KIND_VERBS;
+		w->namespaces = fpd_calloc(w->nnamespaces, sizeof(*w->namespaces));
+		for (size_t i = 0; i < w->nnamespaces; i++)
+			w->namespaces[i] = fpd_strdup(namespaces->items[i]);
+	}
 	w->disc = fpd_kube_discovery_new(kube);
 	int rc = fpd_kube_gvr_set(&w->gvr, FPD_TASKTYPES_GROUP, FPD_TASKTYPES_VERSION,
 	                          FPD_TASKTYPES_PLURAL, false, err);
@@ -437,11 +627,11 @@ int fpd_tasktypes_watch_new(struct fpd_kube_client *kube, struct fpd_registry *r
 	if (!rc)
 		rc = fpd_kube_informer_new(kube, &opts, &w->inf, err);
 	if (rc) {
-		fpd_kube_discovery_free(w->disc);
-		free(w);
+		fpd_tasktypes_watch_free(w);
 		return rc;
 	}
 	fpd_kube_informer_start(w->inf);
+	check_config_types(w);
 	*out = w;
 	return FPD_OK;
 }
@@ -460,17 +650,25 @@ void fpd_tasktypes_watch_counts(const struct fpd_tasktypes_watch *w, size_t *dec
 	*refused = w->refused;
 }
 
+size_t fpd_tasktypes_watch_config_refused(const struct fpd_tasktypes_watch *w)
+{
+	return w ? w->config_refused : 0;
+}
+
 void fpd_tasktypes_watch_free(struct fpd_tasktypes_watch *w)
 {
 	if (!w)
 		return;
 	fpd_kube_informer_free(w->inf);
 	fpd_kube_cancel(w->kube, w);
-	fpd_kube_discovery_free(w->disc);
 	while (w->pending) {
 		struct pending_decl *p = w->pending;
 		w->pending = p->next;
 		pending_free(p);
 	}
+	fpd_kube_discovery_free(w->disc);
+	for (size_t i = 0; i < w->nnamespaces; i++)
+		free((char *)w->namespaces[i]);
+	free(w->namespaces);
 	free(w);
 }

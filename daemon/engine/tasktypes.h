@@ -41,6 +41,7 @@ int fpd_tasktypes_withdraw(struct fpd_registry *reg, const char *name);
 
 /* ---- live registration: FlyteTaskType objects in the cluster ---------------------------- */
 
+struct ev_loop;
 struct fpd_kube_client;
 struct fpd_tasktypes_watch;
 
@@ -49,14 +50,27 @@ struct fpd_tasktypes_watch;
 #define FPD_TASKTYPES_VERSION "v1alpha1"
 #define FPD_TASKTYPES_PLURAL "flytetasktypes"
 
+/* A declaration refused for a reason that may pass without editing it (its resource not
+ * served yet, the daemon's RBAC not granting it yet, the API server not answering) is checked
+ * again after FIRST_S, then after twice the previous wait, at most MAX_S. */
+#define FPD_TASKTYPES_RECHECK_FIRST_S 1.0
+#define FPD_TASKTYPES_RECHECK_MAX_S 10.0
+
 /* Starts a list+watch of FlyteTaskType objects through kube (borrowed; must outlive the
- * watch). Each object added or whose spec changes has its spec.resource checked against the
- * API server's discovery (served, under that plural, namespaced), then is declared in reg
+ * watch) on loop. Each object added or whose spec changes is compiled, its spec.resource
+ * checked against the API server's discovery (served, under that plural, namespaced) and
+ * against the daemon's own permissions (SelfSubjectAccessReview for create, get, list, watch,
+ * patch and delete in each of namespaces, borrowed for the call, or in all namespaces when it
+ * is NULL or empty; at most the first FPD_KUBE_ACCESS_MAX / 6), then declared in reg
  * (borrowed) with fpd_tasktypes_declare; each one deleted is withdrawn. The object's status
- * gets an Accepted condition: True (reason Declared), or False with reason Invalid, Conflict
- * or NotWatched, the message, and the field path of the problem in `location`. *out is new;
- * NULL on error. */
-int fpd_tasktypes_watch_new(struct fpd_kube_client *kube, struct fpd_registry *reg,
+ * gets an Accepted condition: True (reason Declared), or False with reason Invalid, Conflict,
+ * NotWatched, ResourceNotFound or MissingRBAC, the message, and the field path of the problem
+ * in `location`; the last two are checked again (FPD_TASKTYPES_RECHECK_*_S) until they pass.
+ * The declared types of the configuration (fpd_tasktypes_load_config) go through the same
+ * checks at once: each refused is withdrawn, with the reason logged, and served again once its
+ * checks pass. *out is new; NULL on error. */
+int fpd_tasktypes_watch_new(struct ev_loop *loop, struct fpd_kube_client *kube,
+                            struct fpd_registry *reg, const struct fpd_strings *namespaces,
                             struct fpd_tasktypes_watch **out, struct fpd_error *err);
 /* Called with each plugin the watch declares (borrowed; it lives until the process ends), once
  * it is in the registry: the engine watches its kind (fpd_engine_watch_kind). A failure is
@@ -68,5 +82,8 @@ void fpd_tasktypes_watch_on_declare(struct fpd_tasktypes_watch *w, fpd_tasktypes
 /* How many FlyteTaskType objects were declared and refused so far. */
 void fpd_tasktypes_watch_counts(const struct fpd_tasktypes_watch *w, size_t *declared,
                                 size_t *refused);
+/* How many declared types of the configuration are not served because a check refuses
+ * them (0 for NULL). */
+size_t fpd_tasktypes_watch_config_refused(const struct fpd_tasktypes_watch *w);
 /* Stops the watch (pending status writes are abandoned). Declared types stay. NULL is fine. */
 void fpd_tasktypes_watch_free(struct fpd_tasktypes_watch *w);

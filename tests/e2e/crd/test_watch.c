@@ -90,7 +90,7 @@ START_TEST(flytetasktypes_declare_and_withdraw_live)
 	e.reg = fpd_registry_new();
 	struct fpd_tasktypes_watch *w = NULL;
 	struct fpd_error err = {0};
-	ck_assert_int_eq(fpd_tasktypes_watch_new(e.c, e.reg, &w, &err), FPD_OK);
+	ck_assert_int_eq(fpd_tasktypes_watch_new(e.loop, e.c, e.reg, NULL, &w, &err), FPD_OK);
 
 	/* A good declaration: registered, Accepted True. */
 	json_t *job = yaml_json("examples/tasktypes/batch-job.yaml");
