@@ -315,7 +315,11 @@ static int start(struct daemon *d, struct fpd_error *err)
 		return rc;
 	if (d->cfg->admin.enabled) {
 		struct fpd_admin_sources src = {
-		    .engine = &d->engine, .grpc = d->grpc, .lease = &d->lease, .keys = &d->keys};
+		    .engine = &d->engine,
+		    .grpc = d->grpc,
+		    .lease = &d->lease,
+		    .keys = &d->keys,
+		    .tasktypes = &d->tasktypes};
 		d->admin = fpd_admin_new(d->loop, &d->cfg->admin, &src, err);
 		if (!d->admin)
 			return FPD_EIO;

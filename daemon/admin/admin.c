@@ -22,6 +22,7 @@
 #include "core/mem.h"
 #include "engine/keys.h"
 #include "engine/report.h"
+#include "engine/tasktypes.h"
 #include "kube/lease.h"
 #include "version.h"
 
@@ -226,6 +227,11 @@ static void render_metrics(const struct fpd_admin *a, struct fpd_buf *b)
 	       "Unfinished objects nobody asked about, deleted.", st.orphans_deleted);
 	metric(b, "flyteplugd_status_unknown_total", "counter",
 	       "Object states a plugin did not recognise.", st.status_unknown);
+	const struct fpd_tasktypes_watch *tt = a->src.tasktypes ? *a->src.tasktypes : NULL;
+	metric(b, "flyteplugd_tasktypes_config_refused", "gauge",
+	       "Task types the configuration declares that are not served: a check of the "
+	       "cluster (resource, RBAC) refuses them (docs/task-types.md).",
+	       fpd_tasktypes_watch_config_refused(tt));
 	const struct fpd_keys *keys = a->src.keys ? *a->src.keys : NULL;
 	metric(b, "flyteplugd_signing_keys", "gauge",
 	       "resource_meta keys held: the signing one and those a rotation left behind.",

@@ -24,6 +24,7 @@
 struct fpd_admin;
 struct fpd_keys;
 struct fpd_lease;
+struct fpd_tasktypes_watch;
 
 /* What the endpoints read. engine points at the daemon's engine pointer (NULL until the
  * Kubernetes API is reachable); all borrowed, read from the loop only. */
@@ -32,6 +33,8 @@ struct fpd_admin_sources {
 	const struct fpd_grpc_server *grpc;
 	struct fpd_lease *const *lease; /* NULL or *lease NULL: leader election is off */
 	struct fpd_keys *const *keys;   /* NULL or *keys NULL: no keys yet */
+	/* NULL or *tasktypes NULL: no declared task types are checked */
+	struct fpd_tasktypes_watch *const *tasktypes;
 };
 
 /* Listens on cfg->listen. New server, or NULL with err filled (address taken, bad address). */

@@ -9,7 +9,9 @@ ResourceNotFound and served within seconds of the CRD being applied."""
 from __future__ import annotations
 
 import os
+import re
 import time
+import urllib.request
 import uuid
 
 from pathlib import Path
@@ -111,8 +113,18 @@ def restricted_daemon(ident, tmp_path, extra_yaml="", watch=None):
     wd.mkdir()
     ns_yaml = f"namespaces:\n  watch: [{watch}]\n" if watch else ""
     d = engine_conftest.Daemon(wd, type("C", (), {"kubeconfig": str(ident.kubeconfig)}),
+                               admin=True,
                                extra_yaml="plugins:\n  enabled: [pod, crd]\n" + extra_yaml + ns_yaml)
     return d.start()
+
+
+def config_refused(d):
+    """flyteplugd_tasktypes_config_refused from the daemon's /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{d.admin_port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    m = re.search(r"^flyteplugd_tasktypes_config_refused (\d+)$", text, re.M)
+    assert m, text
+    return int(m.group(1))
 
 
 def job_declaration(name):
@@ -184,11 +196,13 @@ def test_config_declarations_checked_at_start(cluster, identity, tmp_path):
         assert "may not create jobs.batch in all namespaces" in d.tail(400), d.tail()
         assert ("cfg-job", 0) not in categories(d)
         assert ("cfg-jobset", 0) in categories(d), d.tail()
+        assert config_refused(d) == 1
 
         identity.cluster_role("jobs", JOBS_RULE)
         took = wait_listed(d, ("cfg-job", 0), timeout=SEEN_WITHIN_S)
         print(f"served {took:.1f} s after the ClusterRole was granted")
         assert "task type cfg-job of the configuration served" in d.tail(400), d.tail()
+        assert config_refused(d) == 0
     finally:
         d.stop()
 
