@@ -190,8 +190,8 @@ static int start_engine(struct daemon *d, struct fpd_error *err)
 	if (!rc)
 		rc = fpd_engine_start(d->engine, err);
 	if (!rc && fpd_registry_by_name(d->registry, "crd") &&
-	    !(rc = fpd_tasktypes_watch_new(d->loop, d->kube, d->registry,
-	                                    &d->cfg->namespaces.watch, &d->tasktypes, err)))
+	    !(rc = fpd_tasktypes_watch_new(d->loop, d->kube, d->registry, &d->cfg->namespaces.watch,
+	                                   &d->tasktypes, err)))
 		fpd_tasktypes_watch_on_declare(d->tasktypes, on_tasktype_declared, d);
 	if (rc) {
 		fpd_tasktypes_watch_free(d->tasktypes);
@@ -314,12 +314,11 @@ static int start(struct daemon *d, struct fpd_error *err)
 	if (rc)
 		return rc;
 	if (d->cfg->admin.enabled) {
-		struct fpd_admin_sources src = {
-		    .engine = &d->engine,
-		    .grpc = d->grpc,
-		    .lease = &d->lease,
-		    .keys = &d->keys,
-		    .tasktypes = &d->tasktypes};
+		struct fpd_admin_sources src = {.engine = &d->engine,
+		                                .grpc = d->grpc,
+		                                .lease = &d->lease,
+		                                .keys = &d->keys,
+		                                .tasktypes = &d->tasktypes};
 		d->admin = fpd_admin_new(d->loop, &d->cfg->admin, &src, err);
 		if (!d->admin)
 			return FPD_EIO;

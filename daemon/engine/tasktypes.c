@@ -241,10 +241,10 @@ static void write_status(struct fpd_tasktypes_watch *w, const char *name, json_i
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
 	if (reason)
 		error_location(message, location, sizeof(location));
-	json_t *cond = json_pack("{ss ss ss ss sI ss}", "type", "Accepted", "status",
-	                         reason ? "False" : "True", "reason", reason ? reason : "Declared",
-	                         "message", message, "observedGeneration", g,
-	                         "lastTransitionTime", now);
+	json_t *cond =
+	    json_pack("{ss ss ss ss sI ss}", "type", "Accepted", "status",
+	              reason ? "False" : "True", "reason", reason ? reason : "Declared", "message",
+	              message, "observedGeneration", g, "lastTransitionTime", now);
 	if (!cond)
 		return;
 	if (location[0])
@@ -364,11 +364,12 @@ static void on_access(void *ud, int code, const struct fpd_error *aerr)
 	}
 	if (code == FPD_EPERM) {
 		struct fpd_error msg;
-		fpd_error_set(&msg, FPD_EPERM,
-		              "spec.resource: the daemon's identity may not %s (its RBAC needs "
-		              "create, get, list, watch, patch and delete on the resource); checked "
-		              "again every %d s at most",
-		              aerr->text, (int)FPD_TASKTYPES_RECHECK_MAX_S);
+		fpd_error_set(
+		    &msg, FPD_EPERM,
+		    "spec.resource: the daemon's identity may not %s (its RBAC needs "
+		    "create, get, list, watch, patch and delete on the resource); checked "
+		    "again every %d s at most",
+		    aerr->text, (int)FPD_TASKTYPES_RECHECK_MAX_S);
 		refuse(p, "MissingRBAC", msg.text);
 	} else {
 		fpd_log(FPD_LOG_WARN, "tasktypes", "task type %s: checking its RBAC: %s", p->type,
@@ -402,11 +403,12 @@ static void resolved(struct pending_decl *p, int code, const struct fpd_kube_gvr
 {
 	struct fpd_error err = {0};
 	if (code == FPD_ENOENT) {
-		fpd_error_set(&err, FPD_EINVAL,
-		              "spec.resource: the API server serves no kind %s in %s%s%s (is its CRD "
-		              "installed?); checked again every %d s at most",
-		              p->kind, p->group, p->group[0] ? "/" : "", p->version,
-		              (int)FPD_TASKTYPES_RECHECK_MAX_S);
+		fpd_error_set(
+		    &err, FPD_EINVAL,
+		    "spec.resource: the API server serves no kind %s in %s%s%s (is its CRD "
+		    "installed?); checked again every %d s at most",
+		    p->kind, p->group, p->group[0] ? "/" : "", p->version,
+		    (int)FPD_TASKTYPES_RECHECK_MAX_S);
 		refuse(p, "ResourceNotFound", err.text);
 		recheck_later(p);
 		return;
@@ -430,7 +432,8 @@ static void resolved(struct pending_decl *p, int code, const struct fpd_kube_gvr
 		              p->kind, gvr->resource, p->plural);
 	else if (!gvr->namespaced)
 		fpd_error_set(&err, FPD_EINVAL,
-		              "spec.resource: %s is cluster-scoped; tasks run in namespaces", p->kind);
+		              "spec.resource: %s is cluster-scoped; tasks run in namespaces",
+		              p->kind);
 	if (err.text[0]) {
 		refuse(p, "Invalid", err.text);
 		pending_done(p);
@@ -451,8 +454,8 @@ static void check(struct pending_decl *p)
 {
 	struct fpd_kube_gvr gvr;
 	struct fpd_error err = {0};
-	int rc = fpd_kube_resolve(p->w->disc, p->group, p->version, p->kind, &gvr, on_resolved, p,
-	                          &err);
+	int rc =
+	    fpd_kube_resolve(p->w->disc, p->group, p->version, p->kind, &gvr, on_resolved, p, &err);
 	if (rc == FPD_AGAIN)
 		p->resolving = true;
 	else
@@ -468,8 +471,7 @@ static void on_recheck(struct ev_loop *loop, ev_timer *t, int revents)
 
 /* Starts the checks of spec (stolen) for FlyteTaskType name (NULL: of the configuration). A
  * spec that does not compile is refused at once, since no check could make it pass. */
-static void check_new(struct fpd_tasktypes_watch *w, const char *name, json_int_t gen,
-                      json_t *spec)
+static void check_new(struct fpd_tasktypes_watch *w, const char *name, json_int_t gen, json_t *spec)
 {
 	struct pending_decl *p = fpd_calloc(1, sizeof(*p));
 	p->w = w;
@@ -499,6 +501,11 @@ static void check_new(struct fpd_tasktypes_watch *w, const char *name, json_int_
 	const json_t *res = json_object_get(spec, "resource");
 	const char *av = json_string_value(json_object_get(res, "apiVersion"));
 	const char *slash = strchr(av, '/');
+	if (strlen(slash ? slash + 1 : av) >= sizeof(p->version)) {
+		refuse(p, "Invalid", "spec.resource.apiVersion: the version is too long");
+		pending_done(p);
+		return;
+	}
 	if (slash)
 		snprintf(p->group, sizeof(p->group), "%.*s", (int)(slash - av), av);
 	snprintf(p->version, sizeof(p->version), "%s", slash ? slash + 1 : av);

@@ -65,8 +65,8 @@ static void reviewed(void *ud, const struct fpd_kube_result *res)
 
 static json_t *review_body(const char *group, const char *resource, const struct review *r)
 {
-	json_t *attrs = json_pack("{ss ss ss}", "verb", r->verb, "group", group, "resource",
-	                          resource);
+	json_t *attrs =
+	    json_pack("{ss ss ss}", "verb", r->verb, "group", group, "resource", resource);
 	if (r->namespace_[0])
 		json_object_set_new(attrs, "namespace", json_string(r->namespace_));
 	return json_pack("{ss ss s{so}}", "apiVersion", "authorization.k8s.io/v1", "kind",
@@ -104,8 +104,8 @@ int fpd_kube_access_check(struct fpd_kube_client *c, const struct fpd_kube_acces
 		json_t *body = review_body(group, req->resource, r);
 		struct fpd_error rerr;
 		int rc = fpd_kube_request(c, "POST",
-		                          "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body,
-		                          NULL, reviewed, r, &rerr);
+		                          "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+		                          body, NULL, reviewed, r, &rerr);
 		json_decref(body);
 		if (rc == FPD_AGAIN) {
 			a->outstanding++;

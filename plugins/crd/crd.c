@@ -71,7 +71,7 @@ struct fpd_crd_type {
 	size_t output_count;
 	struct link *links;
 	size_t link_count;
-	char **keep; /* NULL-terminated, for the descriptor */
+	char **keep;  /* NULL-terminated, for the descriptor */
 	json_t *spec; /* the declaration's spec, as compiled */
 };
 

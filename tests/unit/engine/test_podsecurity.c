@@ -381,13 +381,14 @@ START_TEST(search_by_shape)
 	ck_assert_int_eq(fpd_podsecurity_check_object(FPD_PSS_BASELINE, obj, search, &err),
 	                 FPD_EPERM);
 	ck_assert_msg(strstr(err.text, "spec.groups[1].template.spec: "), "%s", err.text);
-	json_object_del(json_object_get(json_object_get(json_array_get(
-	                    json_object_get(json_object_get(obj, "spec"), "groups"), 1),
-	                                                    "template"),
-	                                    "metadata"),
-	                "annotations");
-	ck_assert_int_eq(fpd_podsecurity_check_object(FPD_PSS_BASELINE, obj, search, &err),
-	                 FPD_OK);
+	json_object_del(
+	    json_object_get(
+	        json_object_get(
+	            json_array_get(json_object_get(json_object_get(obj, "spec"), "groups"), 1),
+	            "template"),
+	        "metadata"),
+	    "annotations");
+	ck_assert_int_eq(fpd_podsecurity_check_object(FPD_PSS_BASELINE, obj, search, &err), FPD_OK);
 	/* deep inside a list of a custom field, and privileged */
 	json_t *deep = json_loads("{\"spec\":{\"x\":[[{\"containers\":[{\"name\":\"c\","
 	                          "\"securityContext\":{\"privileged\":true}}]}]]}}",
