@@ -114,6 +114,7 @@ const struct fpd_plugin fpd_plugin_mpi_v2 = {
     .settings_defaults = mpi_v2_defaults,
     .build = mpi_v2_build,
     .status = mpi_v2_status,
+    .pod_specs = (const char *const[]){"spec.mpiReplicaSpecs.*.template.spec", NULL},
 };
 
 /* The module's entry point. */

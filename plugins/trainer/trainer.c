@@ -472,6 +472,14 @@ const struct fpd_plugin fpd_plugin_trainer = {
     .settings_defaults = fpd_trainer_settings_defaults,
     .build = trainer_build,
     .status = trainer_status,
+    /* The pod's settings the TrainJob carries (security contexts, volumes, init containers)
+     * are in its runtimePatches; the trainer's image and command hold nothing Pod Security
+     * reads, and the runtime's own pod template is the cluster administrator's. */
+    .pod_specs =
+        (const char *const[]){
+            "spec.runtimePatches.*.trainingRuntimeSpec.template.spec.replicatedJobs.*.template."
+            "spec.template.spec",
+            NULL},
 };
 
 /* The module's entry point (the descriptor above is what the daemon loads). */
