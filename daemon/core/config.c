@@ -124,6 +124,7 @@ static const struct fpd_schema_field route_fields[] = {
 
 static const struct fpd_schema_field plugins_fields[] = {
     {"dir", FPD_SCHEMA_STRING, offsetof(struct fpd_config_plugins, dir)},
+    {"modules", FPD_SCHEMA_STRINGS, offsetof(struct fpd_config_plugins, modules)},
     {"enabled", FPD_SCHEMA_STRINGS, offsetof(struct fpd_config_plugins, enabled)},
     {"routes", FPD_SCHEMA_SECTIONS, offsetof(struct fpd_config_plugins, routes),
      .fields = route_fields, .elem_size = sizeof(struct fpd_config_route)},

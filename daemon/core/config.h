@@ -97,6 +97,7 @@ struct fpd_config_route {
 
 struct fpd_config_plugins {
 	char *dir;                  /* external plugins (*.so); empty = none */
+	struct fpd_strings modules; /* more external plugins, each a *.so path */
 	struct fpd_strings enabled; /* empty = every built-in and external plugin */
 	struct fpd_list routes;     /* of struct fpd_config_route */
 	/* Per-plugin settings by plugin name, validated by each plugin's own schema when the

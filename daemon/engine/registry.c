@@ -340,7 +340,12 @@ struct fpd_registry *fpd_registry_from_config_counted(const struct fpd_plugin *c
 		}
 	}
 	size_t loaded, declared;
-	if ((cfg->plugins.dir[0] && fpd_registry_load_dir(reg, cfg->plugins.dir, &loaded, err)) ||
+	int rc = FPD_OK;
+	for (size_t i = 0; !rc && i < cfg->plugins.modules.count; i++)
+		if ((rc = load_one(reg, cfg->plugins.modules.items[i], err)))
+			fpd_error_wrap(err, rc, "plugins.modules[%zu]", i);
+	if (rc ||
+	    (cfg->plugins.dir[0] && fpd_registry_load_dir(reg, cfg->plugins.dir, &loaded, err)) ||
 	    fpd_registry_check_routes(reg, err) ||
 	    (refused && fpd_tasktypes_load_config(reg, cfg, &declared, refused, err))) {
 		fpd_registry_free(reg);

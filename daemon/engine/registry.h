@@ -68,7 +68,8 @@ int fpd_registry_load_dir(struct fpd_registry *reg, const char *dir, size_t *cou
 
 /* The registry a configuration asks for: its plugins.routes, the built-in plugins (borrowed,
  * count of them) less those a non-empty plugins.enabled leaves out, then the external plugins
- * of plugins.dir, the routes checked (fpd_registry_check_routes),
+ * of plugins.modules (in order) and of plugins.dir, the routes checked
+ * (fpd_registry_check_routes),
  * then the task types the crd plugin's settings declare (fpd_tasktypes_load_config: a refused
  * one is logged with its file:line:col and left out). New registry, or NULL with err filled. */
 struct fpd_registry *fpd_registry_from_config(const struct fpd_plugin *const *builtins,

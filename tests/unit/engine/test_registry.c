@@ -234,6 +234,21 @@ START_TEST(routes_are_checked_at_start)
 }
 END_TEST
 
+START_TEST(loads_listed_modules)
+{
+	struct fpd_error err = {0};
+	struct fpd_registry *reg =
+	    routed_registry("plugins:\n  modules: [\"" PLUGINS_OK "/ok-plugin.so\"]\n", false, &err);
+	ck_assert_msg(reg != NULL, "%s", err.text);
+	ck_assert_ptr_nonnull(fpd_registry_by_name(reg, "extra"));
+	fpd_registry_free(reg);
+	reg = routed_registry("plugins:\n  modules: [/no/such/module.so]\n", false, &err);
+	ck_assert_ptr_null(reg);
+	ck_assert_msg(strstr(err.text, "plugins.modules[0]") && strstr(err.text, "/no/such/module.so"),
+	              "%s", err.text);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("engine/registry");
@@ -245,6 +260,7 @@ int main(void)
 	tcase_add_test(tc, loads_external_plugins);
 	tcase_add_test(tc, routes_choose_by_namespace);
 	tcase_add_test(tc, routes_are_checked_at_start);
+	tcase_add_test(tc, loads_listed_modules);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
 }
