@@ -10,9 +10,9 @@
  * entry on the runtime's trainer job ("node" in the torch-distributed runtimes). Nodes are the
  * PyTorchJob's master plus its workers; an elastic task maps when its node count is fixed.
  *
- * The engine serves a task type from one plugin and a plugin creates one kind, so this plugin
- * is built as a module (trainer.so) that replaces the built-in `pytorch` plugin: load it from
- * plugins.dir and leave `pytorch` out of plugins.enabled.
+ * A plugin creates one kind, so this plugin is a module (trainer.so) that serves `pytorch`
+ * beside the built-in plugin: plugins.modules loads it and plugins.routes gives it namespaces
+ * (or `pytorch` is left out of plugins.enabled).
  */
 #include "trainer.h"
 
