@@ -233,7 +233,7 @@ int fpd_registry_check_routes(const struct fpd_registry *reg, struct fpd_error *
 			return fpd_error_set(err, FPD_EINVAL,
 			                     "plugins.routes[%zu].plugin: no plugin \"%s\" is loaded "
 			                     "(a built-in one left out by plugins.enabled, or a module "
-			                     "not in plugins.dir?)",
+			                     "named neither in plugins.modules nor in plugins.dir?)",
 			                     i, r->plugin);
 		if (!serves(p, r->type, -1))
 			return fpd_error_set(err, FPD_EINVAL,
