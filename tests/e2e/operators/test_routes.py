@@ -144,3 +144,20 @@ def test_bad_route_fails_check_config(tmp_path, plugins, want):
     out = subprocess.run([BIN, "check-config", str(cfg)], capture_output=True, text=True, timeout=30)
     assert out.returncode == 2, (out.returncode, out.stdout, out.stderr)
     assert want in out.stderr, out.stderr
+
+
+def test_finished_tasks_of_both_kinds_are_cleaned_up(cluster, crds, daemon_factory):
+    """Cleanup (no DeleteTask after success) removes each kind once its task has finished."""
+    d = daemon_factory(extra_yaml=ROUTES, cleanup_ttl="2s", orphan_after="1h", sweep_interval="1s")
+    template = kubeflow_tasks.TRAINJOB_CASES["torch-defaults"]()
+    ml, team = cluster.new_namespace("ml-gc"), cluster.new_namespace("team-gc")
+    tj_meta = create(d, ml, "gc", template)
+    pt_meta = create(d, team, "gc", template)
+    TRAINJOB.patch(cluster, ml, "gc-n0-0", {"conditions": [tj_cond("Complete", "TrainJob is completed")]})
+    t = [rfc3339(datetime.now(timezone.utc) + timedelta(seconds=i)) for i in range(3)]
+    PYTORCHJOB.patch(cluster, team, "gc-n0-0", {"startTime": t[0], "conditions": [
+        kf_cond("Created", t[0]), kf_cond("Running", t[1], "False"), kf_cond("Succeeded", t[2])]})
+    TRAINJOB.wait_phase(d, tj_meta, PHASE.SUCCEEDED, "TrainJob is completed")
+    PYTORCHJOB.wait_for(d, pt_meta, lambda r: r.phase == PHASE.SUCCEEDED, "SUCCEEDED")
+    TRAINJOB.wait_deleted(d, cluster, ml, "gc-n0-0")
+    PYTORCHJOB.wait_deleted(d, cluster, team, "gc-n0-0")
