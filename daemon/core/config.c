@@ -721,9 +721,9 @@ static int check_routes(const struct fpd_yaml_node *root, const struct fpd_confi
 		char where[64];
 		snprintf(where, sizeof(where), "plugins.routes[%zu]", i);
 		if (!r->task_type || !r->plugin)
-			return fpd_error_set_at(err, FPD_EINVAL, file, item ? item->line : 0,
-			                        item ? item->column : 0,
-			                        "%s needs both \"task_type\" and \"plugin\"", where);
+			return fpd_error_set_at(
+			    err, FPD_EINVAL, file, item ? item->line : 0, item ? item->column : 0,
+			    "%s needs both \"task_type\" and \"plugin\"", where);
 		const struct fpd_yaml_node *ns = fpd_yaml_get(item, "namespaces");
 		for (size_t j = 0; j < r->namespaces.count; j++)
 			if (!valid_glob(r->namespaces.items[j], ns_glob.extra))

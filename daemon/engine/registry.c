@@ -230,16 +230,18 @@ int fpd_registry_check_routes(const struct fpd_registry *reg, struct fpd_error *
 		const struct route *r = &reg->routes[i];
 		const struct fpd_plugin *p = fpd_registry_by_name(reg, r->plugin);
 		if (!p)
-			return fpd_error_set(err, FPD_EINVAL,
-			                     "plugins.routes[%zu].plugin: no plugin \"%s\" is loaded "
-			                     "(a built-in one left out by plugins.enabled, or a module "
-			                     "named neither in plugins.modules nor in plugins.dir?)",
-			                     i, r->plugin);
+			return fpd_error_set(
+			    err, FPD_EINVAL,
+			    "plugins.routes[%zu].plugin: no plugin \"%s\" is loaded "
+			    "(a built-in one left out by plugins.enabled, or a module "
+			    "named neither in plugins.modules nor in plugins.dir?)",
+			    i, r->plugin);
 		if (!serves(p, r->type, -1))
-			return fpd_error_set(err, FPD_EINVAL,
-			                     "plugins.routes[%zu].task_type: plugin \"%s\" does not "
-			                     "serve task type %s",
-			                     i, r->plugin, r->type);
+			return fpd_error_set(
+			    err, FPD_EINVAL,
+			    "plugins.routes[%zu].task_type: plugin \"%s\" does not "
+			    "serve task type %s",
+			    i, r->plugin, r->type);
 	}
 	return FPD_OK;
 }

@@ -181,8 +181,8 @@ START_TEST(routes_choose_by_namespace)
 	fpd_registry_free(reg);
 
 	/* No namespaces: every namespace (a global route). */
-	reg = routed_registry("plugins:\n  routes: [{task_type: pytorch, plugin: trainer}]\n",
-	                      true, &err);
+	reg = routed_registry("plugins:\n  routes: [{task_type: pytorch, plugin: trainer}]\n", true,
+	                      &err);
 	ck_assert_msg(reg != NULL, "%s", err.text);
 	ck_assert_ptr_eq(fpd_registry_route(reg, "pytorch", 0, "anything"), &job_v2);
 	fpd_registry_free(reg);
@@ -237,14 +237,15 @@ END_TEST
 START_TEST(loads_listed_modules)
 {
 	struct fpd_error err = {0};
-	struct fpd_registry *reg =
-	    routed_registry("plugins:\n  modules: [\"" PLUGINS_OK "/ok-plugin.so\"]\n", false, &err);
+	struct fpd_registry *reg = routed_registry(
+	    "plugins:\n  modules: [\"" PLUGINS_OK "/ok-plugin.so\"]\n", false, &err);
 	ck_assert_msg(reg != NULL, "%s", err.text);
 	ck_assert_ptr_nonnull(fpd_registry_by_name(reg, "extra"));
 	fpd_registry_free(reg);
 	reg = routed_registry("plugins:\n  modules: [/no/such/module.so]\n", false, &err);
 	ck_assert_ptr_null(reg);
-	ck_assert_msg(strstr(err.text, "plugins.modules[0]") && strstr(err.text, "/no/such/module.so"),
+	ck_assert_msg(strstr(err.text, "plugins.modules[0]") &&
+	                  strstr(err.text, "/no/such/module.so"),
 	              "%s", err.text);
 }
 END_TEST
