@@ -8,6 +8,7 @@
 
 #include "flyteidl/admin/agent.pb-c.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,22 +32,34 @@ struct agent_msg {
  * it is filled on purpose; the generated accessors carry a deprecation attribute. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-static void agent_fill(struct agent_msg *m, const struct fpd_plugin *p)
+/* reg non-NULL: only the task categories p is the default plugin for (a second plugin for
+ * a type, serving the namespaces plugins.routes gives it, does not list it again). */
+static bool listed(const struct fpd_registry *reg, const struct fpd_plugin *p,
+                   const struct fpd_task_type *t)
 {
-	size_t n = p->task_type_count;
+	return !reg || fpd_registry_find(reg, t->name, t->version) == p;
+}
+
+static void agent_fill(struct agent_msg *m, const struct fpd_plugin *p,
+                       const struct fpd_registry *reg)
+{
+	size_t total = p->task_type_count, n = 0;
 	flyteidl__admin__agent__init(&m->agent);
 	m->agent.name = (char *)p->name;
 	m->agent.is_sync = 0;
-	m->categories = fpd_calloc(n ? n : 1, sizeof(*m->categories));
-	m->category_ptrs = fpd_calloc(n ? n : 1, sizeof(*m->category_ptrs));
-	m->type_names = fpd_calloc(n ? n : 1, sizeof(*m->type_names));
+	m->categories = fpd_calloc(total ? total : 1, sizeof(*m->categories));
+	m->category_ptrs = fpd_calloc(total ? total : 1, sizeof(*m->category_ptrs));
+	m->type_names = fpd_calloc(total ? total : 1, sizeof(*m->type_names));
 	size_t names = 0;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < total; i++) {
 		const struct fpd_task_type *t = &p->task_types[i];
-		flyteidl__admin__task_category__init(&m->categories[i]);
-		m->categories[i].name = (char *)t->name;
-		m->categories[i].version = t->version;
-		m->category_ptrs[i] = &m->categories[i];
+		if (!listed(reg, p, t))
+			continue;
+		flyteidl__admin__task_category__init(&m->categories[n]);
+		m->categories[n].name = (char *)t->name;
+		m->categories[n].version = t->version;
+		m->category_ptrs[n] = &m->categories[n];
+		n++;
 		/* One name per type even when a plugin serves several versions of it. */
 		size_t j = 0;
 		while (j < names && strcmp(m->type_names[j], t->name) != 0)
@@ -78,15 +91,18 @@ static void pack(const ProtobufCMessage *msg, uint8_t **out, size_t *len)
 void fpd_flyte1_encode_list(const struct fpd_registry *reg, uint8_t **out, size_t *len)
 {
 	/* A plugin serving no task type (the crd plugin itself: its declared types are agents
-	 * of their own) is left out: propeller routes by supported_task_categories only. */
+	 * of their own) is left out: propeller routes by supported_task_categories only. So is
+	 * one that serves only types another plugin lists (each category is listed once). */
 	size_t count = fpd_registry_count(reg), n = 0;
 	struct agent_msg *msgs = fpd_calloc(count ? count : 1, sizeof(*msgs));
 	Flyteidl__Admin__Agent **ptrs = fpd_calloc(count ? count : 1, sizeof(*ptrs));
 	for (size_t i = 0; i < count; i++) {
 		const struct fpd_plugin *p = fpd_registry_at(reg, i);
-		if (!p->task_type_count)
+		agent_fill(&msgs[n], p, reg);
+		if (!msgs[n].agent.n_supported_task_categories) {
+			agent_clear(&msgs[n]);
 			continue;
-		agent_fill(&msgs[n], p);
+		}
 		ptrs[n] = &msgs[n].agent;
 		n++;
 	}
@@ -103,7 +119,7 @@ void fpd_flyte1_encode_list(const struct fpd_registry *reg, uint8_t **out, size_
 void fpd_flyte1_encode_get(const struct fpd_plugin *plugin, uint8_t **out, size_t *len)
 {
 	struct agent_msg m;
-	agent_fill(&m, plugin);
+	agent_fill(&m, plugin, NULL);
 	Flyteidl__Admin__GetAgentResponse resp = FLYTEIDL__ADMIN__GET_AGENT_RESPONSE__INIT;
 	resp.agent = &m.agent;
 	pack(&resp.base, out, len);

@@ -26,18 +26,24 @@ struct connector_msg {
 	Flyteidl2__Connector__TaskCategory **category_ptrs;
 };
 
-static void connector_fill(struct connector_msg *m, const struct fpd_plugin *p)
+/* reg non-NULL: only the task categories p is the default plugin for (as ListAgents). */
+static void connector_fill(struct connector_msg *m, const struct fpd_plugin *p,
+                           const struct fpd_registry *reg)
 {
-	size_t n = p->task_type_count;
+	size_t total = p->task_type_count, n = 0;
 	flyteidl2__connector__connector__init(&m->connector);
 	m->connector.name = (char *)p->name;
-	m->categories = fpd_calloc(n ? n : 1, sizeof(*m->categories));
-	m->category_ptrs = fpd_calloc(n ? n : 1, sizeof(*m->category_ptrs));
-	for (size_t i = 0; i < n; i++) {
-		flyteidl2__connector__task_category__init(&m->categories[i]);
-		m->categories[i].name = (char *)p->task_types[i].name;
-		m->categories[i].version = p->task_types[i].version;
-		m->category_ptrs[i] = &m->categories[i];
+	m->categories = fpd_calloc(total ? total : 1, sizeof(*m->categories));
+	m->category_ptrs = fpd_calloc(total ? total : 1, sizeof(*m->category_ptrs));
+	for (size_t i = 0; i < total; i++) {
+		const struct fpd_task_type *t = &p->task_types[i];
+		if (reg && fpd_registry_find(reg, t->name, t->version) != p)
+			continue;
+		flyteidl2__connector__task_category__init(&m->categories[n]);
+		m->categories[n].name = (char *)t->name;
+		m->categories[n].version = t->version;
+		m->category_ptrs[n] = &m->categories[n];
+		n++;
 	}
 	m->connector.n_supported_task_categories = n;
 	m->connector.supported_task_categories = m->category_ptrs;
@@ -62,12 +68,14 @@ void fpd_flyte2_encode_list(const struct fpd_registry *reg, uint8_t **out, size_
 	struct connector_msg *msgs = fpd_calloc(total ? total : 1, sizeof(*msgs));
 	Flyteidl2__Connector__Connector **ptrs = fpd_calloc(total ? total : 1, sizeof(*ptrs));
 	/* As ListAgents: a plugin that serves no task type of its own (crd, whose declared types
-	 * are plugins of their own) is no connector. */
+	 * are plugins of their own), or only types another plugin lists, is no connector. */
 	for (size_t i = 0; i < total; i++) {
 		const struct fpd_plugin *p = fpd_registry_at(reg, i);
-		if (p->task_type_count == 0)
+		connector_fill(&msgs[n], p, reg);
+		if (!msgs[n].connector.n_supported_task_categories) {
+			connector_clear(&msgs[n]);
 			continue;
-		connector_fill(&msgs[n], p);
+		}
 		ptrs[n] = &msgs[n].connector;
 		n++;
 	}
@@ -85,7 +93,7 @@ void fpd_flyte2_encode_list(const struct fpd_registry *reg, uint8_t **out, size_
 void fpd_flyte2_encode_get(const struct fpd_plugin *plugin, uint8_t **out, size_t *len)
 {
 	struct connector_msg m;
-	connector_fill(&m, plugin);
+	connector_fill(&m, plugin, NULL);
 	Flyteidl2__Connector__GetConnectorResponse resp =
 	    FLYTEIDL2__CONNECTOR__GET_CONNECTOR_RESPONSE__INIT;
 	resp.connector = &m.connector;

@@ -114,9 +114,20 @@ static const struct fpd_schema_field namespaces_fields[] = {
     {NULL},
 };
 
+#define ROUTE(f) offsetof(struct fpd_config_route, f)
+static const struct fpd_schema_field route_fields[] = {
+    {"task_type", FPD_SCHEMA_STRING, ROUTE(task_type), .nonempty = true},
+    {"namespaces", FPD_SCHEMA_STRINGS, ROUTE(namespaces)},
+    {"plugin", FPD_SCHEMA_STRING, ROUTE(plugin), .nonempty = true},
+    {NULL},
+};
+
 static const struct fpd_schema_field plugins_fields[] = {
     {"dir", FPD_SCHEMA_STRING, offsetof(struct fpd_config_plugins, dir)},
+    {"modules", FPD_SCHEMA_STRINGS, offsetof(struct fpd_config_plugins, modules)},
     {"enabled", FPD_SCHEMA_STRINGS, offsetof(struct fpd_config_plugins, enabled)},
+    {"routes", FPD_SCHEMA_SECTIONS, offsetof(struct fpd_config_plugins, routes),
+     .fields = route_fields, .elem_size = sizeof(struct fpd_config_route)},
     {"settings", FPD_SCHEMA_NODE, offsetof(struct fpd_config_plugins, settings)},
     {NULL},
 };
@@ -696,6 +707,32 @@ static int check_rules_list(const struct fpd_yaml_node *seq, const struct fpd_li
 	return FPD_OK;
 }
 
+/* plugins.routes: both names given and the namespace patterns well formed; whether the plugin
+ * is loaded and serves the type is the registry's check (fpd_registry_from_config). */
+static int check_routes(const struct fpd_yaml_node *root, const struct fpd_config *cfg,
+                        const char *file, struct fpd_error *err)
+{
+	const struct fpd_list *routes = &cfg->plugins.routes;
+	const struct fpd_yaml_node *seq = fpd_yaml_get(fpd_yaml_get(root, "plugins"), "routes");
+	for (size_t i = 0; i < routes->count; i++) {
+		const struct fpd_config_route *r =
+		    fpd_list_at(routes, sizeof(struct fpd_config_route), i);
+		const struct fpd_yaml_node *item = seq && i < seq->count ? seq->items[i] : NULL;
+		char where[64];
+		snprintf(where, sizeof(where), "plugins.routes[%zu]", i);
+		if (!r->task_type || !r->plugin)
+			return fpd_error_set_at(
+			    err, FPD_EINVAL, file, item ? item->line : 0, item ? item->column : 0,
+			    "%s needs both \"task_type\" and \"plugin\"", where);
+		const struct fpd_yaml_node *ns = fpd_yaml_get(item, "namespaces");
+		for (size_t j = 0; j < r->namespaces.count; j++)
+			if (!valid_glob(r->namespaces.items[j], ns_glob.extra))
+				return bad_glob(ns && j < ns->count ? ns->items[j] : item, where,
+				                r->namespaces.items[j], &ns_glob, file, err);
+	}
+	return FPD_OK;
+}
+
 /* The policy's defaults that depend on other keys, and its patterns. */
 static int finish_policy(const struct fpd_yaml_node *root, struct fpd_config *cfg, const char *file,
                          struct fpd_error *err)
@@ -759,6 +796,8 @@ static int load_tree(const struct fpd_yaml_node *root, const char *name, struct 
 		rc = check_rules(root, cfg, name, err);
 	if (!rc)
 		rc = finish_policy(root, cfg, name, err);
+	if (!rc)
+		rc = check_routes(root, cfg, name, err);
 	if (rc)
 		fpd_config_free(cfg);
 	return rc;

@@ -85,9 +85,21 @@ struct fpd_config_namespaces {
 	char *default_namespace;
 };
 
+/* `plugins.routes`: tasks of task_type in a namespace matching one of the globs in
+ * namespaces (every namespace when empty) are built by the plugin named plugin, where it serves
+ * the task's version. The first matching route wins; a task no route takes goes to the plugin
+ * registered first for its type (engine/registry.h). */
+struct fpd_config_route {
+	char *task_type;
+	struct fpd_strings namespaces;
+	char *plugin;
+};
+
 struct fpd_config_plugins {
 	char *dir;                  /* external plugins (*.so); empty = none */
+	struct fpd_strings modules; /* more external plugins, each a *.so path */
 	struct fpd_strings enabled; /* empty = every built-in and external plugin */
+	struct fpd_list routes;     /* of struct fpd_config_route */
 	/* Per-plugin settings by plugin name, validated by each plugin's own schema when the
 	 * plugin registry is built (a mapping node, or NULL). */
 	struct fpd_yaml_node *settings;

@@ -22,8 +22,11 @@ int fpd_build(const struct fpd_build_env *env, const struct fpd_task_request *re
 	const Flyteidl__Core__TaskTemplate *t = req->tmpl;
 	if (!t)
 		return fpd_error_set(err, FPD_EINVAL, "the task request has no template");
+	/* plugins.routes may choose a plugin by the namespace the task runs in. */
 	const struct fpd_plugin *plugin =
-	    t->type ? fpd_registry_find(env->registry, t->type, t->task_type_version) : NULL;
+	    t->type ? fpd_registry_route(env->registry, t->type, t->task_type_version,
+	                                 fpd_prepare_namespace(req, env->cfg))
+	            : NULL;
 	if (!plugin)
 		return fpd_error_set(err, FPD_ENOENT, "no plugin serves task type %s (version %d)",
 		                     t->type ? t->type : "", t->task_type_version);

@@ -139,11 +139,16 @@ static int fill_ref(const struct fpd_task_request *req, const struct fpd_plugin 
 	return FPD_OK;
 }
 
-static int choose_namespace(const struct fpd_task_meta *m, const struct fpd_config *cfg,
+const char *fpd_prepare_namespace(const struct fpd_task_request *req, const struct fpd_config *cfg)
+{
+	const struct fpd_task_meta *m = &req->meta;
+	return m->namespace_ && *m->namespace_ ? m->namespace_ : cfg->namespaces.default_namespace;
+}
+
+static int choose_namespace(const struct fpd_task_request *req, const struct fpd_config *cfg,
                             struct fpd_prepared *p, struct fpd_error *err)
 {
-	const char *ns =
-	    m->namespace_ && *m->namespace_ ? m->namespace_ : cfg->namespaces.default_namespace;
+	const char *ns = fpd_prepare_namespace(req, cfg);
 	if (cfg->namespaces.watch.count && !fpd_strings_contains(&cfg->namespaces.watch, ns))
 		return fpd_error_set(err, FPD_EPERM,
 		                     "namespace \"%s\" is not one flyteplugd serves "
@@ -207,7 +212,7 @@ int fpd_prepare(const struct fpd_task_request *req, const struct fpd_plugin *plu
 	const struct fpd_task_meta *m = &req->meta;
 	int rc = fill_ref(req, plugin, out, err);
 	if (!rc)
-		rc = choose_namespace(m, cfg, out, err);
+		rc = choose_namespace(req, cfg, out, err);
 	if (!rc)
 		rc = decode_custom(t, plugin, out, err);
 	if (rc) {

@@ -39,6 +39,10 @@ int fpd_prepare(const struct fpd_task_request *req, const struct fpd_plugin *plu
 
 void fpd_prepared_free(struct fpd_prepared *p);
 
+/* The namespace req's task runs in: its execution metadata's, else namespaces.default.
+ * Borrowed from req or cfg. */
+const char *fpd_prepare_namespace(const struct fpd_task_request *req, const struct fpd_config *cfg);
+
 /* The protobuf message plugin declared for (type, version), or NULL. */
 const ProtobufCMessageDescriptor *fpd_plugin_custom_descriptor(const struct fpd_plugin *plugin,
                                                                const char *type, int32_t version);

@@ -8,13 +8,25 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fnmatch.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* A copy of one plugins.routes entry: the plugin is looked up by name on each use, since
+ * declared task types come and go. */
+struct route {
+	char *type;
+	struct fpd_strings namespaces; /* globs; empty = every namespace */
+	char *plugin;
+};
+
 struct fpd_registry {
 	const struct fpd_plugin **plugins;
 	size_t count;
+	struct route *routes;
+	size_t route_count;
 };
 
 struct fpd_registry *fpd_registry_new(void)
@@ -26,8 +38,39 @@ void fpd_registry_free(struct fpd_registry *reg)
 {
 	if (!reg)
 		return;
+	for (size_t i = 0; i < reg->route_count; i++) {
+		free(reg->routes[i].type);
+		fpd_strings_free(&reg->routes[i].namespaces);
+		free(reg->routes[i].plugin);
+	}
+	free(reg->routes);
 	free(reg->plugins);
 	free(reg);
+}
+
+void fpd_registry_set_routes(struct fpd_registry *reg, const struct fpd_list *routes)
+{
+	FPD_ASSERT(reg->route_count == 0);
+	reg->routes = fpd_calloc(routes->count ? routes->count : 1, sizeof(*reg->routes));
+	for (size_t i = 0; i < routes->count; i++) {
+		const struct fpd_config_route *r =
+		    fpd_list_at(routes, sizeof(struct fpd_config_route), i);
+		struct route *to = &reg->routes[i];
+		to->type = fpd_strdup(r->task_type);
+		to->plugin = fpd_strdup(r->plugin);
+		for (size_t j = 0; j < r->namespaces.count; j++)
+			fpd_strings_push(&to->namespaces, r->namespaces.items[j]);
+	}
+	reg->route_count = routes->count;
+}
+
+/* Does a route send some of type's tasks to the plugin named plugin? */
+static bool routed(const struct fpd_registry *reg, const char *plugin, const char *type)
+{
+	for (size_t i = 0; i < reg->route_count; i++)
+		if (!strcmp(reg->routes[i].plugin, plugin) && !strcmp(reg->routes[i].type, type))
+			return true;
+	return false;
 }
 
 static int valid_name(const char *name)
@@ -77,12 +120,17 @@ static int check(const struct fpd_registry *reg, const struct fpd_plugin *plugin
 			return fpd_error_set(err, FPD_EINVAL,
 			                     "plugin \"%s\" declares a task type without a name",
 			                     plugin->name);
+		/* A second plugin for a type serves the namespaces plugins.routes gives it; the
+		 * first stays the type's default. */
 		const struct fpd_plugin *owner = fpd_registry_find(reg, t->name, t->version);
-		if (owner && !(replacing && strcmp(owner->name, replacing) == 0))
+		if (owner && !(replacing && strcmp(owner->name, replacing) == 0) &&
+		    !routed(reg, plugin->name, t->name))
 			return fpd_error_set(err, FPD_EEXIST,
 			                     "task type %s (version %d) is served by both \"%s\" "
-			                     "and \"%s\"",
-			                     t->name, t->version, owner->name, plugin->name);
+			                     "and \"%s\" (leave one out with plugins.enabled, or "
+			                     "give \"%s\" namespaces with plugins.routes)",
+			                     t->name, t->version, owner->name, plugin->name,
+			                     plugin->name);
 	}
 	return FPD_OK;
 }
@@ -141,6 +189,61 @@ const struct fpd_plugin *fpd_registry_find(const struct fpd_registry *reg, const
 				return p;
 	}
 	return NULL;
+}
+
+static bool serves(const struct fpd_plugin *p, const char *type, int32_t version)
+{
+	for (size_t j = 0; j < p->task_type_count; j++)
+		if ((version < 0 || p->task_types[j].version == version) &&
+		    strcmp(p->task_types[j].name, type) == 0)
+			return true;
+	return false;
+}
+
+static bool route_takes(const struct route *r, const char *namespace_)
+{
+	if (r->namespaces.count == 0)
+		return true;
+	for (size_t i = 0; i < r->namespaces.count; i++)
+		if (fnmatch(r->namespaces.items[i], namespace_, 0) == 0)
+			return true;
+	return false;
+}
+
+const struct fpd_plugin *fpd_registry_route(const struct fpd_registry *reg, const char *type,
+                                            int32_t version, const char *namespace_)
+{
+	for (size_t i = 0; i < reg->route_count; i++) {
+		const struct route *r = &reg->routes[i];
+		if (strcmp(r->type, type) || !route_takes(r, namespace_))
+			continue;
+		const struct fpd_plugin *p = fpd_registry_by_name(reg, r->plugin);
+		if (p && serves(p, type, version))
+			return p;
+	}
+	return fpd_registry_find(reg, type, version);
+}
+
+int fpd_registry_check_routes(const struct fpd_registry *reg, struct fpd_error *err)
+{
+	for (size_t i = 0; i < reg->route_count; i++) {
+		const struct route *r = &reg->routes[i];
+		const struct fpd_plugin *p = fpd_registry_by_name(reg, r->plugin);
+		if (!p)
+			return fpd_error_set(
+			    err, FPD_EINVAL,
+			    "plugins.routes[%zu].plugin: no plugin \"%s\" is loaded "
+			    "(a built-in one left out by plugins.enabled, or a module "
+			    "named neither in plugins.modules nor in plugins.dir?)",
+			    i, r->plugin);
+		if (!serves(p, r->type, -1))
+			return fpd_error_set(
+			    err, FPD_EINVAL,
+			    "plugins.routes[%zu].task_type: plugin \"%s\" does not "
+			    "serve task type %s",
+			    i, r->plugin, r->type);
+	}
+	return FPD_OK;
 }
 
 const struct fpd_plugin *fpd_registry_by_name(const struct fpd_registry *reg, const char *name)
@@ -228,6 +331,7 @@ struct fpd_registry *fpd_registry_from_config_counted(const struct fpd_plugin *c
                                                       size_t *refused, struct fpd_error *err)
 {
 	struct fpd_registry *reg = fpd_registry_new();
+	fpd_registry_set_routes(reg, &cfg->plugins.routes);
 	for (size_t i = 0; i < count; i++) {
 		if (cfg->plugins.enabled.count &&
 		    !fpd_strings_contains(&cfg->plugins.enabled, builtins[i]->name))
@@ -238,7 +342,13 @@ struct fpd_registry *fpd_registry_from_config_counted(const struct fpd_plugin *c
 		}
 	}
 	size_t loaded, declared;
-	if ((cfg->plugins.dir[0] && fpd_registry_load_dir(reg, cfg->plugins.dir, &loaded, err)) ||
+	int rc = FPD_OK;
+	for (size_t i = 0; !rc && i < cfg->plugins.modules.count; i++)
+		if ((rc = load_one(reg, cfg->plugins.modules.items[i], err)))
+			fpd_error_wrap(err, rc, "plugins.modules[%zu]", i);
+	if (rc ||
+	    (cfg->plugins.dir[0] && fpd_registry_load_dir(reg, cfg->plugins.dir, &loaded, err)) ||
+	    fpd_registry_check_routes(reg, err) ||
 	    (refused && fpd_tasktypes_load_config(reg, cfg, &declared, refused, err))) {
 		fpd_registry_free(reg);
 		return NULL;

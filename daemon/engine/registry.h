@@ -23,7 +23,8 @@ void fpd_registry_free(struct fpd_registry *reg);
 /* Adds a plugin (borrowed: the descriptor must outlive the registry). FPD_EINVAL if its ABI is
  * not FPD_PLUGIN_ABI, its name is malformed, its name_max_len is not 0 or 8-253, or it serves
  * no task type while it builds objects or owns no settings; FPD_EEXIST
- * if its name, or one of its task categories, is already served by another plugin. */
+ * if its name, or one of its task categories, is already served by another plugin (unless a
+ * route set by fpd_registry_set_routes names it for that task type). */
 int fpd_registry_add(struct fpd_registry *reg, const struct fpd_plugin *plugin,
                      struct fpd_error *err);
 
@@ -40,6 +41,21 @@ int fpd_registry_remove(struct fpd_registry *reg, const char *name);
 /* The plugin serving (type, version), or NULL. Borrowed. */
 const struct fpd_plugin *fpd_registry_find(const struct fpd_registry *reg, const char *type,
                                            int32_t version);
+/* The plugin that builds a task of (type, version) in namespace_: the plugin of the first
+ * plugins.routes entry for type whose namespace patterns take namespace_ and whose plugin
+ * serves that version, else fpd_registry_find's (the type's default: the plugin registered
+ * first for it). NULL when none serves it. Borrowed. */
+const struct fpd_plugin *fpd_registry_route(const struct fpd_registry *reg, const char *type,
+                                            int32_t version, const char *namespace_);
+
+/* Sets the routes (plugins.routes, copied) before any plugin is added: a plugin serving a task
+ * type already served is accepted only when a route names it for that type. Once. */
+void fpd_registry_set_routes(struct fpd_registry *reg, const struct fpd_list *routes);
+
+/* FPD_EINVAL, naming the key, when a route names a plugin not registered or one that does not
+ * serve its task type (in any version). */
+int fpd_registry_check_routes(const struct fpd_registry *reg, struct fpd_error *err);
+
 /* The plugin named name, or NULL. Borrowed. */
 const struct fpd_plugin *fpd_registry_by_name(const struct fpd_registry *reg, const char *name);
 
@@ -50,8 +66,10 @@ const struct fpd_plugin *fpd_registry_by_name(const struct fpd_registry *reg, co
 int fpd_registry_load_dir(struct fpd_registry *reg, const char *dir, size_t *count,
                           struct fpd_error *err);
 
-/* The registry a configuration asks for: the built-in plugins (borrowed, count of them) less
- * those a non-empty plugins.enabled leaves out, then the external plugins of plugins.dir,
+/* The registry a configuration asks for: its plugins.routes, the built-in plugins (borrowed,
+ * count of them) less those a non-empty plugins.enabled leaves out, then the external plugins
+ * of plugins.modules (in order) and of plugins.dir, the routes checked
+ * (fpd_registry_check_routes),
  * then the task types the crd plugin's settings declare (fpd_tasktypes_load_config: a refused
  * one is logged with its file:line:col and left out). New registry, or NULL with err filled. */
 struct fpd_registry *fpd_registry_from_config(const struct fpd_plugin *const *builtins,

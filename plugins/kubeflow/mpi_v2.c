@@ -5,8 +5,8 @@
  * two APIs share them) and adds what v2beta1 has: the task's slots per worker (Flyte's v1
  * ignores them), the MPI implementation and runLauncherAsWorker from settings.
  *
- * The engine serves a task type from one plugin that creates one kind, so this is the module
- * mpi-v2.so: a deployment loads it from plugins.dir and leaves `mpi` out of plugins.enabled.
+ * A plugin creates one kind, so this is the module mpi-v2.so: a deployment loads it
+ * (plugins.modules) and leaves `mpi` out of plugins.enabled.
  * Without mpi-operator's CRD, CreateTask fails naming kubeflow.org/v2beta1 (the engine's
  * discovery of the kind).
  */
@@ -114,6 +114,7 @@ const struct fpd_plugin fpd_plugin_mpi_v2 = {
     .settings_defaults = mpi_v2_defaults,
     .build = mpi_v2_build,
     .status = mpi_v2_status,
+    .pod_specs = (const char *const[]){"spec.mpiReplicaSpecs.*.template.spec", NULL},
 };
 
 /* The module's entry point. */

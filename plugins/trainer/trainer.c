@@ -10,9 +10,9 @@
  * entry on the runtime's trainer job ("node" in the torch-distributed runtimes). Nodes are the
  * PyTorchJob's master plus its workers; an elastic task maps when its node count is fixed.
  *
- * The engine serves a task type from one plugin and a plugin creates one kind, so this plugin
- * is built as a module (trainer.so) that replaces the built-in `pytorch` plugin: load it from
- * plugins.dir and leave `pytorch` out of plugins.enabled.
+ * A plugin creates one kind, so this plugin is a module (trainer.so) that serves `pytorch`
+ * beside the built-in plugin: plugins.modules loads it and plugins.routes gives it namespaces
+ * (or `pytorch` is left out of plugins.enabled).
  */
 #include "trainer.h"
 
@@ -472,6 +472,14 @@ const struct fpd_plugin fpd_plugin_trainer = {
     .settings_defaults = fpd_trainer_settings_defaults,
     .build = trainer_build,
     .status = trainer_status,
+    /* The pod's settings the TrainJob carries (security contexts, volumes, init containers)
+     * are in its runtimePatches; the trainer's image and command hold nothing Pod Security
+     * reads, and the runtime's own pod template is the cluster administrator's. */
+    .pod_specs =
+        (const char *const[]){
+            "spec.runtimePatches.*.trainingRuntimeSpec.template.spec.replicatedJobs.*.template."
+            "spec.template.spec",
+            NULL},
 };
 
 /* The module's entry point (the descriptor above is what the daemon loads). */

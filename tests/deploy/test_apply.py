@@ -15,6 +15,7 @@ from deploylib import FAMILIES, OVERLAYS, ROOT
 SETS = [(o, ()) for o in OVERLAYS] + [
     ("base", tuple(sorted(FAMILIES))),
     ("overlays/flyte-binary", ("monitoring", "python-tasks")),
+    ("overlays/flyte-binary", ("kubeflow-v2",)),
     ("overlays/flyte-core", ("monitoring",)),
 ]
 

@@ -75,6 +75,24 @@ def test_image_is_small_and_non_root(image):
         assert out.returncode != 0, f"{path} exists in the image"
 
 
+def test_image_loads_its_plugin_modules(image, tmp_path):
+    """components/kubeflow-v2's configuration names the modules at their image paths: inside
+    the image check-config loads them (dlopen, ABI check, their libraries resolved)."""
+    cdir = tmp_path / "v2"
+    cdir.mkdir()
+    (cdir / "config.yaml").write_text((KUSTOMIZE / "components" / "kubeflow-v2" / "config.yaml").read_text())
+    cdir.chmod(0o755)
+    (cdir / "config.yaml").chmod(0o644)
+    out = podman("run", "--rm", "--network=host", "-v", f"{cdir}:/cfg:ro", image,
+                 "check-config", "/cfg/config.yaml", check=False)
+    assert out.returncode == 0 and "OK" in out.stdout, (out.stdout, out.stderr)
+    # The same file with a module the image does not have is refused, naming it.
+    (cdir / "config.yaml").write_text((cdir / "config.yaml").read_text().replace("mpi-v2.so", "mpi-v3.so"))
+    out = podman("run", "--rm", "--network=host", "-v", f"{cdir}:/cfg:ro", image,
+                 "check-config", "/cfg/config.yaml", check=False)
+    assert out.returncode == 2 and "mpi-v3.so" in out.stderr, (out.stdout, out.stderr)
+
+
 @pytest.fixture
 def incluster(cluster, kube, render, tmp_path):
     """The base's RBAC and signing key applied; a token for flyteplugd's ServiceAccount; the

@@ -10,9 +10,14 @@ from pathlib import Path
 
 import grpc
 import pytest
+from flytekit import PodTemplate, task
+from flytekitplugins.kfmpi import Launcher, MPIJob
+from flytekitplugins.kfmpi import Worker as MPIWorker
+from kubernetes.client import V1Container, V1PodSpec, V1SecurityContext
 
 import engine_conftest
 import kubeflow_tasks
+from flytekit_tasks import serialize
 from operator_helpers import PHASE, CrdTask, create, render, subset_mismatch
 
 CRD = "kubeflow"  # the shared cluster's: MPIJob v1 only
@@ -103,3 +108,24 @@ def test_absent_api_is_named(cluster, crds, daemon_factory):
         r = MPI2.wait_for(d, meta, lambda r: r.phase in (PHASE.FAILED, PHASE.RETRYABLE_FAILED), "a failure")
         message = r.message
     assert "kubeflow.org/v2beta1" in message, message
+
+
+@task(task_config=MPIJob(launcher=Launcher(replicas=1), worker=MPIWorker(replicas=1)),
+      pod_template=PodTemplate(primary_container_name="primary", pod_spec=V1PodSpec(
+          containers=[V1Container(name="primary",
+                                  security_context=V1SecurityContext(privileged=True))])))
+def mpi_privileged() -> None:
+    ...
+
+
+def test_privileged_replica_is_refused(mpi_cluster, mpi_daemon):
+    """The module declares its pod specs: the Pod Security check (baseline) refuses a
+    privileged replica and nothing is created."""
+    ns = mpi_cluster.new_namespace("mpi2pss")
+    meta = create(mpi_daemon, ns, "priv", serialize(mpi_privileged))
+    r = MPI2.get(mpi_daemon, meta)
+    assert r.phase == PHASE.FAILED, (r.message, mpi_daemon.tail())
+    assert r.message.startswith("PodSecurityViolation: refused by policy.pod_security, nothing "
+                                "was created: "), r.message
+    assert "spec.mpiReplicaSpecs." in r.message and "(check: privileged)" in r.message, r.message
+    assert MPI2.names(mpi_cluster, ns) == []

@@ -67,6 +67,41 @@ START_TEST(encode_list)
 }
 END_TEST
 
+/* A second plugin for spark 0 and ray, routed to some namespaces: each category is listed once,
+ * by its default plugin, and a plugin left with none is no agent; GetAgent still tells all. */
+START_TEST(encode_list_names_each_category_once)
+{
+	static const struct fpd_task_type alt_types[] = {{"spark", 0}};
+	static const struct fpd_plugin alt = {
+	    .abi = FPD_PLUGIN_ABI, .name = "alt", .task_types = alt_types, .task_type_count = 1};
+	struct fpd_config_route route = {.task_type = "spark", .plugin = "alt"};
+	struct fpd_list routes = {&route, 1};
+	struct fpd_registry *reg = fpd_registry_new();
+	struct fpd_error err;
+	fpd_registry_set_routes(reg, &routes);
+	ck_assert_int_eq(fpd_registry_add(reg, &spark, &err), 0);
+	ck_assert_int_eq(fpd_registry_add(reg, &alt, &err), 0);
+	uint8_t *out;
+	size_t len;
+	fpd_flyte1_encode_list(reg, &out, &len);
+	Flyteidl__Admin__ListAgentsResponse *r =
+	    flyteidl__admin__list_agents_response__unpack(NULL, len, out);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_uint_eq(r->n_agents, 1);
+	check_spark(r->agents[0]);
+	flyteidl__admin__list_agents_response__free_unpacked(r, NULL);
+	free(out);
+	fpd_flyte1_encode_get(&alt, &out, &len);
+	Flyteidl__Admin__GetAgentResponse *g =
+	    flyteidl__admin__get_agent_response__unpack(NULL, len, out);
+	ck_assert_ptr_nonnull(g);
+	ck_assert_uint_eq(g->agent->n_supported_task_categories, 1);
+	flyteidl__admin__get_agent_response__free_unpacked(g, NULL);
+	free(out);
+	fpd_registry_free(reg);
+}
+END_TEST
+
 START_TEST(encode_list_empty)
 {
 	struct fpd_registry *reg = fpd_registry_new();
@@ -204,6 +239,7 @@ int main(void)
 	TCase *enc = tcase_create("encode");
 	tcase_add_test(enc, encode_list);
 	tcase_add_test(enc, encode_list_empty);
+	tcase_add_test(enc, encode_list_names_each_category_once);
 	suite_add_tcase(s, enc);
 	TCase *svc = tcase_create("service");
 	tcase_add_checked_fixture(svc, setup, teardown);

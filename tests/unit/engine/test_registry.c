@@ -139,6 +139,117 @@ START_TEST(loads_external_plugins)
 }
 END_TEST
 
+/* Two plugins for one task type: plugins.routes gives the second the namespaces it names. */
+static const struct fpd_task_type torch_types[] = {{"pytorch", 0}, {"pytorch", 1}};
+static const struct fpd_task_type torch_v0[] = {{"pytorch", 0}};
+static const struct fpd_plugin job_v1 = {FPD_PLUGIN_ABI, "pytorch", torch_types, 2};
+static const struct fpd_plugin job_v2 = {FPD_PLUGIN_ABI, "trainer", torch_v0, 1};
+
+/* The registry yaml asks for from pod, job_v1 and, when with_v2, job_v2. */
+static struct fpd_registry *routed_registry(const char *yaml, bool with_v2, struct fpd_error *err)
+{
+	static const struct fpd_plugin *const builtins[] = {&pod, &job_v1, &job_v2};
+	struct fpd_config cfg;
+	ck_assert_msg(fpd_config_load_text(yaml, strlen(yaml), "t.yaml", &cfg, err) == FPD_OK,
+	              "config: %s", err->text);
+	struct fpd_registry *reg = fpd_registry_from_config(builtins, with_v2 ? 3 : 2, &cfg, err);
+	fpd_config_free(&cfg);
+	return reg;
+}
+
+START_TEST(routes_choose_by_namespace)
+{
+	struct fpd_error err = {0};
+	struct fpd_registry *reg = routed_registry(
+	    "plugins:\n"
+	    "  routes:\n"
+	    "  - {task_type: pytorch, namespaces: ['ml-*', team-x], plugin: trainer}\n"
+	    "  - {task_type: pytorch, namespaces: ['ml-old'], plugin: pytorch}\n",
+	    true, &err);
+	ck_assert_msg(reg != NULL, "%s", err.text);
+	ck_assert_ptr_eq(fpd_registry_route(reg, "pytorch", 0, "ml-a"), &job_v2);
+	ck_assert_ptr_eq(fpd_registry_route(reg, "pytorch", 0, "team-x"), &job_v2);
+	/* First match wins: ml-old matches ml-* first. */
+	ck_assert_ptr_eq(fpd_registry_route(reg, "pytorch", 0, "ml-old"), &job_v2);
+	ck_assert_ptr_eq(fpd_registry_route(reg, "pytorch", 0, "team-b"), &job_v1);
+	/* A version the routed plugin does not serve goes to the default. */
+	ck_assert_ptr_eq(fpd_registry_route(reg, "pytorch", 1, "ml-a"), &job_v1);
+	ck_assert_ptr_eq(fpd_registry_route(reg, "python-task", 0, "ml-a"), &pod);
+	ck_assert_ptr_null(fpd_registry_route(reg, "ray", 0, "ml-a"));
+	/* The default is the plugin registered first. */
+	ck_assert_ptr_eq(fpd_registry_find(reg, "pytorch", 0), &job_v1);
+	fpd_registry_free(reg);
+
+	/* No namespaces: every namespace (a global route). */
+	reg = routed_registry("plugins:\n  routes: [{task_type: pytorch, plugin: trainer}]\n", true,
+	                      &err);
+	ck_assert_msg(reg != NULL, "%s", err.text);
+	ck_assert_ptr_eq(fpd_registry_route(reg, "pytorch", 0, "anything"), &job_v2);
+	fpd_registry_free(reg);
+}
+END_TEST
+
+START_TEST(routes_are_checked_at_start)
+{
+	static const struct {
+		const char *yaml;
+		bool with_v2;
+		const char *want;
+	} cases[] = {
+	    /* Without a route the second plugin for a type is refused, as before. */
+	    {"plugins: {}\n", true, "served by both \"pytorch\" and \"trainer\""},
+	    {"plugins:\n  routes: [{task_type: pytorch, plugin: tranier}]\n", false,
+	     "plugins.routes[0].plugin: no plugin \"tranier\" is loaded"},
+	    {"plugins:\n  enabled: [pod, pytorch]\n  routes: [{task_type: pytorch, plugin: "
+	     "trainer}]\n",
+	     true, "plugins.routes[0].plugin: no plugin \"trainer\" is loaded"},
+	    {"plugins:\n  routes: [{task_type: pytorch, plugin: trainer}, {task_type: sidecar, "
+	     "plugin: trainer}]\n",
+	     true,
+	     "plugins.routes[1].task_type: plugin \"trainer\" does not serve task type sidecar"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fpd_error err = {0};
+		struct fpd_registry *reg = routed_registry(cases[i].yaml, cases[i].with_v2, &err);
+		ck_assert_msg(reg == NULL, "case %zu: accepted", i);
+		ck_assert_msg(strstr(err.text, cases[i].want) != NULL,
+		              "case %zu: expected [%s] in [%s]", i, cases[i].want, err.text);
+	}
+	/* The configuration's own checks: both names, well-formed namespace patterns. */
+	static const char *const bad[] = {
+	    "plugins:\n  routes: [{task_type: pytorch}]\n",
+	    "plugins:\n  routes: [{task_type: pytorch, plugin: trainer, namespaces: ['ML_*']}]\n",
+	    "plugins:\n  routes: [{task_type: pytorch, plugin: trainer, nodes: 1}]\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct fpd_config cfg;
+		struct fpd_error err = {0};
+		ck_assert_msg(fpd_config_load_text(bad[i], strlen(bad[i]), "t.yaml", &cfg, &err) ==
+		                  FPD_EINVAL,
+		              "bad %zu accepted", i);
+		ck_assert_msg(strstr(err.text, "plugins.routes") != NULL ||
+		                  strstr(err.text, "nodes") != NULL,
+		              "bad %zu: [%s]", i, err.text);
+	}
+}
+END_TEST
+
+START_TEST(loads_listed_modules)
+{
+	struct fpd_error err = {0};
+	struct fpd_registry *reg = routed_registry(
+	    "plugins:\n  modules: [\"" PLUGINS_OK "/ok-plugin.so\"]\n", false, &err);
+	ck_assert_msg(reg != NULL, "%s", err.text);
+	ck_assert_ptr_nonnull(fpd_registry_by_name(reg, "extra"));
+	fpd_registry_free(reg);
+	reg = routed_registry("plugins:\n  modules: [/no/such/module.so]\n", false, &err);
+	ck_assert_ptr_null(reg);
+	ck_assert_msg(strstr(err.text, "plugins.modules[0]") &&
+	                  strstr(err.text, "/no/such/module.so"),
+	              "%s", err.text);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("engine/registry");
@@ -148,6 +259,9 @@ int main(void)
 	tcase_add_test(tc, name_limits_are_0_or_8_to_253);
 	tcase_add_test(tc, put_replaces_by_name_and_remove_drops);
 	tcase_add_test(tc, loads_external_plugins);
+	tcase_add_test(tc, routes_choose_by_namespace);
+	tcase_add_test(tc, routes_are_checked_at_start);
+	tcase_add_test(tc, loads_listed_modules);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
 }
