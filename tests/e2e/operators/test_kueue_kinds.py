@@ -181,3 +181,27 @@ def test_admitted_late_is_not_stale(cluster, crds, daemon_factory):
     set_suspend(cluster, PYTORCH, ns, "late-n0-0", "runPolicy.suspend", False)
     PYTORCH.wait_phase(d, meta, PHASE.QUEUED, "JobCreated")
     PYTORCH.keeps_phase(d, meta, PHASE.QUEUED, seconds=2)
+
+
+def test_trainjob_held_admitted_evicted(cluster, crds, daemon_factory):
+    """The trainer module (loaded from plugins.dir, resolving queue.h from the daemon) hands a
+    TrainJob to Kueue as the built-in plugins do."""
+    from test_trainer import CONFIG as TRAINER_CONFIG, MODULES, TRAINJOB
+    if not isinstance(crds.get("trainer"), list):
+        pytest.fail(crds.get("trainer") or "no tests/cluster/crds/trainer.sh")
+    assert (MODULES / "trainer.so").is_file(), f"no trainer module in {MODULES}"
+    d = daemon_factory(extra_yaml=TRAINER_CONFIG + CONFIG)
+    ns = cluster.new_namespace("kqtj")
+    meta = create(d, ns, "kqtj", kubeflow_tasks.TRAINJOB_CASES["torch-defaults"]())
+    name = "kqtj-n0-0"
+    stored = TRAINJOB.stored(cluster, ns, name)
+    assert stored is not None, d.tail()
+    assert stored["metadata"]["labels"][QUEUE_LABEL] == "team-queue" and stored["spec"]["suspend"] is True, stored
+    TRAINJOB.wait_phase(d, meta, PHASE.WAITING_FOR_RESOURCES, "waiting for Kueue admission in queue team-queue")
+    set_suspend(cluster, TRAINJOB, ns, name, "suspend", False)
+    TRAINJOB.patch(cluster, ns, name, {"jobsStatus": [{"name": "node", "active": 1, "ready": 1, "succeeded": 0,
+                                                       "failed": 0, "suspended": 0}]})
+    TRAINJOB.wait_for(d, meta, lambda r: r.phase == PHASE.RUNNING, "RUNNING")
+    set_suspend(cluster, TRAINJOB, ns, name, "suspend", True)
+    r = TRAINJOB.wait_for(d, meta, lambda r: r.phase == PHASE.RETRYABLE_FAILED, "a retryable failure")
+    assert "evicted by Kueue from queue team-queue: the TrainJob was suspended while it ran" in r.message, r.message
