@@ -307,6 +307,17 @@ static const struct fpd_schema_field logger_fields[] = {
     {NULL},
 };
 
+static const struct fpd_schema_field kueue_fields[] = {
+    {"queues", FPD_SCHEMA_JSON, offsetof(struct fpd_kueue_settings, queues)},
+    {NULL},
+};
+
+static const struct fpd_schema_field queueing_fields[] = {
+    {"kueue", FPD_SCHEMA_SECTION, offsetof(struct fpd_queueing_settings, kueue),
+     .fields = kueue_fields},
+    {NULL},
+};
+
 static const struct fpd_schema_field config_fields[] = {
     {"log", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, log), .fields = log_fields},
     {"grpc", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, grpc), .fields = grpc_fields},
@@ -327,6 +338,8 @@ static const struct fpd_schema_field config_fields[] = {
      .fields = storage_fields},
     {"logger", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, settings.logger),
      .fields = logger_fields},
+    {"queueing", FPD_SCHEMA_SECTION, offsetof(struct fpd_config, settings.queueing),
+     .fields = queueing_fields},
     {NULL},
 };
 
@@ -513,6 +526,25 @@ static int check_stow_config(const struct fpd_yaml_node *root, const json_t *con
 	                        "storage.stow.config must be a mapping of names to scalars");
 }
 
+/* queueing.kueue.queues: namespace glob -> LocalQueue name. */
+static int check_kueue_queues(const struct fpd_yaml_node *root, const json_t *queues,
+                              const char *file, struct fpd_error *err)
+{
+	const char *k;
+	json_t *v;
+	bool ok = !queues || json_is_null(queues) || json_is_object(queues);
+	json_object_foreach((json_t *)queues, k, v)
+	{
+		ok = ok && json_string_length(v) > 0;
+	}
+	if (ok)
+		return FPD_OK;
+	const struct fpd_yaml_node *n =
+	    fpd_yaml_get(fpd_yaml_get(fpd_yaml_get(root, "queueing"), "kueue"), "queues");
+	return fpd_error_set_at(err, FPD_EINVAL, file, n ? n->line : 0, n ? n->column : 0,
+	                        "queueing.kueue.queues must map namespace globs to queue names");
+}
+
 static int error_at_key(const struct fpd_yaml_node *root, const char *section, const char *key,
                         const char *file, struct fpd_error *err, const char *text)
 {
@@ -610,6 +642,8 @@ static int check_rules(const struct fpd_yaml_node *root, const struct fpd_config
 		rc = check_signing_keys(root, &cfg->engine, file, err);
 	if (!rc)
 		rc = check_leader_election(root, &cfg->leader_election, file, err);
+	if (!rc)
+		rc = check_kueue_queues(root, cfg->settings.queueing.kueue.queues, file, err);
 	if (rc)
 		return rc;
 	const struct fpd_yaml_node *settings = cfg->plugins.settings;

@@ -260,7 +260,9 @@ static void operator_silent(const struct fpd_engine *e, const struct execution *
                             const json_t *obj, int64_t now_ms, struct fpd_phase_info *pi)
 {
 	const json_t *status = json_object_get(obj, "status");
+	/* Held by a queue (Kueue): the operator has nothing to do yet. */
 	if (strcmp(x->plugin->kind->kind, "Pod") == 0 || fpd_phase_is_terminal(pi->phase) ||
+	    pi->phase == FPD_PHASE_WAITING_FOR_RESOURCES ||
 	    (json_is_object(status) && json_object_size(status) > 0))
 		return;
 	int64_t created = fpd_time_parse(fpd_json_str_or(obj, "metadata.creationTimestamp", ""));
@@ -285,13 +287,14 @@ static void operator_silent(const struct fpd_engine *e, const struct execution *
 
 /* How far along an attempt is, for the phases computed from its object: a later answer never
  * goes back (a stale event, the object as sent after the watch has shown more). Terminal
- * phases are always taken. */
+ * phases are always taken. Queued and waiting for resources alternate (an unschedulable pod
+ * scheduled later, a job Kueue admits and its operator has not started yet): same rank. */
 static int progress(enum fpd_phase p)
 {
 	switch (p) {
 	case FPD_PHASE_UNDEFINED: return 0;
 	case FPD_PHASE_QUEUED: return 1;
-	case FPD_PHASE_WAITING_FOR_RESOURCES: return 2;
+	case FPD_PHASE_WAITING_FOR_RESOURCES: return 1;
 	case FPD_PHASE_INITIALIZING: return 3;
 	case FPD_PHASE_RUNNING: return 4;
 	default: return 5;

@@ -16,6 +16,7 @@
 #include <flyteplugd/object.h>
 #include <flyteplugd/phase.h>
 #include <flyteplugd/pod.h>
+#include <flyteplugd/queue.h>
 #include <flyteplugd/settings.h>
 
 #include <ctype.h>
@@ -73,6 +74,10 @@ struct fpd_crd_type {
 	size_t link_count;
 	char **keep;  /* NULL-terminated, for the descriptor */
 	json_t *spec; /* the declaration's spec, as compiled */
+	/* spec.kueue: hand the object to Kueue when the task has a queue (queue.h); the
+	 * dotted path of its suspend field, or NULL for the label only. */
+	bool kueue;
+	char *kueue_suspend;
 };
 
 static int build(const struct fpd_task *task, json_t **out, struct fpd_error *err);
@@ -363,6 +368,16 @@ static int compile_pods(struct fpd_crd_type *t, const json_t *spec, struct fpd_e
 	return 0;
 }
 
+/* A dotted path a declaration names ("spec.replicas", "spec.jobs[].name" when arrays is true). */
+static bool dotted_path(const json_t *v, bool arrays)
+{
+	const char *p = json_string_value(v);
+	bool ok = p && *p && json_string_length(v) <= 256 && *p != '.';
+	for (const char *c = p; ok && *c; c++)
+		ok = isalnum((unsigned char)*c) || strchr(arrays ? "_-.[]" : "_-.", *c);
+	return ok;
+}
+
 /* spec.keep: the object's fields, beyond metadata and status, that the engine keeps for the
  * rules ("spec.replicas", "spec.replicatedJobs[].name"). */
 static int compile_keep(struct fpd_crd_type *t, const json_t *spec, struct fpd_error *err)
@@ -378,18 +393,44 @@ static int compile_keep(struct fpd_crd_type *t, const json_t *spec, struct fpd_e
 	json_t *v;
 	json_array_foreach(k, i, v)
 	{
-		const char *p = json_string_value(v);
-		bool ok = p && *p && json_string_length(v) <= 256 && *p != '.';
-		for (const char *c = p; ok && *c; c++)
-			ok = isalnum((unsigned char)*c) || strchr("_-.[]", *c);
-		if (!ok)
+		if (!dotted_path(v, true))
 			return fpd_error_set(
 			    err, FPD_EINVAL,
 			    "spec.keep[%zu]: expected a dotted path (\"spec.replicas\", "
 			    "\"spec.jobs[].name\")",
 			    i);
-		t->keep[i] = fpd_strdup(p);
+		t->keep[i] = fpd_strdup(json_string_value(v));
 	}
+	return 0;
+}
+
+/* spec.kueue: {suspend: "spec.suspend"} or {}: the queue label (and suspension) of the kinds
+ * Kueue admits; the suspend field and the generation are kept for the status. */
+static int compile_kueue(struct fpd_crd_type *t, const json_t *spec, struct fpd_error *err)
+{
+	const json_t *k = json_object_get(spec, "kueue");
+	if (!k || json_is_null(k))
+		return 0;
+	static const char *const keys[] = {"suspend", NULL};
+	int rc = check_keys(k, "spec.kueue", keys, err);
+	if (rc)
+		return rc;
+	const json_t *s = json_object_get(k, "suspend");
+	if (s && !dotted_path(s, false))
+		return fpd_error_set(
+		    err, FPD_EINVAL,
+		    "spec.kueue.suspend: expected a dotted path (\"spec.suspend\")");
+	t->kueue = true;
+	size_t n = 0;
+	while (t->keep && t->keep[n])
+		n++;
+	t->keep = fpd_realloc(t->keep, (n + 3) * sizeof(*t->keep));
+	t->keep[n++] = fpd_strdup("metadata.generation");
+	if (s) {
+		t->kueue_suspend = fpd_strdup(json_string_value(s));
+		t->keep[n++] = fpd_strdup(t->kueue_suspend);
+	}
+	t->keep[n] = NULL;
 	return 0;
 }
 
@@ -443,7 +484,7 @@ int fpd_crd_type_compile(const json_t *decl, struct fpd_crd_type **out, struct f
 			return fpd_error_set(err, FPD_EINVAL, "spec: required");
 	}
 	static const char *const keys[] = {"taskType", "resource", "manifest", "status", "outputs",
-	                                   "pods",     "logLinks", "keep",     NULL};
+	                                   "pods",     "logLinks", "keep",     "kueue",  NULL};
 	struct fpd_crd_type *t = fpd_calloc(1, sizeof(*t));
 	char *manifest = NULL;
 	int rc;
@@ -454,7 +495,7 @@ int fpd_crd_type_compile(const json_t *decl, struct fpd_crd_type **out, struct f
 	    (rc = fpd_crd_manifest_parse(manifest, "spec.manifest", &t->manifest, err)) ||
 	    (rc = compile_status(t, spec, err)) || (rc = compile_outputs(t, spec, err)) ||
 	    (rc = compile_pods(t, spec, err)) || (rc = compile_links(t, spec, err)) ||
-	    (rc = compile_keep(t, spec, err))) {
+	    (rc = compile_keep(t, spec, err)) || (rc = compile_kueue(t, spec, err))) {
 		free(manifest);
 		fpd_crd_type_free(t);
 		return rc;
@@ -497,6 +538,7 @@ void fpd_crd_type_free(struct fpd_crd_type *t)
 	for (size_t i = 0; t->keep && t->keep[i]; i++)
 		free(t->keep[i]);
 	free(t->keep);
+	free(t->kueue_suspend);
 	free(t->outputs);
 	free(t->links);
 	json_decref(t->manifest);
@@ -681,6 +723,8 @@ static int build(const struct fpd_task *task, json_t **out, struct fpd_error *er
 		free(text);
 		json_decref(otypes);
 	}
+	if (t->kueue)
+		fpd_kueue_apply(task, obj, t->kueue_suspend, NULL);
 	*out = obj;
 	return 0;
 }
@@ -987,6 +1031,9 @@ static void status(const struct fpd_status_ctx *ctx, struct fpd_phase_info *out)
 		               ctx->ref->task_type, ctx->ref->task_type_version);
 		return;
 	}
+	/* Held or evicted by Kueue, before the declaration's rules. */
+	if (t->kueue_suspend && fpd_kueue_status(ctx->object, t->kueue_suspend, out))
+		return;
 	jv doc = fpd_crd_jv_from_json(ctx->object);
 	char note[256] = "";
 	decide(t, ctx, doc, out, note, sizeof(note));

@@ -23,6 +23,7 @@
 #include <flyteplugd/mem.h>
 #include <flyteplugd/object.h>
 #include <flyteplugd/pod.h>
+#include <flyteplugd/queue.h>
 
 #include "flyteidl2/plugins/clustered.pb-c.h"
 
@@ -213,6 +214,8 @@ static int jobset_build(const struct fpd_task *task, json_t **out, struct fpd_er
 		json_object_set_new(obj_annotations, MAINTENANCE_ANNOTATION, json_string("true"));
 	*out = json_pack("{s:s,s:s,s:{s:o},s:o}", "apiVersion", "jobset.x-k8s.io/v1alpha2", "kind",
 	                 "JobSet", "metadata", "annotations", obj_annotations, "spec", spec);
+	/* Kueue's jobset integration admits a JobSet by clearing spec.suspend. */
+	fpd_kueue_apply(task, *out, "spec.suspend", NULL);
 	fpd_pod_clear(&pod);
 	return FPD_OK;
 }
@@ -478,6 +481,8 @@ static void jobset_status(const struct fpd_status_ctx *ctx, struct fpd_phase_inf
 		out->cleanup = true;
 		return;
 	}
+	if (fpd_kueue_status(obj, "spec.suspend", out))
+		return;
 	if (!strcmp(type, "Suspended")) {
 		fpd_phase_setf(out, FPD_PHASE_QUEUED, "Suspended", "JobSet suspended: %s",
 		               fpd_json_str_or(c, "message", ""));
@@ -512,7 +517,8 @@ const struct fpd_plugin fpd_plugin_jobset = {
     .kind = &jobset_kind,
     .pod_owner_label = NAME_LABEL,
     .keep = (const char *const[]){"spec.failurePolicy.maxRestarts", "spec.replicatedJobs[].name",
-                                  "spec.replicatedJobs[].template.spec.parallelism", NULL},
+                                  "spec.replicatedJobs[].template.spec.parallelism", "spec.suspend",
+                                  "metadata.generation", NULL},
     .build = jobset_build,
     .status = jobset_status,
     .name_max_len = NAME_MAX_LEN,

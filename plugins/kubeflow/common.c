@@ -176,10 +176,13 @@ json_t *fpd_kf_run_policy(const Flyteidl__Plugins__Kubeflow__RunPolicy *rp)
 	return p;
 }
 
-json_t *fpd_kf_job_new(const char *kind, json_t *spec)
+json_t *fpd_kf_job_new(const struct fpd_task *task, const char *kind, json_t *spec)
 {
-	return json_pack("{s:s,s:s,s:o}", "apiVersion", "kubeflow.org/v1", "kind", kind, "spec",
-	                 spec);
+	json_t *job =
+	    json_pack("{s:s,s:s,s:o}", "apiVersion", "kubeflow.org/v1", "kind", kind, "spec", spec);
+	/* Kueue's kubeflow integrations admit a job by clearing runPolicy.suspend. */
+	fpd_kueue_apply(task, job, "spec.runPolicy.suspend", NULL);
+	return job;
 }
 
 int fpd_kf_wrap(struct fpd_error *err, const char *what)

@@ -10,6 +10,7 @@
 #define FPD_PLUGINS_KUBEFLOW_H
 
 #include <flyteplugd/plugin.h>
+#include <flyteplugd/queue.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -92,8 +93,9 @@ void fpd_kf_set_replicas(json_t *replica_spec, int32_t replicas);
 /* Flyte's ParseRunPolicy: cleanPodPolicy always, the other fields when non-zero. rp NULL: {}. */
 json_t *fpd_kf_run_policy(const Flyteidl__Plugins__Kubeflow__RunPolicy *rp);
 
-/* The job object {apiVersion: kubeflow.org/v1, kind, spec}, stealing spec. */
-json_t *fpd_kf_job_new(const char *kind, json_t *spec);
+/* The job object {apiVersion: kubeflow.org/v1, kind, spec}, stealing spec; handed to Kueue
+ * (queue label, runPolicy.suspend) when the task has a queue. */
+json_t *fpd_kf_job_new(const struct fpd_task *task, const char *kind, json_t *spec);
 
 /* A role whose pods get log links, in Flyte's order (common.GetLogs). */
 struct fpd_kf_log_role {

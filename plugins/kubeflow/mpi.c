@@ -116,7 +116,7 @@ static int mpi_build(const struct fpd_task *task, json_t **out, struct fpd_error
 	json_t *spec = json_pack("{s:i,s:o,s:{s:o,s:o}}", "slotsPerWorker", (int)slots, "runPolicy",
 	                         run_policy ? run_policy : json_object(), "mpiReplicaSpecs",
 	                         "Launcher", launcher, "Worker", worker);
-	*out = fpd_kf_job_new("MPIJob", spec);
+	*out = fpd_kf_job_new(task, "MPIJob", spec);
 	return FPD_OK;
 }
 
@@ -148,9 +148,12 @@ static const struct fpd_task_type mpi_task_types[] = {
 
 static const struct fpd_kind mpi_kind = {"kubeflow.org/v1", "MPIJob", "mpijobs"};
 
-static const char *const mpi_keep[] = {"spec.runPolicy.suspend", "spec.runPolicy.backoffLimit",
+static const char *const mpi_keep[] = {"spec.runPolicy.suspend",
+                                       "spec.runPolicy.backoffLimit",
                                        "spec.mpiReplicaSpecs.Launcher.replicas",
-                                       "spec.mpiReplicaSpecs.Worker.replicas", NULL};
+                                       "spec.mpiReplicaSpecs.Worker.replicas",
+                                       "metadata.generation",
+                                       NULL};
 
 const struct fpd_plugin fpd_plugin_mpi = {
     .abi = FPD_PLUGIN_ABI,

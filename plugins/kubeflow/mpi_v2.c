@@ -97,9 +97,12 @@ static const struct fpd_task_type mpi_v2_task_types[] = {
 
 static const struct fpd_kind mpi_v2_kind = {"kubeflow.org/v2beta1", "MPIJob", "mpijobs"};
 
-static const char *const mpi_v2_keep[] = {"spec.runPolicy.suspend", "spec.runPolicy.backoffLimit",
+static const char *const mpi_v2_keep[] = {"spec.runPolicy.suspend",
+                                          "spec.runPolicy.backoffLimit",
                                           "spec.mpiReplicaSpecs.Launcher.replicas",
-                                          "spec.mpiReplicaSpecs.Worker.replicas", NULL};
+                                          "spec.mpiReplicaSpecs.Worker.replicas",
+                                          "metadata.generation",
+                                          NULL};
 
 const struct fpd_plugin fpd_plugin_mpi_v2 = {
     .abi = FPD_PLUGIN_ABI,

@@ -111,7 +111,7 @@ static int pytorch_build(const struct fpd_task *task, json_t **out, struct fpd_e
 	                         run_policy ? run_policy : json_object());
 	if (elastic)
 		json_object_set_new(spec, "elasticPolicy", elastic);
-	*out = fpd_kf_job_new("PyTorchJob", spec);
+	*out = fpd_kf_job_new(task, "PyTorchJob", spec);
 	return FPD_OK;
 }
 
@@ -143,9 +143,12 @@ static const struct fpd_task_type pytorch_task_types[] = {
 
 static const struct fpd_kind pytorch_kind = {"kubeflow.org/v1", "PyTorchJob", "pytorchjobs"};
 
-static const char *const pytorch_keep[] = {"spec.runPolicy.suspend", "spec.runPolicy.backoffLimit",
+static const char *const pytorch_keep[] = {"spec.runPolicy.suspend",
+                                           "spec.runPolicy.backoffLimit",
                                            "spec.pytorchReplicaSpecs.Master.replicas",
-                                           "spec.pytorchReplicaSpecs.Worker.replicas", NULL};
+                                           "spec.pytorchReplicaSpecs.Worker.replicas",
+                                           "metadata.generation",
+                                           NULL};
 
 const struct fpd_plugin fpd_plugin_pytorch = {
     .abi = FPD_PLUGIN_ABI,

@@ -18,8 +18,10 @@
  *   other type           UNDEFINED          (the engine keeps the last phase)
  *   none of them True    UNDEFINED          "found no current condition"
  *
- * Before the table: a job the operator has not touched (no status.startTime, no condition,
- * not suspended) for longer than the `timeout` setting is a retryable system failure, as
+ * Before the table: a job Kueue holds or evicted (queue label, runPolicy.suspend) maps by
+ * fpd_kueue_status: WAITING_FOR_RESOURCES, or a retryable failure once admitted. A job the
+ * operator has not touched (no status.startTime, no condition, not suspended, not queued by
+ * Kueue) for longer than the `timeout` setting is a retryable system failure, as
  * Flyte's "kubeflow operator hasn't updated the ... custom resource" error is.
  *
  * The message also tells the operator's own retries ("attempt 2 of 3": container restarts of
@@ -210,6 +212,10 @@ static bool stale(const struct fpd_kf_kind *kind, const struct fpd_status_ctx *c
 	if (any || fpd_json_bool_or(obj, "spec.runPolicy.suspend", false) ||
 	    fpd_json_get(obj, "status.startTime"))
 		return false;
+	/* A job Kueue held may be admitted long after its creation; Kueue's own
+	 * waitForPodsReady watches it from there. */
+	if (json_object_get(fpd_json_get(obj, "metadata.labels"), FPD_KUEUE_QUEUE_LABEL))
+		return false;
 	const char *created = fpd_json_str_or(obj, "metadata.creationTimestamp", "");
 	int64_t t = fpd_time_parse(created);
 	if (t < 0)
@@ -259,6 +265,9 @@ void fpd_kf_status(const struct fpd_kf_kind *kind, const struct fpd_status_ctx *
 	const json_t *status = json_object_get(ctx->object, "status");
 	if (json_is_object(status))
 		out->custom_info = json_deep_copy(status);
+	/* Held or evicted by Kueue: the operator's conditions say only "Suspended". */
+	if (fpd_kueue_status(ctx->object, "spec.runPolicy.suspend", out))
+		return;
 	bool any;
 	const json_t *cond = current_condition(ctx->object, &any);
 	if (!stale(kind, ctx, any, out)) {

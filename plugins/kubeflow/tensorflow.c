@@ -79,8 +79,9 @@ static int tensorflow_build(const struct fpd_task *task, json_t **out, struct fp
 		*out = NULL;
 		return rc;
 	}
-	*out = fpd_kf_job_new("TFJob", json_pack("{s:o,s:o}", "tfReplicaSpecs", specs, "runPolicy",
-	                                         run_policy ? run_policy : json_object()));
+	*out = fpd_kf_job_new(task, "TFJob",
+	                      json_pack("{s:o,s:o}", "tfReplicaSpecs", specs, "runPolicy",
+	                                run_policy ? run_policy : json_object()));
 	return FPD_OK;
 }
 
@@ -122,6 +123,7 @@ static const char *const tensorflow_keep[] = {"spec.runPolicy.suspend",
                                               "spec.tfReplicaSpecs.Worker.replicas",
                                               "spec.tfReplicaSpecs.PS.replicas",
                                               "spec.tfReplicaSpecs.Evaluator.replicas",
+                                              "metadata.generation",
                                               NULL};
 
 const struct fpd_plugin fpd_plugin_tensorflow = {

@@ -20,6 +20,7 @@
 #include <flyteplugd/logs.h>
 #include <flyteplugd/object.h>
 #include <flyteplugd/pod.h>
+#include <flyteplugd/queue.h>
 
 #include <flyteplugd/error.h>
 #include <flyteplugd/mem.h>
@@ -167,6 +168,10 @@ static int pod_build(const struct fpd_task *task, json_t **out, struct fpd_error
 		rc = fpd_pod_apply_flyte_config(task, NULL, &pod, err);
 	if (!rc) {
 		finish_pod(task, &pod);
+		/* No suspend field: Kueue's pod webhook gates a labelled pod until admission. */
+		const char *queue = fpd_kueue_queue(task, NULL);
+		if (queue)
+			json_object_set_new(pod.labels, FPD_KUEUE_QUEUE_LABEL, json_string(queue));
 		*out = json_pack("{s:s,s:s,s:{s:O,s:O},s:O}", "apiVersion", "v1", "kind", "Pod",
 		                 "metadata", "labels", pod.labels, "annotations", pod.annotations,
 		                 "spec", pod.spec);
@@ -188,6 +193,9 @@ static void pod_status(const struct fpd_status_ctx *ctx, struct fpd_phase_info *
 	                           .now_ms = ctx->now_ms};
 	fpd_logs_for_pod(&ctx->settings->logs, &in, out);
 	fpd_pod_status(ctx->object, &ctx->settings->k8s, ctx->now_ms, out);
+	/* Gated or stopped by Kueue: a pending pod's phase says only "Pending". */
+	if (!fpd_phase_is_terminal(out->phase) && fpd_kueue_pod_status(ctx->object, out))
+		out->recheck_at_ms = 0;
 }
 
 static const struct fpd_task_type pod_task_types[] = {
@@ -197,9 +205,11 @@ static const struct fpd_task_type pod_task_types[] = {
 
 static const struct fpd_kind pod_kind = {"v1", "Pod", "pods"};
 
-/* Status and log links read container names, hostname and nodeName; nothing else of the spec. */
+/* Status and log links read container names, hostname and nodeName, Kueue's status its
+ * scheduling gates; nothing else of the spec. */
 static const char *const pod_keep[] = {"spec.containers[].name", "spec.initContainers[].name",
-                                       "spec.hostname", "spec.nodeName", NULL};
+                                       "spec.hostname",          "spec.nodeName",
+                                       "spec.schedulingGates",   NULL};
 
 const struct fpd_plugin fpd_plugin_pod = {
     .abi = FPD_PLUGIN_ABI,

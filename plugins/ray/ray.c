@@ -15,6 +15,7 @@
 #include <flyteplugd/logs.h>
 #include <flyteplugd/object.h>
 #include <flyteplugd/pod.h>
+#include <flyteplugd/queue.h>
 #include <flyteplugd/structpb.h>
 
 #include <flyteplugd/error.h>
@@ -22,7 +23,6 @@
 #include "flyteidl/plugins/ray.pb-c.h"
 #include "internal.h"
 
-#include <fnmatch.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -628,31 +628,6 @@ static int kuberay_fields(const struct fpd_task *task, const struct fpd_ray_sett
 	return FPD_OK;
 }
 
-#define QUEUE_LABEL "kueue.x-k8s.io/queue-name"
-
-/* The Kueue queue of a task: its config's kueue.x-k8s.io/queue-name, else the execution's label
- * of that name, else the first kueueQueues glob matching the namespace; NULL for none. */
-static const char *kueue_queue(const struct fpd_task *task, const struct fpd_ray_settings *s)
-{
-	const char *q = task->tmpl ? fpd_pod_config_get(task->tmpl, QUEUE_LABEL) : NULL;
-	if (q && *q)
-		return q;
-	q = json_string_value(json_object_get(task->labels, QUEUE_LABEL));
-	if (q && *q)
-		return q;
-	const char *glob;
-	json_t *v;
-	const char *ns = task->ref.namespace_ ? task->ref.namespace_ : "";
-	if (!json_is_object(s->kueue_queues))
-		return NULL;
-	json_object_foreach(s->kueue_queues, glob, v)
-	{
-		if (json_string_length(v) && !fnmatch(glob, ns, 0))
-			return json_string_value(v);
-	}
-	return NULL;
-}
-
 static int ray_build(const struct fpd_task *task, json_t **out, struct fpd_error *err)
 {
 	const Flyteidl__Plugins__RayJob *job = (const void *)task->custom;
@@ -703,12 +678,6 @@ static int ray_build(const struct fpd_task *task, json_t **out, struct fpd_error
 		*out = json_pack("{s:s,s:s,s:o}", "apiVersion", "ray.io/v1", "kind", "RayJob",
 		                 "spec", spec);
 		json_t *meta = json_object();
-		/* Kueue admits a suspended RayJob by resuming it. */
-		const char *queue = kueue_queue(task, s);
-		if (queue) {
-			json_object_set_new(pod.labels, QUEUE_LABEL, json_string(queue));
-			json_object_set_new(spec, "suspend", json_true());
-		}
 		if (json_object_size(pod.labels))
 			json_object_set(meta, "labels", pod.labels);
 		if (json_object_size(pod.annotations))
@@ -716,6 +685,8 @@ static int ray_build(const struct fpd_task *task, json_t **out, struct fpd_error
 		if (json_object_size(meta))
 			json_object_set(*out, "metadata", meta);
 		json_decref(meta);
+		/* Kueue admits a suspended RayJob by resuming it. */
+		fpd_kueue_apply(task, *out, "spec.suspend", s->kueue_queues);
 	}
 	fpd_pod_clear(&pod);
 	return rc ? FPD_EINVAL : FPD_OK;
@@ -828,13 +799,9 @@ static void ray_status(const struct fpd_status_ctx *ctx, struct fpd_phase_info *
 	const char *st = fpd_json_str_or(obj, "status.jobDeploymentStatus", "");
 	const json_t *head = head_pod(ctx, fpd_json_str_or(obj, "status.rayClusterName", ""));
 	ray_logs(ctx, s, head, out);
-	const char *queue =
-	    json_string_value(json_object_get(fpd_json_get(obj, "metadata.labels"), QUEUE_LABEL));
-	bool suspended = json_is_true(fpd_json_get(obj, "spec.suspend"));
-	if (queue && suspended && (!*st || !strcmp(st, "Suspended"))) {
-		fpd_phase_setf(out, FPD_PHASE_WAITING_FOR_RESOURCES, "KueueAdmission",
-		               "waiting for Kueue admission in queue %s", queue);
-	} else if (queue && !strcmp(st, "Suspending")) {
+	const char *queue = json_string_value(
+	    json_object_get(fpd_json_get(obj, "metadata.labels"), FPD_KUEUE_QUEUE_LABEL));
+	if (queue && !strcmp(st, "Suspending")) {
 		/* Only a RayJob that was admitted is suspended again: Kueue evicted or preempted
 		 * it, and KubeRay is deleting its cluster. */
 		fpd_phase_setf(
@@ -842,6 +809,8 @@ static void ray_status(const struct fpd_status_ctx *ctx, struct fpd_phase_info *
 		    "evicted by Kueue from queue %s: the RayJob was suspended while it ran", queue);
 		out->kind = FPD_KIND_SYSTEM;
 		out->cleanup = true;
+	} else if (fpd_kueue_status(obj, "spec.suspend", out)) {
+		/* Kueue's admission state: waiting, or suspended again after admission. */
 	} else if (!*st) {
 		fpd_phase_set(out, FPD_PHASE_QUEUED, NULL, "Scheduling");
 		diagnose_head(ctx, head, out);
@@ -886,7 +855,8 @@ static const struct fpd_task_type ray_task_types[] = {
 
 static const struct fpd_kind ray_kind = {"ray.io/v1", "RayJob", "rayjobs"};
 
-static const char *const ray_keep[] = {"spec.backoffLimit", "spec.suspend", NULL};
+static const char *const ray_keep[] = {"spec.backoffLimit", "spec.suspend", "metadata.generation",
+                                       NULL};
 
 const struct fpd_plugin fpd_plugin_ray = {
     .abi = FPD_PLUGIN_ABI,

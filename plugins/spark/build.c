@@ -13,6 +13,7 @@
 
 #include <flyteplugd/object.h>
 #include <flyteplugd/pod.h>
+#include <flyteplugd/queue.h>
 #include <flyteplugd/structpb.h>
 
 #include <flyteplugd/error.h>
@@ -463,6 +464,9 @@ int fpd_spark_build(const struct fpd_task *task, json_t **out, struct fpd_error 
 			                json_object_get(conf, "spark.executor.memory"));
 		*out = application(job, conf, driver, executor, ec);
 		operator_v2_fields(json_object_get(*out, "spec"), s, tmpl);
+		/* Kueue's sparkapplication integration admits by clearing spec.suspend
+		 * (spark-operator >= 2.4; an older CRD drops the field). */
+		fpd_kueue_apply(task, *out, "spec.suspend", NULL);
 	}
 	json_decref(conf);
 	json_decref(driver);

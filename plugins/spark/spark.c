@@ -57,7 +57,8 @@ static const struct fpd_kind spark_kind = {"sparkoperator.k8s.io/v1beta2", "Spar
                                            "sparkapplications"};
 
 /* The operator's retry counters are read against the restart policy. */
-static const char *const spark_keep[] = {"spec.restartPolicy", NULL};
+static const char *const spark_keep[] = {"spec.restartPolicy", "spec.suspend",
+                                         "metadata.generation", NULL};
 
 const struct fpd_plugin fpd_plugin_spark = {
     .abi = FPD_PLUGIN_ABI,

@@ -13,6 +13,7 @@
 #include <flyteplugd/logs.h>
 #include <flyteplugd/object.h>
 #include <flyteplugd/pod.h>
+#include <flyteplugd/queue.h>
 
 #include <flyteplugd/mem.h>
 
@@ -347,6 +348,8 @@ void fpd_spark_status(const struct fpd_status_ctx *ctx, struct fpd_phase_info *o
 	    driver_pod(ctx, fpd_json_str_or(app, "status.driverInfo.podName", ""));
 	log_links(ctx, driver, state, out);
 	ui_links(ctx, state, out);
+	if (fpd_kueue_status(app, "spec.suspend", out))
+		return;
 	const struct state_rule *r = find_rule(state);
 	if (!r) {
 		fpd_phase_setf(out, FPD_PHASE_UNDEFINED, "UnknownSparkApplicationState",

@@ -23,6 +23,7 @@
 #include <flyteplugd/mem.h>
 #include <flyteplugd/object.h>
 #include <flyteplugd/pod.h>
+#include <flyteplugd/queue.h>
 
 #include "flyteidl/plugins/kubeflow/pytorch.pb-c.h"
 #include "flyteidl/plugins/pytorch.pb-c.h"
@@ -336,6 +337,8 @@ static int trainer_build(const struct fpd_task *task, json_t **out, struct fpd_e
 	if (json_object_size(meta))
 		json_object_set(*out, "metadata", meta);
 	json_decref(meta);
+	/* Kueue's trainjob integration admits a TrainJob by clearing spec.suspend. */
+	fpd_kueue_apply(task, *out, "spec.suspend", NULL);
 	return FPD_OK;
 }
 
@@ -415,6 +418,8 @@ static void trainer_status(const struct fpd_status_ctx *ctx, struct fpd_phase_in
 		               fpd_json_str_or(c, "message", ""));
 		return;
 	}
+	if (fpd_kueue_status(obj, "spec.suspend", out))
+		return;
 	if ((c = condition(obj, "Suspended"))) {
 		fpd_phase_setf(out, FPD_PHASE_QUEUED, "Suspended", "Suspended: %s",
 		               fpd_json_str_or(c, "message", ""));
@@ -467,6 +472,7 @@ const struct fpd_plugin fpd_plugin_trainer = {
     .kind = &trainer_kind,
     /* JobSet names its pods' jobset after the TrainJob. */
     .pod_owner_label = "jobset.sigs.k8s.io/jobset-name",
+    .keep = (const char *const[]){"spec.suspend", "metadata.generation", NULL},
     .settings_schema = fpd_trainer_settings_schema,
     .settings_size = sizeof(struct fpd_trainer_settings),
     .settings_defaults = fpd_trainer_settings_defaults,

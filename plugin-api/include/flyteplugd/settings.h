@@ -144,11 +144,23 @@ struct fpd_logger_settings {
 	int64_t level;
 };
 
+/* `queueing.kueue:` — Kueue for every kind that supports it (see queue.h). Off by default. */
+struct fpd_kueue_settings {
+	json_t *queues; /* namespace glob -> LocalQueue name (first match), or NULL */
+};
+
+/* `queueing:` — batch schedulers flyteplugd hands tasks to. */
+struct fpd_queueing_settings {
+	struct fpd_kueue_settings kueue;
+};
+
 struct fpd_settings {
 	struct fpd_k8s_settings k8s;
 	struct fpd_log_settings logs;
 	struct fpd_storage_settings storage;
 	struct fpd_logger_settings logger;
+	/* Added after plugin ABI 6, at the end so that older plugins' offsets hold. */
+	struct fpd_queueing_settings queueing;
 };
 
 #endif

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -61,11 +62,16 @@ def kwok(cluster, controller_manager):
 
 @pytest.fixture(scope="session")
 def kueue(cluster):
-    """Kueue with its batch/job and ray.io/rayjob integrations (KubeRay's CRDs first: Kueue
-    sets up an integration only for a kind the API server serves)."""
+    """Kueue with its batch/job, ray.io/rayjob and kubeflow.org/pytorchjob integrations
+    (KubeRay's and the training operator's CRDs first: Kueue sets up an integration only for a
+    kind the API server serves)."""
     ray_crds = build_controllers("kuberay") / "kuberay.crds"
     cluster.install_crds(sorted(str(p) for p in ray_crds.glob("*.yaml")))
-    kq = cluster.start_kueue(frameworks=("batch/job", "ray.io/rayjob"))
+    kf = subprocess.run(["bash", str(ROOT / "tests" / "cluster" / "crds" / "kubeflow.sh")],
+                        capture_output=True, text=True, timeout=900)
+    assert kf.returncode == 0 and kf.stdout.strip(), f"kubeflow.sh: {kf.stderr[-600:]}"
+    cluster.install_crds([line for line in kf.stdout.splitlines() if line.strip()])
+    kq = cluster.start_kueue(frameworks=("batch/job", "ray.io/rayjob", "kubeflow.org/pytorchjob"))
     yield kq
     assert kq.alive(), f"kueue died:\n{kq.tail()}"
 

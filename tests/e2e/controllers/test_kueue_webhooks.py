@@ -89,7 +89,7 @@ def test_pod_integration_gates_admits_and_runs(whcluster):
 
 def test_flyteplugd_pod_held_then_admitted_by_kueue(whcluster, tmp_path):
     """A flyteplugd task whose execution carries the queue label: Kueue's pod webhook gates the
-    pod the daemon creates, GetTask reports it queued while the ClusterQueue holds, and once
+    pod the daemon creates, GetTask reports it WAITING_FOR_RESOURCES while the ClusterQueue holds, and once
     the hold is lifted Kueue admits it and the task runs to SUCCEEDED on the kwok node."""
     c, _ = whcluster
     ns = c.new_namespace("kqfpd")
@@ -129,7 +129,8 @@ def test_flyteplugd_pod_held_then_admitted_by_kueue(whcluster, tmp_path):
         p = get(c, f"/api/v1/namespaces/{ns}/pods/{name}")
         assert {"name": GATE} in p["spec"].get("schedulingGates", []) and not p["spec"].get("nodeName")
         r = gettask()
-        assert r.phase == PHASE.QUEUED, (PHASE.Phase.Name(r.phase), r.message)
+        assert (r.phase, r.message) == (PHASE.WAITING_FOR_RESOURCES, "waiting for Kueue admission in queue fpdq"), \
+            (PHASE.Phase.Name(r.phase), r.message)
 
         c.must("PATCH", f"{KQ}/clusterqueues/{cq}", {"spec": {"stopPolicy": "None"}}, "application/merge-patch+json")
         deadline, seen = time.time() + 90, []

@@ -66,7 +66,10 @@ START_TEST(examples_compile_into_descriptors)
 	const struct fpd_plugin *js = declare("jobset.yaml");
 	ck_assert_str_eq(js->kind->kind, "JobSet");
 	ck_assert_str_eq(js->keep[0], "spec.replicatedJobs[].replicas");
-	ck_assert_ptr_null(js->keep[1]);
+	/* kueue: {suspend: spec.suspend} keeps what the Kueue status reads. */
+	ck_assert_str_eq(js->keep[1], "metadata.generation");
+	ck_assert_str_eq(js->keep[2], "spec.suspend");
+	ck_assert_ptr_null(js->keep[3]);
 	ck_assert_ptr_null(job->keep);
 	const struct fpd_plugin *tj = declare("trainjob.yaml");
 	ck_assert_str_eq(tj->kind->api_version, "trainer.kubeflow.org/v1alpha1");

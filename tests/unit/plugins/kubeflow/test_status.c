@@ -11,7 +11,7 @@
 #include "kf_fixture.h"
 #include "kubeflow/kubeflow.h"
 
-enum { FIXTURES = 20 };
+enum { FIXTURES = 23 };
 
 static const struct fpd_task_ref ref = {.project = "flytesnacks",
                                         .domain = "development",

@@ -90,8 +90,9 @@ START_TEST(descriptor_declares_ray_jobs)
 	ck_assert_str_eq(p->kind->plural, "rayjobs");
 	ck_assert_str_eq(p->pod_owner_label, "ray.io/cluster");
 	ck_assert_str_eq(p->keep[0], "spec.backoffLimit");
-	ck_assert_str_eq(p->keep[1], "spec.suspend"); /* Kueue admission */
-	ck_assert_ptr_null(p->keep[2]);
+	ck_assert_str_eq(p->keep[1], "spec.suspend");        /* Kueue admission */
+	ck_assert_str_eq(p->keep[2], "metadata.generation"); /* Kueue eviction */
+	ck_assert_ptr_null(p->keep[3]);
 	ck_assert_uint_eq(p->settings_size, sizeof(struct fpd_ray_settings));
 	ck_assert_ptr_nonnull(p->status);
 	/* Flyte's GeneratedNameMaxLength for RayJobs (ray.go GetProperties). */

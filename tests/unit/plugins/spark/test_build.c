@@ -91,7 +91,9 @@ START_TEST(descriptor_declares_spark_applications)
 	ck_assert_str_eq(p->kind->plural, "sparkapplications");
 	ck_assert_str_eq(p->pod_owner_label, "spark-app-name");
 	ck_assert_str_eq(p->keep[0], "spec.restartPolicy");
-	ck_assert_ptr_null(p->keep[1]);
+	ck_assert_str_eq(p->keep[1], "spec.suspend");        /* Kueue admission */
+	ck_assert_str_eq(p->keep[2], "metadata.generation"); /* Kueue eviction */
+	ck_assert_ptr_null(p->keep[3]);
 	ck_assert_uint_eq(p->settings_size, sizeof(struct fpd_spark_settings));
 	ck_assert_str_eq(p->settings_schema[0].key, "spark-config-default");
 	ck_assert_str_eq(p->settings_schema[1].key, "spark-history-server-url");
