@@ -209,10 +209,14 @@ void h2h_pump(struct h2h *h)
 
 void h2h_run_timers(struct h2h *h, double seconds)
 {
+	/* The loop runs once more after the end: a process descheduled in its sleep past the end
+	 * still sees the timers that fell due meanwhile. */
 	ev_tstamp end = ev_time() + seconds;
-	while (ev_time() < end) {
+	for (;;) {
 		ev_run(h->loop, EVRUN_NOWAIT);
 		h2h_pump(h);
+		if (ev_time() >= end)
+			break;
 		ev_sleep(0.005);
 	}
 }
