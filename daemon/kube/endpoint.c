@@ -143,7 +143,8 @@ static void set_blob(CURL *e, CURLoption opt, const struct fpd_kube_blob *b)
 void fpd_kube_endpoint_setup(const struct fpd_kube_endpoint *ep, CURL *e, bool read_ahead)
 {
 	const struct fpd_kube_creds *c = ep->creds;
-	curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, read_ahead ? ssl_ctx_read_ahead_cb : ssl_ctx_cb);
+	curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION,
+	                 read_ahead ? ssl_ctx_read_ahead_cb : ssl_ctx_cb);
 	curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, (void *)ep);
 	if (c->ca.data)
 		set_blob(e, CURLOPT_CAINFO_BLOB, &c->ca);

@@ -19,8 +19,8 @@ struct fpd_kube_multi_sock {
 	ev_io io;
 	struct fpd_kube_multi *m;
 	curl_socket_t fd;
-	CURL *easy;           /* the transfer that asked for the socket last; NULL once removed */
-	curl_off_t fed_at;    /* bytes easy had received when a read was last fed for it */
+	CURL *easy;        /* the transfer that asked for the socket last; NULL once removed */
+	curl_off_t fed_at; /* bytes easy had received when a read was last fed for it */
 	struct fpd_kube_multi_sock *prev, *next;
 };
 

@@ -87,7 +87,6 @@ static size_t match_var(const char *s, void *arg, const char **value)
 	return fpd_tpl_var_len(s, v->name);
 }
 
-
 /* Whether a pass of sub over in would replace anything. A '{' inside a placeholder that the
  * pass keeps may match here and not there: that costs a pass, never a wrong answer. */
 static bool replaces(const char *in, const struct fpd_tpl_sub *sub)

@@ -510,18 +510,19 @@ START_TEST(answers_of_many_records_read_ahead)
 		for (int i = 0; i < N; i++) {
 			start(h, "/openapi/v2", &r[i], false, 20000);
 			if (round)
-				e2e_wait_for(loop, all_done_n, &(struct batch){r, (size_t)i + 1}, 30,
-				             "the OpenAPI document");
+				e2e_wait_for(loop, all_done_n, &(struct batch){r, (size_t)i + 1},
+				             30, "the OpenAPI document");
 		}
 		e2e_wait_for(loop, all_done_n, &(struct batch){r, N}, 60, "the OpenAPI documents");
 		for (int i = 0; i < N; i++) {
 			ck_assert_msg(r[i].code == FPD_OK && r[i].status == 200,
 			              "round %d, GET %d: expected 200, got %s: %s (%ld)", round, i,
 			              fpd_strerror(r[i].code), r[i].err.text, r[i].status);
-			ck_assert_msg(r[i].body_len > 256 * 1024 && r[i].body_is_json,
-			              "round %d, GET %d: expected a whole JSON document over 256 KiB, "
-			              "got %zu bytes%s",
-			              round, i, r[i].body_len, r[i].body_is_json ? "" : " (not JSON)");
+			ck_assert_msg(
+			    r[i].body_len > 256 * 1024 && r[i].body_is_json,
+			    "round %d, GET %d: expected a whole JSON document over 256 KiB, "
+			    "got %zu bytes%s",
+			    round, i, r[i].body_len, r[i].body_is_json ? "" : " (not JSON)");
 			ck_assert_int_eq(r[i].http_version, CURL_HTTP_VERSION_1_1);
 		}
 	}
