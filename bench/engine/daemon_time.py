@@ -1,6 +1,8 @@
 """The daemon's own time per CreateTask, from its system calls.
 
     FPD_BIN=build/daemon/flyteplugd .venv/bin/python bench/engine/daemon_time.py [--creates 200]
+    ... daemon_time.py --callgrind [--creates 100]     instructions per create instead
+    ... [--call-protocol http/2]                       calls over HTTP/2 (default HTTP/1.1)
 
 Starts the test API server (tests/cluster) and flyteplugd, warms the connections up with a few
 creates, then attaches `perf trace` (strace -ttt -T when --strace is given) to the daemon and
@@ -23,6 +25,14 @@ system call (compare with the count of calls per interval that is printed too). 
 traced creates, as many untraced ones give the daemon's CPU time per create and the time it was
 runnable but waiting for a CPU (/proc/PID/schedstat): on a loaded machine the wall-clock
 intervals above include such waits, the CPU time does not.
+
+With --callgrind the daemon runs under valgrind's callgrind, which counts the instructions it
+executes: load-independent, unlike the times above. Counting is switched on only for the
+--creates creates after the warm-up; the total is divided by the number of creates and split
+into the parts that start in a few functions (inclusive costs): the request up to the POST
+handed to libcurl and sent, the answer's parse and the reply, the first status after the reply
+and the watch events of the created object. The total also holds what the daemon does on its
+own meanwhile (informer relists of absent CRDs, lease renewals), a few percent.
 """
 from __future__ import annotations
 
@@ -154,6 +164,97 @@ def pct(values, q):
     return v[min(len(v) - 1, int(q * len(v)))]
 
 
+# Parts of the work per create, as inclusive costs of the functions that start them.
+CALLGRIND_PARTS = {
+    "request: decode, build, POST handed to libcurl and sent": ("flyte1_tasks.c", "on_request"),
+    "  of it: the object built (prepare, build, decorate)": ("build.c", "fpd_build"),
+    "  of it: the POST (JSON text, libcurl)": ("client.c", "start"),
+    "answer: parsed and replied (after libcurl's read)": ("client.c", "op_done"),
+    "after the reply: first status from the object sent": ("calls.c", "drop_created"),
+    "watch events (the daemon's own object coming back)": ("informer.c", "watch_data"),
+}
+
+
+def daemon_setup(work: Path, cluster, call_protocol: str = "http/1.1") -> tuple[Path, int]:
+    """The daemon's configuration (written under work) and its gRPC port."""
+    port = free_port()
+    key = work / "key"
+    key.write_bytes(os.urandom(32))
+    config = work / "flyteplugd.yaml"
+    config.write_text(f'log: {{level: warn}}\ngrpc: {{listen: "127.0.0.1:{port}"}}\n'
+                      f'admin: {{enabled: false}}\n'
+                      f'kubernetes: {{kubeconfig: "{cluster.kubeconfig}", qps: 5000, burst: 5000, '
+                      f'call_protocol: "{call_protocol}"}}\n'
+                      f'engine: {{signing_key_file: "{key}", orphan_after: 24h}}\n')
+    return config, port
+
+
+def callgrind(a) -> None:
+    """Instructions per create: the daemon under callgrind, collecting only while --creates
+    creates run (after --warmup untraced ones). Everything the daemon does for them counts:
+    request, POST, answer, reply, the watch events and the bookkeeping after the reply."""
+    binary = os.environ.get("FPD_BIN", str(ROOT / "build" / "daemon" / "flyteplugd"))
+    for tool in ("valgrind", "callgrind_control", "callgrind_annotate"):
+        if not shutil.which(tool):
+            sys.exit(f"daemon_time.py: {tool} missing")
+    work = Path(tempfile.mkdtemp(prefix="fpd-bench-daemon-instr-"))
+    out = work / "callgrind.out"
+    with Cluster(workdir=work / "cluster") as cluster:
+        config, port = daemon_setup(work, cluster, a.call_protocol)
+        log = open(work / "flyteplugd.log", "wb")
+        daemon = subprocess.Popen(["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                                   f"--callgrind-out-file={out}", binary, "serve", "--config",
+                                   str(config)], stdout=log, stderr=log)
+        try:
+            ch = grpc.insecure_channel(f"127.0.0.1:{port}")
+            grpc.channel_ready_future(ch).result(timeout=120)
+            stub = agent_pb2_grpc.AsyncAgentServiceStub(ch)
+            template = flytekit_tasks.python_task()
+            ns = cluster.new_namespace("dt")
+
+            def create(name):
+                stub.CreateTask(agent_pb2.CreateTaskRequest(
+                    template=template, output_prefix=f"s3://b/m/{name}/n0/data/0",
+                    task_execution_metadata=execution_metadata(ns, name)), timeout=60)
+
+            for i in range(a.warmup):
+                create(f"w{i}")
+                time.sleep(a.settle_ms / 1000)
+            time.sleep(1)
+            subprocess.run(["callgrind_control", "-i", "on", str(daemon.pid)], check=True,
+                           stdout=subprocess.DEVNULL)
+            for i in range(a.creates):
+                time.sleep(a.settle_ms / 1000)
+                create(f"c{i}")
+            time.sleep(1)   # the watch events of the last creates
+            subprocess.run(["callgrind_control", "-i", "off", str(daemon.pid)], check=True,
+                           stdout=subprocess.DEVNULL)
+            ch.close()
+        finally:
+            daemon.terminate()
+            daemon.wait(timeout=120)
+    ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=99", str(out)],
+                         check=True, capture_output=True, text=True).stdout
+    total, parts = 0, {}
+    for line in ann.splitlines():
+        m = re.match(r"^\s*([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS", line)
+        if m:
+            total = int(m.group(1).replace(",", ""))
+        m = re.match(r"^\s*([\d,]+) \([\d. ]+%\)\s+(\S+):(\w+) ", line)
+        if m and (m.group(2).rsplit("/", 1)[-1], m.group(3)) in CALLGRIND_PARTS.values():
+            parts[(m.group(2).rsplit("/", 1)[-1], m.group(3))] = int(m.group(1).replace(",", ""))
+    if not total:
+        sys.exit(f"daemon_time.py: no totals in {out}")
+    print(f"instructions per CreateTask (callgrind, everything the daemon did for {a.creates} "
+          f"creates, divided): {total / a.creates:,.0f}")
+    for name, fn in CALLGRIND_PARTS.items():
+        print(f"  {name:58s} {parts.get(fn, 0) / a.creates:10,.0f}")
+    if a.keep:
+        print(f"callgrind output: {out}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--creates", type=int, default=200)
@@ -161,21 +262,21 @@ def main():
     ap.add_argument("--settle-ms", type=float, default=20)
     ap.add_argument("--strace", action="store_true", help="trace with strace instead of perf trace")
     ap.add_argument("--keep", action="store_true", help="keep the trace and print where")
+    ap.add_argument("--call-protocol", default="http/1.1", choices=("http/1.1", "http/2"),
+                    help="kubernetes.call_protocol of the daemon")
+    ap.add_argument("--callgrind", action="store_true",
+                    help="run the daemon under valgrind's callgrind instead and report the "
+                         "instructions it executes per create (load-independent)")
     a = ap.parse_args()
+    if a.callgrind:
+        return callgrind(a)
     binary = os.environ.get("FPD_BIN", str(ROOT / "build" / "daemon" / "flyteplugd"))
     tracer = shutil.which("strace" if a.strace else "perf")
     if not tracer:
         sys.exit("daemon_time.py: " + ("strace" if a.strace else "perf") + " missing")
     work = Path(tempfile.mkdtemp(prefix="fpd-bench-daemon-time-"))
     with Cluster(workdir=work / "cluster") as cluster:
-        port = free_port()
-        key = work / "key"
-        key.write_bytes(os.urandom(32))
-        config = work / "flyteplugd.yaml"
-        config.write_text(f'log: {{level: warn}}\ngrpc: {{listen: "127.0.0.1:{port}"}}\n'
-                          f'admin: {{enabled: false}}\n'
-                          f'kubernetes: {{kubeconfig: "{cluster.kubeconfig}", qps: 5000, burst: 5000}}\n'
-                          f'engine: {{signing_key_file: "{key}", orphan_after: 24h}}\n')
+        config, port = daemon_setup(work, cluster, a.call_protocol)
         log = open(work / "flyteplugd.log", "wb")
         daemon = subprocess.Popen([binary, "serve", "--config", str(config)], stdout=log, stderr=log)
         tracer_proc = None

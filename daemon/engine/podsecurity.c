@@ -34,6 +34,8 @@ struct ps {
 	const char *where;  /* "" or the path of the pod spec in its object */
 	const char *check;  /* the check running, for messages */
 	struct fpd_error *err;
+	const json_t *who_of; /* the container who names (every check visits each container) */
+	char who[160];
 };
 
 const char *fpd_pss_level_name(enum fpd_pss_level level)
@@ -616,16 +618,19 @@ static int each_container(struct ps *ps, const struct check *chk)
 			return rc;
 		json_array_foreach(list, i, c)
 		{
-			char who[160];
-			const json_t *name = json_object_get(c, "name");
-			if (json_is_string(name))
-				snprintf(who, sizeof(who), "%s \"%s\"", container_lists[l].label,
-				         json_string_value(name));
-			else
-				snprintf(who, sizeof(who), "%s[%zu]", container_lists[l].key, i);
+			if (ps->who_of != c) {
+				const json_t *name = json_object_get(c, "name");
+				if (json_is_string(name))
+					snprintf(ps->who, sizeof(ps->who), "%s \"%s\"",
+					         container_lists[l].label, json_string_value(name));
+				else
+					snprintf(ps->who, sizeof(ps->who), "%s[%zu]",
+					         container_lists[l].key, i);
+				ps->who_of = c;
+			}
 			if (!json_is_object(c))
-				return malformed(ps, "pod", "%s must be an object", who);
-			if ((rc = chk->container_fn(ps, c, who)))
+				return malformed(ps, "pod", "%s must be an object", ps->who);
+			if ((rc = chk->container_fn(ps, c, ps->who)))
 				return rc;
 		}
 	}

@@ -12,6 +12,10 @@
  * sooner over HTTP/1.1 than as an HTTP/2 stream (median ~1.17 vs ~1.19 ms), and with 32 in
  * flight neither protocol leads (bench/kube/README.md, "Calls").
  * Easy handles of finished attempts are reused, connections stay open between calls.
+ * Calls over HTTP/1.1 read TLS ahead (one recv for an answer's record instead of its header,
+ * then its body; multi.c makes sure records left inside OpenSSL are read). What libcurl still
+ * adds per call is a recv(MSG_PEEK) check of the kept-alive connection before it reuses it
+ * (an idle connection is always checked, in every libcurl version; newer ones poll instead).
  *
  * A request moves QUEUED (waiting for a rate-limit token, or for the next loop iteration) →
  * ACTIVE (its easy handle is on a multi handle) → DONE (callback running), with RETRY_WAIT
@@ -563,11 +567,15 @@ static void lane_init(struct fpd_kube_http *h, struct lane *l, int priority, boo
 	    .ep = &h->ep,
 	    .user_agent = h->user_agent,
 	    .http1 = http1,
+	    /* The answer's TLS record in one read, not two. Only where one transfer at a time
+	     * uses a socket (HTTP/1.1): multi.c finds the transfer of a socket that way. */
+	    .read_ahead = http1,
 	    .connect_timeout_ms = h->opts.connect_timeout_ms,
 	};
 	long conns = http1 ? h->opts.max_call_connections : h->opts.max_connections;
 	fpd_kube_multi_init(&l->multi, h->loop, priority, conns, h->opts.max_streams, transfer_done,
 	                    h);
+	l->multi.read_ahead = l->conf.read_ahead;
 }
 
 int fpd_kube_http_new(struct ev_loop *loop, const struct fpd_kube_creds *creds,

@@ -107,7 +107,7 @@ CURL *fpd_kube_transfer_easy_new(const struct fpd_kube_transfer_conf *conf)
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 10L);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, conf->user_agent);
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 128L * 1024);
-	fpd_kube_endpoint_setup(conf->ep, e);
+	fpd_kube_endpoint_setup(conf->ep, e, conf->read_ahead);
 	return e;
 }
 
@@ -119,11 +119,20 @@ static void add_header(struct curl_slist **list, const char *h)
 	*list = l;
 }
 
-static void add_header2(struct curl_slist **list, const char *name, const char *value)
+/* "name: <prefix><value>" (libcurl copies it): on the stack unless it is long (a token). */
+static void add_header2(struct curl_slist **list, const char *name, const char *prefix,
+                        const char *value)
 {
-	char *h = fpd_asprintf("%s: %s", name, value);
+	char small[256];
+	size_t n = strlen(name), p = strlen(prefix), v = strlen(value), len = n + 2 + p + v;
+	char *h = len < sizeof(small) ? small : fpd_malloc(len + 1);
+	memcpy(h, name, n);
+	memcpy(h + n, ": ", 2);
+	memcpy(h + n + 2, prefix, p);
+	memcpy(h + n + 2 + p, value, v + 1);
 	add_header(list, h);
-	free(h);
+	if (h != small)
+		free(h);
 }
 
 static void set_method(CURL *e, const struct fpd_kube_transfer_req *r)
@@ -164,15 +173,12 @@ void fpd_kube_transfer_begin(struct fpd_kube_transfer *t, CURL *e,
 	curl_easy_setopt(e, CURLOPT_URL, r->url);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
 	set_method(e, r);
-	add_header2(&t->headers, "Accept", r->accept ? r->accept : "application/json");
+	add_header2(&t->headers, "Accept", "", r->accept ? r->accept : "application/json");
 	add_header(&t->headers, "Expect:");
 	if (r->content_type)
-		add_header2(&t->headers, "Content-Type", r->content_type);
-	if (r->token && r->token[0]) {
-		char *auth = fpd_asprintf("Bearer %s", r->token);
-		add_header2(&t->headers, "Authorization", auth);
-		free(auth);
-	}
+		add_header2(&t->headers, "Content-Type", "", r->content_type);
+	if (r->token && r->token[0])
+		add_header2(&t->headers, "Authorization", "Bearer ", r->token);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
 }
 

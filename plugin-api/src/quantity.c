@@ -138,6 +138,16 @@ int fpd_quantity_parse(const char *s, double *value)
 	return 0;
 }
 
+/* num followed by suffix, as a new string. */
+static char *joined(const char *num, const char *suffix)
+{
+	size_t a = strlen(num), b = strlen(suffix);
+	char *out = fpd_malloc(a + b + 1);
+	memcpy(out, num, a);
+	memcpy(out + a, suffix, b + 1);
+	return out;
+}
+
 char *fpd_quantity_canonical(const char *s)
 {
 	i128 nano;
@@ -160,7 +170,7 @@ char *fpd_quantity_canonical(const char *s)
 			k++;
 		}
 		format_i128(v, num, sizeof(num));
-		out = fpd_asprintf("%s%s", num, bin[k]);
+		out = joined(num, bin[k]);
 	} else {
 		i128 m = nano;
 		int exp = -9;
@@ -174,7 +184,7 @@ char *fpd_quantity_canonical(const char *s)
 		} else {
 			static const char *const dec[] = {"n", "u", "m", "",  "k",
 			                                  "M", "G", "T", "P", "E"};
-			out = fpd_asprintf("%s%s", num, dec[(exp + 9) / 3]);
+			out = joined(num, dec[(exp + 9) / 3]);
 		}
 	}
 	return out;

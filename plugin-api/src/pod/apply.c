@@ -24,10 +24,13 @@ static int render_list(const struct fpd_task *task, json_t *c, const char *key,
 	json_array_foreach(list, i, v)
 	{
 		char *out;
-		int rc = fpd_render_template(task, json_string_value(v), &out, err);
+		const char *in = json_string_value(v);
+		int rc = fpd_render_template(task, in, &out, err);
 		if (rc)
 			return rc;
-		json_array_set_new(list, i, json_string(out));
+		/* Most arguments hold no variable: they stay the strings they are. */
+		if (!in || strcmp(in, out) != 0)
+			json_array_set_new(list, i, json_string(out));
 		free(out);
 	}
 	return FPD_OK;

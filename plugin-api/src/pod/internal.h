@@ -37,8 +37,14 @@ struct fpd_tpl_sub {
  * FPD_POD_TEXT_MAX. */
 int fpd_tpl_substitute(const char *in, const struct fpd_tpl_sub *sub, char **out);
 
-/* One variable: every {{ .<name> }} in in replaced by value. New string, NULL on FPD_ERANGE. */
-char *fpd_tpl_replace_var(const char *in, const char *name, const char *value);
+/* A pass on a string of the caller's: when it replaces something, *s is freed and receives
+ * the new string; otherwise *s is left as it is (no copy: most texts hold no placeholder,
+ * and templates are rendered one variable after the other). Returns 0, or FPD_ERANGE when
+ * *s, or the result, passes FPD_POD_TEXT_MAX (*s is then unchanged). */
+int fpd_tpl_substitute_in(char **s, const struct fpd_tpl_sub *sub);
+
+/* One variable: every {{ .<name> }} in *s replaced by value, as fpd_tpl_substitute_in. */
+int fpd_tpl_replace_var_in(char **s, const char *name, const char *value);
 
 /* --- Go formatting (gofmt.c) --- */
 

@@ -75,14 +75,13 @@ static char *render(const char *tmpl, const struct var *const *lists, const size
 			const struct var *v = &lists[l][i];
 			if (!v->value || !*v->value)
 				continue;
-			char *next = NULL;
 			struct fpd_tpl_sub sub = {match_task_config, (void *)v};
-			if (!v->task_config)
-				next = fpd_tpl_replace_var(cur, v->name, v->value);
-			else if (fpd_tpl_substitute(cur, &sub, &next))
-				next = NULL;
-			free(cur);
-			cur = next;
+			int rc = v->task_config ? fpd_tpl_substitute_in(&cur, &sub)
+			                        : fpd_tpl_replace_var_in(&cur, v->name, v->value);
+			if (rc) {
+				free(cur);
+				cur = NULL;
+			}
 		}
 	return cur;
 }

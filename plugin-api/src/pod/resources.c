@@ -76,6 +76,14 @@ struct qty {
 };
 
 /* Reads map[name] into q (zero when absent). Kubernetes also accepts JSON numbers. */
+/* s into text (cut to its size, as snprintf would; without printf's cost). */
+static void set_text(char *text, size_t size, const char *s)
+{
+	size_t n = strnlen(s, size - 1);
+	memcpy(text, s, n);
+	text[n] = '\0';
+}
+
 static int qty_get(const json_t *map, const char *name, struct qty *q)
 {
 	const json_t *v = json_object_get(map, name);
@@ -84,7 +92,7 @@ static int qty_get(const json_t *map, const char *name, struct qty *q)
 	if (fpd_pod_unset(v))
 		return 0;
 	if (json_is_string(v) && json_string_length(v) < FPD_QUANTITY_MAX)
-		snprintf(q->text, sizeof(q->text), "%s", json_string_value(v));
+		set_text(q->text, sizeof(q->text), json_string_value(v));
 	else if (json_is_integer(v))
 		snprintf(q->text, sizeof(q->text), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 	else if (json_is_real(v))
@@ -148,8 +156,8 @@ static int apply_overrides(json_t *req, json_t *lim, bool assign,
                            const struct fpd_k8s_settings *k8s)
 {
 	struct qty cpu = {"", 0}, mem = {"", 0}, zero = {"", 0};
-	snprintf(cpu.text, sizeof(cpu.text), "%s", k8s->default_cpus ? k8s->default_cpus : "");
-	snprintf(mem.text, sizeof(mem.text), "%s", k8s->default_memory ? k8s->default_memory : "");
+	set_text(cpu.text, sizeof(cpu.text), k8s->default_cpus ? k8s->default_cpus : "");
+	set_text(mem.text, sizeof(mem.text), k8s->default_memory ? k8s->default_memory : "");
 	if (fpd_quantity_parse(cpu.text, &cpu.value) || fpd_quantity_parse(mem.text, &mem.value))
 		return -1;
 	const char *gpu = k8s->gpu_resource_name;

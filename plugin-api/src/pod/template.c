@@ -227,14 +227,9 @@ int fpd_render_template(const struct fpd_task *task, const char *in, char **out,
 			                   "task template is not offloaded");
 			break;
 		}
-		char *next = fpd_tpl_replace_var(cur, vars[i][0], vars[i][1]);
-		if (!next)
+		if (fpd_tpl_replace_var_in(&cur, vars[i][0], vars[i][1]))
 			rc = fpd_error_set(err, FPD_ERANGE, "rendered text longer than %zu bytes",
 			                   FPD_POD_TEXT_MAX);
-		else {
-			free(cur);
-			cur = next;
-		}
 	}
 	free(key);
 	if (rc) {

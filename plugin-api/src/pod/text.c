@@ -10,6 +10,7 @@
 #include <flyteplugd/error.h>
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* RE2's \s: space, \t, \n, \f, \r (not \v). */
@@ -86,10 +87,35 @@ static size_t match_var(const char *s, void *arg, const char **value)
 	return fpd_tpl_var_len(s, v->name);
 }
 
-char *fpd_tpl_replace_var(const char *in, const char *name, const char *value)
+/* Whether a pass of sub over in would replace anything. A '{' inside a placeholder that the
+ * pass keeps may match here and not there: that costs a pass, never a wrong answer. */
+static bool replaces(const char *in, const struct fpd_tpl_sub *sub)
+{
+	for (const char *p = strchr(in, '{'); p; p = strchr(p + 1, '{')) {
+		const char *value = NULL;
+		if (sub->match(p, sub->arg, &value) && value)
+			return true;
+	}
+	return false;
+}
+
+int fpd_tpl_substitute_in(char **s, const struct fpd_tpl_sub *sub)
+{
+	if (strlen(*s) > FPD_POD_TEXT_MAX)
+		return FPD_ERANGE;
+	if (!replaces(*s, sub))
+		return FPD_OK;
+	char *out;
+	if (fpd_tpl_substitute(*s, sub, &out))
+		return FPD_ERANGE;
+	free(*s);
+	*s = out;
+	return FPD_OK;
+}
+
+int fpd_tpl_replace_var_in(char **s, const char *name, const char *value)
 {
 	struct var_arg arg = {name, value ? value : ""};
 	struct fpd_tpl_sub sub = {match_var, &arg};
-	char *out;
-	return fpd_tpl_substitute(in, &sub, &out) ? NULL : out;
+	return fpd_tpl_substitute_in(s, &sub);
 }
