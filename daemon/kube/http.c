@@ -12,10 +12,6 @@
  * sooner over HTTP/1.1 than as an HTTP/2 stream (median ~1.17 vs ~1.19 ms), and with 32 in
  * flight neither protocol leads (bench/kube/README.md, "Calls").
  * Easy handles of finished attempts are reused, connections stay open between calls.
- * Calls over HTTP/1.1 read TLS ahead (one recv for an answer's record instead of its header,
- * then its body; multi.c makes sure records left inside OpenSSL are read). What libcurl still
- * adds per call is a recv(MSG_PEEK) check of the kept-alive connection before it reuses it
- * (an idle connection is always checked, in every libcurl version; newer ones poll instead).
  *
  * A request moves QUEUED (waiting for a rate-limit token, or for the next loop iteration) →
  * ACTIVE (its easy handle is on a multi handle) → DONE (callback running), with RETRY_WAIT
