@@ -118,21 +118,6 @@ static CURLcode ssl_ctx_cb(CURL *e, void *ssl_ctx, void *ud)
 	return CURLE_OK;
 }
 
-static CURLcode ssl_ctx_read_ahead_cb(CURL *e, void *ssl_ctx, void *ud)
-{
-	SSL_CTX_set_read_ahead((SSL_CTX *)ssl_ctx, 1);
-	return ssl_ctx_cb(e, ssl_ctx, ud);
-}
-
-bool fpd_kube_endpoint_tls_buffered(CURL *e)
-{
-	struct curl_tlssessioninfo *info = NULL;
-	if (curl_easy_getinfo(e, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || !info ||
-	    info->backend != CURLSSLBACKEND_OPENSSL || !info->internals)
-		return false;
-	return SSL_has_pending(info->internals) == 1;
-}
-
 static void set_blob(CURL *e, CURLoption opt, const struct fpd_kube_blob *b)
 {
 	/* The blobs belong to the credentials, which outlive every transfer: no copy. */
@@ -140,11 +125,10 @@ static void set_blob(CURL *e, CURLoption opt, const struct fpd_kube_blob *b)
 	curl_easy_setopt(e, opt, &blob);
 }
 
-void fpd_kube_endpoint_setup(const struct fpd_kube_endpoint *ep, CURL *e, bool read_ahead)
+void fpd_kube_endpoint_setup(const struct fpd_kube_endpoint *ep, CURL *e)
 {
 	const struct fpd_kube_creds *c = ep->creds;
-	curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION,
-	                 read_ahead ? ssl_ctx_read_ahead_cb : ssl_ctx_cb);
+	curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
 	curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, (void *)ep);
 	if (c->ca.data)
 		set_blob(e, CURLOPT_CAINFO_BLOB, &c->ca);

@@ -33,16 +33,8 @@ int fpd_kube_endpoint_init(struct fpd_kube_endpoint *ep, const struct fpd_kube_c
                            struct fpd_error *err);
 void fpd_kube_endpoint_free(struct fpd_kube_endpoint *ep);
 
-/* Sets the TLS, proxy and authentication options of ep on e. With read_ahead, OpenSSL reads
- * what the socket holds at once (a TLS record in one read instead of its header and then its
- * body); libcurl then no longer sees every record that waits inside OpenSSL, so whoever runs
- * such a handle must ask fpd_kube_endpoint_tls_buffered after each of libcurl's reads. */
-void fpd_kube_endpoint_setup(const struct fpd_kube_endpoint *ep, CURL *e, bool read_ahead);
-
-/* Whether OpenSSL holds bytes of e's connection that libcurl has not read (an active transfer
- * on a TLS connection). libcurl 7.88 asks SSL_pending, which does not count records that read
- * ahead has taken off the socket but not yet decrypted: SSL_has_pending does. */
-bool fpd_kube_endpoint_tls_buffered(CURL *e);
+/* Sets the TLS, proxy and authentication options of ep on e. */
+void fpd_kube_endpoint_setup(const struct fpd_kube_endpoint *ep, CURL *e);
 
 /* For a transfer on e that ended with cc before any answer: whether it is a failure to connect
  * or to verify the server (refused, unreachable, TLS), and if so a line into out naming the

@@ -563,15 +563,11 @@ static void lane_init(struct fpd_kube_http *h, struct lane *l, int priority, boo
 	    .ep = &h->ep,
 	    .user_agent = h->user_agent,
 	    .http1 = http1,
-	    /* The answer's TLS record in one read, not two. Only where one transfer at a time
-	     * uses a socket (HTTP/1.1): multi.c finds the transfer of a socket that way. */
-	    .read_ahead = http1,
 	    .connect_timeout_ms = h->opts.connect_timeout_ms,
 	};
 	long conns = http1 ? h->opts.max_call_connections : h->opts.max_connections;
 	fpd_kube_multi_init(&l->multi, h->loop, priority, conns, h->opts.max_streams, transfer_done,
 	                    h);
-	l->multi.read_ahead = l->conf.read_ahead;
 }
 
 int fpd_kube_http_new(struct ev_loop *loop, const struct fpd_kube_creds *creds,

@@ -11,7 +11,6 @@
 
 #include "core/error.h"
 #include "core/mem.h"
-#include "kube/endpoint.h"
 
 #include <stdlib.h>
 
@@ -19,30 +18,8 @@ struct fpd_kube_multi_sock {
 	ev_io io;
 	struct fpd_kube_multi *m;
 	curl_socket_t fd;
-	CURL *easy;        /* the transfer that asked for the socket last; NULL once removed */
-	curl_off_t fed_at; /* bytes easy had received when a read was last fed for it */
 	struct fpd_kube_multi_sock *prev, *next;
 };
-
-/* With TLS read ahead (m->read_ahead), a read may leave whole records inside OpenSSL and
- * nothing on the socket: libcurl would wait for a readable socket that never comes. Such a
- * socket gets a read fed, once for every change in what its transfer has received, so that
- * an incomplete record inside OpenSSL (which needs the socket) costs one try, not a loop. */
-static void feed_buffered(struct fpd_kube_multi *m)
-{
-	for (struct fpd_kube_multi_sock *s = m->socks; s; s = s->next) {
-		if (!s->easy || !fpd_kube_endpoint_tls_buffered(s->easy))
-			continue;
-		curl_off_t body = 0;
-		long head = 0;
-		curl_easy_getinfo(s->easy, CURLINFO_SIZE_DOWNLOAD_T, &body);
-		curl_easy_getinfo(s->easy, CURLINFO_HEADER_SIZE, &head);
-		if (body + head == s->fed_at)
-			continue;
-		s->fed_at = body + head;
-		ev_feed_event(m->loop, &s->io, EV_READ);
-	}
-}
 
 static void report_done(struct fpd_kube_multi *m)
 {
@@ -61,8 +38,6 @@ static void socket_action(struct fpd_kube_multi *m, curl_socket_t fd, int action
 	curl_multi_socket_action(m->multi, fd, action, &running);
 	m->in_curl--;
 	report_done(m);
-	if (m->read_ahead)
-		feed_buffered(m);
 	m->busy--;
 }
 
@@ -110,7 +85,6 @@ static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *so
 	if (!s) {
 		s = fpd_calloc(1, sizeof(*s));
 		s->m = m;
-		s->fed_at = -1;
 		s->next = m->socks;
 		if (m->socks)
 			m->socks->prev = s;
@@ -120,7 +94,6 @@ static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *so
 		ev_io_stop(m->loop, &s->io);
 	}
 	s->fd = fd;
-	s->easy = easy;
 	ev_io_init(&s->io, io_cb, fd, events);
 	ev_set_priority(&s->io, m->priority);
 	ev_io_start(m->loop, &s->io);
@@ -188,10 +161,6 @@ void fpd_kube_multi_remove(struct fpd_kube_multi *m, CURL *e)
 {
 	FPD_ASSERT(!m->in_curl);
 	curl_multi_remove_handle(m->multi, e);
-	/* A kept-alive socket outlives its transfer: e may be freed or reused from now on. */
-	for (struct fpd_kube_multi_sock *s = m->socks; s; s = s->next)
-		if (s->easy == e)
-			s->easy = NULL;
 }
 
 void fpd_kube_multi_recycle(struct fpd_kube_multi *m, CURL *e, bool keep)
@@ -212,8 +181,6 @@ void fpd_kube_multi_send_now(struct fpd_kube_multi *m)
 	m->in_curl++;
 	curl_multi_socket_action(m->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	m->in_curl--;
-	if (m->read_ahead)
-		feed_buffered(m);
 	m->busy--;
 	ev_feed_event(m->loop, &m->timer, EV_TIMER);
 }

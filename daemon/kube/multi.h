@@ -30,10 +30,9 @@ struct fpd_kube_multi {
 	CURLM *multi;
 	ev_timer timer; /* libcurl's single timeout */
 	struct fpd_kube_multi_sock *socks;
-	int priority;    /* of the libev watchers: sockets of a higher one are served first */
-	int in_curl;     /* > 0 inside curl_multi_socket_action: libcurl must not be re-entered */
-	int busy;        /* > 0 while libcurl runs or finished transfers are being reported */
-	bool read_ahead; /* its handles read TLS ahead: see feed_buffered in multi.c */
+	int priority; /* of the libev watchers: sockets of a higher one are served first */
+	int in_curl;  /* > 0 inside curl_multi_socket_action: libcurl must not be re-entered */
+	int busy;     /* > 0 while libcurl runs or finished transfers are being reported */
 	fpd_kube_multi_done_fn done;
 	void *ud;
 	CURL *idle[FPD_KUBE_MULTI_POOL]; /* finished easy handles, kept for the next transfer */

@@ -107,7 +107,7 @@ CURL *fpd_kube_transfer_easy_new(const struct fpd_kube_transfer_conf *conf)
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 10L);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, conf->user_agent);
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 128L * 1024);
-	fpd_kube_endpoint_setup(conf->ep, e, conf->read_ahead);
+	fpd_kube_endpoint_setup(conf->ep, e);
 	return e;
 }
 

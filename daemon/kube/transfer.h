@@ -19,8 +19,7 @@
 struct fpd_kube_transfer_conf {
 	const struct fpd_kube_endpoint *ep;
 	const char *user_agent;
-	bool http1;      /* HTTP/1.1 on kept-alive connections; otherwise HTTP/2 multiplexed */
-	bool read_ahead; /* TLS read ahead (fpd_kube_endpoint_setup): the multi must check */
+	bool http1; /* HTTP/1.1 on kept-alive connections; otherwise HTTP/2 multiplexed */
 	int64_t connect_timeout_ms;
 };
 

@@ -19,8 +19,6 @@ struct result {
 	long http_version;
 	int64_t at_ms;
 	size_t data_bytes;
-	size_t body_len;
-	bool body_is_json; /* the buffered body parses as one JSON value */
 	bool cancel_on_data;
 	struct fpd_kube_http *h;
 	struct fpd_kube_http_req *req;
@@ -36,10 +34,6 @@ static void on_done(void *ud, const struct fpd_kube_http_result *r)
 	res->http_version = r->http_version;
 	res->at_ms = fpd_clock_mono_ms();
 	res->err = r->err;
-	res->body_len = r->len;
-	json_t *doc = r->body && r->len ? json_loadb(r->body, r->len, 0, NULL) : NULL;
-	res->body_is_json = doc != NULL;
-	json_decref(doc);
 }
 
 static int on_data(void *ud, const char *data, size_t len)
@@ -495,41 +489,6 @@ START_TEST(idle_connections_lost_in_a_restart)
 }
 END_TEST
 
-/* Answers of many TLS records over the HTTP/1.1 calls, which read TLS ahead: the last records
- * of an answer often arrive together and wait inside OpenSSL, not on the socket, and must
- * still be read (a wait for the socket would end in the timeout). The OpenAPI document is a
- * few MiB: hundreds of records each time. */
-START_TEST(answers_of_many_records_read_ahead)
-{
-	struct fpd_kube_http *h = http_with(1000, 1000);
-	enum { N = 6 };
-	struct result r[N + 1];
-	memset(r, 0, sizeof(r));
-	for (int round = 0; round < 2; round++) {
-		/* all at once (a connection each), then one after the other on a kept connection */
-		for (int i = 0; i < N; i++) {
-			start(h, "/openapi/v2", &r[i], false, 20000);
-			if (round)
-				e2e_wait_for(loop, all_done_n, &(struct batch){r, (size_t)i + 1},
-				             30, "the OpenAPI document");
-		}
-		e2e_wait_for(loop, all_done_n, &(struct batch){r, N}, 60, "the OpenAPI documents");
-		for (int i = 0; i < N; i++) {
-			ck_assert_msg(r[i].code == FPD_OK && r[i].status == 200,
-			              "round %d, GET %d: expected 200, got %s: %s (%ld)", round, i,
-			              fpd_strerror(r[i].code), r[i].err.text, r[i].status);
-			ck_assert_msg(
-			    r[i].body_len > 256 * 1024 && r[i].body_is_json,
-			    "round %d, GET %d: expected a whole JSON document over 256 KiB, "
-			    "got %zu bytes%s",
-			    round, i, r[i].body_len, r[i].body_is_json ? "" : " (not JSON)");
-			ck_assert_int_eq(r[i].http_version, CURL_HTTP_VERSION_1_1);
-		}
-	}
-	fpd_kube_http_free(h);
-}
-END_TEST
-
 int main(void)
 {
 	loop = ev_default_loop(0);
@@ -544,7 +503,6 @@ int main(void)
 	tcase_add_test(tc, calls_either_protocol);
 	tcase_add_test(tc, waiting_past_the_deadline_is_never_sent);
 	tcase_add_test(tc, idle_connections_lost_in_a_restart);
-	tcase_add_test(tc, answers_of_many_records_read_ahead);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
 }
