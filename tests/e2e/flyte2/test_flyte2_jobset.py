@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import test_jobset
 from flyteidl2.connector import connector_pb2
-from operator_helpers import DAEMON_LOGS, CrdTask, output_prefix
+from operator_helpers import DAEMON_LOGS, PHASE, CrdTask, links, output_prefix
 from test_jobset import JOBSET
 
 from conftest import Clients, flyte2_metadata, flyte2_template
@@ -68,3 +68,45 @@ def test_host_maintenance_is_a_system_failure(cluster, jobset_crd, daemon):
 
 def test_delete_removes_the_jobset(cluster, jobset_crd, daemon):
     test_jobset.delete_removes_the_jobset(cluster, daemon, JOBSET2)
+
+
+def test_sdk_clustered_task(cluster, jobset_crd, daemon_factory, sdk_templates):
+    """The Flyte 2 SDK's own clustered task (a ClusteredTaskEnvironment, sdk/tasks.py; task type
+    clustered-task version 1) becomes the JobSet its settings say, runs with a log link per
+    rank, succeeds, and is deleted, all through Flyte 2's calls."""
+    daemon = daemon_factory(extra_yaml=DAEMON_LOGS)
+    template = sdk_templates["train"]
+    assert (template.type, template.task_type_version) == ("clustered-task", 1)
+    ns = cluster.new_namespace("js2sdk")
+    meta = JOBSET2.create(daemon, ns, "sdk", template)
+    created = JOBSET2.stored(cluster, ns, "sdk-n0-0")
+    assert created is not None, daemon.tail()
+    spec = created["spec"]
+    job = spec["replicatedJobs"][0]["template"]["spec"]
+    assert job["parallelism"] == 3 and spec["failurePolicy"]["maxRestarts"] == 2
+    assert spec["failurePolicy"]["rules"][0]["action"] == "RestartJobSetAndIgnoreMaxRestarts"
+    assert spec["ttlSecondsAfterFinished"] == 600
+    env = test_jobset.env_of(created)
+    assert env["NNODES"] == "3" and env["NPROC_PER_NODE"] == "1" and env["RDZV_BACKEND"] == "c10d", env
+    container = job["template"]["spec"]["containers"][0]
+    assert container["image"] == template.container.image
+    # The SDK's arguments with Flyte's path variables filled; Flyte 2's run variables
+    # ({{.runName}}, {{.actionName}}, {{.runStartTime}}) are left as they are, as the Flyte 2
+    # plugin machinery's template.go also leaves them.
+    out = output_prefix("sdk")
+    filled = {"{{.input}}": out.rsplit("/", 1)[0] + "/inputs.pb", "{{.outputPrefix}}": out,
+              "{{.rawOutputDataPrefix}}": out, "{{.checkpointOutputPrefix}}": out + "/_flytecheckpoints",
+              "{{.prevCheckpointPrefix}}": '""'}
+    assert container["args"] == [filled.get(a, a) for a in template.container.args], container["args"]
+    assert container["resources"]["requests"] == {"cpu": "1", "memory": "512Mi"}
+
+    JOBSET2.wait_phase(daemon, meta, PHASE.INITIALIZING, "pods scheduling / DNS resolving")
+    JOBSET2.patch(cluster, ns, "sdk-n0-0", {"replicatedJobsStatus": test_jobset.workers(active=1, ready=1)})
+    r = JOBSET2.wait_phase(daemon, meta, PHASE.RUNNING, "running")
+    assert links(r) == [(f"Daemon workers-0 (rank {i})", f"https://daemon.example.com/{ns}/sdk-n0-0-workers-0-{i}")
+                        for i in range(3)], links(r)
+    JOBSET2.patch(cluster, ns, "sdk-n0-0", {"replicatedJobsStatus": test_jobset.workers(succeeded=1), "conditions": [
+        test_jobset.cond("Completed", "AllJobsCompleted", "jobset completed successfully")]})
+    JOBSET2.wait_phase(daemon, meta, PHASE.SUCCEEDED)
+    JOBSET2.delete(daemon, meta)
+    JOBSET2.wait_deleted(daemon, cluster, ns, "sdk-n0-0")
