@@ -1,7 +1,8 @@
 /*
- * The agent layer owns the wire: the protocols flyteplugd serves over gRPC, each a family of
- * files that checks and decodes requests (wire.c, pbcheck.c), calls the engine's typed API and
- * encodes its results (grpc.health.v1 is the gRPC layer's own):
+ * The agent layer owns the wire: the protocols flyteplugd serves over gRPC, each a family
+ * described by its names and messages (flyte1.c, flyte2.c) and served by the same services
+ * (family.c), which check and decode requests (wire.c, pbcheck.c), call the engine's typed API
+ * and encode its results (grpc.health.v1 is the gRPC layer's own):
  *   Flyte 1 (flyte1.h)  flyteidl.service.AgentMetadataService  ListAgents, GetAgent
  *                       flyteidl.service.AsyncAgentService     CreateTask, GetTask, DeleteTask,
  *                                                              GetTaskMetrics, GetTaskLogs

@@ -503,8 +503,11 @@ static void jobset_status(const struct fpd_status_ctx *ctx, struct fpd_phase_inf
 	              "pods scheduling / DNS resolving");
 }
 
+/* Version 1 is what the Flyte 2 SDK's ClusteredTaskEnvironment writes; 0 is flytekit's default
+ * (docs/parity/jobset.md). Both carry the same ClusteredTaskSpec. */
 static const struct fpd_task_type jobset_types[] = {
     {"clustered-task", 0, &flyteidl2__plugins__clustered_task_spec__descriptor},
+    {"clustered-task", 1, &flyteidl2__plugins__clustered_task_spec__descriptor},
 };
 
 static const struct fpd_kind jobset_kind = {"jobset.x-k8s.io/v1alpha2", "JobSet", "jobsets"};
@@ -513,7 +516,7 @@ const struct fpd_plugin fpd_plugin_jobset = {
     .abi = FPD_PLUGIN_ABI,
     .name = "clustered-task",
     .task_types = jobset_types,
-    .task_type_count = 1,
+    .task_type_count = FPD_ARRAY_LEN(jobset_types),
     .kind = &jobset_kind,
     .pod_owner_label = NAME_LABEL,
     .keep = (const char *const[]){"spec.failurePolicy.maxRestarts", "spec.replicatedJobs[].name",

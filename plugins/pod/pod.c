@@ -198,9 +198,11 @@ static void pod_status(const struct fpd_status_ctx *ctx, struct fpd_phase_info *
 		out->recheck_at_ms = 0;
 }
 
+/* "python" is Flyte 2's name for a Python function task (its pod plugin's and the Flyte 2
+ * SDK's); the rest are Flyte 1's. */
 static const struct fpd_task_type pod_task_types[] = {
     {"python-task", 0}, {"python-task", 1}, {"container", 0}, {"raw-container", 0},
-    {"sidecar", 0},     {"sidecar", 1},     {"sidecar", 2},
+    {"sidecar", 0},     {"sidecar", 1},     {"sidecar", 2},   {"python", 0},
 };
 
 static const struct fpd_kind pod_kind = {"v1", "Pod", "pods"};

@@ -14,12 +14,14 @@ BIN = os.environ.get("FPD_BIN", str(ROOT / "build" / "daemon" / "flyteplugd"))
 
 # Every renderable set: the overlays, and the base alone and with each component, so that each
 # component is checked on its own.
-OVERLAYS = ["base", "overlays/flyte-binary", "overlays/flyte-core", "overlays/dev", "overlays/namespaced"]
+OVERLAYS = ["base", "overlays/flyte-binary", "overlays/flyte-core", "overlays/flyte2", "overlays/dev",
+            "overlays/namespaced"]
 FAMILIES = {
     "spark": [("sparkoperator.k8s.io", "sparkapplications")],
     "kubeflow": [("kubeflow.org", "pytorchjobs"), ("kubeflow.org", "tfjobs"), ("kubeflow.org", "mpijobs")],
     "ray": [("ray.io", "rayjobs")],
     "dask": [("kubernetes.dask.org", "daskjobs")],
+    "jobset": [("jobset.x-k8s.io", "jobsets")],
 }
 
 

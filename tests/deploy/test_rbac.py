@@ -27,7 +27,7 @@ def operator_crds(cluster):
     """The operators' own CRDs (tests/cluster/crds), so that `kubectl auth can-i` resolves
     their resources as a user's kubectl would."""
     paths = []
-    for op in ("spark", "kubeflow", "ray", "dask"):
+    for op in sorted(FAMILIES):  # each family's tests/cluster/crds/<family>.sh
         out = subprocess.run(["bash", str(ROOT / "tests" / "cluster" / "crds" / f"{op}.sh")],
                              capture_output=True, text=True, timeout=900)
         got = out.stdout.split()
@@ -138,7 +138,8 @@ def test_base_grants_exactly_what_the_daemon_uses(kube, apply_rbac):
               ("bind", "clusterroles.rbac.authorization.k8s.io", None),
               ("create", "deployments.apps", TASK_NS), ("create", "serviceaccounts/token", TASK_NS),
               ("create", "sparkapplications.sparkoperator.k8s.io", TASK_NS),
-              ("create", "rayjobs.ray.io", TASK_NS)]
+              ("create", "rayjobs.ray.io", TASK_NS),
+              ("create", "jobsets.jobset.x-k8s.io", TASK_NS)]
     granted = [d for d in denied if can_i(kube, *d)]
     assert granted == [], f"the base grants more than the daemon uses: {granted}"
 

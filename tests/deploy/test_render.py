@@ -84,7 +84,7 @@ def test_service_and_network_policy(render, path):
     grpc_rule, admin_rule = np["spec"]["ingress"]
     assert grpc_rule["ports"] == [{"port": "grpc", "protocol": "TCP"}]
     peer = grpc_rule["from"][0]["podSelector"]["matchLabels"]
-    want = "flyte-binary" if path == "overlays/flyte-binary" else "flytepropeller"
+    want = "flyte-binary" if path in ("overlays/flyte-binary", "overlays/flyte2") else "flytepropeller"
     assert peer == {"app.kubernetes.io/name": want}, (path, peer)
     assert admin_rule["ports"] == [{"port": "admin", "protocol": "TCP"}]
     assert admin_rule["from"] == [{"namespaceSelector": {"matchLabels": {
@@ -98,7 +98,7 @@ def test_propeller_connector_fragment():
     assert cs["defaultConnector"]["endpoint"] == "dns:///flyteplugd.flyte.svc.cluster.local:8000"
     assert cs["defaultConnector"]["insecure"] is True
     assert cs["defaultConnector"]["timeouts"]["ListConnectors"] == "3s"
-    ops = ["spark", "pytorch", "tensorflow", "mpi", "ray", "dask"]
+    ops = ["spark", "pytorch", "tensorflow", "mpi", "ray", "dask", "clustered-task"]
     assert sorted(cs["supportedTaskTypes"]) == sorted(ops)
     web = cs["webApi"]
     assert web["readRateLimiter"]["qps"] > 10 and web["resourceQuotas"]["default"] > 1000
@@ -160,7 +160,8 @@ def test_rendered_config_is_valid(render, path, tmp_path):
 
 def test_derived_configs_differ_only_where_they_say():
     base = yaml.safe_load((KUSTOMIZE / "base/config.yaml").read_text())
-    assert base["plugins"]["enabled"] == ["spark", "pytorch", "tensorflow", "mpi", "ray", "dask"]
+    assert base["plugins"]["enabled"] == ["spark", "pytorch", "tensorflow", "mpi", "ray", "dask",
+                                          "clustered-task"]
     py = yaml.safe_load((KUSTOMIZE / "components/python-tasks/config.yaml").read_text())
     assert py["plugins"].pop("enabled") == ["pod"] + base["plugins"]["enabled"]
     ns = yaml.safe_load((KUSTOMIZE / "overlays/namespaced/config.yaml").read_text())

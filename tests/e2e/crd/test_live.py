@@ -14,6 +14,7 @@ import pytest
 import yaml
 from flyteidl.admin import agent_pb2
 from flyteidl.service import agent_pb2_grpc
+from flyteidl2.connector import connector_pb2, service_pb2_grpc
 
 import engine_conftest
 from operator_helpers import PHASE, CrdTask, create
@@ -68,6 +69,13 @@ def categories(daemon):
     return {(c.name, c.version) for a in agents for c in a.supported_task_categories}
 
 
+def categories2(daemon):
+    """categories() as Flyte 2's ListConnectors describes them."""
+    stub = service_pb2_grpc.ConnectorMetadataServiceStub(daemon.channel)
+    conns = stub.ListConnectors(connector_pb2.ListConnectorsRequest(), timeout=5).connectors
+    return {(c.name, c.version) for conn in conns for c in conn.supported_task_categories}
+
+
 def wait_listed(daemon, category, present=True, timeout=REGISTER_WITHIN_S):
     """Seconds until ListAgents names (or no longer names) category; fails past timeout."""
     t0 = time.monotonic()
@@ -107,6 +115,7 @@ def test_apply_edit_delete(cluster, live_daemon, kubectl):
     apply(kubectl, cluster, declaration("live-jobset"))
     took = wait_listed(d, ("live-jobset", 0))
     print(f"listed {took:.2f} s after kubectl apply")
+    assert categories2(d) == categories(d)  # Flyte 2 sees the declared type as well
     c = accepted(cluster, "live-jobset")
     assert (c["status"], c["reason"]) == ("True", "Declared"), c
 
@@ -126,6 +135,7 @@ def test_apply_edit_delete(cluster, live_daemon, kubectl):
     # A delete: no new task of the type ...
     kdelete(kubectl, cluster, "live-jobset")
     wait_listed(d, ("live-jobset", 1), present=False)
+    assert categories2(d) == categories(d)
     with pytest.raises(grpc.RpcError) as e:
         create(d, ns, "live2", template("live-jobset", {"replicas": 1, "maxRestarts": 0}))
     assert e.value.code() == grpc.StatusCode.NOT_FOUND, e.value

@@ -1,15 +1,23 @@
 """Fixtures for the Flyte 2 connector tests: the engine tests' real kube-apiserver and daemon
 (tests/e2e/engine/conftest.py), the operator tests' CRDs (tests/e2e/operators/conftest.py), the
-gRPC tests' daemon without Kubernetes and TLS certificate (tests/e2e/grpc/conftest.py), and
-helpers that turn Flyte 1 messages into Flyte 2 ones.
+gRPC tests' daemon without Kubernetes and TLS certificate (tests/e2e/grpc/conftest.py),
+helpers that turn Flyte 1 messages into Flyte 2 ones, and `sdk_templates`: tasks written and
+serialized by the real Flyte 2 SDK.
 
-Templates are written with flytekit (Flyte 1: there is no Flyte 2 SDK serializer for the
-plugin task types yet) and converted to flyteidl2 by their bytes: flyteidl2.core.TaskTemplate
-declares every field of flyteidl.core.TaskTemplate with the same number and type
-(test_flyte2_wire.py checks that), so parsing Flyte 1 bytes as the Flyte 2 message is exact."""
+Two sources of templates. The Flyte 2 SDK (`flyte` on PyPI) serializes a task offline
+(sdk/tasks.py, in a venv of its own made here from sdk/requirements.txt: flyte pins flyteidl2
+2.0.51 and protobuf >= 6, which flytekit's venv cannot hold); it writes Flyte 2's own types,
+`python` and `clustered-task` version 1. Every other template (the operator types the SDK has
+no plugin for here, and the Flyte 1/Flyte 2 comparisons) is written with flytekit and converted
+to flyteidl2 by its bytes: flyteidl2.core.TaskTemplate declares every field of
+flyteidl.core.TaskTemplate with the same number and type (test_flyte2_wire.py checks that), so
+parsing Flyte 1 bytes as the Flyte 2 message is exact."""
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -47,12 +55,52 @@ tls_cert = grpc_conftest.tls_cert
 execution_metadata = engine_conftest.execution_metadata
 
 
+SDK = HERE / "sdk"
+
+
+def sdk_python():
+    """The Flyte 2 SDK's venv (sdk/requirements.txt), made once per requirements file under
+    the cache directory; its python."""
+    reqs = SDK / "requirements.txt"
+    key = hashlib.sha256(reqs.read_bytes()).hexdigest()[:16]
+    venv = grpc_conftest.cache_dir() / f"flyte2-sdk-{key}"
+    python = venv / "bin" / "python"
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / f"flyte2-sdk-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another run may be making it
+        if not (venv / ".complete").exists():
+            for cmd in ([sys.executable, "-m", "venv", "--clear", str(venv)],
+                        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                         "-r", str(reqs)]):
+                out = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+                if out.returncode != 0:
+                    pytest.fail(f"cannot make the Flyte 2 SDK venv ({' '.join(cmd)}):\n"
+                                f"{out.stdout[-1000:]}{out.stderr[-2000:]}")
+            (venv / ".complete").write_text("")
+    return python
+
+
+@pytest.fixture(scope="session")
+def sdk_templates(tmp_path_factory):
+    """{task name: flyteidl2.core.TaskTemplate} as the Flyte 2 SDK serializes sdk/tasks.py."""
+    out = tmp_path_factory.mktemp("sdk")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["HOME"] = str(out)  # the SDK may write its configuration there
+    run = subprocess.run([str(sdk_python()), str(SDK / "tasks.py"), str(out)], capture_output=True,
+                         text=True, timeout=300, env=env, cwd=SDK)
+    assert run.returncode == 0, f"sdk/tasks.py failed:\n{run.stdout}{run.stderr}"
+    return {p.stem: tasks_pb2.TaskTemplate.FromString(p.read_bytes()) for p in out.glob("*.pb")}
+
+
 def to_flyte2(message, flyte2_type):
     """A Flyte 1 message as the Flyte 2 message of the same wire layout (by its bytes)."""
     return flyte2_type.FromString(message.SerializeToString())
 
 
 def flyte2_template(template):
+    """template as flyteidl2's TaskTemplate (unchanged when it is one: the SDK's)."""
+    if isinstance(template, tasks_pb2.TaskTemplate):
+        return template
     return to_flyte2(template, tasks_pb2.TaskTemplate)
 
 

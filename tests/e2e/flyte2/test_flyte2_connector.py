@@ -2,7 +2,8 @@
 the published flyteidl2 package call every AsyncConnectorService and ConnectorMetadataService
 RPC on the real daemon, over h2c and TLS, beside Flyte 1's clients on the same port. Tasks run
 on a real kube-apiserver; there is no kubelet or operator: the tests write status as they
-would. Templates are flytekit's, converted to flyteidl2 by their bytes (see conftest.py)."""
+would. Templates are the Flyte 2 SDK's (test_sdk_pod_task) or flytekit's, converted to
+flyteidl2 by their bytes (see conftest.py)."""
 from __future__ import annotations
 
 import threading
@@ -211,6 +212,39 @@ def test_pod_task_lifecycle(cluster, kube_daemon):
     while pod(cluster, ns, "f2a1-n0-0") and time.time() < deadline:
         time.sleep(0.2)
     assert pod(cluster, ns, "f2a1-n0-0") is None, d.tail()
+
+
+def test_sdk_pod_task(cluster, daemon, sdk_templates):
+    """A Python task as the Flyte 2 SDK writes it (sdk/tasks.py; task type "python") runs as a
+    pod through Flyte 2: its image, arguments, resources and environment, then QUEUED, RUNNING,
+    SUCCEEDED and DeleteTask."""
+    c = Clients(daemon.channel)
+    template = sdk_templates["hello"]
+    assert (template.type, template.task_type_version) == ("python", 0)
+    ns = cluster.new_namespace("f2sdk")
+    meta = create2(c, ns, "f2sdk", template)
+    p = pod(cluster, ns, "f2sdk-n0-0")
+    assert p is not None, daemon.tail()
+    ctr = p["spec"]["containers"][0]
+    assert ctr["image"] == template.container.image
+    out = "s3://bucket/meta/f2sdk/n0/data/0"
+    assert ctr["args"][:5] == ["a0", "--inputs", "s3://bucket/meta/f2sdk/n0/data/inputs.pb",
+                               "--outputs-path", out], ctr["args"]
+    assert len(ctr["args"]) == len(template.container.args)
+    assert ctr["resources"]["requests"] == {"cpu": "500m", "memory": "256Mi"}
+    env = {e["name"]: e.get("value") for e in ctr["env"]}
+    assert env["SDK_ENV"] == "yes" and env["FLYTE_INTERNAL_EXECUTION_ID"] == "f2sdk", env
+    wait2(daemon, c, meta, PHASE.QUEUED)
+    cluster.patch_pod_status(ns, "f2sdk-n0-0", running_status(ctr["name"], rfc3339()))
+    r = wait2(daemon, c, meta, PHASE.RUNNING)
+    assert any("f2sdk-n0-0" in link.uri for link in r.log_links), r
+    cluster.patch_pod_status(ns, "f2sdk-n0-0", succeeded_status(ctr["name"]))
+    wait2(daemon, c, meta, PHASE.SUCCEEDED)
+    c.tasks2.DeleteTask(connector_pb2.DeleteTaskRequest(resource_meta=meta), timeout=30)
+    deadline = time.time() + 20
+    while pod(cluster, ns, "f2sdk-n0-0") and time.time() < deadline:
+        time.sleep(0.2)
+    assert pod(cluster, ns, "f2sdk-n0-0") is None, daemon.tail()
 
 
 def test_pod_task_failure_message(cluster, daemon):

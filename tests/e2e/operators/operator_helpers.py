@@ -1,6 +1,6 @@
 """What the operator (CRD) task tests share: CreateTask and `flyteplugd render` of a task,
 `CrdTask` for one operator's custom resource (the stored object, status patches as the operator
-writes them, GetTask and DeleteTask for its task type, waits for a phase), and the daemon
+writes them, Flyte 1's CreateTask, GetTask and DeleteTask for its task type, waits for a phase), and the daemon
 configuration of the per-plugin log tests; subset_mismatch (the stored object against the
 rendered one) is the engine tests' (engine/conftest.py).
 The test modules import it by name: pytest puts this folder on sys.path, as for conftest."""
@@ -92,6 +92,10 @@ class CrdTask:
         """Merge-patches the object's status as the operator writes it."""
         cluster.patch_status(self.group, self.version, self.plural, ns, name,
                              {**self.status_defaults, **status})
+
+    def create(self, daemon, ns, execution, template):
+        """create() (Flyte 1's CreateTask); the resource_meta."""
+        return create(daemon, ns, execution, template)
 
     def get(self, daemon, meta):
         """GetTask's resource for the task."""

@@ -2,7 +2,8 @@
 through CreateTask, become JobSets the real API server accepts under JobSet v0.12.0's own
 published CRD schema, and report phases through GetTask as their status (and their rank-0 pod's)
 is written the way the JobSet controller and the kubelet write them. There is no controller:
-the tests patch status."""
+the tests patch status. Each test is a scenario run with a CrdTask, the Flyte 1 calls here;
+tests/e2e/flyte2/test_flyte2_jobset.py runs the same scenarios through Flyte 2's."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -10,7 +11,7 @@ from datetime import datetime, timezone
 import jobset_tasks
 import pytest
 
-from operator_helpers import DAEMON_LOGS, PHASE, CrdTask, create, links, render, rfc3339, subset_mismatch
+from operator_helpers import DAEMON_LOGS, PHASE, CrdTask, links, render, rfc3339, subset_mismatch
 
 CRD = "jobset"  # its published CRD, installed by the crds fixture
 
@@ -32,12 +33,12 @@ def env_of(jobset):
     return {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
 
 
-def test_created_under_the_crd_schema_as_rendered(cluster, crds, daemon, tmp_path):
+def created_under_the_crd_schema_as_rendered(cluster, daemon, tmp_path, task):
     ns = cluster.new_namespace("js")
     template = jobset_tasks.template("train_restarts")
     rendered = render(daemon, tmp_path, ns, "build", template)
-    create(daemon, ns, "build", template)
-    created = JOBSET.stored(cluster, ns, "build-n0-0")
+    task.create(daemon, ns, "build", template)
+    created = task.stored(cluster, ns, "build-n0-0")
     assert created is not None, daemon.tail()
     mismatch = subset_mismatch(rendered, created)
     assert mismatch is None, mismatch
@@ -62,33 +63,36 @@ def logged(daemon_factory):
     return daemon_factory(extra_yaml=DAEMON_LOGS)
 
 
-def test_runs_then_succeeds_with_a_link_per_rank(cluster, crds, logged):
-    daemon = logged
+def runs_then_succeeds_with_a_link_per_rank(cluster, daemon, task):
+    """daemon has DAEMON_LOGS."""
     ns = cluster.new_namespace("js")
-    meta = create(daemon, ns, "ok", jobset_tasks.template("train"))
-    JOBSET.wait_phase(daemon, meta, PHASE.INITIALIZING, "pods scheduling / DNS resolving")
-    JOBSET.patch(cluster, ns, "ok-n0-0", {"replicatedJobsStatus": workers(active=1, ready=1)})
-    r = JOBSET.wait_phase(daemon, meta, PHASE.RUNNING, "running")
+    meta = task.create(daemon, ns, "ok", jobset_tasks.template("train"))
+    task.wait_phase(daemon, meta, PHASE.INITIALIZING, "pods scheduling / DNS resolving")
+    task.patch(cluster, ns, "ok-n0-0", {"replicatedJobsStatus": workers(active=1, ready=1)})
+    r = task.wait_phase(daemon, meta, PHASE.RUNNING, "running")
     assert links(r) == [
         ("Daemon workers-0 (rank 0)", f"https://daemon.example.com/{ns}/ok-n0-0-workers-0-0"),
         ("Daemon workers-0 (rank 1)", f"https://daemon.example.com/{ns}/ok-n0-0-workers-0-1")], links(r)
-    JOBSET.patch(cluster, ns, "ok-n0-0", {"replicatedJobsStatus": workers(succeeded=1), "conditions": [
+    task.patch(cluster, ns, "ok-n0-0", {"replicatedJobsStatus": workers(succeeded=1), "conditions": [
         cond("Completed", "AllJobsCompleted", "jobset completed successfully")]})
-    JOBSET.wait_phase(daemon, meta, PHASE.SUCCEEDED)
+    r = task.wait_phase(daemon, meta, PHASE.SUCCEEDED)
+    assert not r.HasField("outputs")  # file-based outputs under output_prefix
 
 
-def test_worker_failure_restarts_then_fails(cluster, crds, daemon):
+def worker_failure_restarts_then_fails(cluster, daemon, task):
+    """Returns the failed task's resource_meta."""
     ns = cluster.new_namespace("js")
-    meta = create(daemon, ns, "rs", jobset_tasks.template("train_restarts"))
-    JOBSET.patch(cluster, ns, "rs-n0-0", {"restarts": 1, "restartsCountTowardsMax": 1,
-                                          "replicatedJobsStatus": workers(active=1)})
-    r = JOBSET.wait_for(daemon, meta, lambda r: r.phase == PHASE.RUNNING and "restart attempt 1" in r.message,
-                        "RUNNING after a restart")
+    meta = task.create(daemon, ns, "rs", jobset_tasks.template("train_restarts"))
+    task.patch(cluster, ns, "rs-n0-0", {"restarts": 1, "restartsCountTowardsMax": 1,
+                                        "replicatedJobsStatus": workers(active=1)})
+    r = task.wait_for(daemon, meta, lambda r: r.phase == PHASE.RUNNING and "restart attempt 1" in r.message,
+                      "RUNNING after a restart")
     assert r.message == "running (restart attempt 1, 1 of 2 counted)", r.message
-    JOBSET.patch(cluster, ns, "rs-n0-0", {"restarts": 2, "restartsCountTowardsMax": 2, "conditions": [
+    task.patch(cluster, ns, "rs-n0-0", {"restarts": 2, "restartsCountTowardsMax": 2, "conditions": [
         cond("Failed", "ReachedMaxRestarts", "jobset failed due to reaching max number of restarts")]})
-    r = JOBSET.wait_for(daemon, meta, lambda r: r.phase == PHASE.RETRYABLE_FAILED, "retryable failure")
+    r = task.wait_for(daemon, meta, lambda r: r.phase == PHASE.RETRYABLE_FAILED, "retryable failure")
     assert r.message == "ReachedMaxRestarts: jobset failed due to reaching max number of restarts", r.message
+    return meta
 
 
 def rank0_disrupted(cluster, ns, jobset):
@@ -112,19 +116,41 @@ def rank0_disrupted(cluster, ns, jobset):
                         "message": "node shutdown", "lastTransitionTime": t}]})
 
 
-def test_host_maintenance_is_a_system_failure(cluster, crds, daemon):
+def host_maintenance_is_a_system_failure(cluster, daemon, task):
     ns = cluster.new_namespace("js")
-    meta = create(daemon, ns, "hm", jobset_tasks.template("train_restarts"))
-    rank0_disrupted(cluster, ns, JOBSET.stored(cluster, ns, "hm-n0-0"))
-    JOBSET.patch(cluster, ns, "hm-n0-0", {"conditions": [
+    meta = task.create(daemon, ns, "hm", jobset_tasks.template("train_restarts"))
+    rank0_disrupted(cluster, ns, task.stored(cluster, ns, "hm-n0-0"))
+    task.patch(cluster, ns, "hm-n0-0", {"conditions": [
         cond("Failed", "FailedJobs", "jobset failed due to failed jobs")]})
-    r = JOBSET.wait_for(daemon, meta, lambda r: r.phase == PHASE.RETRYABLE_FAILED, "retryable failure")
+    r = task.wait_for(daemon, meta, lambda r: r.phase == PHASE.RETRYABLE_FAILED, "retryable failure")
     assert r.message == "HostMaintenance: pod evicted due to host maintenance; retrying without charging max_restarts", r.message
 
 
-def test_delete_removes_the_jobset(cluster, crds, daemon):
+def delete_removes_the_jobset(cluster, daemon, task):
     ns = cluster.new_namespace("js")
-    meta = create(daemon, ns, "del", jobset_tasks.template("train"))
-    assert JOBSET.stored(cluster, ns, "del-n0-0") is not None
-    JOBSET.delete(daemon, meta)
-    JOBSET.wait_deleted(daemon, cluster, ns, "del-n0-0")
+    meta = task.create(daemon, ns, "del", jobset_tasks.template("train"))
+    assert task.stored(cluster, ns, "del-n0-0") is not None, daemon.tail()
+    task.delete(daemon, meta)
+    task.wait_deleted(daemon, cluster, ns, "del-n0-0")
+
+
+# ---- the scenarios through Flyte 1 ----------------------------------------------------------
+
+def test_created_under_the_crd_schema_as_rendered(cluster, crds, daemon, tmp_path):
+    created_under_the_crd_schema_as_rendered(cluster, daemon, tmp_path, JOBSET)
+
+
+def test_runs_then_succeeds_with_a_link_per_rank(cluster, crds, logged):
+    runs_then_succeeds_with_a_link_per_rank(cluster, logged, JOBSET)
+
+
+def test_worker_failure_restarts_then_fails(cluster, crds, daemon):
+    worker_failure_restarts_then_fails(cluster, daemon, JOBSET)
+
+
+def test_host_maintenance_is_a_system_failure(cluster, crds, daemon):
+    host_maintenance_is_a_system_failure(cluster, daemon, JOBSET)
+
+
+def test_delete_removes_the_jobset(cluster, crds, daemon):
+    delete_removes_the_jobset(cluster, daemon, JOBSET)

@@ -1,5 +1,5 @@
 /*
- * Unit tests for daemon/agent/flyte1_metadata.c and flyte1_tasks.c: ListAgents/GetAgent
+ * Unit tests for daemon/agent/family.c for Flyte 1: ListAgents/GetAgent
  * encoding from a registry of test plugins, decoded back with the generated protobuf-c code,
  * and the answers of the AsyncAgentService stubs.
  */
@@ -53,7 +53,7 @@ START_TEST(encode_list)
 	struct fpd_registry *reg = test_registry();
 	uint8_t *out;
 	size_t len;
-	fpd_flyte1_encode_list(reg, &out, &len);
+	fpd_family_encode_list(&fpd_flyte1_family, reg, &out, &len);
 	Flyteidl__Admin__ListAgentsResponse *r =
 	    flyteidl__admin__list_agents_response__unpack(NULL, len, out);
 	ck_assert_ptr_nonnull(r);
@@ -83,7 +83,7 @@ START_TEST(encode_list_names_each_category_once)
 	ck_assert_int_eq(fpd_registry_add(reg, &alt, &err), 0);
 	uint8_t *out;
 	size_t len;
-	fpd_flyte1_encode_list(reg, &out, &len);
+	fpd_family_encode_list(&fpd_flyte1_family, reg, &out, &len);
 	Flyteidl__Admin__ListAgentsResponse *r =
 	    flyteidl__admin__list_agents_response__unpack(NULL, len, out);
 	ck_assert_ptr_nonnull(r);
@@ -91,7 +91,7 @@ START_TEST(encode_list_names_each_category_once)
 	check_spark(r->agents[0]);
 	flyteidl__admin__list_agents_response__free_unpacked(r, NULL);
 	free(out);
-	fpd_flyte1_encode_get(&alt, &out, &len);
+	fpd_family_encode_describe(&fpd_flyte1_family, &alt, &out, &len);
 	Flyteidl__Admin__GetAgentResponse *g =
 	    flyteidl__admin__get_agent_response__unpack(NULL, len, out);
 	ck_assert_ptr_nonnull(g);
@@ -107,7 +107,7 @@ START_TEST(encode_list_empty)
 	struct fpd_registry *reg = fpd_registry_new();
 	uint8_t *out;
 	size_t len;
-	fpd_flyte1_encode_list(reg, &out, &len);
+	fpd_family_encode_list(&fpd_flyte1_family, reg, &out, &len);
 	ck_assert_uint_eq(len, 0);
 	free(out);
 	fpd_registry_free(reg);
@@ -211,7 +211,8 @@ START_TEST(async_service_stubs)
 	const char *task_calls[] = {"GetTask", "DeleteTask"};
 	for (size_t i = 0; i < 2; i++) {
 		char path[128];
-		snprintf(path, sizeof(path), "/flyteidl.service.AsyncAgentService/%s", task_calls[i]);
+		snprintf(path, sizeof(path), "/flyteidl.service.AsyncAgentService/%s",
+		         task_calls[i]);
 		s = call_raw(path, "", 0);
 		ck_assert_msg(s->grpc_status == FPD_GRPC_UNAVAILABLE, "%s: %d", task_calls[i],
 		              s->grpc_status);

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the Flyte 1 task wire (daemon/agent/flyte1_request.c, flyte1_tasks.c, wire.c):
+ * Unit tests for the Flyte 1 task wire (daemon/agent/flyte1_request.c, family.c, wire.c):
  * a CreateTaskRequest translated into the engine's request, a GetTask status encoded as the
  * GetTaskResponse propeller reads (decoded back with the generated code), request decoding
  * errors, and the gRPC status of every engine result code.
@@ -108,7 +108,7 @@ static Flyteidl__Admin__GetTaskResponse *encode(const struct fpd_phase_info *pi)
 	struct fpd_engine_result r = {.code = FPD_OK, .status = pi};
 	uint8_t *bytes;
 	size_t len;
-	fpd_flyte1_encode_resource(&r, &bytes, &len);
+	fpd_family_encode_resource(&fpd_flyte1_family, &r, &bytes, &len);
 	Flyteidl__Admin__GetTaskResponse *resp =
 	    flyteidl__admin__get_task_response__unpack(NULL, len, bytes);
 	free(bytes);

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the Flyte 2 wire (daemon/agent/flyte2_*.c): a flyteidl2 CreateTaskRequest,
+ * Unit tests for the Flyte 2 wire (daemon/agent/flyte2.c, family.c): a flyteidl2 CreateTaskRequest,
  * packed with the generated Flyte 2 code, read as the engine's request through Flyte 1's
  * messages (template, metadata, inputs, and the Flyte 2-only fields left aside); the checks
  * Flyte 1 requests get (nesting, UTF-8) applied to it; a GetTask status encoded as the Flyte 2
@@ -253,7 +253,7 @@ static Flyteidl2__Connector__GetTaskResponse *encode(const struct fpd_engine_res
 {
 	uint8_t *bytes;
 	size_t len;
-	fpd_flyte2_encode_resource(r, &bytes, &len);
+	fpd_family_encode_resource(&fpd_flyte2_family, r, &bytes, &len);
 	Flyteidl2__Connector__GetTaskResponse *resp =
 	    flyteidl2__connector__get_task_response__unpack(NULL, len, bytes);
 	free(bytes);
@@ -352,7 +352,7 @@ START_TEST(encode_connectors)
 	struct fpd_registry *reg = test_registry();
 	uint8_t *out;
 	size_t len;
-	fpd_flyte2_encode_list(reg, &out, &len);
+	fpd_family_encode_list(&fpd_flyte2_family, reg, &out, &len);
 	Flyteidl2__Connector__ListConnectorsResponse *l =
 	    flyteidl2__connector__list_connectors_response__unpack(NULL, len, out);
 	free(out);
@@ -368,7 +368,7 @@ START_TEST(encode_connectors)
 	ck_assert_str_eq(l->connectors[1]->name, "ray");
 	flyteidl2__connector__list_connectors_response__free_unpacked(l, NULL);
 
-	fpd_flyte2_encode_get(&ray, &out, &len);
+	fpd_family_encode_describe(&fpd_flyte2_family, &ray, &out, &len);
 	Flyteidl2__Connector__GetConnectorResponse *g =
 	    flyteidl2__connector__get_connector_response__unpack(NULL, len, out);
 	free(out);

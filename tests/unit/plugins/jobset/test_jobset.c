@@ -111,11 +111,14 @@ START_TEST(descriptor_serves_clustered_task_as_jobsets)
 	ck_assert_str_eq(p->kind->api_version, "jobset.x-k8s.io/v1alpha2");
 	ck_assert_str_eq(p->kind->kind, "JobSet");
 	ck_assert_str_eq(p->kind->plural, "jobsets");
-	ck_assert_uint_eq(p->task_type_count, 1);
-	ck_assert_str_eq(p->task_types[0].name, "clustered-task");
-	ck_assert_int_eq(p->task_types[0].version, 0);
-	ck_assert_ptr_eq(p->task_types[0].custom,
-	                 &flyteidl2__plugins__clustered_task_spec__descriptor);
+	/* Version 0 (flytekit's default) and 1 (the Flyte 2 SDK's), the same spec. */
+	ck_assert_uint_eq(p->task_type_count, 2);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_str_eq(p->task_types[i].name, "clustered-task");
+		ck_assert_int_eq(p->task_types[i].version, i);
+		ck_assert_ptr_eq(p->task_types[i].custom,
+		                 &flyteidl2__plugins__clustered_task_spec__descriptor);
+	}
 	ck_assert_uint_eq(p->name_max_len, 41);
 }
 END_TEST

@@ -220,7 +220,7 @@ START_TEST(descriptor_declares_pods)
 	ck_assert_str_eq(p->keep[0], "spec.containers[].name");
 	ck_assert_ptr_nonnull(p->build);
 	ck_assert_ptr_nonnull(p->status);
-	ck_assert_uint_eq(p->task_type_count, 7);
+	ck_assert_uint_eq(p->task_type_count, 8);
 }
 END_TEST
 
