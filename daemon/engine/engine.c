@@ -436,6 +436,20 @@ bool fpd_engine_cleanup(const struct fpd_engine *e)
 	return e->cleanup;
 }
 
+void fpd_engine_get_memory(const struct fpd_engine *e, struct fpd_engine_memory *out)
+{
+	*out = (struct fpd_engine_memory){0};
+	size_t it = 0;
+	const char *key;
+	void *v;
+	while (fpd_map_next(&e->execs, &it, &key, &v))
+		out->executions += exec_bytes(v) + exec_usable(key);
+	out->executions += exec_usable(e->execs.slots);
+	for (size_t i = 0; i < e->kind_count; i++)
+		if (e->kinds[i]->informer)
+			out->informer_cache += fpd_kube_informer_bytes(e->kinds[i]->informer);
+}
+
 void fpd_engine_get_stats(const struct fpd_engine *e, struct fpd_engine_stats *out)
 {
 	*out = e->stats;
