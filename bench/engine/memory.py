@@ -94,12 +94,14 @@ class Daemon:
 
 def report(label: str, d: Daemon, idle_kib: int, tasks: int) -> None:
     s = status_kib(d.proc.pid)
+    t0 = time.perf_counter()
     m = metrics(d.admin)
+    scrape_ms = (time.perf_counter() - t0) * 1000
     per_task = (s["VmRSS"] - idle_kib) * 1024 / tasks
     print(f"{label}: RSS {s['VmRSS'] / 1024:.1f} MiB (anonymous {s['RssAnon'] / 1024:.1f}, "
           f"peak {s['VmHWM'] / 1024:.1f}), {per_task:,.0f} bytes per task; "
           f"load average {os.getloadavg()[0]:.1f}")
-    print(f"  breakdown: {breakdown(m)}")
+    print(f"  breakdown: {breakdown(m)} (/metrics answered in {scrape_ms:.1f} ms)")
 
 
 def create_all(stub, ns, template, n):

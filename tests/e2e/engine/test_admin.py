@@ -54,11 +54,19 @@ def test_health_readiness_and_metrics(cluster, daemon_factory):
     assert metric(after, "flyteplugd_grpc_calls_total") >= 2
 
 
+def memory_parts(text):
+    return {k: int(v) for k, v in re.findall(r'^flyteplugd_memory_bytes\{part="(\w+)"\} (\d+)$',
+                                             text, re.M)}
+
+
 def test_memory_by_part(cluster, daemon_factory):
     """flyteplugd_memory_bytes: what the execution table and the informer cache hold grows with
     the tasks tracked, and an execution stays small (100,000 must fit in 256 MiB)."""
     d = daemon_factory(admin=True)
     ns = cluster.new_namespace("mem")
+    _, text = http_get(d.admin_port, "/metrics")
+    before, tracked = memory_parts(text), metric(text, "flyteplugd_executions")
+    assert {"executions", "informer_cache", "heap_in_use", "heap_free", "heap_mmapped"} <= set(before), text
     n = 40
     metas = [d.stub.CreateTask(agent_pb2.CreateTaskRequest(
         template=flytekit_tasks.python_task(), output_prefix=f"s3://b/m/mem{i}/n0/data/0",
@@ -66,24 +74,21 @@ def test_memory_by_part(cluster, daemon_factory):
         for i in range(n)]
     for m in metas:
         d.stub.GetTask(agent_pb2.GetTaskRequest(resource_meta=m), timeout=30)
+    # every object seen by the watch (the cache holds them all, the entries keep its copy)
     deadline = time.time() + 20
     while True:
         _, text = http_get(d.admin_port, "/metrics")
-        parts = {k: int(v) for k, v in re.findall(r'^flyteplugd_memory_bytes\{part="(\w+)"\} (\d+)$',
-                                                  text, re.M)}
-        # every object seen by the watch, so that the cache holds them all
-        if parts.get("informer_cache", 0) > 0 and metric(text, "flyteplugd_executions") == n \
-                or time.time() > deadline:
+        after = memory_parts(text)
+        if after["informer_cache"] - before["informer_cache"] >= n * 64 or time.time() > deadline:
             break
         time.sleep(0.2)
-    assert {"executions", "informer_cache", "heap_in_use", "heap_free", "heap_mmapped"} <= set(parts), text
-    assert metric(text, "flyteplugd_executions") == n
-    per_exec = parts["executions"] / n
+    assert metric(text, "flyteplugd_executions") == tracked + n, text
+    per_exec = (after["executions"] - before["executions"]) / n
     # An entry, its strings, its kept object and its share of the table: about 1.6 KiB for
     # a pod task here (2.3 KiB before the strings were packed and the kept text sized).
-    assert 600 < per_exec < 2000, parts
-    assert parts["informer_cache"] > n * 64, parts
-    assert parts["heap_in_use"] > parts["executions"] + parts["informer_cache"], parts
+    assert 600 < per_exec < 2000, (per_exec, before, after)
+    assert after["informer_cache"] - before["informer_cache"] >= n * 64, (before, after)
+    assert after["heap_in_use"] > after["executions"] + after["informer_cache"], after
 
 
 def test_executions_lists_what_is_tracked(cluster, daemon_factory):
