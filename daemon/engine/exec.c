@@ -21,7 +21,7 @@ struct execution *exec_new(struct fpd_engine *e, const struct fpd_plugin *plugin
 	struct execution *x = fpd_calloc(1, sizeof(*x));
 	size_t nl = strlen(ns), ml = strlen(name);
 	/* "ns/name", then ns and name on their own: one allocation for the three */
-	x->key = fpd_malloc(2 * (nl + ml) + 3);
+	x->key = fpd_malloc(2 * (nl + ml) + 4);
 	x->namespace_ = x->key + nl + ml + 2;
 	x->name = x->namespace_ + nl + 1;
 	memcpy(x->namespace_, ns, nl + 1);

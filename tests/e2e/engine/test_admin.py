@@ -66,7 +66,10 @@ def test_memory_by_part(cluster, daemon_factory):
     ns = cluster.new_namespace("mem")
     _, text = http_get(d.admin_port, "/metrics")
     before, tracked = memory_parts(text), metric(text, "flyteplugd_executions")
-    assert {"executions", "informer_cache", "heap_in_use", "heap_free", "heap_mmapped"} <= set(before), text
+    # malloc's own totals are left out under AddressSanitizer (glibc's heap is not in use)
+    assert {"executions", "informer_cache"} <= set(before), text
+    sanitized = "heap_in_use" not in before
+    assert sanitized or {"heap_in_use", "heap_free", "heap_mmapped"} <= set(before), text
     n = 40
     metas = [d.stub.CreateTask(agent_pb2.CreateTaskRequest(
         template=flytekit_tasks.python_task(), output_prefix=f"s3://b/m/mem{i}/n0/data/0",
@@ -88,7 +91,7 @@ def test_memory_by_part(cluster, daemon_factory):
     # a pod task here (2.3 KiB before the strings were packed and the kept text sized).
     assert 600 < per_exec < 2000, (per_exec, before, after)
     assert after["informer_cache"] - before["informer_cache"] >= n * 64, (before, after)
-    assert after["heap_in_use"] > after["executions"] + after["informer_cache"], after
+    assert sanitized or after["heap_in_use"] > after["executions"] + after["informer_cache"], after
 
 
 def test_executions_lists_what_is_tracked(cluster, daemon_factory):
