@@ -267,6 +267,38 @@ void exec_set_phase(struct execution *x, enum fpd_phase phase, const char *code,
 		x->finished_ms = fpd_clock_wall_ms();
 }
 
+/* The kept text of x's own object t (changed): without the name, namespace and uid, which the
+ * entry holds already (100 bytes of 100,000 entries); entry_object puts them back. */
+static char *kept_text_of_entry(const struct execution *x, json_t *t)
+{
+	json_t *meta = json_object_get(t, "metadata");
+	const char *own[][2] = {{"name", x->name}, {"namespace", x->namespace_}, {"uid", x->uid}};
+	for (size_t i = 0; i < FPD_ARRAY_LEN(own); i++) {
+		const char *v = json_string_value(json_object_get(meta, own[i][0]));
+		if (v && v[0] && strcmp(v, own[i][1]) == 0)
+			json_object_del(meta, own[i][0]);
+	}
+	return kept_text(t);
+}
+
+/* x's object as kept (a new reference), or NULL. */
+static json_t *entry_object(const struct execution *x)
+{
+	json_t *t = x->observed ? json_loads(x->observed, 0, NULL) : NULL;
+	if (!t)
+		return NULL;
+	json_t *meta = json_object_get(t, "metadata");
+	if (!json_is_object(meta)) {
+		meta = json_object();
+		json_object_set_new(t, "metadata", meta);
+	}
+	const char *own[][2] = {{"name", x->name}, {"namespace", x->namespace_}, {"uid", x->uid}};
+	for (size_t i = 0; i < FPD_ARRAY_LEN(own); i++)
+		if (own[i][1][0] && !json_object_get(meta, own[i][0]))
+			json_object_set_new(meta, own[i][0], json_string(own[i][1]));
+	return t;
+}
+
 /* The related pods as JSON, for status(): a new array of *count parsed objects. */
 static json_t **parse_pods(const struct execution *x, size_t *count)
 {
@@ -432,8 +464,6 @@ static void observe(struct fpd_engine *e, struct execution *x, json_t *obj, bool
 		x->state = EXEC_ACTIVE;
 	note_polls(x, obj);
 	json_t *t = trim_keeping(obj, x->plugin->keep);
-	free(x->observed);
-	x->observed = kept_text(t);
 	x->observed_as_sent = as_sent;
 	bool terminal_before = fpd_phase_is_terminal(x->phase.phase);
 	/* Once finished, a task stays finished: later changes (a deletion, a restarted pod)
@@ -445,6 +475,8 @@ static void observe(struct fpd_engine *e, struct execution *x, json_t *obj, bool
 		exec_set_phase(x, x->aborted ? FPD_PHASE_ABORTED : FPD_PHASE_RETRYABLE_FAILED,
 		               x->aborted ? "Aborted" : "UnexpectedObjectDeletion", FPD_KIND_SYSTEM,
 		               "object [%s] terminated in the background, manually", x->key);
+	free(x->observed);
+	x->observed = kept_text_of_entry(x, t);
 	json_decref(t);
 }
 
@@ -483,7 +515,7 @@ void exec_recompute(struct fpd_engine *e, struct execution *x)
 {
 	if (!x->observed || fpd_phase_is_terminal(x->phase.phase))
 		return;
-	json_t *t = json_loads(x->observed, 0, NULL);
+	json_t *t = entry_object(x);
 	if (t)
 		run_status(e, x, t);
 	json_decref(t);
