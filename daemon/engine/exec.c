@@ -552,8 +552,7 @@ bool exec_create_refused(struct execution *x, int http, const char *msg, const c
 
 static size_t phase_bytes(const struct fpd_phase_info *pi)
 {
-	size_t n = exec_usable(pi->code) + exec_usable(pi->message) +
-	           exec_usable(pi->logs);
+	size_t n = exec_usable(pi->code) + exec_usable(pi->message) + exec_usable(pi->logs);
 	for (size_t i = 0; i < pi->log_count; i++)
 		n += exec_usable(pi->logs[i].name) + exec_usable(pi->logs[i].uri);
 	return n;
@@ -562,8 +561,7 @@ static size_t phase_bytes(const struct fpd_phase_info *pi)
 size_t exec_bytes(const struct execution *x)
 {
 	size_t n = exec_usable(x) + exec_usable(x->key) + exec_usable(x->uid) +
-	           exec_usable(x->id.block) + exec_usable(x->observed) +
-	           phase_bytes(&x->phase);
+	           exec_usable(x->id.block) + exec_usable(x->observed) + phase_bytes(&x->phase);
 	if (x->pods) {
 		size_t it = 0;
 		const char *k;

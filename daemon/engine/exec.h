@@ -41,7 +41,9 @@ struct execution {
 	struct watched_kind *kind;
 	struct exec_ref id;
 	json_t *pending; /* CREATING / WAITING_QUOTA: the object to POST */
-	char *observed;  /* compact JSON of the trimmed object as last seen, or NULL */
+	/* Compact JSON of the trimmed object as last seen, or NULL; without the identity
+	 * annotation, and without the name, namespace and uid when they are the entry's. */
+	char *observed;
 	struct fpd_map *pods; /* related pods (operator plugins): name -> trimmed JSON; or NULL */
 	struct fpd_phase_info phase;
 	int64_t started_ms, last_poll_ms, finished_ms, gone_ms;
