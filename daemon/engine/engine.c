@@ -436,6 +436,27 @@ bool fpd_engine_cleanup(const struct fpd_engine *e)
 	return e->cleanup;
 }
 
+void fpd_engine_get_memory(const struct fpd_engine *e, struct fpd_engine_memory *out)
+{
+	*out = (struct fpd_engine_memory){0};
+	/* A scrape must not hold the loop for a walk of 100,000 entries: the first ones in slot
+	 * order (by hash, so in no order of their own) stand for all. */
+	enum { SAMPLE = 1024 };
+	size_t it = 0, n = 0, bytes = 0;
+	const char *key;
+	void *v;
+	while (n < SAMPLE && fpd_map_next(&e->execs, &it, &key, &v)) {
+		bytes += exec_bytes(v) + exec_usable(key);
+		n++;
+	}
+	if (n)
+		out->executions = (size_t)((double)bytes * (double)e->execs.count / (double)n);
+	out->executions += exec_usable(e->execs.slots);
+	for (size_t i = 0; i < e->kind_count; i++)
+		if (e->kinds[i]->informer)
+			out->informer_cache += fpd_kube_informer_bytes(e->kinds[i]->informer);
+}
+
 void fpd_engine_get_stats(const struct fpd_engine *e, struct fpd_engine_stats *out)
 {
 	*out = e->stats;

@@ -176,4 +176,14 @@ struct fpd_engine_stats {
 };
 void fpd_engine_get_stats(const struct fpd_engine *e, struct fpd_engine_stats *out);
 
+/* Heap bytes the engine holds, by part, as malloc counts them (its rounding and headers
+ * included; JSON values that plugins attach to a phase are not counted). */
+struct fpd_engine_memory {
+	/* the entries, their strings, kept objects and the table: exact up to 1,024 entries,
+	 * beyond that the mean of 1,024 of them times the count */
+	size_t executions;
+	size_t informer_cache; /* the informers' stores */
+};
+void fpd_engine_get_memory(const struct fpd_engine *e, struct fpd_engine_memory *out);
+
 #endif

@@ -9,6 +9,7 @@
 #include "core/map.h"
 
 #include <flyteplugd/plugin.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -23,36 +24,40 @@ enum exec_state {
 	EXEC_GONE,          /* the object was deleted; kept a while so GetTask can say so */
 };
 
-/* Owned copy of a task attempt's identity (struct fpd_task_ref points into it). */
+/* Owned copy of a task attempt's identity: ref's strings all live in block. */
 struct exec_ref {
 	struct fpd_task_ref ref;
-	char *strings[12];
+	char *block;
 };
 
+/* One per tracked attempt; 100,000 of them must fit in a few hundred bytes each, so strings
+ * share allocations and rarely used parts are allocated when used. */
 struct execution {
-	char *key; /* namespace/name */
-	const struct fpd_plugin *plugin;
-	struct watched_kind *kind;
+	char *key; /* "namespace/name\0namespace\0name": namespace_ and name point into it */
 	char *namespace_;
 	char *name;
 	char *uid; /* "" until created */
-	enum exec_state state;
+	const struct fpd_plugin *plugin;
+	struct watched_kind *kind;
 	struct exec_ref id;
 	json_t *pending; /* CREATING / WAITING_QUOTA: the object to POST */
-	char *observed;  /* compact JSON of the trimmed object as last seen, or NULL */
+	/* Compact JSON of the trimmed object as last seen, or NULL; without the identity
+	 * annotation, and without the name, namespace and uid when they are the entry's. */
+	char *observed;
+	struct fpd_map *pods; /* related pods (operator plugins): name -> trimmed JSON; or NULL */
 	struct fpd_phase_info phase;
 	int64_t started_ms, last_poll_ms, finished_ms, gone_ms;
 	/* The latest poll any replica recorded on the object (FPD_ANNOTATION_LAST_POLL), or its
 	 * creation (a CreateTask is a sign of life too): 0 until observed. */
 	int64_t noted_poll_ms;
-	bool poll_noting; /* a PATCH recording a poll is in flight */
 	int64_t next_create_ms, create_backoff_ms;
+	enum exec_state state;
+	int busy;                /* kube calls in flight that refer to this entry */
+	bool poll_noting;        /* a PATCH recording a poll is in flight */
 	bool deleting;           /* we asked the API server to delete it */
 	bool finalizer_removing; /* a PATCH removing our finalizer is in flight */
 	bool aborted;            /* DeleteTask was called */
 	bool observed_as_sent;   /* observed is the object as sent, not the API server's copy */
-	struct fpd_map pods;     /* related pods (operator plugins): name -> trimmed JSON */
-	int busy;                /* kube calls in flight that refer to this entry */
 	bool dead;               /* removed from the map; freed when busy drops to 0 */
 };
 
@@ -94,6 +99,13 @@ void exec_set_phase(struct execution *x, enum fpd_phase phase, const char *code,
  * waits for quota. */
 bool exec_create_refused(struct execution *x, int http, const char *msg, const char *error,
                          int64_t retry_max_ms);
+/* Heap bytes of an allocation as malloc counts them (0 for NULL). */
+static inline size_t exec_usable(const void *p)
+{
+	return p ? malloc_usable_size((void *)p) : 0;
+}
+/* Heap bytes x holds (exec_usable of each of its allocations). */
+size_t exec_bytes(const struct execution *x);
 /* An entry's state as the admin endpoint shows it ("active", "waiting-for-quota", ...). */
 const char *exec_state_name(enum exec_state s);
 

@@ -54,6 +54,46 @@ def test_health_readiness_and_metrics(cluster, daemon_factory):
     assert metric(after, "flyteplugd_grpc_calls_total") >= 2
 
 
+def memory_parts(text):
+    return {k: int(v) for k, v in re.findall(r'^flyteplugd_memory_bytes\{part="(\w+)"\} (\d+)$',
+                                             text, re.M)}
+
+
+def test_memory_by_part(cluster, daemon_factory):
+    """flyteplugd_memory_bytes: what the execution table and the informer cache hold grows with
+    the tasks tracked, and an execution stays small (100,000 must fit in 256 MiB)."""
+    d = daemon_factory(admin=True)
+    ns = cluster.new_namespace("mem")
+    _, text = http_get(d.admin_port, "/metrics")
+    before, tracked = memory_parts(text), metric(text, "flyteplugd_executions")
+    # malloc's own totals are left out under AddressSanitizer (glibc's heap is not in use)
+    assert {"executions", "informer_cache"} <= set(before), text
+    sanitized = "heap_in_use" not in before
+    assert sanitized or {"heap_in_use", "heap_free", "heap_mmapped"} <= set(before), text
+    n = 40
+    metas = [d.stub.CreateTask(agent_pb2.CreateTaskRequest(
+        template=flytekit_tasks.python_task(), output_prefix=f"s3://b/m/mem{i}/n0/data/0",
+        task_execution_metadata=execution_metadata(ns, f"mem{i}")), timeout=30).resource_meta
+        for i in range(n)]
+    for m in metas:
+        d.stub.GetTask(agent_pb2.GetTaskRequest(resource_meta=m), timeout=30)
+    # every object seen by the watch (the cache holds them all, the entries keep its copy)
+    deadline = time.time() + 20
+    while True:
+        _, text = http_get(d.admin_port, "/metrics")
+        after = memory_parts(text)
+        if after["informer_cache"] - before["informer_cache"] >= n * 64 or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert metric(text, "flyteplugd_executions") == tracked + n, text
+    per_exec = (after["executions"] - before["executions"]) / n
+    # An entry, its strings, its kept object and its share of the table: about 1.5 KiB for
+    # a pod task here (2.3 KiB before the strings were packed and the kept text sized).
+    assert 600 < per_exec < 2000, (per_exec, before, after)
+    assert after["informer_cache"] - before["informer_cache"] >= n * 64, (before, after)
+    assert sanitized or after["heap_in_use"] > after["executions"] + after["informer_cache"], after
+
+
 def test_executions_lists_what_is_tracked(cluster, daemon_factory):
     """/executions: every tracked task with its object, identity, phase and log links, sorted,
     filtered by namespace, bounded by limit; bad parameters refused."""
