@@ -5,7 +5,7 @@
 #include "agent/pbcheck.h"
 #include "builtin.h"
 #include "core/config.h"
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 #include "engine/build.h"
 #include "engine/plugin_settings.h"
 #include "engine/registry.h"

@@ -26,7 +26,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 #include "kube/client.h"
 #include "kube/informer.h"
 

@@ -17,9 +17,9 @@
  */
 #include "admin/admin.h"
 
-#include "core/buf.h"
+#include <flyteplugd/buf.h>
 #include "core/log.h"
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 #include "engine/keys.h"
 #include "engine/report.h"
 #include "engine/tasktypes.h"

@@ -15,7 +15,7 @@
 #define FPD_ADMIN_ADMIN_H
 
 #include "core/config.h"
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "engine/engine.h"
 #include "grpc/grpc.h"
 

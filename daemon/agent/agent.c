@@ -9,7 +9,7 @@
 #include "agent/family.h"
 #include "agent/flyte1.h"
 #include "agent/flyte2.h"
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <stdlib.h>
 

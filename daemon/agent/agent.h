@@ -14,7 +14,7 @@
 #ifndef FPD_AGENT_AGENT_H
 #define FPD_AGENT_AGENT_H
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "engine/engine.h"
 #include "engine/registry.h"
 #include "grpc/grpc.h"

@@ -7,7 +7,7 @@
 
 #include "agent/flyte1.h"
 #include "agent/wire.h"
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <flyteplugd/structpb.h>
 

@@ -10,7 +10,7 @@
 #ifndef FPD_AGENT_FAMILY_H
 #define FPD_AGENT_FAMILY_H
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "engine/engine.h"
 #include "engine/registry.h"
 #include "grpc/grpc.h"

@@ -2,8 +2,8 @@
 #include "agent/wire.h"
 
 #include "agent/pbcheck.h"
-#include "core/error.h"
-#include "core/mem.h"
+#include <flyteplugd/error.h>
+#include <flyteplugd/mem.h>
 
 #include <stdio.h>
 #include <stdlib.h>

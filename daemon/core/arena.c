@@ -1,7 +1,7 @@
 /* Region allocator: see arena.h. */
 #include "core/arena.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <stdalign.h>
 #include <stdint.h>

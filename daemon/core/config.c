@@ -2,7 +2,7 @@
 #include "core/config.h"
 
 #include "core/log.h"
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 #include "core/yaml.h"
 
 #include <stddef.h>

@@ -7,7 +7,7 @@
 #ifndef FPD_CORE_CONFIG_H
 #define FPD_CORE_CONFIG_H
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "core/schema.h"
 
 #include <flyteplugd/settings.h>

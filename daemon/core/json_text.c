@@ -1,7 +1,7 @@
 /* JSON text from jansson values: see json_text.h. */
 #include "core/json_text.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* String-keyed hash map: see map.h. */
 #include "core/map.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <stdint.h>
 #include <stdlib.h>

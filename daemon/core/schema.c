@@ -1,7 +1,7 @@
 /* Schema-driven validation of YAML into structs: see schema.h. */
 #include "core/schema.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <errno.h>
 #include <inttypes.h>

@@ -11,7 +11,7 @@
 #ifndef FPD_CORE_SCHEMA_H
 #define FPD_CORE_SCHEMA_H
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "core/yaml.h"
 
 #include <flyteplugd/schema.h>

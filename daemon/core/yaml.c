@@ -1,7 +1,7 @@
 /* YAML document tree: see yaml.h. */
 #include "core/yaml.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <errno.h>
 #include <stdio.h>

@@ -9,7 +9,7 @@
 #ifndef FPD_CORE_YAML_H
 #define FPD_CORE_YAML_H
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -7,7 +7,7 @@
 #define FPD_ENGINE_BUILD_H
 
 #include "core/config.h"
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "engine/engine.h"
 #include "engine/plugin_settings.h"
 #include "engine/policy.h"

@@ -6,7 +6,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 #include "engine/build.h"
 #include "engine/decorate.h"
 

@@ -2,7 +2,7 @@
 #include "engine/decorate.h"
 
 #include "core/json_text.h"
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <flyteplugd/object.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
 #ifndef FPD_ENGINE_DECORATE_H
 #define FPD_ENGINE_DECORATE_H
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 
 #include <flyteplugd/settings.h>
 #include <flyteplugd/task.h>

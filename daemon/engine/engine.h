@@ -29,7 +29,7 @@
 #define FPD_ENGINE_ENGINE_H
 
 #include "core/config.h"
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "engine/plugin_settings.h"
 #include "engine/policy.h"
 #include "engine/registry.h"

@@ -6,7 +6,7 @@
 #include "core/clock.h"
 #include "core/json_text.h"
 #include "core/log.h"
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 #include "engine/decorate.h"
 
 #include <flyteplugd/object.h>

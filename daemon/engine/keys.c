@@ -1,7 +1,7 @@
 /* The signing key list: checks, derivation (SHA-256 of the material) and loading; see keys.h. */
 #include "engine/keys.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <flyteplugd/base64.h>
 

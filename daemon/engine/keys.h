@@ -24,7 +24,7 @@
 #define FPD_ENGINE_KEYS_H
 
 #include "core/config.h"
-#include "core/error.h"
+#include <flyteplugd/error.h>
 
 #include <jansson.h>
 #include <stddef.h>

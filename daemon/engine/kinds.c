@@ -6,7 +6,7 @@
  */
 #include "engine/internal.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <stdio.h>
 #include <string.h>

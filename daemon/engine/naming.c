@@ -1,8 +1,8 @@
 /* Flyte's naming rules: see naming.h. */
 #include "engine/naming.h"
 
-#include "core/buf.h"
-#include "core/mem.h"
+#include <flyteplugd/buf.h>
+#include <flyteplugd/mem.h>
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* Plugins' own settings: see plugin_settings.h. */
 #include "engine/plugin_settings.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 #include "core/schema.h"
 
 #include <stdlib.h>

@@ -10,7 +10,7 @@
  */
 #include "engine/podsecurity.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <stdarg.h>
 #include <stdbool.h>

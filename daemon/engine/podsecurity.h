@@ -12,7 +12,7 @@
 #ifndef FPD_ENGINE_PODSECURITY_H
 #define FPD_ENGINE_PODSECURITY_H
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 
 #include <jansson.h>
 

@@ -9,7 +9,7 @@
  */
 #include "engine/policy.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <fnmatch.h>
 #include <stdio.h>

@@ -13,7 +13,7 @@
 #define FPD_ENGINE_POLICY_H
 
 #include "core/config.h"
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "engine/podsecurity.h"
 
 #include <jansson.h>

@@ -1,7 +1,7 @@
 /* Task preparation: see prepare.h. */
 #include "engine/prepare.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 #include "engine/decorate.h"
 #include "engine/naming.h"
 

@@ -7,7 +7,7 @@
 #define FPD_ENGINE_PREPARE_H
 
 #include "core/config.h"
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "engine/engine.h"
 
 #include <flyteplugd/plugin.h>

@@ -1,7 +1,7 @@
 /* Plugin registry: see registry.h. A plain array: there are tens of plugins, not thousands. */
 #include "engine/registry.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 #include "engine/naming.h"
 #include "engine/tasktypes.h"
 

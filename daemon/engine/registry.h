@@ -8,7 +8,7 @@
 #define FPD_ENGINE_REGISTRY_H
 
 #include "core/config.h"
-#include "core/error.h"
+#include <flyteplugd/error.h>
 
 #include <flyteplugd/plugin.h>
 #include <stddef.h>

@@ -16,9 +16,9 @@
  */
 #include "engine/report.h"
 
-#include "core/buf.h"
+#include <flyteplugd/buf.h>
 #include "core/clock.h"
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 #include "engine/internal.h"
 
 #include <flyteplugd/base64.h>

@@ -5,7 +5,7 @@
 #ifndef FPD_ENGINE_REPORT_H
 #define FPD_ENGINE_REPORT_H
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "engine/engine.h"
 
 #include <stddef.h>

@@ -1,8 +1,8 @@
 /* resource_meta encoding and signature: see resource_meta.h. */
 #include "engine/resource_meta.h"
 
-#include "core/buf.h"
-#include "core/mem.h"
+#include <flyteplugd/buf.h>
+#include <flyteplugd/mem.h>
 
 #include <flyteplugd/base64.h>
 

@@ -12,7 +12,7 @@
 #ifndef FPD_ENGINE_RESOURCE_META_H
 #define FPD_ENGINE_RESOURCE_META_H
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "engine/keys.h"
 
 #include <stddef.h>

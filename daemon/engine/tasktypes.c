@@ -2,7 +2,7 @@
 #include "engine/tasktypes.h"
 
 #include "core/log.h"
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 #include "core/schema.h"
 #include "core/yaml.h"
 #include "crd/crd.h"

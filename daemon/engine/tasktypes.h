@@ -12,7 +12,7 @@
 #define FPD_ENGINE_TASKTYPES_H
 
 #include "core/config.h"
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "engine/registry.h"
 
 #include <jansson.h>

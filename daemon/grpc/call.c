@@ -9,7 +9,7 @@
  */
 #include "grpc/internal.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <stdarg.h>
 #include <stdio.h>

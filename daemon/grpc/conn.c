@@ -17,7 +17,7 @@
 #include "grpc/internal.h"
 
 #include "core/log.h"
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <stdlib.h>
 #include <string.h>

@@ -28,7 +28,7 @@
 #define FPD_GRPC_GRPC_H
 
 #include "core/config.h"
-#include "core/error.h"
+#include <flyteplugd/error.h>
 
 #include <ev.h>
 #include <stddef.h>

@@ -2,7 +2,7 @@
 #include "grpc/health.h"
 
 #include "core/log.h"
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <stdbool.h>
 #include <stdio.h>

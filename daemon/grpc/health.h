@@ -11,7 +11,7 @@
 #ifndef FPD_GRPC_HEALTH_H
 #define FPD_GRPC_HEALTH_H
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "grpc/grpc.h"
 
 #include <stddef.h>

@@ -30,7 +30,7 @@
 #include "grpc/internal.h"
 
 #include "core/log.h"
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* gRPC wire helpers: see wire.h. */
 #include "grpc/wire.h"
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 
 #include <string.h>
 

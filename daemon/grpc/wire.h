@@ -11,7 +11,7 @@
 #ifndef FPD_GRPC_WIRE_H
 #define FPD_GRPC_WIRE_H
 
-#include "core/buf.h"
+#include <flyteplugd/buf.h>
 #include "grpc/grpc.h"
 
 #include <stdbool.h>

@@ -1,7 +1,7 @@
 /* Permission checks through SelfSubjectAccessReview: see access.h. */
 #include "kube/access.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
 #ifndef FPD_KUBE_ACCESS_H
 #define FPD_KUBE_ACCESS_H
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "kube/client.h"
 
 #include <stddef.h>

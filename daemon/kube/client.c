@@ -1,9 +1,9 @@
 /* REST verbs and typed errors on top of the transport: see client.h. */
 #include "kube/client.h"
 
-#include "core/buf.h"
+#include <flyteplugd/buf.h>
 #include "core/json_text.h"
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 #include "kube/prune.h"
 
 #include <stdio.h>

@@ -22,7 +22,7 @@
 #define FPD_KUBE_CLIENT_H
 
 #include "core/config.h"
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "kube/creds.h"
 #include "kube/http.h"
 #include "kube/resource.h"

@@ -1,7 +1,7 @@
 /* Credential sources and helpers shared by kubeconfig and in-cluster loading: see creds.h. */
 #include "kube/creds.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <errno.h>
 #include <stdint.h>

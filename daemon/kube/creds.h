@@ -15,7 +15,7 @@
 #define FPD_KUBE_CREDS_H
 
 #include "core/config.h"
-#include "core/error.h"
+#include <flyteplugd/error.h>
 
 #include <stdbool.h>
 #include <stddef.h>

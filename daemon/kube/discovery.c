@@ -1,7 +1,7 @@
 /* Kind → resource discovery, cached per group/version: see discovery.h. */
 #include "kube/discovery.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
 #ifndef FPD_KUBE_DISCOVERY_H
 #define FPD_KUBE_DISCOVERY_H
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "kube/client.h"
 #include "kube/resource.h"
 

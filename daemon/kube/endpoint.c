@@ -8,7 +8,7 @@
 #include "kube/endpoint.h"
 
 #include "core/log.h"
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>

@@ -14,7 +14,7 @@
 #ifndef FPD_KUBE_ENDPOINT_H
 #define FPD_KUBE_ENDPOINT_H
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "kube/creds.h"
 
 #include <curl/curl.h>

@@ -25,7 +25,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 #include "kube/endpoint.h"
 #include "kube/multi.h"
 #include "kube/ratelimit.h"

@@ -29,7 +29,7 @@
 #ifndef FPD_KUBE_HTTP_H
 #define FPD_KUBE_HTTP_H
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "kube/creds.h"
 
 #include <ev.h>

@@ -1,7 +1,7 @@
 /* In-cluster service-account credentials (client-go rest.InClusterConfig): see creds.h. */
 #include "kube/creds.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,12 +1,12 @@
 /* List+watch with a compact cache, following client-go's reflector: see informer.h. */
 #include "kube/informer.h"
 
-#include "core/buf.h"
+#include <flyteplugd/buf.h>
 #include "core/clock.h"
 #include "core/json_text.h"
 #include "core/log.h"
 #include "core/map.h"
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 #include "kube/backoff.h"
 #include "kube/http.h"
 #include "kube/prune.h"

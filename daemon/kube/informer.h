@@ -41,7 +41,7 @@
 #ifndef FPD_KUBE_INFORMER_H
 #define FPD_KUBE_INFORMER_H
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "kube/client.h"
 #include "kube/resource.h"
 #include "kube/store.h"

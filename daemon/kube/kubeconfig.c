@@ -6,7 +6,7 @@
  */
 #include "kube/creds.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 #include "core/yaml.h"
 
 #include <flyteplugd/base64.h>

@@ -3,7 +3,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <math.h>
 #include <openssl/rand.h>

@@ -9,8 +9,8 @@
  */
 #include "kube/multi.h"
 
-#include "core/error.h"
-#include "core/mem.h"
+#include <flyteplugd/error.h>
+#include <flyteplugd/mem.h>
 
 #include <stdlib.h>
 

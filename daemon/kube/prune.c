@@ -1,7 +1,7 @@
 /* Pruned JSON parsing: see prune.h. */
 #include "kube/prune.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -13,7 +13,7 @@
 #ifndef FPD_KUBE_PRUNE_H
 #define FPD_KUBE_PRUNE_H
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 
 #include <jansson.h>
 #include <stddef.h>

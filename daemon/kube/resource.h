@@ -6,8 +6,8 @@
 #ifndef FPD_KUBE_RESOURCE_H
 #define FPD_KUBE_RESOURCE_H
 
-#include "core/buf.h"
-#include "core/error.h"
+#include <flyteplugd/buf.h>
+#include <flyteplugd/error.h>
 
 #include <stdbool.h>
 

@@ -2,7 +2,7 @@
  * secret_key.h. */
 #include "kube/secret_key.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <flyteplugd/base64.h>
 

@@ -1,7 +1,7 @@
 /* Typed Kubernetes API errors: see status.h. */
 #include "kube/status.h"
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 
 #include <stdio.h>
 #include <string.h>

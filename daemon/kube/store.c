@@ -1,7 +1,7 @@
 /* Compact object cache: see store.h. */
 #include "kube/store.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <stdlib.h>
 #include <string.h>

@@ -15,8 +15,8 @@
 #ifndef FPD_KUBE_STREAM_H
 #define FPD_KUBE_STREAM_H
 
-#include "core/buf.h"
-#include "core/error.h"
+#include <flyteplugd/buf.h>
+#include <flyteplugd/error.h>
 
 #include <jansson.h>
 #include <stdbool.h>

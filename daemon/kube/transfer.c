@@ -10,7 +10,7 @@
 #include "kube/transfer.h"
 
 #include "core/clock.h"
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <stdio.h>
 #include <stdlib.h>

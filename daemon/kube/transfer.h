@@ -7,7 +7,7 @@
 #ifndef FPD_KUBE_TRANSFER_H
 #define FPD_KUBE_TRANSFER_H
 
-#include "core/buf.h"
+#include <flyteplugd/buf.h>
 #include "kube/endpoint.h"
 #include "kube/http.h"
 

@@ -3,7 +3,7 @@
  * fixtures that must each be refused at the line:col and with the text their "# expect: L:C text"
  * header names, whatever loads them (the configuration alone, or the plugins' settings too).
  */
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "fpd_test.h"
 
 #include <dirent.h>

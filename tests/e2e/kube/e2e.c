@@ -1,7 +1,7 @@
 /* kube e2e helpers: see e2e.h. */
 #include "e2e.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * in tests/unit/kube/test_creds.c.) */
 #include "e2e.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <stdio.h>
 #include <stdlib.h>

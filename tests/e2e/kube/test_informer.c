@@ -3,7 +3,7 @@
 #include "e2e.h"
 
 #include "core/log.h"
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <stdio.h>
 #include <stdlib.h>

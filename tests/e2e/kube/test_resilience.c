@@ -8,7 +8,7 @@
  * its own client, so that changes really happen behind the informer's back. */
 #include "e2e.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <stdio.h>
 #include <stdlib.h>

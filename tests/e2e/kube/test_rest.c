@@ -3,7 +3,7 @@
  * 422 and 403. */
 #include "e2e.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 static struct ev_loop *loop;
 static struct fpd_kube_client *admin;

@@ -4,7 +4,7 @@
 #include "e2e.h"
 
 #include "core/config.h"
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * secrets gets an error that says what is missing. */
 #include "e2e.h"
 
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 #include "kube/secret_key.h"
 
 static struct ev_loop *loop;

@@ -8,7 +8,7 @@
 #include "e2e.h"
 
 #include "core/log.h"
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 #include "kube/http.h"
 
 #include <curl/curl.h>

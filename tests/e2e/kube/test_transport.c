@@ -5,7 +5,7 @@
 #include "e2e.h"
 
 #include "core/clock.h"
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 #include "kube/http.h"
 
 #include <curl/curl.h>

@@ -8,7 +8,7 @@
  */
 #include "engine/podsecurity.h"
 
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "fpd_test.h"
 
 #include <jansson.h>

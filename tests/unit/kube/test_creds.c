@@ -1,6 +1,6 @@
 /* kubeconfig and in-cluster loading (kube/creds.h) with fixture files. */
 #include "kube/creds.h"
-#include "core/mem.h"
+#include <flyteplugd/mem.h>
 #include "fpd_test.h"
 
 #include <flyteplugd/base64.h>

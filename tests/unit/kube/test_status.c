@@ -1,5 +1,5 @@
 /* API error parsing (kube/status.h) with Status bodies captured from kube-apiserver. */
-#include "core/error.h"
+#include <flyteplugd/error.h>
 #include "kube/status.h"
 #include "fpd_test.h"
 
