@@ -168,6 +168,7 @@ void calls_free(struct fpd_engine *e)
 {
 	ev_clear_pending(e->loop, &e->created_later);
 	drop_created(e, false);
+	/* Waits on informers are dropped with the informers, freed right after (engine.c). */
 	for (struct pending_call *c = e->calls; c; c = c->next)
 		fpd_kube_cancel(e->kube, c);
 	while (e->calls)
@@ -487,31 +488,99 @@ static void on_get_fetched(void *ud, const struct fpd_kube_result *res)
 	call_free(e, c);
 }
 
+/* The cache-miss GET, for an object no list to come will bring. Frees c on failure. */
+static void get_fetch(struct fpd_engine *e, struct pending_call *c, struct watched_kind *k)
+{
+	struct fpd_kube_ref ref = {&k->gvr, c->meta.namespace_, c->meta.name, NULL};
+	struct fpd_error err;
+	e->stats.get_fetches++;
+	if (fpd_kube_get(e->kube, &ref, on_get_fetched, c, &err) == FPD_AGAIN)
+		return;
+	call_reply_error(c, FPD_EIO, "%s", err.text);
+	call_free(e, c);
+}
+
+/* The wait of get_wait ended: obj is the object the list (or a watch event) delivered, or
+ * NULL when the list completed without it or engine.unlisted_wait passed first. */
+static void on_get_waited(void *ud, const struct fpd_kube_obj *obj)
+{
+	struct pending_call *c = ud;
+	struct fpd_engine *e = c->engine;
+	struct watched_kind *k = c->waiting;
+	c->waiting = NULL;
+	if (obj)
+		e->stats.get_waits_delivered++;
+	else if (fpd_kube_informer_synced(k->informer))
+		e->stats.get_waits_unlisted++;
+	else
+		e->stats.get_waits_timed_out++;
+	/* The informer built the entry from the object before it called. */
+	struct execution *x = exec_find(e, c->meta.namespace_, c->meta.name);
+	if (x && strcmp(x->uid, c->meta.uid) == 0) {
+		answer_get(e, c, x);
+		call_free(e, c);
+		return;
+	}
+	/* Not listed, too late, or another object of that name: as without the wait. */
+	get_fetch(e, c, k);
+}
+
+/* After a restart, GetTask calls for objects the informer's first list has not delivered yet
+ * wait for it rather than each GETting its object behind the rate limit: the list brings them
+ * all, at the rate the server streams. Only while that list runs, and at most
+ * engine.unlisted_wait, so that a list that never completes still lets the call through. True
+ * when c waits (on_get_waited answers it). */
+static bool get_wait(struct fpd_engine *e, struct pending_call *c, struct watched_kind *k)
+{
+	int64_t wait_ms = e->cfg->engine.unlisted_wait_ms;
+	if (!k->informer || fpd_kube_informer_synced(k->informer) || wait_ms <= 0)
+		return false;
+	struct fpd_error err;
+	if (fpd_kube_informer_wait(k->informer, c->meta.namespace_, c->meta.name, wait_ms,
+	                           on_get_waited, c, &err) != FPD_AGAIN)
+		return false; /* cached now, but not as this task's object */
+	c->waiting = k;
+	return true;
+}
+
 void fpd_engine_get(struct fpd_engine *e, const struct fpd_meta *meta, fpd_engine_done_fn done,
                     void *ud)
 {
 	struct pending_call *c = call_new(e, done, ud);
 	e->stats.gets++;
 	const struct fpd_plugin *plugin;
-	if (verify_meta(e, c, meta, &plugin) == FPD_OK) {
-		struct execution *x = exec_find(e, c->meta.namespace_, c->meta.name);
-		if (x && (strcmp(c->meta.uid, "-") == 0 || strcmp(x->uid, c->meta.uid) == 0)) {
-			answer_get(e, c, x);
-		} else if (strcmp(c->meta.uid, "-") == 0) {
-			reply_system_failure(c, "CreateLost",
-			                     "flyteplugd restarted before the object for this "
-			                     "attempt could be created; Flyte will retry the task");
-		} else {
-			/* Not in the cache (a restart, or the informer has not listed yet). */
-			struct watched_kind *k = kinds_for(e, plugin);
-			struct fpd_kube_ref ref = {&k->gvr, c->meta.namespace_, c->meta.name, NULL};
-			struct fpd_error err;
-			if (fpd_kube_get(e->kube, &ref, on_get_fetched, c, &err) == FPD_AGAIN)
-				return;
-			call_reply_error(c, FPD_EIO, "%s", err.text);
-		}
+	if (verify_meta(e, c, meta, &plugin) != FPD_OK) {
+		call_free(e, c);
+		return;
+	}
+	struct execution *x = exec_find(e, c->meta.namespace_, c->meta.name);
+	if (x && (strcmp(c->meta.uid, "-") == 0 || strcmp(x->uid, c->meta.uid) == 0)) {
+		answer_get(e, c, x);
+	} else if (strcmp(c->meta.uid, "-") == 0) {
+		reply_system_failure(c, "CreateLost",
+		                     "flyteplugd restarted before the object for this "
+		                     "attempt could be created; Flyte will retry the task");
+	} else {
+		/* Not in the cache: a restart, or created a moment ago by another replica. */
+		struct watched_kind *k = kinds_for(e, plugin);
+		if (!x && get_wait(e, c, k))
+			return;
+		get_fetch(e, c, k);
+		return;
 	}
 	call_free(e, c);
+}
+
+void calls_unwait(struct fpd_engine *e, struct watched_kind *k)
+{
+	/* get_fetch may free the call: take the next one first. */
+	for (struct pending_call *c = e->calls, *next; c; c = next) {
+		next = c->next;
+		if (c->waiting != k)
+			continue;
+		c->waiting = NULL;
+		get_fetch(e, c, k);
+	}
 }
 
 /* ---- DeleteTask and deletions -------------------------------------------------------- */
