@@ -14,6 +14,20 @@
    reported as medians and ratios.
 Targets (issue 5): GetTask >= 20,000 calls/s; RSS < 64 MiB at 10,000 tasks; CreateTask within
 1.2x of the bare POST.
+
+    FPD_BIN=build/daemon/flyteplugd .venv/bin/python bench/engine/run.py --scale [--tasks 100000]
+
+Scale mode (issue 18; not in CI: the API server needs ~6 GiB and etcd ~1 GiB at 100,000 pods),
+with flyteplugd's default settings throughout (no kubernetes.qps or budgets in its config):
+1. sustained creates: --rate-creates bare POSTs of the pod CreateTask builds (64 in flight,
+   64 HTTP/1.1 connections) next to as many CreateTask calls (64 in flight), two rounds each,
+   alternating; creates/s of each and their ratio (target >= 0.9);
+2. creates the rest of --tasks through CreateTask; RSS once every task answers (target < 256 MiB);
+3. GetTask throughput and p99 with h2load as above (target >= 250,000 calls/s);
+4. restarts the daemon (SIGTERM, same configuration) and at once sends GetTask for --sample old
+   resource_metas, all at the same time; reports the time from the restart to /readyz (target
+   <= 5 s), to every sampled call answered with the phase it had before (target <= 2 s), the
+   GetTask waits and cache-miss GETs the daemon counted, and the RSS after the relist.
 """
 from __future__ import annotations
 
@@ -22,6 +36,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import ssl
 import http.client
 import statistics
@@ -29,6 +44,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -137,13 +153,196 @@ def ms(values):
     return statistics.median(values) * 1000
 
 
+def admin_get(port, path):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        return r.status, r.read().decode()
+    except OSError:
+        return 0, ""
+    finally:
+        conn.close()
+
+
+def post_many(cluster, ns, obj, n, prefix):
+    """n bare POSTs of obj renamed, 64 in flight on 64 connections; returns POSTs/s."""
+    bodies = []
+    for i in range(n):
+        o = renamed(obj, f"{prefix}{i}")
+        bodies.append(json.dumps(o))
+    conns = [api_connection(cluster) for _ in range(64)]
+
+    def worker(k):
+        for i in range(k, n, 64):
+            conns[k].request("POST", f"/api/v1/namespaces/{ns}/pods", bodies[i],
+                             {"Content-Type": "application/json"})
+            r = conns[k].getresponse()
+            r.read()
+            assert r.status == 201, (r.status, i)
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(64) as pool:
+        list(pool.map(worker, range(64)))
+    elapsed = time.perf_counter() - t0
+    for c in conns:
+        c.close()
+    return n / elapsed
+
+
+def start_daemon(binary, config, log):
+    return subprocess.Popen([binary, "serve", "--config", str(config)], stdout=log, stderr=log)
+
+
+def gettask_metrics(port):
+    _, text = admin_get(port, "/metrics")
+    return {m.group(1): float(m.group(2)) for m in
+            re.finditer(r"^(flyteplugd_gettask_(?:waits|fetches)_total(?:\{[^}]*\})?) (\S+)$",
+                        text, re.M)}
+
+
+def scale(a, binary):
+    tasks = a.tasks or 100000
+    work = Path(tempfile.mkdtemp(prefix="fpd-bench-scale-"))
+    print(f"scale run: {tasks} tasks; work directory {work}")
+    with Cluster(workdir=work / "cluster", etcd_quota_bytes=8 << 30,
+                 apiserver_memory_limit=a.apiserver_memory) as cluster:
+        port, admin = free_port(), free_port()
+        key = work / "key"
+        key.write_bytes(os.urandom(32))
+        config = work / "flyteplugd.yaml"
+        # Default settings: only where the API server is, the key, and the listeners.
+        config.write_text(f'log: {{level: warn}}\ngrpc: {{listen: "127.0.0.1:{port}"}}\n'
+                          f'admin: {{listen: "127.0.0.1:{admin}"}}\n'
+                          f'leader_election: {{enabled: false}}\n'
+                          f'kubernetes: {{kubeconfig: "{cluster.kubeconfig}"}}\n'
+                          f'engine: {{signing_key_file: "{key}"}}\n')
+        log = open(work / "flyteplugd.log", "wb")
+        daemon = start_daemon(binary, config, log)
+        try:
+            ch = grpc.insecure_channel(f"127.0.0.1:{port}")
+            grpc.channel_ready_future(ch).result(timeout=30)
+            stub = agent_pb2_grpc.AsyncAgentServiceStub(ch)
+            idle = rss_mib(daemon.pid)
+            template = flytekit_tasks.python_task()
+            tpl = work / "t.pb"
+            tpl.write_bytes(template.SerializeToString())
+            ns = cluster.new_namespace("scale")
+            raw_ns = cluster.new_namespace("raw")
+
+            # 1. Sustained creates next to bare POSTs of the same pod, rounds alternating.
+            obj = render(binary, config, work, tpl, execution_metadata(raw_ns, "raw"))
+            obj["metadata"]["labels"].pop("app.kubernetes.io/managed-by", None)  # not tracked
+            n = a.rate_creates
+            posts, creates, metas = [], [], []
+            for r in range(2):
+                posts.append(post_many(cluster, raw_ns, obj, n, f"p{r}-"))
+                t0 = time.perf_counter()
+                metas += create_all(stub, ns, template, n, f"c{r}-")
+                creates.append(n / (time.perf_counter() - t0))
+            post_rate, create_rate = statistics.median(posts), statistics.median(creates)
+            print(f"sustained, 64 in flight, default settings ({n} per round, 2 rounds): "
+                  f"CreateTask {create_rate:,.0f}/s ({', '.join(f'{c:,.0f}' for c in creates)}), "
+                  f"bare POSTs {post_rate:,.0f}/s ({', '.join(f'{p:,.0f}' for p in posts)}); "
+                  f"ratio {create_rate / post_rate:.2f} (target >= 0.9)")
+
+            # 2. The rest of the tasks; RSS once every one answers from the cache.
+            t0 = time.time()
+            metas += create_all(stub, ns, template, tasks - len(metas), "b")
+            print(f"created {len(metas)} tasks ({time.time() - t0:.0f} s for the last "
+                  f"{tasks - 2 * n})")
+            step = max(1, len(metas) // a.sample)
+            sample = metas[::step][: a.sample]
+            futures = [stub.GetTask.future(agent_pb2.GetTaskRequest(resource_meta=m), timeout=60)
+                       for m in sample]
+            before = [f.result().resource.phase for f in futures]
+            time.sleep(2)
+            rss = rss_mib(daemon.pid)
+            print(f"flyteplugd RSS: idle {idle:.1f} MiB; with {len(metas)} tasks, after creating "
+                  f"them: {rss:.1f} MiB ({(rss - idle) * 1048576 / len(metas):,.0f} B/task; "
+                  f"target < 256 MiB)")
+
+            # 3. GetTask at this scale.
+            rps, p50, p99, ok, _ = h2load_gettask(port, metas[len(metas) // 2], a.seconds, work)
+            print(f"GetTask from cache at {len(metas)}: {rps:,.0f} calls/s, p50 {p50:.2f} ms, "
+                  f"p99 {p99:.2f} ms ({ok} responses, 64 streams; target >= 250,000/s)")
+
+            # 4. Restart; old metas answered; readiness.
+            ch.close()
+            daemon.terminate()
+            daemon.wait(timeout=120)
+            ready = {}
+
+            def poll_ready():
+                while time.perf_counter() - t0 < 300:
+                    if admin_get(admin, "/readyz")[0] == 200:
+                        ready["s"] = time.perf_counter() - t0
+                        return
+                    time.sleep(0.01)
+            t0 = time.perf_counter()
+            daemon = start_daemon(binary, config, log)
+            poller = threading.Thread(target=poll_ready)
+            poller.start()
+            while True:  # the port accepts: connect at once, not after a gRPC reconnect backoff
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if daemon.poll() is not None:
+                        raise SystemExit(f"flyteplugd exited {daemon.returncode}; see {work}")
+                    time.sleep(0.005)
+            ch = grpc.insecure_channel(f"127.0.0.1:{port}")
+            grpc.channel_ready_future(ch).result(timeout=60)
+            stub = agent_pb2_grpc.AsyncAgentServiceStub(ch)
+            grpc_s = time.perf_counter() - t0
+            pending = dict(enumerate(sample))
+            retries = 0
+            while pending and time.perf_counter() - t0 < 120:
+                futs = {i: stub.GetTask.future(agent_pb2.GetTaskRequest(resource_meta=m),
+                                               timeout=60) for i, m in pending.items()}
+                for i, f in futs.items():
+                    try:
+                        if f.result().resource.phase == before[i]:
+                            del pending[i]
+                    except grpc.RpcError:
+                        pass
+                retries += 1 if pending else 0
+            answered_s = time.perf_counter() - t0
+            poller.join()
+            ready_s = ready.get("s")
+            print(f"restart at {len(metas)}: gRPC up {grpc_s:.2f} s; every one of {len(sample)} "
+                  f"old resource_metas answered as before: "
+                  + (f"{answered_s:.2f} s" if not pending else f"NOT ALL ({len(pending)} left)")
+                  + f" (rounds repeated: {retries}; target <= 2 s); /readyz "
+                  + (f"{ready_s:.2f} s" if ready_s is not None else "never") + " (target <= 5 s)")
+            print(f"  GetTask waits and cache-miss GETs: {gettask_metrics(admin)}")
+            time.sleep(2)
+            rss2 = rss_mib(daemon.pid)
+            print(f"flyteplugd RSS after the restart and relist: {rss2:.1f} MiB "
+                  f"({(rss2 - idle) * 1048576 / len(metas):,.0f} B/task; target < 256 MiB)")
+            ch.close()
+        finally:
+            daemon.terminate()
+            daemon.wait(timeout=120)
+            log.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--tasks", type=int, default=10000)
+    ap.add_argument("--tasks", type=int, default=None, help="10000; 100000 with --scale")
+    ap.add_argument("--scale", action="store_true", help="the restart-at-scale run (issue 18)")
+    ap.add_argument("--sample", type=int, default=1000, help="--scale: old metas asked after the restart")
+    ap.add_argument("--rate-creates", type=int, default=2000,
+                    help="--scale: creates and bare POSTs per round of the sustained-rate measure")
+    ap.add_argument("--apiserver-memory", default="10GiB",
+                    help="--scale: kube-apiserver's GOMEMLIMIT")
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--latency-samples", type=int, default=200)
     a = ap.parse_args()
     binary = os.environ.get("FPD_BIN", str(ROOT / "build" / "daemon" / "flyteplugd"))
+    if a.scale:
+        scale(a, binary)
+        return
+    a.tasks = a.tasks or 10000
     work = Path(tempfile.mkdtemp(prefix="fpd-bench-engine-"))
     with Cluster(workdir=work / "cluster") as cluster:
         port = free_port()
