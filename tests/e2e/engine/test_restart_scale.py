@@ -1,8 +1,9 @@
-"""A restart over many existing tasks: GetTask calls for objects the informer has not listed yet
-are answered when its first list delivers them, without a GET of their own (counted by the real
-API server's apiserver_request_total), and a call the list cannot answer in time still gets its
-answer through the GET. The list is slowed on purpose: paged (no streaming list), small pages,
-and an overall client rate of a few requests per second."""
+"""A restart over many existing tasks: GetTask calls (Flyte 1 and Flyte 2 services alike) for
+objects the informer has not listed yet are answered when its first list delivers them, without
+a GET of their own (counted by the real API server's apiserver_request_total), and a call the
+list cannot answer in time still gets its answer through the GET. The list is slowed on
+purpose: paged (no streaming list), small pages, and an overall client rate of a few requests
+per second."""
 from __future__ import annotations
 
 import re
@@ -12,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from flyteidl.admin import agent_pb2
 from flyteidl.core import execution_pb2
+from flyteidl2.connector import connector_pb2, service_pb2_grpc
 
 import flytekit_tasks
 from conftest import execution_metadata
@@ -32,11 +34,19 @@ def create_many(daemon, ns, n):
 
 
 def get_all(daemon, metas):
-    def one(meta):
+    """GetTask for every meta at once, every other one through the Flyte 2 service."""
+    stub2 = service_pb2_grpc.AsyncConnectorServiceStub(daemon.channel)
+
+    def one(im):
+        i, meta = im
+        if i % 2:
+            return stub2.GetTask(connector_pb2.GetTaskRequest(
+                resource_meta=meta, task_category=connector_pb2.TaskCategory(name="python-task")),
+                timeout=30).resource
         return daemon.stub.GetTask(agent_pb2.GetTaskRequest(task_type="python-task",
                                                             resource_meta=meta), timeout=30).resource
     with ThreadPoolExecutor(len(metas)) as pool:
-        return list(pool.map(one, metas))
+        return list(pool.map(one, enumerate(metas)))
 
 
 def pod_gets(cluster) -> int:
