@@ -224,7 +224,8 @@ static void render_metrics(const struct fpd_admin *a, struct fpd_buf *b)
 	       "GETs of an object GetTask found in no cache.", st.get_fetches);
 	fpd_buf_printf(b,
 	               "# HELP flyteplugd_gettask_waits_total GetTask calls that waited for the "
-	               "informer's first list, by how the wait ended.\n"
+	               "informer's first list: answered by its delivery, not in it (then GET), "
+	               "past engine.unlisted_wait (then GET too).\n"
 	               "# TYPE flyteplugd_gettask_waits_total counter\n"
 	               "flyteplugd_gettask_waits_total{result=\"delivered\"} %llu\n"
 	               "flyteplugd_gettask_waits_total{result=\"not_listed\"} %llu\n"

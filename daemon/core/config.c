@@ -409,8 +409,8 @@ void fpd_config_defaults(struct fpd_config *cfg)
 	cfg->engine.cleanup_ttl_ms = HOUR_MS;
 	cfg->engine.orphan_after_ms = 24 * (int64_t)HOUR_MS;
 	cfg->engine.operator_timeout_ms = 10 * 60 * 1000;
-	/* Under propeller's 10 s GetTask deadline, leaving time for the GET after it. */
-	cfg->engine.unlisted_wait_ms = 5 * 1000;
+	/* Then the calls the list has not reached also GET their objects (read budget). */
+	cfg->engine.unlisted_wait_ms = 2 * 1000;
 	cfg->engine.sweep_interval_ms = 60 * 1000;
 	cfg->engine.create_retry_max_ms = 20 * 1000;
 

@@ -32,6 +32,7 @@ struct pending_call {
 	struct fpd_engine *engine;
 	struct execution *exec;       /* may be NULL */
 	struct watched_kind *waiting; /* a GetTask waiting on this kind's informer, or NULL */
+	bool fetching;                /* a GetTask whose GET is outstanding */
 	fpd_engine_done_fn done;
 	void *ud;
 	struct fpd_resource_meta meta;

@@ -83,11 +83,12 @@ def succeed(cluster, ns, name):
                                    "finishedAt": "2026-01-01T00:00:05Z"}}}]})
 
 
-def restart_slowly(daemon, **engine):
-    """Restarts daemon with a slow first list (and engine settings as YAML values)."""
+def restart_slowly(daemon, kube="", **engine):
+    """Restarts daemon with a slow first list, more kubernetes settings (kube, YAML flow-map
+    members) and engine settings as YAML values."""
     text = daemon.config.read_text()
     assert "qps: 1000, burst: 1000}" in text
-    text = text.replace("qps: 1000, burst: 1000}", SLOW_LIST)
+    text = text.replace("qps: 1000, burst: 1000}", (kube + ", " if kube else "") + SLOW_LIST)
     for k, v in engine.items():
         text = text.replace("engine:\n", f"engine:\n  {k}: {v}\n", 1)
     daemon.config.write_text(text)
@@ -150,18 +151,27 @@ def test_restart_answers_from_the_first_list_without_gets(cluster, daemon_factor
     assert m["flyteplugd_gettask_fetches_total"] == 1, m
 
 
-def test_wait_past_unlisted_wait_falls_back_to_a_get(cluster, daemon_factory):
-    """A list slower than engine.unlisted_wait: the calls it has not reached get their answer
-    through a GET, correct all the same."""
+def test_delivery_answers_calls_whose_get_waits_for_a_token(cluster, daemon_factory):
+    """Calls the slow list has not reached within engine.unlisted_wait also GET their objects,
+    but the read budget holds their GETs back (one token, then one per 100 s): the list's
+    delivery answers them all the same, and cancels the GETs still waiting."""
     ns = cluster.new_namespace("rslow")
     daemon = daemon_factory(admin=True)
-    metas, sample, before, gone = before_restart(cluster, daemon, ns)
-    restart_slowly(daemon, unlisted_wait="300ms")
+    metas, sample, before, _ = before_restart(cluster, daemon, ns)
+    gets_before = pod_gets(cluster)
+    restart_slowly(daemon, kube="budgets: {read: {qps: 0.01, burst: 1}}", unlisted_wait="300ms")
+    started = time.time()
     after = get_all(daemon, [metas[i] for i in sample])
+    took = time.time() - started
     m = daemon_metrics(daemon)
     for i, b, a in zip(sample, before, after):
         assert a.phase == b.phase, (i, PHASE.Phase.Name(a.phase), PHASE.Phase.Name(b.phase),
                                     a.message)
     timed_out = m['flyteplugd_gettask_waits_total{result="timed_out"}']
-    assert timed_out >= 1, m
-    assert m["flyteplugd_gettask_fetches_total"] >= timed_out, m
+    assert timed_out >= len(sample) // 2, (m, took)
+    assert m["flyteplugd_gettask_fetches_total"] == timed_out, m
+    assert m['flyteplugd_gettask_waits_total{result="delivered"}'] >= len(sample) - 1, m
+    assert took < 25, f"answered in {took:.1f} s: the calls waited for their GETs"
+    time.sleep(1)
+    gets = pod_gets(cluster) - gets_before
+    assert gets <= 1, f"the API server answered {gets} pod GETs; the read budget allows 1"
