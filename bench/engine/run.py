@@ -200,6 +200,16 @@ def gettask_metrics(port):
                         text, re.M)}
 
 
+def cpu_s(pid: int) -> float:
+    """utime + stime of pid so far, in seconds."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load():
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def scale(a, binary):
     tasks = a.tasks or 100000
     work = Path(tempfile.mkdtemp(prefix="fpd-bench-scale-"))
@@ -243,7 +253,7 @@ def scale(a, binary):
             print(f"sustained, 64 in flight, default settings ({n} per round, 2 rounds): "
                   f"CreateTask {create_rate:,.0f}/s ({', '.join(f'{c:,.0f}' for c in creates)}), "
                   f"bare POSTs {post_rate:,.0f}/s ({', '.join(f'{p:,.0f}' for p in posts)}); "
-                  f"ratio {create_rate / post_rate:.2f} (target >= 0.9)")
+                  f"ratio {create_rate / post_rate:.2f} (target >= 0.9); {load()}")
 
             # 2. The rest of the tasks; RSS once every one answers from the cache.
             t0 = time.time()
@@ -259,12 +269,12 @@ def scale(a, binary):
             rss = rss_mib(daemon.pid)
             print(f"flyteplugd RSS: idle {idle:.1f} MiB; with {len(metas)} tasks, after creating "
                   f"them: {rss:.1f} MiB ({(rss - idle) * 1048576 / len(metas):,.0f} B/task; "
-                  f"target < 256 MiB)")
+                  f"target < 256 MiB; {load()})")
 
             # 3. GetTask at this scale.
             rps, p50, p99, ok, _ = h2load_gettask(port, metas[len(metas) // 2], a.seconds, work)
             print(f"GetTask from cache at {len(metas)}: {rps:,.0f} calls/s, p50 {p50:.2f} ms, "
-                  f"p99 {p99:.2f} ms ({ok} responses, 64 streams; target >= 250,000/s)")
+                  f"p99 {p99:.2f} ms ({ok} responses, 64 streams; target >= 250,000/s); {load()}")
 
             # 4. Restart; old metas answered; readiness.
             ch.close()
@@ -276,8 +286,11 @@ def scale(a, binary):
                 while time.perf_counter() - t0 < 300:
                     if admin_get(admin, "/readyz")[0] == 200:
                         ready["s"] = time.perf_counter() - t0
+                        ready["cpu"] = cpu_s(daemon.pid)
+                        ready["api_cpu"] = cpu_s(cluster.apiserver_proc.pid) - api_cpu0
                         return
                     time.sleep(0.01)
+            api_cpu0 = cpu_s(cluster.apiserver_proc.pid)
             t0 = time.perf_counter()
             daemon = start_daemon(binary, config, log)
             poller = threading.Thread(target=poll_ready)
@@ -313,12 +326,15 @@ def scale(a, binary):
                   f"old resource_metas answered as before: "
                   + (f"{answered_s:.2f} s" if not pending else f"NOT ALL ({len(pending)} left)")
                   + f" (rounds repeated: {retries}; target <= 2 s); /readyz "
-                  + (f"{ready_s:.2f} s" if ready_s is not None else "never") + " (target <= 5 s)")
+                  + (f"{ready_s:.2f} s" if ready_s is not None else "never") + " (target <= 5 s)" + f"; {load()}")
+            if ready_s is not None:
+                print(f"  CPU time from the restart to /readyz (independent of the load): "
+                      f"flyteplugd {ready['cpu']:.2f} s, kube-apiserver {ready['api_cpu']:.2f} s")
             print(f"  GetTask waits and cache-miss GETs: {gettask_metrics(admin)}")
             time.sleep(2)
             rss2 = rss_mib(daemon.pid)
             print(f"flyteplugd RSS after the restart and relist: {rss2:.1f} MiB "
-                  f"({(rss2 - idle) * 1048576 / len(metas):,.0f} B/task; target < 256 MiB)")
+                  f"({(rss2 - idle) * 1048576 / len(metas):,.0f} B/task; target < 256 MiB); {load()}")
             ch.close()
         finally:
             daemon.terminate()
