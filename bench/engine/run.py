@@ -189,6 +189,31 @@ def post_many(cluster, ns, obj, n, prefix):
     return n / elapsed
 
 
+def kube_bench(binary, work: Path):
+    """bench/kube's C client (libcurl, the daemon's own kube library), built against the
+    libraries beside FPD_BIN; None when it cannot be built."""
+    build = Path(binary).resolve().parents[1]
+    out = work / "kube_bench"
+    libs = subprocess.run(["pkg-config", "--libs", "libcurl", "jansson", "yaml-0.1", "openssl"],
+                          capture_output=True, text=True).stdout.split()
+    r = subprocess.run(["cc", "-std=c11", "-O2", "-D_POSIX_C_SOURCE=200809L", "-D_DEFAULT_SOURCE",
+                        f"-I{ROOT}/daemon", f"-I{ROOT}/plugin-api/include",
+                        str(ROOT / "bench" / "kube" / "kube_bench.c"),
+                        str(build / "daemon" / "kube" / "libfpd_kube.a"),
+                        str(build / "daemon" / "libfpd_core.a"),
+                        str(build / "plugin-api" / "libflyteplugd.a"), *libs, "-lev", "-lm", "-o", str(out)],
+                       capture_output=True, text=True)
+    return out if r.returncode == 0 else None
+
+
+def bare_rate(tool, cluster, ns, n):
+    """n bare POSTs of bench/kube's pod, 64 in flight, by the C client: the server's own rate."""
+    out = subprocess.run([str(tool), "creates", "--namespace", ns, "--count", str(n), "--limits",
+                          "bare", "--inflight", "64"], capture_output=True, text=True, check=True,
+                         env={**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}).stdout
+    return json.loads(out.strip().splitlines()[-1])["creates_per_s"]
+
+
 def start_daemon(binary, config, log):
     return subprocess.Popen([binary, "serve", "--config", str(config)], stdout=log, stderr=log)
 
@@ -243,17 +268,25 @@ def scale(a, binary):
             obj = render(binary, config, work, tpl, execution_metadata(raw_ns, "raw"))
             obj["metadata"]["labels"].pop("app.kubernetes.io/managed-by", None)  # not tracked
             n = a.rate_creates
-            posts, creates, metas = [], [], []
+            tool = kube_bench(binary, work)
+            posts, bare, creates, metas = [], [], [], []
             for r in range(2):
                 posts.append(post_many(cluster, raw_ns, obj, n, f"p{r}-"))
+                if tool:
+                    bare.append(bare_rate(tool, cluster, f"bare-{r}", n))
                 t0 = time.perf_counter()
                 metas += create_all(stub, ns, template, n, f"c{r}-")
                 creates.append(n / (time.perf_counter() - t0))
             post_rate, create_rate = statistics.median(posts), statistics.median(creates)
             print(f"sustained, 64 in flight, default settings ({n} per round, 2 rounds): "
-                  f"CreateTask {create_rate:,.0f}/s ({', '.join(f'{c:,.0f}' for c in creates)}), "
-                  f"bare POSTs {post_rate:,.0f}/s ({', '.join(f'{p:,.0f}' for p in posts)}); "
-                  f"ratio {create_rate / post_rate:.2f} (target >= 0.9); {load()}")
+                  f"CreateTask {create_rate:,.0f}/s ({', '.join(f'{c:,.0f}' for c in creates)}); "
+                  f"bare POSTs of the same pod from Python {post_rate:,.0f}/s "
+                  f"({', '.join(f'{p:,.0f}' for p in posts)}), ratio {create_rate / post_rate:.2f}")
+            if bare:
+                b = statistics.median(bare)
+                print(f"  bare POSTs from C (bench/kube kube_bench, libcurl) {b:,.0f}/s "
+                      f"({', '.join(f'{x:,.0f}' for x in bare)}): ratio {create_rate / b:.2f} "
+                      f"(target >= 0.9); {load()}")
 
             # 2. The rest of the tasks; RSS once every one answers from the cache.
             t0 = time.time()
