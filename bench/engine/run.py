@@ -19,9 +19,10 @@ Targets (issue 5): GetTask >= 20,000 calls/s; RSS < 64 MiB at 10,000 tasks; Crea
 
 Scale mode (issue 18; not in CI: the API server needs ~6 GiB and etcd ~1 GiB at 100,000 pods),
 with flyteplugd's default settings throughout (no kubernetes.qps or budgets in its config):
-1. sustained creates: --rate-creates bare POSTs of the pod CreateTask builds (64 in flight,
-   64 HTTP/1.1 connections) next to as many CreateTask calls (64 in flight), two rounds each,
-   alternating; creates/s of each and their ratio (target >= 0.9);
+1. sustained creates: with the Go client (bench/engine/goclient: grpc-go, net/http), 64 in
+   flight, --rate-creates bare POSTs of the pod CreateTask builds (HTTP/1.1, 64 kept-alive
+   connections, into a namespace flyteplugd does not track) and then as many CreateTask calls;
+   two rounds; creates/s of each and their ratio (target >= 0.9);
 2. creates the rest of --tasks through CreateTask; RSS once every task answers (target < 256 MiB);
 3. GetTask throughput and p99 with h2load as above (target >= 250,000 calls/s);
 4. restarts the daemon (SIGTERM, same configuration) and at once sends GetTask for --sample old
@@ -165,53 +166,24 @@ def admin_get(port, path):
         conn.close()
 
 
-def post_many(cluster, ns, obj, n, prefix):
-    """n bare POSTs of obj renamed, 64 in flight on 64 connections; returns POSTs/s."""
-    bodies = []
+def go_rates(client, port, cluster, samples: Path, ns, raw_ns, obj, template, n, tag):
+    """CreateTask calls/s and bare POSTs/s of the same pod from the Go client, 64 in flight."""
+    if samples.exists():
+        shutil.rmtree(samples)
+    samples.mkdir()
+    (samples / "path").write_text(f"/api/v1/namespaces/{raw_ns}/pods")
     for i in range(n):
-        o = renamed(obj, f"{prefix}{i}")
-        bodies.append(json.dumps(o))
-    conns = [api_connection(cluster) for _ in range(64)]
-
-    def worker(k):
-        for i in range(k, n, 64):
-            conns[k].request("POST", f"/api/v1/namespaces/{ns}/pods", bodies[i],
-                             {"Content-Type": "application/json"})
-            r = conns[k].getresponse()
-            r.read()
-            assert r.status == 201, (r.status, i)
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(64) as pool:
-        list(pool.map(worker, range(64)))
-    elapsed = time.perf_counter() - t0
-    for c in conns:
-        c.close()
-    return n / elapsed
-
-
-def kube_bench(binary, work: Path):
-    """bench/kube's C client (libcurl, the daemon's own kube library), built against the
-    libraries beside FPD_BIN; None when it cannot be built."""
-    build = Path(binary).resolve().parents[1]
-    out = work / "kube_bench"
-    libs = subprocess.run(["pkg-config", "--libs", "libcurl", "jansson", "yaml-0.1", "openssl"],
-                          capture_output=True, text=True).stdout.split()
-    r = subprocess.run(["cc", "-std=c11", "-O2", "-D_POSIX_C_SOURCE=200809L", "-D_DEFAULT_SOURCE",
-                        f"-I{ROOT}/daemon", f"-I{ROOT}/plugin-api/include",
-                        str(ROOT / "bench" / "kube" / "kube_bench.c"),
-                        str(build / "daemon" / "kube" / "libfpd_kube.a"),
-                        str(build / "daemon" / "libfpd_core.a"),
-                        str(build / "plugin-api" / "libflyteplugd.a"), *libs, "-lev", "-lm", "-o", str(out)],
-                       capture_output=True, text=True)
-    return out if r.returncode == 0 else None
-
-
-def bare_rate(tool, cluster, ns, n):
-    """n bare POSTs of bench/kube's pod, 64 in flight, by the C client: the server's own rate."""
-    out = subprocess.run([str(tool), "creates", "--namespace", ns, "--count", str(n), "--limits",
-                          "bare", "--inflight", "64"], capture_output=True, text=True, check=True,
-                         env={**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}).stdout
-    return json.loads(out.strip().splitlines()[-1])["creates_per_s"]
+        ex = f"{tag}{i}"
+        (samples / f"create-{i}.pb").write_bytes(agent_pb2.CreateTaskRequest(
+            template=template, output_prefix=f"s3://b/m/{ex}/n0/data/0",
+            task_execution_metadata=execution_metadata(ns, ex)).SerializeToString())
+        (samples / f"h1-{i}.json").write_text(json.dumps(renamed(obj, ex)))
+    out = subprocess.run([str(client), "-grpc", f"127.0.0.1:{port}", "-server", cluster.server,
+                          "-ca", str(cluster.ca_file), "-cert", str(cluster.client_cert),
+                          "-key", str(cluster.client_key), "-samples", str(samples), "-n", str(n),
+                          "-inflight", "64"], capture_output=True, text=True, check=True).stdout
+    r = json.loads(out)
+    return r["create_per_s"], r["post_per_s"]
 
 
 def start_daemon(binary, config, log):
@@ -268,31 +240,24 @@ def scale(a, binary):
             obj = render(binary, config, work, tpl, execution_metadata(raw_ns, "raw"))
             obj["metadata"]["labels"].pop("app.kubernetes.io/managed-by", None)  # not tracked
             n = a.rate_creates
-            tool = kube_bench(binary, work)
-            posts, bare, creates, metas = [], [], [], []
+            client = go_client(work)
+            creates, posts, metas = [], [], []
             for r in range(2):
-                posts.append(post_many(cluster, raw_ns, obj, n, f"p{r}-"))
-                if tool:
-                    bare.append(bare_rate(tool, cluster, f"bare-{r}", n))
-                t0 = time.perf_counter()
-                metas += create_all(stub, ns, template, n, f"c{r}-")
-                creates.append(n / (time.perf_counter() - t0))
-            post_rate, create_rate = statistics.median(posts), statistics.median(creates)
-            print(f"sustained, 64 in flight, default settings ({n} per round, 2 rounds): "
-                  f"CreateTask {create_rate:,.0f}/s ({', '.join(f'{c:,.0f}' for c in creates)}); "
-                  f"bare POSTs of the same pod from Python {post_rate:,.0f}/s "
-                  f"({', '.join(f'{p:,.0f}' for p in posts)}), ratio {create_rate / post_rate:.2f}")
-            if bare:
-                b = statistics.median(bare)
-                print(f"  bare POSTs from C (bench/kube kube_bench, libcurl) {b:,.0f}/s "
-                      f"({', '.join(f'{x:,.0f}' for x in bare)}): ratio {create_rate / b:.2f} "
-                      f"(target >= 0.9); {load()}")
+                c, p = go_rates(client, port, cluster, work / "samples", ns, raw_ns, obj, template,
+                                n, f"g{r}-")
+                creates.append(c)
+                posts.append(p)
+            create_rate, post_rate = statistics.median(creates), statistics.median(posts)
+            print(f"sustained, 64 in flight, default settings, Go client (grpc-go; net/http over "
+                  f"HTTP/1.1), {n} per round, 2 rounds: CreateTask {create_rate:,.0f}/s "
+                  f"({', '.join(f'{c:,.0f}' for c in creates)}), bare POSTs of the same pod "
+                  f"{post_rate:,.0f}/s ({', '.join(f'{p:,.0f}' for p in posts)}); ratio "
+                  f"{create_rate / post_rate:.2f} (target >= 0.9); {load()}")
 
             # 2. The rest of the tasks; RSS once every one answers from the cache.
             t0 = time.time()
-            metas += create_all(stub, ns, template, tasks - len(metas), "b")
-            print(f"created {len(metas)} tasks ({time.time() - t0:.0f} s for the last "
-                  f"{tasks - 2 * n})")
+            metas = create_all(stub, ns, template, tasks - 2 * n, "b")
+            print(f"created {tasks} tasks ({time.time() - t0:.0f} s for the last {len(metas)})")
             step = max(1, len(metas) // a.sample)
             sample = metas[::step][: a.sample]
             futures = [stub.GetTask.future(agent_pb2.GetTaskRequest(resource_meta=m), timeout=60)
@@ -300,13 +265,13 @@ def scale(a, binary):
             before = [f.result().resource.phase for f in futures]
             time.sleep(2)
             rss = rss_mib(daemon.pid)
-            print(f"flyteplugd RSS: idle {idle:.1f} MiB; with {len(metas)} tasks, after creating "
-                  f"them: {rss:.1f} MiB ({(rss - idle) * 1048576 / len(metas):,.0f} B/task; "
+            print(f"flyteplugd RSS: idle {idle:.1f} MiB; with {tasks} tasks, after creating "
+                  f"them: {rss:.1f} MiB ({(rss - idle) * 1048576 / tasks:,.0f} B/task; "
                   f"target < 256 MiB; {load()})")
 
             # 3. GetTask at this scale.
             rps, p50, p99, ok, _ = h2load_gettask(port, metas[len(metas) // 2], a.seconds, work)
-            print(f"GetTask from cache at {len(metas)}: {rps:,.0f} calls/s, p50 {p50:.2f} ms, "
+            print(f"GetTask from cache at {tasks}: {rps:,.0f} calls/s, p50 {p50:.2f} ms, "
                   f"p99 {p99:.2f} ms ({ok} responses, 64 streams; target >= 250,000/s); {load()}")
 
             # 4. Restart; old metas answered; readiness.
@@ -355,7 +320,7 @@ def scale(a, binary):
             answered_s = time.perf_counter() - t0
             poller.join()
             ready_s = ready.get("s")
-            print(f"restart at {len(metas)}: gRPC up {grpc_s:.2f} s; every one of {len(sample)} "
+            print(f"restart at {tasks}: gRPC up {grpc_s:.2f} s; every one of {len(sample)} "
                   f"old resource_metas answered as before: "
                   + (f"{answered_s:.2f} s" if not pending else f"NOT ALL ({len(pending)} left)")
                   + f" (rounds repeated: {retries}; target <= 2 s); /readyz "
@@ -367,7 +332,7 @@ def scale(a, binary):
             time.sleep(2)
             rss2 = rss_mib(daemon.pid)
             print(f"flyteplugd RSS after the restart and relist: {rss2:.1f} MiB "
-                  f"({(rss2 - idle) * 1048576 / len(metas):,.0f} B/task; target < 256 MiB); {load()}")
+                  f"({(rss2 - idle) * 1048576 / tasks:,.0f} B/task; target < 256 MiB); {load()}")
             ch.close()
         finally:
             daemon.terminate()
