@@ -2,7 +2,7 @@
 objects the informer has not listed yet are answered when its first list delivers them, without
 a GET of their own (counted by the real API server's apiserver_request_total), and a call the
 list cannot answer in time still gets its answer through the GET. The list is slowed on
-purpose: paged (no streaming list), small pages, and an overall client rate of a few requests
+purpose: paged (no streaming list), pages of 20, and an overall client rate of ten requests
 per second."""
 from __future__ import annotations
 
@@ -98,8 +98,8 @@ def restart_slowly(daemon, kube="", **engine):
 
 
 def before_restart(cluster, daemon, ns):
-    """TASKS tasks, a few finished, one deleted while nobody watches: a sample of their metas
-    with what GetTask answered before the restart (None for the deleted one)."""
+    """TASKS tasks, a few of them finished: their metas, a sample of their indexes, what GetTask
+    answered for the sample before the restart, and the index a test may delete."""
     metas = create_many(daemon, ns, TASKS)
     sample = list(range(0, TASKS, 6))
     done = set(sample[1::5])
@@ -119,6 +119,8 @@ def before_restart(cluster, daemon, ns):
 
 
 def test_restart_answers_from_the_first_list_without_gets(cluster, daemon_factory):
+    """Every call is answered by the list, the API server sees one pod GET: the pod deleted
+    while the daemon was down, which the list completes without."""
     ns = cluster.new_namespace("rscale")
     daemon = daemon_factory(admin=True)
     metas, sample, before, gone = before_restart(cluster, daemon, ns)
