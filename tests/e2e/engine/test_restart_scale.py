@@ -1,8 +1,8 @@
 """A restart over many existing tasks: GetTask calls (Flyte 1 and Flyte 2 services alike) for
 objects the informer has not listed yet are answered when its first list delivers them, without
-a GET of their own (counted by the real API server's apiserver_request_total), and a call the
-list cannot answer in time still gets its answer through the GET. The list is slowed on
-purpose: paged (no streaming list), pages of 20, and an overall client rate of ten requests
+a GET of their own (counted by the real API server's apiserver_request_total); an object the
+list completes without is fetched, and a call whose GET the read budget holds back is still
+answered by the list. The list is slowed on purpose: paged (no streaming list), pages of 20, and an overall client rate of ten requests
 per second."""
 from __future__ import annotations
 
