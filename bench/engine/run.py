@@ -14,6 +14,21 @@
    reported as medians and ratios.
 Targets (issue 5): GetTask >= 20,000 calls/s; RSS < 64 MiB at 10,000 tasks; CreateTask within
 1.2x of the bare POST.
+
+    FPD_BIN=build/daemon/flyteplugd .venv/bin/python bench/engine/run.py --scale [--tasks 100000]
+
+Scale mode (issue 18; not in CI: the API server needs ~6 GiB and etcd ~1 GiB at 100,000 pods),
+with flyteplugd's default settings throughout (no kubernetes.qps or budgets in its config):
+1. sustained creates: with the Go client (bench/engine/goclient: grpc-go, net/http), 64 in
+   flight, --rate-creates bare POSTs of the pod CreateTask builds (HTTP/1.1, 64 kept-alive
+   connections, into a namespace flyteplugd does not track) and then as many CreateTask calls;
+   two rounds; creates/s of each and their ratio (target >= 0.9);
+2. creates the rest of --tasks through CreateTask; RSS once every task answers (target < 256 MiB);
+3. GetTask throughput and p99 with h2load as above (target >= 250,000 calls/s);
+4. restarts the daemon (SIGTERM, same configuration) and at once sends GetTask for --sample old
+   resource_metas, all at the same time; reports the time from the restart to /readyz (target
+   <= 5 s), to every sampled call answered with the phase it had before (target <= 2 s), the
+   GetTask waits and cache-miss GETs the daemon counted, and the RSS after the relist.
 """
 from __future__ import annotations
 
@@ -22,6 +37,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import ssl
 import http.client
 import statistics
@@ -29,6 +45,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -137,13 +154,209 @@ def ms(values):
     return statistics.median(values) * 1000
 
 
+def admin_get(port, path):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        return r.status, r.read().decode()
+    except OSError:
+        return 0, ""
+    finally:
+        conn.close()
+
+
+def go_rates(client, port, cluster, samples: Path, ns, raw_ns, obj, template, n, tag):
+    """CreateTask calls/s and bare POSTs/s of the same pod from the Go client, 64 in flight."""
+    if samples.exists():
+        shutil.rmtree(samples)
+    samples.mkdir()
+    (samples / "path").write_text(f"/api/v1/namespaces/{raw_ns}/pods")
+    for i in range(n):
+        ex = f"{tag}{i}"
+        (samples / f"create-{i}.pb").write_bytes(agent_pb2.CreateTaskRequest(
+            template=template, output_prefix=f"s3://b/m/{ex}/n0/data/0",
+            task_execution_metadata=execution_metadata(ns, ex)).SerializeToString())
+        (samples / f"h1-{i}.json").write_text(json.dumps(renamed(obj, ex)))
+    out = subprocess.run([str(client), "-grpc", f"127.0.0.1:{port}", "-server", cluster.server,
+                          "-ca", str(cluster.ca_file), "-cert", str(cluster.client_cert),
+                          "-key", str(cluster.client_key), "-samples", str(samples), "-n", str(n),
+                          "-inflight", "64"], capture_output=True, text=True, check=True).stdout
+    r = json.loads(out)
+    return r["create_per_s"], r["post_per_s"]
+
+
+def start_daemon(binary, config, log):
+    return subprocess.Popen([binary, "serve", "--config", str(config)], stdout=log, stderr=log)
+
+
+def gettask_metrics(port):
+    _, text = admin_get(port, "/metrics")
+    return {m.group(1): float(m.group(2)) for m in
+            re.finditer(r"^(flyteplugd_gettask_(?:waits|fetches)_total(?:\{[^}]*\})?) (\S+)$",
+                        text, re.M)}
+
+
+def cpu_s(pid: int) -> float:
+    """utime + stime of pid so far, in seconds."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load():
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def scale(a, binary):
+    tasks = a.tasks or 100000
+    work = Path(tempfile.mkdtemp(prefix="fpd-bench-scale-"))
+    print(f"scale run: {tasks} tasks; work directory {work}")
+    with Cluster(workdir=work / "cluster", etcd_quota_bytes=8 << 30,
+                 apiserver_memory_limit=a.apiserver_memory) as cluster:
+        port, admin = free_port(), free_port()
+        key = work / "key"
+        key.write_bytes(os.urandom(32))
+        config = work / "flyteplugd.yaml"
+        # Default settings: only where the API server is, the key, and the listeners.
+        config.write_text(f'log: {{level: warn}}\ngrpc: {{listen: "127.0.0.1:{port}"}}\n'
+                          f'admin: {{listen: "127.0.0.1:{admin}"}}\n'
+                          f'leader_election: {{enabled: false}}\n'
+                          f'kubernetes: {{kubeconfig: "{cluster.kubeconfig}"}}\n'
+                          f'engine: {{signing_key_file: "{key}"}}\n')
+        log = open(work / "flyteplugd.log", "wb")
+        daemon = start_daemon(binary, config, log)
+        try:
+            ch = grpc.insecure_channel(f"127.0.0.1:{port}")
+            grpc.channel_ready_future(ch).result(timeout=30)
+            stub = agent_pb2_grpc.AsyncAgentServiceStub(ch)
+            idle = rss_mib(daemon.pid)
+            template = flytekit_tasks.python_task()
+            tpl = work / "t.pb"
+            tpl.write_bytes(template.SerializeToString())
+            ns = cluster.new_namespace("scale")
+            raw_ns = cluster.new_namespace("raw")
+
+            # 1. Sustained creates next to bare POSTs of the same pod, rounds alternating.
+            obj = render(binary, config, work, tpl, execution_metadata(raw_ns, "raw"))
+            obj["metadata"]["labels"].pop("app.kubernetes.io/managed-by", None)  # not tracked
+            n = a.rate_creates
+            client = go_client(work)
+            creates, posts, metas = [], [], []
+            for r in range(2):
+                c, p = go_rates(client, port, cluster, work / "samples", ns, raw_ns, obj, template,
+                                n, f"g{r}-")
+                creates.append(c)
+                posts.append(p)
+            create_rate, post_rate = statistics.median(creates), statistics.median(posts)
+            print(f"sustained, 64 in flight, default settings, Go client (grpc-go; net/http over "
+                  f"HTTP/1.1), {n} per round, 2 rounds: CreateTask {create_rate:,.0f}/s "
+                  f"({', '.join(f'{c:,.0f}' for c in creates)}), bare POSTs of the same pod "
+                  f"{post_rate:,.0f}/s ({', '.join(f'{p:,.0f}' for p in posts)}); ratio "
+                  f"{create_rate / post_rate:.2f} (target >= 0.9); {load()}")
+
+            # 2. The rest of the tasks; RSS once every one answers from the cache.
+            t0 = time.time()
+            metas = create_all(stub, ns, template, tasks - 2 * n, "b")
+            print(f"created {tasks} tasks ({time.time() - t0:.0f} s for the last {len(metas)})")
+            step = max(1, len(metas) // a.sample)
+            sample = metas[::step][: a.sample]
+            futures = [stub.GetTask.future(agent_pb2.GetTaskRequest(resource_meta=m), timeout=60)
+                       for m in sample]
+            before = [f.result().resource.phase for f in futures]
+            time.sleep(2)
+            rss = rss_mib(daemon.pid)
+            print(f"flyteplugd RSS: idle {idle:.1f} MiB; with {tasks} tasks, after creating "
+                  f"them: {rss:.1f} MiB ({(rss - idle) * 1048576 / tasks:,.0f} B/task; "
+                  f"target < 256 MiB; {load()})")
+
+            # 3. GetTask at this scale.
+            rps, p50, p99, ok, _ = h2load_gettask(port, metas[len(metas) // 2], a.seconds, work)
+            print(f"GetTask from cache at {tasks}: {rps:,.0f} calls/s, p50 {p50:.2f} ms, "
+                  f"p99 {p99:.2f} ms ({ok} responses, 64 streams; target >= 250,000/s); {load()}")
+
+            # 4. Restart; old metas answered; readiness.
+            ch.close()
+            daemon.terminate()
+            daemon.wait(timeout=120)
+            ready = {}
+
+            def poll_ready():
+                while time.perf_counter() - t0 < 300:
+                    if admin_get(admin, "/readyz")[0] == 200:
+                        ready["s"] = time.perf_counter() - t0
+                        ready["cpu"] = cpu_s(daemon.pid)
+                        ready["api_cpu"] = cpu_s(cluster.apiserver_proc.pid) - api_cpu0
+                        return
+                    time.sleep(0.01)
+            api_cpu0 = cpu_s(cluster.apiserver_proc.pid)
+            t0 = time.perf_counter()
+            daemon = start_daemon(binary, config, log)
+            poller = threading.Thread(target=poll_ready)
+            poller.start()
+            while True:  # the port accepts: connect at once, not after a gRPC reconnect backoff
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if daemon.poll() is not None:
+                        raise SystemExit(f"flyteplugd exited {daemon.returncode}; see {work}")
+                    time.sleep(0.005)
+            ch = grpc.insecure_channel(f"127.0.0.1:{port}")
+            grpc.channel_ready_future(ch).result(timeout=60)
+            stub = agent_pb2_grpc.AsyncAgentServiceStub(ch)
+            grpc_s = time.perf_counter() - t0
+            pending = dict(enumerate(sample))
+            retries = 0
+            while pending and time.perf_counter() - t0 < 120:
+                futs = {i: stub.GetTask.future(agent_pb2.GetTaskRequest(resource_meta=m),
+                                               timeout=60) for i, m in pending.items()}
+                for i, f in futs.items():
+                    try:
+                        if f.result().resource.phase == before[i]:
+                            del pending[i]
+                    except grpc.RpcError:
+                        pass
+                retries += 1 if pending else 0
+            answered_s = time.perf_counter() - t0
+            poller.join()
+            ready_s = ready.get("s")
+            print(f"restart at {tasks}: gRPC up {grpc_s:.2f} s; every one of {len(sample)} "
+                  f"old resource_metas answered as before: "
+                  + (f"{answered_s:.2f} s" if not pending else f"NOT ALL ({len(pending)} left)")
+                  + f" (rounds repeated: {retries}; target <= 2 s); /readyz "
+                  + (f"{ready_s:.2f} s" if ready_s is not None else "never") + " (target <= 5 s)" + f"; {load()}")
+            if ready_s is not None:
+                print(f"  CPU time from the restart to /readyz (independent of the load): "
+                      f"flyteplugd {ready['cpu']:.2f} s, kube-apiserver {ready['api_cpu']:.2f} s")
+            print(f"  GetTask waits and cache-miss GETs: {gettask_metrics(admin)}")
+            time.sleep(2)
+            rss2 = rss_mib(daemon.pid)
+            print(f"flyteplugd RSS after the restart and relist: {rss2:.1f} MiB "
+                  f"({(rss2 - idle) * 1048576 / tasks:,.0f} B/task; target < 256 MiB); {load()}")
+            ch.close()
+        finally:
+            daemon.terminate()
+            daemon.wait(timeout=120)
+            log.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--tasks", type=int, default=10000)
+    ap.add_argument("--tasks", type=int, default=None, help="10000; 100000 with --scale")
+    ap.add_argument("--scale", action="store_true", help="the restart-at-scale run (issue 18)")
+    ap.add_argument("--sample", type=int, default=1000, help="--scale: old metas asked after the restart")
+    ap.add_argument("--rate-creates", type=int, default=2000,
+                    help="--scale: creates and bare POSTs per round of the sustained-rate measure")
+    ap.add_argument("--apiserver-memory", default="10GiB",
+                    help="--scale: kube-apiserver's GOMEMLIMIT")
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--latency-samples", type=int, default=200)
     a = ap.parse_args()
     binary = os.environ.get("FPD_BIN", str(ROOT / "build" / "daemon" / "flyteplugd"))
+    if a.scale:
+        scale(a, binary)
+        return
+    a.tasks = a.tasks or 10000
     work = Path(tempfile.mkdtemp(prefix="fpd-bench-engine-"))
     with Cluster(workdir=work / "cluster") as cluster:
         port = free_port()

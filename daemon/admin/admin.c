@@ -246,6 +246,19 @@ static void render_metrics(const struct fpd_admin *a, struct fpd_buf *b)
 	       st.create_errors);
 	metric(b, "flyteplugd_gettask_total", "counter", "GetTask calls.", st.gets);
 	metric(b, "flyteplugd_deletetask_total", "counter", "DeleteTask calls.", st.deletes);
+	metric(b, "flyteplugd_gettask_fetches_total", "counter",
+	       "GETs of an object GetTask found in no cache.", st.get_fetches);
+	fpd_buf_printf(b,
+	               "# HELP flyteplugd_gettask_waits_total GetTask calls that waited for the "
+	               "informer's first list: answered by its delivery, not in it (then GET), "
+	               "past engine.unlisted_wait (then GET too).\n"
+	               "# TYPE flyteplugd_gettask_waits_total counter\n"
+	               "flyteplugd_gettask_waits_total{result=\"delivered\"} %llu\n"
+	               "flyteplugd_gettask_waits_total{result=\"not_listed\"} %llu\n"
+	               "flyteplugd_gettask_waits_total{result=\"timed_out\"} %llu\n",
+	               (unsigned long long)st.get_waits_delivered,
+	               (unsigned long long)st.get_waits_unlisted,
+	               (unsigned long long)st.get_waits_timed_out);
 	metric(b, "flyteplugd_cleanups_total", "counter",
 	       "Finished objects deleted after the cleanup TTL.", st.cleanups);
 	metric(b, "flyteplugd_orphans_deleted_total", "counter",

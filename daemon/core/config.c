@@ -104,6 +104,8 @@ static const struct fpd_schema_field kube_fields[] = {
     {"call_connections", FPD_SCHEMA_INT, offsetof(struct fpd_config_kube, call_connections), 1,
      1024},
     {"watch_list", FPD_SCHEMA_BOOL, offsetof(struct fpd_config_kube, watch_list)},
+    {"list_page_size", FPD_SCHEMA_INT, offsetof(struct fpd_config_kube, list_page_size), 1,
+     100000},
     {NULL},
 };
 
@@ -148,6 +150,8 @@ static const struct fpd_schema_field engine_fields[] = {
      offsetof(struct fpd_config_engine, create_retry_max_ms), 1000, HOUR_MS},
     {"operator_timeout", FPD_SCHEMA_DURATION,
      offsetof(struct fpd_config_engine, operator_timeout_ms), 1000, 24 * (int64_t)HOUR_MS},
+    {"unlisted_wait", FPD_SCHEMA_DURATION,
+     offsetof(struct fpd_config_engine, unlisted_wait_ms), 0, 10 * 60 * 1000},
     {NULL},
 };
 
@@ -413,6 +417,7 @@ void fpd_config_defaults(struct fpd_config *cfg)
 	cfg->kubernetes.call_protocol = FPD_CALLS_HTTP1;
 	cfg->kubernetes.call_connections = 16;
 	cfg->kubernetes.watch_list = true;
+	cfg->kubernetes.list_page_size = 500;
 	cfg->namespaces.default_namespace = fpd_strdup("default");
 	cfg->plugins.dir = fpd_strdup("");
 
@@ -428,6 +433,8 @@ void fpd_config_defaults(struct fpd_config *cfg)
 	cfg->engine.cleanup_ttl_ms = HOUR_MS;
 	cfg->engine.orphan_after_ms = 24 * (int64_t)HOUR_MS;
 	cfg->engine.operator_timeout_ms = 10 * 60 * 1000;
+	/* Then the calls the list has not reached also GET their objects (read budget). */
+	cfg->engine.unlisted_wait_ms = 2 * 1000;
 	cfg->engine.sweep_interval_ms = 60 * 1000;
 	cfg->engine.create_retry_max_ms = 20 * 1000;
 

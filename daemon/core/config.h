@@ -73,6 +73,7 @@ struct fpd_config_kube {
 	int call_protocol;        /* enum fpd_call_protocol: how calls (not watches) are sent */
 	int64_t call_connections; /* HTTP/1.1 connections kept for calls */
 	bool watch_list;          /* informers list by streaming (WatchList) where the server can */
+	int64_t list_page_size;   /* items per page of a paged list (no streaming list) */
 };
 
 enum fpd_call_protocol { FPD_CALLS_HTTP1, FPD_CALLS_HTTP2 };
@@ -123,6 +124,9 @@ struct fpd_config_engine {
 	/* An operator's object (not a Pod) whose status is still empty this long after its
 	 * creation fails, retryably: the operator is not running or not watching it. */
 	int64_t operator_timeout_ms;
+	/* How long a GetTask for an object not cached yet waits for the informer's first list to
+	 * deliver it before it GETs it (engine/calls.c); 0: it GETs at once. */
+	int64_t unlisted_wait_ms;
 };
 
 /* `policy.service_accounts` and `policy.task_types`: in namespaces matching the glob

@@ -168,6 +168,7 @@ void calls_free(struct fpd_engine *e)
 {
 	ev_clear_pending(e->loop, &e->created_later);
 	drop_created(e, false);
+	/* Waits on informers are dropped with the informers, freed right after (engine.c). */
 	for (struct pending_call *c = e->calls; c; c = c->next)
 		fpd_kube_cancel(e->kube, c);
 	while (e->calls)
@@ -462,10 +463,19 @@ static void answer_get(struct fpd_engine *e, struct pending_call *c, struct exec
 	reply_status(c, &x->phase);
 }
 
+/* A GetTask call on a cache miss may wait for the informer's list and GET its object at the
+ * same time (get_wait): it is freed once neither is outstanding. */
+static void get_settle(struct fpd_engine *e, struct pending_call *c)
+{
+	if (!c->waiting && !c->fetching)
+		call_free(e, c);
+}
+
 static void on_get_fetched(void *ud, const struct fpd_kube_result *res)
 {
 	struct pending_call *c = ud;
 	struct fpd_engine *e = c->engine;
+	c->fetching = false;
 	const struct fpd_plugin *plugin = fpd_registry_by_name(e->registry, c->meta.plugin);
 	struct execution *x = exec_find(e, c->meta.namespace_, c->meta.name);
 	if (!x && res->code == FPD_OK && plugin) {
@@ -484,7 +494,92 @@ static void on_get_fetched(void *ud, const struct fpd_kube_result *res)
 	} else {
 		call_reply_error(c, FPD_EIO, "%s", res->err.text);
 	}
-	call_free(e, c);
+	get_settle(e, c);
+}
+
+/* The cache-miss GET (read budget). Answers c with an error when it cannot be sent. */
+static void get_fetch(struct fpd_engine *e, struct pending_call *c, struct watched_kind *k)
+{
+	struct fpd_kube_ref ref = {&k->gvr, c->meta.namespace_, c->meta.name, NULL};
+	struct fpd_error err;
+	e->stats.get_fetches++;
+	if (fpd_kube_get(e->kube, &ref, on_get_fetched, c, &err) == FPD_AGAIN) {
+		c->fetching = true;
+		return;
+	}
+	call_reply_error(c, FPD_EIO, "%s", err.text);
+}
+
+static void on_get_waited(void *ud, const struct fpd_kube_obj *obj);
+
+/* Waits for k's informer to deliver c's object, at most timeout_ms; true when c waits. */
+static bool get_wait_for(struct pending_call *c, struct watched_kind *k, int64_t timeout_ms)
+{
+	struct fpd_error err;
+	if (fpd_kube_informer_wait(k->informer, c->meta.namespace_, c->meta.name, timeout_ms,
+	                           on_get_waited, c, &err) != FPD_AGAIN)
+		return false; /* cached now, but not as this task's object */
+	c->waiting = k;
+	return true;
+}
+
+/* The wait of get_wait ended: obj is the object the list (or a watch event) delivered, or
+ * NULL when the list completed without it or the wait's time passed first. */
+static void on_get_waited(void *ud, const struct fpd_kube_obj *obj)
+{
+	struct pending_call *c = ud;
+	struct fpd_engine *e = c->engine;
+	struct watched_kind *k = c->waiting;
+	c->waiting = NULL;
+	bool synced = fpd_kube_informer_synced(k->informer);
+	/* The informer built the entry from the object before it called. */
+	struct execution *x = exec_find(e, c->meta.namespace_, c->meta.name);
+	if (x && strcmp(x->uid, c->meta.uid) == 0) {
+		if (c->fetching) {
+			/* Its GET, maybe still queued for a token, is not needed any more. */
+			fpd_kube_cancel(e->kube, c);
+			c->fetching = false;
+		}
+		if (c->done) {
+			e->stats.get_waits_delivered++;
+			answer_get(e, c, x);
+		}
+		call_free(e, c);
+		return;
+	}
+	if (c->fetching || !c->done) {
+		get_settle(e, c); /* the GET answers (or has answered) */
+		return;
+	}
+	if (!obj && !synced) {
+		/* unlisted_wait passed: GET it, and go on waiting for whichever comes first, for
+		 * no longer than the GET may take. */
+		e->stats.get_waits_timed_out++;
+		get_fetch(e, c, k);
+		if (!c->fetching || !get_wait_for(c, k, e->cfg->kubernetes.request_timeout_ms))
+			get_settle(e, c);
+		return;
+	}
+	if (!obj)
+		e->stats.get_waits_unlisted++;
+	/* Not listed, or another object of that name: as without the wait. */
+	get_fetch(e, c, k);
+	get_settle(e, c);
+}
+
+/* After a restart, a GetTask call for an object the informer's first list has not delivered
+ * yet is answered when the list delivers it, not after a GET of its own behind the rate
+ * limit: the list brings every object at the rate the server streams. Only while that list
+ * runs. A call the list has not reached within engine.unlisted_wait GETs its object (read
+ * budget) and is answered by whichever comes first; a delivery cancels a GET still queued, so
+ * GETs of listed objects never run past the list. True when c waits (on_get_waited answers
+ * it). */
+static bool get_wait(struct fpd_engine *e, struct pending_call *c, struct watched_kind *k)
+{
+	int64_t wait_ms = e->cfg->engine.unlisted_wait_ms;
+	if (!k->informer || fpd_kube_informer_synced(k->informer) || wait_ms <= 0)
+		return false;
+	return get_wait_for(c, k, wait_ms);
 }
 
 void fpd_engine_get(struct fpd_engine *e, const struct fpd_meta *meta, fpd_engine_done_fn done,
@@ -493,25 +588,41 @@ void fpd_engine_get(struct fpd_engine *e, const struct fpd_meta *meta, fpd_engin
 	struct pending_call *c = call_new(e, done, ud);
 	e->stats.gets++;
 	const struct fpd_plugin *plugin;
-	if (verify_meta(e, c, meta, &plugin) == FPD_OK) {
-		struct execution *x = exec_find(e, c->meta.namespace_, c->meta.name);
-		if (x && (strcmp(c->meta.uid, "-") == 0 || strcmp(x->uid, c->meta.uid) == 0)) {
-			answer_get(e, c, x);
-		} else if (strcmp(c->meta.uid, "-") == 0) {
-			reply_system_failure(c, "CreateLost",
-			                     "flyteplugd restarted before the object for this "
-			                     "attempt could be created; Flyte will retry the task");
-		} else {
-			/* Not in the cache (a restart, or the informer has not listed yet). */
-			struct watched_kind *k = kinds_for(e, plugin);
-			struct fpd_kube_ref ref = {&k->gvr, c->meta.namespace_, c->meta.name, NULL};
-			struct fpd_error err;
-			if (fpd_kube_get(e->kube, &ref, on_get_fetched, c, &err) == FPD_AGAIN)
-				return;
-			call_reply_error(c, FPD_EIO, "%s", err.text);
-		}
+	if (verify_meta(e, c, meta, &plugin) != FPD_OK) {
+		call_free(e, c);
+		return;
+	}
+	struct execution *x = exec_find(e, c->meta.namespace_, c->meta.name);
+	if (x && (strcmp(c->meta.uid, "-") == 0 || strcmp(x->uid, c->meta.uid) == 0)) {
+		answer_get(e, c, x);
+	} else if (strcmp(c->meta.uid, "-") == 0) {
+		reply_system_failure(c, "CreateLost",
+		                     "flyteplugd restarted before the object for this "
+		                     "attempt could be created; Flyte will retry the task");
+	} else {
+		/* Not in the cache: a restart, or created a moment ago by another replica. */
+		struct watched_kind *k = kinds_for(e, plugin);
+		if (!x && get_wait(e, c, k))
+			return;
+		get_fetch(e, c, k);
+		get_settle(e, c);
+		return;
 	}
 	call_free(e, c);
+}
+
+void calls_unwait(struct fpd_engine *e, struct watched_kind *k)
+{
+	/* A call may be freed: take the next one first. */
+	for (struct pending_call *c = e->calls, *next; c; c = next) {
+		next = c->next;
+		if (c->waiting != k)
+			continue;
+		c->waiting = NULL;
+		if (!c->fetching && c->done)
+			get_fetch(e, c, k);
+		get_settle(e, c);
+	}
 }
 
 /* ---- DeleteTask and deletions -------------------------------------------------------- */

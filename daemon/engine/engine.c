@@ -314,6 +314,7 @@ int engine_watch(struct fpd_engine *e, struct watched_kind *k, struct fpd_error 
 	    .ud = k,
 	    .keep = (const char *const *)keep.items,
 	    .nkeep = keep.count,
+	    .page_size = e->cfg->kubernetes.list_page_size,
 	};
 	if (kinds_is_pods(k)) {
 		o.fields = pod_fields;
@@ -325,6 +326,8 @@ int engine_watch(struct fpd_engine *e, struct watched_kind *k, struct fpd_error 
 	fpd_strings_free(&keep);
 	if (rc)
 		return rc;
+	if (k->informer)
+		calls_unwait(e, k);
 	fpd_kube_informer_free(k->informer);
 	k->informer = inf;
 	k->nkeep = o.nkeep;

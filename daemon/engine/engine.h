@@ -171,7 +171,11 @@ struct fpd_engine_stats {
 	size_t executions; /* tracked task attempts */
 	size_t active;     /* of which not finished */
 	uint64_t creates, create_errors, gets, deletes, cleanups, orphans_deleted;
-	uint64_t status_unknown;        /* objects in a state their plugin did not recognise */
+	uint64_t status_unknown; /* objects in a state their plugin did not recognise */
+	/* GetTask cache misses: GETs sent; calls that waited for the informer's first list and
+	 * were answered by its delivery, that it completed without (then GET), and that passed
+	 * engine.unlisted_wait (then GET too, still answered by a delivery that comes first). */
+	uint64_t get_fetches, get_waits_delivered, get_waits_unlisted, get_waits_timed_out;
 	struct fpd_policy_stats policy; /* refusals by rule of the caller policy */
 };
 void fpd_engine_get_stats(const struct fpd_engine *e, struct fpd_engine_stats *out);

@@ -30,7 +30,9 @@ struct fpd_meta_signer;
 struct pending_call {
 	struct pending_call *next;
 	struct fpd_engine *engine;
-	struct execution *exec; /* may be NULL */
+	struct execution *exec;       /* may be NULL */
+	struct watched_kind *waiting; /* a GetTask waiting on this kind's informer, or NULL */
+	bool fetching;                /* a GetTask whose GET is outstanding */
 	fpd_engine_done_fn done;
 	void *ud;
 	struct fpd_resource_meta meta;
@@ -83,6 +85,8 @@ struct pending_call *call_new(struct fpd_engine *e, fpd_engine_done_fn done, voi
 void call_free(struct fpd_engine *e, struct pending_call *c);
 /* POSTs x->pending (a quota retry); c (from call_new) is freed when it completes. */
 void call_post(struct fpd_engine *e, struct execution *x, struct pending_call *c);
+/* The GetTask calls waiting on k's informer (about to be replaced) GET their objects. */
+void calls_unwait(struct fpd_engine *e, struct watched_kind *k);
 void call_delete_object(struct fpd_engine *e, struct execution *x, const char *why);
 void call_remove_finalizer(struct fpd_engine *e, struct execution *x, const json_t *obj);
 

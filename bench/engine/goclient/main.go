@@ -14,6 +14,10 @@
 // pause (-settle) in which the work the previous one left behind (watch events the daemon
 // processes, the API server's own) finishes, so that every request meets an idle system.
 // Prints one JSON object with every latency in microseconds.
+//
+// With -inflight K it measures throughput instead: the N bare POSTs h1-i.json over HTTP/1.1
+// (K kept-alive connections), then the N CreateTask calls create-i.pb, K in flight each, and
+// prints {"post_per_s": ..., "create_per_s": ...}.
 package main
 
 import (
@@ -29,6 +33,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -101,6 +106,7 @@ func main() {
 	dir := flag.String("samples", "", "directory of samples")
 	n := flag.Int("n", 0, "number of samples")
 	settle := flag.Duration("settle", 10*time.Millisecond, "pause before each measured request")
+	inflight := flag.Int("inflight", 0, "throughput with this many requests in flight")
 	flag.Parse()
 
 	encoding.RegisterCodec(rawCodec{})
@@ -118,6 +124,28 @@ func main() {
 	pathBytes, err := os.ReadFile(filepath.Join(*dir, "path"))
 	must(err, "reading the collection path")
 	url := *server + strings.TrimSpace(string(pathBytes))
+
+	if *inflight > 0 {
+		h1.Transport.(*http.Transport).MaxIdleConnsPerHost = *inflight
+		rates := map[string]float64{
+			"post_per_s": throughput(*n, *inflight, func(i int) {
+				b, err := os.ReadFile(filepath.Join(*dir, fmt.Sprintf("h1-%d.json", i)))
+				must(err, "reading an object")
+				post(h1, url, b, 1)
+			}),
+			"create_per_s": throughput(*n, *inflight, func(i int) {
+				req, err := os.ReadFile(filepath.Join(*dir, fmt.Sprintf("create-%d.pb", i)))
+				must(err, "reading a request")
+				var out []byte
+				cctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+				defer cancel()
+				must(conn.Invoke(cctx, "/flyteidl.service.AsyncAgentService/CreateTask", &req,
+					&out), "CreateTask")
+			}),
+		}
+		must(json.NewEncoder(os.Stdout).Encode(rates), "writing results")
+		return
+	}
 
 	res := map[string][]int64{"create": {}, "post_h1": {}, "post_h2": {}, "list_agents": {}}
 	ctx := context.Background()
@@ -157,4 +185,26 @@ func main() {
 		must(err, "ListAgents")
 	}
 	must(json.NewEncoder(os.Stdout).Encode(res), "writing results")
+}
+
+// throughput runs fn(0..n-1) with k calls in flight and returns calls per second.
+func throughput(n, k int, fn func(i int)) float64 {
+	next := make(chan int, n)
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for w := 0; w < k; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(n) / time.Since(t0).Seconds()
 }

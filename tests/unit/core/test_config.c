@@ -17,6 +17,8 @@ START_TEST(defaults)
 	ck_assert_int_eq(cfg.kubernetes.call_protocol, FPD_CALLS_HTTP1);
 	ck_assert_int_eq(cfg.kubernetes.call_connections, 16);
 	ck_assert_int_eq(cfg.engine.operator_timeout_ms, 10 * 60 * 1000);
+	ck_assert_int_eq(cfg.engine.unlisted_wait_ms, 2 * 1000);
+	ck_assert_int_eq(cfg.kubernetes.list_page_size, 500);
 	fpd_config_free(&cfg);
 }
 END_TEST
@@ -39,6 +41,8 @@ START_TEST(custom_values)
 	ck_assert_int_eq(cfg.kubernetes.call_protocol, FPD_CALLS_HTTP2);
 	ck_assert_int_eq(cfg.kubernetes.call_connections, 4);
 	ck_assert_int_eq(cfg.engine.operator_timeout_ms, 90 * 1000);
+	ck_assert_int_eq(cfg.engine.unlisted_wait_ms, 0);
+	ck_assert_int_eq(cfg.kubernetes.list_page_size, 50);
 	ck_assert_uint_eq(cfg.namespaces.watch.count, 2);
 	ck_assert_str_eq(cfg.namespaces.watch.items[1], "flytesnacks-staging");
 	ck_assert_uint_eq(cfg.plugins.enabled.count, 1);
