@@ -162,3 +162,26 @@ def test_podgroup_refused_fails_create(cluster, volcano_daemon):
     ok = cluster.new_namespace("vcok")
     create(d, ok, "vcok", flytekit_tasks.python_task())
     assert PODGROUP.stored(cluster, ok, "vcok-n0-0") is not None, d.tail()
+
+
+def test_cleanup_and_sweep_delete_groups(cluster, crds, daemon_factory):
+    """The cleanup of a finished task (after engine.cleanup_ttl) and the orphan sweep delete the
+    PodGroup with the object; a polled task keeps its group."""
+    d = daemon_factory(extra_yaml=CONFIG, cleanup_ttl="2s", orphan_after="4s", sweep_interval="1s")
+    ns = cluster.new_namespace("vcsweep")
+    done = create(d, ns, "done", flytekit_tasks.python_task())
+    create(d, ns, "orphan", flytekit_tasks.python_task())
+    kept = create(d, ns, "kept", flytekit_tasks.python_task())
+    assert PODGROUP.names(cluster, ns) == ["done-n0-0", "kept-n0-0", "orphan-n0-0"], d.tail()
+    group_status(cluster, ns, "done-n0-0", "Running")
+    primary = POD.stored(cluster, ns, "done-n0-0")["spec"]["containers"][0]["name"]
+    cluster.patch_pod_status(ns, "done-n0-0", {"phase": "Succeeded", "containerStatuses": [
+        {"name": primary, "ready": False, "restartCount": 0, "image": "x", "imageID": "",
+         "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}]})
+    POD.wait_phase(d, done, PHASE.SUCCEEDED)
+    deadline = time.time() + 30
+    while time.time() < deadline and PODGROUP.names(cluster, ns) != ["kept-n0-0"]:
+        POD.get(d, kept)  # polled: not an orphan
+        time.sleep(0.5)
+    assert PODGROUP.names(cluster, ns) == ["kept-n0-0"], d.tail()
+    assert POD.names(cluster, ns) == ["kept-n0-0"], d.tail()
