@@ -11,8 +11,11 @@ import time
 
 import flytekit_tasks
 import grpc
+import jobset_tasks
 import kubeflow_tasks
 import pytest
+import ray_dask_tasks
+import spark_tasks
 
 from operator_helpers import PHASE, CrdTask, create, rfc3339
 
@@ -185,3 +188,61 @@ def test_cleanup_and_sweep_delete_groups(cluster, crds, daemon_factory):
         time.sleep(0.5)
     assert PODGROUP.names(cluster, ns) == ["kept-n0-0"], d.tail()
     assert POD.names(cluster, ns) == ["kept-n0-0"], d.tail()
+
+
+def pod_templates(node, holder=None):
+    """Every (template, pod spec) in a stored object: a pod spec is an object with containers."""
+    if isinstance(node, dict):
+        if isinstance(node.get("containers"), list):
+            yield holder, node
+            return
+        for v in node.values():
+            yield from pod_templates(v, node)
+    elif isinstance(node, list):
+        for v in node:
+            yield from pod_templates(v, node)
+
+
+OTHER_KINDS = {
+    # kind: (operator, CrdTask, template, expected minMember, how many pod templates); Ray's
+    # are the head's, the worker group's and the submitter's, Dask's the job's, the
+    # scheduler's and the workers'.
+    "spark": ("spark", CrdTask("sparkoperator.k8s.io", "v1beta2", "sparkapplications", "spark"),
+              lambda: flytekit_tasks.serialize(spark_tasks.hello_spark), 4, 0),
+    "ray": ("ray", CrdTask("ray.io", "v1", "rayjobs", "ray"), lambda: ray_dask_tasks.template("ray_basic"), 3, 3),
+    "dask": ("dask", CrdTask("kubernetes.dask.org", "v1", "daskjobs", "dask"),
+             lambda: ray_dask_tasks.template("dask_basic"), 5, 3),
+    "jobset": ("jobset", CrdTask("jobset.x-k8s.io", "v1alpha2", "jobsets", "clustered-task"),
+               lambda: jobset_tasks.template("train"), 2, 1),
+}
+
+
+@pytest.mark.parametrize("case", sorted(OTHER_KINDS))
+def test_other_kinds_grouped(cluster, crds, daemon_factory, case):
+    """Spark, Ray, Dask and JobSet objects with every pod template pointed at Volcano, stored
+    under their operators' CRD schemas, and a PodGroup with minMember from their replicas."""
+    operator, crd, make, members, templates = OTHER_KINDS[case]
+    if not isinstance(crds.get(operator), list):
+        pytest.fail(crds.get(operator) or f"no tests/cluster/crds/{operator}.sh")
+    d = daemon_factory(extra_yaml=CONFIG)
+    ns = cluster.new_namespace("vc" + case)
+    name = f"vc{case}-n0-0"
+    meta = create(d, ns, f"vc{case}", make())
+    stored = crd.stored(cluster, ns, name)
+    assert stored is not None, d.tail()
+    found = list(pod_templates(stored["spec"]))
+    assert len(found) == templates, [t for t, _ in found]
+    for tmpl, spec in found:
+        assert spec.get("schedulerName") == "volcano", spec
+        assert tmpl["metadata"]["annotations"][GROUP_ANNOTATION] == name, tmpl["metadata"]
+    if case == "spark":
+        for role in ("driver", "executor"):
+            pod = stored["spec"][role]
+            assert pod["schedulerName"] == "volcano" and pod["annotations"][GROUP_ANNOTATION] == name, pod
+    group = PODGROUP.stored(cluster, ns, name)
+    assert group is not None, d.tail()
+    assert group["spec"] == {"minMember": members, "queue": "research"}, group["spec"]
+    crd.wait_phase(d, meta, PHASE.WAITING_FOR_RESOURCES,
+                   f"waiting for Volcano to schedule PodGroup {name} (Pending, minMember {members}, queue research)")
+    crd.delete(d, meta)
+    wait_gone(cluster, PODGROUP, ns, name, d)
