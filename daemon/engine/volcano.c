@@ -129,8 +129,11 @@ json_t *fpd_volcano_group(json_t *obj, const char *const *pod_specs,
 	const char *name = fpd_json_str_or(obj, "metadata.name", "");
 	if (!pod_specs || !*name || !fpd_volcano_applies(settings, ns))
 		return NULL;
-	/* The Spark operator's own batch scheduler makes its own group: not a second one. */
-	if (*fpd_json_str_or(obj, "spec.batchScheduler", ""))
+	/* The Spark operator's own batch scheduler makes its own group: not a second one. A
+	 * TrainJob's runtimePatches take no schedulerName (the API server would prune it): its
+	 * runtime's podGroupPolicy is Trainer's way to Volcano. */
+	if (*fpd_json_str_or(obj, "spec.batchScheduler", "") ||
+	    !strcmp(fpd_json_str_or(obj, "kind", ""), "TrainJob"))
 		return NULL;
 	const struct fpd_volcano_settings *v = &settings->queueing.volcano;
 	struct marking m = {.group = name,

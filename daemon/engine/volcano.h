@@ -20,8 +20,9 @@
  * pod_specs (the plugin's paths, fpd_build_pod_specs; a "spark:" path names a SparkPodSpec,
  * "**" finds pod specs by their shape) and returns the PodGroup to create before obj (new
  * reference). Returns NULL, obj untouched, when Volcano does not apply, obj has no pod
- * template at those paths, or obj names its own batch scheduler (a SparkApplication's
- * spec.batchScheduler: the Spark operator then makes the group). */
+ * template at those paths, obj names its own batch scheduler (a SparkApplication's
+ * spec.batchScheduler: the Spark operator then makes the group), or obj is a TrainJob (whose
+ * runtimePatches cannot set schedulerName). */
 json_t *fpd_volcano_group(json_t *obj, const char *const *pod_specs,
                           const struct fpd_settings *settings);
 

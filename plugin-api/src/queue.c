@@ -193,8 +193,6 @@ int64_t fpd_volcano_min_member(const json_t *object, int64_t pod_specs)
 	else if (!strcmp(kind, "JobSet"))
 		n = sum_replicas(json_object_get(spec, "replicatedJobs"), "replicas", 1,
 		                 "template.spec.parallelism");
-	else if (!strcmp(kind, "TrainJob"))
-		n = fpd_json_int_or(spec, "trainer.numNodes", 1);
 	else
 		n = pod_specs;
 	return n > 0 ? n : 1;

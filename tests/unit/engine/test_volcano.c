@@ -135,6 +135,12 @@ START_TEST(pod_spark_jobset_search)
 		json_decref(g);
 		json_decref(o);
 	}
+	/* A TrainJob's runtimePatches take no schedulerName: not grouped. */
+	o = obj("{\"kind\": \"TrainJob\", \"metadata\": {\"name\": \"job-n0-0\", \"namespace\": "
+	        "\"ns\"}, \"spec\": {\"containers\": []}}");
+	ck_assert_ptr_null(fpd_volcano_group(o, search, &settings));
+	ck_assert_ptr_null(fpd_json_get(o, "spec.schedulerName"));
+	json_decref(o);
 	/* No pod template at the paths: no group, nothing changed. */
 	o = obj("{\"kind\": \"Thing\", \"metadata\": {\"name\": \"job-n0-0\", \"namespace\": "
 	        "\"ns\"}, \"spec\": {}}");

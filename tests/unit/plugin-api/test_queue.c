@@ -190,7 +190,6 @@ START_TEST(volcano_min_member)
 	     "\"template\": {\"spec\": {\"parallelism\": 3}}}, {\"template\": {\"spec\": "
 	     "{}}}]}}",
 	     7},
-	    {"{\"kind\": \"TrainJob\", \"spec\": {\"trainer\": {\"numNodes\": 8}}}", 8},
 	    /* Any other kind: one per pod spec found, at least one. */
 	    {"{\"kind\": \"Declared\", \"spec\": {}}", 3},
 	    {"{\"kind\": \"PyTorchJob\", \"spec\": {\"pytorchReplicaSpecs\": {}}}", 1},
