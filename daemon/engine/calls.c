@@ -387,6 +387,9 @@ static void on_group_fetched(void *ud, const struct fpd_kube_result *res)
 	struct fpd_engine *e = c->engine;
 	struct execution *x = c->exec;
 	struct fpd_phase_info waiting = {0};
+	/* The wait keeps the object's log links (those shown while pending). */
+	if (!x->dead && res->code == FPD_OK)
+		fpd_phase_info_copy(&waiting, &x->phase);
 	if (!x->dead && res->code == FPD_OK && fpd_volcano_status(res->object, &waiting)) {
 		x->last_poll_ms = fpd_clock_wall_ms();
 		note_poll(e, x);

@@ -29,9 +29,10 @@ json_t *fpd_volcano_group(json_t *obj, const char *const *pod_specs,
 /* The PodGroup resource (scheduling.volcano.sh/v1beta1 podgroups) into g. */
 int fpd_volcano_gvr(struct fpd_kube_gvr *g, struct fpd_error *err);
 
-/* For a task whose object does not run yet: true, out set (zeroed before; release with
- * fpd_phase_info_clear) to WAITING_FOR_RESOURCES naming the group, when the PodGroup group
- * (borrowed, from the API server) is Pending or Inqueue; false otherwise. */
+/* For a task whose object does not run yet: true, and out's phase, code and message set (its
+ * logs and custom info kept) to WAITING_FOR_RESOURCES naming the group, when the PodGroup
+ * group (borrowed, from the API server) is Pending or Inqueue; false, out untouched,
+ * otherwise. */
 bool fpd_volcano_status(const json_t *group, struct fpd_phase_info *out);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * Kueue queueing for any kind: which LocalQueue a task goes to, the label and suspension that
+ * Queueing shared by the plugins and the engine. Kueue, for any kind: which LocalQueue a task goes to, the label and suspension that
  * hand the created object to Kueue, and what the object's admission state means for Flyte.
  *
  * A kind with a suspend field (RayJob spec.suspend, Kubeflow runPolicy.suspend, JobSet
