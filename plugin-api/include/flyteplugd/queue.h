@@ -1,6 +1,7 @@
 /*
- * Queueing shared by the plugins and the engine. Kueue, for any kind: which LocalQueue a task goes to, the label and suspension that
- * hand the created object to Kueue, and what the object's admission state means for Flyte.
+ * Queueing shared by the plugins and the engine. Kueue, for any kind: which LocalQueue a task
+ * goes to, the label and suspension that hand the created object to Kueue, and what the
+ * object's admission state means for Flyte. Volcano: see below.
  *
  * A kind with a suspend field (RayJob spec.suspend, Kubeflow runPolicy.suspend, JobSet
  * spec.suspend) is created suspended with the queue label; Kueue admits it by setting the field
