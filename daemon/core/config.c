@@ -316,9 +316,20 @@ static const struct fpd_schema_field kueue_fields[] = {
     {NULL},
 };
 
+#define VOLCANO(f) offsetof(struct fpd_volcano_settings, f)
+static const struct fpd_schema_field volcano_fields[] = {
+    {"enabled", FPD_SCHEMA_BOOL, VOLCANO(enabled)},
+    {"namespaces", FPD_SCHEMA_STRINGS, VOLCANO(namespaces)},
+    {"queue", FPD_SCHEMA_STRING, VOLCANO(queue), .nonempty = true},
+    {"scheduler_name", FPD_SCHEMA_STRING, VOLCANO(scheduler_name), .nonempty = true},
+    {NULL},
+};
+
 static const struct fpd_schema_field queueing_fields[] = {
     {"kueue", FPD_SCHEMA_SECTION, offsetof(struct fpd_queueing_settings, kueue),
      .fields = kueue_fields},
+    {"volcano", FPD_SCHEMA_SECTION, offsetof(struct fpd_queueing_settings, volcano),
+     .fields = volcano_fields},
     {NULL},
 };
 

@@ -3,6 +3,7 @@
 
 #include "core/log.h"
 #include "engine/decorate.h"
+#include "engine/volcano.h"
 
 #include <string.h>
 
@@ -50,6 +51,8 @@ int fpd_build(const struct fpd_build_env *env, const struct fpd_task_request *re
 	if (!rc)
 		rc = fpd_decorate(obj, task, plugin->name, &env->cfg->settings, err);
 	const char *const *paths = fpd_build_pod_specs(plugin);
+	if (!rc)
+		out->podgroup = fpd_volcano_group(obj, paths, &env->cfg->settings);
 	if (!rc && env->policy && paths) {
 		rc =
 		    fpd_policy_check_object(env->policy, out->prepared.namespace_, obj, paths, err);
@@ -57,10 +60,13 @@ int fpd_build(const struct fpd_build_env *env, const struct fpd_task_request *re
 		if (rc)
 			log_refusal(out, t->type, err);
 	}
-	if (rc)
+	if (rc) {
 		json_decref(obj);
-	else
+		json_decref(out->podgroup);
+		out->podgroup = NULL;
+	} else {
 		out->object = obj;
+	}
 	return FPD_OK;
 }
 
@@ -79,6 +85,7 @@ const char *const *fpd_build_pod_specs(const struct fpd_plugin *plugin)
 void fpd_built_free(struct fpd_built *b)
 {
 	json_decref(b->object);
+	json_decref(b->podgroup);
 	fpd_prepared_free(&b->prepared);
 	memset(b, 0, sizeof(*b));
 }

@@ -31,6 +31,9 @@ struct fpd_built {
 	const struct fpd_plugin *plugin;
 	struct fpd_prepared prepared;
 	json_t *object;
+	/* With object, when queueing.volcano applies: the PodGroup to create before it (new
+	 * reference; engine/volcano.h). */
+	json_t *podgroup;
 	/* Without object: the Pod Security check refused the built object (rather than the plugin
 	 * refusing to build it). */
 	bool pod_security;

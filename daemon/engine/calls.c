@@ -9,8 +9,10 @@
 #include <flyteplugd/mem.h>
 #include "engine/build.h"
 #include "engine/decorate.h"
+#include "engine/volcano.h"
 
 #include <flyteplugd/object.h>
+#include <flyteplugd/queue.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -296,6 +298,131 @@ void call_post(struct fpd_engine *e, struct execution *x, struct pending_call *c
 	}
 }
 
+/* ---- Volcano's PodGroup (engine/volcano.h): created first, deleted with the object ---- */
+
+static void note_poll(struct fpd_engine *e, struct execution *x);
+static void answer_get(struct fpd_engine *e, struct pending_call *c, struct execution *x);
+
+static void on_group_created(void *ud, const struct fpd_kube_result *res)
+{
+	struct pending_call *c = ud;
+	struct fpd_engine *e = c->engine;
+	struct execution *x = c->exec;
+	if (x->dead) {
+		call_free(e, c);
+		return;
+	}
+	/* 409: a repeated CreateTask (the group has the attempt's name): the same group. */
+	if (res->code == FPD_OK || res->code == FPD_EEXIST) {
+		c->exec = NULL;
+		call_post(e, x, c);
+		exec_release(x);
+		return;
+	}
+	bool transient =
+	    res->status.http == 0 || res->status.http >= 500 || res->status.http == 429;
+	x->state = EXEC_REJECTED;
+	e->stats.create_errors++;
+	fpd_log(FPD_LOG_WARN, "engine", "%s: creating Volcano PodGroup: %s", x->key, res->err.text);
+	call_reply_error(c, transient ? FPD_EIO : FPD_EINVAL,
+	                 "creating Volcano PodGroup %s/%s for the task, nothing was created: %s",
+	                 x->namespace_, x->name,
+	                 res->status.message[0] ? res->status.message : res->err.text);
+	call_free(e, c);
+	exec_remove(e, x);
+}
+
+/* POSTs group (borrowed), then x->pending through call_post. */
+static void call_post_group(struct fpd_engine *e, struct execution *x, struct pending_call *c,
+                            json_t *group)
+{
+	struct fpd_kube_gvr gvr;
+	struct fpd_error err;
+	x->state = EXEC_CREATING;
+	hold(c, x);
+	struct fpd_kube_ref ref = {&gvr, x->namespace_, NULL, NULL};
+	struct fpd_kube_write_opts opts = {.metadata_only = true};
+	if (fpd_volcano_gvr(&gvr, &err) ||
+	    fpd_kube_create(e->kube, &ref, group, &opts, on_group_created, c, &err) != FPD_AGAIN) {
+		call_reply_error(c, FPD_EIO, "%s", err.text);
+		call_free(e, c);
+		exec_remove(e, x);
+	}
+}
+
+static void on_group_deleted(void *ud, const struct fpd_kube_result *res)
+{
+	struct pending_call *c = ud;
+	if (res->code == FPD_OK)
+		fpd_log(FPD_LOG_INFO, "engine", "%s/%s: Volcano PodGroup deleted",
+		        c->meta.namespace_, c->meta.name);
+	else if (res->code != FPD_ENOENT)
+		fpd_log(FPD_LOG_WARN, "engine", "%s/%s: deleting Volcano PodGroup: %s",
+		        c->meta.namespace_, c->meta.name, res->err.text);
+	call_free(c->engine, c);
+}
+
+/* Deletes the PodGroup of the object ns/name when queueing.volcano applies to ns. */
+static void delete_group(struct fpd_engine *e, const char *ns, const char *name)
+{
+	struct fpd_kube_gvr gvr;
+	struct fpd_error err;
+	if (!fpd_volcano_applies(&e->cfg->settings, ns) || fpd_volcano_gvr(&gvr, &err))
+		return;
+	struct pending_call *c = call_new(e, NULL, NULL);
+	snprintf(c->meta.namespace_, sizeof(c->meta.namespace_), "%s", ns);
+	snprintf(c->meta.name, sizeof(c->meta.name), "%s", name);
+	struct fpd_kube_ref ref = {&gvr, ns, name, NULL};
+	struct fpd_kube_delete_opts opts = {.propagation = FPD_KUBE_PROPAGATE_BACKGROUND,
+	                                    .grace_period_s = -1};
+	if (fpd_kube_delete(e->kube, &ref, &opts, on_group_deleted, c, &err) != FPD_AGAIN) {
+		fpd_log(FPD_LOG_WARN, "engine", "%s/%s: deleting Volcano PodGroup: %s", ns, name,
+		        err.text);
+		call_free(e, c);
+	}
+}
+
+static void on_group_fetched(void *ud, const struct fpd_kube_result *res)
+{
+	struct pending_call *c = ud;
+	struct fpd_engine *e = c->engine;
+	struct execution *x = c->exec;
+	struct fpd_phase_info waiting = {0};
+	/* The wait keeps the object's log links (those shown while pending). */
+	if (!x->dead && res->code == FPD_OK)
+		fpd_phase_info_copy(&waiting, &x->phase);
+	if (!x->dead && res->code == FPD_OK && fpd_volcano_status(res->object, &waiting)) {
+		x->last_poll_ms = fpd_clock_wall_ms();
+		note_poll(e, x);
+		reply_status(c, &waiting);
+	} else if (!x->dead) {
+		answer_get(e, c, x);
+	} else {
+		call_reply_error(c, FPD_EIO, "%s/%s: forgotten while answering", x->namespace_,
+		                 x->name);
+	}
+	fpd_phase_info_clear(&waiting);
+	call_free(e, c);
+}
+
+/* GetTask of an object not running yet under queueing.volcano: its PodGroup may say why.
+ * Returns true when c is answered later (on_group_fetched). */
+static bool get_group(struct fpd_engine *e, struct pending_call *c, struct execution *x)
+{
+	struct fpd_kube_gvr gvr;
+	struct fpd_error err;
+	if ((x->phase.phase != FPD_PHASE_QUEUED && x->phase.phase != FPD_PHASE_INITIALIZING) ||
+	    !fpd_volcano_applies(&e->cfg->settings, x->namespace_) || fpd_volcano_gvr(&gvr, &err))
+		return false;
+	struct fpd_kube_ref ref = {&gvr, x->namespace_, x->name, NULL};
+	hold(c, x);
+	if (fpd_kube_get(e->kube, &ref, on_group_fetched, c, &err) == FPD_AGAIN)
+		return true;
+	c->exec = NULL;
+	exec_release(x);
+	return false;
+}
+
 static const struct fpd_build_env *build_env(const struct fpd_engine *e, struct fpd_build_env *env)
 {
 	*env = (struct fpd_build_env){e->cfg, e->registry, e->psettings, e->policy};
@@ -334,7 +461,10 @@ void fpd_engine_create(struct fpd_engine *e, const struct fpd_task_request *req,
 	if (b.object) {
 		x->pending = b.object;
 		b.object = NULL;
-		call_post(e, x, c);
+		if (b.podgroup)
+			call_post_group(e, x, c, b.podgroup);
+		else
+			call_post(e, x, c);
 	} else {
 		/* The plugin or the Pod Security check refused: the attempt fails permanently, as
 		 * in Flyte (an error answer would be retried by propeller as a user error). */
@@ -594,6 +724,8 @@ void fpd_engine_get(struct fpd_engine *e, const struct fpd_meta *meta, fpd_engin
 	}
 	struct execution *x = exec_find(e, c->meta.namespace_, c->meta.name);
 	if (x && (strcmp(c->meta.uid, "-") == 0 || strcmp(x->uid, c->meta.uid) == 0)) {
+		if (get_group(e, c, x))
+			return;
 		answer_get(e, c, x);
 	} else if (strcmp(c->meta.uid, "-") == 0) {
 		reply_system_failure(c, "CreateLost",
@@ -732,6 +864,7 @@ void call_delete_object(struct fpd_engine *e, struct execution *x, const char *w
 	meta_of(x, &c->meta);
 	x->deleting = true;
 	delete_request(e, c, x, &x->kind->gvr);
+	delete_group(e, x->namespace_, x->name);
 }
 
 void fpd_engine_delete(struct fpd_engine *e, const struct fpd_meta *meta, fpd_engine_done_fn done,
@@ -759,11 +892,14 @@ void fpd_engine_delete(struct fpd_engine *e, const struct fpd_meta *meta, fpd_en
 		        c->meta.namespace_, c->meta.name);
 		if (x && x->state != EXEC_CREATING)
 			exec_remove(e, x);
+		/* The group may exist while its object waits for quota. */
+		delete_group(e, c->meta.namespace_, c->meta.name);
 		reply_ok(c);
 		call_free(e, c);
 		return;
 	}
 	if (x)
 		x->deleting = true;
+	delete_group(e, c->meta.namespace_, c->meta.name);
 	delete_request(e, c, x, &kinds_for(e, plugin)->gvr);
 }

@@ -131,3 +131,69 @@ bool fpd_kueue_pod_status(const json_t *pod, struct fpd_phase_info *out)
 	               "waiting for Kueue admission in queue %s", queue);
 	return true;
 }
+
+/* ---- Volcano ------------------------------------------------------------------------- */
+
+bool fpd_volcano_applies(const struct fpd_settings *settings, const char *ns)
+{
+	const struct fpd_volcano_settings *v = settings ? &settings->queueing.volcano : NULL;
+	if (!v || !v->enabled)
+		return false;
+	if (!v->namespaces.count)
+		return true;
+	for (size_t i = 0; i < v->namespaces.count; i++)
+		if (!fnmatch(v->namespaces.items[i], ns ? ns : "", 0))
+			return true;
+	return false;
+}
+
+/* The sum over an object of replica specs (kubeflow's map, or an array) of replicas at key,
+ * each times the factor at factor_path (NULL: 1); unset counts def. */
+static int64_t sum_replicas(const json_t *specs, const char *key, int64_t def,
+                            const char *factor_path)
+{
+	int64_t n = 0;
+	const char *k;
+	size_t i;
+	json_t *v;
+	if (json_is_object(specs)) {
+		json_object_foreach((json_t *)specs, k, v)
+		{
+			n += fpd_json_int_or(v, key, def);
+		}
+	}
+	json_array_foreach(specs, i, v)
+	{
+		n += fpd_json_int_or(v, key, def) *
+		     (factor_path ? fpd_json_int_or(v, factor_path, 1) : 1);
+	}
+	return n;
+}
+
+int64_t fpd_volcano_min_member(const json_t *object, int64_t pod_specs)
+{
+	const char *kind = fpd_json_str_or(object, "kind", "");
+	const json_t *spec = json_object_get(object, "spec");
+	int64_t n;
+	if (!strcmp(kind, "Pod"))
+		n = 1;
+	else if (!strcmp(kind, "PyTorchJob"))
+		n = sum_replicas(json_object_get(spec, "pytorchReplicaSpecs"), "replicas", 1, NULL);
+	else if (!strcmp(kind, "TFJob"))
+		n = sum_replicas(json_object_get(spec, "tfReplicaSpecs"), "replicas", 1, NULL);
+	else if (!strcmp(kind, "MPIJob"))
+		n = sum_replicas(json_object_get(spec, "mpiReplicaSpecs"), "replicas", 1, NULL);
+	else if (!strcmp(kind, "SparkApplication"))
+		n = 1 + fpd_json_int_or(spec, "executor.instances", 1);
+	else if (!strcmp(kind, "RayJob"))
+		n = 1 + sum_replicas(fpd_json_get(spec, "rayClusterSpec.workerGroupSpecs"),
+		                     "minReplicas", 0, NULL);
+	else if (!strcmp(kind, "DaskJob"))
+		n = 2 + fpd_json_int_or(spec, "cluster.spec.worker.replicas", 0);
+	else if (!strcmp(kind, "JobSet"))
+		n = sum_replicas(json_object_get(spec, "replicatedJobs"), "replicas", 1,
+		                 "template.spec.parallelism");
+	else
+		n = pod_specs;
+	return n > 0 ? n : 1;
+}

@@ -223,3 +223,12 @@ def test_monitoring_component(render):
     dash = find(docs, "ConfigMap", "flyteplugd-grafana-dashboard", "flyte")
     assert dash["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert "flyteplugd_creates_total" in dash["data"]["flyteplugd.json"]
+
+
+def test_volcano_component_grants_podgroups(render):
+    """components/volcano: create, get and delete on PodGroups (queueing.volcano), nothing else."""
+    base_rules = find(render("base"), "ClusterRole", "flyteplugd")["rules"]
+    rules = find(render("base", ("volcano",)), "ClusterRole", "flyteplugd")["rules"]
+    assert rules[:len(base_rules)] == base_rules
+    assert rules[len(base_rules):] == [{"apiGroups": ["scheduling.volcano.sh"], "resources": ["podgroups"],
+                                        "verbs": ["create", "get", "delete"]}]

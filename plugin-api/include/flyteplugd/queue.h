@@ -1,6 +1,7 @@
 /*
- * Kueue queueing for any kind: which LocalQueue a task goes to, the label and suspension that
- * hand the created object to Kueue, and what the object's admission state means for Flyte.
+ * Queueing shared by the plugins and the engine. Kueue, for any kind: which LocalQueue a task
+ * goes to, the label and suspension that hand the created object to Kueue, and what the
+ * object's admission state means for Flyte. Volcano: see below.
  *
  * A kind with a suspend field (RayJob spec.suspend, Kubeflow runPolicy.suspend, JobSet
  * spec.suspend) is created suspended with the queue label; Kueue admits it by setting the field
@@ -51,5 +52,28 @@ bool fpd_kueue_status(const json_t *object, const char *suspend_path, struct fpd
  * TerminationTarget condition, reason WorkloadEvicted, NotAdmitted, ...) is a retryable system
  * failure with the reason and message. Returns false for any other pod. */
 bool fpd_kueue_pod_status(const json_t *pod, struct fpd_phase_info *out);
+
+/*
+ * Volcano gang scheduling. When queueing.volcano applies to a task's namespace, the engine
+ * points every pod template of the built object at Volcano's scheduler with the group
+ * annotation below, and creates a PodGroup (scheduling.volcano.sh/v1beta1) of the object's name
+ * before the object, so that no pod of it starts without its group; it deletes the group with
+ * the object.
+ */
+#define FPD_VOLCANO_GROUP_ANNOTATION "scheduling.k8s.io/group-name"
+#define FPD_VOLCANO_API_VERSION "scheduling.volcano.sh/v1beta1"
+
+struct fpd_settings;
+
+/* Does settings' queueing.volcano apply to namespace ns? (enabled, and ns matches one of its
+ * namespace globs, or it has none.) */
+bool fpd_volcano_applies(const struct fpd_settings *settings, const char *ns);
+
+/* The number of pods an object (a built, decorated object) runs at once, for the PodGroup's
+ * minMember, from its kind: Pod 1; PyTorchJob, TFJob, MPIJob the sum of their replica specs'
+ * replicas (1 when unset); SparkApplication driver + executor.instances; RayJob the head + the
+ * worker groups' minReplicas; DaskJob the job's pod + the scheduler + the workers' replicas;
+ * JobSet the sum of replicatedJobs' replicas x parallelism; any other kind 1 per pod spec the caller found (pod_specs, at least 1). */
+int64_t fpd_volcano_min_member(const json_t *object, int64_t pod_specs);
 
 #endif

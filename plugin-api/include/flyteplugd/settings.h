@@ -149,9 +149,19 @@ struct fpd_kueue_settings {
 	json_t *queues; /* namespace glob -> LocalQueue name (first match), or NULL */
 };
 
+/* `queueing.volcano:` — Volcano gang scheduling for every kind with pod templates (see
+ * queue.h). Off by default. */
+struct fpd_volcano_settings {
+	bool enabled;
+	struct fpd_strings namespaces; /* globs of the namespaces it applies to; none: every one */
+	char *queue;          /* the PodGroups' Volcano queue, or NULL for Volcano's default */
+	char *scheduler_name; /* the pods' schedulerName, or NULL for "volcano" */
+};
+
 /* `queueing:` — batch schedulers flyteplugd hands tasks to. */
 struct fpd_queueing_settings {
 	struct fpd_kueue_settings kueue;
+	struct fpd_volcano_settings volcano; /* added after kueue: kueue's offset holds */
 };
 
 struct fpd_settings {

@@ -119,6 +119,30 @@ static void loads(const char *name, void *ud)
 	fpd_config_free(&cfg);
 }
 
+START_TEST(queueing)
+{
+	struct fpd_config cfg;
+	struct fpd_error err;
+	fpd_config_defaults(&cfg);
+	/* Off by default. */
+	ck_assert(!cfg.settings.queueing.volcano.enabled);
+	ck_assert_ptr_null(cfg.settings.queueing.volcano.queue);
+	fpd_config_free(&cfg);
+	int rc = fpd_config_load(fpd_fixture("config/good/queueing.yaml"), &cfg, &err);
+	ck_assert_msg(rc == FPD_OK, "%s", err.text);
+	const struct fpd_volcano_settings *v = &cfg.settings.queueing.volcano;
+	ck_assert(v->enabled);
+	ck_assert_uint_eq(v->namespaces.count, 2);
+	ck_assert_str_eq(v->namespaces.items[1], "ml");
+	ck_assert_str_eq(v->queue, "research");
+	ck_assert_ptr_null(v->scheduler_name);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(cfg.settings.queueing.kueue.queues, "team-*")),
+	    "team-a");
+	fpd_config_free(&cfg);
+}
+END_TEST
+
 /* Every file in config/good must load. */
 START_TEST(good_fixtures_load)
 {
@@ -181,6 +205,7 @@ int main(void)
 	tcase_add_test(tc, copilot_storage_logger_defaults);
 	tcase_add_test(tc, propeller_copilot_storage_logger);
 	tcase_add_test(tc, good_fixtures_load);
+	tcase_add_test(tc, queueing);
 	tcase_add_test(tc, bad_fixtures_rejected_at_location);
 	tcase_add_test(tc, missing_file);
 	tcase_add_test(tc, addresses);

@@ -144,6 +144,66 @@ START_TEST(pod_status)
 }
 END_TEST
 
+START_TEST(volcano_applies)
+{
+	struct fpd_settings settings = {0};
+	char *globs[] = {"team-*", "ml"};
+	/* Off by default. */
+	ck_assert(!fpd_volcano_applies(&settings, "team-a"));
+	ck_assert(!fpd_volcano_applies(NULL, "team-a"));
+	settings.queueing.volcano.enabled = true;
+	ck_assert(fpd_volcano_applies(&settings, "anything"));
+	settings.queueing.volcano.namespaces = (struct fpd_strings){globs, 2};
+	ck_assert(fpd_volcano_applies(&settings, "team-a"));
+	ck_assert(fpd_volcano_applies(&settings, "ml"));
+	ck_assert(!fpd_volcano_applies(&settings, "ml2"));
+	ck_assert(!fpd_volcano_applies(&settings, NULL));
+}
+END_TEST
+
+START_TEST(volcano_min_member)
+{
+	static const struct {
+		const char *object;
+		int64_t want;
+	} cases[] = {
+	    {"{\"kind\": \"Pod\", \"spec\": {}}", 1},
+	    /* Kubeflow: the sum of the replica specs, 1 where unset. */
+	    {"{\"kind\": \"PyTorchJob\", \"spec\": {\"pytorchReplicaSpecs\": {\"Master\": "
+	     "{\"replicas\": 1}, \"Worker\": {\"replicas\": 3}}}}",
+	     4},
+	    {"{\"kind\": \"TFJob\", \"spec\": {\"tfReplicaSpecs\": {\"Chief\": {}, "
+	     "\"Worker\": {\"replicas\": 2}, \"PS\": {\"replicas\": 0}}}}",
+	     3},
+	    {"{\"kind\": \"MPIJob\", \"spec\": {\"mpiReplicaSpecs\": {\"Launcher\": "
+	     "{\"replicas\": 1}, \"Worker\": {\"replicas\": 4}}}}",
+	     5},
+	    {"{\"kind\": \"SparkApplication\", \"spec\": {\"executor\": {\"instances\": 3}}}", 4},
+	    {"{\"kind\": \"SparkApplication\", \"spec\": {}}", 2},
+	    {"{\"kind\": \"RayJob\", \"spec\": {\"rayClusterSpec\": {\"workerGroupSpecs\": "
+	     "[{\"minReplicas\": 2, \"replicas\": 5}, {\"minReplicas\": 1}]}}}",
+	     4},
+	    {"{\"kind\": \"DaskJob\", \"spec\": {\"cluster\": {\"spec\": {\"worker\": "
+	     "{\"replicas\": 3}}}}}",
+	     5},
+	    {"{\"kind\": \"JobSet\", \"spec\": {\"replicatedJobs\": [{\"replicas\": 2, "
+	     "\"template\": {\"spec\": {\"parallelism\": 3}}}, {\"template\": {\"spec\": "
+	     "{}}}]}}",
+	     7},
+	    /* Any other kind: one per pod spec found, at least one. */
+	    {"{\"kind\": \"Declared\", \"spec\": {}}", 3},
+	    {"{\"kind\": \"PyTorchJob\", \"spec\": {\"pytorchReplicaSpecs\": {}}}", 1},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *o = obj(cases[i].object);
+		int64_t got = fpd_volcano_min_member(o, 3);
+		ck_assert_msg(got == cases[i].want, "%s: minMember %lld, want %lld",
+		              cases[i].object, (long long)got, (long long)cases[i].want);
+		json_decref(o);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("lib/queue");
@@ -152,6 +212,8 @@ int main(void)
 	tcase_add_test(tc, apply);
 	tcase_add_test(tc, object_status);
 	tcase_add_test(tc, pod_status);
+	tcase_add_test(tc, volcano_applies);
+	tcase_add_test(tc, volcano_min_member);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
 }

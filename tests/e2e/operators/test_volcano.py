@@ -1,0 +1,248 @@
+"""Volcano gang scheduling with queueing.volcano configured: a Pod task and a PyTorchJob task made
+by the real flytekit plugins get schedulerName and the group annotation on every pod template,
+and a PodGroup (scheduling.volcano.sh/v1beta1, Volcano's published CRD) of the object's name with
+minMember from the replicas is created before the object; GetTask reports WAITING_FOR_RESOURCES
+while the group is Pending or Inqueue and follows the object once Volcano runs it; DeleteTask
+removes both. There is no Volcano scheduler here: the tests write the PodGroup's status as
+Volcano does."""
+from __future__ import annotations
+
+import time
+
+import flytekit_tasks
+import grpc
+import jobset_tasks
+import kubeflow_tasks
+import pytest
+import ray_dask_tasks
+import spark_tasks
+
+from operator_helpers import PHASE, CrdTask, create, rfc3339
+
+CRD = "volcano"
+GROUP_ANNOTATION = "scheduling.k8s.io/group-name"
+CONFIG = """\
+queueing:
+  volcano:
+    enabled: true
+    namespaces: ["vc*"]
+    queue: research
+"""
+PODGROUP = CrdTask("scheduling.volcano.sh", "v1beta1", "podgroups", "python-task")
+POD = CrdTask("", "v1", "pods", "python-task")
+PYTORCH = CrdTask("kubeflow.org", "v1", "pytorchjobs", "pytorch")
+
+
+@pytest.fixture
+def volcano_daemon(crds, daemon_factory):
+    if not isinstance(crds.get("kubeflow"), list):
+        pytest.fail(crds.get("kubeflow") or "no tests/cluster/crds/kubeflow.sh")
+    return daemon_factory(extra_yaml=CONFIG)
+
+
+def group_status(cluster, ns, name, phase, unschedulable=None):
+    """Writes the PodGroup's status as Volcano's scheduler does."""
+    status = {"phase": phase}
+    if unschedulable:
+        status["conditions"] = [{"type": "Unschedulable", "status": "True", "reason": "NotEnoughResources",
+                                 "message": unschedulable, "transitionID": "1",
+                                 "lastTransitionTime": rfc3339()}]
+    PODGROUP.patch(cluster, ns, name, status)
+
+
+def wait_gone(cluster, task, ns, name, daemon, timeout=20):
+    """Waits until the object is gone, or terminating: a pod bound to a node stays until its
+    kubelet (there is none here) has stopped it."""
+    def there():
+        obj = task.stored(cluster, ns, name)
+        return obj is not None and "deletionTimestamp" not in obj["metadata"]
+    deadline = time.time() + timeout
+    while there() and time.time() < deadline:
+        time.sleep(0.2)
+    assert not there(), f"{task.plural} {ns}/{name} left\n{daemon.tail()}"
+
+
+def test_pod_task_gang(cluster, volcano_daemon):
+    d = volcano_daemon
+    ns = cluster.new_namespace("vcpod")
+    name = "vcpod-n0-0"
+    meta = create(d, ns, "vcpod", flytekit_tasks.python_task())
+    pod = POD.stored(cluster, ns, name)
+    assert pod is not None, d.tail()
+    assert pod["spec"]["schedulerName"] == "volcano", pod["spec"]
+    assert pod["metadata"]["annotations"][GROUP_ANNOTATION] == name, pod["metadata"]
+    group = PODGROUP.stored(cluster, ns, name)
+    assert group is not None, d.tail()
+    assert group["spec"]["minMember"] == 1 and group["spec"]["queue"] == "research", group["spec"]
+    assert group["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "flyteplugd", group["metadata"]
+    # Created before the pod, so that no pod of the task runs without its group.
+    assert group["metadata"]["creationTimestamp"] <= pod["metadata"]["creationTimestamp"]
+    POD.wait_phase(d, meta, PHASE.WAITING_FOR_RESOURCES,
+                   f"waiting for Volcano to schedule PodGroup {name} (Pending, minMember 1, queue research)")
+    group_status(cluster, ns, name, "Inqueue", "1/1 tasks in gang unschedulable: 1 Insufficient cpu")
+    POD.wait_phase(d, meta, PHASE.WAITING_FOR_RESOURCES,
+                   f"waiting for Volcano to schedule PodGroup {name} (Inqueue, minMember 1, queue research): "
+                   "1/1 tasks in gang unschedulable: 1 Insufficient cpu")
+    group_status(cluster, ns, name, "Running")
+    r = POD.wait_for(d, meta, lambda r: r.phase != PHASE.WAITING_FOR_RESOURCES, "the pod's own phase")
+    assert r.phase == PHASE.QUEUED, (PHASE.Phase.Name(r.phase), r.message)
+    cluster.bind_pod(ns, name)
+    cluster.patch_pod_status(ns, name, {"phase": "Running", "startTime": rfc3339(), "containerStatuses": [{
+        "name": pod["spec"]["containers"][0]["name"], "ready": True, "restartCount": 0,
+        "image": "x", "imageID": "", "state": {"running": {"startedAt": rfc3339()}}}]})
+    POD.wait_phase(d, meta, PHASE.RUNNING)
+    POD.delete(d, meta)
+    wait_gone(cluster, PODGROUP, ns, name, d)
+    wait_gone(cluster, POD, ns, name, d)
+
+
+def test_pytorch_job_gang(cluster, volcano_daemon):
+    d = volcano_daemon
+    ns = cluster.new_namespace("vcpt")
+    name = "vcpt-n0-0"
+    meta = create(d, ns, "vcpt", kubeflow_tasks.serialize(kubeflow_tasks.torch_every_option))
+    job = PYTORCH.stored(cluster, ns, name)
+    assert job is not None, d.tail()
+    specs = job["spec"]["pytorchReplicaSpecs"]
+    assert sorted(specs) == ["Master", "Worker"], specs
+    for role, spec in specs.items():
+        tmpl = spec["template"]
+        assert tmpl["spec"]["schedulerName"] == "volcano", (role, tmpl["spec"])
+        assert tmpl["metadata"]["annotations"][GROUP_ANNOTATION] == name, (role, tmpl["metadata"])
+        # The task's own pod template annotations stay.
+        assert tmpl["metadata"]["annotations"]["owner"] == "alice", (role, tmpl["metadata"])
+    group = PODGROUP.stored(cluster, ns, name)
+    assert group is not None, d.tail()
+    # Master 1 + Worker 3.
+    assert group["spec"] == {"minMember": 4, "queue": "research"}, group["spec"]
+    PYTORCH.wait_phase(d, meta, PHASE.WAITING_FOR_RESOURCES,
+                       f"waiting for Volcano to schedule PodGroup {name} (Pending, minMember 4, queue research)")
+    group_status(cluster, ns, name, "Running")
+    PYTORCH.patch(cluster, ns, name, {"startTime": rfc3339(), "conditions": [
+        {"type": "Created", "status": "True", "reason": "Created", "message": "created",
+         "lastUpdateTime": rfc3339(), "lastTransitionTime": rfc3339()},
+        {"type": "Running", "status": "True", "reason": "Running", "message": "running",
+         "lastUpdateTime": rfc3339(), "lastTransitionTime": rfc3339()}]})
+    PYTORCH.wait_phase(d, meta, PHASE.RUNNING)
+    PYTORCH.delete(d, meta)
+    wait_gone(cluster, PODGROUP, ns, name, d)
+    wait_gone(cluster, PYTORCH, ns, name, d)
+
+
+def test_volcano_off_and_other_namespaces(cluster, crds, daemon_factory):
+    """Without queueing.volcano, and in a namespace its globs do not match, nothing of it."""
+    for d, prefix in ((daemon_factory(), "vcoff"), (daemon_factory(extra_yaml=CONFIG), "novc")):
+        ns = cluster.new_namespace(prefix)
+        name = f"{prefix}-n0-0"
+        meta = create(d, ns, prefix, flytekit_tasks.python_task())
+        pod = POD.stored(cluster, ns, name)
+        assert pod is not None, d.tail()
+        assert "schedulerName" not in pod["spec"] or pod["spec"]["schedulerName"] == "default-scheduler", pod["spec"]
+        assert GROUP_ANNOTATION not in pod["metadata"].get("annotations", {}), pod["metadata"]
+        assert PODGROUP.names(cluster, ns) == [], d.tail()
+        r = POD.wait_for(d, meta, lambda r: r.phase != PHASE.UNDEFINED, "a phase")
+        assert r.phase == PHASE.QUEUED, (PHASE.Phase.Name(r.phase), r.message)
+
+
+def test_podgroup_refused_fails_create(cluster, volcano_daemon):
+    """A PodGroup the API server refuses (here a ResourceQuota on PodGroups) fails CreateTask
+    with the reason, and nothing is created; the daemon keeps serving."""
+    d = volcano_daemon
+    ns = cluster.new_namespace("vcquota")
+    cluster.must("POST", f"/api/v1/namespaces/{ns}/resourcequotas", {
+        "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "no-podgroups"},
+        "spec": {"hard": {"count/podgroups.scheduling.volcano.sh": "0"}}})
+    # The status the quota controller writes (there is none here), which admission enforces.
+    cluster.patch_status("", "v1", "resourcequotas", ns, "no-podgroups", {
+        "hard": {"count/podgroups.scheduling.volcano.sh": "0"},
+        "used": {"count/podgroups.scheduling.volcano.sh": "0"}})
+    with pytest.raises(grpc.RpcError) as info:
+        create(d, ns, "vcquota", flytekit_tasks.python_task())
+    details = info.value.details()
+    assert "creating Volcano PodGroup" in details and "exceeded quota" in details, details
+    assert POD.stored(cluster, ns, "vcquota-n0-0") is None, d.tail()
+    assert PODGROUP.names(cluster, ns) == []
+    ok = cluster.new_namespace("vcok")
+    create(d, ok, "vcok", flytekit_tasks.python_task())
+    assert PODGROUP.stored(cluster, ok, "vcok-n0-0") is not None, d.tail()
+
+
+def test_cleanup_and_sweep_delete_groups(cluster, crds, daemon_factory):
+    """The cleanup of a finished task (after engine.cleanup_ttl) and the orphan sweep delete the
+    PodGroup with the object; a polled task keeps its group."""
+    d = daemon_factory(extra_yaml=CONFIG, cleanup_ttl="2s", orphan_after="4s", sweep_interval="1s")
+    ns = cluster.new_namespace("vcsweep")
+    done = create(d, ns, "done", flytekit_tasks.python_task())
+    create(d, ns, "orphan", flytekit_tasks.python_task())
+    kept = create(d, ns, "kept", flytekit_tasks.python_task())
+    assert PODGROUP.names(cluster, ns) == ["done-n0-0", "kept-n0-0", "orphan-n0-0"], d.tail()
+    group_status(cluster, ns, "done-n0-0", "Running")
+    primary = POD.stored(cluster, ns, "done-n0-0")["spec"]["containers"][0]["name"]
+    cluster.patch_pod_status(ns, "done-n0-0", {"phase": "Succeeded", "containerStatuses": [
+        {"name": primary, "ready": False, "restartCount": 0, "image": "x", "imageID": "",
+         "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}]})
+    POD.wait_phase(d, done, PHASE.SUCCEEDED)
+    deadline = time.time() + 30
+    while time.time() < deadline and PODGROUP.names(cluster, ns) != ["kept-n0-0"]:
+        POD.get(d, kept)  # polled: not an orphan
+        time.sleep(0.5)
+    assert PODGROUP.names(cluster, ns) == ["kept-n0-0"], d.tail()
+    assert POD.names(cluster, ns) == ["kept-n0-0"], d.tail()
+
+
+def pod_templates(node, holder=None):
+    """Every (template, pod spec) in a stored object: a pod spec is an object with containers."""
+    if isinstance(node, dict):
+        if isinstance(node.get("containers"), list):
+            yield holder, node
+            return
+        for v in node.values():
+            yield from pod_templates(v, node)
+    elif isinstance(node, list):
+        for v in node:
+            yield from pod_templates(v, node)
+
+
+OTHER_KINDS = {
+    # kind: (operator, CrdTask, template, expected minMember, how many pod templates); Ray's
+    # are the head's, the worker group's and the submitter's, Dask's the job's, the
+    # scheduler's and the workers'.
+    "spark": ("spark", CrdTask("sparkoperator.k8s.io", "v1beta2", "sparkapplications", "spark"),
+              lambda: flytekit_tasks.serialize(spark_tasks.hello_spark), 4, 0),
+    "ray": ("ray", CrdTask("ray.io", "v1", "rayjobs", "ray"), lambda: ray_dask_tasks.template("ray_basic"), 3, 3),
+    "dask": ("dask", CrdTask("kubernetes.dask.org", "v1", "daskjobs", "dask"),
+             lambda: ray_dask_tasks.template("dask_basic"), 5, 3),
+    "jobset": ("jobset", CrdTask("jobset.x-k8s.io", "v1alpha2", "jobsets", "clustered-task"),
+               lambda: jobset_tasks.template("train"), 2, 1),
+}
+
+
+@pytest.mark.parametrize("case", sorted(OTHER_KINDS))
+def test_other_kinds_grouped(cluster, crds, daemon_factory, case):
+    """Spark, Ray, Dask and JobSet objects with every pod template pointed at Volcano, stored
+    under their operators' CRD schemas, and a PodGroup with minMember from their replicas."""
+    operator, crd, make, members, templates = OTHER_KINDS[case]
+    if not isinstance(crds.get(operator), list):
+        pytest.fail(crds.get(operator) or f"no tests/cluster/crds/{operator}.sh")
+    d = daemon_factory(extra_yaml=CONFIG)
+    ns = cluster.new_namespace("vc" + case)
+    name = f"vc{case}-n0-0"
+    meta = create(d, ns, f"vc{case}", make())
+    stored = crd.stored(cluster, ns, name)
+    assert stored is not None, d.tail()
+    found = list(pod_templates(stored["spec"]))
+    assert len(found) == templates, [t for t, _ in found]
+    for tmpl, spec in found:
+        assert spec.get("schedulerName") == "volcano", spec
+        assert tmpl["metadata"]["annotations"][GROUP_ANNOTATION] == name, tmpl["metadata"]
+    if case == "spark":
+        for role in ("driver", "executor"):
+            pod = stored["spec"][role]
+            assert pod["schedulerName"] == "volcano" and pod["annotations"][GROUP_ANNOTATION] == name, pod
+    group = PODGROUP.stored(cluster, ns, name)
+    assert group is not None, d.tail()
+    assert group["spec"] == {"minMember": members, "queue": "research"}, group["spec"]
+    crd.wait_phase(d, meta, PHASE.WAITING_FOR_RESOURCES,
+                   f"waiting for Volcano to schedule PodGroup {name} (Pending, minMember {members}, queue research)")
+    crd.delete(d, meta)
+    wait_gone(cluster, PODGROUP, ns, name, d)
