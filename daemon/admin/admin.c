@@ -280,7 +280,10 @@ static void render_metrics(const struct fpd_admin *a, struct fpd_buf *b)
 	metric(b, "flyteplugd_grpc_calls_active", "gauge", "gRPC calls in flight.", g.calls_active);
 	metric(b, "flyteplugd_grpc_calls_total", "counter", "gRPC calls received.", g.calls_total);
 	metric(b, "flyteplugd_grpc_request_bytes_buffered", "gauge",
-	       "Request bytes held for messages not yet complete.", g.request_bytes_buffered);
+	       "Memory held for requests: calls and message buffers as allocated.",
+	       g.request_bytes_buffered);
+	metric(b, "flyteplugd_grpc_http2_state_bytes", "gauge",
+	       "Memory nghttp2 holds for HTTP/2 sessions and streams.", g.http2_state_bytes);
 	metric(b, "flyteplugd_grpc_requests_over_budget_total", "counter",
 	       "Requests refused at max_buffered_request_bytes.", g.requests_over_budget);
 	metric(b, "flyteplugd_grpc_requests_timed_out_total", "counter",
