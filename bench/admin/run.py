@@ -72,7 +72,7 @@ def gettask_latency(port, meta, seconds, work: Path, tag, trace_pid=None):
         time.sleep(0.5)  # h2load's worker thread exists (perf -p attaches to threads now)
         out = work / f"trace-{tag}.txt"
         perf = subprocess.Popen(["perf", "trace", "-p", f"{trace_pid},{h2load.pid}", "-o",
-                                 str(out), "-e", "recvfrom,sendto,read,write,writev"],
+                                 str(out), "-e", "recvfrom,sendto,read,write,writev,sched:sched_switch"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if h2load.wait() != 0:
         raise SystemExit("h2load failed")
@@ -81,22 +81,30 @@ def gettask_latency(port, meta, seconds, work: Path, tag, trace_pid=None):
         return client
     perf.send_signal(2)
     perf.wait(timeout=60)
-    return (client,) + trace_latency(out, trace_pid, h2load.pid)
+    return (client,) + trace_latency(out, trace_pid)
 
 
+SWITCH_LINE = re.compile(r"^\s*([\d.]+) \([\s\d.ms]*\): \S+?/(\d+) sched:sched_switch")
 TRACE_LINE = re.compile(r"^\s*([\d.]+) \(\s*([\d.]+) ms\): \S+?/(\d+) (\w+)\(fd: (\d+)"
                         r".*\)\s+= (-?\d+)")
 
 
-def trace_latency(path: Path, daemon: int, client: int):
+def trace_latency(path: Path, daemon: int):
     """From perf trace's syscall times, for each GetTask: from the client's write of the
     request (on loopback the bytes are in the daemon's socket when it returns) to the end of
     the daemon's send of the reply (waited + served), and from the daemon's first recv of it to
-    that send (served). The daemon's gRPC socket is the one it receives on most, h2load's the
-    one it reads most. Both sorted,
+    that send (served), and waited + served of the calls during which the daemon was never
+    switched out (what the daemon itself spends, without the scheduler's share). The daemon's
+    gRPC socket is the one it receives on most, h2load's the one its threads (every thread not
+    the daemon's) read most. All sorted,
     in ms; the first second (h2load's warm-up, perf attaching) is left out."""
     events, counts, ccounts = [], {}, {}
     for line in path.read_text(errors="replace").splitlines():
+        m = SWITCH_LINE.match(line)
+        if m:
+            if int(m[2]) == daemon:
+                events.append((float(m[1]), 0.0, daemon, "switch", -1, 1))
+            continue
         m = TRACE_LINE.match(line)
         if not m:
             continue
@@ -105,26 +113,32 @@ def trace_latency(path: Path, daemon: int, client: int):
         events.append((t, dur, tid, call, fd, ret))
         if tid == daemon and call == "recvfrom" and ret > 0:
             counts[fd] = counts.get(fd, 0) + 1
-        if tid == client and call == "read" and ret > 0:
+        if tid != daemon and call == "read" and ret > 0:
             ccounts[fd] = ccounts.get(fd, 0) + 1
     if not counts or not ccounts:
-        return [0.0], [0.0]
+        return [0.0], [0.0], [0.0]
+    events.sort()
     gfd, cfd = max(counts, key=counts.get), max(ccounts, key=ccounts.get)
     start = events[0][0] + 1000.0
-    total, served = [], []
+    total, served, running = [], [], []
     sent = read = None
+    switched = False
     for t, dur, tid, call, fd, ret in events:
         if t < start or ret <= 0:
             continue
-        if tid == client and fd == cfd and call in ("write", "writev", "sendto"):
-            sent, read = t + dur, None
+        if call == "switch":
+            switched = True
+        elif tid != daemon and fd == cfd and call in ("write", "writev", "sendto"):
+            sent, read, switched = t + dur, None, False
         elif tid == daemon and fd == gfd and call == "recvfrom" and sent is not None:
             read = t if read is None else read
         elif tid == daemon and fd == gfd and call == "sendto" and read is not None:
             total.append(t + dur - sent)
             served.append(t + dur - read)
+            if not switched:
+                running.append(t + dur - sent)
             sent = read = None
-    return sorted(total) or [0.0], sorted(served) or [0.0]
+    return sorted(total) or [0.0], sorted(served) or [0.0], sorted(running) or [0.0]
 
 
 def fetcher(admin_port, limit, stop, counters):
@@ -210,11 +224,13 @@ def main():
             tpid = daemon.pid if a.trace else None
             idle = gettask_latency(port, meta, a.seconds, work, "idle", tpid)
             if a.trace:
-                idle, idle_total, idle_served = idle
+                idle, idle_total, idle_served, idle_running = idle
             print(f"GetTask unloaded: {summary(idle)}")
             if a.trace:
                 print(f"  in the daemon, waited + served: {summary(idle_total)}")
                 print(f"  in the daemon, served (recv -> send): {summary(idle_served)}")
+                print(f"  in the daemon, waited + served, never switched out: "
+                      f"{summary(idle_running)}")
 
             mp = multiprocessing.get_context("spawn")
             stop = mp.Event()
@@ -228,7 +244,7 @@ def main():
             t0 = time.time()
             loaded = gettask_latency(port, meta, a.seconds, work, "loaded", tpid)
             if a.trace:
-                loaded, loaded_total, loaded_served = loaded
+                loaded, loaded_total, loaded_served, loaded_running = loaded
             elapsed = time.time() - t0
             stop.set()
             for p in procs:
@@ -244,8 +260,14 @@ def main():
             if a.trace:
                 print(f"  in the daemon, waited + served: {summary(loaded_total)}")
                 print(f"  in the daemon, served (recv -> send): {summary(loaded_served)}")
-                print(f"  in the daemon, waited + served, p99 loaded / unloaded: "
-                      f"{loaded_total[int(len(loaded_total) * 0.99)] / idle_total[int(len(idle_total) * 0.99)]:.2f}x")
+                print(f"  in the daemon, waited + served, never switched out: "
+                      f"{summary(loaded_running)}")
+                def ratio(x, y):
+                    return x[int(len(x) * 0.99)] / max(y[int(len(y) * 0.99)], 1e-9)
+                print(f"  in the daemon, p99 loaded / unloaded: waited + served "
+                      f"{ratio(loaded_total, idle_total):.2f}x, served "
+                      f"{ratio(loaded_served, idle_served):.2f}x, never switched out "
+                      f"{ratio(loaded_running, idle_running):.2f}x")
             if a.slices:
                 rx = re.compile(r"/executions: (\d+) executions chosen in ([\d.]+) ms, written in (\d+) slices, "
                                 r"([\d.]+) ms in all, longest ([\d.]+) ms \(([\d.]+) ms on the CPU\)")
