@@ -575,6 +575,9 @@ static void on_idle(struct ev_loop *loop, ev_idle *w, int revents)
 	a->grant = true;
 	run(a);
 	a->grant = false;
+	/* libmicrohttpd sends what the reader produced on its next pass over the connection:
+	 * make that pass now, so that slices do not pile up and go out in one burst later. */
+	run(a);
 	if (!a->waiting)
 		ev_idle_stop(loop, w);
 }

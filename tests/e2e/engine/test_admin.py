@@ -52,6 +52,8 @@ def test_health_readiness_and_metrics(cluster, daemon_factory):
     assert metric(after, "flyteplugd_gettask_total") == metric(before, "flyteplugd_gettask_total") + 1
     assert metric(after, "flyteplugd_executions_active") >= 1
     assert metric(after, "flyteplugd_grpc_calls_total") >= 2
+    # nghttp2's memory for the open connection is counted (against the request budget)
+    assert metric(after, "flyteplugd_grpc_http2_state_bytes") > 0
 
 
 def test_executions_lists_what_is_tracked(cluster, daemon_factory):
