@@ -215,6 +215,9 @@ void h2h_run_timers(struct h2h *h, double seconds)
 		h2h_pump(h);
 		ev_sleep(0.005);
 	}
+	/* Once more after the end: on a loaded machine the last sleep can overrun it. */
+	ev_run(h->loop, EVRUN_NOWAIT);
+	h2h_pump(h);
 }
 
 void h2h_reset(struct h2h *h, struct h2h_stream *s)
