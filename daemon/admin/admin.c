@@ -59,10 +59,10 @@ struct fpd_admin {
 	struct MHD_Daemon *mhd;
 	ev_io io;
 	ev_timer timer;
-	ev_idle idle;                      /* the loop is idle: one slice of /executions */
-	struct executions_reply *waiting;  /* suspended until their turn, oldest first */
+	ev_idle idle;                     /* the loop is idle: one slice of /executions */
+	struct executions_reply *waiting; /* suspended until their turn, oldest first */
 	struct executions_reply **waiting_tail;
-	bool grant;                        /* on_idle allows one slice */
+	bool grant; /* on_idle allows one slice */
 	struct fpd_admin_sources src;
 	bool loopback; /* listener bound to 127.0.0.0/8: /executions needs no token */
 	bool has_token;

@@ -15,9 +15,9 @@
  * grows it in bounded steps, never to the declared length at once) with malloc's headers and
  * page rounding, and every byte nghttp2 allocates for its sessions and streams (counted by its
  * nghttp2_mem hooks). The check is made before the buffer grows, and again when a stream's
- * headers are complete, so streams that send no DATA are bounded too. Together with receive_timeout (call.c),
- * which ends requests that do not finish, memory held for requests has a ceiling and every
- * byte of it is given back in bounded time.
+ * headers are complete, so streams that send no DATA are bounded too. Together with
+ * receive_timeout (call.c), which ends requests that do not finish, memory held for requests
+ * has a ceiling and every byte of it is given back in bounded time.
  */
 #include "grpc/internal.h"
 
@@ -413,7 +413,8 @@ struct fpd_grpc_conn *fpd_grpc_conn_new(struct fpd_grpc_server *srv, void (*kick
 	conn->kick = kick;
 	conn->kick_ud = ud;
 	fpd_buf_init(&conn->out, OUT_MAX);
-	if (nghttp2_session_server_new3(&conn->h2, srv->callbacks, conn, srv->options, &srv->h2_mem))
+	if (nghttp2_session_server_new3(&conn->h2, srv->callbacks, conn, srv->options,
+	                                &srv->h2_mem))
 		fpd_die("out of memory");
 	const struct fpd_config_grpc *cfg = srv->cfg;
 	nghttp2_settings_entry settings[] = {

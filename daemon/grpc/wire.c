@@ -80,7 +80,8 @@ static void body_grow(struct fpd_buf *b, size_t cap)
 			fpd_die("out of memory: mremap %zu bytes", cap);
 		b->data = p;
 	} else {
-		void *p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		void *p =
+		    mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
 			fpd_die("out of memory: mmap %zu bytes", cap);
 		if (b->data)
