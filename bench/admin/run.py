@@ -11,7 +11,9 @@
 4. the same while --clients processes (niced, so that they load the daemon rather than starve
    the measuring client of CPU) each walk every page of /executions?limit=--limit over and
    over, following "continue" (a daemon without pages answers the first --limit executions:
-   with --limit 10000 that is the whole table in one body, the load of the finding);
+   with --limit 10000 that is the whole table in one body, the load of the finding); with
+   --idle-readers they run as SCHED_IDLE: on 2 cores, 16 busy reader processes otherwise
+   preempt the daemon and h2load themselves, whatever the daemon does;
 5. with --trace, perf trace records the syscalls of the daemon and of h2load, and each
    GetTask is also timed inside the daemon: from h2load's write of the request to the end of
    the daemon's send of the reply (waited + served), and from the daemon's recv to that send
@@ -141,9 +143,11 @@ def trace_latency(path: Path, daemon: int):
     return sorted(total) or [0.0], sorted(served) or [0.0], sorted(running) or [0.0]
 
 
-def fetcher(admin_port, limit, stop, counters):
+def fetcher(admin_port, limit, stop, counters, idle_class=False):
     """Walks every page of /executions, again and again, until stop is set."""
     os.nice(10)
+    if idle_class:  # runs only when a CPU has nothing else to do
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     conn = http.client.HTTPConnection("127.0.0.1", admin_port, timeout=60)
     pages = walks = nbytes = 0
     while not stop.is_set():
@@ -189,6 +193,9 @@ def main():
     ap.add_argument("--limit", type=int, default=500)
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--slices", action="store_true")
+    ap.add_argument("--idle-readers", action="store_true",
+                    help="run the /executions clients as SCHED_IDLE, so that they load the "
+                         "daemon without taking CPU from it or from h2load")
     ap.add_argument("--trace", action="store_true",
                     help="also time each GetTask inside the daemon (perf trace)")
     a = ap.parse_args()
@@ -235,7 +242,8 @@ def main():
             mp = multiprocessing.get_context("spawn")
             stop = mp.Event()
             counters = mp.Array("q", 4)
-            procs = [mp.Process(target=fetcher, args=(admin, a.limit, stop, counters))
+            procs = [mp.Process(target=fetcher, args=(admin, a.limit, stop, counters,
+                                                          a.idle_readers))
                      for _ in range(a.clients)]
             for p in procs:
                 p.start()
