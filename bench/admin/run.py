@@ -11,8 +11,14 @@
 4. the same while --clients processes (niced, so that they load the daemon rather than starve
    the measuring client of CPU) each walk every page of /executions?limit=--limit over and
    over, following "continue" (a daemon without pages answers the first --limit executions:
-   with --limit 10000 that is the whole table in one body, the load of the finding);
-5. with --slices, the daemon logs at debug level and the admin's own timing of each page
+   with --limit 10000 that is the whole table in one body, the load of the finding); with
+   --idle-readers they run as SCHED_IDLE: on 2 cores, 16 busy reader processes otherwise
+   preempt the daemon and h2load themselves, whatever the daemon does;
+5. with --trace, perf trace records the syscalls of the daemon and of h2load, and each
+   GetTask is also timed inside the daemon: from h2load's write of the request to the end of
+   the daemon's send of the reply (waited + served), and from the daemon's recv to that send
+   (served); perf trace slows every syscall a little, in both runs alike;
+6. with --slices, the daemon logs at debug level and the admin's own timing of each page
    (slices written, the longest) is summarised.
 Target: loaded GetTask p99 within 2x of unloaded.
 """
@@ -48,24 +54,100 @@ def create_all(*args):
     return mod.create_all(*args)
 
 
-def gettask_latency(port, meta, seconds, work: Path, tag):
-    """Sequential GetTask calls (h2load -c1 -m1) for seconds: latencies in ms, sorted."""
+def gettask_latency(port, meta, seconds, work: Path, tag, trace_pid=None):
+    """Sequential GetTask calls (h2load -c1 -m1) for seconds: latencies in ms, sorted. With
+    trace_pid (the daemon), also the daemon's own share of each call from syscall times
+    (trace_latency): (client, waited + served, served)."""
     from flyteidl.admin import agent_pb2
     req = agent_pb2.GetTaskRequest(task_type="python-task", resource_meta=meta).SerializeToString()
     body = work / "gettask.body"
     body.write_bytes(b"\0" + struct.pack(">I", len(req)) + req)
     log = work / f"h2load-{tag}.log"
-    subprocess.run(["h2load", "-D", str(seconds), "--warm-up-time=1", "-c", "1", "-m", "1",
-                    "-t", "1", "-d", str(body), "-H", "content-type: application/grpc",
-                    "-H", "te: trailers", "--log-file", str(log),
-                    f"http://127.0.0.1:{port}/flyteidl.service.AsyncAgentService/GetTask"],
-                   capture_output=True, text=True, check=True)
-    return sorted(float(l.split()[2]) / 1000.0 for l in open(log) if l.strip())
+    h2load = subprocess.Popen(
+        ["h2load", "-D", str(seconds), "--warm-up-time=1", "-c", "1", "-m", "1",
+         "-t", "1", "-d", str(body), "-H", "content-type: application/grpc",
+         "-H", "te: trailers", "--log-file", str(log),
+         f"http://127.0.0.1:{port}/flyteidl.service.AsyncAgentService/GetTask"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    perf = None
+    if trace_pid:
+        time.sleep(0.5)  # h2load's worker thread exists (perf -p attaches to threads now)
+        out = work / f"trace-{tag}.txt"
+        perf = subprocess.Popen(["perf", "trace", "-p", f"{trace_pid},{h2load.pid}", "-o",
+                                 str(out), "-e", "recvfrom,sendto,read,write,writev,sched:sched_switch"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if h2load.wait() != 0:
+        raise SystemExit("h2load failed")
+    client = sorted(float(l.split()[2]) / 1000.0 for l in open(log) if l.strip())
+    if not perf:
+        return client
+    perf.send_signal(2)
+    perf.wait(timeout=60)
+    return (client,) + trace_latency(out, trace_pid)
 
 
-def fetcher(admin_port, limit, stop, counters):
+SWITCH_LINE = re.compile(r"^\s*([\d.]+) \([\s\d.ms]*\): \S+?/(\d+) sched:sched_switch")
+TRACE_LINE = re.compile(r"^\s*([\d.]+) \(\s*([\d.]+) ms\): \S+?/(\d+) (\w+)\(fd: (\d+)"
+                        r".*\)\s+= (-?\d+)")
+
+
+def trace_latency(path: Path, daemon: int):
+    """From perf trace's syscall times, for each GetTask: from the client's write of the
+    request (on loopback the bytes are in the daemon's socket when it returns) to the end of
+    the daemon's send of the reply (waited + served), and from the daemon's first recv of it to
+    that send (served), and waited + served of the calls during which the daemon was never
+    switched out (what the daemon itself spends, without the scheduler's share). The daemon's
+    gRPC socket is the one it receives on most, h2load's the one its threads (every thread not
+    the daemon's) read most. All sorted,
+    in ms; the first second (h2load's warm-up, perf attaching) is left out."""
+    events, counts, ccounts = [], {}, {}
+    for line in path.read_text(errors="replace").splitlines():
+        m = SWITCH_LINE.match(line)
+        if m:
+            if int(m[2]) == daemon:
+                events.append((float(m[1]), 0.0, daemon, "switch", -1, 1))
+            continue
+        m = TRACE_LINE.match(line)
+        if not m:
+            continue
+        t, dur, tid, call, fd, ret = (float(m[1]), float(m[2]), int(m[3]), m[4], int(m[5]),
+                                      int(m[6]))
+        events.append((t, dur, tid, call, fd, ret))
+        if tid == daemon and call == "recvfrom" and ret > 0:
+            counts[fd] = counts.get(fd, 0) + 1
+        if tid != daemon and call == "read" and ret > 0:
+            ccounts[fd] = ccounts.get(fd, 0) + 1
+    if not counts or not ccounts:
+        return [0.0], [0.0], [0.0]
+    events.sort()
+    gfd, cfd = max(counts, key=counts.get), max(ccounts, key=ccounts.get)
+    start = events[0][0] + 1000.0
+    total, served, running = [], [], []
+    sent = read = None
+    switched = False
+    for t, dur, tid, call, fd, ret in events:
+        if t < start or ret <= 0:
+            continue
+        if call == "switch":
+            switched = True
+        elif tid != daemon and fd == cfd and call in ("write", "writev", "sendto"):
+            sent, read, switched = t + dur, None, False
+        elif tid == daemon and fd == gfd and call == "recvfrom" and sent is not None:
+            read = t if read is None else read
+        elif tid == daemon and fd == gfd and call == "sendto" and read is not None:
+            total.append(t + dur - sent)
+            served.append(t + dur - read)
+            if not switched:
+                running.append(t + dur - sent)
+            sent = read = None
+    return sorted(total) or [0.0], sorted(served) or [0.0], sorted(running) or [0.0]
+
+
+def fetcher(admin_port, limit, stop, counters, idle_class=False):
     """Walks every page of /executions, again and again, until stop is set."""
     os.nice(10)
+    if idle_class:  # runs only when a CPU has nothing else to do
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     conn = http.client.HTTPConnection("127.0.0.1", admin_port, timeout=60)
     pages = walks = nbytes = 0
     while not stop.is_set():
@@ -93,7 +175,7 @@ def fetcher(admin_port, limit, stop, counters):
 
 
 def summary(lat):
-    return (f"p50 {lat[len(lat) // 2]:.2f} ms, p99 {lat[int(len(lat) * 0.99)]:.2f} ms, "
+    return (f"p50 {lat[len(lat) // 2]:.3f} ms, p99 {lat[int(len(lat) * 0.99)]:.3f} ms, "
             f"max {lat[-1]:.2f} ms ({len(lat)} calls)")
 
 
@@ -111,6 +193,11 @@ def main():
     ap.add_argument("--limit", type=int, default=500)
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--slices", action="store_true")
+    ap.add_argument("--idle-readers", action="store_true",
+                    help="run the /executions clients as SCHED_IDLE, so that they load the "
+                         "daemon without taking CPU from it or from h2load")
+    ap.add_argument("--trace", action="store_true",
+                    help="also time each GetTask inside the daemon (perf trace)")
     a = ap.parse_args()
     binary = os.environ.get("FPD_BIN", str(ROOT / "build" / "daemon" / "flyteplugd"))
     work = Path(tempfile.mkdtemp(prefix="fpd-bench-admin-"))
@@ -141,20 +228,31 @@ def main():
                          timeout=30)  # the call h2load repeats succeeds
             print(f"binary: {binary}\ntasks tracked: {a.tasks}; /executions?limit={a.limit}, "
                   f"{a.clients} clients")
-            idle = gettask_latency(port, meta, a.seconds, work, "idle")
+            tpid = daemon.pid if a.trace else None
+            idle = gettask_latency(port, meta, a.seconds, work, "idle", tpid)
+            if a.trace:
+                idle, idle_total, idle_served, idle_running = idle
             print(f"GetTask unloaded: {summary(idle)}")
+            if a.trace:
+                print(f"  in the daemon, waited + served: {summary(idle_total)}")
+                print(f"  in the daemon, served (recv -> send): {summary(idle_served)}")
+                print(f"  in the daemon, waited + served, never switched out: "
+                      f"{summary(idle_running)}")
 
             mp = multiprocessing.get_context("spawn")
             stop = mp.Event()
             counters = mp.Array("q", 4)
-            procs = [mp.Process(target=fetcher, args=(admin, a.limit, stop, counters))
+            procs = [mp.Process(target=fetcher, args=(admin, a.limit, stop, counters,
+                                                          a.idle_readers))
                      for _ in range(a.clients)]
             for p in procs:
                 p.start()
             while counters[3] < a.clients:  # every client has read a page
                 time.sleep(0.1)
             t0 = time.time()
-            loaded = gettask_latency(port, meta, a.seconds, work, "loaded")
+            loaded = gettask_latency(port, meta, a.seconds, work, "loaded", tpid)
+            if a.trace:
+                loaded, loaded_total, loaded_served, loaded_running = loaded
             elapsed = time.time() - t0
             stop.set()
             for p in procs:
@@ -167,6 +265,17 @@ def main():
                   f"{nbytes / 1e6 / elapsed:.1f} MB/s (over ~{elapsed:.0f} s)")
             print(f"  p99 loaded / unloaded: "
                   f"{loaded[int(len(loaded) * 0.99)] / idle[int(len(idle) * 0.99)]:.2f}x")
+            if a.trace:
+                print(f"  in the daemon, waited + served: {summary(loaded_total)}")
+                print(f"  in the daemon, served (recv -> send): {summary(loaded_served)}")
+                print(f"  in the daemon, waited + served, never switched out: "
+                      f"{summary(loaded_running)}")
+                def ratio(x, y):
+                    return x[int(len(x) * 0.99)] / max(y[int(len(y) * 0.99)], 1e-9)
+                print(f"  in the daemon, p99 loaded / unloaded: waited + served "
+                      f"{ratio(loaded_total, idle_total):.2f}x, served "
+                      f"{ratio(loaded_served, idle_served):.2f}x, never switched out "
+                      f"{ratio(loaded_running, idle_running):.2f}x")
             if a.slices:
                 rx = re.compile(r"/executions: (\d+) executions chosen in ([\d.]+) ms, written in (\d+) slices, "
                                 r"([\d.]+) ms in all, longest ([\d.]+) ms \(([\d.]+) ms on the CPU\)")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Daemon memory under the unfinished-request attack: CONNS connections x STREAMS streams, each
 declaring a 16 MiB message and sending 1 MiB of it, never ending; the attackers stay connected.
-Prints flyteplugd's VmRSS before, at its peak, right after the attack, and HOLD seconds later,
+Prints flyteplugd's VmRSS before (after one call answered and one refused), at its peak, right after the attack, and HOLD seconds later,
 and how the streams were answered.
 
     bench/grpc/buffer_attack.py [--bin build/daemon/flyteplugd] [--conns 32] [--streams 30]
@@ -32,6 +32,18 @@ MIB = 1024 * 1024
 def rss_kib(pid):
     text = Path(f"/proc/{pid}/status").read_text()
     return int(re.search(r"VmRSS:\s+(\d+) kB", text).group(1))
+
+
+def warm_up(port):
+    """The baseline is a daemon that has served: one call answered, one refused."""
+    c = RawClient(port, timeout=10)
+    c.handshake()
+    ok = c.request("/flyteidl.service.AgentMetadataService/ListAgents", b"\x00" * 5)
+    big = c.request("/flyteidl.service.AgentMetadataService/GetAgent",
+                    b"\x00" + (1 << 30).to_bytes(4, "big"))
+    assert c.wait_status(ok).grpc_status == 0, c.streams[ok].__dict__
+    assert c.wait_status(big).grpc_status == 8, c.streams[big].__dict__
+    c.close()
 
 
 def attack(port, streams):
@@ -76,7 +88,8 @@ def main():
                 break
             time.sleep(0.02)
         assert port, (work / "log").read_text()
-        time.sleep(0.5)
+        warm_up(port)
+        time.sleep(1.5)  # the daemon trims freed memory a second after connections close
         before = rss_kib(p.pid)
         peak = [before]
         done = threading.Event()

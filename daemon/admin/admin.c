@@ -12,8 +12,11 @@
  * - libmicrohttpd bounds connections in total and per client address and closes connections
  *   silent for connection_timeout, so stalled clients cannot take every slot from the probes.
  * - /executions is paged (limit, continue) and written through a content reader a slice at a
- *   time; all its readers together get EXECUTIONS_TURN_NS of each loop iteration, the others
- *   are suspended until the next, so reading it cannot stall gRPC calls.
+ *   time, and only when the loop has nothing else to do: a reader that wants a slice is
+ *   suspended and queued, and an ev_idle watcher at the lowest priority (gRPC sockets and the
+ *   Kubernetes client are above it) resumes one reader per loop iteration for one slice. A
+ *   GetTask that arrives while /executions is being read therefore waits for at most one
+ *   slice (some 25 us of CPU) before the loop sees it.
  */
 #include "admin/admin.h"
 
@@ -46,12 +49,9 @@
 /* /executions?limit=: default and upper bound of a page. */
 #define EXECUTIONS_LIMIT_DEFAULT 500
 #define EXECUTIONS_LIMIT_MAX 10000
-/* Bytes of /executions formatted per slice: 3 to 4 executions, some 25 us of CPU. */
+/* Bytes of /executions formatted per slice: 3 to 4 executions, some 25 us of CPU. This is
+ * the longest a gRPC call waits for the admin (bench/admin). */
 #define EXECUTIONS_SLICE (2 * 1024)
-/* Time /executions may take per loop iteration, all connections together; a connection that
- * finds it spent is suspended and resumed on the next iteration, after the loop has served
- * whatever else was waiting (bench/admin). */
-#define EXECUTIONS_TURN_NS 250000
 
 struct executions_reply;
 
@@ -61,10 +61,10 @@ struct fpd_admin {
 	struct MHD_Daemon *mhd;
 	ev_io io;
 	ev_timer timer;
-	ev_timer resume;                   /* next turn: resume the suspended /executions */
-	struct executions_reply *waiting;  /* suspended until then */
-	int64_t turn_ns;                   /* time /executions took in this iteration */
-	ev_tstamp turn_at;                 /* ev_now() of that iteration */
+	ev_idle idle;                     /* the loop is idle: one slice of /executions */
+	struct executions_reply *waiting; /* suspended until their turn, oldest first */
+	struct executions_reply **waiting_tail;
+	bool grant; /* on_idle allows one slice */
 	struct fpd_admin_sources src;
 	bool loopback; /* listener bound to 127.0.0.0/8: /executions needs no token */
 	bool has_token;
@@ -324,7 +324,10 @@ static void render_metrics(const struct fpd_admin *a, struct fpd_buf *b)
 	metric(b, "flyteplugd_grpc_calls_active", "gauge", "gRPC calls in flight.", g.calls_active);
 	metric(b, "flyteplugd_grpc_calls_total", "counter", "gRPC calls received.", g.calls_total);
 	metric(b, "flyteplugd_grpc_request_bytes_buffered", "gauge",
-	       "Request bytes held for messages not yet complete.", g.request_bytes_buffered);
+	       "Memory held for requests: calls and message buffers as allocated.",
+	       g.request_bytes_buffered);
+	metric(b, "flyteplugd_grpc_http2_state_bytes", "gauge",
+	       "Memory nghttp2 holds for HTTP/2 sessions and streams.", g.http2_state_bytes);
 	metric(b, "flyteplugd_grpc_requests_over_budget_total", "counter",
 	       "Requests refused at max_buffered_request_bytes.", g.requests_over_budget);
 	metric(b, "flyteplugd_grpc_requests_timed_out_total", "counter",
@@ -400,27 +403,23 @@ static ssize_t executions_slice(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct executions_reply *r = cls;
 	struct fpd_admin *a = r->a;
-	if (ev_now(a->loop) != a->turn_at) { /* a new loop iteration */
-		a->turn_at = ev_now(a->loop);
-		a->turn_ns = 0;
-	}
-	if (a->turn_ns >= EXECUTIONS_TURN_NS) {
-		/* this turn's share is spent: the rest on the next one */
+	if (!a->grant) {
+		/* wait until the loop has nothing else to do */
 		MHD_suspend_connection(r->conn);
 		r->suspended = true;
-		r->next_waiting = a->waiting;
-		a->waiting = r;
-		if (!ev_is_active(&a->resume))
-			ev_timer_start(a->loop, &a->resume);
+		r->next_waiting = NULL;
+		*a->waiting_tail = r;
+		a->waiting_tail = &r->next_waiting;
+		ev_idle_start(a->loop, &a->idle);
 		return 0;
 	}
+	a->grant = false;
 	/* libmicrohttpd offers all the room its buffer has; format no more than a slice */
 	if (max > EXECUTIONS_SLICE)
 		max = EXECUTIONS_SLICE;
 	int64_t t0 = now_ns(CLOCK_MONOTONIC), c0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
 	size_t n = fpd_engine_page_read(r->page, *a->src.engine, buf, max);
 	int64_t dt = now_ns(CLOCK_MONOTONIC) - t0;
-	a->turn_ns += dt;
 	r->slices++;
 	r->total_ns += dt;
 	if (dt > r->longest_ns) {
@@ -433,10 +432,12 @@ static ssize_t executions_slice(void *cls, uint64_t pos, char *buf, size_t max)
 static void executions_done(void *cls)
 {
 	struct executions_reply *r = cls;
-	for (struct executions_reply **w = &r->a->waiting; r->suspended && *w;
-	     w = &(*w)->next_waiting)
+	struct fpd_admin *a = r->a;
+	for (struct executions_reply **w = &a->waiting; r->suspended && *w; w = &(*w)->next_waiting)
 		if (*w == r) {
 			*w = r->next_waiting;
+			if (a->waiting_tail == &r->next_waiting)
+				a->waiting_tail = w;
 			break;
 		}
 	if (fpd_log_enabled(FPD_LOG_DEBUG))
@@ -593,21 +594,36 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	run(fpd_container_of(w, struct fpd_admin, timer));
 }
 
-static void resume_waiting(struct fpd_admin *a)
+/* Resumes the oldest waiting /executions reader; false when none waits. */
+static bool resume_one(struct fpd_admin *a)
 {
-	while (a->waiting) {
-		struct executions_reply *r = a->waiting;
-		a->waiting = r->next_waiting;
-		r->suspended = false;
-		MHD_resume_connection(r->conn);
-	}
+	struct executions_reply *r = a->waiting;
+	if (!r)
+		return false;
+	a->waiting = r->next_waiting;
+	if (!a->waiting)
+		a->waiting_tail = &a->waiting;
+	r->suspended = false;
+	MHD_resume_connection(r->conn);
+	return true;
 }
 
-static void on_resume(struct ev_loop *loop, ev_timer *w, int revents)
+/* Nothing else is pending in the loop: one slice for the oldest waiting reader. */
+static void on_idle(struct ev_loop *loop, ev_idle *w, int revents)
 {
-	struct fpd_admin *a = fpd_container_of(w, struct fpd_admin, resume);
-	resume_waiting(a);
+	struct fpd_admin *a = fpd_container_of(w, struct fpd_admin, idle);
+	if (!resume_one(a)) {
+		ev_idle_stop(loop, w);
+		return;
+	}
+	a->grant = true;
 	run(a);
+	a->grant = false;
+	/* libmicrohttpd sends what the reader produced on its next pass over the connection:
+	 * make that pass now, so that slices do not pile up and go out in one burst later. */
+	run(a);
+	if (!a->waiting)
+		ev_idle_stop(loop, w);
 }
 
 struct fpd_admin *fpd_admin_new(struct ev_loop *loop, const struct fpd_config_admin *cfg,
@@ -647,10 +663,16 @@ struct fpd_admin *fpd_admin_new(struct ev_loop *loop, const struct fpd_config_ad
 		return NULL;
 	}
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	/* Below gRPC and the Kubernetes client: when both are pending in one loop iteration,
+	 * the admin's sockets are served last. */
 	ev_io_init(&a->io, on_io, info->epoll_fd, EV_READ);
+	ev_set_priority(&a->io, EV_MINPRI);
 	ev_io_start(loop, &a->io);
 	ev_timer_init(&a->timer, on_timer, 0., 0.);
-	ev_timer_init(&a->resume, on_resume, 0., 0.);
+	ev_set_priority(&a->timer, EV_MINPRI);
+	ev_idle_init(&a->idle, on_idle);
+	ev_set_priority(&a->idle, EV_MINPRI);
+	a->waiting_tail = &a->waiting;
 	fpd_log(FPD_LOG_INFO, "admin",
 	        "listening on %s (/healthz, /readyz, /metrics, /executions: %s)", cfg->listen,
 	        a->loopback    ? "loopback, open"
@@ -665,8 +687,9 @@ void fpd_admin_free(struct fpd_admin *a)
 		return;
 	ev_io_stop(a->loop, &a->io);
 	ev_timer_stop(a->loop, &a->timer);
-	ev_timer_stop(a->loop, &a->resume);
-	resume_waiting(a);
+	ev_idle_stop(a->loop, &a->idle);
+	while (resume_one(a))
+		;
 	MHD_stop_daemon(a->mhd);
 	free(a);
 }

@@ -52,7 +52,13 @@ struct fpd_grpc_call *fpd_grpc_call_new(struct fpd_grpc_conn *conn, int32_t stre
 	conn->calls = call;
 	conn->call_count++;
 	srv->stats.calls_total++;
+	srv->stats.request_bytes_buffered += fpd_grpc_call_footprint();
 	return call;
+}
+
+size_t fpd_grpc_call_footprint(void)
+{
+	return fpd_grpc_alloc_footprint(sizeof(struct fpd_grpc_call));
 }
 
 /* Frees the request bytes and returns them to the connection window and the server budget. */
@@ -61,8 +67,9 @@ static void release_request(struct fpd_grpc_call *call)
 	ev_timer_stop(call->srv->loop, &call->receive_timer);
 	fpd_grpc_framer_free(&call->framer);
 	fpd_grpc_conn_release(call->conn, call->unconsumed);
-	call->srv->stats.request_bytes_buffered -= call->unconsumed;
+	call->srv->stats.request_bytes_buffered -= call->charged;
 	call->unconsumed = 0;
+	call->charged = 0;
 }
 
 static void destroy(struct fpd_grpc_call *call)
@@ -73,6 +80,7 @@ static void destroy(struct fpd_grpc_call *call)
 		fpd_grpc_conn_unlink(call->conn, call);
 	fpd_buf_free(&call->out);
 	free(call->status_message);
+	call->srv->stats.request_bytes_buffered -= fpd_grpc_call_footprint();
 	free(call);
 }
 

@@ -8,17 +8,23 @@
  * make one connection hold more than the connection window in request buffers, however many
  * streams it opens.
  *
- * Across connections, every request byte held counts against the server's
- * max_buffered_request_bytes: a stream whose next DATA would go over it is answered
- * RESOURCE_EXHAUSTED (and reset) instead of buffered. Together with receive_timeout (call.c),
- * which ends requests that do not finish, memory held for requests has a ceiling and every
- * byte of it is given back in bounded time.
+ * Across connections, the memory requests hold counts against the server's
+ * max_buffered_request_bytes: a stream whose next DATA would take it over is answered
+ * RESOURCE_EXHAUSTED (and reset) instead of buffered. What counts is what the allocator gives,
+ * not the bytes received: each call's own struct, the capacity of its message buffer (wire.c
+ * grows it in bounded steps, never to the declared length at once) with malloc's headers and
+ * page rounding, and every byte nghttp2 allocates for its sessions and streams (counted by its
+ * nghttp2_mem hooks). The check is made before the buffer grows, and again when a stream's
+ * headers are complete, so streams that send no DATA are bounded too. Together with
+ * receive_timeout (call.c), which ends requests that do not finish, memory held for requests
+ * has a ceiling and every byte of it is given back in bounded time.
  */
 #include "grpc/internal.h"
 
 #include "core/log.h"
 #include <flyteplugd/mem.h>
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,6 +141,18 @@ static int on_header(nghttp2_session *h2, const nghttp2_frame *frame, const uint
 	return 0;
 }
 
+/* Answers call RESOURCE_EXHAUSTED: the server holds held bytes for requests, too many for more. */
+static void over_budget(struct fpd_grpc_call *call, uint64_t held)
+{
+	struct fpd_grpc_server *srv = call->srv;
+	srv->stats.requests_over_budget++;
+	fpd_grpc_call_abort(call, FPD_GRPC_RESOURCE_EXHAUSTED,
+	                    "server is holding its limit of request memory (%llu of "
+	                    "max_buffered_request_bytes %llu); retry later",
+	                    (unsigned long long)held,
+	                    (unsigned long long)srv->cfg->max_buffered_request_bytes);
+}
+
 /* Request headers complete: route, or answer at once when the request cannot be served. */
 static void on_request_headers(struct fpd_grpc_call *call)
 {
@@ -145,7 +163,14 @@ static void on_request_headers(struct fpd_grpc_call *call)
 		fpd_grpc_call_http_error(call, call->http_error);
 		return;
 	}
-	call->method = fpd_grpc_server_find(call->conn->srv, call->path);
+	struct fpd_grpc_server *srv = call->srv;
+	uint64_t held = srv->stats.request_bytes_buffered + srv->stats.http2_state_bytes;
+	if (held > (uint64_t)srv->cfg->max_buffered_request_bytes) {
+		/* Streams that only send headers hold memory too. */
+		over_budget(call, held);
+		return;
+	}
+	call->method = fpd_grpc_server_find(srv, call->path);
 	if (!call->method) {
 		fpd_grpc_call_abort(call, FPD_GRPC_UNIMPLEMENTED, "unknown method %s",
 		                    call->path[0] ? call->path : "(path too long)");
@@ -193,22 +218,22 @@ static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *frame, void *
 	return 0;
 }
 
-/* Charges len more request bytes of call to the server's budget; false (and the call
- * answered RESOURCE_EXHAUSTED) when they would go over it. */
-static bool charge(struct fpd_grpc_call *call, size_t len)
+/* Charges what call's message buffer will hold once it has taken data[0..len) to the server's
+ * budget; false (and the call answered RESOURCE_EXHAUSTED) when that would go over it. */
+static bool charge(struct fpd_grpc_call *call, const uint8_t *data, size_t len)
 {
 	struct fpd_grpc_server *srv = call->srv;
+	size_t now = fpd_grpc_framer_footprint(&call->framer);
+	size_t after = fpd_grpc_framer_footprint_after(&call->framer, data, len);
+	size_t more = after > now ? after - now : 0;
 	uint64_t budget = (uint64_t)srv->cfg->max_buffered_request_bytes;
-	if (srv->stats.request_bytes_buffered + len > budget) {
-		srv->stats.requests_over_budget++;
-		fpd_grpc_call_abort(call, FPD_GRPC_RESOURCE_EXHAUSTED,
-		                    "server is holding its limit of request bytes (%llu of "
-		                    "max_buffered_request_bytes %llu); retry later",
-		                    (unsigned long long)srv->stats.request_bytes_buffered,
-		                    (unsigned long long)budget);
+	uint64_t held = srv->stats.request_bytes_buffered + srv->stats.http2_state_bytes;
+	if (more && held + more > budget) {
+		over_budget(call, held);
 		return false;
 	}
-	srv->stats.request_bytes_buffered += len;
+	srv->stats.request_bytes_buffered += more;
+	call->charged += more;
 	call->unconsumed += len;
 	return true;
 }
@@ -240,7 +265,8 @@ static int on_data_chunk(nghttp2_session *h2, uint8_t flags, int32_t stream_id, 
 	struct fpd_grpc_conn *conn = ud;
 	nghttp2_session_consume_stream(h2, stream_id, len);
 	struct fpd_grpc_call *call = stream_call(h2, stream_id);
-	if (!call || call->state != CALL_RECEIVING || !call->headers_done || !charge(call, len)) {
+	if (!call || call->state != CALL_RECEIVING || !call->headers_done ||
+	    !charge(call, data, len)) {
 		fpd_grpc_conn_release(conn, len);
 		return 0;
 	}
@@ -290,6 +316,64 @@ static int on_frame_send(nghttp2_session *h2, const nghttp2_frame *frame, void *
 	return 0;
 }
 
+/* nghttp2's allocations, counted in the server's http2_state_bytes. Each block carries its size
+ * in a 16-byte header so that free and realloc can subtract it. */
+#define MEM_HDR 16
+
+static void *mem_account(void *p, size_t size, struct fpd_grpc_server *srv)
+{
+	*(size_t *)p = size;
+	srv->stats.http2_state_bytes += fpd_grpc_alloc_footprint(size + MEM_HDR);
+	return (char *)p + MEM_HDR;
+}
+
+static void mem_free(void *ptr, void *ud)
+{
+	if (!ptr)
+		return;
+	struct fpd_grpc_server *srv = ud;
+	char *p = (char *)ptr - MEM_HDR;
+	srv->stats.http2_state_bytes -= fpd_grpc_alloc_footprint(*(size_t *)p + MEM_HDR);
+	free(p);
+}
+
+static void *mem_malloc(size_t size, void *ud)
+{
+	if (size > SIZE_MAX - MEM_HDR)
+		return NULL;
+	void *p = malloc(size + MEM_HDR);
+	return p ? mem_account(p, size, ud) : NULL;
+}
+
+static void *mem_calloc(size_t n, size_t size, void *ud)
+{
+	if (size && n > (SIZE_MAX - MEM_HDR) / size)
+		return NULL;
+	void *p = calloc(1, n * size + MEM_HDR);
+	return p ? mem_account(p, n * size, ud) : NULL;
+}
+
+static void *mem_realloc(void *ptr, size_t size, void *ud)
+{
+	if (!ptr)
+		return mem_malloc(size, ud);
+	if (size > SIZE_MAX - MEM_HDR)
+		return NULL;
+	struct fpd_grpc_server *srv = ud;
+	char *old = (char *)ptr - MEM_HDR;
+	size_t old_size = *(size_t *)old;
+	char *p = realloc(old, size + MEM_HDR);
+	if (!p)
+		return NULL;
+	srv->stats.http2_state_bytes -= fpd_grpc_alloc_footprint(old_size + MEM_HDR);
+	return mem_account(p, size, srv);
+}
+
+nghttp2_mem fpd_grpc_conn_mem(struct fpd_grpc_server *srv)
+{
+	return (nghttp2_mem){srv, mem_malloc, mem_free, mem_calloc, mem_realloc};
+}
+
 nghttp2_session_callbacks *fpd_grpc_conn_callbacks(void)
 {
 	nghttp2_session_callbacks *cb;
@@ -315,6 +399,9 @@ nghttp2_option *fpd_grpc_conn_options(void)
 	nghttp2_option_set_stream_reset_rate_limit(opt, 1000, 33);
 	nghttp2_option_set_max_settings(opt, 32);
 	nghttp2_option_set_max_outbound_ack(opt, 1000);
+	/* Closed streams are kept only for RFC 7540 priorities, which we ignore; freeing them at
+	 * once keeps a refused stream from holding memory after its RST_STREAM. */
+	nghttp2_option_set_no_closed_streams(opt, 1);
 	return opt;
 }
 
@@ -326,7 +413,8 @@ struct fpd_grpc_conn *fpd_grpc_conn_new(struct fpd_grpc_server *srv, void (*kick
 	conn->kick = kick;
 	conn->kick_ud = ud;
 	fpd_buf_init(&conn->out, OUT_MAX);
-	if (nghttp2_session_server_new2(&conn->h2, srv->callbacks, conn, srv->options))
+	if (nghttp2_session_server_new3(&conn->h2, srv->callbacks, conn, srv->options,
+	                                &srv->h2_mem))
 		fpd_die("out of memory");
 	const struct fpd_config_grpc *cfg = srv->cfg;
 	nghttp2_settings_entry settings[] = {

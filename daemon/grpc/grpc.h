@@ -93,7 +93,10 @@ struct fpd_grpc_stats {
 	                                      first_request_timeout */
 	uint64_t calls_active;             /* dispatched and not yet completed or cancelled */
 	uint64_t calls_total;              /* request streams opened since start */
-	uint64_t request_bytes_buffered;   /* request bytes held now, all connections */
+	uint64_t request_bytes_buffered;   /* memory held now for requests: calls and their
+	                                      message buffers as malloc takes them */
+	uint64_t http2_state_bytes;        /* memory nghttp2 holds now for sessions and streams;
+	                                      counts against max_buffered_request_bytes too */
 	uint64_t requests_over_budget;     /* refused: max_buffered_request_bytes reached */
 	uint64_t requests_timed_out;       /* not received completely within receive_timeout */
 };

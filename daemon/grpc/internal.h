@@ -37,6 +37,7 @@ struct fpd_grpc_server {
 	size_t method_count;
 	nghttp2_session_callbacks *callbacks;
 	nghttp2_option *options;
+	nghttp2_mem h2_mem; /* counts nghttp2's memory in stats.http2_state_bytes */
 	struct fpd_grpc_stats stats;
 
 	/* Sockets (server.c). */
@@ -87,9 +88,10 @@ struct fpd_grpc_call {
 	ev_tstamp deadline; /* ev_now() based, valid when timeout_ms >= 0 */
 	ev_timer deadline_timer;
 	struct fpd_grpc_framer framer;
-	/* Request bytes buffered and not yet returned to the conn window; they count against
-	 * the server's max_buffered_request_bytes until released. */
+	/* Request bytes received and not yet returned to the conn window. */
 	size_t unconsumed;
+	/* Memory of the message buffer charged to the server's max_buffered_request_bytes. */
+	size_t charged;
 	ev_timer receive_timer; /* receive_timeout: the request must end by then */
 	struct fpd_buf out;     /* length-prefixed response messages not yet taken by nghttp2 */
 	size_t out_pos;         /* bytes of out already taken */
@@ -117,6 +119,8 @@ struct fpd_grpc_conn {
 
 /* call.c */
 struct fpd_grpc_call *fpd_grpc_call_new(struct fpd_grpc_conn *conn, int32_t stream_id);
+/* What one call struct costs: charged to the request budget from creation to free. */
+size_t fpd_grpc_call_footprint(void);
 /* Runs the handler with the complete request; answers errors found at dispatch. */
 void fpd_grpc_call_dispatch(struct fpd_grpc_call *call);
 /* The stream closed (RST, end of response, connection gone): cancels or frees the call. */
@@ -135,6 +139,8 @@ void fpd_grpc_call_teardown(struct fpd_grpc_call *call, enum fpd_grpc_code code)
 /* The nghttp2 callbacks and options every session shares (new; freed by the server). */
 nghttp2_session_callbacks *fpd_grpc_conn_callbacks(void);
 nghttp2_option *fpd_grpc_conn_options(void);
+/* The allocator every session of srv uses: nghttp2's memory counted in srv's stats. */
+nghttp2_mem fpd_grpc_conn_mem(struct fpd_grpc_server *srv);
 /* Returns request bytes to the connection's flow-control window. */
 void fpd_grpc_conn_release(struct fpd_grpc_conn *conn, size_t n);
 void fpd_grpc_conn_unlink(struct fpd_grpc_conn *conn, struct fpd_grpc_call *call);

@@ -211,6 +211,7 @@ struct fpd_grpc_server *fpd_grpc_server_new(struct ev_loop *loop, const struct f
 	srv->listen_fd = -1;
 	srv->callbacks = fpd_grpc_conn_callbacks();
 	srv->options = fpd_grpc_conn_options();
+	srv->h2_mem = fpd_grpc_conn_mem(srv);
 	ev_timer_init(&srv->accept_backoff, on_accept_backoff, ACCEPT_BACKOFF, 0.);
 	ev_timer_init(&srv->drain_timer, on_drain_timeout, 0., 0.);
 	ev_timer_init(&srv->done_timer, on_done, 0., 0.);

@@ -1,9 +1,96 @@
 /* gRPC wire helpers: see wire.h. */
+#define _GNU_SOURCE /* mremap */
 #include "grpc/wire.h"
 
 #include <flyteplugd/error.h>
+#include <flyteplugd/mem.h>
 
 #include <string.h>
+#include <sys/mman.h>
+
+/*
+ * Body buffers double up to GROW_STEP and then grow GROW_STEP at a time, never past the
+ * declared length: a buffer holds at most one step more than it has received, and a message
+ * ends in a buffer of its length plus the terminator (rounded to pages when mapped).
+ *
+ * From MAP_MIN up a body is mapped by the framer itself (mmap, grown with mremap, no copy)
+ * rather than left to malloc: its cost is then exactly its pages, and freeing it returns
+ * them at once. malloc would place such blocks in its heap once its dynamic mmap threshold
+ * has risen, where interleaved growth of many streams leaves free chunks the budget cannot
+ * see.
+ */
+#define GROW_STEP (256 * 1024)
+#define MAP_MIN (64 * 1024)
+#define PAGE ((size_t)4096)
+
+static size_t page_round(size_t n)
+{
+	return (n + PAGE - 1) / PAGE * PAGE;
+}
+
+size_t fpd_grpc_alloc_footprint(size_t n)
+{
+	if (n == 0)
+		return 0;
+	/* glibc: blocks from its mmap threshold (128 KiB unless raised) are whole pages;
+	 * others carry a size_t header and are 16-aligned. */
+	if (n + 16 >= 128 * 1024)
+		return page_round(n + 16);
+	return (n + 8 + 15) / 16 * 16;
+}
+
+/* The capacity a body buffer of cap bytes grows to so that it holds need bytes, need <= limit. */
+static size_t grow_cap(size_t cap, size_t need, size_t limit)
+{
+	if (need <= cap)
+		return cap;
+	if (cap < 64)
+		cap = 64;
+	while (cap < need)
+		cap = cap < GROW_STEP ? cap * 2 : cap + GROW_STEP;
+	if (cap > limit)
+		cap = limit;
+	return cap >= MAP_MIN ? page_round(cap) : cap;
+}
+
+static size_t body_footprint(size_t cap)
+{
+	return cap >= MAP_MIN ? cap : fpd_grpc_alloc_footprint(cap);
+}
+
+static void body_free(struct fpd_buf *b)
+{
+	if (b->cap >= MAP_MIN)
+		munmap(b->data, b->cap);
+	else
+		free(b->data);
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+/* Grows b's allocation to cap bytes (from grow_cap), keeping its contents. */
+static void body_grow(struct fpd_buf *b, size_t cap)
+{
+	if (cap < MAP_MIN) {
+		b->data = fpd_realloc(b->data, cap);
+	} else if (b->cap >= MAP_MIN) {
+		void *p = mremap(b->data, b->cap, cap, MREMAP_MAYMOVE);
+		if (p == MAP_FAILED)
+			fpd_die("out of memory: mremap %zu bytes", cap);
+		b->data = p;
+	} else {
+		void *p =
+		    mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			fpd_die("out of memory: mmap %zu bytes", cap);
+		if (b->data)
+			memcpy(p, b->data, b->len + 1);
+		free(b->data);
+		b->data = p;
+	}
+	b->cap = cap;
+}
 
 static const char *const code_names[] = {
     "OK",
@@ -32,6 +119,35 @@ const char *fpd_grpc_code_name(int code)
 	return code_names[code];
 }
 
+size_t fpd_grpc_framer_footprint(const struct fpd_grpc_framer *f)
+{
+	return body_footprint(f->msg.cap);
+}
+
+size_t fpd_grpc_framer_footprint_after(const struct fpd_grpc_framer *f, const uint8_t *data,
+                                       size_t len)
+{
+	uint8_t prefix[FPD_GRPC_PREFIX_LEN];
+	size_t have = f->prefix_len;
+	memcpy(prefix, f->prefix, have);
+	size_t take = FPD_GRPC_PREFIX_LEN - have;
+	if (take > len)
+		take = len;
+	memcpy(prefix + have, data, take);
+	if (have + take < FPD_GRPC_PREFIX_LEN || prefix[0] > 1)
+		return fpd_grpc_framer_footprint(f);
+	size_t msg_len = (size_t)prefix[1] << 24 | (size_t)prefix[2] << 16 |
+	                 (size_t)prefix[3] << 8 | (size_t)prefix[4];
+	if (msg_len > f->msg.max)
+		return fpd_grpc_framer_footprint(f);
+	size_t body = f->msg.len + (len - take);
+	if (body > msg_len)
+		body = msg_len;
+	if (body == f->msg.len) /* nothing to store: feed allocates nothing */
+		return fpd_grpc_framer_footprint(f);
+	return body_footprint(grow_cap(f->msg.cap, body + 1, msg_len + 1));
+}
+
 void fpd_grpc_framer_init(struct fpd_grpc_framer *f, size_t max)
 {
 	f->prefix_len = 0;
@@ -42,7 +158,7 @@ void fpd_grpc_framer_init(struct fpd_grpc_framer *f, size_t max)
 
 void fpd_grpc_framer_free(struct fpd_grpc_framer *f)
 {
-	fpd_buf_free(&f->msg);
+	body_free(&f->msg);
 	f->prefix_len = 0;
 	f->compressed = false;
 	f->msg_len = 0;
@@ -96,6 +212,9 @@ int fpd_grpc_framer_feed(struct fpd_grpc_framer *f, const uint8_t *data, size_t 
 	}
 	size_t want = f->msg_len - f->msg.len;
 	size_t take = len - pos < want ? len - pos : want;
+	size_t cap = grow_cap(f->msg.cap, f->msg.len + take + 1, (size_t)f->msg_len + 1);
+	if (take && cap > f->msg.cap) /* before fpd_buf_append, which would double */
+		body_grow(&f->msg, cap);
 	if (take && fpd_buf_append(&f->msg, data + pos, take))
 		return FPD_ERANGE; /* unreachable: msg_len <= max was checked */
 	pos += take;

@@ -26,7 +26,8 @@ struct fpd_grpc_framer {
 	size_t prefix_len;  /* bytes of the prefix seen so far */
 	bool compressed;    /* the current message's flag (valid once the prefix is complete) */
 	uint32_t msg_len;   /* the current message's declared length (likewise) */
-	struct fpd_buf msg; /* body bytes received so far, at most max */
+	struct fpd_buf msg; /* body bytes received so far, at most max; its memory is the
+	                       framer's (never fpd_buf_free it): large bodies are mapped */
 };
 
 /* Initializes an empty framer accepting messages of at most max bytes. Allocates nothing. */
@@ -48,6 +49,20 @@ bool fpd_grpc_framer_idle(const struct fpd_grpc_framer *f);
  * After an error the framer stays in error until fpd_grpc_framer_free.
  */
 int fpd_grpc_framer_feed(struct fpd_grpc_framer *f, const uint8_t *data, size_t len, size_t *used);
+
+/*
+ * What holding a message costs, for the server's request budget (conn.c).
+ * fpd_grpc_alloc_footprint: the memory malloc takes for a block of n bytes (headers, alignment,
+ * whole pages for mapped blocks).
+ * fpd_grpc_framer_footprint: what the body buffer takes now.
+ * fpd_grpc_framer_footprint_after: what it will take once fpd_grpc_framer_feed has been given
+ * data[0..len) (the first message in it; bytes past it are refused by the caller). Pure: the
+ * budget is checked before anything is allocated.
+ */
+size_t fpd_grpc_alloc_footprint(size_t n);
+size_t fpd_grpc_framer_footprint(const struct fpd_grpc_framer *f);
+size_t fpd_grpc_framer_footprint_after(const struct fpd_grpc_framer *f, const uint8_t *data,
+                                       size_t len);
 
 /* Writes the 5-byte prefix for an uncompressed message of len bytes into out. */
 void fpd_grpc_prefix_write(uint8_t out[FPD_GRPC_PREFIX_LEN], uint32_t len);

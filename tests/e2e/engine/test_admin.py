@@ -52,6 +52,8 @@ def test_health_readiness_and_metrics(cluster, daemon_factory):
     assert metric(after, "flyteplugd_gettask_total") == metric(before, "flyteplugd_gettask_total") + 1
     assert metric(after, "flyteplugd_executions_active") >= 1
     assert metric(after, "flyteplugd_grpc_calls_total") >= 2
+    # nghttp2's memory for the open connection is counted (against the request budget)
+    assert metric(after, "flyteplugd_grpc_http2_state_bytes") > 0
 
 
 def memory_parts(text):
@@ -248,15 +250,21 @@ def test_executions_pages_stable_under_changes(cluster, daemon_factory):
 
 
 def test_executions_large_pages_written_while_serving(cluster, daemon_factory):
-    """Pages far larger than what the admin may write per loop iteration, read by several
-    clients at once: each arrives whole and correct (its connection is suspended and resumed
-    as the loop goes round) while GetTask keeps being answered."""
+    """Pages far larger than one slice, read by several clients at once: each arrives whole
+    and correct (its connection is suspended and resumed, one slice at a time, when the loop
+    is idle) while GetTask and /healthz keep being answered, and a client that stops reading
+    in the middle of its page holds up nobody."""
     from concurrent.futures import ThreadPoolExecutor
     d = daemon_factory(admin=True)
     ns = cluster.new_namespace("big")
     names = [f"big{i:03d}" for i in range(150)]
     with ThreadPoolExecutor(16) as pool:
         metas = list(pool.map(lambda n: create_named(d, ns, [n])[n], names))
+    stalled = socket.create_connection(("127.0.0.1", d.admin_port), timeout=10)
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.sendall(f"GET /executions?namespace={ns}&limit=10000 HTTP/1.1\r\n"
+                    f"Host: x\r\n\r\n".encode())
+    assert stalled.recv(64).startswith(b"HTTP/1.1 200"), "the stalled reader got no answer"
 
     def read_all(_):
         bodies = []
@@ -267,15 +275,35 @@ def test_executions_large_pages_written_while_serving(cluster, daemon_factory):
 
     with ThreadPoolExecutor(4) as pool:
         readers = [pool.submit(read_all, i) for i in range(4)]
-        answered = 0
+        answered = probes = 0
         while not all(r.done() for r in readers):
             d.stub.GetTask(agent_pb2.GetTaskRequest(resource_meta=metas[answered % 150]),
                            timeout=10)
             answered += 1
+            if answered % 10 == 0:
+                assert http_get(d.admin_port, "/healthz")[0] == 200
+                probes += 1
         pages = [names for r in readers for names in r.result()]
     assert len(pages) == 12 and answered > 0
     for got in pages:
         assert got == [f"{n}-n0-0" for n in names], got[:5]
+    # The stalled reader's page is still whole once it reads on.
+    stalled.settimeout(30)
+    raw = b""
+    while not raw.endswith(b"0\r\n\r\n"):
+        chunk = stalled.recv(65536)
+        assert chunk, "connection closed before the end of the page"
+        raw += chunk
+    stalled.close()
+    body = raw.split(b"\r\n\r\n", 1)[1]
+    text, rest = b"", body
+    while True:  # chunked transfer encoding
+        size, rest = rest.split(b"\r\n", 1)
+        if int(size, 16) == 0:
+            break
+        text, rest = text + rest[:int(size, 16)], rest[int(size, 16) + 2:]
+    page = json.loads(text)
+    assert [x["name"] for x in page["executions"]] == [f"{n}-n0-0" for n in names]
 
 
 def test_not_ready_without_kubernetes(tmp_path):

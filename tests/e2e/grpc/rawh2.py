@@ -40,6 +40,7 @@ class Stream:
 
 class RawClient:
     def __init__(self, port, timeout=5.0, window_updates=True):
+        self.timeout = timeout
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.enc = hpack.Encoder()
@@ -132,6 +133,8 @@ class RawClient:
             except ConnectionError:
                 self.closed = True
                 break
+            finally:  # sends keep the client's timeout, not what was left of this one
+                self.sock.settimeout(self.timeout)
             if not chunk:
                 self.closed = True
                 break

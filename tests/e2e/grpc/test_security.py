@@ -264,7 +264,9 @@ def test_buffered_request_budget_default(make_daemon):
     assert d.alive(), d.log()
     assert refused >= 32 * 30 - 128, f"only {refused} of 960 streams got RESOURCE_EXHAUSTED"
     if not sanitized():
-        assert sampler.peak - baseline < 128 * 1024 + 24 * 1024, \
+        # The budget counts what the allocator and nghttp2 really hold; 1 MiB is for code
+        # pages and stack touched for the first time (128 + 3.4 MiB before it did).
+        assert sampler.peak - baseline < 129 * 1024, \
             f"RSS peaked at {sampler.peak} KiB, baseline {baseline} KiB, budget 128 MiB"
     for c, _ in results:
         c.close()
@@ -272,15 +274,16 @@ def test_buffered_request_budget_default(make_daemon):
 
 
 def test_small_budget_refuses_then_recovers(make_daemon):
-    """A stream that would take the buffered bytes over the budget gets RESOURCE_EXHAUSTED at
-    once; when the holder's request times out the same request is served."""
+    """A stream that would take the memory held for requests over the budget gets
+    RESOURCE_EXHAUSTED at once; when the holder's request times out the same request is served.
+    The hog's 700 KiB sit in a 768 KiB buffer, and both connections' HTTP/2 state counts."""
     d = make_daemon({"max_recv_message_bytes": "1MiB", "max_buffered_request_bytes": "1MiB",
                      "receive_timeout": "1s"})
-    hog, sids = partial_messages(d.port, 1, body=MIB - 64, declared=MIB)
+    hog, sids = partial_messages(d.port, 1, body=700 * 1024, declared=MIB)
     c = RawClient(d.port)
     c.handshake()
     c.pump(timeout=0.3)
-    msg = b"\x00" + struct.pack(">I", 100 * 1024) + b"y" * 100 * 1024
+    msg = b"\x00" + struct.pack(">I", 250 * 1024) + b"y" * 250 * 1024
     sid = c.request("/grpc.health.v1.Health/Check", msg)
     st = c.wait_status(sid)
     assert st.grpc_status == 8, (st.headers, st.trailers)

@@ -4,6 +4,7 @@
  * cancellation and asynchronous completion.
  */
 #include "fpd_test.h"
+#include "grpc/internal.h"
 #include "harness.h"
 
 struct held {
@@ -407,40 +408,93 @@ START_TEST(garbage_preface)
 }
 END_TEST
 
-static uint64_t buffered(void)
+static struct fpd_grpc_stats stats(void)
 {
 	struct fpd_grpc_stats st;
 	fpd_grpc_server_stats(h.srv, &st);
-	return st.request_bytes_buffered;
+	return st;
+}
+
+static uint64_t buffered(void)
+{
+	return stats().request_bytes_buffered;
+}
+
+/* What the server holds against max_buffered_request_bytes. */
+static uint64_t held_now(void)
+{
+	struct fpd_grpc_stats st = stats();
+	return st.request_bytes_buffered + st.http2_state_bytes;
 }
 
 START_TEST(buffered_request_budget)
 {
-	/* One request holds 2,005 bytes of an unfinished message; a second that would take the
-	 * server past 3,000 is refused at once; when the first goes, the second fits. */
-	h.cfg.max_buffered_request_bytes = 3000;
+	/* One request holds 2,005 bytes of an unfinished message (a 2,048-byte buffer); a second
+	 * that would take the server past the budget is refused at once; when the first goes,
+	 * the second fits. */
 	static uint8_t partial[5 + 2000] = {0, 0, 0, 0x0f, 0xa0}; /* declares 4,000 */
 	struct h2h_stream *a =
 	    h2h_request(&h, "/t.T/Echo", NULL, NULL, NULL, partial, sizeof(partial), 0, true);
 	ck_assert_int_eq(a->grpc_status, -1);
-	ck_assert_uint_eq(buffered(), sizeof(partial));
+	ck_assert_uint_eq(buffered(), fpd_grpc_call_footprint() + fpd_grpc_alloc_footprint(2048));
+	h.cfg.max_buffered_request_bytes = (int64_t)held_now() + 1500;
 	static uint8_t msg[1500];
 	size_t len;
 	const uint8_t *body = h2h_frame(msg, sizeof(msg), &len);
+	uint64_t before = buffered();
 	struct h2h_stream *b = h2h_request(&h, "/t.T/Echo", NULL, NULL, NULL, body, len, 0, false);
 	ck_assert_int_eq(b->grpc_status, FPD_GRPC_RESOURCE_EXHAUSTED);
-	ck_assert_ptr_nonnull(strstr(b->grpc_message, "max_buffered_request_bytes 3000"));
+	ck_assert_ptr_nonnull(strstr(b->grpc_message, "max_buffered_request_bytes"));
 	ck_assert_int_eq(held.handled, 0);
-	ck_assert_uint_eq(buffered(), sizeof(partial)); /* the refused bytes were not kept */
-	struct fpd_grpc_stats st;
-	fpd_grpc_server_stats(h.srv, &st);
-	ck_assert_uint_eq(st.requests_over_budget, 1);
+	ck_assert_uint_eq(buffered(), before); /* the refused bytes were not kept */
+	ck_assert_uint_eq(stats().requests_over_budget, 1);
 	h2h_reset(&h, a);
 	ck_assert_uint_eq(buffered(), 0);
 	b = h2h_request(&h, "/t.T/Echo", NULL, NULL, NULL, body, len, 0, false);
 	ck_assert_int_eq(b->grpc_status, FPD_GRPC_OK);
 	ck_assert_uint_eq(held.req_len, sizeof(msg));
 	ck_assert_uint_eq(buffered(), 0);
+}
+END_TEST
+
+START_TEST(budget_counts_capacity)
+{
+	/* 1,100 bytes received, but the buffer holding them is 2,048 bytes: the budget is
+	 * charged what the allocator gives. A budget that fits the bytes but not the buffer
+	 * refuses the request. */
+	static uint8_t partial[5 + 1100] = {0, 0, 0, 0x0f, 0xa0}; /* declares 4,000 */
+	struct h2h_stream *a =
+	    h2h_request(&h, "/t.T/Echo", NULL, NULL, NULL, partial, sizeof(partial), 0, true);
+	ck_assert_int_eq(a->grpc_status, -1);
+	ck_assert_uint_eq(buffered(), fpd_grpc_call_footprint() + fpd_grpc_alloc_footprint(2048));
+	h2h_reset(&h, a);
+	ck_assert_uint_eq(buffered(), 0);
+	h.cfg.max_buffered_request_bytes =
+	    (int64_t)(held_now() + fpd_grpc_call_footprint() + sizeof(partial) + 600);
+	a = h2h_request(&h, "/t.T/Echo", NULL, NULL, NULL, partial, sizeof(partial), 0, true);
+	ck_assert_int_eq(a->grpc_status, FPD_GRPC_RESOURCE_EXHAUSTED);
+	ck_assert_uint_eq(buffered(), 0);
+}
+END_TEST
+
+START_TEST(budget_counts_http2_state)
+{
+	/* nghttp2's own memory for the session is counted, and a stream that arrives when the
+	 * server already holds its budget is refused at its headers, even without DATA. */
+	ck_assert_uint_gt(stats().http2_state_bytes, 4096);
+	h.cfg.max_buffered_request_bytes = (int64_t)held_now() - 1;
+	size_t len;
+	const uint8_t *body = h2h_frame("x", 1, &len);
+	struct h2h_stream *s = h2h_request(&h, "/t.T/Echo", NULL, NULL, NULL, body, len, 0, false);
+	ck_assert_int_eq(s->grpc_status, FPD_GRPC_RESOURCE_EXHAUSTED);
+	ck_assert_int_eq(held.handled, 0);
+	h.cfg.max_buffered_request_bytes = (int64_t)held_now() + 64 * 1024;
+	s = h2h_request(&h, "/t.T/Echo", NULL, NULL, NULL, body, len, 0, false);
+	ck_assert_int_eq(s->grpc_status, FPD_GRPC_OK);
+	/* Closing the connection gives nghttp2's memory back. */
+	h2h_disconnect(&h, FPD_GRPC_CANCELLED);
+	ck_assert_uint_eq(stats().http2_state_bytes, 0);
+	h2h_connect(&h);
 }
 END_TEST
 
@@ -455,7 +509,7 @@ START_TEST(receive_timeout_ends_unfinished_request)
 	struct h2h_stream *s =
 	    h2h_request(&h, "/t.T/Echo", NULL, NULL, NULL, partial, sizeof(partial), 0, true);
 	ck_assert_int_eq(s->grpc_status, -1);
-	ck_assert_uint_eq(buffered(), sizeof(partial));
+	ck_assert_uint_eq(buffered(), fpd_grpc_call_footprint() + fpd_grpc_alloc_footprint(128));
 	h2h_run_timers(&h, 0.15);
 	ck_assert_int_eq(s->grpc_status, FPD_GRPC_DEADLINE_EXCEEDED);
 	ck_assert_str_eq(s->grpc_message,
@@ -526,6 +580,8 @@ int main(void)
 	tcase_add_test(tc, many_streams_reset);
 	tcase_add_test(tc, garbage_preface);
 	tcase_add_test(tc, buffered_request_budget);
+	tcase_add_test(tc, budget_counts_capacity);
+	tcase_add_test(tc, budget_counts_http2_state);
 	tcase_add_test(tc, receive_timeout_ends_unfinished_request);
 	tcase_add_test(tc, preface_and_first_request);
 	suite_add_tcase(s, tc);

@@ -29,6 +29,56 @@ START_TEST(framer_whole_message)
 }
 END_TEST
 
+/* A message declared large gets a buffer that grows with what arrives, at most one 256 KiB
+ * step ahead, never the declared length up front; footprint_after predicts every step. */
+START_TEST(framer_grows_in_steps)
+{
+	struct fpd_grpc_framer f;
+	fpd_grpc_framer_init(&f, 16 * 1024 * 1024);
+	uint8_t prefix[FPD_GRPC_PREFIX_LEN] = {0, 0x01, 0, 0, 0}; /* declares 16 MiB */
+	static uint8_t chunk[16000];
+	size_t used;
+	ck_assert_uint_eq(fpd_grpc_framer_footprint_after(&f, prefix, sizeof(prefix)), 0);
+	ck_assert_int_eq(fpd_grpc_framer_feed(&f, prefix, sizeof(prefix), &used), FPD_AGAIN);
+	ck_assert_uint_eq(f.msg.cap, 0);
+	while (f.msg.len < 1024 * 1024) {
+		size_t want = fpd_grpc_framer_footprint_after(&f, chunk, sizeof(chunk));
+		ck_assert_int_eq(fpd_grpc_framer_feed(&f, chunk, sizeof(chunk), &used), FPD_AGAIN);
+		ck_assert_uint_eq(fpd_grpc_framer_footprint(&f), want);
+		ck_assert_msg(f.msg.cap <= 2 * f.msg.len + 4096 &&
+		                  f.msg.cap <= f.msg.len + 256 * 1024 + 4096,
+		              "%zu bytes received, buffer of %zu", f.msg.len, f.msg.cap);
+		ck_assert_uint_ge(fpd_grpc_framer_footprint(&f), f.msg.cap);
+	}
+	ck_assert_uint_lt(f.msg.cap, 2 * 1024 * 1024);
+	fpd_grpc_framer_free(&f);
+
+	/* A complete message ends in a buffer of its length plus the terminator: whole pages
+	 * when large (the framer maps those itself), malloc's block when small. */
+	fpd_grpc_framer_init(&f, 1024 * 1024);
+	static uint8_t wire[FPD_GRPC_PREFIX_LEN + 300000];
+	fpd_grpc_prefix_write(wire, 300000);
+	ck_assert_uint_eq(fpd_grpc_framer_footprint_after(&f, wire, sizeof(wire)), 303104);
+	ck_assert_int_eq(fpd_grpc_framer_feed(&f, wire, sizeof(wire), &used), FPD_OK);
+	ck_assert_uint_eq(f.msg.cap, 303104);
+	ck_assert_uint_eq(fpd_grpc_framer_footprint(&f), 303104);
+	fpd_grpc_framer_next(&f);
+	fpd_grpc_prefix_write(wire, 1000);
+	ck_assert_int_eq(fpd_grpc_framer_feed(&f, wire, FPD_GRPC_PREFIX_LEN + 1000, &used), FPD_OK);
+	ck_assert_uint_eq(f.msg.cap, 303104); /* the next message reuses the buffer */
+	fpd_grpc_framer_free(&f);
+	fpd_grpc_framer_init(&f, 1024 * 1024);
+	ck_assert_int_eq(fpd_grpc_framer_feed(&f, wire, FPD_GRPC_PREFIX_LEN + 1000, &used), FPD_OK);
+	ck_assert_uint_eq(f.msg.cap, 1001);
+	ck_assert_uint_eq(fpd_grpc_framer_footprint(&f), fpd_grpc_alloc_footprint(1001));
+	/* glibc's mapped blocks are whole pages; small ones a header and 16-byte alignment. */
+	ck_assert_uint_eq(fpd_grpc_alloc_footprint(300001), 303104);
+	ck_assert_uint_eq(fpd_grpc_alloc_footprint(100), 112);
+	ck_assert_uint_eq(fpd_grpc_alloc_footprint(0), 0);
+	fpd_grpc_framer_free(&f);
+}
+END_TEST
+
 /* Every split point of two messages fed as two chunks, and one byte at a time. */
 START_TEST(framer_any_split)
 {
@@ -216,6 +266,7 @@ int main(void)
 	TCase *tc = tcase_create("wire");
 	tcase_add_test(tc, framer_whole_message);
 	tcase_add_test(tc, framer_any_split);
+	tcase_add_test(tc, framer_grows_in_steps);
 	tcase_add_test(tc, framer_empty_and_compressed);
 	tcase_add_test(tc, framer_too_large_is_refused_before_buffering);
 	tcase_add_test(tc, framer_bad_flag);
