@@ -27,10 +27,11 @@ mkdir -p "$work"
 # --- the C side: a Release build of the library, the benchmark linked against it -------------
 log "building kube_bench"
 cmake -S "$root" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFPD_TESTS=OFF >/dev/null
-ninja -C "$work/build" fpd_kube >/dev/null
+ninja -C "$work/build" fpd_kube libflyteplugd >/dev/null
 cc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I"$root/daemon" \
 	-I"$root/plugin-api/include" "$root/bench/kube/kube_bench.c" \
 	"$work/build/daemon/kube/libfpd_kube.a" "$work/build/daemon/libfpd_core.a" \
+	"$work/build/plugin-api/libflyteplugd.a" \
 	$(pkg-config --libs libcurl jansson yaml-0.1 openssl) -lev -lm -o "$work/kube_bench"
 
 # --- a fresh cluster ---------------------------------------------------------------------------
