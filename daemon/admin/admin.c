@@ -330,6 +330,9 @@ static void render_metrics(const struct fpd_admin *a, struct fpd_buf *b)
 	       "Memory nghttp2 holds for HTTP/2 sessions and streams.", g.http2_state_bytes);
 	metric(b, "flyteplugd_grpc_requests_over_budget_total", "counter",
 	       "Requests refused at max_buffered_request_bytes.", g.requests_over_budget);
+	metric(b, "flyteplugd_grpc_connections_reclaimed_total", "counter",
+	       "Idle gRPC connections closed to make room in max_buffered_request_bytes.",
+	       g.connections_reclaimed);
 	metric(b, "flyteplugd_grpc_requests_timed_out_total", "counter",
 	       "Requests not received completely within receive_timeout.", g.requests_timed_out);
 }

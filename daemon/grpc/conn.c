@@ -18,6 +18,14 @@
  * headers are complete, so streams that send no DATA are bounded too. Together with
  * receive_timeout (call.c), which ends requests that do not finish, memory held for requests
  * has a ceiling and every byte of it is given back in bounded time.
+ *
+ * Idle sessions cost too (about 26 KiB each), and an idle connection may stay for idle_timeout:
+ * enough of them would fill the budget and refuse every request for that long. So before a
+ * request is refused, idle connections other than its own are closed with GOAWAY and their
+ * sessions freed, oldest idle first, until it fits. Idle means: a request has been served on
+ * it, none is open, and none for RECLAIM_IDLE. Connections yet to serve a request are left to
+ * first_request_timeout, and a client between two calls keeps its connection. A client loses
+ * nothing by it: a GOAWAY with no stream in flight only makes it connect again.
  */
 #include "grpc/internal.h"
 
@@ -30,6 +38,9 @@
 
 /* Per-stream receive window: large enough that a typical CreateTask needs no WINDOW_UPDATE. */
 #define STREAM_WINDOW (1024 * 1024)
+/* Idle connections are closed for request memory once idle this long (seconds): a client
+ * between two calls keeps its connection. */
+#define RECLAIM_IDLE 5.
 /* Output buffer hard bound: the high-water mark plus one maximum frame. */
 #define OUT_MAX (FPD_GRPC_OUT_HIGH_WATER + 64 * 1024)
 
@@ -46,7 +57,7 @@ void fpd_grpc_conn_kick(struct fpd_grpc_conn *conn)
 
 void fpd_grpc_conn_release(struct fpd_grpc_conn *conn, size_t n)
 {
-	if (conn && !conn->closing && n)
+	if (conn && conn->h2 && !conn->closing && n)
 		nghttp2_session_consume_connection(conn->h2, n);
 }
 
@@ -59,7 +70,8 @@ void fpd_grpc_conn_unlink(struct fpd_grpc_conn *conn, struct fpd_grpc_call *call
 	if (call->next)
 		call->next->prev = call->prev;
 	call->prev = call->next = NULL;
-	conn->call_count--;
+	if (--conn->call_count == 0)
+		conn->idle_since = ev_now(conn->srv->loop);
 }
 
 static ssize_t on_send(nghttp2_session *h2, const uint8_t *data, size_t len, int flags, void *ud)
@@ -141,6 +153,66 @@ static int on_header(nghttp2_session *h2, const nghttp2_frame *frame, const uint
 	return 0;
 }
 
+static uint64_t held(const struct fpd_grpc_server *srv)
+{
+	return srv->stats.request_bytes_buffered + srv->stats.http2_state_bytes;
+}
+
+static bool reclaimable(const struct fpd_grpc_conn *c, const struct fpd_grpc_conn *keep,
+                        ev_tstamp now)
+{
+	return c != keep && c->served && c->call_count == 0 && now - c->idle_since >= RECLAIM_IDLE &&
+	       !c->failed && !c->closing;
+}
+
+static int idle_older(const void *a, const void *b)
+{
+	ev_tstamp x = (*(struct fpd_grpc_conn *const *)a)->idle_since;
+	ev_tstamp y = (*(struct fpd_grpc_conn *const *)b)->idle_since;
+	return x < y ? -1 : x > y;
+}
+
+/* Closes an idle connection for the memory its session holds: the GOAWAY goes into its
+ * output, the session is freed, and its owner, kicked, writes the GOAWAY and closes it. */
+static void shed(struct fpd_grpc_conn *c)
+{
+	nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE,
+	                      nghttp2_session_get_last_proc_stream_id(c->h2), NGHTTP2_NO_ERROR,
+	                      NULL, 0);
+	nghttp2_session_send(c->h2);
+	nghttp2_session_del(c->h2);
+	c->h2 = NULL;
+	c->failed = true;
+	c->srv->stats.connections_reclaimed++;
+	fpd_grpc_conn_kick(c);
+}
+
+/* True when the server may hold more bytes for a request of conn; when it may not, closes
+ * idle connections other than conn, oldest idle first, until it may or none is left. */
+static bool budget_room(struct fpd_grpc_conn *conn, uint64_t more)
+{
+	struct fpd_grpc_server *srv = conn->srv;
+	uint64_t budget = (uint64_t)srv->cfg->max_buffered_request_bytes;
+	if (held(srv) + more <= budget)
+		return true;
+	ev_tstamp now = ev_now(srv->loop);
+	size_t n = 0;
+	for (struct fpd_grpc_conn *c = srv->conns; c; c = c->srv_next)
+		n += reclaimable(c, conn, now);
+	if (n == 0)
+		return false;
+	struct fpd_grpc_conn **idle = fpd_malloc(n * sizeof(*idle));
+	size_t i = 0;
+	for (struct fpd_grpc_conn *c = srv->conns; c; c = c->srv_next)
+		if (reclaimable(c, conn, now))
+			idle[i++] = c;
+	qsort(idle, n, sizeof(*idle), idle_older);
+	for (i = 0; i < n && held(srv) + more > budget; i++)
+		shed(idle[i]);
+	free(idle);
+	return held(srv) + more <= budget;
+}
+
 /* Answers call RESOURCE_EXHAUSTED: the server holds held bytes for requests, too many for more. */
 static void over_budget(struct fpd_grpc_call *call, uint64_t held)
 {
@@ -164,10 +236,9 @@ static void on_request_headers(struct fpd_grpc_call *call)
 		return;
 	}
 	struct fpd_grpc_server *srv = call->srv;
-	uint64_t held = srv->stats.request_bytes_buffered + srv->stats.http2_state_bytes;
-	if (held > (uint64_t)srv->cfg->max_buffered_request_bytes) {
+	if (!budget_room(call->conn, 0)) {
 		/* Streams that only send headers hold memory too. */
-		over_budget(call, held);
+		over_budget(call, held(srv));
 		return;
 	}
 	call->method = fpd_grpc_server_find(srv, call->path);
@@ -226,10 +297,8 @@ static bool charge(struct fpd_grpc_call *call, const uint8_t *data, size_t len)
 	size_t now = fpd_grpc_framer_footprint(&call->framer);
 	size_t after = fpd_grpc_framer_footprint_after(&call->framer, data, len);
 	size_t more = after > now ? after - now : 0;
-	uint64_t budget = (uint64_t)srv->cfg->max_buffered_request_bytes;
-	uint64_t held = srv->stats.request_bytes_buffered + srv->stats.http2_state_bytes;
-	if (more && held + more > budget) {
-		over_budget(call, held);
+	if (more && !budget_room(call->conn, more)) {
+		over_budget(call, held(srv));
 		return false;
 	}
 	srv->stats.request_bytes_buffered += more;
@@ -424,6 +493,11 @@ struct fpd_grpc_conn *fpd_grpc_conn_new(struct fpd_grpc_server *srv, void (*kick
 	    {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
 	};
 	nghttp2_submit_settings(conn->h2, NGHTTP2_FLAG_NONE, settings, FPD_ARRAY_LEN(settings));
+	conn->idle_since = ev_now(srv->loop);
+	conn->srv_next = srv->conns;
+	if (srv->conns)
+		srv->conns->srv_prev = conn;
+	srv->conns = conn;
 	/* Two maximum-size requests may be buffered at once; see the note at the top. */
 	int64_t window = 2 * (cfg->max_recv_message_bytes + FPD_GRPC_PREFIX_LEN);
 	if (window > NGHTTP2_MAX_WINDOW_SIZE)
@@ -449,6 +523,8 @@ int fpd_grpc_conn_recv(struct fpd_grpc_conn *conn, const uint8_t *data, size_t l
 
 int fpd_grpc_conn_flush(struct fpd_grpc_conn *conn)
 {
+	if (!conn->h2) /* shed: its GOAWAY is in the output already */
+		return FPD_EIO;
 	/* Even a failed session gets to write its GOAWAY. */
 	int rc = nghttp2_session_send(conn->h2);
 	if (rc) {
@@ -536,6 +612,13 @@ void fpd_grpc_conn_free(struct fpd_grpc_conn *conn, enum fpd_grpc_code code)
 		fpd_grpc_call_teardown(c, code);
 	}
 	nghttp2_session_del(conn->h2);
+	struct fpd_grpc_server *srv = conn->srv;
+	if (conn->srv_prev)
+		conn->srv_prev->srv_next = conn->srv_next;
+	else
+		srv->conns = conn->srv_next;
+	if (conn->srv_next)
+		conn->srv_next->srv_prev = conn->srv_prev;
 	fpd_buf_free(&conn->out);
 	free(conn);
 }

@@ -98,6 +98,8 @@ struct fpd_grpc_stats {
 	uint64_t http2_state_bytes;        /* memory nghttp2 holds now for sessions and streams;
 	                                      counts against max_buffered_request_bytes too */
 	uint64_t requests_over_budget;     /* refused: max_buffered_request_bytes reached */
+	uint64_t connections_reclaimed;    /* idle connections closed (GOAWAY) to make room in
+	                                      max_buffered_request_bytes for a request */
 	uint64_t requests_timed_out;       /* not received completely within receive_timeout */
 };
 

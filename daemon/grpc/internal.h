@@ -39,6 +39,7 @@ struct fpd_grpc_server {
 	nghttp2_option *options;
 	nghttp2_mem h2_mem; /* counts nghttp2's memory in stats.http2_state_bytes */
 	struct fpd_grpc_stats stats;
+	struct fpd_grpc_conn *conns; /* every session (conn.c): idle ones are closed for room */
 
 	/* Sockets (server.c). */
 	void *ssl_ctx; /* SSL_CTX *, NULL for h2c */
@@ -106,8 +107,10 @@ struct fpd_grpc_conn {
 	nghttp2_session *h2;
 	struct fpd_buf out;
 	size_t out_pos;              /* bytes of out already written to the peer */
+	struct fpd_grpc_conn *srv_prev, *srv_next; /* in srv->conns */
 	struct fpd_grpc_call *calls; /* every call with a live stream or a handler */
 	size_t call_count;
+	ev_tstamp idle_since; /* when call_count last became 0 */
 	void (*kick)(void *ud);
 	void *kick_ud;
 	bool in_recv; /* inside nghttp2_session_mem_recv: no kick needed */

@@ -498,6 +498,79 @@ START_TEST(budget_counts_http2_state)
 }
 END_TEST
 
+static void count_kick(void *ud)
+{
+	(*(int *)ud)++;
+}
+
+/* True when the connection's output holds a GOAWAY frame. */
+static bool output_has_goaway(const struct fpd_grpc_conn *c)
+{
+	size_t len;
+	const uint8_t *p = fpd_grpc_conn_output(c, &len);
+	for (size_t at = 0; at + 9 <= len; at += 9 + ((size_t)p[at] << 16 | (size_t)p[at + 1] << 8 |
+	                                              p[at + 2]))
+		if (p[at + 3] == NGHTTP2_GOAWAY)
+			return true;
+	return false;
+}
+
+START_TEST(idle_connections_make_room)
+{
+	/* Idle sessions fill the budget: a request on another connection is served, not refused,
+	 * because the connection idle the longest is closed (GOAWAY, session freed) for room. */
+	static const uint8_t preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+	                                 "\0\0\0\4\0\0\0\0\0";
+	struct fpd_grpc_conn *idle[3];
+	int kicks[3] = {0};
+	for (int i = 0; i < 3; i++) {
+		idle[i] = fpd_grpc_conn_new(h.srv, count_kick, &kicks[i]);
+		ck_assert_int_eq(fpd_grpc_conn_recv(idle[i], preface, sizeof(preface) - 1), FPD_OK);
+		idle[i]->served = true;
+		idle[i]->idle_since = ev_now(h.loop) - 100 + i; /* idle[0] the longest */
+	}
+	h.cfg.max_buffered_request_bytes = (int64_t)held_now() - 1;
+	size_t len;
+	const uint8_t *body = h2h_frame("x", 1, &len);
+	/* Not yet: two are idle too briefly, one has served no request. */
+	idle[0]->idle_since = idle[2]->idle_since = ev_now(h.loop) - 1;
+	idle[1]->served = false;
+	struct h2h_stream *s = h2h_request(&h, "/t.T/Echo", NULL, NULL, NULL, body, len, 0, false);
+	ck_assert_int_eq(s->grpc_status, FPD_GRPC_RESOURCE_EXHAUSTED);
+	ck_assert_uint_eq(stats().connections_reclaimed, 0);
+	idle[0]->idle_since = ev_now(h.loop) - 100;
+	idle[2]->idle_since = ev_now(h.loop) - 98;
+	idle[1]->served = true;
+	s = h2h_request(&h, "/t.T/Echo", NULL, NULL, NULL, body, len, 0, false);
+	ck_assert_msg(s->grpc_status == FPD_GRPC_OK, "expected OK, got %d (%s)", s->grpc_status,
+	              s->grpc_message);
+	ck_assert_uint_eq(stats().connections_reclaimed, 1);
+	ck_assert_uint_eq(stats().requests_over_budget, 1); /* the first try above */
+	/* The oldest went: its owner was kicked to write the GOAWAY and then close it. */
+	ck_assert_int_eq(kicks[0], 1);
+	ck_assert(output_has_goaway(idle[0]));
+	ck_assert_int_eq(fpd_grpc_conn_flush(idle[0]), FPD_EIO);
+	fpd_grpc_conn_output(idle[0], &len);
+	fpd_grpc_conn_consume(idle[0], len);
+	ck_assert(fpd_grpc_conn_done(idle[0]));
+	ck_assert_int_eq(fpd_grpc_conn_recv(idle[0], preface, 9), FPD_EIO);
+	/* The others stay. */
+	for (int i = 1; i < 3; i++) {
+		ck_assert_int_eq(kicks[i], 0);
+		ck_assert_int_eq(fpd_grpc_conn_flush(idle[i]), FPD_OK);
+		ck_assert(!output_has_goaway(idle[i]));
+	}
+	/* With no idle connection left to close, a request over the budget is refused. */
+	fpd_grpc_conn_free(idle[1], FPD_GRPC_CANCELLED);
+	fpd_grpc_conn_free(idle[2], FPD_GRPC_CANCELLED);
+	fpd_grpc_conn_free(idle[0], FPD_GRPC_CANCELLED);
+	h.cfg.max_buffered_request_bytes = (int64_t)held_now() - 1;
+	s = h2h_request(&h, "/t.T/Echo", NULL, NULL, NULL, body, len, 0, false);
+	ck_assert_int_eq(s->grpc_status, FPD_GRPC_RESOURCE_EXHAUSTED);
+	ck_assert_uint_eq(stats().connections_reclaimed, 1);
+}
+END_TEST
+
 START_TEST(receive_timeout_ends_unfinished_request)
 {
 	/* No grpc-timeout from the client: receive_timeout alone ends the request and gives its
@@ -582,6 +655,7 @@ int main(void)
 	tcase_add_test(tc, buffered_request_budget);
 	tcase_add_test(tc, budget_counts_capacity);
 	tcase_add_test(tc, budget_counts_http2_state);
+	tcase_add_test(tc, idle_connections_make_room);
 	tcase_add_test(tc, receive_timeout_ends_unfinished_request);
 	tcase_add_test(tc, preface_and_first_request);
 	suite_add_tcase(s, tc);
