@@ -613,6 +613,35 @@ static int check_leader_election(const struct fpd_yaml_node *root,
 	return FPD_OK;
 }
 
+/*
+ * The request budget charges memory as allocated (daemon/grpc/conn.c): a maximum-size message
+ * takes its length plus the terminator rounded up to pages, and its call and the connection's
+ * HTTP/2 session (about 26 KiB) count too. Idle connections' sessions are closed to make room,
+ * so what one request needs beside its buffer is its own call and session: BUDGET_HEADROOM is
+ * ten times that.
+ */
+#define BUDGET_HEADROOM (256 * 1024)
+
+static int check_request_budget(const struct fpd_yaml_node *root,
+                                const struct fpd_config_grpc *grpc, const char *file,
+                                struct fpd_error *err)
+{
+	int64_t need = (grpc->max_recv_message_bytes + 1 + 4095) / 4096 * 4096 + BUDGET_HEADROOM;
+	if (grpc->max_buffered_request_bytes >= need)
+		return FPD_OK;
+	const struct fpd_yaml_node *b =
+	    fpd_yaml_get(fpd_yaml_get(root, "grpc"), "max_buffered_request_bytes");
+	if (!b)
+		b = fpd_yaml_get(fpd_yaml_get(root, "grpc"), "max_recv_message_bytes");
+	return fpd_error_set_at(err, FPD_EINVAL, file, b ? b->line : 0, b ? b->column : 0,
+	                        "grpc.max_buffered_request_bytes (%lld) must be at least %lld: "
+	                        "one grpc.max_recv_message_bytes (%lld) message as buffered "
+	                        "(rounded up to 4KiB pages) plus 256KiB for its call and "
+	                        "connection, or no maximum-size request could ever be received",
+	                        (long long)grpc->max_buffered_request_bytes, (long long)need,
+	                        (long long)grpc->max_recv_message_bytes);
+}
+
 static int check_rules(const struct fpd_yaml_node *root, const struct fpd_config *cfg,
                        const char *file, struct fpd_error *err)
 {
@@ -636,18 +665,9 @@ static int check_rules(const struct fpd_yaml_node *root, const struct fpd_config
 		    "grpc.tls.client_ca_file needs cert_file and key_file (client "
 		    "certificates are verified on TLS connections only)");
 	}
-	if (cfg->grpc.max_buffered_request_bytes < cfg->grpc.max_recv_message_bytes) {
-		const struct fpd_yaml_node *b =
-		    fpd_yaml_get(fpd_yaml_get(root, "grpc"), "max_buffered_request_bytes");
-		if (!b)
-			b = fpd_yaml_get(fpd_yaml_get(root, "grpc"), "max_recv_message_bytes");
-		return fpd_error_set_at(err, FPD_EINVAL, file, b ? b->line : 0, b ? b->column : 0,
-		                        "grpc.max_buffered_request_bytes (%lld) must be at least "
-		                        "grpc.max_recv_message_bytes (%lld), or no maximum-size "
-		                        "request could ever be received",
-		                        (long long)cfg->grpc.max_buffered_request_bytes,
-		                        (long long)cfg->grpc.max_recv_message_bytes);
-	}
+	rc = check_request_budget(root, &cfg->grpc, file, err);
+	if (rc)
+		return rc;
 	if (cfg->kubernetes.in_cluster && cfg->kubernetes.kubeconfig[0]) {
 		const struct fpd_yaml_node *k =
 		    fpd_yaml_get(fpd_yaml_get(root, "kubernetes"), "kubeconfig");

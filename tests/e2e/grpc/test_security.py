@@ -276,10 +276,12 @@ def test_buffered_request_budget_default(make_daemon):
 def test_small_budget_refuses_then_recovers(make_daemon):
     """A stream that would take the memory held for requests over the budget gets
     RESOURCE_EXHAUSTED at once; when the holder's request times out the same request is served.
-    The hog's 700 KiB sit in a 768 KiB buffer, and both connections' HTTP/2 state counts."""
-    d = make_daemon({"max_recv_message_bytes": "1MiB", "max_buffered_request_bytes": "1MiB",
+    The hog's 1000 KiB sit in a 1 MiB + 4 KiB buffer, the 250 KiB message would take 252 KiB,
+    and both connections' HTTP/2 state counts: over 1300 KiB (1 MiB messages need at least
+    1284 KiB)."""
+    d = make_daemon({"max_recv_message_bytes": "1MiB", "max_buffered_request_bytes": "1300KiB",
                      "receive_timeout": "1s"})
-    hog, sids = partial_messages(d.port, 1, body=700 * 1024, declared=MIB)
+    hog, sids = partial_messages(d.port, 1, body=1000 * 1024, declared=MIB)
     c = RawClient(d.port)
     c.handshake()
     c.pump(timeout=0.3)
@@ -348,7 +350,8 @@ def test_client_certificates(make_daemon, pki):
 
 @pytest.mark.parametrize("snippet,expect", [
     ("grpc:\n  max_buffered_request_bytes: 1MiB\n",
-     "grpc.max_buffered_request_bytes (1048576) must be at least grpc.max_recv_message_bytes"),
+     "grpc.max_buffered_request_bytes (1048576) must be at least 17043456: one "
+     "grpc.max_recv_message_bytes (16777216) message"),
     ("grpc:\n  tls:\n    client_ca_file: /x.pem\n",
      "grpc.tls.client_ca_file needs cert_file and key_file"),
     ("grpc:\n  handshake_timeout: 10ms\n",

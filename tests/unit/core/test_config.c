@@ -33,6 +33,7 @@ START_TEST(custom_values)
 	ck_assert_int_eq(cfg.log.format, FPD_LOG_JSON);
 	ck_assert_str_eq(cfg.grpc.listen, "[::1]:9000");
 	ck_assert_int_eq(cfg.grpc.max_recv_message_bytes, 1048576);
+	ck_assert_int_eq(cfg.grpc.max_buffered_request_bytes, 1314816);
 	ck_assert_int_eq(cfg.grpc.idle_timeout_ms, 90 * 60 * 1000);
 	ck_assert_int_eq(cfg.grpc.drain_timeout_ms, 0);
 	ck_assert_double_eq(cfg.kubernetes.qps, 12.5);
