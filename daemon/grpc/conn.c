@@ -358,6 +358,9 @@ static int on_data_chunk(nghttp2_session *h2, uint8_t flags, int32_t stream_id, 
 			fpd_grpc_call_abort(call, FPD_GRPC_INTERNAL,
 			                    "invalid message compression flag %u",
 			                    call->framer.prefix[0]);
+		else if (rc == FPD_ERR) /* abort frees the buffer and its charge */
+			fpd_grpc_call_abort(call, FPD_GRPC_RESOURCE_EXHAUSTED,
+			                    "server is out of memory for request buffers; retry later");
 	}
 	return 0;
 }

@@ -69,27 +69,30 @@ static void body_free(struct fpd_buf *b)
 	b->cap = 0;
 }
 
-/* Grows b's allocation to cap bytes (from grow_cap), keeping its contents. */
-static void body_grow(struct fpd_buf *b, size_t cap)
+/* Grows b's allocation to cap bytes (from grow_cap), keeping its contents. FPD_ERR, with b
+ * unchanged, when the kernel refuses the mapping (address space or vm.max_map_count): one
+ * request then fails, not the daemon. */
+static int body_grow(struct fpd_buf *b, size_t cap)
 {
 	if (cap < MAP_MIN) {
 		b->data = fpd_realloc(b->data, cap);
 	} else if (b->cap >= MAP_MIN) {
 		void *p = mremap(b->data, b->cap, cap, MREMAP_MAYMOVE);
 		if (p == MAP_FAILED)
-			fpd_die("out of memory: mremap %zu bytes", cap);
+			return FPD_ERR;
 		b->data = p;
 	} else {
 		void *p =
 		    mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
-			fpd_die("out of memory: mmap %zu bytes", cap);
+			return FPD_ERR;
 		if (b->data)
 			memcpy(p, b->data, b->len + 1);
 		free(b->data);
 		b->data = p;
 	}
 	b->cap = cap;
+	return FPD_OK;
 }
 
 static const char *const code_names[] = {
@@ -213,8 +216,11 @@ int fpd_grpc_framer_feed(struct fpd_grpc_framer *f, const uint8_t *data, size_t 
 	size_t want = f->msg_len - f->msg.len;
 	size_t take = len - pos < want ? len - pos : want;
 	size_t cap = grow_cap(f->msg.cap, f->msg.len + take + 1, (size_t)f->msg_len + 1);
-	if (take && cap > f->msg.cap) /* before fpd_buf_append, which would double */
-		body_grow(&f->msg, cap);
+	/* Grown here, not by fpd_buf_append, which would double it. */
+	if (take && cap > f->msg.cap && body_grow(&f->msg, cap)) {
+		*used = pos;
+		return FPD_ERR;
+	}
 	if (take && fpd_buf_append(&f->msg, data + pos, take))
 		return FPD_ERANGE; /* unreachable: msg_len <= max was checked */
 	pos += take;

@@ -45,7 +45,9 @@ bool fpd_grpc_framer_idle(const struct fpd_grpc_framer *f);
  *   FPD_OK      a message is complete: f->msg holds the body, f->compressed its flag; bytes
  *               after *used belong to the next message (call fpd_grpc_framer_next first);
  *   FPD_ERANGE  the declared length is over max (f->msg_len says how long);
- *   FPD_EINVAL  the flag byte is neither 0 nor 1.
+ *   FPD_EINVAL  the flag byte is neither 0 nor 1;
+ *   FPD_ERR     the body buffer could not grow (the kernel refused the mapping): the body
+ *               bytes of data were not taken and what was received is intact.
  * After an error the framer stays in error until fpd_grpc_framer_free.
  */
 int fpd_grpc_framer_feed(struct fpd_grpc_framer *f, const uint8_t *data, size_t len, size_t *used);

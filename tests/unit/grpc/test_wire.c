@@ -3,6 +3,10 @@
 #include "fpd_test.h"
 #include "grpc/wire.h"
 
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 static size_t make_message(uint8_t *out, const char *body, size_t len, uint8_t flag)
 {
 	out[0] = flag;
@@ -168,6 +172,61 @@ START_TEST(framer_too_large_is_refused_before_buffering)
 }
 END_TEST
 
+/* Leaves the process 16 KiB of address space beyond what it maps now: the next mapping of a
+ * body buffer fails as it would at vm.max_map_count or a memory limit. */
+static void limit_address_space(void)
+{
+	char text[64] = "";
+	int fd = open("/proc/self/statm", O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_gt(read(fd, text, sizeof(text) - 1), 0);
+	close(fd);
+	unsigned long pages = strtoul(text, NULL, 10);
+	struct rlimit rl;
+	getrlimit(RLIMIT_AS, &rl);
+	rl.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + 16 * 1024;
+	ck_assert_int_eq(setrlimit(RLIMIT_AS, &rl), 0);
+}
+
+/* A buffer the kernel will not map is an error for that message, with what was received kept
+ * (and freed by fpd_grpc_framer_free), never the end of the process. */
+START_TEST(framer_map_failure)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return; /* ASan's own mappings need the address space this test takes away */
+#endif
+	struct fpd_grpc_framer f;
+	fpd_grpc_framer_init(&f, 1024 * 1024);
+	static uint8_t wire[FPD_GRPC_PREFIX_LEN + 200000];
+	fpd_grpc_prefix_write(wire, 200000);
+	for (size_t i = FPD_GRPC_PREFIX_LEN; i < sizeof(wire); i++)
+		wire[i] = (uint8_t)i;
+	const uint8_t *body = wire + FPD_GRPC_PREFIX_LEN;
+	size_t used;
+	struct rlimit old;
+	getrlimit(RLIMIT_AS, &old);
+	/* 30,000 bytes in malloc's block; 40,000 more need a mapping (mmap). */
+	ck_assert_int_eq(fpd_grpc_framer_feed(&f, wire, FPD_GRPC_PREFIX_LEN + 30000, &used),
+	                 FPD_AGAIN);
+	limit_address_space();
+	int rc = fpd_grpc_framer_feed(&f, body + 30000, 40000, &used);
+	setrlimit(RLIMIT_AS, &old);
+	ck_assert_int_eq(rc, FPD_ERR);
+	ck_assert_uint_eq(used, 0);
+	ck_assert_uint_eq(f.msg.len, 30000);
+	ck_assert_int_eq(fpd_grpc_framer_feed(&f, body + 30000, 40000, &used), FPD_AGAIN);
+	/* A mapped buffer that cannot grow (mremap). */
+	limit_address_space();
+	rc = fpd_grpc_framer_feed(&f, body + 70000, 100000, &used);
+	setrlimit(RLIMIT_AS, &old);
+	ck_assert_int_eq(rc, FPD_ERR);
+	ck_assert_uint_eq(f.msg.len, 70000);
+	ck_assert_int_eq(fpd_grpc_framer_feed(&f, body + 70000, 130000, &used), FPD_OK);
+	ck_assert_mem_eq(f.msg.data, body, 200000);
+	fpd_grpc_framer_free(&f);
+}
+END_TEST
+
 START_TEST(framer_bad_flag)
 {
 	uint8_t wire[8] = {2, 0, 0, 0, 1, 'x'};
@@ -269,6 +328,7 @@ int main(void)
 	tcase_add_test(tc, framer_grows_in_steps);
 	tcase_add_test(tc, framer_empty_and_compressed);
 	tcase_add_test(tc, framer_too_large_is_refused_before_buffering);
+	tcase_add_test(tc, framer_map_failure);
 	tcase_add_test(tc, framer_bad_flag);
 	tcase_add_test(tc, prefix_roundtrip);
 	tcase_add_test(tc, timeout_units);
