@@ -161,8 +161,8 @@ static uint64_t held(const struct fpd_grpc_server *srv)
 static bool reclaimable(const struct fpd_grpc_conn *c, const struct fpd_grpc_conn *keep,
                         ev_tstamp now)
 {
-	return c != keep && c->served && c->call_count == 0 && now - c->idle_since >= RECLAIM_IDLE &&
-	       !c->failed && !c->closing;
+	return c != keep && c->served && c->call_count == 0 &&
+	       now - c->idle_since >= RECLAIM_IDLE && !c->failed && !c->closing;
 }
 
 static int idle_older(const void *a, const void *b)
@@ -359,8 +359,9 @@ static int on_data_chunk(nghttp2_session *h2, uint8_t flags, int32_t stream_id, 
 			                    "invalid message compression flag %u",
 			                    call->framer.prefix[0]);
 		else if (rc == FPD_ERR) /* abort frees the buffer and its charge */
-			fpd_grpc_call_abort(call, FPD_GRPC_RESOURCE_EXHAUSTED,
-			                    "server is out of memory for request buffers; retry later");
+			fpd_grpc_call_abort(
+			    call, FPD_GRPC_RESOURCE_EXHAUSTED,
+			    "server is out of memory for request buffers; retry later");
 	}
 	return 0;
 }

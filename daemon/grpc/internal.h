@@ -104,10 +104,10 @@ struct fpd_grpc_call {
 
 struct fpd_grpc_conn {
 	struct fpd_grpc_server *srv;
+	struct fpd_grpc_conn *srv_prev, *srv_next; /* in srv->conns */
 	nghttp2_session *h2;
 	struct fpd_buf out;
 	size_t out_pos;              /* bytes of out already written to the peer */
-	struct fpd_grpc_conn *srv_prev, *srv_next; /* in srv->conns */
 	struct fpd_grpc_call *calls; /* every call with a live stream or a handler */
 	size_t call_count;
 	ev_tstamp idle_since; /* when call_count last became 0 */

@@ -508,10 +508,12 @@ static bool output_has_goaway(const struct fpd_grpc_conn *c)
 {
 	size_t len;
 	const uint8_t *p = fpd_grpc_conn_output(c, &len);
-	for (size_t at = 0; at + 9 <= len; at += 9 + ((size_t)p[at] << 16 | (size_t)p[at + 1] << 8 |
-	                                              p[at + 2]))
+	size_t at = 0;
+	while (at + 9 <= len) {
 		if (p[at + 3] == NGHTTP2_GOAWAY)
 			return true;
+		at += 9 + ((size_t)p[at] << 16 | (size_t)p[at + 1] << 8 | p[at + 2]);
+	}
 	return false;
 }
 
