@@ -181,7 +181,7 @@ def test_refused_declaration(cluster, live_daemon, kubectl, what, change, locati
     change(doc["spec"])
     apply(kubectl, cluster, doc)
     c = accepted(cluster, name)
-    # A resource not served yet may be served later: it is checked again (test_rbac.py).
+    # A resource not served yet may be served later: it is checked again (test_tasktype_rbac.py).
     reason = "ResourceNotFound" if what == "unknown-kind" else "Invalid"
     assert (c["status"], c["reason"], c.get("location")) == ("False", reason, location), c
     assert fragment in c["message"], c
