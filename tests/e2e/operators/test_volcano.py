@@ -334,3 +334,27 @@ def test_late_delete_spares_new_group(cluster, volcano_daemon):
     assert POD.stored(cluster, ns, name)["metadata"]["uid"] == pod["metadata"]["uid"], d.tail()
     still = PODGROUP.stored(cluster, ns, name)
     assert still is not None and still["metadata"]["uid"] == group["metadata"]["uid"], d.tail()
+
+
+def test_own_group_adopted(cluster, volcano_daemon):
+    """A PodGroup of the attempt's name that carries the attempt's identity (a CreateTask
+    repeated after the group's POST) is used: the object is created and owns it."""
+    d = volcano_daemon
+    first = cluster.new_namespace("vcadopt")
+    create(d, first, "vcadopt", flytekit_tasks.python_task())
+    made = PODGROUP.stored(cluster, first, "vcadopt-n0-0")
+    assert made is not None, d.tail()
+    # The identity names the task attempt, not the namespace: the same attempt's group.
+    ns = cluster.new_namespace("vcadopt")
+    name = "vcadopt-n0-0"
+    ours = cluster.must("POST", PODGROUP.path(cluster, ns), {
+        "apiVersion": "scheduling.volcano.sh/v1beta1", "kind": "PodGroup",
+        "metadata": {"name": name, "annotations": made["metadata"]["annotations"]},
+        "spec": {"minMember": 1, "queue": "research"}})
+    create(d, ns, "vcadopt", flytekit_tasks.python_task())
+    pod = POD.stored(cluster, ns, name)
+    assert pod is not None, d.tail()
+    want = [{"apiVersion": "v1", "kind": "Pod", "name": name, "uid": pod["metadata"]["uid"]}]
+    wait_until(lambda: PODGROUP.stored(cluster, ns, name)["metadata"].get("ownerReferences") == want,
+               "the adopted group owned by the pod", d)
+    assert PODGROUP.stored(cluster, ns, name)["metadata"]["uid"] == ours["metadata"]["uid"]
