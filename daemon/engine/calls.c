@@ -179,6 +179,9 @@ void calls_free(struct fpd_engine *e)
 
 /* ---- CreateTask ---------------------------------------------------------------------- */
 
+static void drop_group(struct fpd_engine *e, struct execution *x);
+static void own_group(struct fpd_engine *e, struct execution *x);
+
 static void on_adopt_get(void *ud, const struct fpd_kube_result *res)
 {
 	struct pending_call *c = ud;
@@ -188,6 +191,7 @@ static void on_adopt_get(void *ud, const struct fpd_kube_result *res)
 		json_decref(x->pending);
 		x->pending = NULL;
 		exec_observe(e, x, res->object);
+		own_group(e, x);
 		fpd_log(FPD_LOG_INFO, "engine", "%s: already exists, adopted", x->key);
 	} else if (res->code == FPD_OK) {
 		json_decref(x->pending);
@@ -197,6 +201,7 @@ static void on_adopt_get(void *ud, const struct fpd_kube_result *res)
 		               "an object named %s exists that flyteplugd did not create for this "
 		               "task attempt",
 		               x->key);
+		drop_group(e, x);
 	} else {
 		/* Gone again between the 409 and the GET: try the create once more later. */
 		x->state = EXEC_WAITING_QUOTA;
@@ -243,6 +248,7 @@ static void on_created(void *ud, const struct fpd_kube_result *res)
 		observe_created(e, x, x->pending);
 		x->pending = NULL;
 		x->create_backoff_ms = 0;
+		own_group(e, x);
 		/* Created: queued, also after a wait for quota (whose phase must not outlive
 		 * it), unless the watch has already shown more. */
 		if (x->phase.phase == FPD_PHASE_UNDEFINED ||
@@ -268,6 +274,7 @@ static void on_created(void *ud, const struct fpd_kube_result *res)
 		/* The API server is not there (or overloaded): let propeller retry the call. */
 		x->state = EXEC_REJECTED;
 		call_reply_error(c, FPD_EIO, "creating %s: %s", x->key, res->err.text);
+		drop_group(e, x);
 		call_free(e, c);
 		exec_remove(e, x);
 		return;
@@ -278,6 +285,9 @@ static void on_created(void *ud, const struct fpd_kube_result *res)
 			e->stats.create_errors++;
 		fpd_log(FPD_LOG_WARN, "engine", "%s: create refused: %s", x->key, res->err.text);
 	}
+	/* Refused for good (not waiting for quota): the object never will be. */
+	if (x->state == EXEC_REJECTED)
+		drop_group(e, x);
 	if (c->done)
 		reply_meta(e, c, x);
 	call_free(e, c);
@@ -293,6 +303,7 @@ void call_post(struct fpd_engine *e, struct execution *x, struct pending_call *c
 	e->stats.creates++;
 	if (fpd_kube_create(e->kube, &ref, x->pending, &opts, on_created, c, &err) != FPD_AGAIN) {
 		call_reply_error(c, FPD_EIO, "%s", err.text);
+		drop_group(e, x);
 		call_free(e, c);
 		exec_remove(e, x);
 	}
@@ -303,6 +314,204 @@ void call_post(struct fpd_engine *e, struct execution *x, struct pending_call *c
 static void note_poll(struct fpd_engine *e, struct execution *x);
 static void answer_get(struct fpd_engine *e, struct pending_call *c, struct execution *x);
 
+static void on_group_deleted(void *ud, const struct fpd_kube_result *res)
+{
+	struct pending_call *c = ud;
+	if (res->code == FPD_OK)
+		fpd_log(FPD_LOG_INFO, "engine", "%s/%s: Volcano PodGroup deleted",
+		        c->meta.namespace_, c->meta.name);
+	else if (res->code != FPD_ENOENT)
+		fpd_log(FPD_LOG_WARN, "engine", "%s/%s: deleting Volcano PodGroup: %s",
+		        c->meta.namespace_, c->meta.name, res->err.text);
+	call_free(c->engine, c);
+}
+
+/* Deletes the PodGroup ns/name whose uid is group_uid: the precondition leaves a group made
+ * since under that name alone. */
+static void delete_group_uid(struct fpd_engine *e, const char *ns, const char *name,
+                             const char *group_uid)
+{
+	struct fpd_kube_gvr gvr;
+	struct fpd_error err;
+	if (fpd_volcano_gvr(&gvr, &err))
+		return;
+	struct pending_call *c = call_new(e, NULL, NULL);
+	snprintf(c->meta.namespace_, sizeof(c->meta.namespace_), "%s", ns);
+	snprintf(c->meta.name, sizeof(c->meta.name), "%s", name);
+	snprintf(c->meta.uid, sizeof(c->meta.uid), "%s", group_uid);
+	struct fpd_kube_ref ref = {&gvr, ns, name, NULL};
+	struct fpd_kube_delete_opts opts = {
+	    .uid = c->meta.uid, .propagation = FPD_KUBE_PROPAGATE_BACKGROUND, .grace_period_s = -1};
+	if (fpd_kube_delete(e->kube, &ref, &opts, on_group_deleted, c, &err) != FPD_AGAIN) {
+		fpd_log(FPD_LOG_WARN, "engine", "%s/%s: deleting Volcano PodGroup: %s", ns, name,
+		        err.text);
+		call_free(e, c);
+	}
+}
+
+/* Deletes the PodGroup x created when its object never will be (refused, failed, aborted). */
+static void drop_group(struct fpd_engine *e, struct execution *x)
+{
+	if (!x->group_uid)
+		return;
+	delete_group_uid(e, x->namespace_, x->name, x->group_uid);
+	free(x->group_uid);
+	x->group_uid = NULL;
+}
+
+static void on_group_owned(void *ud, const struct fpd_kube_result *res)
+{
+	struct pending_call *c = ud;
+	if (res->code != FPD_OK)
+		fpd_log(FPD_LOG_WARN, "engine",
+		        "%s: making the object own its Volcano PodGroup: %s", c->exec->key,
+		        res->err.text);
+	call_free(c->engine, c);
+}
+
+/* Makes x's object (created, x->uid) the owner of x's PodGroup: Kubernetes' garbage collector
+ * then deletes the group with the object on every path, also those flyteplugd does not see.
+ * The group's uid in the patch makes it fail on a group that replaced ours. */
+static void own_group(struct fpd_engine *e, struct execution *x)
+{
+	struct fpd_kube_gvr gvr;
+	struct fpd_error err;
+	if (!x->group_uid || !x->uid[0] || fpd_volcano_gvr(&gvr, &err))
+		return;
+	json_t *patch =
+	    json_pack("{s:{s:s, s:[{s:s, s:s, s:s, s:s}]}}", "metadata", "uid", x->group_uid,
+	              "ownerReferences", "apiVersion", x->plugin->kind->api_version, "kind",
+	              x->plugin->kind->kind, "name", x->name, "uid", x->uid);
+	struct fpd_kube_ref ref = {&gvr, x->namespace_, x->name, NULL};
+	struct pending_call *c = call_new(e, NULL, NULL);
+	hold(c, x);
+	if (fpd_kube_patch(e->kube, &ref, FPD_KUBE_PATCH_MERGE, patch, NULL, on_group_owned, c,
+	                   &err) != FPD_AGAIN) {
+		fpd_log(FPD_LOG_WARN, "engine",
+		        "%s: making the object own its Volcano PodGroup: %s", x->key, err.text);
+		call_free(e, c);
+	}
+	json_decref(patch);
+}
+
+/* Is group the PodGroup of the object of uid obj_uid? Owned by it, or not owned by any object
+ * yet and the group x (the entry of that object, or NULL) created or copied its identity. */
+static bool group_of(const json_t *group, const char *obj_uid, const struct execution *x)
+{
+	const json_t *owners = fpd_json_get(group, "metadata.ownerReferences");
+	for (size_t i = 0; i < json_array_size(owners); i++)
+		if (!strcmp(fpd_json_str_or(json_array_get(owners, i), "uid", ""), obj_uid))
+			return true;
+	if (json_array_size(owners) || !x || strcmp(x->uid, obj_uid) != 0)
+		return false;
+	if (x->group_uid)
+		return !strcmp(x->group_uid, fpd_json_str_or(group, "metadata.uid", ""));
+	return fpd_identity_matches(group, &x->id.ref);
+}
+
+static void on_group_checked(void *ud, const struct fpd_kube_result *res)
+{
+	struct pending_call *c = ud;
+	struct fpd_engine *e = c->engine;
+	const struct execution *x = c->exec && !c->exec->dead ? c->exec : NULL;
+	if (res->code == FPD_OK && group_of(res->object, c->meta.uid, x))
+		delete_group_uid(e, c->meta.namespace_, c->meta.name,
+		                 fpd_json_str_or(res->object, "metadata.uid", ""));
+	else if (res->code == FPD_OK)
+		fpd_log(FPD_LOG_INFO, "engine",
+		        "%s/%s: the Volcano PodGroup is not the one of object uid %s, left alone",
+		        c->meta.namespace_, c->meta.name, c->meta.uid);
+	else if (res->code != FPD_ENOENT)
+		fpd_log(FPD_LOG_WARN, "engine", "%s/%s: reading Volcano PodGroup: %s",
+		        c->meta.namespace_, c->meta.name, res->err.text);
+	call_free(e, c);
+}
+
+void call_delete_group(struct fpd_engine *e, struct execution *x, const char *ns, const char *name,
+                       const char *obj_uid)
+{
+	struct fpd_kube_gvr gvr;
+	struct fpd_error err;
+	if (!obj_uid[0] || (!(x && x->group_uid) && !fpd_volcano_applies(&e->cfg->settings, ns)) ||
+	    fpd_volcano_gvr(&gvr, &err))
+		return;
+	struct pending_call *c = call_new(e, NULL, NULL);
+	snprintf(c->meta.namespace_, sizeof(c->meta.namespace_), "%s", ns);
+	snprintf(c->meta.name, sizeof(c->meta.name), "%s", name);
+	snprintf(c->meta.uid, sizeof(c->meta.uid), "%s", obj_uid);
+	if (x)
+		hold(c, x);
+	struct fpd_kube_ref ref = {&gvr, ns, name, NULL};
+	if (fpd_kube_get(e->kube, &ref, on_group_checked, c, &err) != FPD_AGAIN) {
+		fpd_log(FPD_LOG_WARN, "engine", "%s/%s: reading Volcano PodGroup: %s", ns, name,
+		        err.text);
+		call_free(e, c);
+	}
+}
+
+/* The group create failed, or was answered after a DeleteTask: x ends, nothing of it stays. */
+static void group_create_failed(struct fpd_engine *e, struct pending_call *c, struct execution *x,
+                                bool transient, const char *why)
+{
+	x->state = EXEC_REJECTED;
+	e->stats.create_errors++;
+	fpd_log(FPD_LOG_WARN, "engine", "%s: creating Volcano PodGroup: %s", x->key, why);
+	call_reply_error(c, transient ? FPD_EIO : FPD_EINVAL,
+	                 "creating Volcano PodGroup %s/%s for the task, nothing was created: %s",
+	                 x->namespace_, x->name, why);
+	drop_group(e, x);
+	call_free(e, c);
+	exec_remove(e, x);
+}
+
+/* The group is x's (created, or adopted): the object is next, unless DeleteTask came first. */
+static void group_ready(struct fpd_engine *e, struct pending_call *c, struct execution *x,
+                        const json_t *group)
+{
+	free(x->group_uid);
+	x->group_uid = fpd_strdup(fpd_json_str_or(group, "metadata.uid", ""));
+	if (x->aborted) {
+		group_create_failed(e, c, x, false, "aborted by DeleteTask");
+		return;
+	}
+	c->exec = NULL;
+	call_post(e, x, c);
+	exec_release(x);
+}
+
+static void on_group_adopt_get(void *ud, const struct fpd_kube_result *res)
+{
+	struct pending_call *c = ud;
+	struct fpd_engine *e = c->engine;
+	struct execution *x = c->exec;
+	if (x->dead) {
+		call_free(e, c);
+		return;
+	}
+	if (res->code == FPD_OK && fpd_identity_matches(res->object, &x->id.ref)) {
+		fpd_log(FPD_LOG_INFO, "engine", "%s: Volcano PodGroup already exists, adopted",
+		        x->key);
+		group_ready(e, c, x, res->object);
+		return;
+	}
+	if (res->code != FPD_OK) {
+		group_create_failed(e, c, x, true, res->err.text);
+		return;
+	}
+	/* Another's group: the task's pods would join it (its queue, its minMember). */
+	json_decref(x->pending);
+	x->pending = NULL;
+	x->state = EXEC_REJECTED;
+	exec_set_phase(x, FPD_PHASE_FAILED, "AlreadyExists", FPD_KIND_USER,
+	               "a Volcano PodGroup named %s exists that flyteplugd did not create for this "
+	               "task attempt, nothing was created",
+	               x->key);
+	fpd_log(FPD_LOG_WARN, "engine", "%s: a foreign Volcano PodGroup has the attempt's name",
+	        x->key);
+	reply_meta(e, c, x);
+	call_free(e, c);
+}
+
 static void on_group_created(void *ud, const struct fpd_kube_result *res)
 {
 	struct pending_call *c = ud;
@@ -312,24 +521,28 @@ static void on_group_created(void *ud, const struct fpd_kube_result *res)
 		call_free(e, c);
 		return;
 	}
-	/* 409: a repeated CreateTask (the group has the attempt's name): the same group. */
-	if (res->code == FPD_OK || res->code == FPD_EEXIST) {
-		c->exec = NULL;
-		call_post(e, x, c);
-		exec_release(x);
+	if (res->code == FPD_OK) {
+		group_ready(e, c, x, res->object);
 		return;
 	}
-	bool transient =
-	    res->status.http == 0 || res->status.http >= 500 || res->status.http == 429;
-	x->state = EXEC_REJECTED;
-	e->stats.create_errors++;
-	fpd_log(FPD_LOG_WARN, "engine", "%s: creating Volcano PodGroup: %s", x->key, res->err.text);
-	call_reply_error(c, transient ? FPD_EIO : FPD_EINVAL,
-	                 "creating Volcano PodGroup %s/%s for the task, nothing was created: %s",
-	                 x->namespace_, x->name,
-	                 res->status.message[0] ? res->status.message : res->err.text);
-	call_free(e, c);
-	exec_remove(e, x);
+	struct fpd_error err;
+	if (res->code == FPD_EEXIST && x->aborted) {
+		group_create_failed(e, c, x, false, "aborted by DeleteTask");
+		return;
+	}
+	if (res->code == FPD_EEXIST) {
+		/* A repeated CreateTask, or someone else's group: adopt only our own. */
+		struct fpd_kube_gvr gvr;
+		struct fpd_kube_ref ref = {&gvr, x->namespace_, x->name, NULL};
+		if (!fpd_volcano_gvr(&gvr, &err) &&
+		    fpd_kube_get(e->kube, &ref, on_group_adopt_get, c, &err) == FPD_AGAIN)
+			return;
+		group_create_failed(e, c, x, true, err.text);
+		return;
+	}
+	group_create_failed(
+	    e, c, x, res->status.http == 0 || res->status.http >= 500 || res->status.http == 429,
+	    res->status.message[0] ? res->status.message : res->err.text);
 }
 
 /* POSTs group (borrowed), then x->pending through call_post. */
@@ -347,38 +560,6 @@ static void call_post_group(struct fpd_engine *e, struct execution *x, struct pe
 		call_reply_error(c, FPD_EIO, "%s", err.text);
 		call_free(e, c);
 		exec_remove(e, x);
-	}
-}
-
-static void on_group_deleted(void *ud, const struct fpd_kube_result *res)
-{
-	struct pending_call *c = ud;
-	if (res->code == FPD_OK)
-		fpd_log(FPD_LOG_INFO, "engine", "%s/%s: Volcano PodGroup deleted",
-		        c->meta.namespace_, c->meta.name);
-	else if (res->code != FPD_ENOENT)
-		fpd_log(FPD_LOG_WARN, "engine", "%s/%s: deleting Volcano PodGroup: %s",
-		        c->meta.namespace_, c->meta.name, res->err.text);
-	call_free(c->engine, c);
-}
-
-/* Deletes the PodGroup of the object ns/name when queueing.volcano applies to ns. */
-static void delete_group(struct fpd_engine *e, const char *ns, const char *name)
-{
-	struct fpd_kube_gvr gvr;
-	struct fpd_error err;
-	if (!fpd_volcano_applies(&e->cfg->settings, ns) || fpd_volcano_gvr(&gvr, &err))
-		return;
-	struct pending_call *c = call_new(e, NULL, NULL);
-	snprintf(c->meta.namespace_, sizeof(c->meta.namespace_), "%s", ns);
-	snprintf(c->meta.name, sizeof(c->meta.name), "%s", name);
-	struct fpd_kube_ref ref = {&gvr, ns, name, NULL};
-	struct fpd_kube_delete_opts opts = {.propagation = FPD_KUBE_PROPAGATE_BACKGROUND,
-	                                    .grace_period_s = -1};
-	if (fpd_kube_delete(e->kube, &ref, &opts, on_group_deleted, c, &err) != FPD_AGAIN) {
-		fpd_log(FPD_LOG_WARN, "engine", "%s/%s: deleting Volcano PodGroup: %s", ns, name,
-		        err.text);
-		call_free(e, c);
 	}
 }
 
@@ -831,6 +1012,11 @@ static void on_deleted(void *ud, const struct fpd_kube_result *res)
 			x->gone_ms = fpd_clock_wall_ms();
 		}
 	}
+	/* The object is (being) deleted: its group goes too. Not after a 409, when the object
+	 * of that name is another one, whose group this is. */
+	if (res->code == FPD_OK || res->code == FPD_ENOENT)
+		call_delete_group(e, x && !x->dead ? x : NULL, c->meta.namespace_, c->meta.name,
+		                  c->meta.uid);
 	if (c->done) {
 		if (ok)
 			reply_ok(c);
@@ -864,7 +1050,6 @@ void call_delete_object(struct fpd_engine *e, struct execution *x, const char *w
 	meta_of(x, &c->meta);
 	x->deleting = true;
 	delete_request(e, c, x, &x->kind->gvr);
-	delete_group(e, x->namespace_, x->name);
 }
 
 void fpd_engine_delete(struct fpd_engine *e, const struct fpd_meta *meta, fpd_engine_done_fn done,
@@ -890,16 +1075,17 @@ void fpd_engine_delete(struct fpd_engine *e, const struct fpd_meta *meta, fpd_en
 		/* Never created (or still waiting for quota): nothing to delete in Kubernetes. */
 		fpd_log(FPD_LOG_INFO, "engine", "%s/%s: delete: never created, nothing to delete",
 		        c->meta.namespace_, c->meta.name);
-		if (x && x->state != EXEC_CREATING)
+		/* Its group may exist while its object waits for quota. (During the group's
+		 * POST, on_group_created deletes it.) */
+		if (x && x->state != EXEC_CREATING) {
+			drop_group(e, x);
 			exec_remove(e, x);
-		/* The group may exist while its object waits for quota. */
-		delete_group(e, c->meta.namespace_, c->meta.name);
+		}
 		reply_ok(c);
 		call_free(e, c);
 		return;
 	}
 	if (x)
 		x->deleting = true;
-	delete_group(e, c->meta.namespace_, c->meta.name);
 	delete_request(e, c, x, &kinds_for(e, plugin)->gvr);
 }

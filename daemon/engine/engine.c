@@ -165,6 +165,9 @@ static void on_delete(void *ud, const struct fpd_kube_obj *obj, bool final_state
 		               FPD_KIND_SYSTEM, "resource not found, name [%s]%s", x->key,
 		               final_state_unknown ? " (deleted while flyteplugd was not watching)"
 		                                   : "");
+	/* Its group goes too (also when someone else deleted the object). */
+	if (x->state != EXEC_GONE)
+		call_delete_group(e, x, x->namespace_, x->name, x->uid);
 	x->state = EXEC_GONE;
 	x->gone_ms = fpd_clock_wall_ms();
 }

@@ -71,6 +71,7 @@ static void exec_free(struct execution *x)
 	free_pods(x->pods);
 	free(x->key);
 	free(x->uid);
+	free(x->group_uid);
 	free(x->id.block);
 	json_decref(x->pending);
 	free(x->observed);
@@ -564,7 +565,8 @@ static size_t phase_bytes(const struct fpd_phase_info *pi)
 size_t exec_bytes(const struct execution *x)
 {
 	size_t n = exec_usable(x) + exec_usable(x->key) + exec_usable(x->uid) +
-	           exec_usable(x->id.block) + exec_usable(x->observed) + phase_bytes(&x->phase);
+	           exec_usable(x->group_uid) + exec_usable(x->id.block) + exec_usable(x->observed) +
+	           phase_bytes(&x->phase);
 	if (x->pods) {
 		size_t it = 0;
 		const char *k;

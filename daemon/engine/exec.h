@@ -37,6 +37,8 @@ struct execution {
 	char *namespace_;
 	char *name;
 	char *uid; /* "" until created */
+	/* The uid of the Volcano PodGroup flyteplugd created for this attempt, or NULL. */
+	char *group_uid;
 	const struct fpd_plugin *plugin;
 	struct watched_kind *kind;
 	struct exec_ref id;

@@ -88,6 +88,11 @@ void call_post(struct fpd_engine *e, struct execution *x, struct pending_call *c
 /* The GetTask calls waiting on k's informer (about to be replaced) GET their objects. */
 void calls_unwait(struct fpd_engine *e, struct watched_kind *k);
 void call_delete_object(struct fpd_engine *e, struct execution *x, const char *why);
+/* Deletes the Volcano PodGroup ns/name once the object of uid obj_uid is deleted, if a GET
+ * shows it is that object's (owned by it, or made for x, its entry, or NULL); a group made
+ * for another object of that name is left alone. */
+void call_delete_group(struct fpd_engine *e, struct execution *x, const char *ns, const char *name,
+                       const char *obj_uid);
 void call_remove_finalizer(struct fpd_engine *e, struct execution *x, const json_t *obj);
 
 #endif

@@ -3,6 +3,7 @@
  * handing the built object to Kueue, and reading its admission state back (see queue.h).
  */
 #include <fnmatch.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "flyteplugd/object.h"
@@ -147,6 +148,23 @@ bool fpd_volcano_applies(const struct fpd_settings *settings, const char *ns)
 	return false;
 }
 
+/* a + b and a * b, saturated at INT64_MIN / INT64_MAX: the counts come from user JSON. */
+static int64_t sat_add(int64_t a, int64_t b)
+{
+	int64_t r;
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+static int64_t sat_mul(int64_t a, int64_t b)
+{
+	int64_t r;
+	if (__builtin_mul_overflow(a, b, &r))
+		return (a < 0) == (b < 0) ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
 /* The sum over an object of replica specs (kubeflow's map, or an array) of replicas at key,
  * each times the factor at factor_path (NULL: 1); unset counts def. */
 static int64_t sum_replicas(const json_t *specs, const char *key, int64_t def,
@@ -159,13 +177,13 @@ static int64_t sum_replicas(const json_t *specs, const char *key, int64_t def,
 	if (json_is_object(specs)) {
 		json_object_foreach((json_t *)specs, k, v)
 		{
-			n += fpd_json_int_or(v, key, def);
+			n = sat_add(n, fpd_json_int_or(v, key, def));
 		}
 	}
 	json_array_foreach(specs, i, v)
 	{
-		n += fpd_json_int_or(v, key, def) *
-		     (factor_path ? fpd_json_int_or(v, factor_path, 1) : 1);
+		n = sat_add(n, sat_mul(fpd_json_int_or(v, key, def),
+		                       factor_path ? fpd_json_int_or(v, factor_path, 1) : 1));
 	}
 	return n;
 }
@@ -184,16 +202,17 @@ int64_t fpd_volcano_min_member(const json_t *object, int64_t pod_specs)
 	else if (!strcmp(kind, "MPIJob"))
 		n = sum_replicas(json_object_get(spec, "mpiReplicaSpecs"), "replicas", 1, NULL);
 	else if (!strcmp(kind, "SparkApplication"))
-		n = 1 + fpd_json_int_or(spec, "executor.instances", 1);
+		n = sat_add(1, fpd_json_int_or(spec, "executor.instances", 1));
 	else if (!strcmp(kind, "RayJob"))
-		n = 1 + sum_replicas(fpd_json_get(spec, "rayClusterSpec.workerGroupSpecs"),
-		                     "minReplicas", 0, NULL);
+		n = sat_add(1, sum_replicas(fpd_json_get(spec, "rayClusterSpec.workerGroupSpecs"),
+		                            "minReplicas", 0, NULL));
 	else if (!strcmp(kind, "DaskJob"))
-		n = 2 + fpd_json_int_or(spec, "cluster.spec.worker.replicas", 0);
+		n = sat_add(2, fpd_json_int_or(spec, "cluster.spec.worker.replicas", 0));
 	else if (!strcmp(kind, "JobSet"))
 		n = sum_replicas(json_object_get(spec, "replicatedJobs"), "replicas", 1,
 		                 "template.spec.parallelism");
 	else
 		n = pod_specs;
-	return n > 0 ? n : 1;
+	/* PodGroup's minMember is an int32. */
+	return n < 1 ? 1 : n > INT32_MAX ? INT32_MAX : n;
 }

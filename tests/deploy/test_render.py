@@ -226,9 +226,10 @@ def test_monitoring_component(render):
 
 
 def test_volcano_component_grants_podgroups(render):
-    """components/volcano: create, get and delete on PodGroups (queueing.volcano), nothing else."""
+    """components/volcano: create, get, patch (the object's ownerReference) and delete on
+    PodGroups (queueing.volcano), nothing else."""
     base_rules = find(render("base"), "ClusterRole", "flyteplugd")["rules"]
     rules = find(render("base", ("volcano",)), "ClusterRole", "flyteplugd")["rules"]
     assert rules[:len(base_rules)] == base_rules
     assert rules[len(base_rules):] == [{"apiGroups": ["scheduling.volcano.sh"], "resources": ["podgroups"],
-                                        "verbs": ["create", "get", "delete"]}]
+                                        "verbs": ["create", "get", "patch", "delete"]}]

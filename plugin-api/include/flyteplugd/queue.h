@@ -73,7 +73,9 @@ bool fpd_volcano_applies(const struct fpd_settings *settings, const char *ns);
  * minMember, from its kind: Pod 1; PyTorchJob, TFJob, MPIJob the sum of their replica specs'
  * replicas (1 when unset); SparkApplication driver + executor.instances; RayJob the head + the
  * worker groups' minReplicas; DaskJob the job's pod + the scheduler + the workers' replicas;
- * JobSet the sum of replicatedJobs' replicas x parallelism; any other kind 1 per pod spec the caller found (pod_specs, at least 1). */
+ * JobSet the sum of replicatedJobs' replicas x parallelism; any other kind 1 per pod spec the
+ * caller found (pod_specs). Computed with saturating arithmetic (the counts are user JSON) and
+ * bounded to [1, INT32_MAX], minMember's range. */
 int64_t fpd_volcano_min_member(const json_t *object, int64_t pod_specs);
 
 #endif

@@ -246,3 +246,115 @@ def test_other_kinds_grouped(cluster, crds, daemon_factory, case):
                    f"waiting for Volcano to schedule PodGroup {name} (Pending, minMember {members}, queue research)")
     crd.delete(d, meta)
     wait_gone(cluster, PODGROUP, ns, name, d)
+
+
+def wait_until(pred, what, daemon, timeout=20):
+    deadline = time.time() + timeout
+    while not pred() and time.time() < deadline:
+        time.sleep(0.2)
+    assert pred(), f"wanted {what}\n{daemon.tail()}"
+
+
+def test_group_owned_by_object(cluster, volcano_daemon):
+    """Once the object is created, it owns its PodGroup: the garbage collector deletes the
+    group with the object on any path."""
+    d = volcano_daemon
+    ns = cluster.new_namespace("vcown")
+    name = "vcown-n0-0"
+    create(d, ns, "vcown", flytekit_tasks.python_task())
+    pod = POD.stored(cluster, ns, name)
+    assert pod is not None, d.tail()
+    want = [{"apiVersion": "v1", "kind": "Pod", "name": name, "uid": pod["metadata"]["uid"]}]
+    wait_until(lambda: PODGROUP.stored(cluster, ns, name)["metadata"].get("ownerReferences") == want,
+               f"ownerReferences {want}: {PODGROUP.stored(cluster, ns, name)['metadata']}", d)
+
+
+def test_refused_object_leaves_no_group(cluster, volcano_daemon):
+    """An object the API server refuses for good (here a LimitRange's minimum) fails the task,
+    and its PodGroup, created first, is deleted; the daemon keeps serving."""
+    d = volcano_daemon
+    ns = cluster.new_namespace("vclimit")
+    cluster.must("POST", f"/api/v1/namespaces/{ns}/limitranges", {
+        "apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "huge-minimum"},
+        "spec": {"limits": [{"type": "Container", "min": {"cpu": "100"}}]}})
+    meta = create(d, ns, "vclimit", flytekit_tasks.python_task())
+    r = POD.wait_for(d, meta, lambda r: r.phase != PHASE.UNDEFINED, "a phase")
+    assert r.phase == PHASE.RETRYABLE_FAILED and "minimum cpu usage" in r.message, (
+        PHASE.Phase.Name(r.phase), r.message)
+    assert POD.stored(cluster, ns, "vclimit-n0-0") is None, d.tail()
+    wait_until(lambda: PODGROUP.names(cluster, ns) == [], "no PodGroup left", d)
+    ok = cluster.new_namespace("vcok")
+    create(d, ok, "vcok", flytekit_tasks.python_task())
+    assert PODGROUP.stored(cluster, ok, "vcok-n0-0") is not None, d.tail()
+
+
+def test_foreign_group_fails_create(cluster, volcano_daemon):
+    """A PodGroup with the attempt's name that flyteplugd did not make (another queue, a
+    minMember no gang reaches) is not adopted: the task fails, nothing is created, the group is
+    left as it was."""
+    d = volcano_daemon
+    ns = cluster.new_namespace("vcforeign")
+    name = "vcforeign-n0-0"
+    foreign = cluster.must("POST", PODGROUP.path(cluster, ns), {
+        "apiVersion": "scheduling.volcano.sh/v1beta1", "kind": "PodGroup",
+        "metadata": {"name": name}, "spec": {"minMember": 1000, "queue": "other"}})
+    meta = create(d, ns, "vcforeign", flytekit_tasks.python_task())
+    r = POD.wait_for(d, meta, lambda r: r.phase != PHASE.UNDEFINED, "a phase")
+    assert r.phase == PHASE.FAILED and f"a Volcano PodGroup named {ns}/{name} exists that flyteplugd did not create" \
+        in r.message, (PHASE.Phase.Name(r.phase), r.message)
+    assert POD.stored(cluster, ns, name) is None, d.tail()
+    group = PODGROUP.stored(cluster, ns, name)
+    assert group is not None, d.tail()
+    assert group["metadata"]["uid"] == foreign["metadata"]["uid"], group["metadata"]
+    assert group["metadata"]["resourceVersion"] == foreign["metadata"]["resourceVersion"], group
+    POD.delete(d, meta)
+    time.sleep(1)
+    assert PODGROUP.stored(cluster, ns, name)["metadata"]["uid"] == foreign["metadata"]["uid"], d.tail()
+
+
+def test_late_delete_spares_new_group(cluster, volcano_daemon):
+    """An object deleted outside flyteplugd takes its group along; the attempt created again
+    gets a new object and group, which a late DeleteTask with the first object's meta leaves
+    alone."""
+    d = volcano_daemon
+    ns = cluster.new_namespace("vcre")
+    name = "vcre-n0-0"
+    old = create(d, ns, "vcre", flytekit_tasks.python_task())
+    assert PODGROUP.stored(cluster, ns, name) is not None, d.tail()
+    cluster.must("DELETE", POD.path(cluster, ns, name))
+    POD.wait_deleted(d, cluster, ns, name)
+    wait_gone(cluster, PODGROUP, ns, name, d)
+    POD.wait_for(d, old, lambda r: r.phase == PHASE.RETRYABLE_FAILED, "ResourceDeletedExternally")
+    create(d, ns, "vcre", flytekit_tasks.python_task())
+    pod = POD.stored(cluster, ns, name)
+    group = PODGROUP.stored(cluster, ns, name)
+    assert pod is not None and group is not None, d.tail()
+    POD.delete(d, old)
+    time.sleep(1.5)
+    assert POD.stored(cluster, ns, name)["metadata"]["uid"] == pod["metadata"]["uid"], d.tail()
+    still = PODGROUP.stored(cluster, ns, name)
+    assert still is not None and still["metadata"]["uid"] == group["metadata"]["uid"], d.tail()
+
+
+def test_own_group_adopted(cluster, volcano_daemon):
+    """A PodGroup of the attempt's name that carries the attempt's identity (a CreateTask
+    repeated after the group's POST) is used: the object is created and owns it."""
+    d = volcano_daemon
+    first = cluster.new_namespace("vcadopt")
+    create(d, first, "vcadopt", flytekit_tasks.python_task())
+    made = PODGROUP.stored(cluster, first, "vcadopt-n0-0")
+    assert made is not None, d.tail()
+    # The identity names the task attempt, not the namespace: the same attempt's group.
+    ns = cluster.new_namespace("vcadopt")
+    name = "vcadopt-n0-0"
+    ours = cluster.must("POST", PODGROUP.path(cluster, ns), {
+        "apiVersion": "scheduling.volcano.sh/v1beta1", "kind": "PodGroup",
+        "metadata": {"name": name, "annotations": made["metadata"]["annotations"]},
+        "spec": {"minMember": 1, "queue": "research"}})
+    create(d, ns, "vcadopt", flytekit_tasks.python_task())
+    pod = POD.stored(cluster, ns, name)
+    assert pod is not None, d.tail()
+    want = [{"apiVersion": "v1", "kind": "Pod", "name": name, "uid": pod["metadata"]["uid"]}]
+    wait_until(lambda: PODGROUP.stored(cluster, ns, name)["metadata"].get("ownerReferences") == want,
+               "the adopted group owned by the pod", d)
+    assert PODGROUP.stored(cluster, ns, name)["metadata"]["uid"] == ours["metadata"]["uid"]

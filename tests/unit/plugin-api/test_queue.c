@@ -190,6 +190,21 @@ START_TEST(volcano_min_member)
 	     "\"template\": {\"spec\": {\"parallelism\": 3}}}, {\"template\": {\"spec\": "
 	     "{}}}]}}",
 	     7},
+	    /* Counts from user JSON too large for int64 arithmetic: saturated, then bounded to
+	     * minMember's int32 (or at least one). */
+	    {"{\"kind\": \"JobSet\", \"spec\": {\"replicatedJobs\": [{\"replicas\": "
+	     "4611686018427387904, \"template\": {\"spec\": {\"parallelism\": 4}}}]}}",
+	     INT32_MAX},
+	    {"{\"kind\": \"JobSet\", \"spec\": {\"replicatedJobs\": [{\"replicas\": "
+	     "-4611686018427387904, \"template\": {\"spec\": {\"parallelism\": 4}}}, "
+	     "{\"replicas\": -4611686018427387904}]}}",
+	     1},
+	    {"{\"kind\": \"PyTorchJob\", \"spec\": {\"pytorchReplicaSpecs\": {\"Master\": "
+	     "{\"replicas\": 9223372036854775807}, \"Worker\": {\"replicas\": 3}}}}",
+	     INT32_MAX},
+	    {"{\"kind\": \"SparkApplication\", \"spec\": {\"executor\": {\"instances\": "
+	     "9223372036854775807}}}",
+	     INT32_MAX},
 	    /* Any other kind: one per pod spec found, at least one. */
 	    {"{\"kind\": \"Declared\", \"spec\": {}}", 3},
 	    {"{\"kind\": \"PyTorchJob\", \"spec\": {\"pytorchReplicaSpecs\": {}}}", 1},
