@@ -277,18 +277,22 @@ def main():
                       f"{ratio(loaded_served, idle_served):.2f}x, never switched out "
                       f"{ratio(loaded_running, idle_running):.2f}x")
             if a.slices:
-                rx = re.compile(r"/executions: (\d+) executions chosen in ([\d.]+) ms, written in (\d+) slices, "
+                rx = re.compile(r"/executions: (\d+) executions chosen in (\d+) slices, ([\d.]+) ms in all, "
+                                r"longest ([\d.]+) ms \((\d+) restarts\), written in (\d+) slices, "
                                 r"([\d.]+) ms in all, longest ([\d.]+) ms \(([\d.]+) ms on the CPU\)")
                 rows = [tuple(float(g) for g in m.groups())
                         for m in map(rx.search, logpath.read_text(errors="replace").splitlines())
                         if m]
                 if rows:
-                    choose = [r[1] for r in rows]
-                    rows = [r[:1] + r[2:] for r in rows]
+                    choose = [r[2] for r in rows]
+                    choose_longest = [r[3] for r in rows]
+                    restarts = sum(r[4] for r in rows)
+                    rows = [r[:1] + r[5:] for r in rows]
                     longest = sorted(r[3] for r in rows)
                     cpu = sorted(r[4] for r in rows)
                     per = [r[2] / r[1] for r in rows if r[1]]
-                    print(f"  page chosen in (CPU) p50 {statistics.median(choose):.3f} ms, max {max(choose):.3f} ms")
+                    print(f"  page chosen in (CPU) p50 {statistics.median(choose):.3f} ms, max {max(choose):.3f} ms; "
+                          f"longest choosing slice max {max(choose_longest):.3f} ms; {restarts:.0f} restarts")
                     print(f"  pages timed: {len(rows)}; per page {statistics.median(r[1] for r in rows):.0f} "
                           f"slices, {statistics.median(r[2] for r in rows):.2f} ms in all (medians); "
                           f"mean slice {statistics.mean(per) * 1000:.0f} us; longest slice p50 "

@@ -63,6 +63,7 @@ static void grow(struct fpd_map *m)
 	m->cap = old_cap ? (m->count * 2 >= old_cap ? old_cap * 2 : old_cap) : 16;
 	m->slots = fpd_calloc(m->cap, sizeof(*m->slots));
 	m->used = m->count;
+	m->rehashes++;
 	for (size_t i = 0; i < old_cap; i++) {
 		if (!old[i].key || old[i].key == TOMBSTONE)
 			continue;
@@ -124,7 +125,15 @@ void *fpd_map_del(struct fpd_map *m, const char *key)
 
 bool fpd_map_next(const struct fpd_map *m, size_t *iter, const char **key, void **value)
 {
-	for (; *iter < m->cap; (*iter)++) {
+	return fpd_map_next_before(m, iter, m->cap, key, value);
+}
+
+bool fpd_map_next_before(const struct fpd_map *m, size_t *iter, size_t end, const char **key,
+                         void **value)
+{
+	if (end > m->cap)
+		end = m->cap;
+	for (; *iter < end; (*iter)++) {
 		const struct fpd_map_slot *s = &m->slots[*iter];
 		if (s->key && s->key != TOMBSTONE) {
 			*key = s->key;

@@ -19,7 +19,9 @@ struct fpd_map {
 	struct fpd_map_slot *slots;
 	size_t cap; /* power of two, or 0 */
 	size_t count;
-	size_t used; /* count + tombstones */
+	size_t used;     /* count + tombstones */
+	size_t rehashes; /* times the slots were rebuilt (entries moved): a walk across loop
+	                  * turns (fpd_map_next with a kept iter) is void once this changes */
 };
 
 void fpd_map_init(struct fpd_map *m);
@@ -32,7 +34,14 @@ void *fpd_map_put(struct fpd_map *m, const char *key, void *value);
 /* Removes key, returning its value (or NULL). */
 void *fpd_map_del(struct fpd_map *m, const char *key);
 /* Iteration: for (size_t i = 0; fpd_map_next(m, &i, &k, &v);) ... Safe to fpd_map_del the
- * current key during iteration, not to put. */
+ * current key during iteration, not to put. A walk may be resumed after puts and dels as long
+ * as rehashes is unchanged: every key present throughout is then seen (a key put or deleted
+ * meanwhile may or may not be, and a key deleted and put again may be seen twice). */
 bool fpd_map_next(const struct fpd_map *m, size_t *iter, const char **key, void **value);
+/* fpd_map_next looking at slots before end only: false when none of them holds a key, *iter
+ * then being end (or cap if smaller). Bounds the work of one step of a walk kept across loop
+ * turns, however sparse the table. */
+bool fpd_map_next_before(const struct fpd_map *m, size_t *iter, size_t end, const char **key,
+                         void **value);
 
 #endif

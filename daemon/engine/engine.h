@@ -21,7 +21,8 @@
  *   build.c    the pure pipeline prepare → build → decorate (CreateTask and `render`)
  *   kinds.c    the kinds the engine watches, one per plugin kind (+ pods)
  *   exec.c     the execution table and its state transitions (exec.h)
- *   report.c   the executions as JSON for the admin endpoint (report.h)
+ *   report.c   the executions as JSON for the admin endpoint, chosen and written in slices
+ *              (report.h)
  *   calls.c    create, get and delete, and the Kubernetes requests they make
  *   engine.c   lifecycle: informers, the housekeeping tick, statistics
  */
