@@ -217,12 +217,26 @@ def scale(a, binary):
         key = work / "key"
         key.write_bytes(os.urandom(32))
         config = work / "flyteplugd.yaml"
-        # Default settings: only where the API server is, the key, and the listeners.
-        config.write_text(f'log: {{level: warn}}\ngrpc: {{listen: "127.0.0.1:{port}"}}\n'
-                          f'admin: {{listen: "127.0.0.1:{admin}"}}\n'
-                          f'leader_election: {{enabled: false}}\n'
-                          f'kubernetes: {{kubeconfig: "{cluster.kubeconfig}"}}\n'
-                          f'engine: {{signing_key_file: "{key}"}}\n')
+        # Default settings: only where the API server is, the key, and the listeners (and
+        # what --set names, for comparisons: the targets are for the defaults).
+        settings = {"log": {"level": "warn"}, "grpc": {"listen": f"127.0.0.1:{port}"},
+                    "admin": {"listen": f"127.0.0.1:{admin}"},
+                    "leader_election": {"enabled": False},
+                    "kubernetes": {"kubeconfig": str(cluster.kubeconfig)},
+                    "engine": {"signing_key_file": str(key)}}
+        for item in a.set:
+            path, _, value = item.partition("=")
+            *parents, leaf = path.split(".")
+            node = settings
+            for part in parents:
+                node = node.setdefault(part, {})
+            try:
+                node[leaf] = json.loads(value)
+            except ValueError:
+                node[leaf] = value  # a duration, a name
+        config.write_text(json.dumps(settings, indent=1) + "\n")  # JSON is YAML
+        if a.set:
+            print(f"settings other than the defaults: {', '.join(a.set)}")
         log = open(work / "flyteplugd.log", "wb")
         daemon = start_daemon(binary, config, log)
         try:
@@ -349,6 +363,9 @@ def main():
                     help="--scale: creates and bare POSTs per round of the sustained-rate measure")
     ap.add_argument("--apiserver-memory", default="10GiB",
                     help="--scale: kube-apiserver's GOMEMLIMIT")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="--scale: a configuration key for comparisons, e.g. "
+                         "kubernetes.watch_list=false (the targets are for the defaults)")
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--latency-samples", type=int, default=200)
     a = ap.parse_args()

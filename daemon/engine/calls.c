@@ -834,6 +834,16 @@ static bool get_wait_for(struct pending_call *c, struct watched_kind *k, int64_t
 	return true;
 }
 
+/* GETs c's object (read budget) and waits for the list's delivery as well: c is answered by
+ * whichever comes first, and waits no longer than the GET may take. */
+static void get_fetch_and_wait(struct fpd_engine *e, struct pending_call *c,
+                               struct watched_kind *k)
+{
+	get_fetch(e, c, k);
+	if (!c->fetching || !get_wait_for(c, k, e->cfg->kubernetes.request_timeout_ms))
+		get_settle(e, c);
+}
+
 /* The wait of get_wait ended: obj is the object the list (or a watch event) delivered, or
  * NULL when the list completed without it or the wait's time passed first. */
 static void on_get_waited(void *ud, const struct fpd_kube_obj *obj)
@@ -863,12 +873,9 @@ static void on_get_waited(void *ud, const struct fpd_kube_obj *obj)
 		return;
 	}
 	if (!obj && !synced) {
-		/* unlisted_wait passed: GET it, and go on waiting for whichever comes first, for
-		 * no longer than the GET may take. */
+		/* unlisted_wait passed: GET it too. */
 		e->stats.get_waits_timed_out++;
-		get_fetch(e, c, k);
-		if (!c->fetching || !get_wait_for(c, k, e->cfg->kubernetes.request_timeout_ms))
-			get_settle(e, c);
+		get_fetch_and_wait(e, c, k);
 		return;
 	}
 	if (!obj)
@@ -879,18 +886,20 @@ static void on_get_waited(void *ud, const struct fpd_kube_obj *obj)
 }
 
 /* After a restart, a GetTask call for an object the informer's first list has not delivered
- * yet is answered when the list delivers it, not after a GET of its own behind the rate
- * limit: the list brings every object at the rate the server streams. Only while that list
- * runs. A call the list has not reached within engine.unlisted_wait GETs its object (read
- * budget) and is answered by whichever comes first; a delivery cancels a GET still queued, so
- * GETs of listed objects never run past the list. True when c waits (on_get_waited answers
- * it). */
+ * yet is answered when the list delivers it, without waiting for a GET of its own behind the
+ * rate limit. Only while that list runs. The call also GETs its object (read budget) once it
+ * has waited engine.unlisted_wait (0: at once) and is answered by whichever comes first; a
+ * delivery cancels a GET still queued for a token, so GETs of listed objects never run past
+ * the list. True when c is taken care of (on_get_waited or on_get_fetched answers it). */
 static bool get_wait(struct fpd_engine *e, struct pending_call *c, struct watched_kind *k)
 {
 	int64_t wait_ms = e->cfg->engine.unlisted_wait_ms;
-	if (!k->informer || fpd_kube_informer_synced(k->informer) || wait_ms <= 0)
+	if (!k->informer || fpd_kube_informer_synced(k->informer))
 		return false;
-	return get_wait_for(c, k, wait_ms);
+	if (wait_ms > 0)
+		return get_wait_for(c, k, wait_ms);
+	get_fetch_and_wait(e, c, k);
+	return true;
 }
 
 void fpd_engine_get(struct fpd_engine *e, const struct fpd_meta *meta, fpd_engine_done_fn done,
