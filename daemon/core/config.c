@@ -421,7 +421,7 @@ void fpd_config_defaults(struct fpd_config *cfg)
 	cfg->kubernetes.qps = 2000;
 	cfg->kubernetes.burst = 100;
 	cfg->kubernetes.budget_create = (struct fpd_config_kube_budget){1500, 100};
-	cfg->kubernetes.budget_read = (struct fpd_config_kube_budget){200, 100};
+	cfg->kubernetes.budget_read = (struct fpd_config_kube_budget){500, 500};
 	cfg->kubernetes.budget_delete = (struct fpd_config_kube_budget){200, 100};
 	cfg->kubernetes.request_timeout_ms = 30 * 1000;
 	cfg->kubernetes.watch_timeout_ms = 10 * 60 * 1000;
@@ -444,8 +444,9 @@ void fpd_config_defaults(struct fpd_config *cfg)
 	cfg->engine.cleanup_ttl_ms = HOUR_MS;
 	cfg->engine.orphan_after_ms = 24 * (int64_t)HOUR_MS;
 	cfg->engine.operator_timeout_ms = 10 * 60 * 1000;
-	/* Then the calls the list has not reached also GET their objects (read budget). */
-	cfg->engine.unlisted_wait_ms = 2 * 1000;
+	/* 0: a cache miss while the first list runs GETs its object at once, and is answered by
+	 * the GET or by the list's delivery, whichever comes first. */
+	cfg->engine.unlisted_wait_ms = 0;
 	cfg->engine.sweep_interval_ms = 60 * 1000;
 	cfg->engine.create_retry_max_ms = 20 * 1000;
 

@@ -2,14 +2,17 @@
 objects the informer has not listed yet are answered when its first list delivers them, without
 a GET of their own (counted by the real API server's apiserver_request_total); an object the
 list completes without is fetched, and a call whose GET the read budget holds back is still
-answered by the list. The list is slowed on purpose: paged (no streaming list), pages of 20, and an overall client rate of ten requests
-per second."""
+answered by the list, whether it GETs at once (engine.unlisted_wait 0s, the default) or after
+a wait. The list is slowed on purpose: paged (no streaming list), pages of 20, and an overall
+client rate of ten requests per second."""
 from __future__ import annotations
 
 import re
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+
+import pytest
 
 from flyteidl.admin import agent_pb2
 from flyteidl.core import execution_pb2
@@ -153,15 +156,19 @@ def test_restart_answers_from_the_first_list_without_gets(cluster, daemon_factor
     assert m["flyteplugd_gettask_fetches_total"] == 1, m
 
 
-def test_delivery_answers_calls_whose_get_waits_for_a_token(cluster, daemon_factory):
-    """Calls the slow list has not reached within engine.unlisted_wait also GET their objects,
-    but the read budget holds their GETs back (one token, then one per 100 s): the list's
-    delivery answers them all the same, and cancels the GETs still waiting."""
+@pytest.mark.parametrize("unlisted_wait", ["300ms", "0s"])
+def test_delivery_answers_calls_whose_get_waits_for_a_token(cluster, daemon_factory,
+                                                            unlisted_wait):
+    """Calls the slow list has not reached GET their objects as well, after engine.unlisted_wait
+    or (0s, the default) at once, but the read budget holds their GETs back (one token, then one
+    per 100 s): the list's delivery answers them all the same, and cancels the GETs still
+    waiting."""
     ns = cluster.new_namespace("rslow")
     daemon = daemon_factory(admin=True)
     metas, sample, before, _ = before_restart(cluster, daemon, ns)
     gets_before = pod_gets(cluster)
-    restart_slowly(daemon, kube="budgets: {read: {qps: 0.01, burst: 1}}", unlisted_wait="300ms")
+    restart_slowly(daemon, kube="budgets: {read: {qps: 0.01, burst: 1}}",
+                   unlisted_wait=unlisted_wait)
     started = time.time()
     after = get_all(daemon, [metas[i] for i in sample])
     took = time.time() - started
@@ -170,10 +177,15 @@ def test_delivery_answers_calls_whose_get_waits_for_a_token(cluster, daemon_fact
         assert a.phase == b.phase, (i, PHASE.Phase.Name(a.phase), PHASE.Phase.Name(b.phase),
                                     a.message)
     timed_out = m['flyteplugd_gettask_waits_total{result="timed_out"}']
-    assert timed_out >= len(sample) // 2, (m, took)
-    assert m["flyteplugd_gettask_fetches_total"] == timed_out, m
+    if unlisted_wait == "0s":
+        assert timed_out == 0, m
+        assert m["flyteplugd_gettask_fetches_total"] >= len(sample) // 2, (m, took)
+    else:
+        assert timed_out >= len(sample) // 2, (m, took)
+        assert m["flyteplugd_gettask_fetches_total"] == timed_out, m
     assert m['flyteplugd_gettask_waits_total{result="delivered"}'] >= len(sample) - 1, m
     assert took < 25, f"answered in {took:.1f} s: the calls waited for their GETs"
     time.sleep(1)
     gets = pod_gets(cluster) - gets_before
     assert gets <= 1, f"the API server answered {gets} pod GETs; the read budget allows 1"
+

@@ -47,7 +47,8 @@ START_TEST(budgets_from_config)
 	ck_assert_double_eq(o.qps, 50);
 	ck_assert_int_eq(o.burst, 100);
 	ck_assert_double_eq(o.budgets[FPD_KUBE_BUDGET_CREATE].qps, 1500);
-	ck_assert_double_eq(o.budgets[FPD_KUBE_BUDGET_READ].qps, 200);
+	ck_assert_double_eq(o.budgets[FPD_KUBE_BUDGET_READ].qps, 500);
+	ck_assert_int_eq(o.budgets[FPD_KUBE_BUDGET_READ].burst, 500);
 	ck_assert_double_eq(o.budgets[FPD_KUBE_BUDGET_DELETE].qps, 200);
 	ck_assert(!o.no_watch_list);
 	opts_of("kubernetes:\n  watch_list: false\n  budgets:\n    create: {qps: 0}\n"
