@@ -22,7 +22,12 @@ with flyteplugd's default settings throughout (no kubernetes.qps or budgets in i
 1. sustained creates: with the Go client (bench/engine/goclient: grpc-go, net/http), 64 in
    flight, --rate-creates bare POSTs of the pod CreateTask builds (HTTP/1.1, 64 kept-alive
    connections, into a namespace flyteplugd does not track) and then as many CreateTask calls;
-   two rounds; creates/s of each and their ratio (target >= 0.9);
+   two rounds; creates/s of each and their ratio (target >= 0.9), and the CPU time flyteplugd,
+   kube-apiserver, etcd and the client spent per request in each. Twice: with every process
+   free to run on both CPUs (the four share two cores, so the ratio is the share of CPU the
+   create path costs), then with kube-apiserver and etcd on CPU 1 and flyteplugd and the
+   client on CPU 0 (taskset), as when the control plane runs on machines of its own: whether
+   flyteplugd keeps up with what the API server can take;
 2. creates the rest of --tasks through CreateTask; RSS once every task answers (target < 256 MiB);
 3. GetTask throughput and p99 with h2load as above (target >= 250,000 calls/s);
 4. restarts the daemon (SIGTERM, same configuration) and at once sends GetTask for --sample old
@@ -36,6 +41,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import socket
 import ssl
@@ -166,8 +172,10 @@ def admin_get(port, path):
         conn.close()
 
 
-def go_rates(client, port, cluster, samples: Path, ns, raw_ns, obj, template, n, tag):
-    """CreateTask calls/s and bare POSTs/s of the same pod from the Go client, 64 in flight."""
+def go_rates(client, port, cluster, samples: Path, ns, raw_ns, obj, template, n, tag, daemon_pid,
+             pin=False):
+    """CreateTask calls/s and bare POSTs/s of the same pod from the Go client, 64 in flight, and
+    the CPU each process spent per request in each (microseconds)."""
     if samples.exists():
         shutil.rmtree(samples)
     samples.mkdir()
@@ -178,12 +186,30 @@ def go_rates(client, port, cluster, samples: Path, ns, raw_ns, obj, template, n,
             template=template, output_prefix=f"s3://b/m/{ex}/n0/data/0",
             task_execution_metadata=execution_metadata(ns, ex)).SerializeToString())
         (samples / f"h1-{i}.json").write_text(json.dumps(renamed(obj, ex)))
-    out = subprocess.run([str(client), "-grpc", f"127.0.0.1:{port}", "-server", cluster.server,
-                          "-ca", str(cluster.ca_file), "-cert", str(cluster.client_cert),
-                          "-key", str(cluster.client_key), "-samples", str(samples), "-n", str(n),
-                          "-inflight", "64"], capture_output=True, text=True, check=True).stdout
-    r = json.loads(out)
-    return r["create_per_s"], r["post_per_s"]
+    procs = {"flyteplugd": daemon_pid, "kube-apiserver": cluster.apiserver_proc.pid,
+             "etcd": cluster.etcd_proc.pid}
+    rates, cpu = {}, {}
+    for only in ("post", "create"):
+        before = {k: cpu_s(pid) for k, pid in procs.items()}
+        child0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out = subprocess.run((["taskset", "-c", "0"] if pin else []) + [
+            str(client), "-grpc", f"127.0.0.1:{port}", "-server", cluster.server,
+            "-ca", str(cluster.ca_file), "-cert", str(cluster.client_cert),
+            "-key", str(cluster.client_key), "-samples", str(samples), "-n", str(n),
+            "-inflight", "64", "-only", only], capture_output=True, text=True, check=True).stdout
+        child1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        used = {k: cpu_s(pid) - before[k] for k, pid in procs.items()}
+        used["client"] = (child1.ru_utime + child1.ru_stime) - (child0.ru_utime + child0.ru_stime)
+        cpu[only] = {k: v * 1e6 / n for k, v in used.items()}
+        rates.update(json.loads(out))
+    return rates["create_per_s"], rates["post_per_s"], cpu
+
+
+def pin_cluster(cluster, cpus):
+    """Every thread of kube-apiserver and etcd onto cpus ("1"; "0-1" to undo)."""
+    for proc in (cluster.apiserver_proc, cluster.etcd_proc):
+        subprocess.run(["taskset", "-a", "-pc", cpus, str(proc.pid)], check=True,
+                       capture_output=True)
 
 
 def start_daemon(binary, config, log):
@@ -255,22 +281,40 @@ def scale(a, binary):
             obj["metadata"]["labels"].pop("app.kubernetes.io/managed-by", None)  # not tracked
             n = a.rate_creates
             client = go_client(work)
-            creates, posts, metas = [], [], []
-            for r in range(2):
-                c, p = go_rates(client, port, cluster, work / "samples", ns, raw_ns, obj, template,
-                                n, f"g{r}-")
-                creates.append(c)
-                posts.append(p)
-            create_rate, post_rate = statistics.median(creates), statistics.median(posts)
-            print(f"sustained, 64 in flight, default settings, Go client (grpc-go; net/http over "
-                  f"HTTP/1.1), {n} per round, 2 rounds: CreateTask {create_rate:,.0f}/s "
-                  f"({', '.join(f'{c:,.0f}' for c in creates)}), bare POSTs of the same pod "
-                  f"{post_rate:,.0f}/s ({', '.join(f'{p:,.0f}' for p in posts)}); ratio "
-                  f"{create_rate / post_rate:.2f} (target >= 0.9); {load()}")
+            metas = []
+            for pin in (False, True):
+                if pin:
+                    subprocess.run(["taskset", "-a", "-pc", "0", str(daemon.pid)], check=True,
+                                   capture_output=True)
+                    pin_cluster(cluster, "1")
+                creates, posts, cpus = [], [], []
+                for r in range(2):
+                    c, p, cpu = go_rates(client, port, cluster, work / "samples", ns, raw_ns, obj,
+                                         template, n, f"g{int(pin)}{r}-", daemon.pid, pin)
+                    creates.append(c)
+                    posts.append(p)
+                    cpus.append(cpu)
+                create_rate, post_rate = statistics.median(creates), statistics.median(posts)
+                where = ("kube-apiserver and etcd on CPU 1, flyteplugd and the client on CPU 0, "
+                         "as on separate machines" if pin else "every process on both CPUs")
+                print(f"sustained, 64 in flight, default settings, Go client (grpc-go; net/http "
+                      f"over HTTP/1.1), {n} per round, 2 rounds, {where}: CreateTask "
+                      f"{create_rate:,.0f}/s ({', '.join(f'{c:,.0f}' for c in creates)}), bare "
+                      f"POSTs of the same pod {post_rate:,.0f}/s "
+                      f"({', '.join(f'{p:,.0f}' for p in posts)}); ratio "
+                      f"{create_rate / post_rate:.2f} (target >= 0.9); {load()}")
+                for only, label in (("post", "bare POST"), ("create", "CreateTask")):
+                    parts = {k: statistics.mean(c[only][k] for c in cpus) for k in cpus[0][only]}
+                    print(f"  CPU per {label} (us, mean of the rounds): " + ", ".join(
+                        f"{k} {v:.0f}" for k, v in parts.items()) +
+                        f"; total {sum(parts.values()):.0f}")
+            subprocess.run(["taskset", "-a", "-pc", "0-1", str(daemon.pid)], check=True,
+                           capture_output=True)
+            pin_cluster(cluster, "0-1")
 
             # 2. The rest of the tasks; RSS once every one answers from the cache.
             t0 = time.time()
-            metas = create_all(stub, ns, template, tasks - 2 * n, "b")
+            metas = create_all(stub, ns, template, tasks - 4 * n, "b")
             print(f"created {tasks} tasks ({time.time() - t0:.0f} s for the last {len(metas)})")
             step = max(1, len(metas) // a.sample)
             sample = metas[::step][: a.sample]

@@ -175,36 +175,69 @@ int exec_ref_from_object(struct execution *x, const json_t *obj)
 	return 0;
 }
 
-static void copy_path(json_t *dst, const json_t *src, const char *path)
+/* The kept object shares its values with the object it was made from (a list item, a watch
+ * event, an API answer) instead of copying them: a relist keeps 100,000 of them. Only the
+ * objects on the way to a kept value are t's own, and only those are ever changed; a value
+ * t holds at a path is shared exactly when it is the object's value at that path. */
+
+/* Keeps obj's value at the dotted path in t. A path under one kept whole is kept already; a
+ * path above kept ones replaces them with the whole. */
+static void keep_path(json_t *t, const json_t *obj, const char *path)
 {
-	json_t *v = fpd_json_get(src, path);
-	if (v)
-		fpd_json_set_new(dst, path, json_deep_copy(v));
+	char key[256];
+	if (!fpd_json_get(obj, path))
+		return; /* nothing to make a way to */
+	for (;;) {
+		const char *dot = strchr(path, '.');
+		size_t n = dot ? (size_t)(dot - path) : strlen(path);
+		if (n == 0 || n >= sizeof(key) || !json_is_object(obj))
+			return;
+		memcpy(key, path, n);
+		key[n] = '\0';
+		json_t *v = json_object_get(obj, key);
+		if (!v)
+			return;
+		json_t *mine = json_object_get(t, key);
+		if (mine == v)
+			return; /* kept whole already */
+		if (!dot) {
+			json_object_set(t, key, v);
+			return;
+		}
+		if (!json_is_object(mine)) {
+			mine = json_object();
+			json_object_set_new(t, key, mine);
+		}
+		t = mine;
+		obj = v;
+		path = dot + 1;
+	}
 }
 
-/* "a.b[].c": only field c of each element of the array at a.b (container names without their
- * env, args and volumes, which dominate a pod spec's size). */
-static void copy_array_field(json_t *dst, const json_t *src, const char *spec)
+/* "a.b[].c": only field c (a dotted path) of each element of the array at a.b: container
+ * names without their env, args and volumes, which dominate a pod spec's size. Several such
+ * fields of one array land in the same elements. */
+static void keep_array_field(json_t *t, const json_t *obj, const char *spec)
 {
 	const char *brackets = strstr(spec, "[].");
 	char path[256];
+	if ((size_t)(brackets - spec) >= sizeof(path))
+		return;
 	snprintf(path, sizeof(path), "%.*s", (int)(brackets - spec), spec);
-	const char *field = brackets + 3;
-	const json_t *list = fpd_json_get(src, path);
+	const json_t *list = fpd_json_get(obj, path);
 	if (!json_is_array(list))
 		return;
-	json_t *out = json_array();
-	size_t i;
-	const json_t *item;
-	json_array_foreach(list, i, item)
-	{
-		json_t *v = fpd_json_get(item, field);
-		json_t *o = json_object();
-		if (v)
-			fpd_json_set_new(o, field, json_deep_copy(v));
-		json_array_append_new(out, o);
+	json_t *out = fpd_json_get(t, path);
+	if (out == list)
+		return; /* kept whole already */
+	if (!json_is_array(out) || json_array_size(out) != json_array_size(list)) {
+		out = json_array();
+		for (size_t i = 0; i < json_array_size(list); i++)
+			json_array_append_new(out, json_object());
+		fpd_json_set_new(t, path, out);
 	}
-	fpd_json_set_new(dst, path, out);
+	for (size_t i = 0; i < json_array_size(list); i++)
+		keep_path(json_array_get(out, i), json_array_get(list, i), brackets + 3);
 }
 
 const char *const exec_kept_always[] = {
@@ -225,19 +258,32 @@ const char *const exec_kept_always[] = {
 const char *const exec_related_pod_keep[] = {"spec.containers[].name", "spec.initContainers[].name",
                                              "spec.hostname", "spec.nodeName", NULL};
 
-static json_t *trim_keeping(const json_t *obj, const char *const *keep)
+json_t *exec_kept_object(const json_t *obj, const char *const *keep)
 {
 	json_t *t = json_object();
 	for (const char *const *m = exec_kept_always; *m; m++)
-		copy_path(t, obj, *m);
+		keep_path(t, obj, *m);
 	for (const char *const *k = keep; k && *k; k++) {
 		if (strstr(*k, "[]."))
-			copy_array_field(t, obj, *k);
+			keep_array_field(t, obj, *k);
 		else
-			copy_path(t, obj, *k);
+			keep_path(t, obj, *k);
+	}
+	json_t *meta = json_object_get(t, "metadata");
+	if (meta && meta == json_object_get(obj, "metadata")) {
+		json_t *own = json_object();
+		json_object_update(own, meta);
+		json_object_set_new(t, "metadata", own);
+		meta = own;
 	}
 	/* The identity is in the entry's ref already; nothing reads it from the kept object. */
-	json_object_del(fpd_json_get(t, "metadata.annotations"), FPD_ANNOTATION_IDENTITY);
+	json_t *ann = json_object_get(meta, "annotations");
+	if (json_object_get(ann, FPD_ANNOTATION_IDENTITY)) {
+		json_t *own = json_object();
+		json_object_update(own, ann);
+		json_object_del(own, FPD_ANNOTATION_IDENTITY);
+		json_object_set_new(meta, "annotations", own);
+	}
 	return t;
 }
 
@@ -467,7 +513,7 @@ static void observe(struct fpd_engine *e, struct execution *x, json_t *obj, bool
 	if (x->state != EXEC_ACTIVE && x->state != EXEC_GONE)
 		x->state = EXEC_ACTIVE;
 	note_polls(x, obj);
-	json_t *t = trim_keeping(obj, x->plugin->keep);
+	json_t *t = exec_kept_object(obj, x->plugin->keep);
 	x->observed_as_sent = as_sent;
 	bool terminal_before = fpd_phase_is_terminal(x->phase.phase);
 	/* Once finished, a task stays finished: later changes (a deletion, a restarted pod)
@@ -504,7 +550,7 @@ void exec_observe_pod(struct fpd_engine *e, struct execution *x, json_t *pod, bo
 		if (x->pods)
 			free(fpd_map_del(x->pods, name));
 	} else {
-		json_t *t = trim_keeping(pod, exec_related_pod_keep);
+		json_t *t = exec_kept_object(pod, exec_related_pod_keep);
 		if (!x->pods) {
 			x->pods = fpd_malloc(sizeof(*x->pods));
 			fpd_map_init(x->pods);

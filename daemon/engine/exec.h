@@ -74,6 +74,12 @@ void exec_hold(struct execution *x);    /* busy++: a call refers to x */
 void exec_release(struct execution *x); /* busy--, frees a dead entry at 0 */
 void exec_set_ref(struct execution *x, const struct fpd_task_ref *ref);
 int exec_ref_from_object(struct execution *x, const json_t *obj);
+
+/* The parts of obj an entry keeps (exec_kept_always and keep: dotted paths, "a.b[].c" for
+ * field c of each element of array a.b), without the identity annotation: a new object that
+ * shares obj's values, valid while obj is unchanged. Its metadata and annotations are its own
+ * objects. */
+json_t *exec_kept_object(const json_t *obj, const char *const *keep);
 /* What an entry keeps of its object (dotted paths, "a.b[].c" for field c of each element of
  * the array a.b, NULL-terminated): always these, then its plugin's keep list. */
 extern const char *const exec_kept_always[];

@@ -17,7 +17,7 @@
 //
 // With -inflight K it measures throughput instead: the N bare POSTs h1-i.json over HTTP/1.1
 // (K kept-alive connections), then the N CreateTask calls create-i.pb, K in flight each, and
-// prints {"post_per_s": ..., "create_per_s": ...}.
+// prints {"post_per_s": ..., "create_per_s": ...}; -only post or -only create runs one of them.
 package main
 
 import (
@@ -107,6 +107,7 @@ func main() {
 	n := flag.Int("n", 0, "number of samples")
 	settle := flag.Duration("settle", 10*time.Millisecond, "pause before each measured request")
 	inflight := flag.Int("inflight", 0, "throughput with this many requests in flight")
+	only := flag.String("only", "", "with -inflight: \"post\" or \"create\" alone")
 	flag.Parse()
 
 	encoding.RegisterCodec(rawCodec{})
@@ -127,13 +128,16 @@ func main() {
 
 	if *inflight > 0 {
 		h1.Transport.(*http.Transport).MaxIdleConnsPerHost = *inflight
-		rates := map[string]float64{
-			"post_per_s": throughput(*n, *inflight, func(i int) {
+		rates := map[string]float64{}
+		if *only != "create" {
+			rates["post_per_s"] = throughput(*n, *inflight, func(i int) {
 				b, err := os.ReadFile(filepath.Join(*dir, fmt.Sprintf("h1-%d.json", i)))
 				must(err, "reading an object")
 				post(h1, url, b, 1)
-			}),
-			"create_per_s": throughput(*n, *inflight, func(i int) {
+			})
+		}
+		if *only != "post" {
+			rates["create_per_s"] = throughput(*n, *inflight, func(i int) {
 				req, err := os.ReadFile(filepath.Join(*dir, fmt.Sprintf("create-%d.pb", i)))
 				must(err, "reading a request")
 				var out []byte
@@ -141,7 +145,7 @@ func main() {
 				defer cancel()
 				must(conn.Invoke(cctx, "/flyteidl.service.AsyncAgentService/CreateTask", &req,
 					&out), "CreateTask")
-			}),
+			})
 		}
 		must(json.NewEncoder(os.Stdout).Encode(rates), "writing results")
 		return
