@@ -1,12 +1,13 @@
 /*
- * Shared helpers for the Check unit tests: running a suite with one call from main, reading
- * fixture files from tests/fixtures (FPD_FIXTURES, set by ctest), and checking a directory of
- * configuration fixtures that must be refused (bad_fixtures.c).
+ * Shared helpers for the Check unit tests: running a suite with one call from main, parsing test
+ * JSON, reading fixture files from tests/fixtures (FPD_FIXTURES, set by ctest), and checking a
+ * directory of configuration fixtures that must be refused (bad_fixtures.c).
  */
 #ifndef FPD_TEST_H
 #define FPD_TEST_H
 
 #include <check.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,15 @@ static inline const char *fpd_fixture(const char *rel)
 	const char *root = getenv("FPD_FIXTURES");
 	snprintf(path, sizeof(path), "%s/%s", root ? root : "tests/fixtures", rel);
 	return path;
+}
+
+/* text parsed as JSON (a new reference); fails the test when it is not JSON. */
+static inline json_t *fpd_test_json(const char *text)
+{
+	json_error_t e;
+	json_t *o = json_loads(text, 0, &e);
+	ck_assert_msg(o != NULL, "bad test JSON: %s", e.text);
+	return o;
 }
 
 /* Whole file as a new NUL-terminated buffer; *len gets the size. Fails the test if unreadable. */

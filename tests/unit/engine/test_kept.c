@@ -8,17 +8,10 @@
 #include <flyteplugd/object.h>
 #include <string.h>
 
-static json_t *obj(const char *text)
-{
-	json_error_t e;
-	json_t *o = json_loads(text, 0, &e);
-	ck_assert_msg(o != NULL, "bad test JSON: %s", e.text);
-	return o;
-}
 
 static void expect_json(const json_t *got, const char *want)
 {
-	json_t *w = obj(want);
+	json_t *w = fpd_test_json(want);
 	char *g = json_dumps(got, JSON_SORT_KEYS | JSON_COMPACT);
 	ck_assert_msg(json_equal(got, w), "got %s", g);
 	free(g);
@@ -35,7 +28,7 @@ static void expect_json(const json_t *got, const char *want)
 
 START_TEST(keeps_the_paths_and_shares_their_values)
 {
-	json_t *o = obj(POD);
+	json_t *o = fpd_test_json(POD);
 	char *before = json_dumps(o, JSON_SORT_KEYS);
 	const char *keep[] = {"spec.containers[].name", "spec.nodeName", NULL};
 	json_t *t = exec_kept_object(o, keep);
@@ -63,7 +56,7 @@ END_TEST
 
 START_TEST(fields_of_one_array_land_in_the_same_elements)
 {
-	json_t *o = obj("{\"spec\":{\"replicatedJobs\":[{\"name\":\"a\",\"replicas\":1,"
+	json_t *o = fpd_test_json("{\"spec\":{\"replicatedJobs\":[{\"name\":\"a\",\"replicas\":1,"
 	                "\"template\":{\"spec\":{\"parallelism\":2,\"x\":1}}},{\"name\":\"b\"}]}}");
 	const char *keep[] = {"spec.replicatedJobs[].name",
 	                      "spec.replicatedJobs[].template.spec.parallelism", NULL};
@@ -77,7 +70,7 @@ END_TEST
 
 START_TEST(a_whole_value_covers_deeper_paths_in_either_order)
 {
-	json_t *o = obj("{\"spec\":{\"suspend\":true,\"runPolicy\":{\"suspend\":false,\"x\":1},"
+	json_t *o = fpd_test_json("{\"spec\":{\"suspend\":true,\"runPolicy\":{\"suspend\":false,\"x\":1},"
 	                "\"metadataish\":1}}");
 	const char *deeper_first[] = {"spec.runPolicy.suspend", "spec.runPolicy", "spec.suspend",
 	                              NULL};
@@ -97,7 +90,7 @@ END_TEST
 
 START_TEST(metadata_kept_whole_is_still_its_own)
 {
-	json_t *o = obj(POD);
+	json_t *o = fpd_test_json(POD);
 	const char *keep[] = {"metadata", NULL};
 	json_t *t = exec_kept_object(o, keep);
 	ck_assert_ptr_ne(json_object_get(t, "metadata"), json_object_get(o, "metadata"));
@@ -113,7 +106,7 @@ END_TEST
 
 START_TEST(missing_and_mistyped_paths_keep_nothing)
 {
-	json_t *o = obj("{\"spec\":{\"containers\":{\"name\":\"not a list\"},\"a\":\"scalar\"}}");
+	json_t *o = fpd_test_json("{\"spec\":{\"containers\":{\"name\":\"not a list\"},\"a\":\"scalar\"}}");
 	const char *keep[] = {"spec.containers[].name", "spec.a.b", "spec.none", "spec..x", NULL};
 	json_t *t = exec_kept_object(o, keep);
 	expect_json(t, "{}");

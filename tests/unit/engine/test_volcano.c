@@ -9,13 +9,6 @@
 #include <flyteplugd/queue.h>
 #include <string.h>
 
-static json_t *obj(const char *text)
-{
-	json_error_t e;
-	json_t *o = json_loads(text, 0, &e);
-	ck_assert_msg(o != NULL, "bad test JSON: %s", e.text);
-	return o;
-}
 
 static void expect_marked(const json_t *template, const char *where)
 {
@@ -32,7 +25,7 @@ START_TEST(pytorch_group)
 	struct fpd_settings settings = {0};
 	settings.queueing.volcano.enabled = true;
 	settings.queueing.volcano.queue = "research";
-	json_t *o = obj(
+	json_t *o = fpd_test_json(
 	    "{\"apiVersion\": \"kubeflow.org/v1\", \"kind\": \"PyTorchJob\", \"metadata\": "
 	    "{\"name\": "
 	    "\"job-n0-0\", \"namespace\": \"ns\", \"labels\": {\"app.kubernetes.io/managed-by\": "
@@ -52,7 +45,7 @@ START_TEST(pytorch_group)
 	                                 ""),
 	                 "alice");
 	json_t *want =
-	    obj("{\"apiVersion\": \"scheduling.volcano.sh/v1beta1\", \"kind\": \"PodGroup\", "
+	    fpd_test_json("{\"apiVersion\": \"scheduling.volcano.sh/v1beta1\", \"kind\": \"PodGroup\", "
 	        "\"metadata\": {\"name\": \"job-n0-0\", \"namespace\": \"ns\", \"labels\": "
 	        "{\"app.kubernetes.io/managed-by\": \"flyteplugd\"}, \"annotations\": "
 	        "{\"" FPD_ANNOTATION_IDENTITY
@@ -81,7 +74,7 @@ START_TEST(pod_spark_jobset_search)
 	settings.queueing.volcano.enabled = true;
 	settings.queueing.volcano.scheduler_name = "gang";
 	/* A Pod: its own metadata is the template's. */
-	json_t *o = obj("{\"kind\": \"Pod\", \"metadata\": {\"name\": \"job-n0-0\", \"namespace\": "
+	json_t *o = fpd_test_json("{\"kind\": \"Pod\", \"metadata\": {\"name\": \"job-n0-0\", \"namespace\": "
 	                "\"ns\"}, \"spec\": {\"containers\": []}}");
 	static const char *const pod[] = {"spec", NULL};
 	json_t *g = fpd_volcano_group(o, pod, &settings);
@@ -92,7 +85,7 @@ START_TEST(pod_spark_jobset_search)
 	json_decref(g);
 	json_decref(o);
 	/* A SparkPodSpec holds its own schedulerName and annotations. */
-	o = obj("{\"kind\": \"SparkApplication\", \"metadata\": {\"name\": \"job-n0-0\", "
+	o = fpd_test_json("{\"kind\": \"SparkApplication\", \"metadata\": {\"name\": \"job-n0-0\", "
 	        "\"namespace\": \"ns\"}, \"spec\": {\"driver\": {}, \"executor\": {\"instances\": "
 	        "2}}}");
 	static const char *const spark[] = {"spark:spec.driver", "spark:spec.executor",
@@ -108,7 +101,7 @@ START_TEST(pod_spark_jobset_search)
 	json_decref(g);
 	json_decref(o);
 	/* With the Spark operator's own batch scheduler: left to it. */
-	o = obj("{\"kind\": \"SparkApplication\", \"metadata\": {\"name\": \"job-n0-0\", "
+	o = fpd_test_json("{\"kind\": \"SparkApplication\", \"metadata\": {\"name\": \"job-n0-0\", "
 	        "\"namespace\": \"ns\"}, \"spec\": {\"batchScheduler\": \"volcano\", \"driver\": "
 	        "{}}}");
 	ck_assert_ptr_null(fpd_volcano_group(o, spark, &settings));
@@ -125,7 +118,7 @@ START_TEST(pod_spark_jobset_search)
 	static const char *const search[] = {"**", NULL};
 	const char *const *by[] = {jobset, search};
 	for (int i = 0; i < 2; i++) {
-		o = obj(js);
+		o = fpd_test_json(js);
 		g = fpd_volcano_group(o, by[i], &settings);
 		ck_assert_ptr_nonnull(g);
 		json_t *t = fpd_json_get(json_array_get(fpd_json_get(o, "spec.replicatedJobs"), 0),
@@ -136,13 +129,13 @@ START_TEST(pod_spark_jobset_search)
 		json_decref(o);
 	}
 	/* A TrainJob's runtimePatches take no schedulerName: not grouped. */
-	o = obj("{\"kind\": \"TrainJob\", \"metadata\": {\"name\": \"job-n0-0\", \"namespace\": "
+	o = fpd_test_json("{\"kind\": \"TrainJob\", \"metadata\": {\"name\": \"job-n0-0\", \"namespace\": "
 	        "\"ns\"}, \"spec\": {\"containers\": []}}");
 	ck_assert_ptr_null(fpd_volcano_group(o, search, &settings));
 	ck_assert_ptr_null(fpd_json_get(o, "spec.schedulerName"));
 	json_decref(o);
 	/* No pod template at the paths: no group, nothing changed. */
-	o = obj("{\"kind\": \"Thing\", \"metadata\": {\"name\": \"job-n0-0\", \"namespace\": "
+	o = fpd_test_json("{\"kind\": \"Thing\", \"metadata\": {\"name\": \"job-n0-0\", \"namespace\": "
 	        "\"ns\"}, \"spec\": {}}");
 	json_t *before = json_deep_copy(o);
 	ck_assert_ptr_null(fpd_volcano_group(o, jobset, &settings));
@@ -155,7 +148,7 @@ END_TEST
 START_TEST(group_status)
 {
 	struct fpd_phase_info out = {0};
-	json_t *g = obj("{\"metadata\": {\"name\": \"job-n0-0\"}, \"spec\": {\"minMember\": 3}}");
+	json_t *g = fpd_test_json("{\"metadata\": {\"name\": \"job-n0-0\"}, \"spec\": {\"minMember\": 3}}");
 	ck_assert(fpd_volcano_status(g, &out));
 	ck_assert_int_eq(out.phase, FPD_PHASE_WAITING_FOR_RESOURCES);
 	ck_assert_str_eq(
@@ -163,7 +156,7 @@ START_TEST(group_status)
 	    "waiting for Volcano to schedule PodGroup job-n0-0 (Pending, minMember 3)");
 	fpd_phase_info_clear(&out);
 	json_object_set_new(g, "status",
-	                    obj("{\"phase\": \"Inqueue\", \"conditions\": [{\"type\": "
+	                    fpd_test_json("{\"phase\": \"Inqueue\", \"conditions\": [{\"type\": "
 	                        "\"Unschedulable\", \"status\": \"True\", \"message\": \"3/3 "
 	                        "tasks in gang unschedulable\"}]}"));
 	json_object_set_new(json_object_get(g, "spec"), "queue", json_string("q"));

@@ -6,18 +6,11 @@
 #include <flyteplugd/queue.h>
 #include <flyteplugd/settings.h>
 
-static json_t *obj(const char *text)
-{
-	json_error_t e;
-	json_t *o = json_loads(text, 0, &e);
-	ck_assert_msg(o != NULL, "bad test JSON: %s", e.text);
-	return o;
-}
 
 START_TEST(queue_choice)
 {
 	struct fpd_settings settings = {0};
-	settings.queueing.kueue.queues = obj("{\"team-*\": \"team-q\", \"*\": \"\"}");
+	settings.queueing.kueue.queues = fpd_test_json("{\"team-*\": \"team-q\", \"*\": \"\"}");
 	json_t *labels = json_object();
 	Flyteidl__Core__TaskTemplate tmpl = FLYTEIDL__CORE__TASK_TEMPLATE__INIT;
 	Flyteidl__Core__TaskTemplate__ConfigEntry entry =
@@ -30,7 +23,7 @@ START_TEST(queue_choice)
 	task.ref.namespace_ = "team-a";
 	ck_assert_str_eq(fpd_kueue_queue(&task, NULL), "team-q");
 	/* A plugin's own globs come before the daemon's. */
-	json_t *own = obj("{\"team-a\": \"own-q\"}");
+	json_t *own = fpd_test_json("{\"team-a\": \"own-q\"}");
 	ck_assert_str_eq(fpd_kueue_queue(&task, own), "own-q");
 	/* The execution's label before any glob; the task's config before the label. */
 	json_object_set_new(labels, FPD_KUEUE_QUEUE_LABEL, json_string("label-q"));
@@ -52,7 +45,7 @@ START_TEST(apply)
 	struct fpd_task task = {.labels = labels};
 	task.ref.namespace_ = "ns";
 	json_t *job =
-	    obj("{\"kind\": \"PyTorchJob\", \"spec\": {\"runPolicy\": {\"cleanPodPolicy\": "
+	    fpd_test_json("{\"kind\": \"PyTorchJob\", \"spec\": {\"runPolicy\": {\"cleanPodPolicy\": "
 	        "\"None\"}}}");
 	ck_assert_str_eq(fpd_kueue_apply(&task, job, "spec.runPolicy.suspend", NULL), "lq");
 	ck_assert_str_eq(json_string_value(json_object_get(fpd_json_get(job, "metadata.labels"),
@@ -63,7 +56,7 @@ START_TEST(apply)
 	json_decref(job);
 	/* No queue: the object is left alone. */
 	json_object_clear(labels);
-	job = obj("{\"kind\": \"JobSet\", \"spec\": {}}");
+	job = fpd_test_json("{\"kind\": \"JobSet\", \"spec\": {}}");
 	ck_assert_ptr_null(fpd_kueue_apply(&task, job, "spec.suspend", NULL));
 	ck_assert_ptr_null(fpd_json_get(job, "metadata"));
 	ck_assert_ptr_null(fpd_json_get(job, "spec.suspend"));
@@ -76,17 +69,17 @@ START_TEST(object_status)
 {
 	struct fpd_phase_info out = {0};
 	/* Not labelled, or not suspended: the plugin's own mapping. */
-	json_t *o = obj("{\"kind\": \"JobSet\", \"metadata\": {\"generation\": 1}, "
+	json_t *o = fpd_test_json("{\"kind\": \"JobSet\", \"metadata\": {\"generation\": 1}, "
 	                "\"spec\": {\"suspend\": true}}");
 	ck_assert(!fpd_kueue_status(o, "spec.suspend", &out));
 	json_decref(o);
-	o = obj("{\"kind\": \"JobSet\", \"metadata\": {\"generation\": 2, \"labels\": "
+	o = fpd_test_json("{\"kind\": \"JobSet\", \"metadata\": {\"generation\": 2, \"labels\": "
 	        "{\"kueue.x-k8s.io/queue-name\": \"lq\"}}, \"spec\": {\"suspend\": false}}");
 	ck_assert(!fpd_kueue_status(o, "spec.suspend", &out));
 	ck_assert_int_eq(out.phase, FPD_PHASE_UNDEFINED);
 	json_decref(o);
 	/* Suspended as created: waiting, with the operator's word. */
-	o = obj("{\"kind\": \"PyTorchJob\", \"metadata\": {\"generation\": 1, \"labels\": "
+	o = fpd_test_json("{\"kind\": \"PyTorchJob\", \"metadata\": {\"generation\": 1, \"labels\": "
 	        "{\"kueue.x-k8s.io/queue-name\": \"lq\"}}, \"spec\": {\"runPolicy\": {\"suspend\": "
 	        "true}}, \"status\": {\"conditions\": [{\"type\": \"Suspended\", \"status\": "
 	        "\"True\", \"reason\": \"JobSuspended\", \"message\": \"PyTorchJob x is "
@@ -115,7 +108,7 @@ START_TEST(pod_status)
 {
 	struct fpd_phase_info out = {0};
 	json_t *p =
-	    obj("{\"metadata\": {\"labels\": {\"kueue.x-k8s.io/queue-name\": \"lq\"}}, "
+	    fpd_test_json("{\"metadata\": {\"labels\": {\"kueue.x-k8s.io/queue-name\": \"lq\"}}, "
 	        "\"spec\": {\"schedulingGates\": [{\"name\": \"kueue.x-k8s.io/admission\"}]}, "
 	        "\"status\": {\"phase\": \"Pending\"}}");
 	ck_assert(fpd_kueue_pod_status(p, &out));
@@ -126,7 +119,7 @@ START_TEST(pod_status)
 	ck_assert(!fpd_kueue_pod_status(p, &out));
 	/* Stopped by Kueue. */
 	json_object_set_new(fpd_json_get(p, "status"), "conditions",
-	                    obj("[{\"type\": \"TerminationTarget\", \"status\": \"True\", "
+	                    fpd_test_json("[{\"type\": \"TerminationTarget\", \"status\": \"True\", "
 	                        "\"reason\": \"WorkloadEvicted\", \"message\": \"Preempted to "
 	                        "accommodate a workload\"}]"));
 	ck_assert(fpd_kueue_pod_status(p, &out));
@@ -138,7 +131,7 @@ START_TEST(pod_status)
 	fpd_phase_info_clear(&out);
 	json_decref(p);
 	/* Not Kueue's: a gated pod without the label is not waiting on Kueue. */
-	p = obj("{\"spec\": {\"schedulingGates\": [{\"name\": \"kueue.x-k8s.io/admission\"}]}}");
+	p = fpd_test_json("{\"spec\": {\"schedulingGates\": [{\"name\": \"kueue.x-k8s.io/admission\"}]}}");
 	ck_assert(!fpd_kueue_pod_status(p, &out));
 	json_decref(p);
 }
@@ -210,7 +203,7 @@ START_TEST(volcano_min_member)
 	    {"{\"kind\": \"PyTorchJob\", \"spec\": {\"pytorchReplicaSpecs\": {}}}", 1},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		json_t *o = obj(cases[i].object);
+		json_t *o = fpd_test_json(cases[i].object);
 		int64_t got = fpd_volcano_min_member(o, 3);
 		ck_assert_msg(got == cases[i].want, "%s: minMember %lld, want %lld",
 		              cases[i].object, (long long)got, (long long)cases[i].want);
