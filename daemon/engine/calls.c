@@ -395,10 +395,20 @@ static void own_group(struct fpd_engine *e, struct execution *x)
 }
 
 /* Is group the PodGroup of the object of uid obj_uid? Owned by it, or not owned by any object
- * yet and the group x (the entry of that object, or NULL) created or copied its identity. */
+ * yet and the group x (the entry of that object, or NULL) created or copied its identity.
+ * obj_uid "-": the object was never created and flyteplugd has no entry of it (it restarted
+ * while the object waited for quota): a group of the attempt's name that no object owns and
+ * that flyteplugd made (its label and identity annotation) can be of no other object. */
 static bool group_of(const json_t *group, const char *obj_uid, const struct execution *x)
 {
 	const json_t *owners = fpd_json_get(group, "metadata.ownerReferences");
+	if (strcmp(obj_uid, "-") == 0) {
+		const char *by = json_string_value(
+		    json_object_get(fpd_json_get(group, "metadata.labels"), FPD_LABEL_MANAGED_BY));
+		return !json_array_size(owners) && by && !strcmp(by, FPD_MANAGED_BY) &&
+		       json_is_string(json_object_get(fpd_json_get(group, "metadata.annotations"),
+		                                      FPD_ANNOTATION_IDENTITY));
+	}
 	for (size_t i = 0; i < json_array_size(owners); i++)
 		if (!strcmp(fpd_json_str_or(json_array_get(owners, i), "uid", ""), obj_uid))
 			return true;
@@ -921,6 +931,8 @@ void fpd_engine_get(struct fpd_engine *e, const struct fpd_meta *meta, fpd_engin
 		reply_system_failure(c, "CreateLost",
 		                     "flyteplugd restarted before the object for this "
 		                     "attempt could be created; Flyte will retry the task");
+		/* The attempt ends here: the group made for its object goes. */
+		call_delete_group(e, NULL, c->meta.namespace_, c->meta.name, "-");
 	} else {
 		/* Not in the cache: a restart, or created a moment ago by another replica. */
 		struct watched_kind *k = kinds_for(e, plugin);
@@ -1089,6 +1101,9 @@ void fpd_engine_delete(struct fpd_engine *e, const struct fpd_meta *meta, fpd_en
 		if (x && x->state != EXEC_CREATING) {
 			drop_group(e, x);
 			exec_remove(e, x);
+		} else if (!x) {
+			/* Made before a restart that lost the entry. */
+			call_delete_group(e, NULL, c->meta.namespace_, c->meta.name, "-");
 		}
 		reply_ok(c);
 		call_free(e, c);

@@ -312,6 +312,52 @@ def test_foreign_group_fails_create(cluster, volcano_daemon):
     assert PODGROUP.stored(cluster, ns, name)["metadata"]["uid"] == foreign["metadata"]["uid"], d.tail()
 
 
+def pods_quota_of_zero(cluster, ns):
+    """A ResourceQuota that refuses every pod of ns, with the status the quota controller (not
+    running here) would write, which admission enforces."""
+    cluster.must("POST", f"/api/v1/namespaces/{ns}/resourcequotas", {
+        "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "no-pods"},
+        "spec": {"hard": {"pods": "0"}}})
+    cluster.patch_status("", "v1", "resourcequotas", ns, "no-pods",
+                         {"hard": {"pods": "0"}, "used": {"pods": "0"}})
+
+
+@pytest.mark.parametrize("call", ["get", "delete"])
+def test_group_of_a_create_lost_in_a_restart_is_deleted(cluster, volcano_daemon, call):
+    """The PodGroup made for an object that waited for quota when flyteplugd restarted (its
+    resource_meta has no uid, and no entry survives) is deleted by the attempt's next GetTask,
+    which answers CreateLost, or by its DeleteTask. A group of an attempt's name that
+    flyteplugd did not make is left alone in the same case."""
+    d = volcano_daemon
+    ns, other = cluster.new_namespace("vclost"), cluster.new_namespace("vcforeign")
+    pods_quota_of_zero(cluster, ns)
+    name = "vclost-n0-0"
+    meta = create(d, ns, "vclost", flytekit_tasks.python_task())
+    POD.wait_for(d, meta, lambda r: r.phase == PHASE.WAITING_FOR_RESOURCES, "waiting for quota")
+    assert PODGROUP.stored(cluster, ns, name) is not None, d.tail()
+    assert POD.stored(cluster, ns, name) is None, d.tail()
+    foreign_name = "vcforeign-n0-0"
+    foreign = cluster.must("POST", PODGROUP.path(cluster, other), {
+        "apiVersion": "scheduling.volcano.sh/v1beta1", "kind": "PodGroup",
+        "metadata": {"name": foreign_name}, "spec": {"minMember": 1000, "queue": "other"}})
+    refused = create(d, other, "vcforeign", flytekit_tasks.python_task())
+    POD.wait_for(d, refused, lambda r: r.phase == PHASE.FAILED, "the foreign group refused")
+
+    d.kill()
+    d.start()
+    for m in (meta, refused):
+        if call == "get":
+            r = POD.get(d, m)
+            assert r.phase == PHASE.RETRYABLE_FAILED and "restarted before the object" in \
+                r.message, (PHASE.Phase.Name(r.phase), r.message)
+        else:
+            POD.delete(d, m)
+    wait_gone(cluster, PODGROUP, ns, name, d)
+    time.sleep(1)
+    still = PODGROUP.stored(cluster, other, foreign_name)
+    assert still is not None and still["metadata"]["uid"] == foreign["metadata"]["uid"], d.tail()
+
+
 def test_late_delete_spares_new_group(cluster, volcano_daemon):
     """An object deleted outside flyteplugd takes its group along; the attempt created again
     gets a new object and group, which a late DeleteTask with the first object's meta leaves
