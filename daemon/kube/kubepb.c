@@ -35,7 +35,7 @@
 #define PKG_CORE "k8s.io.api.core.v1."
 #define PKG_META "k8s.io.apimachinery.pkg.apis.meta.v1."
 
-enum special { SP_NONE, SP_TIME, SP_MICROTIME, SP_QUANTITY, SP_INTORSTR, SP_RAW, SP_DURATION };
+enum special { SP_NONE, SP_TIME, SP_MICROTIME, SP_QUANTITY, SP_INTORSTR, SP_RAW };
 
 struct mplan;
 
@@ -163,7 +163,6 @@ static enum special special_of(const char *name)
 	} specials[] = {
 	    {PKG_META "Time", SP_TIME},
 	    {PKG_META "MicroTime", SP_MICROTIME},
-	    {PKG_META "Duration", SP_DURATION},
 	    {PKG_META "FieldsV1", SP_RAW},
 	    {"k8s.io.apimachinery.pkg.api.resource.Quantity", SP_QUANTITY},
 	    {"k8s.io.apimachinery.pkg.util.intstr.IntOrString", SP_INTORSTR},
@@ -348,6 +347,8 @@ static const ProtobufCMessageDescriptor *kind_descriptor(const char *kind)
 		const ProtobufCMessageDescriptor *d;
 	} kinds[] = {
 	    {"Pod", &k8s__io__api__core__v1__pod__descriptor},
+	    {"ConfigMap", &k8s__io__api__core__v1__config_map__descriptor},
+	    {"Event", &k8s__io__api__core__v1__event__descriptor},
 	};
 	for (size_t i = 0; i < FPD_ARRAY_LEN(kinds); i++)
 		if (strcmp(kind, kinds[i].kind) == 0)
@@ -481,48 +482,6 @@ static json_t *time_json(int64_t seconds, int32_t nanos, bool micro)
 	return json_string(buf);
 }
 
-/* Go's time.Duration.String(): "1h2m3.5s", "1.5ms", "0s". */
-static json_t *duration_json(int64_t d)
-{
-	char buf[64], *p = buf;
-	uint64_t u = d < 0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d;
-	if (d < 0)
-		*p++ = '-';
-	size_t left = sizeof(buf) - (size_t)(p - buf);
-	if (u == 0) {
-		snprintf(buf, sizeof(buf), "0s");
-	} else if (u < 1000000000ull) {
-		/* below a second: ns, us or ms with a fraction */
-		const char *unit = u < 1000 ? "ns" : u < 1000000 ? "\xc2\xb5s" : "ms";
-		uint64_t scale = u < 1000 ? 1 : u < 1000000 ? 1000 : 1000000;
-		char frac[16] = "";
-		uint64_t f = u % scale;
-		if (f) {
-			int digits = scale == 1000 ? 3 : 6;
-			snprintf(frac, sizeof(frac), ".%0*" PRIu64, digits, f);
-			for (size_t i = strlen(frac); i > 1 && frac[i - 1] == '0'; i--)
-				frac[i - 1] = '\0';
-		}
-		snprintf(p, left, "%" PRIu64 "%s%s", u / scale, frac, unit);
-	} else {
-		uint64_t h = u / 3600000000000ull, m = u / 60000000000ull % 60;
-		uint64_t s = u / 1000000000ull % 60, f = u % 1000000000ull;
-		char frac[16] = "";
-		if (f) {
-			snprintf(frac, sizeof(frac), ".%09" PRIu64, f);
-			for (size_t i = strlen(frac); i > 1 && frac[i - 1] == '0'; i--)
-				frac[i - 1] = '\0';
-		}
-		if (h)
-			snprintf(p, left, "%" PRIu64 "h%" PRIu64 "m%" PRIu64 "%ss", h, m, s, frac);
-		else if (m)
-			snprintf(p, left, "%" PRIu64 "m%" PRIu64 "%ss", m, s, frac);
-		else
-			snprintf(p, left, "%" PRIu64 "%ss", s, frac);
-	}
-	return json_string(buf);
-}
-
 static json_t *bytes_json(const ProtobufCBinaryData *b)
 {
 	char *text = fpd_malloc(FPD_BASE64_LEN(b->len) + 1);
@@ -605,11 +564,6 @@ static int special_json(const struct mplan *m, const ProtobufCMessage *msg, json
 		*out = t->has_seconds || t->has_nanos
 		           ? time_json(t->seconds, t->nanos, m->sp == SP_MICROTIME)
 		           : json_null();
-		return FPD_OK;
-	}
-	case SP_DURATION: {
-		const K8s__Io__Apimachinery__Pkg__Apis__Meta__V1__Duration *d = (const void *)msg;
-		*out = duration_json(d->duration);
 		return FPD_OK;
 	}
 	case SP_QUANTITY: {

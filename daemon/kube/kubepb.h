@@ -16,8 +16,8 @@
  * JSON omits the empty ones marked omitempty. meta.v1.Time and MicroTime become RFC 3339 UTC
  * strings (a zero time null), resource.Quantity its string, intstr.IntOrString a number or a
  * string, runtime.RawExtension and meta.v1.FieldsV1 the JSON they hold, bytes base64, maps
- * objects. Objects: core/v1 only (the informer asks for protobuf for those, see
- * fpd_kubepb_kind_for).
+ * objects. Kinds: Pod, ConfigMap and Event of core/v1 (informers ask for protobuf for pods,
+ * see fpd_kubepb_kind_for).
  */
 #ifndef FPD_KUBE_KUBEPB_H
 #define FPD_KUBE_KUBEPB_H
