@@ -443,7 +443,7 @@ static json_t *string_json(const char *s, size_t n)
 	if (v)
 		return v;
 	struct fpd_buf b;
-	fpd_buf_init(&b, SIZE_MAX);
+	fpd_buf_init(&b, 3 * n + 4); /* each byte at most a 3-byte U+FFFD */
 	for (size_t i = 0; i < n;) {
 		unsigned char c = (unsigned char)s[i];
 		size_t len = c < 0x80         ? 1

@@ -226,9 +226,11 @@ START_TEST(micro_time_and_bytes)
 	mt.nanos = 123456789;
 	ev.eventtime = &mt;
 	ev.reason = "Started";
-	const char *ptrs[] = {"/eventTime", "/reason"};
-	expect_json(decode(&ev.base, "Event", ptrs, 2),
-	            "{\"eventTime\":\"2026-12-06T22:00:00.123456Z\",\"reason\":\"Started\"}");
+	ev.message = "bad \xff\xc3 UTF-8 \xc3\xa9"; /* Go writes U+FFFD for each bad byte */
+	const char *ptrs[] = {"/eventTime", "/reason", "/message"};
+	expect_json(decode(&ev.base, "Event", ptrs, 3),
+	            "{\"eventTime\":\"2026-12-06T22:00:00.123456Z\",\"reason\":\"Started\","
+	            "\"message\":\"bad \\ufffd\\ufffd UTF-8 \\u00e9\"}");
 
 	K8s__Io__Api__Core__V1__ConfigMap cm = K8S__IO__API__CORE__V1__CONFIG_MAP__INIT;
 	K8s__Io__Api__Core__V1__ConfigMap__BinaryDataEntry b =
