@@ -4,8 +4,10 @@
  * A decoder holds two kinds of plans, built once: for each message type reachable from its kind,
  * how each field is written in JSON (struct mplan, shared by everything that converts a subtree
  * whole); and for the kept pointers, which fields of which message the walk descends into
- * (struct kplan, one per node of the pointer set). Unpacking allocates from an arena that is
- * emptied after each object, so an object costs no malloc per field.
+ * (struct kplan, one per node of the pointer set). Each kplan also has a copy of its message's
+ * descriptor that lists only the fields it descends into, so that protobuf-c unpacks those and
+ * passes over the rest as unknown fields (a copy of their bytes, no parsing). Unpacking allocates
+ * from an arena that is emptied after each object, so an object costs no malloc per field.
  */
 #include "kube/kubepb.h"
 
@@ -78,6 +80,12 @@ struct kplan {
 	struct kfield *f;
 	size_t n;
 	bool api_version, kind; /* the root keeps the envelope's apiVersion / kind */
+	/* m's descriptor with only the fields the plan reads, their message types narrowed the
+	 * same way: what the message is unpacked with */
+	ProtobufCMessageDescriptor desc;
+	ProtobufCFieldDescriptor *fields;
+	unsigned *by_name;
+	ProtobufCIntRange *ranges;
 };
 
 struct chunk {
@@ -232,6 +240,9 @@ static void kplan_free(struct kplan *k)
 		kplan_free(k->f[i].plan);
 	}
 	free(k->f);
+	free(k->fields);
+	free(k->by_name);
+	free(k->ranges);
 	free(k);
 }
 
@@ -314,6 +325,78 @@ static int kfield_init(const struct finfo *fi, const struct fpd_kube_prune_node 
 	return rc;
 }
 
+/* The descriptor a message field kept in part is unpacked with; NULL when nothing of it is
+ * read. */
+static const ProtobufCMessageDescriptor *narrowed(const struct kfield *kf)
+{
+	const ProtobufCFieldDescriptor *fd = kf->fi->fd;
+	if (kf->plan)
+		return &kf->plan->desc;
+	if (fd->label != PROTOBUF_C_LABEL_REPEATED)
+		return NULL; /* a special type (a JSON scalar) where the pointers go deeper */
+	if (kf->index || !kf->every.set || kf->every.whole || !kf->every.plan)
+		return fd->descriptor; /* elements kept differently: all of each */
+	return &kf->every.plan->desc;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	const ProtobufCFieldDescriptor *x = a, *y = b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* k->desc: m's descriptor with the fields k reads (an inline member whole). */
+static void narrow(struct kplan *k)
+{
+	const ProtobufCMessageDescriptor *d = k->m->d;
+	k->fields = fpd_calloc(k->n + 1, sizeof(*k->fields));
+	unsigned n = 0;
+	for (size_t i = 0; i < k->n; i++) {
+		const struct kfield *kf = &k->f[i];
+		const ProtobufCFieldDescriptor *fd = kf->via ? kf->via->fd : kf->fi->fd;
+		bool dup = false;
+		for (unsigned j = 0; j < n; j++)
+			dup |= k->fields[j].id == fd->id;
+		if (dup)
+			continue;
+		const void *sub = fd->descriptor; /* all of it */
+		if (!kf->via && !kf->whole && !kf->fi->map) {
+			if (fd->type == PROTOBUF_C_TYPE_MESSAGE)
+				sub = narrowed(kf);
+			else if (fd->label != PROTOBUF_C_LABEL_REPEATED)
+				continue; /* a scalar where the pointers go deeper: not read */
+			if (fd->type == PROTOBUF_C_TYPE_MESSAGE && !sub)
+				continue;
+		}
+		k->fields[n] = *fd;
+		k->fields[n].descriptor = sub;
+		n++;
+	}
+	qsort(k->fields, n, sizeof(*k->fields), by_id);
+	k->by_name = fpd_calloc(n + 1, sizeof(*k->by_name));
+	for (unsigned i = 0; i < n; i++) { /* insertion sort: a handful of names */
+		unsigned j = i;
+		for (; j > 0 && strcmp(k->fields[k->by_name[j - 1]].name, k->fields[i].name) > 0;
+		     j--)
+			k->by_name[j] = k->by_name[j - 1];
+		k->by_name[j] = i;
+	}
+	/* runs of consecutive field numbers, then the end (protobuf-c's lookup table) */
+	k->ranges = fpd_calloc(n + 1, sizeof(*k->ranges));
+	unsigned nr = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (i == 0 || k->fields[i].id != k->fields[i - 1].id + 1)
+			k->ranges[nr++] = (ProtobufCIntRange){(int)k->fields[i].id, i};
+	}
+	k->ranges[nr] = (ProtobufCIntRange){0, n};
+	k->desc = *d;
+	k->desc.n_fields = n;
+	k->desc.fields = k->fields;
+	k->desc.fields_sorted_by_name = k->by_name;
+	k->desc.n_field_ranges = nr;
+	k->desc.field_ranges = k->ranges;
+}
+
 static int kplan_new(const struct mplan *m, const struct fpd_kube_prune_node *node,
                      struct kplan **out, struct fpd_error *err)
 {
@@ -336,6 +419,7 @@ static int kplan_new(const struct mplan *m, const struct fpd_kube_prune_node *no
 		kplan_free(k);
 		return rc;
 	}
+	narrow(k);
 	*out = k;
 	return FPD_OK;
 }
@@ -862,7 +946,7 @@ static int item(struct fpd_kubepb *pb, const void *data, size_t len, json_t **ou
                 struct fpd_error *err)
 {
 	ProtobufCMessage *msg;
-	int rc = unpack(pb, pb->desc, data, len, &msg, err);
+	int rc = unpack(pb, pb->keep ? &pb->keep->desc : pb->desc, data, len, &msg, err);
 	if (!rc)
 		rc = object_json(pb, msg, out, err);
 	return rc;
@@ -903,7 +987,9 @@ static int envelope(struct fpd_kubepb *pb, const void *data, size_t len, enum wa
 		return fpd_error_set(err, FPD_EINVAL, "protobuf: expected a %s, got kind \"%.64s\"",
 		                     want == WANT_STATUS ? "Status" : pb->kind, kind);
 	const ProtobufCMessageDescriptor *d =
-	    is_status ? &k8s__io__apimachinery__pkg__apis__meta__v1__status__descriptor : pb->desc;
+	    is_status  ? &k8s__io__apimachinery__pkg__apis__meta__v1__status__descriptor
+	    : pb->keep ? &pb->keep->desc
+	               : pb->desc;
 	ProtobufCMessage *obj;
 	if ((rc = unpack(pb, d, u->raw.data, u->raw.len, &obj, err)))
 		return rc;
