@@ -543,14 +543,13 @@ static json_t *parse(const struct fpd_kube_prune *p, const char *data, size_t le
 }
 
 /* A list item (obj stolen; NULL: err says why). Nonzero stops the list. */
-static int list_object(struct fpd_kube_informer *inf, json_t *obj, const struct fpd_error *errp)
+static int list_object(struct fpd_kube_informer *inf, json_t *obj, const struct fpd_error *err)
 {
-	const struct fpd_error err = *errp;
 	if (!json_is_object(obj)) {
 		json_decref(obj);
 		inf->list_broken = true;
 		fpd_error_set(&inf->list_err, FPD_EINVAL, "list of %s: invalid item: %s",
-		              inf->o.gvr.resource, obj ? "not an object" : err.text);
+		              inf->o.gvr.resource, obj ? "not an object" : err->text);
 		return 1;
 	}
 	struct fpd_kube_obj *o = make_obj(inf, obj);
@@ -780,15 +779,14 @@ static int watch_fail(struct fpd_kube_informer *inf, int code, const char *what,
 }
 
 /* A watch event (ev stolen; NULL: err says why). Nonzero stops the watch. */
-static int watch_event_json(struct fpd_kube_informer *inf, json_t *ev, const struct fpd_error *errp)
+static int watch_event_json(struct fpd_kube_informer *inf, json_t *ev, const struct fpd_error *err)
 {
-	const struct fpd_error err = *errp;
 	const char *type = json_string_value(json_object_get(ev, "type"));
 	json_t *obj = json_object_get(ev, "object");
 	int rc = 0;
 	if (!type || !json_is_object(obj)) {
 		rc = watch_fail(inf, FPD_EINVAL, "invalid event",
-		                ev ? "no type or object" : err.text);
+		                ev ? "no type or object" : err->text);
 	} else if (strcmp(type, "ERROR") == 0) {
 		struct fpd_kube_status st;
 		fpd_kube_status_from_json(200, obj, &st);
