@@ -613,8 +613,9 @@ static int list_data(void *ud, const char *data, size_t len)
 	return rc;
 }
 
-/* A complete list, paged or streamed (the initial events of a watch), was applied at rv. */
-static void list_complete(struct fpd_kube_informer *inf, const char *rv)
+/* A complete list, paged or streamed (the initial events of a watch), was applied at rv;
+ * enc: how it came. */
+static void list_complete(struct fpd_kube_informer *inf, const char *rv, enum encoding enc)
 {
 	sweep_unlisted(inf);
 	set_rv(inf, rv);
@@ -625,8 +626,9 @@ static void list_complete(struct fpd_kube_informer *inf, const char *rv)
 		fpd_log(FPD_LOG_INFO, LOG, "%s: listed again after: %s", inf->o.gvr.resource,
 		        inf->last_failure);
 	inf->last_failure[0] = '\0';
-	fpd_log(FPD_LOG_DEBUG, LOG, "%s: listed %zu objects at resourceVersion %s",
-	        inf->o.gvr.resource, fpd_kube_store_count(inf->store), inf->rv);
+	fpd_log(FPD_LOG_DEBUG, LOG, "%s: listed %zu objects at resourceVersion %s (%s)",
+	        inf->o.gvr.resource, fpd_kube_store_count(inf->store), inf->rv,
+	        enc == ENC_PROTOBUF ? "protobuf" : "JSON");
 	if (inf->o.on_synced)
 		inf->o.on_synced(inf->o.ud);
 	wake_all_missing(inf);
@@ -634,7 +636,7 @@ static void list_complete(struct fpd_kube_informer *inf, const char *rv)
 
 static void list_finished(struct fpd_kube_informer *inf, const char *rv)
 {
-	list_complete(inf, rv);
+	list_complete(inf, rv, inf->list_enc);
 	do_watch(inf);
 }
 
@@ -814,7 +816,7 @@ static int watch_event_json(struct fpd_kube_informer *inf, json_t *ev, const str
 				inf->initial = false;
 				ev_timer_stop(inf->loop, &inf->initial_timer);
 				inf->stats.watch_lists++;
-				list_complete(inf, rv);
+				list_complete(inf, rv, inf->watch_enc);
 			}
 		} else if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0) {
 			struct fpd_kube_obj *o = make_obj(inf, obj);
