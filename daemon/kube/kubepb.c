@@ -34,7 +34,6 @@
 #define ARENA_CHUNK (64 * 1024)
 #define META_MAX (64 * 1024) /* a list's ListMeta and the envelope's typeMeta */
 
-#define PKG_CORE "k8s.io.api.core.v1."
 #define PKG_META "k8s.io.apimachinery.pkg.apis.meta.v1."
 
 enum special { SP_NONE, SP_TIME, SP_MICROTIME, SP_QUANTITY, SP_INTORSTR, SP_RAW };

@@ -42,8 +42,9 @@ const char *fpd_kubepb_kind_for(const char *group, const char *version, const ch
 
 struct fpd_kubepb;
 
-/* A decoder of core/v1 objects of kind (copied), keeping what node (borrowed for the call; NULL
- * keeps everything) keeps. FPD_EINVAL for a kind this decoder does not know. */
+/* A decoder of core/v1 objects of kind (copied), keeping what node keeps (NULL: everything;
+ * borrowed: the pointer set must outlive the decoder). FPD_EINVAL for a kind this decoder does
+ * not know, or a pointer naming an array index past 1024. */
 int fpd_kubepb_new(const char *kind, const struct fpd_kube_prune_node *node,
                    struct fpd_kubepb **out, struct fpd_error *err);
 void fpd_kubepb_free(struct fpd_kubepb *pb);
