@@ -119,6 +119,13 @@ if [[ ! -s $idl2 ]]; then
 fi
 mkdir -p "$ctx/.cache/flyteidl"
 cp "$idl" "$idl2" "$ctx/.cache/flyteidl/"
+# The Kubernetes API modules' zips, fetched (with Go) and checked against their pins here, so
+# that the image build checks them again and needs neither Go nor the network.
+k8s_version=$(sed -n "s/^VERSION = '\(.*\)'$/\1/p" "$root/proto/k8s/fetch-k8s.py")
+python3 "$root/proto/k8s/fetch-k8s.py" "$cache/k8s-api" "$ctx/.k8s-check" "$ctx/.k8s-stamp" >&2
+rm -rf "$ctx/.k8s-check" "$ctx/.k8s-stamp"
+mkdir -p "$ctx/.cache/k8s-api"
+cp "$cache"/k8s-api/*@"$k8s_version".zip "$ctx/.cache/k8s-api/"
 
 source_hash=$( (cd "$ctx" && tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - .
 	cat "$here/Containerfile"; echo "$pins") | sha)

@@ -104,6 +104,7 @@ static const struct fpd_schema_field kube_fields[] = {
     {"call_connections", FPD_SCHEMA_INT, offsetof(struct fpd_config_kube, call_connections), 1,
      1024},
     {"watch_list", FPD_SCHEMA_BOOL, offsetof(struct fpd_config_kube, watch_list)},
+    {"protobuf", FPD_SCHEMA_BOOL, offsetof(struct fpd_config_kube, protobuf)},
     {"list_page_size", FPD_SCHEMA_INT, offsetof(struct fpd_config_kube, list_page_size), 1,
      100000},
     {NULL},
@@ -428,6 +429,7 @@ void fpd_config_defaults(struct fpd_config *cfg)
 	cfg->kubernetes.call_protocol = FPD_CALLS_HTTP1;
 	cfg->kubernetes.call_connections = 16;
 	cfg->kubernetes.watch_list = true;
+	cfg->kubernetes.protobuf = true;
 	cfg->kubernetes.list_page_size = 500;
 	cfg->namespaces.default_namespace = fpd_strdup("default");
 	cfg->plugins.dir = fpd_strdup("");

@@ -73,6 +73,7 @@ struct fpd_config_kube {
 	int call_protocol;        /* enum fpd_call_protocol: how calls (not watches) are sent */
 	int64_t call_connections; /* HTTP/1.1 connections kept for calls */
 	bool watch_list;          /* informers list by streaming (WatchList) where the server can */
+	bool protobuf;            /* informers read pods in protobuf, not JSON */
 	int64_t list_page_size;   /* items per page of a paged list (no streaming list) */
 };
 

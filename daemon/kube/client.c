@@ -48,6 +48,7 @@ void fpd_kube_client_opts_from_config(const struct fpd_config_kube *cfg,
 	o->watch_timeout_ms = cfg->watch_timeout_ms;
 	o->calls_http1 = cfg->call_protocol == FPD_CALLS_HTTP1;
 	o->no_watch_list = !cfg->watch_list;
+	o->protobuf = cfg->protobuf;
 	o->call_connections = (long)cfg->call_connections;
 }
 

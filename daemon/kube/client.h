@@ -49,6 +49,7 @@ struct fpd_kube_client_opts {
 	const char *user_agent;     /* NULL: "flyteplugd" */
 	bool calls_http1;           /* see fpd_kube_http_opts */
 	bool no_watch_list;         /* informers list in pages, never streamed (informer.h) */
+	bool protobuf;              /* informers read core/v1 pods in protobuf (kubepb.h) */
 	long call_connections;      /* 0: 16 */
 };
 

@@ -704,9 +704,11 @@ int fpd_kube_http_start(struct fpd_kube_http *h, const struct fpd_kube_http_spec
 		h->reqs->prev = req;
 	h->reqs = req;
 	h->stats.active++;
-	start_or_enqueue(req);
+	/* Before the start: libcurl may hand over the first bytes at once, and on_data may ask
+	 * for the answer's Content-Type through the handle. */
 	if (out)
 		*out = req;
+	start_or_enqueue(req);
 	return FPD_OK;
 }
 
@@ -744,4 +746,9 @@ void fpd_kube_http_get_stats(const struct fpd_kube_http *h, struct fpd_kube_http
 		for (const struct fpd_kube_http_req *r = h->queues[i].head; r; r = r->qnext)
 			out->waiting[i]++;
 	}
+}
+
+const char *fpd_kube_http_content_type(const struct fpd_kube_http_req *req)
+{
+	return req->t.content_type;
 }

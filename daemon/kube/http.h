@@ -153,6 +153,10 @@ void fpd_kube_http_free(struct fpd_kube_http *h);
 int fpd_kube_http_start(struct fpd_kube_http *h, const struct fpd_kube_http_spec *spec,
                         struct fpd_kube_http_req **out, struct fpd_error *err);
 
+/* The Content-Type of the answer whose body on_data is being given ("" when it has none);
+ * meant for on_data, which may see a retried attempt's answer after a failed one's. */
+const char *fpd_kube_http_content_type(const struct fpd_kube_http_req *req);
+
 /* Abandons a request: no callback follows. Harmless from inside its own on_data or on_done. */
 void fpd_kube_http_cancel(struct fpd_kube_http *h, struct fpd_kube_http_req *req);
 

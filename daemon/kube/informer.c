@@ -9,6 +9,7 @@
 #include <flyteplugd/mem.h>
 #include "kube/backoff.h"
 #include "kube/http.h"
+#include "kube/kubepb.h"
 #include "kube/prune.h"
 #include "kube/stream.h"
 
@@ -24,6 +25,12 @@
 #define FIELD_MAX (64 * 1024)
 #define WATCH_LIST_IDLE_MS 10000 /* silence before the end bookmark that means "unsupported" */
 #define INITIAL_EVENTS_END "k8s.io/initial-events-end"
+/* As client-go asks: protobuf where the server has it, JSON otherwise (CRDs). */
+#define ACCEPT_LIST FPD_KUBEPB_MEDIA ", application/json"
+#define ACCEPT_WATCH FPD_KUBEPB_MEDIA ";stream=watch, application/json"
+
+/* How an answer's body is encoded: known from its Content-Type when its first bytes arrive. */
+enum encoding { ENC_UNKNOWN, ENC_JSON, ENC_PROTOBUF };
 
 enum step { STEP_LIST, STEP_WATCH };
 
@@ -53,6 +60,9 @@ struct fpd_kube_informer {
 	struct fpd_kube_store *store;
 	/* What to build of a list item and of a watch event; NULL: everything. */
 	struct fpd_kube_prune *item_prune, *event_prune;
+	/* The same in protobuf, for kinds kubepb.h knows; NULL: JSON is asked for. */
+	struct fpd_kubepb *item_pb, *event_pb;
+	char list_kind[64]; /* "PodList" */
 	struct fpd_kube_backoff backoff;
 	ev_timer timer; /* the next step after a backoff */
 	/* The last failure reported at WARN: the same one again (an operator's CRD that stays
@@ -68,6 +78,8 @@ struct fpd_kube_informer {
 
 	/* the list in progress */
 	struct fpd_kube_items items;
+	struct fpd_kubepb_list pb_items;
+	enum encoding list_enc;
 	char *continue_token;
 	char list_rv[RV_MAX]; /* the RV the first page was asked at */
 	bool list_broken;     /* an item could not be used: the list is retried */
@@ -86,6 +98,8 @@ struct fpd_kube_informer {
 
 	/* the watch in progress */
 	struct fpd_kube_lines lines;
+	struct fpd_kubepb_frames frames;
+	enum encoding watch_enc;
 	int64_t watch_start_ms;
 	uint64_t watch_events;
 	bool watch_gone;   /* 410 in the stream */
@@ -528,16 +542,14 @@ static json_t *parse(const struct fpd_kube_prune *p, const char *data, size_t le
 	return v;
 }
 
-static int list_item(void *ud, const char *data, size_t len)
+/* A list item (obj stolen; NULL: err says why). Nonzero stops the list. */
+static int list_object(struct fpd_kube_informer *inf, json_t *obj, const struct fpd_error *err)
 {
-	struct fpd_kube_informer *inf = ud;
-	struct fpd_error err;
-	json_t *obj = parse(inf->item_prune, data, len, &err);
 	if (!json_is_object(obj)) {
 		json_decref(obj);
 		inf->list_broken = true;
 		fpd_error_set(&inf->list_err, FPD_EINVAL, "list of %s: invalid item: %s",
-		              inf->o.gvr.resource, obj ? "not an object" : err.text);
+		              inf->o.gvr.resource, obj ? "not an object" : err->text);
 		return 1;
 	}
 	struct fpd_kube_obj *o = make_obj(inf, obj);
@@ -547,11 +559,53 @@ static int list_item(void *ud, const char *data, size_t len)
 	return 0;
 }
 
+static int list_item(void *ud, const char *data, size_t len)
+{
+	struct fpd_kube_informer *inf = ud;
+	struct fpd_error err;
+	json_t *obj = parse(inf->item_prune, data, len, &err);
+	return list_object(inf, obj, &err);
+}
+
+static int list_item_pb(void *ud, const char *data, size_t len)
+{
+	struct fpd_kube_informer *inf = ud;
+	struct fpd_error err;
+	json_t *obj;
+	fpd_kubepb_item(inf->item_pb, data, len, &obj, &err);
+	return list_object(inf, obj, &err);
+}
+
+static bool is_protobuf(const struct fpd_kube_informer *inf)
+{
+	const char *ct = fpd_kube_http_content_type(inf->req);
+	return strncmp(ct, FPD_KUBEPB_MEDIA, strlen(FPD_KUBEPB_MEDIA)) == 0;
+}
+
+/* An error answer's Status, which comes in protobuf when protobuf was asked for. */
+static void answer_status(struct fpd_kube_informer *inf, const struct fpd_kube_http_result *r,
+                          struct fpd_kube_status *st)
+{
+	json_t *obj = NULL;
+	struct fpd_error err;
+	if (inf->item_pb && r->len >= 4 && memcmp(r->body, "k8s", 4) == 0 &&
+	    fpd_kubepb_status(inf->item_pb, r->body, r->len, &obj, &err) == FPD_OK) {
+		fpd_kube_status_from_json(r->status, obj, st);
+		json_decref(obj);
+		return;
+	}
+	fpd_kube_status_parse(r->status, r->body, r->len, st);
+}
+
 static int list_data(void *ud, const char *data, size_t len)
 {
 	struct fpd_kube_informer *inf = ud;
 	struct fpd_error err;
-	int rc = fpd_kube_items_feed(&inf->items, data, len, list_item, inf, &err);
+	if (inf->list_enc == ENC_UNKNOWN)
+		inf->list_enc = inf->item_pb && is_protobuf(inf) ? ENC_PROTOBUF : ENC_JSON;
+	int rc = inf->list_enc == ENC_PROTOBUF
+	             ? fpd_kubepb_list_feed(&inf->pb_items, data, len, list_item_pb, inf, &err)
+	             : fpd_kube_items_feed(&inf->items, data, len, list_item, inf, &err);
 	if (rc && !inf->list_broken) {
 		inf->list_broken = true;
 		inf->list_err = err;
@@ -559,8 +613,9 @@ static int list_data(void *ud, const char *data, size_t len)
 	return rc;
 }
 
-/* A complete list, paged or streamed (the initial events of a watch), was applied at rv. */
-static void list_complete(struct fpd_kube_informer *inf, const char *rv)
+/* A complete list, paged or streamed (the initial events of a watch), was applied at rv;
+ * enc: how it came. */
+static void list_complete(struct fpd_kube_informer *inf, const char *rv, enum encoding enc)
 {
 	sweep_unlisted(inf);
 	set_rv(inf, rv);
@@ -571,8 +626,9 @@ static void list_complete(struct fpd_kube_informer *inf, const char *rv)
 		fpd_log(FPD_LOG_INFO, LOG, "%s: listed again after: %s", inf->o.gvr.resource,
 		        inf->last_failure);
 	inf->last_failure[0] = '\0';
-	fpd_log(FPD_LOG_DEBUG, LOG, "%s: listed %zu objects at resourceVersion %s",
-	        inf->o.gvr.resource, fpd_kube_store_count(inf->store), inf->rv);
+	fpd_log(FPD_LOG_DEBUG, LOG, "%s: listed %zu objects at resourceVersion %s (%s)",
+	        inf->o.gvr.resource, fpd_kube_store_count(inf->store), inf->rv,
+	        enc == ENC_PROTOBUF ? "protobuf" : "JSON");
 	if (inf->o.on_synced)
 		inf->o.on_synced(inf->o.ud);
 	wake_all_missing(inf);
@@ -580,8 +636,14 @@ static void list_complete(struct fpd_kube_informer *inf, const char *rv)
 
 static void list_finished(struct fpd_kube_informer *inf, const char *rv)
 {
-	list_complete(inf, rv);
+	list_complete(inf, rv, inf->list_enc);
 	do_watch(inf);
+}
+
+static void list_bufs_free(struct fpd_kube_informer *inf)
+{
+	fpd_kube_items_free(&inf->items);
+	fpd_kubepb_list_free(&inf->pb_items);
 }
 
 static void list_done(void *ud, const struct fpd_kube_http_result *r)
@@ -598,7 +660,7 @@ static void list_done(void *ud, const struct fpd_kube_http_result *r)
 		fpd_error_set(&err, r->code, "list of %s: %s", inf->o.gvr.resource, r->err.text);
 	} else if (r->status != 200) {
 		struct fpd_kube_status st;
-		fpd_kube_status_parse(r->status, r->body, r->len, &st);
+		answer_status(inf, r, &st);
 		fpd_error_set(&err, FPD_ERR, "list of %s: %s (HTTP %ld): %s", inf->o.gvr.resource,
 		              st.reason_text, r->status, st.message[0] ? st.message : "no message");
 		/* The RV (or continue token) expired, or the server has not reached it (after an
@@ -612,7 +674,7 @@ static void list_done(void *ud, const struct fpd_kube_http_result *r)
 			inf->rv_unavailable = true;
 			free(inf->continue_token);
 			inf->continue_token = NULL;
-			fpd_kube_items_free(&inf->items);
+			list_bufs_free(inf);
 			fpd_log(FPD_LOG_INFO, LOG, "%s: %s; listing again at the newest version",
 			        inf->o.gvr.resource, err.text);
 			if (!was_unavailable) {
@@ -620,7 +682,9 @@ static void list_done(void *ud, const struct fpd_kube_http_result *r)
 				return;
 			}
 		}
-	} else if (fpd_kube_items_finish(&inf->items, &doc, &err) == FPD_OK) {
+	} else if ((inf->list_enc == ENC_PROTOBUF
+	                ? fpd_kubepb_list_finish(&inf->pb_items, inf->list_kind, &doc, &err)
+	                : fpd_kube_items_finish(&inf->items, &doc, &err)) == FPD_OK) {
 		json_t *meta = json_object_get(doc, "metadata");
 		const char *cont = meta_str(meta, "continue");
 		inf->stats.list_pages++;
@@ -631,7 +695,7 @@ static void list_done(void *ud, const struct fpd_kube_http_result *r)
 		         meta_str(meta, "resourceVersion") ? meta_str(meta, "resourceVersion")
 		                                           : "");
 		json_decref(doc);
-		fpd_kube_items_free(&inf->items);
+		list_bufs_free(inf);
 		if (inf->continue_token) {
 			do_list(inf);
 			return;
@@ -639,7 +703,7 @@ static void list_done(void *ud, const struct fpd_kube_http_result *r)
 		list_finished(inf, rv);
 		return;
 	}
-	fpd_kube_items_free(&inf->items);
+	list_bufs_free(inf);
 	free(inf->continue_token);
 	inf->continue_token = NULL;
 	back_off(inf, STEP_LIST, &err, 0);
@@ -678,6 +742,8 @@ static void do_list(struct fpd_kube_informer *inf)
 	}
 	inf->list_broken = false;
 	fpd_kube_items_init(&inf->items, inf->o.max_object_bytes, 1u << 20);
+	fpd_kubepb_list_init(&inf->pb_items, inf->o.max_object_bytes);
+	inf->list_enc = ENC_UNKNOWN;
 	struct fpd_error err;
 	fpd_error_clear(&err);
 	if (!rc) {
@@ -686,6 +752,7 @@ static void do_list(struct fpd_kube_informer *inf)
 		    .path = b.data,
 		    .stream = true,
 		    .timeout_ms = inf->o.list_timeout_ms,
+		    .accept = inf->item_pb ? ACCEPT_LIST : NULL,
 		    .on_data = list_data,
 		    .on_done = list_done,
 		    .ud = inf,
@@ -698,7 +765,7 @@ static void do_list(struct fpd_kube_informer *inf)
 	}
 	fpd_buf_free(&b);
 	if (rc) {
-		fpd_kube_items_free(&inf->items);
+		list_bufs_free(inf);
 		back_off(inf, STEP_LIST, &err, 0);
 	}
 }
@@ -713,23 +780,15 @@ static int watch_fail(struct fpd_kube_informer *inf, int code, const char *what,
 	return 1;
 }
 
-static int watch_event(void *ud, const char *line, size_t len)
+/* A watch event (ev stolen; NULL: err says why). Nonzero stops the watch. */
+static int watch_event_json(struct fpd_kube_informer *inf, json_t *ev, const struct fpd_error *err)
 {
-	struct fpd_kube_informer *inf = ud;
-	struct fpd_error err;
-	json_t *ev = parse(inf->event_prune, line, len, &err);
 	const char *type = json_string_value(json_object_get(ev, "type"));
-	if (type && strcmp(type, "ERROR") == 0 && inf->event_prune) {
-		/* A Status, not an object of ours: the pruning set does not cover it. */
-		json_decref(ev);
-		ev = parse(NULL, line, len, &err);
-		type = json_string_value(json_object_get(ev, "type"));
-	}
 	json_t *obj = json_object_get(ev, "object");
 	int rc = 0;
 	if (!type || !json_is_object(obj)) {
 		rc = watch_fail(inf, FPD_EINVAL, "invalid event",
-		                ev ? "no type or object" : err.text);
+		                ev ? "no type or object" : err->text);
 	} else if (strcmp(type, "ERROR") == 0) {
 		struct fpd_kube_status st;
 		fpd_kube_status_from_json(200, obj, &st);
@@ -757,7 +816,7 @@ static int watch_event(void *ud, const char *line, size_t len)
 				inf->initial = false;
 				ev_timer_stop(inf->loop, &inf->initial_timer);
 				inf->stats.watch_lists++;
-				list_complete(inf, rv);
+				list_complete(inf, rv, inf->watch_enc);
 			}
 		} else if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0) {
 			struct fpd_kube_obj *o = make_obj(inf, obj);
@@ -779,11 +838,44 @@ static int watch_event(void *ud, const char *line, size_t len)
 	return rc;
 }
 
+static int watch_event(void *ud, const char *line, size_t len)
+{
+	struct fpd_kube_informer *inf = ud;
+	struct fpd_error err;
+	json_t *ev = parse(inf->event_prune, line, len, &err);
+	const char *type = json_string_value(json_object_get(ev, "type"));
+	if (type && strcmp(type, "ERROR") == 0 && inf->event_prune) {
+		/* A Status, not an object of ours: the pruning set does not cover it. */
+		json_decref(ev);
+		ev = parse(NULL, line, len, &err);
+	}
+	return watch_event_json(inf, ev, &err);
+}
+
+static int watch_frame(void *ud, const char *data, size_t len)
+{
+	struct fpd_kube_informer *inf = ud;
+	struct fpd_error err;
+	json_t *ev;
+	fpd_kubepb_event(inf->event_pb, data, len, &ev, &err);
+	return watch_event_json(inf, ev, &err);
+}
+
+static void watch_bufs_free(struct fpd_kube_informer *inf)
+{
+	fpd_kube_lines_free(&inf->lines);
+	fpd_kubepb_frames_free(&inf->frames);
+}
+
 static int watch_data(void *ud, const char *data, size_t len)
 {
 	struct fpd_kube_informer *inf = ud;
 	struct fpd_error err;
-	int rc = fpd_kube_lines_feed(&inf->lines, data, len, watch_event, inf, &err);
+	if (inf->watch_enc == ENC_UNKNOWN)
+		inf->watch_enc = inf->event_pb && is_protobuf(inf) ? ENC_PROTOBUF : ENC_JSON;
+	int rc = inf->watch_enc == ENC_PROTOBUF
+	             ? fpd_kubepb_frames_feed(&inf->frames, data, len, watch_frame, inf, &err)
+	             : fpd_kube_lines_feed(&inf->lines, data, len, watch_event, inf, &err);
 	if (rc && !inf->watch_gone && !inf->watch_broken)
 		watch_fail(inf, rc, "stream", err.text);
 	return rc;
@@ -824,7 +916,7 @@ static void initial_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (inf->req)
 		fpd_kube_http_cancel(inf->http, inf->req);
 	inf->req = NULL;
-	fpd_kube_lines_free(&inf->lines);
+	watch_bufs_free(inf);
 	char why[96];
 	snprintf(why, sizeof(why), "no end-of-list bookmark after %lld ms without events",
 	         (long long)inf->watch_list_idle_ms);
@@ -835,7 +927,7 @@ static void watch_done(void *ud, const struct fpd_kube_http_result *r)
 {
 	struct fpd_kube_informer *inf = ud;
 	inf->req = NULL;
-	fpd_kube_lines_free(&inf->lines);
+	watch_bufs_free(inf);
 	int64_t lasted = fpd_clock_mono_ms() - inf->watch_start_ms;
 	struct fpd_error err;
 	fpd_error_clear(&err);
@@ -848,7 +940,7 @@ static void watch_done(void *ud, const struct fpd_kube_http_result *r)
 
 	if (initial && r->code == FPD_OK && refuses_watch_list(r->status)) {
 		struct fpd_kube_status st;
-		fpd_kube_status_parse(r->status, r->body, r->len, &st);
+		answer_status(inf, r, &st);
 		char why[FPD_ERROR_TEXT + 32];
 		snprintf(why, sizeof(why), "HTTP %ld: %.*s", r->status, FPD_ERROR_TEXT - 1,
 		         st.message[0] ? st.message : st.reason_text);
@@ -894,7 +986,7 @@ static void watch_done(void *ud, const struct fpd_kube_http_result *r)
 		return;
 	}
 	struct fpd_kube_status st;
-	fpd_kube_status_parse(r->status, r->body, r->len, &st);
+	answer_status(inf, r, &st);
 	fpd_error_set(&err, FPD_ERR, "%s of %s: %s (HTTP %ld): %s", what, inf->o.gvr.resource,
 	              st.reason_text, r->status, st.message[0] ? st.message : "no message");
 	if (fpd_kube_status_is_gone(&st)) {
@@ -946,6 +1038,8 @@ static void start_watch(struct fpd_kube_informer *inf, bool initial)
 	if (!rc)
 		rc = fpd_kube_query(&b, "timeoutSeconds", timeout);
 	fpd_kube_lines_init(&inf->lines, inf->o.max_object_bytes);
+	fpd_kubepb_frames_init(&inf->frames, inf->o.max_object_bytes);
+	inf->watch_enc = ENC_UNKNOWN;
 	inf->watch_start_ms = fpd_clock_mono_ms();
 	inf->watch_events = 0;
 	inf->watch_gone = inf->watch_broken = false;
@@ -961,6 +1055,7 @@ static void start_watch(struct fpd_kube_informer *inf, bool initial)
 		    .no_retry = true,
 		    .timeout_ms = timeout_s * 1000 + WATCH_MARGIN_MS,
 		    .max_response = 1u << 20, /* error bodies only: events are streamed */
+		    .accept = inf->event_pb ? ACCEPT_WATCH : NULL,
 		    .on_data = watch_data,
 		    .on_done = watch_done,
 		    .ud = inf,
@@ -973,7 +1068,7 @@ static void start_watch(struct fpd_kube_informer *inf, bool initial)
 	}
 	fpd_buf_free(&b);
 	if (rc) {
-		fpd_kube_lines_free(&inf->lines);
+		watch_bufs_free(inf);
 		back_off(inf, initial ? STEP_LIST : STEP_WATCH, &err, 0);
 		return;
 	}
@@ -1026,6 +1121,31 @@ static struct fpd_kube_prune *prune_set(const struct fpd_kube_informer *inf, con
 	return p;
 }
 
+/* Decoders of the kind's protobuf with the same pointers as the JSON pruning sets, when the
+ * client reads in protobuf and kubepb.h knows the kind; JSON otherwise. */
+static void protobuf_setup(struct fpd_kube_informer *inf, const struct fpd_kube_client *c)
+{
+	const char *kind =
+	    fpd_kubepb_kind_for(inf->o.gvr.group, inf->o.gvr.version, inf->o.gvr.resource);
+	if (!kind || !fpd_kube_client_opts(c)->protobuf)
+		return;
+	const struct fpd_kube_prune_node *item = NULL, *event = NULL;
+	if (inf->item_prune)
+		item = fpd_kube_prune_root(inf->item_prune);
+	if (inf->event_prune)
+		event = fpd_kube_prune_child(fpd_kube_prune_root(inf->event_prune), "object", 6);
+	struct fpd_error err;
+	if (fpd_kubepb_new(kind, item, &inf->item_pb, &err) ||
+	    fpd_kubepb_new(kind, event, &inf->event_pb, &err)) {
+		fpd_log(FPD_LOG_WARN, LOG, "%s: reading JSON, not protobuf: %s",
+		        inf->o.gvr.resource, err.text);
+		fpd_kubepb_free(inf->item_pb);
+		inf->item_pb = NULL;
+		return;
+	}
+	snprintf(inf->list_kind, sizeof(inf->list_kind), "%sList", kind);
+}
+
 int fpd_kube_informer_new(struct fpd_kube_client *c, const struct fpd_kube_informer_opts *opts,
                           struct fpd_kube_informer **out, struct fpd_error *err)
 {
@@ -1070,6 +1190,7 @@ int fpd_kube_informer_new(struct fpd_kube_client *c, const struct fpd_kube_infor
 		inf->o.max_object_bytes = 16u << 20;
 	inf->item_prune = prune_set(inf, "");
 	inf->event_prune = prune_set(inf, "/object");
+	protobuf_setup(inf, c);
 	/* The caller's keep strings are not ours; they were only needed for the sets. */
 	inf->o.keep = NULL;
 	inf->o.nkeep = 0;
@@ -1112,9 +1233,11 @@ void fpd_kube_informer_free(struct fpd_kube_informer *inf)
 		}
 	}
 	fpd_map_free(&inf->waiters);
-	fpd_kube_items_free(&inf->items);
-	fpd_kube_lines_free(&inf->lines);
+	list_bufs_free(inf);
+	watch_bufs_free(inf);
 	free(inf->continue_token);
+	fpd_kubepb_free(inf->item_pb);
+	fpd_kubepb_free(inf->event_pb);
 	fpd_kube_store_free(inf->store);
 	fpd_kube_prune_free(inf->item_prune);
 	fpd_kube_prune_free(inf->event_prune);

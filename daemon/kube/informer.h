@@ -33,7 +33,10 @@
  * namespace, name, uid, resourceVersion and the fields the owner declared (JSON Pointers,
  * optionally rewritten by a callback), stored compactly (store.h). List responses and watch
  * streams are parsed incrementally (stream.h), one object at a time, and each object is parsed
- * pruned to what the projection reads (prune.h).
+ * pruned to what the projection reads (prune.h). Pods are asked for in Kubernetes' protobuf
+ * encoding when the client's opts.protobuf is set, as client-go asks (JSON accepted too, and
+ * read when the answer's Content-Type says so): the same pruning, from protobuf (kubepb.h),
+ * costs the API server and the informer less than JSON does.
  *
  * Callbacks run from the loop (from inside libcurl's write callback for watch events): they may
  * start requests, but must not free the informer or the client.

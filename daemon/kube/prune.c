@@ -114,6 +114,49 @@ int fpd_kube_prune_add(struct fpd_kube_prune *p, const char *ptr, struct fpd_err
 	return FPD_OK;
 }
 
+/* ---- walking ---- */
+
+struct fpd_kube_prune_node {
+	struct node n;
+};
+
+const struct fpd_kube_prune_node *fpd_kube_prune_root(const struct fpd_kube_prune *p)
+{
+	return (const struct fpd_kube_prune_node *)&p->root;
+}
+
+const struct fpd_kube_prune_node *fpd_kube_prune_child(const struct fpd_kube_prune_node *n,
+                                                       const char *token, size_t len)
+{
+	return (const struct fpd_kube_prune_node *)kid(&n->n, token, len);
+}
+
+size_t fpd_kube_prune_nchildren(const struct fpd_kube_prune_node *n)
+{
+	return n->n.nkids;
+}
+
+const struct fpd_kube_prune_node *fpd_kube_prune_child_at(const struct fpd_kube_prune_node *n,
+                                                          size_t i)
+{
+	return (const struct fpd_kube_prune_node *)n->n.kids[i];
+}
+
+const char *fpd_kube_prune_token(const struct fpd_kube_prune_node *n)
+{
+	return n->n.token ? n->n.token : "";
+}
+
+bool fpd_kube_prune_whole(const struct fpd_kube_prune_node *n)
+{
+	return n->n.whole;
+}
+
+long fpd_kube_prune_max_index(const struct fpd_kube_prune_node *n)
+{
+	return n->n.max_index;
+}
+
 /* ---- scanning ---- */
 
 struct scan {

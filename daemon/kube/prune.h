@@ -16,6 +16,7 @@
 #include <flyteplugd/error.h>
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct fpd_kube_prune;
@@ -33,5 +34,21 @@ int fpd_kube_prune_add(struct fpd_kube_prune *p, const char *pointer, struct fpd
  * with the byte offset for malformed input. */
 int fpd_kube_prune_parse(const struct fpd_kube_prune *p, const char *text, size_t len, json_t **out,
                          struct fpd_error *err);
+
+/* Read-only walk of the set, for decoders of other encodings that must keep the same paths
+ * (kubepb.c). Nodes are borrowed from the set. */
+struct fpd_kube_prune_node;
+const struct fpd_kube_prune_node *fpd_kube_prune_root(const struct fpd_kube_prune *p);
+/* The child for one (unescaped) reference token, or NULL. */
+const struct fpd_kube_prune_node *fpd_kube_prune_child(const struct fpd_kube_prune_node *n,
+                                                       const char *token, size_t len);
+size_t fpd_kube_prune_nchildren(const struct fpd_kube_prune_node *n);
+const struct fpd_kube_prune_node *fpd_kube_prune_child_at(const struct fpd_kube_prune_node *n,
+                                                          size_t i);
+const char *fpd_kube_prune_token(const struct fpd_kube_prune_node *n);
+/* True if a pointer ends at n: its value is kept whole. */
+bool fpd_kube_prune_whole(const struct fpd_kube_prune_node *n);
+/* The largest array index among n's children, -1 when none is numeric. */
+long fpd_kube_prune_max_index(const struct fpd_kube_prune_node *n);
 
 #endif

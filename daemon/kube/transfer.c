@@ -25,8 +25,12 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
 	if (t->cancelled)
 		return 0; /* stop reading for an owner who is gone */
 	*t->bytes_in += n;
-	if (!t->status)
+	if (!t->status) {
 		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
+		const char *ct = NULL;
+		curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ct);
+		snprintf(t->content_type, sizeof(t->content_type), "%s", ct ? ct : "");
+	}
 	if (t->stream && t->on_data && t->status >= 200 && t->status < 300) {
 		if (t->on_data(t->ud, data, n) || t->cancelled) {
 			t->aborted = true;
@@ -161,6 +165,7 @@ void fpd_kube_transfer_begin(struct fpd_kube_transfer *t, CURL *e,
 	t->easy = e;
 	t->errbuf[0] = '\0';
 	t->status = 0;
+	t->content_type[0] = '\0';
 	t->http_version = 0;
 	t->retry_after_ms = -1;
 	t->apf = false;

@@ -37,6 +37,7 @@ struct fpd_kube_transfer {
 	char errbuf[CURL_ERROR_SIZE];
 	struct fpd_buf body; /* the buffered answer; its maximum bounds it */
 	long status;
+	char content_type[128]; /* of the answer being read; "" until its body starts or none */
 	long http_version;
 	int64_t retry_after_ms; /* -1: none in the last answer */
 	bool apf;       /* the last answer came through API Priority and Fairness (a flow schema) */

@@ -23,6 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cluster import Cluster, free_port  # noqa: E402
 
 BIN = os.environ.get("FPD_BIN", str(ROOT / "build" / "daemon" / "flyteplugd"))
+# Informers read pods in protobuf (the default); FPD_E2E_JSON=1 runs the same tests in JSON.
+KUBE_EXTRA = "protobuf: false, " if os.environ.get("FPD_E2E_JSON") == "1" else ""
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +53,8 @@ class Daemon:
             f"grpc: {{listen: \"127.0.0.1:{self.port}\", drain_timeout: 2s}}\n"
             + (f"admin: {{listen: \"127.0.0.1:{self.admin_port}\"}}\n" if admin
                else "admin: {enabled: false}\n") +
-            f"kubernetes: {{kubeconfig: \"{cluster.kubeconfig}\", qps: 1000, burst: 1000}}\n"
+            f"kubernetes: {{kubeconfig: \"{cluster.kubeconfig}\", {KUBE_EXTRA}qps: 1000, "
+            f"burst: 1000}}\n"
             f"engine:\n  signing_key_file: \"{self.key}\"\n{engine_yaml}"
             # One daemon per test sweeps as the only replica; test_replicas.py campaigns.
             + ("" if "leader_election:" in extra_yaml else "leader_election: {enabled: false}\n")

@@ -85,11 +85,18 @@ void e2e_admin_creds(struct fpd_kube_creds *c)
 	ck_assert_msg(rc == FPD_OK, "kubeconfig: %s", err.text);
 }
 
+bool e2e_protobuf(void)
+{
+	const char *json = getenv("FPD_E2E_JSON");
+	return !json || strcmp(json, "1") != 0;
+}
+
 struct fpd_kube_client *e2e_client(struct ev_loop *loop, const struct fpd_kube_client_opts *opts)
 {
 	struct fpd_kube_creds creds;
 	e2e_admin_creds(&creds);
-	struct fpd_kube_client_opts def = {.qps = 500, .burst = 1000, .request_timeout_ms = 30000};
+	struct fpd_kube_client_opts def = {
+	    .qps = 500, .burst = 1000, .request_timeout_ms = 30000, .protobuf = e2e_protobuf()};
 	struct fpd_kube_client *c;
 	struct fpd_error err;
 	int rc = fpd_kube_client_new(loop, &creds, opts ? opts : &def, &c, &err);

@@ -23,6 +23,10 @@ void e2e_cluster(const char *verb);
 /* Admin credentials from the fixture's KUBECONFIG (new; fpd_kube_creds_free). */
 void e2e_admin_creds(struct fpd_kube_creds *c);
 
+/* Whether informers read pods in protobuf, as the daemon's do by default: yes unless
+ * FPD_E2E_JSON=1, which runs the same tests in JSON. */
+bool e2e_protobuf(void);
+
 /* A client with the admin credentials; opts may be NULL (generous limits for tests). */
 struct fpd_kube_client *e2e_client(struct ev_loop *loop, const struct fpd_kube_client_opts *opts);
 

@@ -142,7 +142,8 @@ static bool cache_is(void *ud)
 static void setup(void)
 {
 	loop = ev_default_loop(0);
-	struct fpd_kube_client_opts o = {.qps = 1000, .burst = 1000, .request_timeout_ms = 60000};
+	struct fpd_kube_client_opts o = {
+	    .qps = 1000, .burst = 1000, .request_timeout_ms = 60000, .protobuf = e2e_protobuf()};
 	admin = e2e_client(loop, &o);
 	ns = e2e_namespace(loop, admin, "kube-informer");
 }

@@ -261,7 +261,8 @@ static void setup(void)
 {
 	iloop = ev_default_loop(0);
 	tloop = ev_loop_new(EVFLAG_AUTO);
-	struct fpd_kube_client_opts o = {.qps = 1000, .burst = 1000, .request_timeout_ms = 30000};
+	struct fpd_kube_client_opts o = {
+	    .qps = 1000, .burst = 1000, .request_timeout_ms = 30000, .protobuf = e2e_protobuf()};
 	ic = e2e_client(iloop, &o);
 	tc = e2e_client(tloop, &o);
 	ns = e2e_namespace(tloop, tc, "kube-resilience");

@@ -363,7 +363,8 @@ static struct fpd_kube_client *own_cluster(const char *options)
 	ck_assert_msg(fpd_kube_creds_from_kubeconfig(kubeconfig, NULL, &creds, &err) == FPD_OK,
 	              "%s", err.text);
 	struct fpd_kube_client *c;
-	struct fpd_kube_client_opts ao = {.qps = 500, .burst = 1000, .request_timeout_ms = 30000};
+	struct fpd_kube_client_opts ao = {
+	    .qps = 500, .burst = 1000, .request_timeout_ms = 30000, .protobuf = e2e_protobuf()};
 	ck_assert_int_eq(fpd_kube_client_new(loop, &creds, &ao, &c, &err), FPD_OK);
 	fpd_kube_creds_free(&creds);
 	return c;

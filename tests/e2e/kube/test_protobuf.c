@@ -1,0 +1,639 @@
+/* Pods read in Kubernetes' protobuf give the same pruned JSON as the same pods read in JSON, for
+ * the engine's keep set and whole: single objects, list pages split at every byte, watch frames,
+ * and informers (streaming list, paged list, watch) with protobuf on and off. Pods in many states,
+ * their statuses written as a kubelet would, all from the real API server. */
+#include "e2e.h"
+
+#include <flyteplugd/mem.h>
+#include "kube/http.h"
+#include "kube/kubepb.h"
+#include "kube/prune.h"
+#include "kube/stream.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static struct ev_loop *loop;
+static struct fpd_kube_client *admin;
+static char *ns;
+
+/* What the engine keeps of a pod (exec.c exec_kept_always, the pod plugin's keep,
+ * exec_related_pod_keep) and what an informer always adds. */
+static const char *const engine_keep[] = {
+    "/apiVersion",
+    "/kind",
+    "/metadata/name",
+    "/metadata/namespace",
+    "/metadata/uid",
+    "/metadata/resourceVersion",
+    "/metadata/labels",
+    "/metadata/annotations",
+    "/metadata/creationTimestamp",
+    "/metadata/deletionTimestamp",
+    "/metadata/finalizers",
+    "/metadata/ownerReferences",
+    "/status",
+    "/spec/containers/*/name",
+    "/spec/initContainers/*/name",
+    "/spec/hostname",
+    "/spec/nodeName",
+    "/spec/schedulingGates",
+    "/metadata/labels/flyteplugd.flyte.org~1owner",
+};
+
+/* Pointers that reach into arrays by index, maps by key and scalars too deep. */
+static const char *const odd_keep[] = {
+    "/metadata/name",
+    "/metadata/annotations/flyteplugd.flyte.org~1note",
+    "/spec/containers/1/image",
+    "/spec/containers/0/ports/0/containerPort",
+    "/status/containerStatuses/*/state/terminated/exitCode",
+    "/status/phase/deeper",
+    "/spec/volumes/*/emptyDir",
+    "/spec/volumes/*/configMap/name",
+    "/spec/containers/*/livenessProbe/httpGet/port",
+    "/spec/containers/*/resources/limits/memory",
+};
+
+static const char *const whole_keep[] = {""};
+
+static struct fpd_kube_prune *prune_of(const char *const *ptrs, size_t n)
+{
+	struct fpd_kube_prune *p = fpd_kube_prune_new();
+	struct fpd_error err;
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(fpd_kube_prune_add(p, ptrs[i], &err) == FPD_OK, "%s", err.text);
+	return p;
+}
+
+/* ---- raw GETs ---- */
+
+struct raw {
+	bool done;
+	long status;
+	char ct[128];
+	struct fpd_buf body;
+	struct fpd_kube_http_req *req;
+};
+
+static int raw_data(void *ud, const char *data, size_t len)
+{
+	struct raw *r = ud;
+	if (!r->ct[0])
+		snprintf(r->ct, sizeof(r->ct), "%s", fpd_kube_http_content_type(r->req));
+	return fpd_buf_append(&r->body, data, len);
+}
+
+static void raw_done(void *ud, const struct fpd_kube_http_result *res)
+{
+	struct raw *r = ud;
+	r->status = res->code == FPD_OK ? res->status : -1;
+	r->done = true;
+}
+
+/* GET path with accept; the body in r->body (the caller frees it). */
+static void raw_get(const char *path, const char *accept, struct raw *r)
+{
+	memset(r, 0, sizeof(*r));
+	fpd_buf_init(&r->body, 256u << 20);
+	struct fpd_kube_http_spec spec = {
+	    .method = "GET",
+	    .path = path,
+	    .stream = true,
+	    .unlimited = true,
+	    .accept = accept,
+	    .on_data = raw_data,
+	    .on_done = raw_done,
+	    .ud = r,
+	};
+	struct fpd_error err;
+	ck_assert_msg(fpd_kube_http_start(fpd_kube_client_http(admin), &spec, &r->req, &err) ==
+	                  FPD_OK,
+	              "%s", err.text);
+	e2e_wait(loop, &r->done, 60, path);
+	ck_assert_msg(r->status == 200, "GET %s: HTTP %ld", path, r->status);
+}
+
+/* Writes bytes as a fuzzing seed when FPD_KUBEPB_SEEDS names a directory. */
+static void seed(const char *name, const void *data, size_t len)
+{
+	const char *dir = getenv("FPD_KUBEPB_SEEDS");
+	if (!dir)
+		return;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	fwrite(data, 1, len, f);
+	fclose(f);
+}
+
+/* ---- pods ---- */
+
+static void create(const char *json)
+{
+	json_error_t jerr;
+	json_t *pod = json_loads(json, 0, &jerr);
+	ck_assert_msg(pod != NULL, "%s: %s", jerr.text, json);
+	struct fpd_kube_ref ref = {&e2e_pods, ns, NULL, NULL};
+	struct e2e_call call = {0};
+	E2E_CALL(loop, &call, fpd_kube_create(admin, &ref, pod, NULL, e2e_done, &call, &e2e_err));
+	E2E_OK(&call);
+	e2e_call_reset(&call);
+	json_decref(pod);
+}
+
+/* Merge-patches the status subresource, as a kubelet writes it. */
+static void set_status(const char *name, const char *json)
+{
+	json_error_t jerr;
+	json_t *patch = json_loads(json, 0, &jerr);
+	ck_assert_msg(patch != NULL, "%s: %s", jerr.text, json);
+	struct fpd_kube_ref ref = {&e2e_pods, ns, name, "status"};
+	struct e2e_call call = {0};
+	E2E_CALL(loop, &call,
+	         fpd_kube_patch(admin, &ref, FPD_KUBE_PATCH_MERGE, patch, NULL, e2e_done, &call,
+	                        &e2e_err));
+	E2E_OK(&call);
+	e2e_call_reset(&call);
+	json_decref(patch);
+}
+
+static void delete_pod(const char *name)
+{
+	struct fpd_kube_ref ref = {&e2e_pods, ns, name, NULL};
+	struct e2e_call call = {0};
+	E2E_CALL(loop, &call, fpd_kube_delete(admin, &ref, NULL, e2e_done, &call, &e2e_err));
+	E2E_OK(&call);
+	e2e_call_reset(&call);
+}
+
+#define SPEC1 "\"spec\":{\"containers\":[{\"name\":\"main\",\"image\":\"busybox\"}]}"
+
+static void make_pods(void)
+{
+	/* pending, with unicode, escapes and odd characters in labels and annotations */
+	create("{\"metadata\":{\"name\":\"pending\",\"labels\":{\"flyteplugd.flyte.org/owner\":"
+	       "\"o-1\",\"app\":\"x\"},\"annotations\":{\"flyteplugd.flyte.org/note\":"
+	       "\"h\\u00e9llo \\\"quoted\\\" \\\\ back\\nnew\\tline \\u2713 \\ud83d\\ude00 <&>\","
+	       "\"empty\":\"\"}}," SPEC1 "}");
+	/* running: init containers done, two containers, ports, probes with both kinds of port,
+	 * resources, volumes, a scheduling gate removed */
+	create(
+	    "{\"metadata\":{\"name\":\"running\",\"generateName\":\"run-\"},\"spec\":{"
+	    "\"hostname\":\"h1\",\"nodeName\":\"n1\",\"initContainers\":[{\"name\":\"init\","
+	    "\"image\":\"busybox\"}],"
+	    "\"containers\":[{\"name\":\"main\",\"image\":\"busybox:1\",\"ports\":[{"
+	    "\"containerPort\":8080,\"name\":\"http\"}],\"livenessProbe\":{\"httpGet\":{"
+	    "\"port\":\"http\",\"path\":\"/\"},\"periodSeconds\":7},\"readinessProbe\":{"
+	    "\"httpGet\":{\"port\":8080}},\"resources\":{\"limits\":{\"memory\":\"1Gi\","
+	    "\"cpu\":\"500m\"},\"requests\":{\"cpu\":\"0.25\"}},\"env\":[{\"name\":\"A\","
+	    "\"value\":\"\"}]},{\"name\":\"side\",\"image\":\"nginx\"}],\"volumes\":[{\"name\":"
+	    "\"v\",\"emptyDir\":{\"sizeLimit\":\"1Mi\"}},{\"name\":\"cm\",\"configMap\":{\"name\":"
+	    "\"c\",\"optional\":false}}],\"activeDeadlineSeconds\":600,"
+	    "\"terminationGracePeriodSeconds\":0}}");
+	set_status(
+	    "running",
+	    "{\"status\":{\"phase\":\"Running\",\"hostIP\":\"10.0.0.1\",\"podIP\":\"10.1.0.5\","
+	    "\"podIPs\":[{\"ip\":\"10.1.0.5\"}],\"startTime\":\"2026-01-02T03:04:05Z\","
+	    "\"qosClass\":\"Burstable\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\","
+	    "\"lastProbeTime\":null,\"lastTransitionTime\":\"2026-01-02T03:04:09Z\"},{\"type\":"
+	    "\"PodScheduled\",\"status\":\"True\",\"lastTransitionTime\":"
+	    "\"2026-01-02T03:04:05Z\",\"reason\":\"\",\"message\":\"\"}],"
+	    "\"initContainerStatuses\":[{\"name\":\"init\",\"ready\":true,\"restartCount\":0,"
+	    "\"image\":\"busybox\",\"imageID\":\"docker.io/busybox@sha256:ab\",\"containerID\":"
+	    "\"containerd://1\",\"state\":{\"terminated\":{\"exitCode\":0,\"reason\":"
+	    "\"Completed\",\"startedAt\":\"2026-01-02T03:04:06Z\",\"finishedAt\":"
+	    "\"2026-01-02T03:04:07Z\",\"containerID\":\"containerd://1\"}},\"lastState\":{}}],"
+	    "\"containerStatuses\":[{\"name\":\"main\",\"ready\":true,\"started\":true,"
+	    "\"restartCount\":2,\"image\":\"busybox:1\",\"imageID\":\"\",\"state\":{"
+	    "\"running\":{\"startedAt\":\"2026-01-02T03:04:08Z\"}},\"lastState\":{"
+	    "\"terminated\":{\"exitCode\":137,\"signal\":9,\"reason\":\"OOMKilled\","
+	    "\"message\":\"out of memory: \\u00fc\",\"startedAt\":null,\"finishedAt\":"
+	    "\"2026-01-02T03:04:07Z\"}},\"allocatedResources\":{\"cpu\":\"250m\"},"
+	    "\"resources\":{\"limits\":{\"memory\":\"1Gi\"}}},{\"name\":\"side\","
+	    "\"ready\":false,\"started\":false,\"restartCount\":0,\"image\":\"nginx\","
+	    "\"imageID\":\"\",\"state\":{\"waiting\":{\"reason\":\"ContainerCreating\"}},"
+	    "\"lastState\":{}}]}}");
+	/* failed: exit codes and messages */
+	create("{\"metadata\":{\"name\":\"failed\"}," SPEC1 "}");
+	set_status(
+	    "failed",
+	    "{\"status\":{\"phase\":\"Failed\",\"reason\":\"Error\",\"message\":\"it failed\","
+	    "\"containerStatuses\":[{\"name\":\"main\",\"ready\":false,\"restartCount\":0,"
+	    "\"image\":\"busybox\",\"imageID\":\"x\",\"state\":{\"terminated\":{\"exitCode\":1,"
+	    "\"reason\":\"Error\",\"message\":\"line1\\nline2\",\"startedAt\":"
+	    "\"2026-01-02T03:04:06Z\",\"finishedAt\":\"2026-01-02T03:04:07Z\"}},"
+	    "\"lastState\":{}}]}}");
+	/* owned, with finalizers, then deleted: a deletionTimestamp while the finalizer holds it */
+	create(
+	    "{\"metadata\":{\"name\":\"deleting\",\"finalizers\":[\"flyteplugd.flyte.org/f\","
+	    "\"example.com/x\"],\"ownerReferences\":[{\"apiVersion\":\"v1\",\"kind\":"
+	    "\"ConfigMap\",\"name\":\"owner\",\"uid\":\"6b1c2a9e-1111-2222-3333-444455556666\","
+	    "\"controller\":true,\"blockOwnerDeletion\":false}]},\"spec\":{"
+	    "\"schedulingGates\":[{\"name\":\"g\"}],\"containers\":[{\"name\":\"main\",\"image\":"
+	    "\"busybox\"}]}}");
+	delete_pod("deleting");
+	/* succeeded, no container statuses at all */
+	create("{\"metadata\":{\"name\":\"done\"}," SPEC1 "}");
+	set_status("done", "{\"status\":{\"phase\":\"Succeeded\"}}");
+}
+
+/* ---- comparisons ---- */
+
+static char *text(const json_t *v)
+{
+	return json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+static void expect_same(const char *what, const json_t *want, const json_t *got)
+{
+	if (json_equal((json_t *)want, (json_t *)got))
+		return;
+	char *w = text(want), *g = text(got);
+	fprintf(stderr, "%s:\n JSON:     %s\n protobuf: %s\n", what, w, g);
+	ck_abort_msg("%s: protobuf and JSON differ (both on stderr)", what);
+}
+
+static json_t *items_by_name(json_t *items)
+{
+	json_t *by = json_object();
+	size_t i;
+	json_t *it;
+	json_array_foreach(items, i, it)
+	{
+		const char *name =
+		    json_string_value(json_object_get(json_object_get(it, "metadata"), "name"));
+		ck_assert_ptr_nonnull(name);
+		json_object_set(by, name, it);
+	}
+	return by;
+}
+
+struct collect {
+	struct fpd_kubepb *pb;
+	json_t *items;
+	size_t calls;
+};
+
+static int collect_item(void *ud, const char *data, size_t len)
+{
+	struct collect *c = ud;
+	json_t *v;
+	struct fpd_error err;
+	ck_assert_msg(fpd_kubepb_item(c->pb, data, len, &v, &err) == FPD_OK, "%s", err.text);
+	json_array_append_new(c->items, v);
+	return 0;
+}
+
+/* The protobuf list body fed in pieces of step bytes. */
+static json_t *pb_list(struct fpd_kubepb *pb, const struct fpd_buf *body, size_t step, char rv[64])
+{
+	struct fpd_kubepb_list l;
+	fpd_kubepb_list_init(&l, 1u << 20);
+	struct collect c = {pb, json_array(), 0};
+	struct fpd_error err;
+	for (size_t off = 0; off < body->len; off += step) {
+		size_t n = body->len - off < step ? body->len - off : step;
+		ck_assert_msg(
+		    fpd_kubepb_list_feed(&l, body->data + off, n, collect_item, &c, &err) == FPD_OK,
+		    "step %zu at %zu: %s", step, off, err.text);
+	}
+	json_t *doc;
+	ck_assert_msg(fpd_kubepb_list_finish(&l, "PodList", &doc, &err) == FPD_OK, "%s", err.text);
+	snprintf(rv, 64, "%s",
+	         json_string_value(
+	             json_object_get(json_object_get(doc, "metadata"), "resourceVersion")));
+	json_decref(doc);
+	fpd_kubepb_list_free(&l);
+	json_t *by = items_by_name(c.items);
+	json_decref(c.items);
+	return by;
+}
+
+static json_t *json_list(const struct fpd_kube_prune *p, const struct fpd_buf *body, char rv[64])
+{
+	json_error_t jerr;
+	json_t *doc = json_loadb(body->data, body->len, 0, &jerr);
+	ck_assert_ptr_nonnull(doc);
+	json_t *items = json_array();
+	size_t i;
+	json_t *it;
+	json_array_foreach(json_object_get(doc, "items"), i, it)
+	{
+		char *t = json_dumps(it, JSON_COMPACT);
+		json_t *v;
+		struct fpd_error err;
+		ck_assert_msg(fpd_kube_prune_parse(p, t, strlen(t), &v, &err) == FPD_OK, "%s",
+		              err.text);
+		json_array_append_new(items, v);
+		free(t);
+	}
+	snprintf(rv, 64, "%s",
+	         json_string_value(
+	             json_object_get(json_object_get(doc, "metadata"), "resourceVersion")));
+	json_decref(doc);
+	json_t *by = items_by_name(items);
+	json_decref(items);
+	return by;
+}
+
+static void compare_keep(const char *label, const char *const *ptrs, size_t n)
+{
+	struct fpd_kube_prune *p = prune_of(ptrs, n);
+	struct fpd_kubepb *pb;
+	struct fpd_error err;
+	ck_assert_msg(fpd_kubepb_new("Pod", fpd_kube_prune_root(p), &pb, &err) == FPD_OK, "%s",
+	              err.text);
+	char path[512], rvj[64], rvp[64];
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods", ns);
+	struct raw rj, rp;
+	raw_get(path, "application/json", &rj);
+	raw_get(path, FPD_KUBEPB_MEDIA ", application/json", &rp);
+	ck_assert_msg(strncmp(rp.ct, FPD_KUBEPB_MEDIA, strlen(FPD_KUBEPB_MEDIA)) == 0,
+	              "content type %s", rp.ct);
+	seed("list.pb", rp.body.data, rp.body.len);
+	json_t *want = json_list(p, &rj.body, rvj);
+	ck_assert_int_eq(json_object_size(want), 5);
+	/* whole, then in pieces that split every header and item */
+	static const size_t steps[] = {1u << 30, 1, 3, 7, 64, 1000};
+	for (size_t s = 0; s < FPD_ARRAY_LEN(steps); s++) {
+		json_t *got = pb_list(pb, &rp.body, steps[s], rvp);
+		char what[128];
+		snprintf(what, sizeof(what), "%s: list in pieces of %zu", label, steps[s]);
+		expect_same(what, want, got);
+		ck_assert_str_eq(rvp, rvj);
+		json_decref(got);
+	}
+	/* each pod alone, in its envelope (apiVersion and kind from it) */
+	const char *name;
+	json_t *unused;
+	json_object_foreach(want, name, unused)
+	{
+		char one[600];
+		snprintf(one, sizeof(one), "%s/%s", path, name);
+		struct raw oj, op;
+		raw_get(one, "application/json", &oj);
+		raw_get(one, FPD_KUBEPB_MEDIA, &op);
+		json_t *w, *g;
+		ck_assert_msg(fpd_kube_prune_parse(p, oj.body.data, oj.body.len, &w, &err) ==
+		                  FPD_OK,
+		              "%s", err.text);
+		ck_assert_msg(fpd_kubepb_object(pb, op.body.data, op.body.len, &g, &err) == FPD_OK,
+		              "%s: %s", name, err.text);
+		char what[256];
+		snprintf(what, sizeof(what), "%s: pod %s", label, name);
+		expect_same(what, w, g);
+		char sname[128];
+		snprintf(sname, sizeof(sname), "pod-%s.pb", name);
+		seed(sname, op.body.data, op.body.len);
+		json_decref(w);
+		json_decref(g);
+		fpd_buf_free(&oj.body);
+		fpd_buf_free(&op.body);
+	}
+	json_decref(want);
+	fpd_buf_free(&rj.body);
+	fpd_buf_free(&rp.body);
+	fpd_kubepb_free(pb);
+	fpd_kube_prune_free(p);
+}
+
+static void setup(void)
+{
+	loop = ev_loop_new(EVFLAG_AUTO);
+	struct fpd_kube_client_opts o = {.qps = 500, .burst = 1000, .request_timeout_ms = 30000};
+	admin = e2e_client(loop, &o);
+	ns = e2e_namespace(loop, admin, "pb");
+	make_pods();
+}
+
+static void teardown(void)
+{
+	fpd_kube_client_free(admin);
+	ev_loop_destroy(loop);
+	free(ns);
+}
+
+START_TEST(objects_and_lists_match_json)
+{
+	compare_keep("engine keep", engine_keep, FPD_ARRAY_LEN(engine_keep));
+	compare_keep("odd pointers", odd_keep, FPD_ARRAY_LEN(odd_keep));
+	compare_keep("whole", whole_keep, FPD_ARRAY_LEN(whole_keep));
+}
+END_TEST
+
+/* ---- watches and informers ---- */
+
+struct watched {
+	struct fpd_kubepb_frames frames;
+	struct fpd_kubepb *pb;
+	struct fpd_kube_prune *events;
+	json_t *got;  /* name -> last object from protobuf frames */
+	json_t *want; /* name -> last object from JSON lines */
+	struct fpd_kube_lines lines;
+	bool pb_side;
+	size_t nframes;
+};
+
+static int on_frame(void *ud, const char *data, size_t len)
+{
+	struct watched *w = ud;
+	json_t *ev;
+	struct fpd_error err;
+	ck_assert_msg(fpd_kubepb_event(w->pb, data, len, &ev, &err) == FPD_OK, "%s", err.text);
+	char sname[64];
+	snprintf(sname, sizeof(sname), "event-%zu.pb", w->nframes++);
+	seed(sname, data, len);
+	json_t *obj = json_object_get(ev, "object");
+	const char *name =
+	    json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+	json_object_set(w->got, name, ev);
+	json_decref(ev);
+	return 0;
+}
+
+static int on_line(void *ud, const char *data, size_t len)
+{
+	struct watched *w = ud;
+	json_t *ev;
+	struct fpd_error err;
+	ck_assert_msg(fpd_kube_prune_parse(w->events, data, len, &ev, &err) == FPD_OK, "%s",
+	              err.text);
+	json_t *obj = json_object_get(ev, "object");
+	const char *name =
+	    json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+	json_object_set(w->want, name, ev);
+	json_decref(ev);
+	return 0;
+}
+
+START_TEST(watch_frames_match_json_lines)
+{
+	/* The watch from resourceVersion 0 of the namespace: an ADDED event per pod, then
+	 * whatever changes, until timeoutSeconds. */
+	struct watched w = {0};
+	const char *ptrs[FPD_ARRAY_LEN(engine_keep) + 1];
+	for (size_t i = 0; i < FPD_ARRAY_LEN(engine_keep); i++) {
+		static char buf[FPD_ARRAY_LEN(engine_keep)][128];
+		snprintf(buf[i], sizeof(buf[i]), "/object%s", engine_keep[i]);
+		ptrs[i] = buf[i];
+	}
+	ptrs[FPD_ARRAY_LEN(engine_keep)] = "/type";
+	w.events = prune_of(ptrs, FPD_ARRAY_LEN(ptrs));
+	struct fpd_error err;
+	ck_assert_msg(
+	    fpd_kubepb_new("Pod", fpd_kube_prune_child(fpd_kube_prune_root(w.events), "object", 6),
+	                   &w.pb, &err) == FPD_OK,
+	    "%s", err.text);
+	w.got = json_object();
+	w.want = json_object();
+	char path[512];
+	snprintf(path, sizeof(path),
+	         "/api/v1/namespaces/%s/pods?watch=1&resourceVersion=0&timeoutSeconds=2", ns);
+	struct raw rj, rp;
+	raw_get(path, "application/json", &rj);
+	raw_get(path, FPD_KUBEPB_MEDIA ";stream=watch", &rp);
+	ck_assert_str_eq(rp.ct, FPD_KUBEPB_MEDIA ";stream=watch");
+	fpd_kube_lines_init(&w.lines, 1u << 20);
+	ck_assert_int_eq(
+	    fpd_kube_lines_feed(&w.lines, rj.body.data, rj.body.len, on_line, &w, &err), FPD_OK);
+	/* frames in pieces of 5 bytes: every length prefix is split somewhere */
+	fpd_kubepb_frames_init(&w.frames, 1u << 20);
+	for (size_t off = 0; off < rp.body.len; off += 5) {
+		size_t n = rp.body.len - off < 5 ? rp.body.len - off : 5;
+		ck_assert_msg(fpd_kubepb_frames_feed(&w.frames, rp.body.data + off, n, on_frame, &w,
+		                                     &err) == FPD_OK,
+		              "%s", err.text);
+	}
+	ck_assert(!fpd_kubepb_frames_pending(&w.frames));
+	ck_assert_int_eq(json_object_size(w.want), 5);
+	expect_same("watch events", w.want, w.got);
+	fpd_kube_lines_free(&w.lines);
+	fpd_kubepb_frames_free(&w.frames);
+	json_decref(w.got);
+	json_decref(w.want);
+	fpd_buf_free(&rj.body);
+	fpd_buf_free(&rp.body);
+	fpd_kubepb_free(w.pb);
+	fpd_kube_prune_free(w.events);
+}
+END_TEST
+
+struct cache {
+	json_t *objs; /* name -> the pruned object the informer built */
+	bool synced;
+	struct fpd_kube_informer *inf;
+};
+
+static void project(void *ud, json_t *obj, struct fpd_kube_proj *p)
+{
+	struct cache *c = ud;
+	const char *name =
+	    json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+	json_object_set_new(c->objs, name, json_deep_copy(obj));
+}
+
+static void synced(void *ud)
+{
+	((struct cache *)ud)->synced = true;
+}
+
+static struct fpd_kube_informer *informer(struct fpd_kube_client *c, bool paged,
+                                          struct cache *cache)
+{
+	struct fpd_kube_informer_opts o = {
+	    .gvr = e2e_pods,
+	    .namespace_ = ns,
+	    .project = project,
+	    .on_synced = synced,
+	    .ud = cache,
+	    .keep = engine_keep,
+	    .nkeep = FPD_ARRAY_LEN(engine_keep),
+	    .no_watch_list = paged,
+	    .page_size = 2,
+	};
+	struct fpd_kube_informer *inf;
+	struct fpd_error err;
+	ck_assert_msg(fpd_kube_informer_new(c, &o, &inf, &err) == FPD_OK, "%s", err.text);
+	fpd_kube_informer_start(inf);
+	return inf;
+}
+
+static bool all_synced(void *ud)
+{
+	struct cache *c = ud;
+	for (int i = 0; i < 4; i++)
+		if (!c[i].synced)
+			return false;
+	return true;
+}
+
+/* Every cache has the changes below, and the three agree. */
+static bool caches_agree(void *ud)
+{
+	struct cache *c = ud;
+	for (int i = 0; i < 4; i++) {
+		json_t *failed = json_object_get(c[i].objs, "failed");
+		const char *msg = json_string_value(
+		    json_object_get(json_object_get(failed, "status"), "message"));
+		if (!json_object_get(c[i].objs, "late") || !msg || strcmp(msg, "changed") != 0 ||
+		    fpd_kube_informer_get(c[i].inf, ns, "done") ||
+		    fpd_kube_informer_count(c[i].inf) != 5)
+			return false;
+	}
+	for (int i = 0; i < 4; i++)
+		json_object_del(c[i].objs, "done");
+	return true;
+}
+
+START_TEST(informers_match_with_protobuf_on_and_off)
+{
+	struct fpd_kube_client_opts on = {
+	    .qps = 500, .burst = 1000, .request_timeout_ms = 30000, .protobuf = true};
+	struct fpd_kube_client_opts off = on;
+	off.protobuf = false;
+	struct fpd_kube_client *cj = e2e_client(loop, &off), *cp = e2e_client(loop, &on);
+	/* JSON and protobuf, each by streaming list and by paged list (whose items, unlike
+	 * events, have no apiVersion and kind in either encoding) */
+	struct cache c[4];
+	struct fpd_kube_informer *inf[4];
+	for (int i = 0; i < 4; i++) {
+		c[i] = (struct cache){json_object(), false, NULL};
+		inf[i] = c[i].inf = informer(i % 2 ? cp : cj, i >= 2, &c[i]);
+	}
+	e2e_wait_for(loop, all_synced, c, 60, "four informers synced");
+	/* changes seen by the watches: a new pod, a status, a deletion */
+	create("{\"metadata\":{\"name\":\"late\",\"annotations\":{\"k\":\"\\u00e4\"}}," SPEC1 "}");
+	set_status("failed", "{\"status\":{\"message\":\"changed\"}}");
+	delete_pod("done");
+	e2e_wait_for(loop, caches_agree, c, 30, "the changes in every cache");
+	expect_same("informer caches, streaming list", c[0].objs, c[1].objs);
+	expect_same("informer caches, paged list", c[2].objs, c[3].objs);
+	struct fpd_kube_informer_stats st;
+	fpd_kube_informer_get_stats(inf[1], &st);
+	ck_assert_uint_ge(st.watch_lists, 1);
+	fpd_kube_informer_get_stats(inf[3], &st);
+	ck_assert_uint_ge(st.list_pages, 3);
+	for (int i = 0; i < 4; i++) {
+		fpd_kube_informer_free(inf[i]);
+		json_decref(c[i].objs);
+	}
+	fpd_kube_client_free(cj);
+	fpd_kube_client_free(cp);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("e2e_kube_protobuf");
+	TCase *tc = tcase_create("all");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, objects_and_lists_match_json);
+	tcase_add_test(tc, watch_frames_match_json_lines);
+	tcase_add_test(tc, informers_match_with_protobuf_on_and_off);
+	suite_add_tcase(s, tc);
+	return fpd_run_suite(s);
+}

@@ -1,0 +1,433 @@
+/* Kubernetes' protobuf into pruned JSON (kube/kubepb.h): each special type as the API server's
+ * JSON writes it, the omission rules, pruning, and malformed or hostile input refused with a
+ * clear error. Messages are built with the generated protobuf-c code and packed here; equality
+ * with the API server's own JSON is tested against a real server in tests/e2e/kube. */
+#include <flyteplugd/mem.h>
+#include "kube/kubepb.h"
+#include "fpd_test.h"
+
+#include "k8s.io/api/core/v1/generated.pb-c.h"
+#include "k8s.io/apimachinery/pkg/apis/meta/v1/generated.pb-c.h"
+#include "k8s.io/apimachinery/pkg/runtime/generated.pb-c.h"
+
+typedef K8s__Io__Api__Core__V1__Pod Pod;
+typedef K8s__Io__Apimachinery__Pkg__Apis__Meta__V1__ObjectMeta ObjectMeta;
+typedef K8s__Io__Apimachinery__Pkg__Apis__Meta__V1__Time Time;
+
+/* msg in its envelope: "k8s\0" + Unknown{typeMeta{v1, kind}, raw} (new, for free()). */
+static uint8_t *envelope(const ProtobufCMessage *msg, const char *kind, size_t *len)
+{
+	size_t n = protobuf_c_message_get_packed_size(msg);
+	uint8_t *raw = malloc(n + 1);
+	protobuf_c_message_pack(msg, raw);
+	K8s__Io__Apimachinery__Pkg__Runtime__TypeMeta tm =
+	    K8S__IO__APIMACHINERY__PKG__RUNTIME__TYPE_META__INIT;
+	tm.apiversion = "v1";
+	tm.kind = (char *)kind;
+	K8s__Io__Apimachinery__Pkg__Runtime__Unknown u =
+	    K8S__IO__APIMACHINERY__PKG__RUNTIME__UNKNOWN__INIT;
+	u.typemeta = &tm;
+	u.has_raw = true;
+	u.raw.data = raw;
+	u.raw.len = n;
+	u.contentencoding = "";
+	u.contenttype = "";
+	size_t un = protobuf_c_message_get_packed_size(&u.base);
+	uint8_t *out = malloc(un + 4);
+	memcpy(out, "k8s", 4);
+	protobuf_c_message_pack(&u.base, out + 4);
+	free(raw);
+	*len = un + 4;
+	return out;
+}
+
+static struct fpd_kubepb *decoder(const char *kind, const char *const *ptrs, size_t n,
+                                  struct fpd_kube_prune **p)
+{
+	*p = fpd_kube_prune_new();
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_eq(fpd_kube_prune_add(*p, ptrs[i], NULL), FPD_OK);
+	struct fpd_kubepb *pb;
+	struct fpd_error err;
+	ck_assert_msg(fpd_kubepb_new(kind, n ? fpd_kube_prune_root(*p) : NULL, &pb, &err) == FPD_OK,
+	              "%s", err.text);
+	return pb;
+}
+
+static void expect_json(json_t *got, const char *want)
+{
+	json_error_t jerr;
+	json_t *w = json_loads(want, 0, &jerr);
+	ck_assert_msg(w != NULL, "bad expectation %s: %s", want, jerr.text);
+	char *g = json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS);
+	ck_assert_msg(json_equal(got, w), "got %s, want %s", g, want);
+	free(g);
+	json_decref(w);
+	json_decref(got);
+}
+
+/* Decodes msg (as kind, in its envelope) keeping ptrs (none: everything). */
+static json_t *decode(const ProtobufCMessage *msg, const char *kind, const char *const *ptrs,
+                      size_t n)
+{
+	struct fpd_kube_prune *p;
+	struct fpd_kubepb *pb = decoder(kind, ptrs, n, &p);
+	size_t len;
+	uint8_t *data = envelope(msg, kind, &len);
+	json_t *out;
+	struct fpd_error err;
+	ck_assert_msg(fpd_kubepb_object(pb, data, len, &out, &err) == FPD_OK, "%s", err.text);
+	free(data);
+	fpd_kubepb_free(pb);
+	fpd_kube_prune_free(p);
+	return out;
+}
+
+START_TEST(times_quantities_intorstring_maps_and_omission)
+{
+	Pod pod = K8S__IO__API__CORE__V1__POD__INIT;
+	ObjectMeta meta = K8S__IO__APIMACHINERY__PKG__APIS__META__V1__OBJECT_META__INIT;
+	Time created = K8S__IO__APIMACHINERY__PKG__APIS__META__V1__TIME__INIT;
+	created.has_seconds = created.has_nanos = true;
+	created.seconds = 1796594400; /* 2026-12-06T22:00:00Z */
+	meta.name = "p";
+	meta.namespace_ = "";
+	meta.generatename = "";
+	meta.creationtimestamp = &created;
+	K8s__Io__Apimachinery__Pkg__Apis__Meta__V1__ObjectMeta__LabelsEntry l1 =
+	    K8S__IO__APIMACHINERY__PKG__APIS__META__V1__OBJECT_META__LABELS_ENTRY__INIT;
+	l1.key = "a/b";
+	l1.value = "h\xc3\xa9";
+	K8s__Io__Apimachinery__Pkg__Apis__Meta__V1__ObjectMeta__LabelsEntry *labels[] = {&l1};
+	meta.n_labels = 1;
+	meta.labels = labels;
+	pod.metadata = &meta;
+
+	K8s__Io__Api__Core__V1__PodSpec spec = K8S__IO__API__CORE__V1__POD_SPEC__INIT;
+	K8s__Io__Api__Core__V1__Container c = K8S__IO__API__CORE__V1__CONTAINER__INIT;
+	c.name = "main";
+	c.image = "";
+	K8s__Io__Api__Core__V1__ResourceRequirements rr =
+	    K8S__IO__API__CORE__V1__RESOURCE_REQUIREMENTS__INIT;
+	K8s__Io__Apimachinery__Pkg__Api__Resource__Quantity q =
+	    K8S__IO__APIMACHINERY__PKG__API__RESOURCE__QUANTITY__INIT;
+	q.string = "1Gi";
+	K8s__Io__Api__Core__V1__ResourceRequirements__LimitsEntry le =
+	    K8S__IO__API__CORE__V1__RESOURCE_REQUIREMENTS__LIMITS_ENTRY__INIT;
+	le.key = "memory";
+	le.value = &q;
+	K8s__Io__Api__Core__V1__ResourceRequirements__LimitsEntry *limits[] = {&le};
+	rr.n_limits = 1;
+	rr.limits = limits;
+	c.resources = &rr;
+	K8s__Io__Api__Core__V1__Probe probe = K8S__IO__API__CORE__V1__PROBE__INIT;
+	K8s__Io__Api__Core__V1__ProbeHandler handler = K8S__IO__API__CORE__V1__PROBE_HANDLER__INIT;
+	K8s__Io__Api__Core__V1__HTTPGetAction get = K8S__IO__API__CORE__V1__HTTPGET_ACTION__INIT;
+	K8s__Io__Apimachinery__Pkg__Util__Intstr__IntOrString port =
+	    K8S__IO__APIMACHINERY__PKG__UTIL__INTSTR__INT_OR_STRING__INIT;
+	port.has_type = true;
+	port.type = 1;
+	port.strval = "http";
+	get.port = &port;
+	handler.httpget = &get;
+	probe.handler = &handler; /* inline: its members are the probe's */
+	probe.has_periodseconds = true;
+	probe.periodseconds = 0; /* omitempty, not a pointer: left out */
+	c.livenessprobe = &probe;
+	K8s__Io__Api__Core__V1__Container *containers[] = {&c};
+	spec.n_containers = 1;
+	spec.containers = containers;
+	spec.has_activedeadlineseconds = true; /* a pointer: written even when 0 */
+	spec.activedeadlineseconds = 0;
+	pod.spec = &spec;
+
+	K8s__Io__Api__Core__V1__PodStatus status = K8S__IO__API__CORE__V1__POD_STATUS__INIT;
+	K8s__Io__Api__Core__V1__PodCondition cond = K8S__IO__API__CORE__V1__POD_CONDITION__INIT;
+	Time zero = K8S__IO__APIMACHINERY__PKG__APIS__META__V1__TIME__INIT; /* a zero time */
+	Time at = K8S__IO__APIMACHINERY__PKG__APIS__META__V1__TIME__INIT;
+	at.has_seconds = true;
+	at.seconds = 0; /* 1970: no seconds on the wire is still a time when nanos are */
+	at.has_nanos = true;
+	at.nanos = 5;
+	cond.type = "Ready";
+	cond.status = "False";
+	cond.reason = "";
+	cond.lastprobetime = &zero;
+	cond.lasttransitiontime = &at;
+	K8s__Io__Api__Core__V1__PodCondition *conds[] = {&cond};
+	status.n_conditions = 1;
+	status.conditions = conds;
+	K8s__Io__Api__Core__V1__ContainerStatus cs = K8S__IO__API__CORE__V1__CONTAINER_STATUS__INIT;
+	cs.name = "main";
+	cs.image = "busybox";
+	cs.imageid = "";       /* not omitempty: written */
+	cs.containerid = "";   /* omitempty: left out */
+	cs.has_ready = true;   /* not omitempty: written false */
+	cs.has_started = true; /* a pointer: written false */
+	K8s__Io__Api__Core__V1__ContainerState st = K8S__IO__API__CORE__V1__CONTAINER_STATE__INIT;
+	K8s__Io__Api__Core__V1__ContainerStateTerminated term =
+	    K8S__IO__API__CORE__V1__CONTAINER_STATE_TERMINATED__INIT;
+	term.has_exitcode = true;
+	term.exitcode = -1;
+	term.message = "line1\nline2 \"q\"";
+	term.startedat = &zero;
+	st.terminated = &term;
+	cs.state = &st;
+	K8s__Io__Api__Core__V1__ContainerState empty =
+	    K8S__IO__API__CORE__V1__CONTAINER_STATE__INIT;
+	cs.laststate = &empty;
+	K8s__Io__Api__Core__V1__ContainerStatus *css[] = {&cs};
+	status.n_containerstatuses = 1;
+	status.containerstatuses = css;
+	pod.status = &status;
+
+	expect_json(
+	    decode(&pod.base, "Pod", NULL, 0),
+	    "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"p\","
+	    "\"creationTimestamp\":\"2026-12-06T22:00:00Z\",\"labels\":{\"a/b\":\"h\\u00e9\"}},"
+	    "\"spec\":{\"containers\":[{\"name\":\"main\",\"resources\":{\"limits\":{"
+	    "\"memory\":\"1Gi\"}},\"livenessProbe\":{\"httpGet\":{\"port\":\"http\"}}}],"
+	    "\"activeDeadlineSeconds\":0},"
+	    "\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\","
+	    "\"lastProbeTime\":null,\"lastTransitionTime\":\"1970-01-01T00:00:00Z\"}],"
+	    "\"containerStatuses\":[{\"name\":\"main\",\"image\":\"busybox\",\"imageID\":\"\","
+	    "\"ready\":false,\"started\":false,\"restartCount\":0,\"state\":{\"terminated\":{"
+	    "\"exitCode\":-1,\"message\":\"line1\\nline2 \\\"q\\\"\",\"startedAt\":null}},"
+	    "\"lastState\":{}}]}}");
+
+	/* Kept in part: an index, a map key, a scalar where the pointers go deeper, an integer
+	 * port, the envelope's kind only. */
+	port.type = 0;
+	port.has_intval = true;
+	port.intval = 8080;
+	meta.creationtimestamp = &zero; /* omitzero: left out */
+	const char *ptrs[] = {"/kind",
+	                      "/metadata/labels/a~1b",
+	                      "/metadata/creationTimestamp",
+	                      "/spec/containers/0/livenessProbe/httpGet/port",
+	                      "/spec/containers/1/name",
+	                      "/status/conditions/*/type/deeper",
+	                      "/status/containerStatuses/*/state/terminated/exitCode"};
+	expect_json(decode(&pod.base, "Pod", ptrs, FPD_ARRAY_LEN(ptrs)),
+	            "{\"kind\":\"Pod\",\"metadata\":{\"labels\":{\"a/b\":\"h\\u00e9\"}},"
+	            "\"spec\":{\"containers\":[{\"livenessProbe\":{\"httpGet\":{\"port\":8080}}}]},"
+	            "\"status\":{\"conditions\":[{}],\"containerStatuses\":[{\"state\":{"
+	            "\"terminated\":{\"exitCode\":-1}}}]}}");
+}
+END_TEST
+
+START_TEST(micro_time_and_bytes)
+{
+	K8s__Io__Api__Core__V1__Event ev = K8S__IO__API__CORE__V1__EVENT__INIT;
+	K8s__Io__Apimachinery__Pkg__Apis__Meta__V1__MicroTime mt =
+	    K8S__IO__APIMACHINERY__PKG__APIS__META__V1__MICRO_TIME__INIT;
+	mt.has_seconds = mt.has_nanos = true;
+	mt.seconds = 1796594400;
+	mt.nanos = 123456789;
+	ev.eventtime = &mt;
+	ev.reason = "Started";
+	ev.message = "bad \xff\xc3 UTF-8 \xc3\xa9"; /* Go writes U+FFFD for each bad byte */
+	const char *ptrs[] = {"/eventTime", "/reason", "/message"};
+	expect_json(decode(&ev.base, "Event", ptrs, 3),
+	            "{\"eventTime\":\"2026-12-06T22:00:00.123456Z\",\"reason\":\"Started\","
+	            "\"message\":\"bad \\ufffd\\ufffd UTF-8 \\u00e9\"}");
+
+	K8s__Io__Api__Core__V1__ConfigMap cm = K8S__IO__API__CORE__V1__CONFIG_MAP__INIT;
+	K8s__Io__Api__Core__V1__ConfigMap__BinaryDataEntry b =
+	    K8S__IO__API__CORE__V1__CONFIG_MAP__BINARY_DATA_ENTRY__INIT;
+	b.key = "k";
+	b.has_value = true;
+	b.value.data = (uint8_t *)"\x00\xff\x10";
+	b.value.len = 3;
+	K8s__Io__Api__Core__V1__ConfigMap__BinaryDataEntry *bs[] = {&b};
+	cm.n_binarydata = 1;
+	cm.binarydata = bs;
+	const char *all[] = {"/binaryData", "/data"};
+	expect_json(decode(&cm.base, "ConfigMap", all, 2), "{\"binaryData\":{\"k\":\"AP8Q\"}}");
+}
+END_TEST
+
+START_TEST(managed_fields_hold_json)
+{
+	Pod pod = K8S__IO__API__CORE__V1__POD__INIT;
+	ObjectMeta meta = K8S__IO__APIMACHINERY__PKG__APIS__META__V1__OBJECT_META__INIT;
+	K8s__Io__Apimachinery__Pkg__Apis__Meta__V1__ManagedFieldsEntry mf =
+	    K8S__IO__APIMACHINERY__PKG__APIS__META__V1__MANAGED_FIELDS_ENTRY__INIT;
+	K8s__Io__Apimachinery__Pkg__Apis__Meta__V1__FieldsV1 f =
+	    K8S__IO__APIMACHINERY__PKG__APIS__META__V1__FIELDS_V1__INIT;
+	f.has_raw = true;
+	f.raw.data = (uint8_t *)"{\"f:metadata\":{}}";
+	f.raw.len = strlen((char *)f.raw.data);
+	mf.fieldsv1 = &f;
+	mf.manager = "m";
+	K8s__Io__Apimachinery__Pkg__Apis__Meta__V1__ManagedFieldsEntry *mfs[] = {&mf};
+	meta.n_managedfields = 1;
+	meta.managedfields = mfs;
+	pod.metadata = &meta;
+	const char *ptrs[] = {"/metadata/managedFields"};
+	expect_json(decode(&pod.base, "Pod", ptrs, 1),
+	            "{\"metadata\":{\"managedFields\":[{\"manager\":\"m\",\"fieldsV1\":"
+	            "{\"f:metadata\":{}}}]}}");
+	f.raw.data = (uint8_t *)"{not json";
+	f.raw.len = 9;
+	struct fpd_kube_prune *p;
+	struct fpd_kubepb *pb = decoder("Pod", ptrs, 1, &p);
+	size_t len;
+	uint8_t *data = envelope(&pod.base, "Pod", &len);
+	json_t *out;
+	struct fpd_error err;
+	ck_assert_int_eq(fpd_kubepb_object(pb, data, len, &out, &err), FPD_EINVAL);
+	ck_assert_ptr_null(out);
+	ck_assert_msg(strstr(err.text, "raw JSON"), "%s", err.text);
+	free(data);
+	fpd_kubepb_free(pb);
+	fpd_kube_prune_free(p);
+}
+END_TEST
+
+static void expect_refused(struct fpd_kubepb *pb, const void *data, size_t len, const char *what)
+{
+	json_t *out;
+	struct fpd_error err;
+	ck_assert_int_eq(fpd_kubepb_object(pb, data, len, &out, &err), FPD_EINVAL);
+	ck_assert_ptr_null(out);
+	ck_assert_msg(strstr(err.text, what), "expected \"%s\" in: %s", what, err.text);
+}
+
+START_TEST(malformed_objects_refused)
+{
+	struct fpd_kube_prune *p;
+	const char *ptrs[] = {"/metadata/name"};
+	struct fpd_kubepb *pb = decoder("Pod", ptrs, 1, &p);
+	Pod pod = K8S__IO__API__CORE__V1__POD__INIT;
+	ObjectMeta meta = K8S__IO__APIMACHINERY__PKG__APIS__META__V1__OBJECT_META__INIT;
+	meta.name = "p";
+	pod.metadata = &meta;
+	size_t len;
+	uint8_t *good = envelope(&pod.base, "Pod", &len);
+	expect_refused(pb, good, 3, "magic");
+	expect_refused(pb, "{\"kind\":\"Pod\"}", 14, "magic");
+	/* cut inside a field (a cut between two fields is valid protobuf) */
+	const size_t cuts[] = {5, 6, 10, len - 5};
+	for (size_t i = 0; i < FPD_ARRAY_LEN(cuts); i++)
+		expect_refused(pb, good, cuts[i], "not a valid");
+	uint8_t *cm = envelope(&pod.base, "ConfigMap", &len);
+	expect_refused(pb, cm, len, "expected a Pod, got kind \"ConfigMap\"");
+	/* a nested message whose length runs past its parent */
+	uint8_t bad[] = {'k', '8', 's',  0,    0x0a, 0x05, 0x12, 0x03, 'P',
+	                 'o', 'd', 0x12, 0x04, 0x0a, 0x7f, 0x0a, 0x01};
+	expect_refused(pb, bad, sizeof(bad), "not a valid");
+	/* an event without an object, and one that is not an event */
+	json_t *out;
+	struct fpd_error err;
+	uint8_t no_object[] = {0x0a, 0x05, 'A', 'D', 'D', 'E', 'D'};
+	ck_assert_int_eq(fpd_kubepb_event(pb, no_object, sizeof(no_object), &out, &err),
+	                 FPD_EINVAL);
+	ck_assert_msg(strstr(err.text, "without an object"), "%s", err.text);
+	ck_assert_int_eq(fpd_kubepb_event(pb, "\xff\xff", 2, &out, &err), FPD_EINVAL);
+	free(good);
+	free(cm);
+	fpd_kubepb_free(pb);
+	fpd_kube_prune_free(p);
+	ck_assert_int_eq(fpd_kubepb_new("Secret", NULL, &pb, &err), FPD_EINVAL);
+	ck_assert_ptr_null(pb);
+}
+END_TEST
+
+static int count_piece(void *ud, const char *data, size_t len)
+{
+	(*(size_t *)ud)++;
+	return 0;
+}
+
+START_TEST(hostile_frames_refused_before_buffering)
+{
+	struct fpd_kubepb_frames f;
+	fpd_kubepb_frames_init(&f, 1u << 20);
+	size_t n = 0;
+	struct fpd_error err;
+	/* 2^31 announced, two bytes at a time: refused at the fourth byte, nothing kept */
+	ck_assert_int_eq(fpd_kubepb_frames_feed(&f, "\x80\x00", 2, count_piece, &n, &err), FPD_OK);
+	ck_assert_int_eq(fpd_kubepb_frames_feed(&f, "\x00\x00", 2, count_piece, &n, &err),
+	                 FPD_ERANGE);
+	ck_assert_msg(strstr(err.text, "2147483648"), "%s", err.text);
+	ck_assert_uint_le(f.in.cap, 64);
+	fpd_kubepb_frames_free(&f);
+	/* whole frames, an empty one, and a cut one left pending */
+	fpd_kubepb_frames_init(&f, 16);
+	const char two[] = "\x00\x00\x00\x02"
+	                   "hi\x00\x00\x00\x00\x00\x00\x00\x05"
+	                   "abc";
+	ck_assert_int_eq(fpd_kubepb_frames_feed(&f, two, sizeof(two) - 1, count_piece, &n, &err),
+	                 FPD_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert(fpd_kubepb_frames_pending(&f));
+	ck_assert_int_eq(fpd_kubepb_frames_feed(&f, "de", 2, count_piece, &n, &err), FPD_OK);
+	ck_assert_uint_eq(n, 3);
+	ck_assert(!fpd_kubepb_frames_pending(&f));
+	ck_assert_int_eq(fpd_kubepb_frames_feed(&f, "\x00\x00\x00\x11", 4, count_piece, &n, &err),
+	                 FPD_ERANGE);
+	fpd_kubepb_frames_free(&f);
+}
+END_TEST
+
+static int list_feed_all(struct fpd_kubepb_list *l, const char *data, size_t len, size_t *n,
+                         struct fpd_error *err)
+{
+	return fpd_kubepb_list_feed(l, data, len, count_piece, n, err);
+}
+
+START_TEST(hostile_lists_refused)
+{
+	struct fpd_kubepb_list l;
+	size_t n = 0;
+	struct fpd_error err;
+	json_t *doc;
+	/* not enveloped */
+	fpd_kubepb_list_init(&l, 1024);
+	ck_assert_int_eq(list_feed_all(&l, "{\"items\":[]}", 12, &n, &err), FPD_EINVAL);
+	fpd_kubepb_list_free(&l);
+	/* an item announcing 2^31 bytes: refused from its header */
+	fpd_kubepb_list_init(&l, 1024);
+	const char big[] = "k8s\0\x12\xff\xff\xff\xff\x0f\x12\x80\x80\x80\x80\x08";
+	ck_assert_int_eq(list_feed_all(&l, big, sizeof(big) - 1, &n, &err), FPD_ERANGE);
+	ck_assert_uint_le(l.in.cap, 64);
+	fpd_kubepb_list_free(&l);
+	/* an item that runs past the list */
+	fpd_kubepb_list_init(&l, 1024);
+	const char past[] = "k8s\0\x12\x03\x12\x05xyz";
+	ck_assert_int_eq(list_feed_all(&l, past, sizeof(past) - 1, &n, &err), FPD_EINVAL);
+	ck_assert_msg(strstr(err.text, "past the end"), "%s", err.text);
+	fpd_kubepb_list_free(&l);
+	/* complete, two items, but of another kind; then cut short */
+	fpd_kubepb_list_init(&l, 1024);
+	const char ok[] = "k8s\0\x0a\x0d\x0a\x02v1\x12\x07PodList\x12\x0a\x0a\x02\x12\x00\x12\x00"
+	                  "\x12\x02\x0a\x00\x1a\x00\x22\x00";
+	ck_assert_int_eq(list_feed_all(&l, ok, sizeof(ok) - 1, &n, &err), FPD_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(fpd_kubepb_list_finish(&l, "ConfigMapList", &doc, &err), FPD_EINVAL);
+	ck_assert_msg(strstr(err.text, "expected a ConfigMapList"), "%s", err.text);
+	ck_assert_int_eq(fpd_kubepb_list_finish(&l, "PodList", &doc, &err), FPD_OK);
+	expect_json(doc, "{\"metadata\":{}}");
+	fpd_kubepb_list_free(&l);
+	fpd_kubepb_list_init(&l, 1024);
+	ck_assert_int_eq(list_feed_all(&l, ok, sizeof(ok) - 10, &n, &err), FPD_OK);
+	ck_assert_int_eq(fpd_kubepb_list_finish(&l, "PodList", &doc, &err), FPD_EINVAL);
+	ck_assert_msg(strstr(err.text, "ended early"), "%s", err.text);
+	fpd_kubepb_list_free(&l);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("kube_kubepb");
+	TCase *tc = tcase_create("all");
+	tcase_add_test(tc, times_quantities_intorstring_maps_and_omission);
+	tcase_add_test(tc, micro_time_and_bytes);
+	tcase_add_test(tc, managed_fields_hold_json);
+	tcase_add_test(tc, malformed_objects_refused);
+	tcase_add_test(tc, hostile_frames_refused_before_buffering);
+	tcase_add_test(tc, hostile_lists_refused);
+	suite_add_tcase(s, tc);
+	return fpd_run_suite(s);
+}
