@@ -166,7 +166,7 @@ def pct(values, q):
 
 # Parts of the work per create, as inclusive costs of the functions that start them.
 CALLGRIND_PARTS = {
-    "request: decode, build, POST handed to libcurl and sent": ("flyte1_tasks.c", "on_request"),
+    "request: decode, build, POST handed to libcurl and sent": ("family.c", "on_request"),
     "  of it: the object built (prepare, build, decorate)": ("build.c", "fpd_build"),
     "  of it: the POST (JSON text, libcurl)": ("client.c", "start"),
     "answer: parsed and replied (after libcurl's read)": ("client.c", "op_done"),
