@@ -119,7 +119,9 @@ if [[ ${FPD_TEST_FAST:-0} != 1 ]] && compgen -G "tests/fuzz/fuzz_*.c" >/dev/null
     supp=tests/fuzz/$name.lsan # known leaks of a library, explained in the file
     lsan=${LSAN_OPTIONS:-}
     [[ -f $supp ]] && lsan="suppressions=$root/$supp${lsan:+:$lsan}"
-    if LSAN_OPTIONS=$lsan "$f" -max_total_time="${FPD_FUZZ_SECONDS:-20}" -print_final_stats=0 "$work" >"$work.log" 2>&1; then
+    flags=() # libFuzzer flags of this driver, explained in the file (lines starting with '#' are comments)
+    [[ -f tests/fuzz/$name.flags ]] && read -r -a flags < <(grep -v '^#' "tests/fuzz/$name.flags" | tr '\n' ' ')
+    if LSAN_OPTIONS=$lsan "$f" -max_total_time="${FPD_FUZZ_SECONDS:-20}" -print_final_stats=0 "${flags[@]}" "$work" >"$work.log" 2>&1; then
       echo "$name: ok ($(grep -oE 'Done [0-9]+ runs' "$work.log" | tail -1))"
       passed=$((passed + 1))
     else

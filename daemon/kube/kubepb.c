@@ -1,20 +1,22 @@
 /*
  * Kubernetes' protobuf read into pruned JSON: see kubepb.h.
  *
- * A decoder holds two kinds of plans, built once: for each message type reachable from its kind,
- * how each field is written in JSON (struct mplan, shared by everything that converts a subtree
- * whole); and for the kept pointers, which fields of which message the walk descends into
- * (struct kplan, one per node of the pointer set). Each kplan also has a copy of its message's
- * descriptor that lists only the fields it descends into, so that protobuf-c unpacks those and
- * passes over the rest as unknown fields (a copy of their bytes, no parsing). Unpacking allocates
- * from an arena that is emptied after each object, so an object costs no malloc per field.
+ * A decoder holds two kinds of plans, built once: for each message type
+ * reachable from its kind, how each field is written in JSON (struct mplan,
+ * shared by everything that converts a subtree whole); and for the kept
+ * pointers, which fields of which message the walk descends into (struct kplan,
+ * one per node of the pointer set). Each kplan also has a copy of its message's
+ * descriptor that lists only the fields it descends into, so that protobuf-c
+ * unpacks those and passes over the rest as unknown fields (a copy of their
+ * bytes, no parsing). Unpacking allocates from an arena that is emptied after
+ * each object, so an object costs no malloc per field.
  */
 #include "kube/kubepb.h"
 
-#include <flyteplugd/base64.h>
-#include <flyteplugd/mem.h>
 #include "core/map.h"
 #include "kubepb_fields.h"
+#include <flyteplugd/base64.h>
+#include <flyteplugd/mem.h>
 
 #include "k8s.io/api/core/v1/generated.pb-c.h"
 #include "k8s.io/apimachinery/pkg/apis/meta/v1/generated.pb-c.h"
@@ -32,7 +34,23 @@
 #define MAGIC_LEN 4
 #define MAX_INDEX 1024 /* array indices a pointer may name; more is refused at new() */
 #define ARENA_CHUNK (64 * 1024)
-#define META_MAX (64 * 1024) /* a list's ListMeta and the envelope's typeMeta */
+#define META_MAX \
+	(64 * 1024) /* a list's ListMeta and the envelope's typeMeta  \
+                              */
+/* What unpacking one input may allocate: real objects take 4-8 times their size
+ * (the copies of raw, the structs, protobuf-c's scan slabs). Without a bound,
+ * protobuf-c's allocations are not: a non-repeated message field sent N times
+ * is merged each time into a new array of its repeated members (the arena never
+ * frees), N^2 bytes for 4N of input; an empty element of a repeated message
+ * field costs its struct (PodSpec: ~500 bytes) for 2 bytes. */
+#define ARENA_BASE (1024 * 1024)
+#define ARENA_RATIO 32
+#define ARENA_MAX ((size_t)256 << 20)
+/* What a JSON value built by the walk is charged against the same budget: a
+ * field protobuf leaves out is still written where JSON has it (a zero, "",
+ * false), so a 2-byte empty element of a repeated message becomes an object of
+ * several members (~650 bytes for a ContainerStatus). */
+#define JSON_VALUE_COST 64
 
 #define PKG_META "k8s.io.apimachinery.pkg.apis.meta.v1."
 
@@ -79,8 +97,8 @@ struct kplan {
 	struct kfield *f;
 	size_t n;
 	bool api_version, kind; /* the root keeps the envelope's apiVersion / kind */
-	/* m's descriptor with only the fields the plan reads, their message types narrowed the
-	 * same way: what the message is unpacked with */
+	/* m's descriptor with only the fields the plan reads, their message types
+   * narrowed the same way: what the message is unpacked with */
 	ProtobufCMessageDescriptor desc;
 	ProtobufCFieldDescriptor *fields;
 	unsigned *by_name;
@@ -102,6 +120,8 @@ struct fpd_kubepb {
 	struct kplan *status; /* an ERROR event's Status, whole */
 	const struct mplan *status_plan;
 	struct chunk *arena;
+	size_t arena_used, arena_budget; /* bytes given out since the last reset; at most */
+	bool arena_over;                 /* an allocation was refused */
 	ProtobufCAllocator alloc;
 };
 
@@ -110,7 +130,16 @@ struct fpd_kubepb {
 static void *arena_alloc(void *ud, size_t size)
 {
 	struct fpd_kubepb *pb = ud;
+	if (size > SIZE_MAX - alignof(max_align_t))
+		return NULL;
 	size = (size + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
+	/* NULL past the budget: protobuf-c then fails the unpack, which reports
+   * invalid input */
+	if (size > pb->arena_budget - pb->arena_used) {
+		pb->arena_over = true;
+		return NULL;
+	}
+	pb->arena_used += size;
 	struct chunk *c = pb->arena;
 	if (!c || c->size - c->used < size) {
 		size_t cap = size > ARENA_CHUNK ? size : ARENA_CHUNK;
@@ -145,6 +174,19 @@ static void arena_reset(struct fpd_kubepb *pb)
 		c = next;
 	}
 	pb->arena = keep;
+	pb->arena_used = 0;
+	pb->arena_budget = 0;
+	pb->arena_over = false;
+}
+
+/* The budget for decoding len bytes of input (set once per public call: an
+ * event's envelope and object share it). */
+static void arena_budget(struct fpd_kubepb *pb, size_t len)
+{
+	size_t b = len > (ARENA_MAX - ARENA_BASE) / ARENA_RATIO ? ARENA_MAX
+	                                                        : ARENA_BASE + ARENA_RATIO * len;
+	pb->arena_used = 0;
+	pb->arena_budget = b;
 }
 
 /* ---- plans ---- */
@@ -260,7 +302,8 @@ static int kelem_init(const struct finfo *fi, const struct fpd_kube_prune_node *
 	return kplan_new(fi->sub, n, &e->plan, err);
 }
 
-/* The field of m whose JSON name is token: a member of m, or of one of m's inline members. */
+/* The field of m whose JSON name is token: a member of m, or of one of m's
+ * inline members. */
 static bool find_member(const struct mplan *m, const char *token, const struct finfo **fi,
                         const struct finfo **via)
 {
@@ -324,15 +367,16 @@ static int kfield_init(const struct finfo *fi, const struct fpd_kube_prune_node 
 	return rc;
 }
 
-/* The descriptor a message field kept in part is unpacked with; NULL when nothing of it is
- * read. */
+/* The descriptor a message field kept in part is unpacked with; NULL when
+ * nothing of it is read. */
 static const ProtobufCMessageDescriptor *narrowed(const struct kfield *kf)
 {
 	const ProtobufCFieldDescriptor *fd = kf->fi->fd;
 	if (kf->plan)
 		return &kf->plan->desc;
 	if (fd->label != PROTOBUF_C_LABEL_REPEATED)
-		return NULL; /* a special type (a JSON scalar) where the pointers go deeper */
+		return NULL; /* a special type (a JSON scalar) where the pointers go deeper
+                  */
 	if (kf->index || !kf->every.set || kf->every.whole || !kf->every.plan)
 		return fd->descriptor; /* elements kept differently: all of each */
 	return &kf->every.plan->desc;
@@ -371,6 +415,15 @@ static void narrow(struct kplan *k)
 		k->fields[n].descriptor = sub;
 		n++;
 	}
+	if (n == 0) {
+		/* protobuf-c reads desc->fields[0] even when n_fields is 0 (its last-field
+     * shortcut): a zeroed entry there has id 0, which a non-minimal tag (0x80
+     * 0x00) matches, and its offset 0 type int32 overwrites base.descriptor
+     * with the input's value. A message none of whose fields are read is
+     * unpacked with its own descriptor instead. */
+		k->desc = *d;
+		return;
+	}
 	qsort(k->fields, n, sizeof(*k->fields), by_id);
 	k->by_name = fpd_calloc(n + 1, sizeof(*k->by_name));
 	for (unsigned i = 0; i < n; i++) { /* insertion sort: a handful of names */
@@ -380,7 +433,8 @@ static void narrow(struct kplan *k)
 			k->by_name[j] = k->by_name[j - 1];
 		k->by_name[j] = i;
 	}
-	/* runs of consecutive field numbers, then the end (protobuf-c's lookup table) */
+	/* runs of consecutive field numbers, then the end (protobuf-c's lookup table)
+   */
 	k->ranges = fpd_calloc(n + 1, sizeof(*k->ranges));
 	unsigned nr = 0;
 	for (unsigned i = 0; i < n; i++) {
@@ -497,6 +551,16 @@ void fpd_kubepb_free(struct fpd_kubepb *pb)
 
 /* ---- values ---- */
 
+/* One more JSON value: charged to the decode's budget (see JSON_VALUE_COST). */
+static int charge(struct fpd_kubepb *pb, struct fpd_error *err)
+{
+	if (JSON_VALUE_COST > pb->arena_budget - pb->arena_used)
+		return fpd_error_set(err, FPD_EINVAL,
+		                     "protobuf: the object makes more JSON than its size allows");
+	pb->arena_used += JSON_VALUE_COST;
+	return FPD_OK;
+}
+
 static const void *at(const void *msg, unsigned offset)
 {
 	return (const char *)msg + offset;
@@ -519,7 +583,8 @@ static size_t elem_size(ProtobufCType t)
 	}
 }
 
-/* A string as JSON has it: bytes that are not UTF-8 become U+FFFD, as Go's encoder writes. */
+/* A string as JSON has it: bytes that are not UTF-8 become U+FFFD, as Go's
+ * encoder writes. */
 static json_t *string_json(const char *s, size_t n)
 {
 	json_t *v = json_stringn(s, n);
@@ -549,7 +614,8 @@ static json_t *string_json(const char *s, size_t n)
 	return v;
 }
 
-/* Go's time.RFC3339 in UTC, with micro: RFC3339 with 6 fractional digits (MicroTime). */
+/* Go's time.RFC3339 in UTC, with micro: RFC3339 with 6 fractional digits
+ * (MicroTime). */
 static json_t *time_json(int64_t seconds, int32_t nanos, bool micro)
 {
 	time_t t = (time_t)seconds;
@@ -618,8 +684,8 @@ static bool scalar_zero(ProtobufCType t, const void *p)
 	}
 }
 
-static int message_json(const struct mplan *m, const ProtobufCMessage *msg, json_t **out,
-                        struct fpd_error *err);
+static int message_json(struct fpd_kubepb *pb, const struct mplan *m, const ProtobufCMessage *msg,
+                        json_t **out, struct fpd_error *err);
 
 static int raw_json(const ProtobufCBinaryData *raw, json_t **out, struct fpd_error *err)
 {
@@ -636,14 +702,15 @@ static int raw_json(const ProtobufCBinaryData *raw, json_t **out, struct fpd_err
 }
 
 /* A message of a special type as the single JSON value it is written as. */
-static int special_json(const struct mplan *m, const ProtobufCMessage *msg, json_t **out,
-                        struct fpd_error *err)
+static int special_json(struct fpd_kubepb *pb, const struct mplan *m, const ProtobufCMessage *msg,
+                        json_t **out, struct fpd_error *err)
 {
 	switch (m->sp) {
 	case SP_TIME:
 	case SP_MICROTIME: {
 		const K8s__Io__Apimachinery__Pkg__Apis__Meta__V1__Time *t = (const void *)msg;
-		/* Time and MicroTime have the same fields; a zero time is written without them */
+		/* Time and MicroTime have the same fields; a zero time is written without
+     * them */
 		*out = t->has_seconds || t->has_nanos
 		           ? time_json(t->seconds, t->nanos, m->sp == SP_MICROTIME)
 		           : json_null();
@@ -666,28 +733,32 @@ static int special_json(const struct mplan *m, const ProtobufCMessage *msg, json
 		const ProtobufCFieldDescriptor *fd = &m->d->fields[0];
 		return raw_json(at(msg, fd->offset), out, err);
 	}
-	default: return message_json(m, msg, out, err);
+	default: return message_json(pb, m, msg, out, err);
 	}
 }
 
 /* One element of a repeated field (or a singular field's value) at p, whole. */
-static int value_json(const struct finfo *f, const void *p, json_t **out, struct fpd_error *err)
+static int value_json(struct fpd_kubepb *pb, const struct finfo *f, const void *p, json_t **out,
+                      struct fpd_error *err)
 {
+	if (charge(pb, err))
+		return FPD_EINVAL;
 	if (f->fd->type == PROTOBUF_C_TYPE_MESSAGE) {
 		const ProtobufCMessage *msg = *(const ProtobufCMessage *const *)p;
 		if (!msg) {
 			*out = json_null();
 			return FPD_OK;
 		}
-		return special_json(f->sub, msg, out, err);
+		return special_json(pb, f->sub, msg, out, err);
 	}
 	*out = scalar_json(f->fd->type, p);
 	return *out ? FPD_OK : fpd_error_set(err, FPD_EINVAL, "protobuf: field %s", f->json);
 }
 
-/* A map field's entries as an object; keep (may be NULL: all) says which keys. */
-static int map_json(const struct finfo *f, const void *msg, const struct fpd_kube_prune_node *keep,
-                    json_t **out, struct fpd_error *err)
+/* A map field's entries as an object; keep (may be NULL: all) says which keys.
+ */
+static int map_json(struct fpd_kubepb *pb, const struct finfo *f, const void *msg,
+                    const struct fpd_kube_prune_node *keep, json_t **out, struct fpd_error *err)
 {
 	size_t n = *(const size_t *)at(msg, f->fd->quantifier_offset);
 	ProtobufCMessage *const *entries =
@@ -706,7 +777,7 @@ static int map_json(const struct finfo *f, const void *msg, const struct fpd_kub
 				continue; /* deeper pointers into a map's value: not for these types */
 		}
 		json_t *v;
-		int rc = value_json(&vf, at(entries[i], ed->fields[1].offset), &v, err);
+		int rc = value_json(pb, &vf, at(entries[i], ed->fields[1].offset), &v, err);
 		if (rc) {
 			json_decref(obj);
 			return rc;
@@ -721,20 +792,22 @@ static int map_json(const struct finfo *f, const void *msg, const struct fpd_kub
 	return FPD_OK;
 }
 
-static int emit_fields(const struct mplan *m, const ProtobufCMessage *msg, json_t *obj,
-                       struct fpd_error *err);
+static int emit_fields(struct fpd_kubepb *pb, const struct mplan *m, const ProtobufCMessage *msg,
+                       json_t *obj, struct fpd_error *err);
 
-/* Field f of msg, whole, into obj under its JSON name, or nothing where the API server's JSON
- * has nothing. */
-static int emit_field(const struct finfo *f, const ProtobufCMessage *msg, json_t *obj,
-                      struct fpd_error *err)
+/* Field f of msg, whole, into obj under its JSON name, or nothing where the API
+ * server's JSON has nothing. */
+static int emit_field(struct fpd_kubepb *pb, const struct finfo *f, const ProtobufCMessage *msg,
+                      json_t *obj, struct fpd_error *err)
 {
 	const ProtobufCFieldDescriptor *fd = f->fd;
 	json_t *v = NULL;
 	int rc = FPD_OK;
+	if (charge(pb, err))
+		return FPD_EINVAL;
 	if (f->flags & FPD_KUBEPB_INLINE) {
 		const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)at(msg, fd->offset);
-		return sub && f->sub ? emit_fields(f->sub, sub, obj, err) : FPD_OK;
+		return sub && f->sub ? emit_fields(pb, f->sub, sub, obj, err) : FPD_OK;
 	}
 	if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
 		size_t n = *(const size_t *)at(msg, fd->quantifier_offset);
@@ -745,14 +818,14 @@ static int emit_field(const struct finfo *f, const ProtobufCMessage *msg, json_t
 			return FPD_OK;
 		}
 		if (f->map) {
-			rc = map_json(f, msg, NULL, &v, err);
+			rc = map_json(pb, f, msg, NULL, &v, err);
 		} else {
 			const char *arr = *(const char *const *)at(msg, fd->offset);
 			size_t size = elem_size(fd->type);
 			v = json_array();
 			for (size_t i = 0; i < n && !rc; i++) {
 				json_t *e;
-				rc = value_json(f, arr + i * size, &e, err);
+				rc = value_json(pb, f, arr + i * size, &e, err);
 				if (!rc)
 					json_array_append_new(v, e);
 			}
@@ -761,7 +834,7 @@ static int emit_field(const struct finfo *f, const ProtobufCMessage *msg, json_t
 		const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)at(msg, fd->offset);
 		if (!sub)
 			return FPD_OK;
-		rc = special_json(f->sub, sub, &v, err);
+		rc = special_json(pb, f->sub, sub, &v, err);
 		if (!rc && json_is_null(v) && (f->flags & FPD_KUBEPB_OMITZERO)) {
 			json_decref(v);
 			return FPD_OK;
@@ -796,20 +869,20 @@ static int emit_field(const struct finfo *f, const ProtobufCMessage *msg, json_t
 	return FPD_OK;
 }
 
-static int emit_fields(const struct mplan *m, const ProtobufCMessage *msg, json_t *obj,
-                       struct fpd_error *err)
+static int emit_fields(struct fpd_kubepb *pb, const struct mplan *m, const ProtobufCMessage *msg,
+                       json_t *obj, struct fpd_error *err)
 {
 	int rc = FPD_OK;
 	for (size_t i = 0; i < m->n && !rc; i++)
-		rc = emit_field(&m->f[i], msg, obj, err);
+		rc = emit_field(pb, &m->f[i], msg, obj, err);
 	return rc;
 }
 
-static int message_json(const struct mplan *m, const ProtobufCMessage *msg, json_t **out,
-                        struct fpd_error *err)
+static int message_json(struct fpd_kubepb *pb, const struct mplan *m, const ProtobufCMessage *msg,
+                        json_t **out, struct fpd_error *err)
 {
 	json_t *obj = json_object();
-	int rc = emit_fields(m, msg, obj, err);
+	int rc = emit_fields(pb, m, msg, obj, err);
 	if (rc) {
 		json_decref(obj);
 		return rc;
@@ -818,26 +891,27 @@ static int message_json(const struct mplan *m, const ProtobufCMessage *msg, json
 	return FPD_OK;
 }
 
-static int kept_json(const struct kplan *k, const ProtobufCMessage *msg, json_t **out,
-                     struct fpd_error *err);
+static int kept_json(struct fpd_kubepb *pb, const struct kplan *k, const ProtobufCMessage *msg,
+                     json_t **out, struct fpd_error *err);
 
-/* An element of a kept-in-part array. *out NULL: a message element kept in part that is NULL. */
-static int kept_elem(const struct kfield *kf, const struct kelem *e, const void *p, json_t **out,
-                     struct fpd_error *err)
+/* An element of a kept-in-part array. *out NULL: a message element kept in part
+ * that is NULL. */
+static int kept_elem(struct fpd_kubepb *pb, const struct kfield *kf, const struct kelem *e,
+                     const void *p, json_t **out, struct fpd_error *err)
 {
 	if (e->whole)
-		return value_json(kf->fi, p, out, err);
+		return value_json(pb, kf->fi, p, out, err);
 	if (e->plan) {
 		const ProtobufCMessage *msg = *(const ProtobufCMessage *const *)p;
 		if (msg)
-			return kept_json(e->plan, msg, out, err);
+			return kept_json(pb, e->plan, msg, out, err);
 	}
 	*out = json_null(); /* a scalar where the pointers go deeper */
 	return FPD_OK;
 }
 
-static int kept_array(const struct kfield *kf, const ProtobufCMessage *msg, json_t **out,
-                      struct fpd_error *err)
+static int kept_array(struct fpd_kubepb *pb, const struct kfield *kf, const ProtobufCMessage *msg,
+                      json_t **out, struct fpd_error *err)
 {
 	const ProtobufCFieldDescriptor *fd = kf->fi->fd;
 	size_t n = *(const size_t *)at(msg, fd->quantifier_offset);
@@ -852,7 +926,7 @@ static int kept_array(const struct kfield *kf, const ProtobufCMessage *msg, json
 		                            : NULL;
 		json_t *ev = NULL;
 		if (e)
-			rc = kept_elem(kf, e, arr + i * size, &ev, err);
+			rc = kept_elem(pb, kf, e, arr + i * size, &ev, err);
 		else if ((long)i < kf->max_index)
 			ev = json_null(); /* positions up to the last kept index */
 		else
@@ -869,25 +943,26 @@ static int kept_array(const struct kfield *kf, const ProtobufCMessage *msg, json
 }
 
 /* Member kf of msg, kept in part, into obj. */
-static int kept_member(const struct kfield *kf, const ProtobufCMessage *msg, json_t *obj,
-                       struct fpd_error *err)
+static int kept_member(struct fpd_kubepb *pb, const struct kfield *kf, const ProtobufCMessage *msg,
+                       json_t *obj, struct fpd_error *err)
 {
 	const struct finfo *fi = kf->fi;
 	const ProtobufCFieldDescriptor *fd = fi->fd;
 	json_t *v = NULL;
 	int rc = FPD_OK;
 	if (kf->whole)
-		return emit_field(fi, msg, obj, err);
+		return emit_field(pb, fi, msg, obj, err);
 	if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
 		/* empty: left out, or null, which has nothing deeper */
 		if (*(const size_t *)at(msg, fd->quantifier_offset) == 0)
 			return FPD_OK;
-		rc = fi->map ? map_json(fi, msg, kf->node, &v, err) : kept_array(kf, msg, &v, err);
+		rc = fi->map ? map_json(pb, fi, msg, kf->node, &v, err)
+		             : kept_array(pb, kf, msg, &v, err);
 	} else if (kf->plan) {
 		const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)at(msg, fd->offset);
 		if (!sub)
 			return FPD_OK;
-		rc = kept_json(kf->plan, sub, &v, err);
+		rc = kept_json(pb, kf->plan, sub, &v, err);
 	} else {
 		return FPD_OK; /* a scalar (in JSON) where the pointers go deeper */
 	}
@@ -897,9 +972,11 @@ static int kept_member(const struct kfield *kf, const ProtobufCMessage *msg, jso
 	return FPD_OK;
 }
 
-static int kept_json(const struct kplan *k, const ProtobufCMessage *msg, json_t **out,
-                     struct fpd_error *err)
+static int kept_json(struct fpd_kubepb *pb, const struct kplan *k, const ProtobufCMessage *msg,
+                     json_t **out, struct fpd_error *err)
 {
+	if (charge(pb, err))
+		return FPD_EINVAL;
 	json_t *obj = json_object();
 	int rc = FPD_OK;
 	for (size_t i = 0; i < k->n && !rc; i++) {
@@ -910,7 +987,7 @@ static int kept_json(const struct kplan *k, const ProtobufCMessage *msg, json_t 
 			if (!src)
 				continue;
 		}
-		rc = kept_member(kf, src, obj, err);
+		rc = kept_member(pb, kf, src, obj, err);
 	}
 	if (rc) {
 		json_decref(obj);
@@ -926,6 +1003,12 @@ static int unpack(struct fpd_kubepb *pb, const ProtobufCMessageDescriptor *d, co
                   size_t len, ProtobufCMessage **out, struct fpd_error *err)
 {
 	*out = protobuf_c_message_unpack(d, &pb->alloc, len, data);
+	if (!*out && pb->arena_over)
+		return fpd_error_set(
+		    err, FPD_EINVAL,
+		    "protobuf: a %s message of %zu bytes unpacks into more than its "
+		    "budget of %zu bytes",
+		    d->short_name, len, pb->arena_budget);
 	if (!*out)
 		return fpd_error_set(err, FPD_EINVAL,
 		                     "protobuf: not a valid %s message (%zu bytes)", d->short_name,
@@ -937,8 +1020,8 @@ static int unpack(struct fpd_kubepb *pb, const ProtobufCMessageDescriptor *d, co
 static int object_json(struct fpd_kubepb *pb, const ProtobufCMessage *msg, json_t **out,
                        struct fpd_error *err)
 {
-	return pb->keep ? kept_json(pb->keep, msg, out, err)
-	                : message_json(pb->root, msg, out, err);
+	return pb->keep ? kept_json(pb, pb->keep, msg, out, err)
+	                : message_json(pb, pb->root, msg, out, err);
 }
 
 static int item(struct fpd_kubepb *pb, const void *data, size_t len, json_t **out,
@@ -955,6 +1038,7 @@ int fpd_kubepb_item(struct fpd_kubepb *pb, const void *data, size_t len, json_t 
                     struct fpd_error *err)
 {
 	*out = NULL;
+	arena_budget(pb, len);
 	int rc = item(pb, data, len, out, err);
 	arena_reset(pb);
 	return rc;
@@ -992,7 +1076,7 @@ static int envelope(struct fpd_kubepb *pb, const void *data, size_t len, enum wa
 	ProtobufCMessage *obj;
 	if ((rc = unpack(pb, d, u->raw.data, u->raw.len, &obj, err)))
 		return rc;
-	rc = is_status ? message_json(pb->status_plan, obj, out, err)
+	rc = is_status ? message_json(pb, pb->status_plan, obj, out, err)
 	               : object_json(pb, obj, out, err);
 	if (rc)
 		return rc;
@@ -1007,6 +1091,7 @@ int fpd_kubepb_object(struct fpd_kubepb *pb, const void *data, size_t len, json_
                       struct fpd_error *err)
 {
 	*out = NULL;
+	arena_budget(pb, len);
 	int rc = envelope(pb, data, len, WANT_OBJECT, out, err);
 	arena_reset(pb);
 	return rc;
@@ -1016,6 +1101,7 @@ int fpd_kubepb_status(struct fpd_kubepb *pb, const void *data, size_t len, json_
                       struct fpd_error *err)
 {
 	*out = NULL;
+	arena_budget(pb, len);
 	int rc = envelope(pb, data, len, WANT_STATUS, out, err);
 	arena_reset(pb);
 	return rc;
@@ -1047,6 +1133,7 @@ int fpd_kubepb_event(struct fpd_kubepb *pb, const void *data, size_t len, json_t
                      struct fpd_error *err)
 {
 	*out = NULL;
+	arena_budget(pb, len);
 	int rc = event(pb, data, len, out, err);
 	arena_reset(pb);
 	return rc;
@@ -1054,8 +1141,8 @@ int fpd_kubepb_event(struct fpd_kubepb *pb, const void *data, size_t len, json_t
 
 /* ---- streams ---- */
 
-/* A varint at p (at most end); 0 when more bytes are needed, -1 when malformed, else its
- * length. */
+/* A varint at p (at most end); 0 when more bytes are needed, -1 when malformed,
+ * else its length. */
 static int varint(const unsigned char *p, const unsigned char *end, uint64_t *v)
 {
 	*v = 0;
@@ -1093,8 +1180,8 @@ static int list_bad(struct fpd_error *err, const char *what)
 	return fpd_error_set(err, FPD_EINVAL, "protobuf list: %s", what);
 }
 
-/* One step on the buffered bytes p..end: *used is what it consumed; 0 consumed with FPD_OK
- * means more bytes are needed. */
+/* One step on the buffered bytes p..end: *used is what it consumed; 0 consumed
+ * with FPD_OK means more bytes are needed. */
 static int list_step(struct fpd_kubepb_list *l, const unsigned char *p, const unsigned char *end,
                      size_t *used, fpd_kubepb_piece_fn fn, void *ud, struct fpd_error *err)
 {
@@ -1133,7 +1220,8 @@ static int list_step(struct fpd_kubepb_list *l, const unsigned char *p, const un
 			return FPD_OK;
 		size_t head = (size_t)(a + b);
 		if (l->state == L_LIST) {
-			if (head + (wire == 2 ? len : 0) > l->list_left)
+			/* len is the input's, up to 2^64 - 1: compare without adding to it */
+			if (head > l->list_left || (wire == 2 && len > l->list_left - head))
 				return list_bad(err, "a field runs past the end of the list");
 			l->list_left -= head + (wire == 2 ? len : 0);
 		}
@@ -1217,12 +1305,14 @@ static int list_step(struct fpd_kubepb_list *l, const unsigned char *p, const un
 int fpd_kubepb_list_feed(struct fpd_kubepb_list *l, const char *data, size_t len,
                          fpd_kubepb_piece_fn fn, void *ud, struct fpd_error *err)
 {
-	/* Work on the caller's bytes where nothing is pending; buffer only a remainder. */
+	/* Work on the caller's bytes where nothing is pending; buffer only a
+   * remainder. */
 	const unsigned char *p, *end;
 	bool buffered = l->in.len > 0;
 	if (buffered) {
 		if (fpd_buf_append(&l->in, data, len)) {
-			/* more than one item and its header: take what fits, as the item's bound */
+			/* more than one item and its header: take what fits, as the item's bound
+       */
 			size_t room = l->in.max - l->in.len;
 			if (fpd_buf_append(&l->in, data, room))
 				return list_bad(err, "buffer");

@@ -13,6 +13,7 @@ packages under go/<protobuf package>/; STAMP records the pins it was made from.
 """
 import base64
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -47,11 +48,14 @@ def fail(msg):
     sys.exit('k8s-api: ' + msg)
 
 
-def h1(path):
-    """Go's dirhash.HashZip with Hash1: the sha256 of the sorted "sha256  name" lines."""
-    with zipfile.ZipFile(path) as z:
-        lines = ''.join('%s  %s\n' % (hashlib.sha256(z.read(n)).hexdigest(), n)
-                        for n in sorted(z.namelist()))
+def h1(z):
+    """Go's dirhash.HashZip with Hash1: the sha256 of the sorted "sha256  name" lines. As Go,
+    refuses a name with a newline (it could forge lines) and, unlike a dict, a repeated name."""
+    names = z.namelist()
+    if len(set(names)) != len(names) or any('\n' in n for n in names):
+        return 'h1:(a repeated name or a name with a newline)'
+    lines = ''.join('%s  %s\n' % (hashlib.sha256(z.read(n)).hexdigest(), n)
+                    for n in sorted(names))
     return 'h1:' + base64.b64encode(hashlib.sha256(lines.encode()).digest()).decode()
 
 
@@ -82,41 +86,47 @@ def main():
         path = os.path.join(cache, '%s@%s.zip' % (module.replace('/', '_'), VERSION))
         if not os.path.exists(path):
             download(module, path)
-        got = h1(path)
+        # Read once: the bytes checked are the bytes unpacked, whatever happens to the file.
+        with open(path, 'rb') as f:
+            z = zipfile.ZipFile(io.BytesIO(f.read()))
+        got = h1(z)
         if got != want:
             fail('%s does not match the pinned checksum\n  expected %s\n  got      %s\n'
                  '  Delete it to download it again.' % (path, want, got))
-        zips[module] = path
+        zips[module] = z
     pins = ' '.join('%s@%s=%s' % (m, VERSION, s) for m, s in sorted(PINS.items()))
     # Unpack only when needed: a stamp newer than this script that names these very pins means
     # OUT_DIR holds their files, and rewriting them would recompile the whole IDL for nothing.
     if os.path.isdir(out) and os.path.exists(stamp) and open(stamp).read().strip() == pins \
             and os.path.getmtime(stamp) > os.path.getmtime(__file__):
         return
+    # The stamp goes first: an unpacking cut short must not leave a stamp that vouches for it.
+    if os.path.exists(stamp):
+        os.remove(stamp)
     shutil.rmtree(out, ignore_errors=True)
     wanted = {}
     for module, d in PROTOS:
         wanted[(module, d + '/generated.proto')] = os.path.join(out, module, d, 'generated.proto')
     with_go = {(m, d): pkg for m, d, pkg in GO_PACKAGES}
-    for module, path in zips.items():
+    for module, z in zips.items():
         prefix = '%s@%s/' % (module, VERSION)
-        with zipfile.ZipFile(path) as z:
-            for name in z.namelist():
-                rel = name[len(prefix):]
-                d, base = os.path.split(rel)
-                dest = wanted.get((module, rel))
-                if not dest and (module, d) in with_go and base.endswith('.go') \
-                        and not base.endswith('_test.go'):
-                    dest = os.path.join(out, 'go', with_go[(module, d)], base)
-                if dest:
-                    os.makedirs(os.path.dirname(dest), exist_ok=True)
-                    with open(dest, 'wb') as f:
-                        f.write(z.read(name))
+        for name in z.namelist():
+            rel = name[len(prefix):]
+            d, base = os.path.split(rel)
+            dest = wanted.get((module, rel))
+            if not dest and (module, d) in with_go and base.endswith('.go') \
+                    and not base.endswith('_test.go'):
+                dest = os.path.join(out, 'go', with_go[(module, d)], base)
+            if dest:
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                with open(dest, 'wb') as f:
+                    f.write(z.read(name))
     for dest in wanted.values():
         if not os.path.exists(dest):
             fail('%s is not in the modules' % dest)
-    with open(stamp, 'w') as f:
+    with open(stamp + '.tmp', 'w') as f:
         f.write(pins + '\n')
+    os.replace(stamp + '.tmp', stamp)
 
 
 if __name__ == '__main__':

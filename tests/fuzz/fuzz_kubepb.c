@@ -31,8 +31,17 @@ static const char *const keep[] = {
     "/status/phase/deeper",
 };
 
-static struct fpd_kubepb *pruned, *whole;
-static struct fpd_kube_prune *set;
+/* A set with message nodes none of whose fields exist (a misspelt or newer field): their
+ * narrowed descriptors would have no fields. */
+static const char *const odd[] = {
+    "/metadata/name",
+    "/spec/notAField/x",
+    "/status/phase/deeper",
+    "/metadata/ownerReferences/*/notAField",
+};
+
+static struct fpd_kubepb *pruned, *whole, *odd_pb;
+static struct fpd_kube_prune *set, *odd_set;
 
 static void init(void)
 {
@@ -40,8 +49,13 @@ static void init(void)
 	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
 		if (fpd_kube_prune_add(set, keep[i], NULL))
 			abort();
+	odd_set = fpd_kube_prune_new();
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++)
+		if (fpd_kube_prune_add(odd_set, odd[i], NULL))
+			abort();
 	if (fpd_kubepb_new("Pod", fpd_kube_prune_root(set), &pruned, NULL) ||
-	    fpd_kubepb_new("Pod", NULL, &whole, NULL))
+	    fpd_kubepb_new("Pod", NULL, &whole, NULL) ||
+	    fpd_kubepb_new("Pod", fpd_kube_prune_root(odd_set), &odd_pb, NULL))
 		abort();
 }
 
@@ -105,5 +119,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t step = size ? 1 + data[size - 1] % 97 : 1;
 	one(pruned, data, size, step);
 	one(whole, data, size, size ? size : 1);
+	one(odd_pb, data, size, size ? size : 1);
 	return 0;
 }

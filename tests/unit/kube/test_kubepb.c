@@ -418,6 +418,103 @@ START_TEST(hostile_lists_refused)
 }
 END_TEST
 
+/* The raw Pod bytes unit repeated n times (new, for free()). */
+static uint8_t *repeat(const uint8_t *unit, size_t ulen, size_t n, size_t *len)
+{
+	uint8_t *b = malloc(ulen * n + 1);
+	for (size_t i = 0; i < n; i++)
+		memcpy(b + i * ulen, unit, ulen);
+	*len = ulen * n;
+	return b;
+}
+
+START_TEST(amplification_refused)
+{
+	static const char *const keep[] = {"/metadata/name", "/metadata/finalizers", "/status"};
+	struct fpd_kube_prune *p;
+	struct fpd_kubepb *pb = decoder("Pod", keep, 3, &p);
+	struct fpd_error err;
+	json_t *out;
+	size_t len;
+	/* status{containerStatuses{}} 64000 times: protobuf-c merges each repeat of a singular
+	 * message into a new array of its repeated members, ~1.6 GB for 64 KB */
+	static const uint8_t merge[] = {0x1a, 0x02, 0x42, 0x00};
+	uint8_t *raw = repeat(merge, sizeof(merge), 16000, &len);
+	ck_assert_int_eq(fpd_kubepb_item(pb, raw, len, &out, &err), FPD_EINVAL);
+	ck_assert_msg(strstr(err.text, "budget"), "%s", err.text);
+	ck_assert_ptr_null(out);
+	free(raw);
+	/* 128000 empty containerStatuses in one status: a struct each for 2 bytes */
+	uint8_t *one = malloc(256006);
+	size_t n = 0;
+	one[n++] = 0x1a;
+	one[n++] = 0x80;
+	one[n++] = 0xd0;
+	one[n++] = 0x0f; /* 256000 */
+	for (size_t i = 0; i < 128000; i++) {
+		one[n++] = 0x42;
+		one[n++] = 0x00;
+	}
+	ck_assert_int_eq(fpd_kubepb_item(pb, one, n, &out, &err), FPD_EINVAL);
+	free(one);
+	/* 3000 of them fit the arena, but each is written as an object of five members */
+	one = malloc(6006);
+	n = 0;
+	one[n++] = 0x1a;
+	one[n++] = 0xf0;
+	one[n++] = 0x2e; /* 6000 */
+	for (size_t i = 0; i < 3000; i++) {
+		one[n++] = 0x42;
+		one[n++] = 0x00;
+	}
+	ck_assert_int_eq(fpd_kubepb_item(pb, one, n, &out, &err), FPD_EINVAL);
+	ck_assert_msg(strstr(err.text, "more JSON"), "%s", err.text);
+	free(one);
+	/* and the decoder still works */
+	static const uint8_t small[] = {0x1a, 0x02, 0x42, 0x00};
+	ck_assert_int_eq(fpd_kubepb_item(pb, small, sizeof(small), &out, &err), FPD_OK);
+	json_decref(out);
+	fpd_kubepb_free(pb);
+	fpd_kube_prune_free(p);
+}
+END_TEST
+
+START_TEST(empty_narrowed_message_and_tag_zero)
+{
+	/* spec is kept in part, but none of its kept fields exist: its narrowed descriptor would
+	 * have no fields, and protobuf-c matched tag 0 (0x80 0x00) against the zeroed entry at
+	 * fields[0], writing the varint over the message's descriptor pointer */
+	static const char *const keep[] = {"/metadata/name", "/spec/notAField/x"};
+	struct fpd_kube_prune *p;
+	struct fpd_kubepb *pb = decoder("Pod", keep, 2, &p);
+	static const uint8_t raw[] = {0x12, 0x07, 0x80, 0x00, 0xc1, 0x82, 0x85, 0x8a, 0x04,
+	                              0x12, 0x07, 0x80, 0x00, 0xc1, 0x82, 0x85, 0x8a, 0x04};
+	json_t *out;
+	struct fpd_error err;
+	int rc = fpd_kubepb_item(pb, raw, sizeof(raw), &out, &err);
+	if (rc == FPD_OK)
+		expect_json(out, "{\"spec\":{}}");
+	else
+		ck_assert_int_eq(rc, FPD_EINVAL);
+	fpd_kubepb_free(pb);
+	fpd_kube_prune_free(p);
+}
+END_TEST
+
+START_TEST(list_length_overflow_refused)
+{
+	struct fpd_kubepb_list l;
+	size_t n = 0;
+	struct fpd_error err;
+	/* a field in the list of 2^64 - 1 bytes: head + len wrapped to fit the list's 16 bytes */
+	fpd_kubepb_list_init(&l, 1024);
+	const char wrap[] = "k8s\0\x12\x10\x1a\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01xxxx";
+	ck_assert_int_eq(list_feed_all(&l, wrap, sizeof(wrap) - 1, &n, &err), FPD_EINVAL);
+	ck_assert_msg(strstr(err.text, "past the end"), "%s", err.text);
+	fpd_kubepb_list_free(&l);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("kube_kubepb");
@@ -428,6 +525,9 @@ int main(void)
 	tcase_add_test(tc, malformed_objects_refused);
 	tcase_add_test(tc, hostile_frames_refused_before_buffering);
 	tcase_add_test(tc, hostile_lists_refused);
+	tcase_add_test(tc, amplification_refused);
+	tcase_add_test(tc, empty_narrowed_message_and_tag_zero);
+	tcase_add_test(tc, list_length_overflow_refused);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
 }
