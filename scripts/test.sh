@@ -127,7 +127,9 @@ if [[ ${FPD_TEST_FAST:-0} != 1 ]] && compgen -G "tests/fuzz/fuzz_*.c" >/dev/null
     lsan=${LSAN_OPTIONS:-}
     [[ -f $supp ]] && lsan="suppressions=$root/$supp${lsan:+:$lsan}"
     flags=() # libFuzzer flags of this driver, explained in the file (lines starting with '#' are comments)
-    [[ -f tests/fuzz/$name.flags ]] && read -r -a flags < <(grep -v '^#' "tests/fuzz/$name.flags" | tr '\n' ' ')
+    if [[ -f tests/fuzz/$name.flags ]]; then
+      read -r -a flags <<<"$(grep -v '^#' "tests/fuzz/$name.flags" | tr '\n' ' ')"
+    fi
     if LSAN_OPTIONS=$lsan "$f" -max_total_time="${FPD_FUZZ_SECONDS:-20}" -print_final_stats=0 "${flags[@]}" "$work" >"$work.log" 2>&1; then
       echo "$name: ok ($(grep -oE 'Done [0-9]+ runs' "$work.log" | tail -1))"
       passed=$((passed + 1))
