@@ -173,7 +173,7 @@ def admin_get(port, path):
 
 
 def go_rates(client, port, cluster, samples: Path, ns, raw_ns, obj, template, n, tag, daemon_pid,
-             pin=False):
+             pin=False, post_accept=""):
     """CreateTask calls/s and bare POSTs/s of the same pod from the Go client, 64 in flight, and
     the CPU each process spent per request in each (microseconds)."""
     if samples.exists():
@@ -196,7 +196,8 @@ def go_rates(client, port, cluster, samples: Path, ns, raw_ns, obj, template, n,
             str(client), "-grpc", f"127.0.0.1:{port}", "-server", cluster.server,
             "-ca", str(cluster.ca_file), "-cert", str(cluster.client_cert),
             "-key", str(cluster.client_key), "-samples", str(samples), "-n", str(n),
-            "-inflight", "64", "-only", only], capture_output=True, text=True, check=True).stdout
+            "-inflight", "64", "-only", only, "-accept", post_accept], capture_output=True,
+            text=True, check=True).stdout
         child1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         used = {k: cpu_s(pid) - before[k] for k, pid in procs.items()}
         used["client"] = (child1.ru_utime + child1.ru_stime) - (child0.ru_utime + child0.ru_stime)
@@ -290,7 +291,8 @@ def scale(a, binary):
                 creates, posts, cpus = [], [], []
                 for r in range(2):
                     c, p, cpu = go_rates(client, port, cluster, work / "samples", ns, raw_ns, obj,
-                                         template, n, f"g{int(pin)}{r}-", daemon.pid, pin)
+                                         template, n, f"g{int(pin)}{r}-", daemon.pid, pin,
+                                         a.post_accept)
                     creates.append(c)
                     posts.append(p)
                     cpus.append(cpu)
@@ -410,6 +412,9 @@ def main():
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="--scale: a configuration key for comparisons, e.g. "
                          "kubernetes.watch_list=false (the targets are for the defaults)")
+    ap.add_argument("--post-accept", default="",
+                    help="--scale: Accept header of the bare POSTs (for comparisons; flyteplugd's "
+                         "POST asks for application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1)")
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--latency-samples", type=int, default=200)
     a = ap.parse_args()

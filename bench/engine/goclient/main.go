@@ -83,9 +83,18 @@ func tlsConfig(ca, cert, key string) *tls.Config {
 	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}}
 }
 
+// postAccept is the Accept header of the bare POSTs ("": none, as client-go's default).
+var postAccept string
+
 func post(c *http.Client, url string, body []byte, wantProto int) int64 {
 	t0 := time.Now()
-	resp, err := c.Post(url, "application/json", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	must(err, "POST")
+	req.Header.Set("Content-Type", "application/json")
+	if postAccept != "" {
+		req.Header.Set("Accept", postAccept)
+	}
+	resp, err := c.Do(req)
 	must(err, "POST")
 	_, err = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
@@ -108,6 +117,7 @@ func main() {
 	settle := flag.Duration("settle", 10*time.Millisecond, "pause before each measured request")
 	inflight := flag.Int("inflight", 0, "throughput with this many requests in flight")
 	only := flag.String("only", "", "with -inflight: \"post\" or \"create\" alone")
+	flag.StringVar(&postAccept, "accept", "", "Accept header of the bare POSTs")
 	flag.Parse()
 
 	encoding.RegisterCodec(rawCodec{})
