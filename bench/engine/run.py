@@ -234,9 +234,8 @@ def load():
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def scale(a, binary):
+def scale(a, binary, work: Path):
     tasks = a.tasks or 100000
-    work = Path(tempfile.mkdtemp(prefix="fpd-bench-scale-"))
     print(f"scale run: {tasks} tasks; work directory {work}")
     with Cluster(workdir=work / "cluster", etcd_quota_bytes=8 << 30,
                  apiserver_memory_limit=a.apiserver_memory) as cluster:
@@ -415,15 +414,35 @@ def main():
     ap.add_argument("--post-accept", default="",
                     help="--scale: Accept header of the bare POSTs (for comparisons; flyteplugd's "
                          "POST asks for application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1)")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory (etcd's data)")
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--latency-samples", type=int, default=200)
     a = ap.parse_args()
     binary = os.environ.get("FPD_BIN", str(ROOT / "build" / "daemon" / "flyteplugd"))
     if a.scale:
-        scale(a, binary)
+        work = Path(tempfile.mkdtemp(prefix="fpd-bench-scale-"))
+        try:
+            scale(a, binary, work)
+        finally:
+            keep_or_remove(work, a.keep)
         return
     a.tasks = a.tasks or 10000
     work = Path(tempfile.mkdtemp(prefix="fpd-bench-engine-"))
+    try:
+        engine(a, binary, work)
+    finally:
+        keep_or_remove(work, a.keep)
+
+
+def keep_or_remove(work: Path, keep: bool):
+    """The work directory holds etcd's data (gigabytes at 100,000 pods): removed unless --keep."""
+    if keep:
+        print(f"work directory kept: {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def engine(a, binary, work: Path):
     with Cluster(workdir=work / "cluster") as cluster:
         port = free_port()
         key = work / "key"
