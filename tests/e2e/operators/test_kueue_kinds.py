@@ -110,7 +110,10 @@ def test_jobset_held_admitted_evicted(cluster, kueue_daemon):
                       "waiting for Kueue admission in queue team-queue: jobset is suspended")
     set_suspend(cluster, JOBSET, ns, name, "suspend", False)
     JOBSET.patch(cluster, ns, name, {"conditions": [cond("Suspended", "ResumeJobs", "jobset is resumed", "False")]})
-    r = JOBSET.wait_for(d, meta, lambda r: r.phase not in (PHASE.WAITING_FOR_RESOURCES, PHASE.UNDEFINED),
+    # Between the two patches the JobSet is unsuspended but still has its Suspended
+    # condition, which a poll may see (QUEUED, "JobSet suspended"): wait for the JobSet's own
+    # phase once the condition is gone too.
+    r = JOBSET.wait_for(d, meta, lambda r: r.phase == PHASE.INITIALIZING,
                         "the JobSet's own phase once admitted")
     assert r.phase == PHASE.INITIALIZING, (PHASE.Phase.Name(r.phase), r.message)
     set_suspend(cluster, JOBSET, ns, name, "suspend", True)
