@@ -94,6 +94,8 @@ static json_t *log_pod(const json_t *obj, const char *name, const char *containe
 	return pod;
 }
 
+#define MAX_LOG_REPLICAS 1000 /* links per replica type */
+
 static void add_logs(const struct fpd_kf_kind *kind, const struct fpd_status_ctx *ctx,
                      struct fpd_phase_info *out)
 {
@@ -107,6 +109,10 @@ static void add_logs(const struct fpd_kf_kind *kind, const struct fpd_status_ctx
 		/* Flyte links the master whenever the job has one, its replicas unread. */
 		if (role->first_only)
 			n = rs && (n > 0 || !strcmp(role->replica_type, "Master")) ? 1 : 0;
+		/* A link per replica, as Flyte's: bounded, so that a replica count of billions
+		 * (the object's own) cannot make one status call run for minutes. */
+		if (n > MAX_LOG_REPLICAS)
+			n = MAX_LOG_REPLICAS;
 		for (int64_t i = 0; i < n; i++) {
 			char name[320];
 			snprintf(name, sizeof(name), "%s%s%" PRId64, job, role->pod_infix, i);
