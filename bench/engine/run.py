@@ -278,7 +278,8 @@ def scale(a, binary, work: Path):
 
             # 1. Sustained creates next to bare POSTs of the same pod, rounds alternating.
             obj = render(binary, config, work, tpl, execution_metadata(raw_ns, "raw"))
-            obj["metadata"]["labels"].pop("app.kubernetes.io/managed-by", None)  # not tracked
+            if not a.post_watched:
+                obj["metadata"]["labels"].pop("app.kubernetes.io/managed-by", None)  # not tracked
             n = a.rate_creates
             client = go_client(work)
             metas = []
@@ -414,6 +415,9 @@ def main():
     ap.add_argument("--post-accept", default="",
                     help="--scale: Accept header of the bare POSTs (for comparisons; flyteplugd's "
                          "POST asks for application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1)")
+    ap.add_argument("--post-watched", action="store_true",
+                    help="--scale: the bare POSTs keep flyteplugd's managed-by label, so its pod "
+                         "watch receives them too (for comparisons)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (etcd's data)")
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--latency-samples", type=int, default=200)
