@@ -247,6 +247,10 @@ static void render_metrics(const struct fpd_admin *a, struct fpd_buf *b)
 	       st.creates);
 	metric(b, "flyteplugd_create_errors_total", "counter", "Creates the API server refused.",
 	       st.create_errors);
+	metric(b, "flyteplugd_creates_seen_as_sent_total", "counter",
+	       "Created objects whose first status came from the object as sent: the watch had "
+	       "not shown the API server's copy 0.25 s after the create, or when a GetTask asked.",
+	       st.creates_seen_as_sent);
 	metric(b, "flyteplugd_gettask_total", "counter", "GetTask calls.", st.gets);
 	metric(b, "flyteplugd_deletetask_total", "counter", "DeleteTask calls.", st.deletes);
 	metric(b, "flyteplugd_gettask_fetches_total", "counter",

@@ -119,25 +119,33 @@ static void reply_meta(struct fpd_engine *e, struct pending_call *c, struct exec
 
 /* ---- objects just created ---------------------------------------------------------- */
 
+/* The object as created gives x its first status only if the watch has not shown the API
+ * server's copy first: x keeps it (x->pending, pending_sent) until a GetTask asks for x
+ * (answer_get), the watch or a GET shows the object (exec_observe drops it unobserved), or
+ * SENT_WINDOW_S after the first of a batch of creates, when the rest are observed as sent. The
+ * watch event of a new object comes within milliseconds: most objects as sent are dropped
+ * without being trimmed, judged and serialized (a third of the daemon's CPU per create). */
+#define SENT_WINDOW_S 0.25
+
 struct created {
 	struct created *next;
 	struct execution *x; /* held */
-	json_t *obj;
 };
 
-/* Observes obj (a new reference, taken) for x later in this loop iteration, after the replies
- * and requests waiting in it, unless the watch has shown x's object by then. */
-static void observe_created(struct fpd_engine *e, struct execution *x, json_t *obj)
+/* x->pending is the object as created: observe it at the end of the window unless the API
+ * server's copy is observed first. */
+static void observe_created(struct fpd_engine *e, struct execution *x)
 {
 	struct created *c = fpd_calloc(1, sizeof(*c));
 	c->x = x;
-	c->obj = obj;
 	exec_hold(x);
+	x->pending_sent = true;
 	c->next = e->created_head;
 	e->created_head = c;
-	/* A fed event runs in this iteration, after every pending watcher of higher priority:
-	 * the gRPC replies (and requests) waiting in it go first. */
-	ev_feed_event(e->loop, &e->created_later, EV_TIMER);
+	if (!ev_is_active(&e->created_later)) {
+		ev_timer_set(&e->created_later, SENT_WINDOW_S, 0.);
+		ev_timer_start(e->loop, &e->created_later);
+	}
 }
 
 static void drop_created(struct fpd_engine *e, bool observe)
@@ -146,9 +154,8 @@ static void drop_created(struct fpd_engine *e, bool observe)
 	e->created_head = NULL;
 	while (c) {
 		struct created *next = c->next;
-		if (observe && !c->x->dead && !c->x->observed)
-			exec_observe_sent(e, c->x, c->obj);
-		json_decref(c->obj);
+		if (observe)
+			exec_settle(e, c->x);
 		exec_release(c->x);
 		free(c);
 		c = next;
@@ -168,7 +175,7 @@ void calls_init(struct fpd_engine *e)
 
 void calls_free(struct fpd_engine *e)
 {
-	ev_clear_pending(e->loop, &e->created_later);
+	ev_timer_stop(e->loop, &e->created_later);
 	drop_created(e, false);
 	/* Waits on informers are dropped with the informers, freed right after (engine.c). */
 	for (struct pending_call *c = e->calls; c; c = c->next)
@@ -245,8 +252,7 @@ static void on_created(void *ud, const struct fpd_kube_result *res)
 		json_t *sent_meta = json_object_get(x->pending, "metadata");
 		if (json_is_object(meta) && json_is_object(sent_meta))
 			json_object_update(sent_meta, meta);
-		observe_created(e, x, x->pending);
-		x->pending = NULL;
+		observe_created(e, x);
 		x->create_backoff_ms = 0;
 		own_group(e, x);
 		/* Created: queued, also after a wait for quota (whose phase must not outlive
@@ -777,6 +783,7 @@ static void note_poll(struct fpd_engine *e, struct execution *x)
 
 static void answer_get(struct fpd_engine *e, struct pending_call *c, struct execution *x)
 {
+	exec_settle(e, x);
 	x->last_poll_ms = fpd_clock_wall_ms();
 	note_poll(e, x);
 	if (x->phase.recheck_at_ms && x->phase.recheck_at_ms <= x->last_poll_ms)

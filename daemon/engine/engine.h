@@ -173,6 +173,9 @@ struct fpd_engine_stats {
 	size_t active;     /* of which not finished */
 	uint64_t creates, create_errors, gets, deletes, cleanups, orphans_deleted;
 	uint64_t status_unknown; /* objects in a state their plugin did not recognise */
+	/* Created objects first judged as sent: no copy of the API server's had been observed
+	 * when a GetTask asked or the window after the create passed (calls.c). */
+	uint64_t creates_seen_as_sent;
 	/* GetTask cache misses: GETs sent; calls that waited for the informer's first list and
 	 * were answered by its delivery, that it completed without (then GET), and that passed
 	 * engine.unlisted_wait (then GET too, still answered by a delivery that comes first). */

@@ -496,6 +496,12 @@ static void note_polls(struct execution *x, const json_t *obj)
 
 static void observe(struct fpd_engine *e, struct execution *x, json_t *obj, bool as_sent)
 {
+	if (x->pending_sent) {
+		/* The API server's copy supersedes the object as created, never observed now. */
+		json_decref(x->pending);
+		x->pending = NULL;
+		x->pending_sent = false;
+	}
 	const char *uid = fpd_json_str_or(obj, "metadata.uid", "");
 	if (x->uid[0] && uid[0] && strcmp(x->uid, uid) != 0) {
 		/* Same name, another object: ours was deleted and something recreated it. */
@@ -535,9 +541,18 @@ void exec_observe(struct fpd_engine *e, struct execution *x, json_t *obj)
 	observe(e, x, obj, false);
 }
 
-void exec_observe_sent(struct fpd_engine *e, struct execution *x, json_t *obj)
+void exec_settle(struct fpd_engine *e, struct execution *x)
 {
-	observe(e, x, obj, true);
+	if (!x->pending_sent)
+		return;
+	json_t *obj = x->pending;
+	x->pending = NULL;
+	x->pending_sent = false;
+	if (!x->dead && !x->observed) {
+		e->stats.creates_seen_as_sent++;
+		observe(e, x, obj, true);
+	}
+	json_decref(obj);
 }
 
 void exec_observe_pod(struct fpd_engine *e, struct execution *x, json_t *pod, bool gone)

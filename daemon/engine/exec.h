@@ -42,7 +42,9 @@ struct execution {
 	const struct fpd_plugin *plugin;
 	struct watched_kind *kind;
 	struct exec_ref id;
-	json_t *pending; /* CREATING / WAITING_QUOTA: the object to POST */
+	/* CREATING / WAITING_QUOTA: the object to POST. ACTIVE with pending_sent: the object as
+	 * created, kept until the API server's copy is observed or exec_settle observes it. */
+	json_t *pending;
 	/* Compact JSON of the trimmed object as last seen, or NULL; without the identity
 	 * annotation, and without the name, namespace and uid when they are the entry's. */
 	char *observed;
@@ -60,6 +62,7 @@ struct execution {
 	bool finalizer_removing; /* a PATCH removing our finalizer is in flight */
 	bool aborted;            /* DeleteTask was called */
 	bool observed_as_sent;   /* observed is the object as sent, not the API server's copy */
+	bool pending_sent;       /* pending is the object as created, not observed yet */
 	bool dead;               /* removed from the map; freed when busy drops to 0 */
 };
 
@@ -90,10 +93,12 @@ extern const char *const exec_related_pod_keep[];
 void exec_created(struct execution *x, const char *uid);
 /* A new or changed object (full JSON, borrowed): trims it, keeps it, recomputes the phase. */
 void exec_observe(struct fpd_engine *e, struct execution *x, json_t *obj);
-/* The object as CreateTask sent it, with the metadata the API server answered (borrowed): kept
- * like exec_observe's, but until the API server's own copy is observed the phase computed
- * from it is at most QUEUED (that copy carries the status the sent one lacks). */
-void exec_observe_sent(struct fpd_engine *e, struct execution *x, json_t *obj);
+/* If x still holds the object as it created it (pending_sent: no copy of the API server's has
+ * been observed since), observes that now and drops it: the object as CreateTask sent it, with
+ * the metadata the API server answered, kept like exec_observe's, but until the API server's
+ * own copy is observed the phase computed from it is at most QUEUED (that copy carries the
+ * status the sent one lacks). */
+void exec_settle(struct fpd_engine *e, struct execution *x);
 /* Recomputes the phase from the kept object (time-based rules). */
 void exec_recompute(struct fpd_engine *e, struct execution *x);
 /* A related pod (full JSON, borrowed) changed (gone: deleted); recomputes the phase. */

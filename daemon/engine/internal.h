@@ -54,7 +54,7 @@ struct fpd_engine {
 	bool started;
 	struct pending_call *calls; /* every call waiting on the API server */
 	ev_timer tick;
-	/* Objects just created, observed once their CreateTask reply is out (calls.c). */
+	/* Objects just created whose API server copy has not been observed yet (calls.c). */
 	ev_timer created_later;
 	struct created *created_head;
 	int64_t started_ms;

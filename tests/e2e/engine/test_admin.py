@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 
 from flyteidl.admin import agent_pb2
+from flyteidl.core import execution_pb2
 
 import flytekit_tasks
 from conftest import execution_metadata
@@ -54,6 +55,29 @@ def test_health_readiness_and_metrics(cluster, daemon_factory):
     assert metric(after, "flyteplugd_grpc_calls_total") >= 2
     # nghttp2's memory for the open connection is counted (against the request budget)
     assert metric(after, "flyteplugd_grpc_http2_state_bytes") > 0
+
+
+def test_created_objects_are_judged_from_the_watch(cluster, daemon_factory):
+    """A created object's first status comes from the API server's copy the watch brings, not
+    from the object as sent, when the watch is quicker than the window (0.25 s) and no GetTask
+    asks first: flyteplugd_creates_seen_as_sent_total counts the others (a GetTask in the
+    window is answered from the object as sent: test_queued_until_the_object_has_a_status)."""
+    d = daemon_factory(admin=True)
+    ns = cluster.new_namespace("seen")
+    _, text = http_get(d.admin_port, "/metrics")
+    before = metric(text, "flyteplugd_creates_seen_as_sent_total")
+    n = 20
+    metas = [d.stub.CreateTask(agent_pb2.CreateTaskRequest(
+        template=flytekit_tasks.python_task(), output_prefix=f"s3://b/m/seen{i}/n0/data/0",
+        task_execution_metadata=execution_metadata(ns, f"seen{i}")), timeout=30).resource_meta
+        for i in range(n)]
+    time.sleep(1.0)  # every window is over
+    _, text = http_get(d.admin_port, "/metrics")
+    as_sent = metric(text, "flyteplugd_creates_seen_as_sent_total") - before
+    assert 0 <= as_sent < n, (as_sent, d.tail())
+    for m in metas:
+        r = d.stub.GetTask(agent_pb2.GetTaskRequest(resource_meta=m), timeout=30).resource
+        assert r.phase == execution_pb2.TaskExecution.QUEUED, (r, d.tail())
 
 
 def memory_parts(text):
