@@ -3,6 +3,7 @@
     FPD_BIN=build/daemon/flyteplugd .venv/bin/python bench/engine/daemon_time.py [--creates 200]
     ... daemon_time.py --callgrind [--creates 100]     instructions per create instead
     ... [--call-protocol http/2]                       calls over HTTP/2 (default HTTP/1.1)
+    ... --pin                                          the daemon alone on CPU 0
 
 Starts the test API server (tests/cluster) and flyteplugd, warms the connections up with a few
 creates, then attaches `perf trace` (strace -ttt -T when --strace is given) to the daemon and
@@ -24,7 +25,11 @@ not what the load generator or the API server does; tracing adds a few microseco
 system call (compare with the count of calls per interval that is printed too). Before the
 traced creates, as many untraced ones give the daemon's CPU time per create and the time it was
 runnable but waiting for a CPU (/proc/PID/schedstat): on a loaded machine the wall-clock
-intervals above include such waits, the CPU time does not.
+intervals above include such waits, the CPU time does not. With --pin the daemon runs alone on
+CPU 0 and everything else (kube-apiserver, etcd, this client, the tracer) on CPU 1, as when the
+control plane and the callers run on other machines: the intervals then hold the daemon's own
+time only (the wait printed is ~0), where on two shared cores the API server's and the
+client's work land inside them.
 
 With --callgrind the daemon runs under valgrind's callgrind, which counts the instructions it
 executes: load-independent, unlike the times above. Counting is switched on only for the
@@ -264,6 +269,10 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the trace and print where")
     ap.add_argument("--call-protocol", default="http/1.1", choices=("http/1.1", "http/2"),
                     help="kubernetes.call_protocol of the daemon")
+    ap.add_argument("--pin", action="store_true",
+                    help="the daemon alone on CPU 0; kube-apiserver, etcd, this client and the "
+                         "tracer on CPU 1 (so that the intervals hold no time the daemon spends "
+                         "waiting for a CPU the others hold)")
     ap.add_argument("--callgrind", action="store_true",
                     help="run the daemon under valgrind's callgrind instead and report the "
                          "instructions it executes per create (load-independent)")
@@ -281,6 +290,11 @@ def main():
         daemon = subprocess.Popen([binary, "serve", "--config", str(config)], stdout=log, stderr=log)
         tracer_proc = None
         try:
+            if a.pin:
+                for pid, cpus in ((daemon.pid, "0"), (cluster.apiserver_proc.pid, "1"),
+                                  (cluster.etcd_proc.pid, "1"), (os.getpid(), "1")):
+                    subprocess.run(["taskset", "-a", "-pc", cpus, str(pid)], check=True,
+                                   capture_output=True)
             ch = grpc.insecure_channel(f"127.0.0.1:{port}")
             grpc.channel_ready_future(ch).result(timeout=30)
             stub = agent_pb2_grpc.AsyncAgentServiceStub(ch)
@@ -346,7 +360,8 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
     load = open("/proc/loadavg").read().split()[:3]
     print(f"fds: gRPC {sorted(client_fds)}, API server {sorted(api_fds)} (calls on {sorted(call_fds)}); "
-          f"{len(pairs)} of {a.creates} creates paired; load average {' '.join(load)}")
+          f"{len(pairs)} of {a.creates} creates paired; load average {' '.join(load)}"
+          + ("; the daemon alone on CPU 0" if a.pin else ""))
     if not pairs:
         sys.exit("daemon_time.py: no create paired (see --keep)")
     req = [p[0] * 1000 for p in pairs]
