@@ -50,7 +50,7 @@ struct fpd_kube_client_opts {
 	bool calls_http1;           /* see fpd_kube_http_opts */
 	bool no_watch_list;         /* informers list in pages, never streamed (informer.h) */
 	bool protobuf;              /* informers read core/v1 pods in protobuf (kubepb.h) */
-	long call_connections;      /* 0: 64 */
+	long call_connections;      /* 0: 32 */
 };
 
 /* Fills o from the daemon configuration's kubernetes section (borrowed). */

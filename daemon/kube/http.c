@@ -554,16 +554,18 @@ static void defaults(struct fpd_kube_http_opts *o, const struct fpd_kube_http_op
 	if (o->max_streams <= 0)
 		o->max_streams = 100;
 	if (o->max_call_connections <= 0)
-		o->max_call_connections = 64;
+		o->max_call_connections = 32;
 }
 
-static void lane_init(struct fpd_kube_http *h, struct lane *l, int priority, bool http1)
+static void lane_init(struct fpd_kube_http *h, struct lane *l, int priority, bool http1,
+                      long buffer_size)
 {
 	l->conf = (struct fpd_kube_transfer_conf){
 	    .ep = &h->ep,
 	    .user_agent = h->user_agent,
 	    .http1 = http1,
 	    .connect_timeout_ms = h->opts.connect_timeout_ms,
+	    .buffer_size = buffer_size,
 	};
 	long conns = http1 ? h->opts.max_call_connections : h->opts.max_connections;
 	fpd_kube_multi_init(&l->multi, h->loop, priority, conns, h->opts.max_streams, transfer_done,
@@ -603,8 +605,11 @@ int fpd_kube_http_new(struct ev_loop *loop, const struct fpd_kube_creds *creds,
 	}
 	/* Calls' sockets are served first: a CreateTask waits for its POST, while a watch event
 	 * can wait a few microseconds. */
-	lane_init(h, &h->lanes[LANE_CALLS], EV_MAXPRI, h->opts.calls_http1);
-	lane_init(h, &h->lanes[LANE_WATCHES], 0, false);
+	/* Calls keep libcurl's 16 KiB receive buffer (each running transfer holds one, and a
+	 * wave of creates runs call_connections at once); their answers are a few KiB. Watches
+	 * and streamed lists read megabytes through 128 KiB. */
+	lane_init(h, &h->lanes[LANE_CALLS], EV_MAXPRI, h->opts.calls_http1, 0);
+	lane_init(h, &h->lanes[LANE_WATCHES], 0, false, 128L * 1024);
 	ev_timer_init(&h->kick, kick_cb, 0., 0.);
 	double period = (double)h->opts.token_reload_ms / 1000.0;
 	ev_timer_init(&h->token_timer, token_timer_cb, period, period);

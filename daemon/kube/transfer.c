@@ -110,7 +110,8 @@ CURL *fpd_kube_transfer_easy_new(const struct fpd_kube_transfer_conf *conf)
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 10L);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, conf->user_agent);
-	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 128L * 1024);
+	if (conf->buffer_size > 0)
+		curl_easy_setopt(e, CURLOPT_BUFFERSIZE, conf->buffer_size);
 	fpd_kube_endpoint_setup(conf->ep, e);
 	return e;
 }

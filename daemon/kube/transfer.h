@@ -20,6 +20,9 @@ struct fpd_kube_transfer_conf {
 	const struct fpd_kube_endpoint *ep;
 	const char *user_agent;
 	bool http1; /* HTTP/1.1 on kept-alive connections; otherwise HTTP/2 multiplexed */
+	/* libcurl's receive buffer, allocated for each transfer while it runs; 0: libcurl's
+	 * 16 KiB. Watches and lists read megabytes through it, calls a few KiB. */
+	long buffer_size;
 	int64_t connect_timeout_ms;
 };
 
