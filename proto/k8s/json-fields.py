@@ -14,7 +14,8 @@ import re
 import sys
 
 STRUCT = re.compile(r'^type (\w+) struct \{')
-FIELD = re.compile(r'^\t(\w+)(?:\s+(\S+))?\s+`([^`]*)`')
+# A named field ("Name Type `tags`") or an embedded one ("Type `tags`", "pkg.Type `tags`").
+FIELD = re.compile(r'^\t(\w+(?:\.\w+)?)(?:\s+(\S+))?\s+`([^`]*)`')
 TAG = re.compile(r'(\w+):"([^"]*)"')
 
 OMITEMPTY, POINTER, OMITZERO, INLINE = 1, 2, 4, 8
@@ -41,9 +42,11 @@ def fields_of(path, package):
             pb = tags.get('protobuf')
             if not pb:
                 continue
+            # go-to-protobuf leaves name= out of some tags (EphemeralContainer's embedded
+            # EphemeralContainerCommon): the field is then the Go name in lower camel case.
+            go_name = m.group(1).rsplit('.', 1)[-1]
             pb_name = re.search(r'name=(\w+)', pb)
-            if not pb_name:
-                continue
+            pb_name = pb_name.group(1) if pb_name else go_name[0].lower() + go_name[1:]
             gotype = m.group(2) if m.group(2) else m.group(1)
             json = tags.get('json', '')
             parts = json.split(',')
@@ -59,7 +62,7 @@ def fields_of(path, package):
                 continue
             if not name and (not m.group(2) or 'inline' in opts):
                 flags |= INLINE
-            out.append((message, pb_name.group(1), name, flags))
+            out.append((message, pb_name, name, flags))
     return out
 
 
