@@ -5,6 +5,7 @@
 #include "engine/internal.h"
 
 #include "core/clock.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include <flyteplugd/mem.h>
 #include "engine/build.h"
@@ -120,7 +121,7 @@ static void reply_meta(struct fpd_engine *e, struct pending_call *c, struct exec
 /* ---- objects just created ---------------------------------------------------------- */
 
 /* The object as created gives x its first status only if the watch has not shown the API
- * server's copy first: x keeps it (x->pending, pending_sent) until a GetTask asks for x
+ * server's copy first: x keeps it (x->sent, pending_sent) until a GetTask asks for x
  * (answer_get), the watch or a GET shows the object (exec_observe drops it unobserved), or
  * SENT_WINDOW_S after the first of a batch of creates, when the rest are observed as sent. The
  * watch event of a new object comes within milliseconds: most objects as sent are dropped
@@ -133,7 +134,7 @@ struct created {
 	struct execution *x; /* held */
 };
 
-/* x->pending is the object as created: observe it at the end of the window unless the API
+/* x->sent is the object as created: observe it at the end of the window unless the API
  * server's copy is observed first. */
 static void observe_created(struct fpd_engine *e, struct execution *x)
 {
@@ -196,14 +197,12 @@ static void on_adopt_get(void *ud, const struct fpd_kube_result *res)
 	struct fpd_engine *e = c->engine;
 	struct execution *x = c->exec;
 	if (res->code == FPD_OK && fpd_identity_matches(res->object, &x->id.ref)) {
-		json_decref(x->pending);
-		x->pending = NULL;
+		exec_drop_object(x);
 		exec_observe(e, x, res->object);
 		own_group(e, x);
 		fpd_log(FPD_LOG_INFO, "engine", "%s: already exists, adopted", x->key);
 	} else if (res->code == FPD_OK) {
-		json_decref(x->pending);
-		x->pending = NULL;
+		exec_drop_object(x);
 		x->state = EXEC_REJECTED;
 		exec_set_phase(x, FPD_PHASE_FAILED, "AlreadyExists", FPD_KIND_USER,
 		               "an object named %s exists that flyteplugd did not create for this "
@@ -250,9 +249,8 @@ static void on_created(void *ud, const struct fpd_kube_result *res)
 		if (c->done)
 			reply_meta(e, c, x);
 		json_t *meta = json_object_get(res->object, "metadata");
-		json_t *sent_meta = json_object_get(x->pending, "metadata");
-		if (json_is_object(meta) && json_is_object(sent_meta))
-			json_object_update(sent_meta, meta);
+		json_decref(x->sent_meta);
+		x->sent_meta = json_is_object(meta) ? json_incref(meta) : NULL;
 		observe_created(e, x);
 		x->create_backoff_ms = 0;
 		own_group(e, x);
@@ -308,7 +306,19 @@ void call_post(struct fpd_engine *e, struct execution *x, struct pending_call *c
 	x->state = EXEC_CREATING;
 	hold(c, x);
 	e->stats.creates++;
-	if (fpd_kube_create(e->kube, &ref, x->pending, &opts, on_created, c, &err) != FPD_AGAIN) {
+	if (x->pending) {
+		/* Sent (and sent again after a wait for quota) as this text: the tree goes now,
+		 * while still in the CPU's caches. */
+		free(x->sent);
+		x->sent = fpd_json_text(x->pending, false, &x->sent_len);
+		json_decref(x->pending);
+		x->pending = NULL;
+	}
+	int rc = x->sent ? fpd_kube_create_text(e->kube, &ref, x->sent, x->sent_len, &opts,
+	                                        on_created, c, &err)
+	                 : fpd_error_set(&err, FPD_EINVAL, "%s: the object cannot be serialised",
+	                                 x->key);
+	if (rc != FPD_AGAIN) {
 		call_reply_error(c, FPD_EIO, "%s", err.text);
 		drop_group(e, x);
 		call_free(e, c);
@@ -516,8 +526,7 @@ static void on_group_adopt_get(void *ud, const struct fpd_kube_result *res)
 		return;
 	}
 	/* Another's group: the task's pods would join it (its queue, its minMember). */
-	json_decref(x->pending);
-	x->pending = NULL;
+	exec_drop_object(x);
 	x->state = EXEC_REJECTED;
 	exec_set_phase(x, FPD_PHASE_FAILED, "AlreadyExists", FPD_KIND_USER,
 	               "a Volcano PodGroup named %s exists that flyteplugd did not create for this "
@@ -562,7 +571,7 @@ static void on_group_created(void *ud, const struct fpd_kube_result *res)
 	    res->status.message[0] ? res->status.message : res->err.text);
 }
 
-/* POSTs group (borrowed), then x->pending through call_post. */
+/* POSTs group (borrowed), then x's object through call_post. */
 static void call_post_group(struct fpd_engine *e, struct execution *x, struct pending_call *c,
                             json_t *group)
 {

@@ -199,7 +199,7 @@ static int64_t last_sign_of_life(const struct fpd_engine *e, const struct execut
 static void housekeep(struct fpd_engine *e, struct execution *x, int64_t now, bool sweep)
 {
 	const struct fpd_config_engine *c = &e->cfg->engine;
-	if (x->state == EXEC_WAITING_QUOTA && now >= x->next_create_ms && x->pending) {
+	if (x->state == EXEC_WAITING_QUOTA && now >= x->next_create_ms && (x->pending || x->sent)) {
 		call_post(e, x, call_new(e, NULL, NULL));
 		return;
 	}

@@ -73,7 +73,7 @@ static void exec_free(struct execution *x)
 	free(x->uid);
 	free(x->group_uid);
 	free(x->id.block);
-	json_decref(x->pending);
+	exec_drop_object(x);
 	free(x->observed);
 	fpd_phase_info_clear(&x->phase);
 	free(x);
@@ -496,12 +496,8 @@ static void note_polls(struct execution *x, const json_t *obj)
 
 static void observe(struct fpd_engine *e, struct execution *x, json_t *obj, bool as_sent)
 {
-	if (x->pending_sent) {
-		/* The API server's copy supersedes the object as created, never observed now. */
-		json_decref(x->pending);
-		x->pending = NULL;
-		x->pending_sent = false;
-	}
+	if (x->pending_sent) /* the API server's copy supersedes the object as created */
+		exec_drop_object(x);
 	const char *uid = fpd_json_str_or(obj, "metadata.uid", "");
 	if (x->uid[0] && uid[0] && strcmp(x->uid, uid) != 0) {
 		/* Same name, another object: ours was deleted and something recreated it. */
@@ -541,14 +537,32 @@ void exec_observe(struct fpd_engine *e, struct execution *x, json_t *obj)
 	observe(e, x, obj, false);
 }
 
+void exec_drop_object(struct execution *x)
+{
+	json_decref(x->pending);
+	x->pending = NULL;
+	free(x->sent);
+	x->sent = NULL;
+	x->sent_len = 0;
+	json_decref(x->sent_meta);
+	x->sent_meta = NULL;
+	x->pending_sent = false;
+}
+
 void exec_settle(struct fpd_engine *e, struct execution *x)
 {
 	if (!x->pending_sent)
 		return;
-	json_t *obj = x->pending;
-	x->pending = NULL;
-	x->pending_sent = false;
+	json_t *obj = NULL;
 	if (!x->dead && !x->observed) {
+		/* Our own text, as POSTed and taken by the API server: it parses. */
+		obj = json_loadb(x->sent, x->sent_len, 0, NULL);
+		json_t *meta = json_object_get(obj, "metadata");
+		if (json_is_object(meta) && json_is_object(x->sent_meta))
+			json_object_update(meta, x->sent_meta);
+	}
+	exec_drop_object(x);
+	if (json_is_object(obj)) {
 		e->stats.creates_seen_as_sent++;
 		observe(e, x, obj, true);
 	}
@@ -599,8 +613,7 @@ bool exec_create_refused(struct execution *x, int http, const char *msg, const c
 		               FPD_KIND_UNKNOWN, "Exceeded resourcequota: %s", msg);
 		return true;
 	}
-	json_decref(x->pending);
-	x->pending = NULL;
+	exec_drop_object(x);
 	x->state = EXEC_REJECTED;
 	if (http == 403)
 		exec_set_phase(x, FPD_PHASE_RETRYABLE_FAILED, "RuntimeFailure", FPD_KIND_USER, "%s",

@@ -83,7 +83,8 @@ void calls_init(struct fpd_engine *e);
 void calls_free(struct fpd_engine *e);
 struct pending_call *call_new(struct fpd_engine *e, fpd_engine_done_fn done, void *ud);
 void call_free(struct fpd_engine *e, struct pending_call *c);
-/* POSTs x->pending (a quota retry); c (from call_new) is freed when it completes. */
+/* POSTs x's object (x->pending as built, or x->sent again after a wait for quota); c (from
+ * call_new) is freed when it completes. */
 void call_post(struct fpd_engine *e, struct execution *x, struct pending_call *c);
 /* The GetTask calls waiting on k's informer (about to be replaced) GET their objects. */
 void calls_unwait(struct fpd_engine *e, struct watched_kind *k);

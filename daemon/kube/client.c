@@ -201,20 +201,14 @@ static void op_done(void *ud, const struct fpd_kube_http_result *r)
 
 /* Starts an operation; the body (if any) is serialised here so that the caller's object is
  * only borrowed. */
-static int start(struct fpd_kube_client *c, enum fpd_kube_budget budget, const char *method,
-                 const char *path, json_t *body, const char *content_type, const char *accept,
-                 fpd_kube_done_fn done, void *ud, struct fpd_error *err)
+/* Starts method on path with the body text (borrowed, len bytes; NULL: no body). */
+static int start_text(struct fpd_kube_client *c, enum fpd_kube_budget budget, const char *method,
+                      const char *path, const char *text, size_t len, const char *content_type,
+                      const char *accept, fpd_kube_done_fn done, void *ud, struct fpd_error *err)
 {
 	if (!done)
 		return fpd_error_set(err, FPD_EINVAL, "%s %s: no completion callback", method,
 		                     path);
-	char *text = NULL;
-	if (body) {
-		text = fpd_json_text(body, false, NULL);
-		if (!text)
-			return fpd_error_set(err, FPD_EINVAL, "%s %s: body cannot be serialised",
-			                     method, path);
-	}
 	struct op *op = fpd_calloc(1, sizeof(*op));
 	op->c = c;
 	op->done = done;
@@ -226,14 +220,13 @@ static int start(struct fpd_kube_client *c, enum fpd_kube_budget budget, const c
 	    .path = path,
 	    .content_type = text ? (content_type ? content_type : "application/json") : NULL,
 	    .body = text,
-	    .body_len = text ? strlen(text) : 0,
+	    .body_len = text ? len : 0,
 	    .accept = accept,
 	    .budget = budget,
 	    .on_done = op_done,
 	    .ud = op,
 	};
 	int rc = fpd_kube_http_start(c->http, &spec, &op->req, err);
-	free(text);
 	if (rc) {
 		free(op->what);
 		free(op);
@@ -245,6 +238,24 @@ static int start(struct fpd_kube_client *c, enum fpd_kube_budget budget, const c
 	c->ops = op;
 	c->pending++;
 	return FPD_AGAIN;
+}
+
+static int start(struct fpd_kube_client *c, enum fpd_kube_budget budget, const char *method,
+                 const char *path, json_t *body, const char *content_type, const char *accept,
+                 fpd_kube_done_fn done, void *ud, struct fpd_error *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	if (body) {
+		text = fpd_json_text(body, false, &len);
+		if (!text)
+			return fpd_error_set(err, FPD_EINVAL, "%s %s: body cannot be serialised",
+			                     method, path);
+	}
+	int rc = start_text(c, budget, method, path, text, len, content_type, accept, done, ud,
+	                    err);
+	free(text);
+	return rc;
 }
 
 /* The metadata of the object in answer instead of all of it (the server's
@@ -342,6 +353,24 @@ int fpd_kube_create(struct fpd_kube_client *c, const struct fpd_kube_ref *ref, j
 	if (!rc)
 		rc = start(c, FPD_KUBE_BUDGET_CREATE, "POST", b.data, obj, NULL, accept_of(o), done,
 		           ud, err);
+	fpd_buf_free(&b);
+	return rc;
+}
+
+int fpd_kube_create_text(struct fpd_kube_client *c, const struct fpd_kube_ref *ref,
+                         const char *text, size_t len, const struct fpd_kube_write_opts *o,
+                         fpd_kube_done_fn done, void *ud, struct fpd_error *err)
+{
+	if (!text || len == 0 || text[0] != '{')
+		return fpd_error_set(err, FPD_EINVAL, "create: the object must be a JSON object");
+	struct fpd_buf b;
+	fpd_buf_init(&b, PATH_MAX_LEN);
+	int rc = build_path(&b, ref, false, err);
+	if (!rc && write_query(&b, o))
+		return query_error(&b, err);
+	if (!rc)
+		rc = start_text(c, FPD_KUBE_BUDGET_CREATE, "POST", b.data, text, len, NULL,
+		                accept_of(o), done, ud, err);
 	fpd_buf_free(&b);
 	return rc;
 }

@@ -143,6 +143,10 @@ int fpd_kube_list(struct fpd_kube_client *c, const struct fpd_kube_ref *ref,
 int fpd_kube_create(struct fpd_kube_client *c, const struct fpd_kube_ref *ref, json_t *obj,
                     const struct fpd_kube_write_opts *opts, fpd_kube_done_fn done, void *ud,
                     struct fpd_error *err);
+/* fpd_kube_create of an object already serialised: text (borrowed, len bytes) is its JSON. */
+int fpd_kube_create_text(struct fpd_kube_client *c, const struct fpd_kube_ref *ref,
+                         const char *text, size_t len, const struct fpd_kube_write_opts *opts,
+                         fpd_kube_done_fn done, void *ud, struct fpd_error *err);
 
 /* PUT obj (borrowed) over the object (or its subresource, e.g. "status"); a
  * metadata.resourceVersion in obj makes it a compare-and-swap (409 Conflict on a race). */

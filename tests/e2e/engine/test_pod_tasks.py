@@ -4,6 +4,7 @@ moves. There is no kubelet: the tests patch pod status the way a kubelet would."
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from datetime import datetime, timedelta, timezone
@@ -339,6 +340,44 @@ def test_queued_until_the_object_has_a_status(cluster, daemon):
         meta = create(daemon, ns, f"first{i}")
         phases = [PHASE.Phase.Name(get(daemon, meta).phase) for _ in range(20)]
         assert set(phases) == {"QUEUED"}, (phases, daemon.tail())
+
+
+def test_pod_refused_for_quota_is_created_once_quota_allows(cluster, daemon):
+    """A pod the API server refuses for a ResourceQuota waits (WAITING_FOR_RESOURCES) and is
+    POSTed again, the same object, once the quota allows it: the same pod as one created at
+    once from the same template."""
+    ns = cluster.new_namespace("quota")
+    cluster.must("POST", f"/api/v1/namespaces/{ns}/resourcequotas", {
+        "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "no-pods"},
+        "spec": {"hard": {"pods": "0"}}})
+    # The status the quota controller writes (there is none here), which admission enforces.
+    cluster.patch_status("", "v1", "resourcequotas", ns, "no-pods",
+                         {"hard": {"pods": "0"}, "used": {"pods": "0"}})
+    template = flytekit_tasks.python_task()
+    meta = create(daemon, ns, "held", template)
+    r = wait_phase(daemon, meta, PHASE.WAITING_FOR_RESOURCES)
+    assert "exceeded quota" in r.message, r.message
+    assert pod(cluster, ns, "held-n0-0") is None
+    cluster.must("DELETE", f"/api/v1/namespaces/{ns}/resourcequotas/no-pods")
+    # Retried after 2 s, then 4 s, ...: the admission's quota cache forgets the quota at once.
+    wait_phase(daemon, meta, PHASE.QUEUED, timeout=30)
+    held = pod(cluster, ns, "held-n0-0")
+    assert held is not None, daemon.tail()
+    free = cluster.new_namespace("quotafree")
+    create(daemon, free, "held", template)
+    at_once = pod(cluster, free, "held-n0-0")
+
+    def comparable(obj, namespace):
+        # the namespace is in names, env and the identity; the API server names the token
+        # volume it adds at random
+        text = json.dumps({"spec": obj["spec"], "labels": obj["metadata"]["labels"]},
+                          sort_keys=True)
+        return json.loads(re.sub(r"kube-api-access-\w+", "kube-api-access",
+                                 text.replace(namespace, "NS")))
+
+    assert comparable(held, ns) == comparable(at_once, free), (held, at_once)
+    assert sorted(held["metadata"].get("annotations", {})) == sorted(
+        at_once["metadata"].get("annotations", {}))
 
 
 def test_reported_phase_never_goes_back(cluster, daemon):
