@@ -17,6 +17,7 @@
 #include "kubepb_fields.h"
 #include <flyteplugd/base64.h>
 #include <flyteplugd/mem.h>
+#include <flyteplugd/utf8.h>
 
 #include "k8s.io/api/core/v1/generated.pb-c.h"
 #include "k8s.io/apimachinery/pkg/apis/meta/v1/generated.pb-c.h"
@@ -583,15 +584,11 @@ static size_t elem_size(ProtobufCType t)
 	}
 }
 
-/* A string as JSON has it: bytes that are not UTF-8 become U+FFFD, as Go's
- * encoder writes. */
-static json_t *string_json(const char *s, size_t n)
+/* s (n bytes) into b with each byte that does not start a valid UTF-8 sequence as U+FFFD, as
+ * Go's JSON encoder writes strings and object keys. */
+static void utf8_replaced(const char *s, size_t n, struct fpd_buf *b)
 {
-	json_t *v = json_stringn(s, n);
-	if (v)
-		return v;
-	struct fpd_buf b;
-	fpd_buf_init(&b, 3 * n + 4); /* each byte at most a 3-byte U+FFFD */
+	fpd_buf_init(b, 3 * n + 4); /* each byte at most a 3-byte U+FFFD */
 	for (size_t i = 0; i < n;) {
 		unsigned char c = (unsigned char)s[i];
 		size_t len = c < 0x80         ? 1
@@ -599,16 +596,24 @@ static json_t *string_json(const char *s, size_t n)
 		             : (c >> 4) == 14 ? 3
 		             : (c >> 3) == 30 ? 4
 		                              : 0;
-		json_t *one = len && i + len <= n ? json_stringn(s + i, len) : NULL;
-		if (one) {
-			fpd_buf_append(&b, s + i, len);
-			json_decref(one);
+		if (len && i + len <= n && fpd_utf8_valid(s + i, len)) {
+			fpd_buf_append(b, s + i, len);
 			i += len;
 		} else {
-			fpd_buf_append(&b, "\xef\xbf\xbd", 3);
+			fpd_buf_append(b, "\xef\xbf\xbd", 3);
 			i++;
 		}
 	}
+}
+
+/* A string as JSON has it (utf8_replaced). */
+static json_t *string_json(const char *s, size_t n)
+{
+	json_t *v = json_stringn(s, n);
+	if (v)
+		return v;
+	struct fpd_buf b;
+	utf8_replaced(s, n, &b);
 	v = json_stringn(b.data ? b.data : "", b.len);
 	fpd_buf_free(&b);
 	return v;
@@ -770,22 +775,29 @@ static int map_json(struct fpd_kubepb *pb, const struct finfo *f, const void *ms
 		const char *key = *(char *const *)at(entries[i], ed->fields[0].offset);
 		if (!key)
 			key = "";
+		size_t key_len = strlen(key);
+		struct fpd_buf fixed = {0};
+		if (!fpd_utf8_valid(key, key_len)) {
+			/* The API server's validation lets none in; Go's JSON would show U+FFFD. */
+			utf8_replaced(key, key_len, &fixed);
+			key = fixed.data ? fixed.data : "";
+			key_len = fixed.len;
+		}
 		if (keep) {
-			const struct fpd_kube_prune_node *k =
-			    fpd_kube_prune_child(keep, key, strlen(key));
-			if (!k || !fpd_kube_prune_whole(k))
+			const struct fpd_kube_prune_node *k = fpd_kube_prune_child(keep, key, key_len);
+			if (!k || !fpd_kube_prune_whole(k)) {
+				fpd_buf_free(&fixed);
 				continue; /* deeper pointers into a map's value: not for these types */
+			}
 		}
 		json_t *v;
 		int rc = value_json(pb, &vf, at(entries[i], ed->fields[1].offset), &v, err);
+		if (!rc && json_object_setn_new(obj, key, key_len, v))
+			rc = fpd_error_set(err, FPD_EINVAL, "protobuf: map key of %s refused", f->json);
+		fpd_buf_free(&fixed);
 		if (rc) {
 			json_decref(obj);
 			return rc;
-		}
-		if (json_object_set_new(obj, key, v)) {
-			json_decref(obj);
-			return fpd_error_set(err, FPD_EINVAL,
-			                     "protobuf: map key of %s is not UTF-8", f->json);
 		}
 	}
 	*out = obj;

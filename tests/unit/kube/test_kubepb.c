@@ -249,6 +249,36 @@ START_TEST(micro_time_and_bytes)
 }
 END_TEST
 
+/* A map key that is not UTF-8 (the API server's validation lets none in) is written as Go's
+ * encoder writes it, each bad byte as U+FFFD, and the rest of the object is kept. */
+START_TEST(map_key_not_utf8_replaced)
+{
+	Pod pod = K8S__IO__API__CORE__V1__POD__INIT;
+	ObjectMeta meta = K8S__IO__APIMACHINERY__PKG__APIS__META__V1__OBJECT_META__INIT;
+	meta.name = "p";
+	K8s__Io__Apimachinery__Pkg__Apis__Meta__V1__ObjectMeta__LabelsEntry l1 =
+	    K8S__IO__APIMACHINERY__PKG__APIS__META__V1__OBJECT_META__LABELS_ENTRY__INIT;
+	K8s__Io__Apimachinery__Pkg__Apis__Meta__V1__ObjectMeta__LabelsEntry l2 =
+	    K8S__IO__APIMACHINERY__PKG__APIS__META__V1__OBJECT_META__LABELS_ENTRY__INIT;
+	l1.key = "a\xff\xc3" "b";
+	l1.value = "v";
+	l2.key = "ok";
+	l2.value = "w";
+	K8s__Io__Apimachinery__Pkg__Apis__Meta__V1__ObjectMeta__LabelsEntry *labels[] = {&l1, &l2};
+	meta.n_labels = 2;
+	meta.labels = labels;
+	pod.metadata = &meta;
+	const char *all[] = {"/metadata/name", "/metadata/labels"};
+	expect_json(decode(&pod.base, "Pod", all, 2),
+	            "{\"metadata\":{\"name\":\"p\",\"labels\":{\"a\\ufffd\\ufffdb\":\"v\","
+	            "\"ok\":\"w\"}}}");
+	/* Kept by its JSON spelling. */
+	const char *one[] = {"/metadata/labels/a\xef\xbf\xbd\xef\xbf\xbd" "b"};
+	expect_json(decode(&pod.base, "Pod", one, 1),
+	            "{\"metadata\":{\"labels\":{\"a\\ufffd\\ufffdb\":\"v\"}}}");
+}
+END_TEST
+
 START_TEST(managed_fields_hold_json)
 {
 	Pod pod = K8S__IO__API__CORE__V1__POD__INIT;
@@ -612,6 +642,7 @@ int main(void)
 	tcase_add_test(tc, times_quantities_intorstring_maps_and_omission);
 	tcase_add_test(tc, micro_time_and_bytes);
 	tcase_add_test(tc, managed_fields_hold_json);
+	tcase_add_test(tc, map_key_not_utf8_replaced);
 	tcase_add_test(tc, malformed_objects_refused);
 	tcase_add_test(tc, hostile_frames_refused_before_buffering);
 	tcase_add_test(tc, hostile_lists_refused);
