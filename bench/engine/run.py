@@ -22,7 +22,9 @@ with flyteplugd's default settings throughout (no kubernetes.qps or budgets in i
 1. sustained creates: with the Go client (bench/engine/goclient: grpc-go, net/http), 64 in
    flight, --rate-creates bare POSTs of the pod CreateTask builds (HTTP/1.1, 64 kept-alive
    connections, into a namespace flyteplugd does not track) and then as many CreateTask calls;
-   two rounds; creates/s of each and their ratio (target >= 0.9), and the CPU time flyteplugd,
+   --rounds rounds (2; bare POSTs first in odd rounds, creates first in even ones, as the API
+   server's CPU per request drifts as it fills), median creates/s of each and their ratio
+   (target >= 0.9), and the CPU time flyteplugd,
    kube-apiserver, etcd and the client spent per request in each. Twice: with every process
    free to run on both CPUs (the four share two cores, so the ratio is the share of CPU the
    create path costs), then with kube-apiserver and etcd on CPU 1 and flyteplugd and the
@@ -234,6 +236,24 @@ def cpu_s(pid: int, kernel_only=False) -> float:
     return ((0 if kernel_only else int(fields[11])) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def write_config(path: Path, settings: dict, overrides: list[str]):
+    """settings with each --set KEY=VALUE (a dotted key; VALUE as JSON, else a string) applied,
+    written to path as the daemon's configuration (JSON is YAML)."""
+    for item in overrides:
+        key, _, value = item.partition("=")
+        *parents, leaf = key.split(".")
+        node = settings
+        for part in parents:
+            node = node.setdefault(part, {})
+        try:
+            node[leaf] = json.loads(value)
+        except ValueError:
+            node[leaf] = value  # a duration, a name
+    path.write_text(json.dumps(settings, indent=1) + "\n")
+    if overrides:
+        print(f"settings other than the defaults: {', '.join(overrides)}")
+
+
 def load():
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -254,19 +274,7 @@ def scale(a, binary, work: Path):
                     "leader_election": {"enabled": False},
                     "kubernetes": {"kubeconfig": str(cluster.kubeconfig)},
                     "engine": {"signing_key_file": str(key)}}
-        for item in a.set:
-            path, _, value = item.partition("=")
-            *parents, leaf = path.split(".")
-            node = settings
-            for part in parents:
-                node = node.setdefault(part, {})
-            try:
-                node[leaf] = json.loads(value)
-            except ValueError:
-                node[leaf] = value  # a duration, a name
-        config.write_text(json.dumps(settings, indent=1) + "\n")  # JSON is YAML
-        if a.set:
-            print(f"settings other than the defaults: {', '.join(a.set)}")
+        write_config(config, settings, a.set)
         log = open(work / "flyteplugd.log", "wb")
         daemon = start_daemon(binary, config, log)
         try:
@@ -293,7 +301,7 @@ def scale(a, binary, work: Path):
                                    capture_output=True)
                     pin_cluster(cluster, "1")
                 creates, posts, cpus = [], [], []
-                for r in range(2):
+                for r in range(a.rounds):
                     c, p, cpu = go_rates(client, port, cluster, work / "samples", ns, raw_ns, obj,
                                          template, n, f"g{int(pin)}{r}-", daemon.pid, pin,
                                          a.post_accept, creates_first=r % 2 == 1)
@@ -304,7 +312,7 @@ def scale(a, binary, work: Path):
                 where = ("kube-apiserver and etcd on CPU 1, flyteplugd and the client on CPU 0, "
                          "as on separate machines" if pin else "every process on both CPUs")
                 print(f"sustained, 64 in flight, default settings, Go client (grpc-go; net/http "
-                      f"over HTTP/1.1), {n} per round, 2 rounds, {where}: CreateTask "
+                      f"over HTTP/1.1), {n} per round, {a.rounds} rounds, {where}: CreateTask "
                       f"{create_rate:,.0f}/s ({', '.join(f'{c:,.0f}' for c in creates)}), bare "
                       f"POSTs of the same pod {post_rate:,.0f}/s "
                       f"({', '.join(f'{p:,.0f}' for p in posts)}); ratio "
@@ -322,7 +330,7 @@ def scale(a, binary, work: Path):
 
             # 2. The rest of the tasks; RSS once every one answers from the cache.
             t0 = time.time()
-            metas = create_all(stub, ns, template, tasks - 4 * n, "b")
+            metas = create_all(stub, ns, template, tasks - 2 * a.rounds * n, "b")
             print(f"created {tasks} tasks ({time.time() - t0:.0f} s for the last {len(metas)})")
             step = max(1, len(metas) // a.sample)
             sample = metas[::step][: a.sample]
@@ -411,6 +419,8 @@ def main():
     ap.add_argument("--tasks", type=int, default=None, help="10000; 100000 with --scale")
     ap.add_argument("--scale", action="store_true", help="the restart-at-scale run (issue 18)")
     ap.add_argument("--sample", type=int, default=1000, help="--scale: old metas asked after the restart")
+    ap.add_argument("--rounds", type=int, default=2,
+                    help="--scale: rounds of bare POSTs and creates, each way (order alternating)")
     ap.add_argument("--rate-creates", type=int, default=2000,
                     help="--scale: creates and bare POSTs per round of the sustained-rate measure")
     ap.add_argument("--apiserver-memory", default="10GiB",
@@ -458,10 +468,12 @@ def engine(a, binary, work: Path):
         key = work / "key"
         key.write_bytes(os.urandom(32))
         config = work / "flyteplugd.yaml"
-        config.write_text(f'log: {{level: warn}}\ngrpc: {{listen: "127.0.0.1:{port}"}}\n'
-                          f'admin: {{enabled: false}}\n'
-                          f'kubernetes: {{kubeconfig: "{cluster.kubeconfig}", qps: 5000, burst: 5000}}\n'
-                          f'engine: {{signing_key_file: "{key}", orphan_after: 24h}}\n')
+        write_config(config, {"log": {"level": "warn"}, "grpc": {"listen": f"127.0.0.1:{port}"},
+                              "admin": {"enabled": False},
+                              "kubernetes": {"kubeconfig": str(cluster.kubeconfig), "qps": 5000,
+                                             "burst": 5000},
+                              "engine": {"signing_key_file": str(key), "orphan_after": "24h"}},
+                     a.set)
         log = open(work / "flyteplugd.log", "wb")
         daemon = subprocess.Popen([binary, "serve", "--config", str(config)], stdout=log, stderr=log)
         try:

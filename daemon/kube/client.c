@@ -4,6 +4,7 @@
 #include <flyteplugd/buf.h>
 #include "core/json_text.h"
 #include <flyteplugd/mem.h>
+#include "kube/kubepb.h"
 #include "kube/prune.h"
 
 #include <stdio.h>
@@ -28,6 +29,7 @@ struct fpd_kube_client {
 	struct fpd_kube_client_opts opts;
 	char *user_agent;
 	struct fpd_kube_prune *metadata; /* a PartialObjectMetadata answer without managedFields */
+	struct fpd_kubepb *metadata_pb;  /* the same in protobuf (opts.protobuf), or NULL */
 	struct op *ops;
 	size_t pending;
 };
@@ -108,6 +110,10 @@ int fpd_kube_client_new(struct ev_loop *loop, const struct fpd_kube_creds *creds
 	for (size_t i = 0; i < FPD_ARRAY_LEN(metadata); i++)
 		if (fpd_kube_prune_add(c->metadata, metadata[i], NULL))
 			fpd_die("bad JSON Pointer %s", metadata[i]);
+	if (c->opts.protobuf && fpd_kubepb_new("PartialObjectMetadata",
+	                                       fpd_kube_prune_root(c->metadata), &c->metadata_pb,
+	                                       err))
+		fpd_die("metadata decoder: %s", err->text);
 	*out = c;
 	return FPD_OK;
 }
@@ -119,6 +125,7 @@ void fpd_kube_client_free(struct fpd_kube_client *c)
 	/* Pending calls complete with "client closed" from inside http_free. */
 	fpd_kube_http_free(c->http);
 	FPD_ASSERT(c->ops == NULL);
+	fpd_kubepb_free(c->metadata_pb); /* borrows c->metadata's pointers */
 	fpd_kube_prune_free(c->metadata);
 	free(c->user_agent);
 	free(c);
@@ -158,6 +165,13 @@ static void op_free(struct op *op)
 	free(op);
 }
 
+/* An answer in Kubernetes' protobuf (its "k8s\0" magic; JSON never starts so), to a client
+ * that asked for it. */
+static bool protobuf_answer(const struct fpd_kube_client *c, const struct fpd_kube_http_result *r)
+{
+	return c->metadata_pb && r->len >= 4 && memcmp(r->body, "k8s\0", 4) == 0;
+}
+
 static void op_done(void *ud, const struct fpd_kube_http_result *r)
 {
 	struct op *op = ud;
@@ -170,7 +184,15 @@ static void op_done(void *ud, const struct fpd_kube_http_result *r)
 		res.err = r->err;
 	} else if (r->status >= 200 && r->status < 300) {
 		fpd_kube_status_parse(r->status, NULL, 0, &res.status);
-		if (r->len && op->metadata_only && op->c->metadata) {
+		if (r->len && op->metadata_only && protobuf_answer(op->c, r)) {
+			struct fpd_error perr;
+			res.protobuf = true;
+			if (fpd_kubepb_object(op->c->metadata_pb, r->body, r->len, &res.object,
+			                      &perr))
+				res.code = fpd_error_set(&res.err, FPD_EINVAL,
+				                         "%s: invalid protobuf in the response: %s",
+				                         op->what, perr.text);
+		} else if (r->len && op->metadata_only && op->c->metadata) {
 			struct fpd_error perr;
 			if (fpd_kube_prune_parse(op->c->metadata, r->body, r->len, &res.object,
 			                         &perr))
@@ -187,7 +209,21 @@ static void op_done(void *ud, const struct fpd_kube_http_result *r)
 			}
 		}
 	} else {
-		fpd_kube_status_parse(r->status, r->body, r->len, &res.status);
+		char *text = NULL;
+		if (protobuf_answer(op->c, r)) {
+			/* A Status in protobuf: read as its JSON (and as a bare status if it is not). */
+			json_t *st = NULL;
+			struct fpd_error perr;
+			res.protobuf = true;
+			if (!fpd_kubepb_status(op->c->metadata_pb, r->body, r->len, &st, &perr))
+				text = fpd_json_text(st, false, NULL);
+			json_decref(st);
+		}
+		if (res.protobuf)
+			fpd_kube_status_parse(r->status, text, text ? strlen(text) : 0, &res.status);
+		else
+			fpd_kube_status_parse(r->status, r->body, r->len, &res.status);
+		free(text);
 		res.code = fpd_kube_status_errcode(&res.status);
 		fpd_error_set(&res.err, res.code, "%s: %s (HTTP %ld): %s", op->what,
 		              res.status.reason_text, r->status,
@@ -259,12 +295,21 @@ static int start(struct fpd_kube_client *c, enum fpd_kube_budget budget, const c
 }
 
 /* The metadata of the object in answer instead of all of it (the server's
- * PartialObjectMetadata transformation): a fraction of the bytes to encode, send and parse. */
+ * PartialObjectMetadata transformation): a fraction of the bytes to encode, send and parse.
+ * In protobuf where the client reads protobuf, JSON as the fallback (client-go's metadata
+ * client asks the same): the API server encodes the answer's managedFields (raw JSON it must
+ * validate and compact for a JSON answer) as bytes, and the daemon skips them by their length
+ * instead of scanning them. Error answers come in JSON either way (the API server negotiates
+ * those without the conversion), or in protobuf as a Status, which op_done also reads. */
 #define ACCEPT_METADATA "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+#define ACCEPT_METADATA_PB                                                                       \
+	FPD_KUBEPB_MEDIA ";as=PartialObjectMetadata;g=meta.k8s.io;v=v1, " ACCEPT_METADATA
 
-static const char *accept_of(const struct fpd_kube_write_opts *o)
+static const char *accept_of(const struct fpd_kube_client *c, const struct fpd_kube_write_opts *o)
 {
-	return o && o->metadata_only ? ACCEPT_METADATA : NULL;
+	if (!o || !o->metadata_only)
+		return NULL;
+	return c->metadata_pb ? ACCEPT_METADATA_PB : ACCEPT_METADATA;
 }
 
 static int build_path(struct fpd_buf *b, const struct fpd_kube_ref *ref, bool want_name,
@@ -351,7 +396,7 @@ int fpd_kube_create(struct fpd_kube_client *c, const struct fpd_kube_ref *ref, j
 	if (!rc && write_query(&b, o))
 		return query_error(&b, err);
 	if (!rc)
-		rc = start(c, FPD_KUBE_BUDGET_CREATE, "POST", b.data, obj, NULL, accept_of(o), done,
+		rc = start(c, FPD_KUBE_BUDGET_CREATE, "POST", b.data, obj, NULL, accept_of(c, o), done,
 		           ud, err);
 	fpd_buf_free(&b);
 	return rc;
@@ -370,7 +415,7 @@ int fpd_kube_create_text(struct fpd_kube_client *c, const struct fpd_kube_ref *r
 		return query_error(&b, err);
 	if (!rc)
 		rc = start_text(c, FPD_KUBE_BUDGET_CREATE, "POST", b.data, text, len, NULL,
-		                accept_of(o), done, ud, err);
+		                accept_of(c, o), done, ud, err);
 	fpd_buf_free(&b);
 	return rc;
 }
@@ -387,7 +432,7 @@ int fpd_kube_update(struct fpd_kube_client *c, const struct fpd_kube_ref *ref, j
 	if (!rc && write_query(&b, o))
 		return query_error(&b, err);
 	if (!rc)
-		rc = start(c, FPD_KUBE_BUDGET_OTHER, "PUT", b.data, obj, NULL, accept_of(o), done,
+		rc = start(c, FPD_KUBE_BUDGET_OTHER, "PUT", b.data, obj, NULL, accept_of(c, o), done,
 		           ud, err);
 	fpd_buf_free(&b);
 	return rc;
@@ -428,7 +473,7 @@ int fpd_kube_patch(struct fpd_kube_client *c, const struct fpd_kube_ref *ref,
 		return query_error(&b, err);
 	if (!rc)
 		rc = start(c, FPD_KUBE_BUDGET_OTHER, "PATCH", b.data, patch,
-		           patch_content_type(type), accept_of(o), done, ud, err);
+		           patch_content_type(type), accept_of(c, o), done, ud, err);
 	fpd_buf_free(&b);
 	return rc;
 }

@@ -79,6 +79,7 @@ struct fpd_kube_result {
 	int code;
 	struct fpd_kube_status status; /* status.http is 0 when no response arrived */
 	json_t *object;                /* borrowed: the response document on success, or NULL */
+	bool protobuf;                 /* the answer came in protobuf (a metadata_only answer) */
 	struct fpd_error err; /* when code != FPD_OK: "GET /api/v1/...: NotFound (404): ..." */
 };
 

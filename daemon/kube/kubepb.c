@@ -487,6 +487,8 @@ static const ProtobufCMessageDescriptor *kind_descriptor(const char *kind)
 	    {"Pod", &k8s__io__api__core__v1__pod__descriptor},
 	    {"ConfigMap", &k8s__io__api__core__v1__config_map__descriptor},
 	    {"Event", &k8s__io__api__core__v1__event__descriptor},
+	    {"PartialObjectMetadata",
+	     &k8s__io__apimachinery__pkg__apis__meta__v1__partial_object_metadata__descriptor},
 	};
 	for (size_t i = 0; i < FPD_ARRAY_LEN(kinds); i++)
 		if (strcmp(kind, kinds[i].kind) == 0)

@@ -17,7 +17,8 @@
  * strings (a zero time null), resource.Quantity its string, intstr.IntOrString a number or a
  * string, runtime.RawExtension and meta.v1.FieldsV1 the JSON they hold, bytes base64, maps
  * objects. Kinds: Pod, ConfigMap and Event of core/v1 (informers ask for protobuf for pods,
- * see fpd_kubepb_kind_for). One difference from prune.h remains: a pointer that goes into the
+ * see fpd_kubepb_kind_for), and meta.k8s.io/v1 PartialObjectMetadata (answers to writes that
+ * ask for the object's metadata only, client.h). One difference from prune.h remains: a pointer that goes into the
  * JSON a RawExtension or FieldsV1 holds keeps nothing of it (a pointer that ends there keeps it
  * whole); no informer keeps such paths.
  */

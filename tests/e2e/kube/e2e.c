@@ -120,6 +120,7 @@ void e2e_done(void *ud, const struct fpd_kube_result *res)
 	c->status = res->status;
 	c->obj = json_incref(res->object);
 	c->err = res->err;
+	c->protobuf = res->protobuf;
 }
 
 struct deadline {

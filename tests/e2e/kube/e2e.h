@@ -37,6 +37,7 @@ struct e2e_call {
 	struct fpd_kube_status status;
 	json_t *obj; /* new reference, released by e2e_call_reset */
 	struct fpd_error err;
+	bool protobuf; /* the answer came in protobuf */
 };
 
 void e2e_done(void *ud, const struct fpd_kube_result *res);

@@ -626,6 +626,69 @@ START_TEST(informers_match_with_protobuf_on_and_off)
 }
 END_TEST
 
+/* Answers to writes that ask for the object's metadata only: in protobuf when the client reads
+ * protobuf, in JSON when not, the same document either way; error answers read as well. */
+static void metadata_create(struct fpd_kube_client *c, const char *name, struct e2e_call *call)
+{
+	json_t *pod = json_pack("{s:s, s:s, s:{s:s, s:{s:s}, s:{s:s}}, s:{s:[{s:s, s:s}]}}",
+	                        "apiVersion", "v1", "kind", "Pod", "metadata", "name", name,
+	                        "labels", "a", "b", "annotations", "c", "d", "spec", "containers",
+	                        "name", "main", "image", "busybox");
+	struct fpd_kube_ref ref = {&e2e_pods, ns, NULL, NULL};
+	struct fpd_kube_write_opts mo = {.metadata_only = true};
+	E2E_CALL(loop, call, fpd_kube_create(c, &ref, pod, &mo, e2e_done, call, &e2e_err));
+	json_decref(pod);
+}
+
+START_TEST(metadata_answers_match_json)
+{
+	struct fpd_kube_client_opts on = {
+	    .qps = 500, .burst = 1000, .request_timeout_ms = 30000, .protobuf = true};
+	struct fpd_kube_client_opts off = on;
+	off.protobuf = false;
+	struct fpd_kube_client *cj = e2e_client(loop, &off), *cp = e2e_client(loop, &on);
+	struct e2e_call j = {0}, p = {0};
+	metadata_create(cj, "meta-j", &j);
+	metadata_create(cp, "meta-p", &p);
+	E2E_OK(&j);
+	E2E_OK(&p);
+	ck_assert(!j.protobuf);
+	ck_assert(p.protobuf);
+	/* the same document but for the name, uid, version and time */
+	json_t *want = json_deep_copy(j.obj), *got = json_deep_copy(p.obj);
+	const char *vary[] = {"name", "uid", "resourceVersion", "creationTimestamp"};
+	for (size_t i = 0; i < FPD_ARRAY_LEN(vary); i++) {
+		ck_assert_msg(json_string_length(json_object_get(json_object_get(got, "metadata"),
+		                                                 vary[i])) > 0,
+		              "%s missing", vary[i]);
+		json_object_del(json_object_get(want, "metadata"), vary[i]);
+		json_object_del(json_object_get(got, "metadata"), vary[i]);
+	}
+	expect_same("metadata answer", want, got);
+	ck_assert_str_eq(json_string_value(json_object_get(p.obj, "kind")), "PartialObjectMetadata");
+	ck_assert_str_eq(json_string_value(json_object_get(p.obj, "apiVersion")), "meta.k8s.io/v1");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(json_object_get(p.obj, "metadata"), "namespace")), ns);
+	json_decref(want);
+	json_decref(got);
+	/* errors: an object that exists, a name the API server refuses */
+	metadata_create(cp, "meta-p", &p);
+	ck_assert_int_eq(p.code, FPD_EEXIST);
+	ck_assert_str_eq(p.status.reason_text, "AlreadyExists");
+	ck_assert_msg(strstr(p.status.message, "meta-p"), "%s", p.status.message);
+	metadata_create(cp, "Not_A_Name", &p);
+	metadata_create(cj, "Not_A_Name", &j);
+	ck_assert_int_eq(p.code, FPD_EINVAL);
+	ck_assert_int_eq(p.status.http, 422);
+	ck_assert_str_eq(p.status.message, j.status.message);
+	ck_assert_msg(strstr(p.status.message, "Not_A_Name"), "%s", p.status.message);
+	e2e_call_reset(&j);
+	e2e_call_reset(&p);
+	fpd_kube_client_free(cj);
+	fpd_kube_client_free(cp);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("e2e_kube_protobuf");
@@ -634,6 +697,7 @@ int main(void)
 	tcase_add_test(tc, objects_and_lists_match_json);
 	tcase_add_test(tc, watch_frames_match_json_lines);
 	tcase_add_test(tc, informers_match_with_protobuf_on_and_off);
+	tcase_add_test(tc, metadata_answers_match_json);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
 }

@@ -371,6 +371,28 @@ START_TEST(custom_resource_with_status)
 	json_decref(bad);
 	expect_api_error(&call, FPD_EINVAL, FPD_KUBE_INVALID, 422);
 
+	/* Metadata only, as the engine creates: a custom resource's answer too (in protobuf when
+	 * the client reads protobuf: the API server converts it to a meta.k8s.io object), and
+	 * its refusal with the schema's message. */
+	struct fpd_kube_write_opts mo = {.metadata_only = true};
+	json_t *mw = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:i}}", "apiVersion",
+	                       "e2e.flyteplugd.io/v1", "kind", "Widget", "metadata", "name", "w3",
+	                       "labels", "a", "b", "spec", "size", 1);
+	E2E_CALL(loop, &call, fpd_kube_create(admin, &coll, mw, &mo, e2e_done, &call, &e2e_err));
+	E2E_OK(&call);
+	ck_assert_str_eq(json_string_value(json_object_get(call.obj, "kind")),
+	                 "PartialObjectMetadata");
+	ck_assert_str_eq(meta(call.obj, "name"), "w3");
+	ck_assert_uint_gt(strlen(meta(call.obj, "uid")), 0);
+	ck_assert_ptr_null(json_object_get(json_object_get(call.obj, "metadata"), "labels"));
+	ck_assert_ptr_null(json_object_get(call.obj, "spec"));
+	json_object_set_new(json_object_get(mw, "metadata"), "name", json_string("w4"));
+	json_object_set_new(json_object_get(mw, "spec"), "size", json_string("big"));
+	E2E_CALL(loop, &call, fpd_kube_create(admin, &coll, mw, &mo, e2e_done, &call, &e2e_err));
+	json_decref(mw);
+	expect_api_error(&call, FPD_EINVAL, FPD_KUBE_INVALID, 422);
+	ck_assert_msg(strstr(call.status.message, "spec.size"), "%s", call.status.message);
+
 	struct fpd_kube_delete_opts d = {
 	    .uid = uid, .propagation = FPD_KUBE_PROPAGATE_FOREGROUND, .grace_period_s = -1};
 	E2E_CALL(loop, &call, fpd_kube_delete(admin, &w1, &d, e2e_done, &call, &e2e_err));
