@@ -1,7 +1,8 @@
 /*
  * Arbitrary bytes (size-capped) into the decoder of Kubernetes' protobuf that informers use on
  * what the API server sends (kube/kubepb.h): as an enveloped object, a list item, an error
- * Status, a watch event, a watch stream of frames and a list body, the last two fed in pieces.
+ * Status, a watch event, a watch stream of frames and a list body, the last two fed in pieces;
+ * and as the PartialObjectMetadata answer to a metadata-only write (kube/client.c).
  * Each must accept or refuse with an error, never crash, leak or read out of bounds, with the
  * engine's keep set and with everything kept. Seeds: corpus/kubepb/ (a pod list, pods and watch
  * events captured from a real kube-apiserver by tests/e2e/kube/test_protobuf.c).
@@ -40,8 +41,19 @@ static const char *const odd[] = {
     "/metadata/ownerReferences/*/notAField",
 };
 
-static struct fpd_kubepb *pruned, *whole, *odd_pb;
-static struct fpd_kube_prune *set, *odd_set;
+/* What the client keeps of a PartialObjectMetadata answer (kube/client.c). */
+static const char *const metadata[] = {
+    "/apiVersion",
+    "/kind",
+    "/metadata/name",
+    "/metadata/namespace",
+    "/metadata/uid",
+    "/metadata/resourceVersion",
+    "/metadata/creationTimestamp",
+};
+
+static struct fpd_kubepb *pruned, *whole, *odd_pb, *meta_pb;
+static struct fpd_kube_prune *set, *odd_set, *meta_set;
 
 static void init(void)
 {
@@ -53,9 +65,14 @@ static void init(void)
 	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++)
 		if (fpd_kube_prune_add(odd_set, odd[i], NULL))
 			abort();
+	meta_set = fpd_kube_prune_new();
+	for (size_t i = 0; i < sizeof(metadata) / sizeof(metadata[0]); i++)
+		if (fpd_kube_prune_add(meta_set, metadata[i], NULL))
+			abort();
 	if (fpd_kubepb_new("Pod", fpd_kube_prune_root(set), &pruned, NULL) ||
 	    fpd_kubepb_new("Pod", NULL, &whole, NULL) ||
-	    fpd_kubepb_new("Pod", fpd_kube_prune_root(odd_set), &odd_pb, NULL))
+	    fpd_kubepb_new("Pod", fpd_kube_prune_root(odd_set), &odd_pb, NULL) ||
+	    fpd_kubepb_new("PartialObjectMetadata", fpd_kube_prune_root(meta_set), &meta_pb, NULL))
 		abort();
 }
 
@@ -120,5 +137,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	one(pruned, data, size, step);
 	one(whole, data, size, size ? size : 1);
 	one(odd_pb, data, size, size ? size : 1);
+	/* the answer to a metadata-only write, and its error Status */
+	json_t *v = NULL;
+	struct fpd_error err;
+	if ((fpd_kubepb_object(meta_pb, data, size, &v, &err) == FPD_OK) != (v != NULL))
+		abort();
+	json_decref(v);
+	v = NULL;
+	if ((fpd_kubepb_status(meta_pb, data, size, &v, &err) == FPD_OK) != (v != NULL))
+		abort();
+	json_decref(v);
 	return 0;
 }
