@@ -306,18 +306,19 @@ void call_post(struct fpd_engine *e, struct execution *x, struct pending_call *c
 	x->state = EXEC_CREATING;
 	hold(c, x);
 	e->stats.creates++;
-	if (x->pending) {
-		/* Sent (and sent again after a wait for quota) as this text: the tree goes now,
-		 * while still in the CPU's caches. */
+	/* Sent (and sent again after a wait for quota) as this text: the tree goes as soon as
+	 * the POST is on its way, while still in the CPU's caches. */
+	json_t *built = x->pending;
+	x->pending = NULL;
+	if (built) {
 		free(x->sent);
-		x->sent = fpd_json_text(x->pending, false, &x->sent_len);
-		json_decref(x->pending);
-		x->pending = NULL;
+		x->sent = fpd_json_text(built, false, &x->sent_len);
 	}
 	int rc = x->sent ? fpd_kube_create_text(e->kube, &ref, x->sent, x->sent_len, &opts,
 	                                        on_created, c, &err)
 	                 : fpd_error_set(&err, FPD_EINVAL, "%s: the object cannot be serialised",
 	                                 x->key);
+	json_decref(built);
 	if (rc != FPD_AGAIN) {
 		call_reply_error(c, FPD_EIO, "%s", err.text);
 		drop_group(e, x);
