@@ -390,15 +390,12 @@ int fpd_kube_create(struct fpd_kube_client *c, const struct fpd_kube_ref *ref, j
 {
 	if (!json_is_object(obj))
 		return fpd_error_set(err, FPD_EINVAL, "create: the object must be a JSON object");
-	struct fpd_buf b;
-	fpd_buf_init(&b, PATH_MAX_LEN);
-	int rc = build_path(&b, ref, false, err);
-	if (!rc && write_query(&b, o))
-		return query_error(&b, err);
-	if (!rc)
-		rc = start(c, FPD_KUBE_BUDGET_CREATE, "POST", b.data, obj, NULL, accept_of(c, o), done,
-		           ud, err);
-	fpd_buf_free(&b);
+	size_t len;
+	char *text = fpd_json_text(obj, false, &len);
+	if (!text)
+		return fpd_error_set(err, FPD_EINVAL, "create: the object cannot be serialised");
+	int rc = fpd_kube_create_text(c, ref, text, len, o, done, ud, err);
+	free(text);
 	return rc;
 }
 
