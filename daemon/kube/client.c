@@ -54,6 +54,23 @@ void fpd_kube_client_opts_from_config(const struct fpd_config_kube *cfg,
 	o->call_connections = (long)cfg->call_connections;
 }
 
+/* Of a PartialObjectMetadata answer, the object's identity and version: the caller has the
+ * rest (it sent it), and labels, annotations and managedFields are most of the bytes. */
+const char *const fpd_kube_metadata_kept[] = {
+    "/apiVersion",
+    "/kind",
+    "/metadata/name",
+    "/metadata/generateName",
+    "/metadata/namespace",
+    "/metadata/uid",
+    "/metadata/resourceVersion",
+    "/metadata/generation",
+    "/metadata/creationTimestamp",
+    "/metadata/deletionTimestamp",
+    "/metadata/deletionGracePeriodSeconds",
+    NULL,
+};
+
 int fpd_kube_client_new(struct ev_loop *loop, const struct fpd_kube_creds *creds,
                         const struct fpd_kube_client_opts *opts, struct fpd_kube_client **out,
                         struct fpd_error *err)
@@ -90,26 +107,10 @@ int fpd_kube_client_new(struct ev_loop *loop, const struct fpd_kube_creds *creds
 		free(c);
 		return rc;
 	}
-	/* Of a PartialObjectMetadata answer, the object's identity and version: the caller
-	 * has the rest (it sent it), and labels, annotations and managedFields are most of
-	 * the bytes. */
-	static const char *const metadata[] = {
-	    "/apiVersion",
-	    "/kind",
-	    "/metadata/name",
-	    "/metadata/generateName",
-	    "/metadata/namespace",
-	    "/metadata/uid",
-	    "/metadata/resourceVersion",
-	    "/metadata/generation",
-	    "/metadata/creationTimestamp",
-	    "/metadata/deletionTimestamp",
-	    "/metadata/deletionGracePeriodSeconds",
-	};
 	c->metadata = fpd_kube_prune_new();
-	for (size_t i = 0; i < FPD_ARRAY_LEN(metadata); i++)
-		if (fpd_kube_prune_add(c->metadata, metadata[i], NULL))
-			fpd_die("bad JSON Pointer %s", metadata[i]);
+	for (const char *const *p = fpd_kube_metadata_kept; *p; p++)
+		if (fpd_kube_prune_add(c->metadata, *p, NULL))
+			fpd_die("bad JSON Pointer %s", *p);
 	if (c->opts.protobuf && fpd_kubepb_new("PartialObjectMetadata",
 	                                       fpd_kube_prune_root(c->metadata), &c->metadata_pb,
 	                                       err))
@@ -209,20 +210,22 @@ static void op_done(void *ud, const struct fpd_kube_http_result *r)
 			}
 		}
 	} else {
+		const char *body = r->body;
+		size_t len = r->len;
 		char *text = NULL;
 		if (protobuf_answer(op->c, r)) {
-			/* A Status in protobuf: read as its JSON (and as a bare status if it is not). */
+			/* A Status in protobuf: read as its JSON (undecodable: by the HTTP status
+			 * alone). */
 			json_t *st = NULL;
 			struct fpd_error perr;
 			res.protobuf = true;
 			if (!fpd_kubepb_status(op->c->metadata_pb, r->body, r->len, &st, &perr))
-				text = fpd_json_text(st, false, NULL);
+				text = fpd_json_text(st, false, &len);
 			json_decref(st);
+			body = text;
+			len = text ? len : 0;
 		}
-		if (res.protobuf)
-			fpd_kube_status_parse(r->status, text, text ? strlen(text) : 0, &res.status);
-		else
-			fpd_kube_status_parse(r->status, r->body, r->len, &res.status);
+		fpd_kube_status_parse(r->status, body, len, &res.status);
 		free(text);
 		res.code = fpd_kube_status_errcode(&res.status);
 		fpd_error_set(&res.err, res.code, "%s: %s (HTTP %ld): %s", op->what,
@@ -235,8 +238,6 @@ static void op_done(void *ud, const struct fpd_kube_http_result *r)
 	op_free(op);
 }
 
-/* Starts an operation; the body (if any) is serialised here so that the caller's object is
- * only borrowed. */
 /* Starts method on path with the body text (borrowed, len bytes; NULL: no body). */
 static int start_text(struct fpd_kube_client *c, enum fpd_kube_budget budget, const char *method,
                       const char *path, const char *text, size_t len, const char *content_type,
@@ -276,6 +277,8 @@ static int start_text(struct fpd_kube_client *c, enum fpd_kube_budget budget, co
 	return FPD_AGAIN;
 }
 
+/* Starts an operation; the body (if any) is serialised here so that the caller's object is
+ * only borrowed. */
 static int start(struct fpd_kube_client *c, enum fpd_kube_budget budget, const char *method,
                  const char *path, json_t *body, const char *content_type, const char *accept,
                  fpd_kube_done_fn done, void *ud, struct fpd_error *err)

@@ -53,6 +53,9 @@ struct fpd_kube_client_opts {
 	long call_connections;      /* 0: 32 */
 };
 
+/* What the client keeps of the answer to a metadata_only write (JSON Pointers, NULL-ended). */
+extern const char *const fpd_kube_metadata_kept[];
+
 /* Fills o from the daemon configuration's kubernetes section (borrowed). */
 void fpd_kube_client_opts_from_config(const struct fpd_config_kube *cfg,
                                       struct fpd_kube_client_opts *o);

@@ -591,14 +591,10 @@ static size_t elem_size(ProtobufCType t)
 static void utf8_replaced(const char *s, size_t n, struct fpd_buf *b)
 {
 	fpd_buf_init(b, 3 * n + 4); /* each byte at most a 3-byte U+FFFD */
+	const unsigned char *u = (const unsigned char *)s;
 	for (size_t i = 0; i < n;) {
-		unsigned char c = (unsigned char)s[i];
-		size_t len = c < 0x80         ? 1
-		             : (c >> 5) == 6  ? 2
-		             : (c >> 4) == 14 ? 3
-		             : (c >> 3) == 30 ? 4
-		                              : 0;
-		if (len && i + len <= n && fpd_utf8_valid(s + i, len)) {
+		size_t len = u[i] < 0x80 ? 1 : fpd_utf8_sequence(u + i, n - i);
+		if (len) {
 			fpd_buf_append(b, s + i, len);
 			i += len;
 		} else {

@@ -7,6 +7,7 @@
  * engine's keep set and with everything kept. Seeds: corpus/kubepb/ (a pod list, pods and watch
  * events captured from a real kube-apiserver by tests/e2e/kube/test_protobuf.c).
  */
+#include "kube/client.h"
 #include "kube/kubepb.h"
 
 #include <stddef.h>
@@ -41,17 +42,6 @@ static const char *const odd[] = {
     "/metadata/ownerReferences/*/notAField",
 };
 
-/* What the client keeps of a PartialObjectMetadata answer (kube/client.c). */
-static const char *const metadata[] = {
-    "/apiVersion",
-    "/kind",
-    "/metadata/name",
-    "/metadata/namespace",
-    "/metadata/uid",
-    "/metadata/resourceVersion",
-    "/metadata/creationTimestamp",
-};
-
 static struct fpd_kubepb *pruned, *whole, *odd_pb, *meta_pb;
 static struct fpd_kube_prune *set, *odd_set, *meta_set;
 
@@ -66,8 +56,8 @@ static void init(void)
 		if (fpd_kube_prune_add(odd_set, odd[i], NULL))
 			abort();
 	meta_set = fpd_kube_prune_new();
-	for (size_t i = 0; i < sizeof(metadata) / sizeof(metadata[0]); i++)
-		if (fpd_kube_prune_add(meta_set, metadata[i], NULL))
+	for (const char *const *p = fpd_kube_metadata_kept; *p; p++) /* the client's own */
+		if (fpd_kube_prune_add(meta_set, *p, NULL))
 			abort();
 	if (fpd_kubepb_new("Pod", fpd_kube_prune_root(set), &pruned, NULL) ||
 	    fpd_kubepb_new("Pod", NULL, &whole, NULL) ||
