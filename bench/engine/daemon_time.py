@@ -173,7 +173,7 @@ def pct(values, q):
 CALLGRIND_PARTS = {
     "request: decode, build, POST handed to libcurl and sent": ("family.c", "on_request"),
     "  of it: the object built (prepare, build, decorate)": ("build.c", "fpd_build"),
-    "  of it: the POST (JSON text, tree freed, libcurl)": ("calls.c", "call_post"),
+    "  of it: the POST (body encoded, tree freed, libcurl)": ("calls.c", "call_post"),
     "answer: parsed and replied (after libcurl's read)": ("client.c", "op_done"),
     "after the reply: first status from the object sent": ("calls.c", "drop_created"),
     "watch events (the daemon's own object coming back)": ("informer.c", "watch_data"),

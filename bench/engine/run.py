@@ -175,7 +175,7 @@ def admin_get(port, path):
 
 
 def go_rates(client, port, cluster, samples: Path, ns, raw_ns, obj, template, n, tag, daemon_pid,
-             pin=False, post_accept="", creates_first=False):
+             pin=False, post_accept="", creates_first=False, post_body="json"):
     """CreateTask calls/s and bare POSTs/s of the same pod from the Go client, 64 in flight, and
     the CPU each process spent per request in each (microseconds). The bare POSTs go first
     unless creates_first: the rounds alternate the order, as the API server's CPU per request
@@ -201,7 +201,8 @@ def go_rates(client, port, cluster, samples: Path, ns, raw_ns, obj, template, n,
             str(client), "-grpc", f"127.0.0.1:{port}", "-server", cluster.server,
             "-ca", str(cluster.ca_file), "-cert", str(cluster.client_cert),
             "-key", str(cluster.client_key), "-samples", str(samples), "-n", str(n),
-            "-inflight", "64", "-only", only, "-accept", post_accept], capture_output=True,
+            "-inflight", "64", "-only", only, "-accept", post_accept, "-post-body", post_body],
+            capture_output=True,
             text=True, check=True).stdout
         child1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         used = {k: cpu_s(pid) - before[k] for k, pid in procs.items()}
@@ -304,7 +305,8 @@ def scale(a, binary, work: Path):
                 for r in range(a.rounds):
                     c, p, cpu = go_rates(client, port, cluster, work / "samples", ns, raw_ns, obj,
                                          template, n, f"g{int(pin)}{r}-", daemon.pid, pin,
-                                         a.post_accept, creates_first=r % 2 == 1)
+                                         a.post_accept, creates_first=r % 2 == 1,
+                                         post_body=a.post_body)
                     creates.append(c)
                     posts.append(p)
                     cpus.append(cpu)
@@ -314,7 +316,7 @@ def scale(a, binary, work: Path):
                 print(f"sustained, 64 in flight, default settings, Go client (grpc-go; net/http "
                       f"over HTTP/1.1), {n} per round, {a.rounds} rounds, {where}: CreateTask "
                       f"{create_rate:,.0f}/s ({', '.join(f'{c:,.0f}' for c in creates)}), bare "
-                      f"POSTs of the same pod {post_rate:,.0f}/s "
+                      f"POSTs of the same pod ({a.post_body}) {post_rate:,.0f}/s "
                       f"({', '.join(f'{p:,.0f}' for p in posts)}); ratio "
                       f"{create_rate / post_rate:.2f} (target >= 0.9); {load()}")
                 for only, label in (("post", "bare POST"), ("create", "CreateTask")):
@@ -431,6 +433,10 @@ def main():
     ap.add_argument("--post-accept", default="",
                     help="--scale: Accept header of the bare POSTs (for comparisons; flyteplugd's "
                          "POST asks for application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1)")
+    ap.add_argument("--post-body", choices=("json", "protobuf"), default="json",
+                    help="--scale: the bare POSTs' bodies: JSON, or protobuf as client-go can send "
+                         "a pod (converted by k8s.io/api before the clock starts; flyteplugd "
+                         "sends its pods in protobuf)")
     ap.add_argument("--post-watched", action="store_true",
                     help="--scale: the bare POSTs keep flyteplugd's managed-by label, so its pod "
                          "watch receives them too (for comparisons)")

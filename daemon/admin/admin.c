@@ -251,6 +251,15 @@ static void render_metrics(const struct fpd_admin *a, struct fpd_buf *b)
 	       "Created objects whose first status came from the object as sent: the watch had "
 	       "not shown the API server's copy 0.25 s after the create, or when a GetTask asked.",
 	       st.creates_seen_as_sent);
+	fpd_buf_printf(b,
+	               "# HELP flyteplugd_create_bodies_total POSTs of created objects by the "
+	               "encoding of their body: protobuf (pods), json (custom resources, and "
+	               "pods the protobuf encoder leaves to JSON).\n"
+	               "# TYPE flyteplugd_create_bodies_total counter\n"
+	               "flyteplugd_create_bodies_total{encoding=\"protobuf\"} %llu\n"
+	               "flyteplugd_create_bodies_total{encoding=\"json\"} %llu\n",
+	               (unsigned long long)st.create_bodies_protobuf,
+	               (unsigned long long)st.create_bodies_json);
 	metric(b, "flyteplugd_gettask_total", "counter", "GetTask calls.", st.gets);
 	metric(b, "flyteplugd_deletetask_total", "counter", "DeleteTask calls.", st.deletes);
 	metric(b, "flyteplugd_gettask_fetches_total", "counter",

@@ -427,7 +427,7 @@ void fpd_config_defaults(struct fpd_config *cfg)
 	cfg->kubernetes.request_timeout_ms = 30 * 1000;
 	cfg->kubernetes.watch_timeout_ms = 10 * 60 * 1000;
 	cfg->kubernetes.call_protocol = FPD_CALLS_HTTP1;
-	cfg->kubernetes.call_connections = 32;
+	cfg->kubernetes.call_connections = 64;
 	cfg->kubernetes.watch_list = true;
 	cfg->kubernetes.protobuf = true;
 	cfg->kubernetes.list_page_size = 500;

@@ -19,6 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A protobuf body past this is left to JSON (which the API server then refuses: its limit on
+ * a request body is 3 MiB). */
+#define SENT_PB_MAX ((size_t)3 << 20)
+
 struct pending_call *call_new(struct fpd_engine *e, fpd_engine_done_fn done, void *ud)
 {
 	struct pending_call *c = fpd_calloc(1, sizeof(*c));
@@ -306,18 +310,35 @@ void call_post(struct fpd_engine *e, struct execution *x, struct pending_call *c
 	x->state = EXEC_CREATING;
 	hold(c, x);
 	e->stats.creates++;
-	/* Sent (and sent again after a wait for quota) as this text: the tree goes as soon as
-	 * the POST is on its way, while still in the CPU's caches. */
+	/* Kept (and sent again after a wait for quota) as this body: the tree goes as soon as
+	 * the POST is on its way, while still in the CPU's caches. A pod goes in protobuf where
+	 * the client encodes it, anything else as JSON text. */
 	json_t *built = x->pending;
 	x->pending = NULL;
 	if (built) {
 		free(x->sent);
-		x->sent = fpd_json_text(built, false, &x->sent_len);
+		x->sent = NULL;
+		struct fpd_error perr;
+		int prc = fpd_kube_encode_create(e->kube, &ref, built, SENT_PB_MAX, &x->sent,
+		                                 &x->sent_len, &perr);
+		x->sent_pb = prc == FPD_OK;
+		if (!x->sent_pb) {
+			if (prc != FPD_ENOENT)
+				fpd_log(FPD_LOG_DEBUG, "engine", "%s: sent as JSON: %s", x->key,
+				        perr.text);
+			x->sent = fpd_json_text(built, false, &x->sent_len);
+		}
 	}
-	int rc = x->sent ? fpd_kube_create_text(e->kube, &ref, x->sent, x->sent_len, &opts,
-	                                        on_created, c, &err)
-	                 : fpd_error_set(&err, FPD_EINVAL, "%s: the object cannot be serialised",
-	                                 x->key);
+	int rc = !x->sent   ? fpd_error_set(&err, FPD_EINVAL, "%s: the object cannot be serialised",
+	                                    x->key)
+	         : x->sent_pb ? fpd_kube_create_protobuf(e->kube, &ref, x->sent, x->sent_len, &opts,
+	                                                 on_created, c, &err)
+	                      : fpd_kube_create_text(e->kube, &ref, x->sent, x->sent_len, &opts,
+	                                             on_created, c, &err);
+	if (rc == FPD_AGAIN && x->sent_pb)
+		e->stats.create_bodies_protobuf++;
+	else if (rc == FPD_AGAIN)
+		e->stats.create_bodies_json++;
 	json_decref(built);
 	if (rc != FPD_AGAIN) {
 		call_reply_error(c, FPD_EIO, "%s", err.text);

@@ -176,6 +176,8 @@ struct fpd_engine_stats {
 	/* Created objects first judged as sent: no copy of the API server's had been observed
 	 * when a GetTask asked or the window after the create passed (calls.c). */
 	uint64_t creates_seen_as_sent;
+	/* Creates' POSTs with a body in protobuf (pods), and in JSON. */
+	uint64_t create_bodies_protobuf, create_bodies_json;
 	/* GetTask cache misses: GETs sent; calls that waited for the informer's first list and
 	 * were answered by its delivery, that it completed without (then GET), and that passed
 	 * engine.unlisted_wait (then GET too, still answered by a delivery that comes first). */

@@ -555,8 +555,13 @@ void exec_settle(struct fpd_engine *e, struct execution *x)
 		return;
 	json_t *obj = NULL;
 	if (!x->dead && !x->observed) {
-		/* Our own text, as POSTed and taken by the API server: it parses. */
-		obj = json_loadb(x->sent, x->sent_len, 0, NULL);
+		/* Our own body, as POSTed and taken by the API server: it parses. */
+		struct fpd_error err;
+		if (!x->sent_pb)
+			obj = json_loadb(x->sent, x->sent_len, 0, NULL);
+		else if (fpd_kube_decode_created(e->kube, x->sent, x->sent_len, &obj, &err))
+			fpd_log(FPD_LOG_WARN, "engine", "%s: the object as sent: %s", x->key,
+			        err.text);
 		json_t *meta = json_object_get(obj, "metadata");
 		if (json_is_object(meta) && json_is_object(x->sent_meta))
 			json_object_update(meta, x->sent_meta);

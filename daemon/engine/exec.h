@@ -44,14 +44,16 @@ struct execution {
 	struct exec_ref id;
 	/* The object built for this attempt until its first POST (call_post), then NULL. */
 	json_t *pending;
-	/* CREATING / WAITING_QUOTA: the JSON text POSTed (sent_len bytes), sent again after a
-	 * wait for quota. ACTIVE with pending_sent: the object as created, with the metadata the
-	 * API server answered (sent_meta), kept until the API server's copy is observed or
-	 * exec_settle observes it. Text, not the tree: most are dropped unread (the watch shows
-	 * the object first), and freeing a tree built a millisecond earlier, no longer in the
-	 * CPU's caches, cost the daemon ~8% of its CPU time per create. */
+	/* CREATING / WAITING_QUOTA: the body POSTed (sent_len bytes; Kubernetes' protobuf when
+	 * sent_pb, else JSON text), sent again after a wait for quota. ACTIVE with pending_sent:
+	 * the object as created, with the metadata the API server answered (sent_meta), kept
+	 * until the API server's copy is observed or exec_settle observes it. The body, not the
+	 * tree: most are dropped unread (the watch shows the object first), and freeing a tree
+	 * built a millisecond earlier, no longer in the CPU's caches, cost the daemon ~8% of its
+	 * CPU time per create. */
 	char *sent;
 	size_t sent_len;
+	bool sent_pb;
 	json_t *sent_meta;
 	/* Compact JSON of the trimmed object as last seen, or NULL; without the identity
 	 * annotation, and without the name, namespace and uid when they are the entry's. */

@@ -3,6 +3,7 @@
 
 #include <flyteplugd/buf.h>
 #include "core/json_text.h"
+#include "core/log.h"
 #include <flyteplugd/mem.h>
 #include "kube/kubepb.h"
 #include "kube/prune.h"
@@ -30,6 +31,7 @@ struct fpd_kube_client {
 	char *user_agent;
 	struct fpd_kube_prune *metadata; /* a PartialObjectMetadata answer without managedFields */
 	struct fpd_kubepb *metadata_pb;  /* the same in protobuf (opts.protobuf), or NULL */
+	struct fpd_kubepb *pod_pb;       /* pods' bodies in protobuf (opts.protobuf), or NULL */
 	struct op *ops;
 	size_t pending;
 };
@@ -115,6 +117,8 @@ int fpd_kube_client_new(struct ev_loop *loop, const struct fpd_kube_creds *creds
 	                                       fpd_kube_prune_root(c->metadata), &c->metadata_pb,
 	                                       err))
 		fpd_die("metadata decoder: %s", err->text);
+	if (c->opts.protobuf && fpd_kubepb_new("Pod", NULL, &c->pod_pb, err))
+		fpd_die("pod encoder: %s", err->text);
 	*out = c;
 	return FPD_OK;
 }
@@ -127,6 +131,7 @@ void fpd_kube_client_free(struct fpd_kube_client *c)
 	fpd_kube_http_free(c->http);
 	FPD_ASSERT(c->ops == NULL);
 	fpd_kubepb_free(c->metadata_pb); /* borrows c->metadata's pointers */
+	fpd_kubepb_free(c->pod_pb);
 	fpd_kube_prune_free(c->metadata);
 	free(c->user_agent);
 	free(c);
@@ -402,22 +407,66 @@ int fpd_kube_create(struct fpd_kube_client *c, const struct fpd_kube_ref *ref, j
 	return rc;
 }
 
-int fpd_kube_create_text(struct fpd_kube_client *c, const struct fpd_kube_ref *ref,
-                         const char *text, size_t len, const struct fpd_kube_write_opts *o,
-                         fpd_kube_done_fn done, void *ud, struct fpd_error *err)
+static int create_body(struct fpd_kube_client *c, const struct fpd_kube_ref *ref,
+                       const char *body, size_t len, const char *content_type,
+                       const struct fpd_kube_write_opts *o, fpd_kube_done_fn done, void *ud,
+                       struct fpd_error *err)
 {
-	if (!text || len == 0 || text[0] != '{')
-		return fpd_error_set(err, FPD_EINVAL, "create: the object must be a JSON object");
 	struct fpd_buf b;
 	fpd_buf_init(&b, PATH_MAX_LEN);
 	int rc = build_path(&b, ref, false, err);
 	if (!rc && write_query(&b, o))
 		return query_error(&b, err);
 	if (!rc)
-		rc = start_text(c, FPD_KUBE_BUDGET_CREATE, "POST", b.data, text, len, NULL,
+		rc = start_text(c, FPD_KUBE_BUDGET_CREATE, "POST", b.data, body, len, content_type,
 		                accept_of(c, o), done, ud, err);
 	fpd_buf_free(&b);
 	return rc;
+}
+
+int fpd_kube_create_text(struct fpd_kube_client *c, const struct fpd_kube_ref *ref,
+                         const char *text, size_t len, const struct fpd_kube_write_opts *o,
+                         fpd_kube_done_fn done, void *ud, struct fpd_error *err)
+{
+	if (!text || len == 0 || text[0] != '{')
+		return fpd_error_set(err, FPD_EINVAL, "create: the object must be a JSON object");
+	return create_body(c, ref, text, len, NULL, o, done, ud, err);
+}
+
+int fpd_kube_encode_create(struct fpd_kube_client *c, const struct fpd_kube_ref *ref,
+                           const json_t *obj, size_t max, char **out, size_t *len,
+                           struct fpd_error *err)
+{
+	const struct fpd_kube_gvr *g = ref->gvr;
+	if (!c->pod_pb || !fpd_kubepb_kind_for(g->group, g->version, g->resource))
+		return fpd_error_set(err, FPD_ENOENT, "%s: sent as JSON", g->resource);
+	struct fpd_buf b;
+	fpd_buf_init(&b, max);
+	int rc = fpd_kubepb_encode(c->pod_pb, obj, &b, err);
+	if (rc) {
+		fpd_buf_free(&b);
+		return rc;
+	}
+	*out = fpd_buf_steal(&b, len);
+	return FPD_OK;
+}
+
+int fpd_kube_create_protobuf(struct fpd_kube_client *c, const struct fpd_kube_ref *ref,
+                             const char *body, size_t len, const struct fpd_kube_write_opts *o,
+                             fpd_kube_done_fn done, void *ud, struct fpd_error *err)
+{
+	if (!body || len < 4 || memcmp(body, "k8s", 4) != 0)
+		return fpd_error_set(err, FPD_EINVAL, "create: the body is not Kubernetes' protobuf");
+	return create_body(c, ref, body, len, FPD_KUBEPB_MEDIA, o, done, ud, err);
+}
+
+int fpd_kube_decode_created(struct fpd_kube_client *c, const char *body, size_t len,
+                            json_t **out, struct fpd_error *err)
+{
+	*out = NULL;
+	if (!c->pod_pb)
+		return fpd_error_set(err, FPD_EINVAL, "the client encodes nothing in protobuf");
+	return fpd_kubepb_object(c->pod_pb, body, len, out, err);
 }
 
 int fpd_kube_update(struct fpd_kube_client *c, const struct fpd_kube_ref *ref, json_t *obj,

@@ -50,7 +50,7 @@ struct fpd_kube_client_opts {
 	bool calls_http1;           /* see fpd_kube_http_opts */
 	bool no_watch_list;         /* informers list in pages, never streamed (informer.h) */
 	bool protobuf;              /* informers read core/v1 pods in protobuf (kubepb.h) */
-	long call_connections;      /* 0: 32 */
+	long call_connections;      /* 0: 64 */
 };
 
 /* What the client keeps of the answer to a metadata_only write (JSON Pointers, NULL-ended). */
@@ -151,6 +151,26 @@ int fpd_kube_create(struct fpd_kube_client *c, const struct fpd_kube_ref *ref, j
 int fpd_kube_create_text(struct fpd_kube_client *c, const struct fpd_kube_ref *ref,
                          const char *text, size_t len, const struct fpd_kube_write_opts *opts,
                          fpd_kube_done_fn done, void *ud, struct fpd_error *err);
+
+/* A create's body in Kubernetes' protobuf, the one client-go sends, which costs the API server
+ * less to read than JSON: *out (new, for free(); *len bytes) is obj (borrowed), an object of
+ * ref's collection, when the client reads protobuf (opts.protobuf), the collection is core/v1
+ * pods and the encoder takes obj (fpd_kubepb_encode: it refuses what the API server would not
+ * read as it reads the JSON). FPD_ENOENT for another collection or with protobuf off,
+ * FPD_EINVAL or FPD_ERANGE (past max bytes) for an object left to JSON; nothing allocated. */
+int fpd_kube_encode_create(struct fpd_kube_client *c, const struct fpd_kube_ref *ref,
+                           const json_t *obj, size_t max, char **out, size_t *len,
+                           struct fpd_error *err);
+
+/* fpd_kube_create_text with a body from fpd_kube_encode_create (borrowed, len bytes). */
+int fpd_kube_create_protobuf(struct fpd_kube_client *c, const struct fpd_kube_ref *ref,
+                             const char *body, size_t len, const struct fpd_kube_write_opts *o,
+                             fpd_kube_done_fn done, void *ud, struct fpd_error *err);
+
+/* The object a body from fpd_kube_encode_create holds, as the API server's JSON writes it
+ * (*out new): the zero values JSON writes are there, nothing else differs. */
+int fpd_kube_decode_created(struct fpd_kube_client *c, const char *body, size_t len,
+                            json_t **out, struct fpd_error *err);
 
 /* PUT obj (borrowed) over the object (or its subresource, e.g. "status"); a
  * metadata.resourceVersion in obj makes it a compare-and-swap (409 Conflict on a race). */

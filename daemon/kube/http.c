@@ -554,7 +554,7 @@ static void defaults(struct fpd_kube_http_opts *o, const struct fpd_kube_http_op
 	if (o->max_streams <= 0)
 		o->max_streams = 100;
 	if (o->max_call_connections <= 0)
-		o->max_call_connections = 32;
+		o->max_call_connections = 64;
 }
 
 static void lane_init(struct fpd_kube_http *h, struct lane *l, int priority, bool http1,

@@ -72,7 +72,7 @@ struct fpd_kube_http_opts {
 	long max_connections;       /* HTTP/2 connections per lane; more requests wait; 4 */
 	long max_streams;           /* HTTP/2 streams per connection (watches hold one); 100 */
 	/* Calls (every request but watches) over kept-alive HTTP/1.1 connections, at most
-	 * max_call_connections of them (default 32), instead of HTTP/2: the API server answers a
+	 * max_call_connections of them (default 64), instead of HTTP/2: the API server answers a
 	 * single request faster over HTTP/1.1 (bench/kube/README.md, "Calls"). Watches always use
 	 * HTTP/2, on connections of their own. */
 	bool calls_http1;

@@ -63,8 +63,15 @@ struct finfo {
 	const ProtobufCFieldDescriptor *fd;
 	const char *json;
 	int flags;
+	bool has_json;           /* the field is in the JSON form (kubepb_fields.h) */
 	bool map;                /* a repeated key/value entry message: a JSON object */
 	const struct mplan *sub; /* message fields: the message's (for maps: the value's) plan */
+};
+
+/* A JSON member of a message: field fi, itself a member of the inline field via or not. */
+struct jmember {
+	const struct finfo *fi;
+	const struct finfo *via;
 };
 
 struct mplan {
@@ -72,6 +79,9 @@ struct mplan {
 	enum special sp;
 	struct finfo *f;
 	size_t n;
+	/* Encoding (built at the first fpd_kubepb_encode): JSON name -> struct jmember. */
+	struct fpd_map by_json;
+	struct jmember *jm;
 };
 
 struct kplan;
@@ -115,11 +125,13 @@ struct chunk {
 struct fpd_kubepb {
 	const ProtobufCMessageDescriptor *desc;
 	char *kind;
+	const char *api_version; /* of kind */
 	struct fpd_map plans; /* message name -> struct mplan */
 	const struct mplan *root;
 	struct kplan *keep;   /* NULL: everything */
 	struct kplan *status; /* an ERROR event's Status, whole */
 	const struct mplan *status_plan;
+	bool indexed; /* every plan's by_json is built */
 	struct chunk *arena;
 	size_t arena_used, arena_budget; /* bytes given out since the last reset; at most */
 	bool arena_over;                 /* an allocation was refused */
@@ -239,6 +251,7 @@ static const struct mplan *mplan_of(struct fpd_kubepb *pb, const ProtobufCMessag
 	m = fpd_calloc(1, sizeof(*m));
 	m->d = d;
 	m->sp = special_of(d->name);
+	fpd_map_init(&m->by_json);
 	fpd_map_put(&pb->plans, d->name, m); /* before the fields: types may refer to themselves */
 	m->n = d->n_fields;
 	m->f = fpd_calloc(d->n_fields ? d->n_fields : 1, sizeof(*m->f));
@@ -248,6 +261,7 @@ static const struct mplan *mplan_of(struct fpd_kubepb *pb, const ProtobufCMessag
 		const struct fpd_kubepb_field_json *j = field_json(d->name, f->fd->name);
 		f->json = j ? j->json : f->fd->name;
 		f->flags = j ? j->flags : 0;
+		f->has_json = j != NULL;
 		if (f->fd->type != PROTOBUF_C_TYPE_MESSAGE)
 			continue;
 		const ProtobufCMessageDescriptor *sd = f->fd->descriptor;
@@ -513,6 +527,7 @@ int fpd_kubepb_new(const char *kind, const struct fpd_kube_prune_node *node,
 	struct fpd_kubepb *pb = fpd_calloc(1, sizeof(*pb));
 	pb->desc = d;
 	pb->kind = fpd_strdup(kind);
+	pb->api_version = strcmp(kind, "PartialObjectMetadata") == 0 ? "meta.k8s.io/v1" : "v1";
 	fpd_map_init(&pb->plans);
 	pb->root = mplan_of(pb, d);
 	pb->status_plan =
@@ -540,6 +555,8 @@ void fpd_kubepb_free(struct fpd_kubepb *pb)
 	void *v;
 	for (size_t i = 0; fpd_map_next(&pb->plans, &i, &k, &v);) {
 		struct mplan *m = v;
+		fpd_map_free(&m->by_json);
+		free(m->jm);
 		free(m->f);
 		free(m);
 	}
@@ -1146,6 +1163,436 @@ int fpd_kubepb_event(struct fpd_kubepb *pb, const void *data, size_t len, json_t
 	arena_budget(pb, len);
 	int rc = event(pb, data, len, out, err);
 	arena_reset(pb);
+	return rc;
+}
+
+/* ---- encoding: an object's JSON into protobuf ----
+ *
+ * The walk goes over the JSON members and finds each one's field through the plan's JSON
+ * names: the reverse of message_json. Where the two encodings would not give the API server the
+ * same Go object it refuses (the caller sends the JSON): a member the type does not have, a
+ * value of another JSON type, an integer out of the field's range, a time or raw JSON, an
+ * empty array or object where JSON would make an empty (not nil) slice or map. */
+
+#define ENC_MAX_DEPTH 64 /* message nesting; core/v1 types nest a dozen deep */
+
+enum { WT_VARINT = 0, WT_LEN = 2 };
+
+/* Each plan's JSON members: the fields of the plan that have a JSON form, and those of its
+ * inline members; a field of the message itself wins a name both have, as in find_member. */
+static void index_plans(struct fpd_kubepb *pb)
+{
+	const char *k;
+	void *v;
+	for (size_t i = 0; fpd_map_next(&pb->plans, &i, &k, &v);) {
+		struct mplan *m = v;
+		size_t n = 0;
+		for (size_t j = 0; j < m->n; j++)
+			n += (m->f[j].flags & FPD_KUBEPB_INLINE) && m->f[j].sub ? m->f[j].sub->n : 1;
+		m->jm = fpd_calloc(n ? n : 1, sizeof(*m->jm));
+		size_t used = 0;
+		for (size_t j = 0; j < m->n; j++) {
+			const struct finfo *f = &m->f[j];
+			if (!(f->flags & FPD_KUBEPB_INLINE) || !f->sub || f->sub->sp != SP_NONE)
+				continue;
+			for (size_t x = 0; x < f->sub->n; x++) {
+				const struct finfo *sf = &f->sub->f[x];
+				if (!sf->has_json || (sf->flags & FPD_KUBEPB_INLINE) || !*sf->json)
+					continue;
+				m->jm[used] = (struct jmember){sf, f};
+				fpd_map_put(&m->by_json, sf->json, &m->jm[used++]);
+			}
+		}
+		for (size_t j = 0; j < m->n; j++) {
+			const struct finfo *f = &m->f[j];
+			if (!f->has_json || (f->flags & FPD_KUBEPB_INLINE) || !*f->json)
+				continue;
+			m->jm[used] = (struct jmember){f, NULL};
+			fpd_map_put(&m->by_json, f->json, &m->jm[used++]);
+		}
+	}
+	pb->indexed = true;
+}
+
+static size_t varint_put(unsigned char *p, uint64_t v)
+{
+	size_t n = 0;
+	do {
+		p[n++] = (unsigned char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v);
+	return n;
+}
+
+/* The bytes are written into a buffer of the encoder's own, grown in doublings and checked once
+ * per primitive (a pod is some 200 of them), then handed to the caller's. */
+struct enc {
+	unsigned char *p; /* cap + 1 bytes (the caller's buffer keeps a NUL after the data) */
+	size_t len, cap, max;
+	struct fpd_error *err;
+	int depth;
+};
+
+static int enc_full(struct enc *en)
+{
+	return fpd_error_set(en->err, FPD_ERANGE, "protobuf: the object is over %zu bytes",
+	                     en->max);
+}
+
+static bool grow(struct enc *en, size_t n)
+{
+	if (n > en->max - en->len)
+		return false;
+	size_t cap = en->cap ? en->cap : 4096;
+	while (cap - en->len < n)
+		cap = cap > SIZE_MAX / 4 ? en->max : cap * 2;
+	if (cap > en->max)
+		cap = en->max;
+	en->p = fpd_realloc(en->p, cap + 1);
+	en->cap = cap;
+	return true;
+}
+
+static inline bool room(struct enc *en, size_t n)
+{
+	return n <= en->cap - en->len || grow(en, n);
+}
+
+static inline size_t varint_len(uint64_t v)
+{
+	size_t n = 1;
+	while (v > 0x7f) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static int put_varint(struct enc *en, uint64_t v)
+{
+	if (!room(en, varint_len(v)))
+		return enc_full(en);
+	en->len += varint_put(en->p + en->len, v);
+	return FPD_OK;
+}
+
+static int put_tag(struct enc *en, uint32_t id, int wt)
+{
+	return put_varint(en, (uint64_t)id << 3 | (uint64_t)wt);
+}
+
+static int put_bytes(struct enc *en, uint32_t id, const void *p, size_t n)
+{
+	uint64_t tag = (uint64_t)id << 3 | WT_LEN;
+	size_t tl = varint_len(tag), nl = varint_len(n);
+	if (n > SIZE_MAX - tl - nl || !room(en, tl + nl + n))
+		return enc_full(en);
+	en->len += varint_put(en->p + en->len, tag);
+	en->len += varint_put(en->p + en->len, n);
+	if (n)
+		memcpy(en->p + en->len, p, n);
+	en->len += n;
+	return FPD_OK;
+}
+
+static int put_int(struct enc *en, uint32_t id, int64_t v)
+{
+	/* a negative int32 as its int64 (ten bytes), as protobuf writes it */
+	return put_tag(en, id, WT_VARINT) || put_varint(en, (uint64_t)v) ? FPD_ERANGE : FPD_OK;
+}
+
+/* A length-delimited field whose bytes are written next: its tag now, *mark where they
+ * start; sub_close puts their length before them. */
+static int sub_open(struct enc *en, uint32_t id, size_t *mark)
+{
+	*mark = en->len;
+	if (++en->depth > ENC_MAX_DEPTH)
+		return fpd_error_set(en->err, FPD_EINVAL,
+		                     "protobuf: the object nests more than %d messages deep",
+		                     ENC_MAX_DEPTH);
+	int rc = put_tag(en, id, WT_LEN);
+	*mark = en->len;
+	return rc;
+}
+
+static int sub_close(struct enc *en, size_t mark)
+{
+	en->depth--;
+	size_t n = en->len - mark, k = varint_len(n);
+	if (!room(en, k))
+		return enc_full(en);
+	memmove(en->p + mark + k, en->p + mark, n);
+	varint_put(en->p + mark, n);
+	en->len += k;
+	return FPD_OK;
+}
+
+static int refuse(struct enc *en, const char *name, const char *why)
+{
+	return fpd_error_set(en->err, FPD_EINVAL, "protobuf: \"%.64s\": %s", name, why);
+}
+
+static const ProtobufCFieldDescriptor *field_named(const struct mplan *m, const char *name)
+{
+	return protobuf_c_message_descriptor_get_field_by_name(m->d, name);
+}
+
+/* A quantity string both of the API server's decoders read alike: its JSON decoder trims
+ * spaces and reads the bytes between the quotes unescaped, its protobuf decoder neither. */
+static bool quantity_plain(const char *s, size_t n)
+{
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      c == '.' || c == '+' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static int enc_message(struct enc *en, const struct mplan *m, const json_t *obj, bool root);
+
+/* A message of a special type from the JSON scalar it is written as, as field id. */
+static int enc_special(struct enc *en, const char *name, const struct mplan *sub, uint32_t id,
+                       const json_t *v)
+{
+	size_t mark = 0;
+	int rc;
+	switch (sub->sp) {
+	case SP_QUANTITY: {
+		const ProtobufCFieldDescriptor *s = field_named(sub, "string");
+		char num[32];
+		const char *text;
+		size_t n;
+		if (json_is_integer(v)) {
+			n = (size_t)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+			                     json_integer_value(v));
+			text = num;
+		} else if (json_is_string(v) &&
+		           quantity_plain(json_string_value(v), json_string_length(v))) {
+			text = json_string_value(v);
+			n = json_string_length(v);
+		} else {
+			return refuse(en, name, "a quantity other than an integer or a plain string");
+		}
+		if (!s)
+			return refuse(en, name, "no quantity field");
+		if ((rc = sub_open(en, id, &mark)) || (rc = put_bytes(en, s->id, text, n)))
+			return rc;
+		return sub_close(en, mark);
+	}
+	case SP_INTORSTR: {
+		const ProtobufCFieldDescriptor *t = field_named(sub, "type"),
+		                               *iv = field_named(sub, "intVal"),
+		                               *sv = field_named(sub, "strVal");
+		if (!t || !iv || !sv)
+			return refuse(en, name, "no int-or-string fields");
+		if (json_is_integer(v)) {
+			json_int_t i = json_integer_value(v);
+			if (i < INT32_MIN || i > INT32_MAX)
+				return refuse(en, name, "an integer out of int32's range");
+			if ((rc = sub_open(en, id, &mark)) || (rc = put_int(en, t->id, 0)) ||
+			    (rc = put_int(en, iv->id, i)))
+				return rc;
+		} else if (json_is_string(v)) {
+			if ((rc = sub_open(en, id, &mark)) || (rc = put_int(en, t->id, 1)) ||
+			    (rc = put_bytes(en, sv->id, json_string_value(v), json_string_length(v))))
+				return rc;
+		} else {
+			return refuse(en, name, "neither an integer nor a string");
+		}
+		return sub_close(en, mark);
+	}
+	default: return refuse(en, name, "a time or raw JSON (sent as JSON)");
+	}
+}
+
+/* One value (an element of a repeated field, a map's value) of field fd as field id. */
+static int enc_value(struct enc *en, const char *name, const ProtobufCFieldDescriptor *fd,
+                     const struct mplan *sub, uint32_t id, const json_t *v)
+{
+	switch (fd->type) {
+	case PROTOBUF_C_TYPE_MESSAGE: {
+		if (!sub)
+			return refuse(en, name, "a message of no known type");
+		if (sub->sp != SP_NONE)
+			return enc_special(en, name, sub, id, v);
+		if (!json_is_object(v))
+			return refuse(en, name, "not an object");
+		size_t mark = 0;
+		int rc = sub_open(en, id, &mark);
+		if (!rc)
+			rc = enc_message(en, sub, v, false);
+		return rc ? rc : sub_close(en, mark);
+	}
+	case PROTOBUF_C_TYPE_STRING:
+		if (!json_is_string(v))
+			return refuse(en, name, "not a string");
+		return put_bytes(en, id, json_string_value(v), json_string_length(v));
+	case PROTOBUF_C_TYPE_BOOL:
+		if (!json_is_boolean(v))
+			return refuse(en, name, "not a boolean");
+		return put_int(en, id, json_is_true(v));
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_INT64: {
+		if (!json_is_integer(v))
+			return refuse(en, name, "not an integer");
+		json_int_t i = json_integer_value(v);
+		if (fd->type == PROTOBUF_C_TYPE_INT32 && (i < INT32_MIN || i > INT32_MAX))
+			return refuse(en, name, "an integer out of int32's range");
+		return put_int(en, id, i);
+	}
+	case PROTOBUF_C_TYPE_BYTES: {
+		uint8_t *raw;
+		size_t n;
+		if (!json_is_string(v) ||
+		    fpd_base64_decode(json_string_value(v), json_string_length(v), 0, &raw, &n))
+			return refuse(en, name, "not a base64 string");
+		int rc = put_bytes(en, id, raw, n);
+		free(raw);
+		return rc;
+	}
+	default: return refuse(en, name, "a field type the encoder does not write");
+	}
+}
+
+/* Member f of a message, v its JSON value (not null). */
+static int enc_field(struct enc *en, const char *name, const struct finfo *f, const json_t *v)
+{
+	const ProtobufCFieldDescriptor *fd = f->fd;
+	if (fd->label != PROTOBUF_C_LABEL_REPEATED)
+		return enc_value(en, name, fd, f->sub, fd->id, v);
+	/* Empty: a nil slice or map either way where JSON leaves it out when empty; elsewhere
+	 * JSON would make an empty one, protobuf a nil one. */
+	if ((f->map && json_is_object(v) && json_object_size(v) == 0) ||
+	    (!f->map && json_is_array(v) && json_array_size(v) == 0))
+		return f->flags & FPD_KUBEPB_OMITEMPTY
+		           ? FPD_OK
+		           : refuse(en, name, "empty where JSON has an empty, not a nil, value");
+	int rc = FPD_OK;
+	if (f->map) {
+		if (!json_is_object(v))
+			return refuse(en, name, "not an object");
+		const ProtobufCMessageDescriptor *ed = fd->descriptor;
+		const char *key;
+		size_t key_len;
+		json_t *value;
+		json_object_keylen_foreach((json_t *)v, key, key_len, value)
+		{
+			size_t mark = 0;
+			if (json_is_null(value))
+				return refuse(en, name, "a null value in a map");
+			if ((rc = sub_open(en, fd->id, &mark)) ||
+			    (rc = put_bytes(en, ed->fields[0].id, key, key_len)) ||
+			    (rc = enc_value(en, name, &ed->fields[1], f->sub, ed->fields[1].id,
+			                    value)) ||
+			    (rc = sub_close(en, mark)))
+				return rc;
+		}
+		return FPD_OK;
+	}
+	if (!json_is_array(v))
+		return refuse(en, name, "not an array");
+	size_t i;
+	json_t *e;
+	json_array_foreach(v, i, e)
+	{
+		if (json_is_null(e))
+			return refuse(en, name, "a null element");
+		if ((rc = enc_value(en, name, fd, f->sub, fd->id, e)))
+			return rc;
+	}
+	return FPD_OK;
+}
+
+/* The members of obj (an m) whose field is a member of m's inline field via, or of m itself
+ * (via NULL: this pass refuses a member m does not have). */
+static int enc_members(struct enc *en, const struct mplan *m, const json_t *obj, bool root,
+                       const struct finfo *via)
+{
+	const char *key;
+	size_t key_len;
+	json_t *v;
+	json_object_keylen_foreach((json_t *)obj, key, key_len, v)
+	{
+		bool plain = strlen(key) == key_len; /* else a NUL in it: no field's name */
+		if (plain && root && (strcmp(key, "apiVersion") == 0 || strcmp(key, "kind") == 0))
+			continue; /* the envelope's */
+		const struct jmember *j = plain ? fpd_map_get(&m->by_json, key) : NULL;
+		if (!j) {
+			/* JSON drops a member its type does not have; protobuf cannot carry it */
+			return fpd_error_set(en->err, FPD_EINVAL,
+			                     "protobuf: \"%.64s\" is not a member of %s", key,
+			                     m->d->short_name);
+		}
+		if (j->via != via || json_is_null(v))
+			continue; /* null: the zero value, as when left out */
+		int rc = enc_field(en, key, j->fi, v);
+		if (rc)
+			return rc;
+	}
+	return FPD_OK;
+}
+
+static int enc_message(struct enc *en, const struct mplan *m, const json_t *obj, bool root)
+{
+	int rc = enc_members(en, m, obj, root, NULL);
+	for (size_t i = 0; i < m->n && !rc; i++) {
+		const struct finfo *f = &m->f[i];
+		if (!(f->flags & FPD_KUBEPB_INLINE) || !f->sub || f->sub->sp != SP_NONE)
+			continue;
+		size_t tag_at = en->len, mark = 0;
+		if ((rc = sub_open(en, f->fd->id, &mark)) ||
+		    (rc = enc_members(en, m, obj, root, f)))
+			break;
+		if (en->len == mark) {
+			en->depth--;
+			en->len = tag_at; /* none of its members: no message */
+		} else {
+			rc = sub_close(en, mark);
+		}
+	}
+	return rc;
+}
+
+int fpd_kubepb_encode(struct fpd_kubepb *pb, const json_t *obj, struct fpd_buf *out,
+                      struct fpd_error *err)
+{
+	const char *api = json_string_value(json_object_get(obj, "apiVersion"));
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+	if (!json_is_object(obj) || !api || !kind || strcmp(kind, pb->kind) != 0 ||
+	    strcmp(api, pb->api_version) != 0)
+		return fpd_error_set(err, FPD_EINVAL, "protobuf: not an object of kind %s/%s",
+		                     pb->api_version, pb->kind);
+	if (!pb->indexed)
+		index_plans(pb);
+	struct enc en = {.max = out->max - out->len, .err = err};
+	size_t mark = 0, tmark = 0;
+	int rc;
+	if ((rc = room(&en, MAGIC_LEN) ? FPD_OK : enc_full(&en)) == FPD_OK) {
+		memcpy(en.p, MAGIC, MAGIC_LEN);
+		en.len = MAGIC_LEN;
+	}
+	if (rc || (rc = sub_open(&en, 1, &tmark)) || (rc = put_bytes(&en, 1, api, strlen(api))) ||
+	    (rc = put_bytes(&en, 2, kind, strlen(kind))) || (rc = sub_close(&en, tmark)) ||
+	    (rc = sub_open(&en, 2, &mark)) || (rc = enc_message(&en, pb->root, obj, true)) ||
+	    (rc = sub_close(&en, mark)) || (rc = put_bytes(&en, 3, "", 0)) ||
+	    (rc = put_bytes(&en, 4, "", 0))) {
+		free(en.p);
+		return rc;
+	}
+	if (out->len == 0) { /* the buffer itself, without a copy */
+		free(out->data);
+		out->data = (char *)en.p;
+		out->data[en.len] = '\0';
+		out->len = en.len;
+		out->cap = en.cap + 1;
+		return FPD_OK;
+	}
+	rc = fpd_buf_append(out, en.p, en.len) ? enc_full(&en) : FPD_OK;
+	free(en.p);
 	return rc;
 }
 

@@ -21,6 +21,12 @@
  * ask for the object's metadata only, client.h). One difference from prune.h remains: a pointer that goes into the
  * JSON a RawExtension or FieldsV1 holds keeps nothing of it (a pointer that ends there keeps it
  * whole); no informer keeps such paths.
+ *
+ * The other way, fpd_kubepb_encode writes a pod the daemon creates in protobuf, the body
+ * client-go sends with the same content type: the same tables read backwards, by JSON name.
+ * Writing protobuf by hand rather than filling protobuf-c's structs for protobuf_c_message_pack
+ * spares an allocation per field (a pod has hundreds) and a second walk; the wire format is five
+ * lines (varint, tag, length-delimited bytes).
  */
 #ifndef FPD_KUBE_KUBEPB_H
 #define FPD_KUBE_KUBEPB_H
@@ -69,6 +75,16 @@ int fpd_kubepb_item(struct fpd_kubepb *pb, const void *data, size_t len, json_t 
  * meta.v1.Status. FPD_EINVAL for anything else. */
 int fpd_kubepb_event(struct fpd_kubepb *pb, const void *data, size_t len, json_t **out,
                      struct fpd_error *err);
+
+/* The protobuf body of a write of obj (borrowed), an object of the decoder's kind as JSON,
+ * appended to out: "k8s\0" and a runtime.Unknown holding the message, as client-go sends it.
+ * FPD_EINVAL where the API server would not decode the two into the same Go object (a member
+ * the type does not have, a value of another JSON type, an integer out of range, a time, raw
+ * JSON, an empty array or object where JSON keeps it empty rather than nil, a quantity string
+ * other than a plain one, nesting past 64), FPD_ERANGE past out's maximum: out is then as it
+ * was, and the caller sends the JSON instead. What the decoder keeps plays no part. */
+int fpd_kubepb_encode(struct fpd_kubepb *pb, const json_t *obj, struct fpd_buf *out,
+                      struct fpd_error *err);
 
 /* A list response body, split into its items as it arrives so that no page is ever held whole
  * (see stream.h for the JSON counterpart). */

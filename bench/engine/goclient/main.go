@@ -17,7 +17,8 @@
 //
 // With -inflight K it measures throughput instead: the N bare POSTs h1-i.json over HTTP/1.1
 // (K kept-alive connections), then the N CreateTask calls create-i.pb, K in flight each, and
-// prints {"post_per_s": ..., "create_per_s": ...}; -only post or -only create runs one of them.
+// prints {"post_per_s": ..., "create_per_s": ...}; -only post or -only create runs one of them;
+// -post-body protobuf sends the bare POSTs in protobuf, as client-go can.
 package main
 
 import (
@@ -39,6 +40,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/encoding"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
+	kjson "k8s.io/apimachinery/pkg/util/json"
 )
 
 // rawCodec sends and receives already-serialized protobuf messages as []byte, so this
@@ -86,11 +91,33 @@ func tlsConfig(ca, cert, key string) *tls.Config {
 // postAccept is the Accept header of the bare POSTs ("": none, as client-go's default).
 var postAccept string
 
+// postType is the Content-Type of the bare POSTs' bodies.
+var postType = "application/json"
+
+// protobufBodies reads the n objects h1-i.json of dir as k8s.io/api's Pods and encodes them
+// with apimachinery's protobuf serializer, as client-go sends a Pod in protobuf.
+func protobufBodies(dir string, n int) [][]byte {
+	scheme := runtime.NewScheme()
+	must(corev1.AddToScheme(scheme), "registering core/v1")
+	ser := protobuf.NewSerializer(scheme, scheme)
+	out := make([][]byte, n)
+	for i := range out {
+		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("h1-%d.json", i)))
+		must(err, "reading an object")
+		var p corev1.Pod
+		must(kjson.Unmarshal(b, &p), "reading a pod")
+		var buf bytes.Buffer
+		must(ser.Encode(&p, &buf), "encoding a pod")
+		out[i] = buf.Bytes()
+	}
+	return out
+}
+
 func post(c *http.Client, url string, body []byte, wantProto int) int64 {
 	t0 := time.Now()
 	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	must(err, "POST")
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", postType)
 	if postAccept != "" {
 		req.Header.Set("Accept", postAccept)
 	}
@@ -118,6 +145,8 @@ func main() {
 	inflight := flag.Int("inflight", 0, "throughput with this many requests in flight")
 	only := flag.String("only", "", "with -inflight: \"post\" or \"create\" alone")
 	flag.StringVar(&postAccept, "accept", "", "Accept header of the bare POSTs")
+	postBody := flag.String("post-body", "json", "with -inflight: the bare POSTs' bodies, "+
+		"\"json\" (the samples) or \"protobuf\" (converted by k8s.io/api before the clock starts)")
 	flag.Parse()
 
 	encoding.RegisterCodec(rawCodec{})
@@ -139,7 +168,11 @@ func main() {
 	if *inflight > 0 {
 		h1.Transport.(*http.Transport).MaxIdleConnsPerHost = *inflight
 		rates := map[string]float64{}
-		if *only != "create" {
+		if *only != "create" && *postBody == "protobuf" {
+			bodies := protobufBodies(*dir, *n)
+			postType = "application/vnd.kubernetes.protobuf"
+			rates["post_per_s"] = throughput(*n, *inflight, func(i int) { post(h1, url, bodies[i], 1) })
+		} else if *only != "create" {
 			rates["post_per_s"] = throughput(*n, *inflight, func(i int) {
 				b, err := os.ReadFile(filepath.Join(*dir, fmt.Sprintf("h1-%d.json", i)))
 				must(err, "reading an object")

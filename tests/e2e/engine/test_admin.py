@@ -2,6 +2,7 @@
 Prometheus metrics that move with the work done."""
 from __future__ import annotations
 
+import os
 import re
 import time
 import urllib.error
@@ -23,7 +24,7 @@ def http_get(port, path):
 
 
 def metric(text, name):
-    m = re.search(rf"^{name} (\d+)$", text, re.M)
+    m = re.search(rf"^{re.escape(name)} (\d+)$", text, re.M)
     assert m, f"{name} missing from /metrics:\n{text}"
     return int(m.group(1))
 
@@ -44,12 +45,21 @@ def test_health_readiness_and_metrics(cluster, daemon_factory):
     assert 'flyteplugd_build_info{version="' in before
     assert metric(before, "flyteplugd_engine_running") == 1
     ns = cluster.new_namespace("admin")
-    meta = d.stub.CreateTask(agent_pb2.CreateTaskRequest(
-        template=flytekit_tasks.python_task(), output_prefix="s3://b/m/adm/n0/data/0",
-        task_execution_metadata=execution_metadata(ns, "adm")), timeout=30).resource_meta
+    makes = (flytekit_tasks.python_task, flytekit_tasks.pod_template_task,
+             flytekit_tasks.raw_container_task)
+    for i, make in enumerate(makes):
+        meta = d.stub.CreateTask(agent_pb2.CreateTaskRequest(
+            template=make(), output_prefix=f"s3://b/m/adm{i}/n0/data/0",
+            task_execution_metadata=execution_metadata(ns, f"adm{i}")), timeout=30).resource_meta
     d.stub.GetTask(agent_pb2.GetTaskRequest(resource_meta=meta), timeout=30)
     _, after = http_get(d.admin_port, "/metrics")
-    assert metric(after, "flyteplugd_creates_total") == metric(before, "flyteplugd_creates_total") + 1
+    assert metric(after, "flyteplugd_creates_total") == metric(before, "flyteplugd_creates_total") + 3
+    # flytekit's pods go in protobuf (in JSON with kubernetes.protobuf off)
+    bodies = {e: metric(after, f'flyteplugd_create_bodies_total{{encoding="{e}"}}') -
+              metric(before, f'flyteplugd_create_bodies_total{{encoding="{e}"}}')
+              for e in ("protobuf", "json")}
+    pb = os.environ.get("FPD_E2E_JSON") != "1"
+    assert bodies == {"protobuf": 3 if pb else 0, "json": 0 if pb else 3}, (bodies, d.tail())
     assert metric(after, "flyteplugd_gettask_total") == metric(before, "flyteplugd_gettask_total") + 1
     assert metric(after, "flyteplugd_executions_active") >= 1
     assert metric(after, "flyteplugd_grpc_calls_total") >= 2

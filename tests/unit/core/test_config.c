@@ -15,7 +15,7 @@ START_TEST(defaults)
 	ck_assert_uint_eq(cfg.namespaces.watch.count, 0);
 	ck_assert_ptr_null(cfg.plugins.settings);
 	ck_assert_int_eq(cfg.kubernetes.call_protocol, FPD_CALLS_HTTP1);
-	ck_assert_int_eq(cfg.kubernetes.call_connections, 32);
+	ck_assert_int_eq(cfg.kubernetes.call_connections, 64);
 	ck_assert_int_eq(cfg.engine.operator_timeout_ms, 10 * 60 * 1000);
 	ck_assert_int_eq(cfg.engine.unlisted_wait_ms, 0);
 	ck_assert_int_eq(cfg.kubernetes.list_page_size, 500);

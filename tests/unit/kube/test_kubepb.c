@@ -635,6 +635,272 @@ START_TEST(every_pod_field_has_a_json_row)
 }
 END_TEST
 
+/* ---- encoding (fpd_kubepb_encode) ---- */
+
+/* Every member of sent is in got with the same value, as the API server's JSON would have it
+ * after reading sent: a null is a zero value or nothing, a zero value may be left out (where
+ * JSON leaves it out), an integer quantity is its decimal string. */
+static void expect_carried(const json_t *sent, const json_t *got, const char *path)
+{
+	if (json_is_null(sent))
+		return;
+	if (json_is_object(sent)) {
+		ck_assert_msg(json_is_object(got), "%s: not an object after the round trip", path);
+		const char *k;
+		json_t *v;
+		json_object_foreach((json_t *)sent, k, v)
+		{
+			char sub[512];
+			snprintf(sub, sizeof(sub), "%s/%s", path, k);
+			json_t *g = json_object_get(got, k);
+			bool zero = json_is_false(v) ||
+			            (json_is_integer(v) && json_integer_value(v) == 0) ||
+			            (json_is_string(v) && json_string_length(v) == 0) ||
+			            (json_is_array(v) && json_array_size(v) == 0) ||
+			            (json_is_object(v) && json_object_size(v) == 0);
+			if (zero && !g)
+				continue; /* a zero value JSON leaves out (omitempty) */
+			if (!json_is_null(v))
+				ck_assert_msg(g != NULL, "%s: missing after the round trip", sub);
+			expect_carried(v, g, sub);
+		}
+		return;
+	}
+	if (json_is_array(sent)) {
+		ck_assert_msg(json_is_array(got) && json_array_size(got) == json_array_size(sent),
+		              "%s: array differs after the round trip", path);
+		for (size_t i = 0; i < json_array_size(sent); i++) {
+			char sub[512];
+			snprintf(sub, sizeof(sub), "%s/%zu", path, i);
+			expect_carried(json_array_get(sent, i), json_array_get(got, i), sub);
+		}
+		return;
+	}
+	if (json_is_integer(sent) && json_is_string(got)) {
+		char num[32];
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(sent));
+		ck_assert_msg(strcmp(num, json_string_value(got)) == 0, "%s: %s became %s", path,
+		              num, json_string_value(got));
+		return;
+	}
+	char *a = json_dumps(sent, JSON_ENCODE_ANY), *b = got ? json_dumps(got, JSON_ENCODE_ANY) : NULL;
+	ck_assert_msg(json_equal(sent, got), "%s: %s became %s", path, a, b ? b : "nothing");
+	free(a);
+	free(b);
+}
+
+/* The JSON object text, encoded (FPD_OK expected) and decoded whole by a decoder of kind. */
+static json_t *round_trip(const char *kind, const char *text)
+{
+	json_error_t jerr;
+	json_t *obj = json_loads(text, 0, &jerr);
+	ck_assert_msg(obj != NULL, "bad test object: %s", jerr.text);
+	struct fpd_kubepb *pb;
+	struct fpd_error err;
+	ck_assert_int_eq(fpd_kubepb_new(kind, NULL, &pb, &err), FPD_OK);
+	struct fpd_buf b;
+	fpd_buf_init(&b, 1 << 20);
+	ck_assert_msg(fpd_kubepb_encode(pb, obj, &b, &err) == FPD_OK, "%s", err.text);
+	ck_assert(b.len > 4 && memcmp(b.data, "k8s", 4) == 0);
+	json_t *got;
+	ck_assert_msg(fpd_kubepb_object(pb, b.data, b.len, &got, &err) == FPD_OK, "%s", err.text);
+	expect_carried(obj, got, "");
+	/* the same again from what came back: the encoding is stable */
+	struct fpd_buf b2;
+	fpd_buf_init(&b2, 1 << 20);
+	ck_assert_msg(fpd_kubepb_encode(pb, got, &b2, &err) == FPD_OK, "again: %s", err.text);
+	json_t *again;
+	ck_assert_int_eq(fpd_kubepb_object(pb, b2.data, b2.len, &again, &err), FPD_OK);
+	ck_assert(json_equal(got, again));
+	json_decref(again);
+	fpd_buf_free(&b2);
+	fpd_buf_free(&b);
+	fpd_kubepb_free(pb);
+	json_decref(obj);
+	return got;
+}
+
+static const char TASK_POD[] =
+    "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"f-a0-n0-0\", "
+    "\"namespace\": \"flytesnacks-development\", \"creationTimestamp\": null, \"labels\": "
+    "{\"app.kubernetes.io/managed-by\": \"flyteplugd\", \"execution-id\": \"a0\"}, "
+    "\"annotations\": {\"flyteplugd.io/identity\": \"x\\u00e9y\", \"empty\": \"\"}, "
+    "\"ownerReferences\": [{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"name\": \"o\", "
+    "\"uid\": \"6f1c\", \"controller\": true, \"blockOwnerDeletion\": false}], "
+    "\"finalizers\": [\"flyte/flytek8s\"]}, "
+    "\"spec\": {\"restartPolicy\": \"Never\", \"activeDeadlineSeconds\": 0, "
+    "\"hostNetwork\": false, \"nodeSelector\": {\"pool\": \"gpu\"}, "
+    "\"terminationGracePeriodSeconds\": 30, \"schedulerName\": \"default-scheduler\", "
+    "\"securityContext\": {\"runAsUser\": 1000, \"fsGroup\": 2000, \"supplementalGroups\": "
+    "[1, 2, 4294967296]}, \"tolerations\": [{\"key\": \"gpu\", \"operator\": \"Exists\", "
+    "\"effect\": \"NoSchedule\", \"tolerationSeconds\": -5}], "
+    "\"affinity\": {\"nodeAffinity\": {\"requiredDuringSchedulingIgnoredDuringExecution\": "
+    "{\"nodeSelectorTerms\": [{\"matchExpressions\": [{\"key\": \"zone\", \"operator\": "
+    "\"In\", \"values\": [\"a\", \"b\"]}]}]}}}, "
+    "\"initContainers\": [{\"name\": \"init\", \"image\": \"busybox\", \"command\": [\"true\"]}], "
+    "\"containers\": [{\"name\": \"primary\", \"image\": \"ghcr.io/flyteorg/flytekit:py3.11\", "
+    "\"args\": [\"pyflyte-execute\", \"--inputs\", \"s3://b/i\", \"\"], "
+    "\"env\": [{\"name\": \"FLYTE_INTERNAL_EXECUTION_ID\", \"value\": \"a0\"}, "
+    "{\"name\": \"POD\", \"valueFrom\": {\"fieldRef\": {\"fieldPath\": \"metadata.name\"}}}], "
+    "\"resources\": {\"requests\": {\"cpu\": \"500m\", \"memory\": \"1Gi\"}, \"limits\": "
+    "{\"cpu\": 2, \"nvidia.com/gpu\": \"1\", \"memory\": \"1.5e9\"}}, "
+    "\"ports\": [{\"containerPort\": 8080, \"protocol\": \"TCP\"}], "
+    "\"readinessProbe\": {\"httpGet\": {\"path\": \"/\", \"port\": 8080}, "
+    "\"periodSeconds\": 5}, \"livenessProbe\": {\"tcpSocket\": {\"port\": \"http\"}}, "
+    "\"volumeMounts\": [{\"name\": \"scratch\", \"mountPath\": \"/tmp\", \"readOnly\": true}], "
+    "\"securityContext\": {\"allowPrivilegeEscalation\": false, \"capabilities\": "
+    "{\"drop\": [\"ALL\"]}}, \"terminationMessagePolicy\": \"FallbackToLogsOnError\"}], "
+    "\"ephemeralContainers\": [{\"name\": \"debug\", \"image\": \"busybox\", "
+    "\"targetContainerName\": \"primary\"}], "
+    "\"volumes\": [{\"name\": \"scratch\", \"emptyDir\": {\"medium\": \"Memory\", "
+    "\"sizeLimit\": \"64Mi\"}}, {\"name\": \"cfg\", \"configMap\": {\"name\": \"c\", "
+    "\"defaultMode\": 420, \"items\": [{\"key\": \"k\", \"path\": \"p\"}]}}, "
+    "{\"name\": \"ephemeral\", \"ephemeral\": {\"volumeClaimTemplate\": {\"spec\": "
+    "{\"accessModes\": [\"ReadWriteOnce\"], \"resources\": {\"requests\": "
+    "{\"storage\": \"1Gi\"}}}}}}]}}";
+
+START_TEST(encode_round_trips_a_task_pod)
+{
+	json_t *got = round_trip("Pod", TASK_POD);
+	/* spot checks of what the generic comparison allows */
+	json_t *c = json_array_get(json_object_get(json_object_get(got, "spec"), "containers"), 0);
+	expect_json(json_incref(json_object_get(json_object_get(c, "resources"), "limits")),
+	            "{\"cpu\": \"2\", \"nvidia.com/gpu\": \"1\", \"memory\": \"1.5e9\"}");
+	ck_assert_int_eq(json_integer_value(json_object_get(
+	                     json_object_get(json_object_get(c, "readinessProbe"), "httpGet"),
+	                     "port")),
+	                 8080);
+	ck_assert_str_eq(json_string_value(json_object_get(
+	                     json_object_get(json_object_get(c, "livenessProbe"), "tcpSocket"),
+	                     "port")),
+	                 "http");
+	json_t *annotations = json_object_get(json_object_get(got, "metadata"), "annotations");
+	ck_assert_str_eq(json_string_value(json_object_get(annotations, "flyteplugd.io/identity")),
+	                 "x\xc3\xa9y");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(got, "spec"),
+	                                                    "activeDeadlineSeconds")),
+	                 0);
+	json_decref(got);
+
+	/* bytes: a ConfigMap's binaryData */
+	json_decref(round_trip("ConfigMap",
+	                       "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": "
+	                       "{\"name\": \"c\"}, \"data\": {\"a\": \"b\"}, \"binaryData\": "
+	                       "{\"bin\": \"AP8=\"}, \"immutable\": true}"));
+}
+END_TEST
+
+/* obj_text refused by the encoder with a message containing want; out unchanged. */
+static void expect_not_encoded(const char *obj_text, const char *want)
+{
+	json_error_t jerr;
+	json_t *obj = json_loads(obj_text, JSON_ALLOW_NUL, &jerr);
+	ck_assert_msg(obj != NULL, "bad test object: %s", jerr.text);
+	struct fpd_kubepb *pb;
+	struct fpd_error err;
+	ck_assert_int_eq(fpd_kubepb_new("Pod", NULL, &pb, &err), FPD_OK);
+	struct fpd_buf b;
+	fpd_buf_init(&b, 1 << 20);
+	fpd_buf_append_str(&b, "before");
+	int rc = fpd_kubepb_encode(pb, obj, &b, &err);
+	ck_assert_msg(rc == FPD_EINVAL, "%s: encoded (%d)", obj_text, rc);
+	ck_assert_msg(strstr(err.text, want), "%s: error \"%s\" does not say \"%s\"", obj_text,
+	              err.text, want);
+	ck_assert_uint_eq(b.len, 6);
+	ck_assert_str_eq(b.data, "before");
+	fpd_buf_free(&b);
+	fpd_kubepb_free(pb);
+	json_decref(obj);
+}
+
+#define POD_WITH(spec) "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"spec\": " spec "}"
+#define CONTAINER_WITH(member) \
+	POD_WITH("{\"containers\": [{\"name\": \"c\", " member "}]}")
+
+START_TEST(encode_refuses_what_json_reads_otherwise)
+{
+	expect_not_encoded("{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\"}", "kind v1/Pod");
+	expect_not_encoded("{\"apiVersion\": \"v2\", \"kind\": \"Pod\"}", "kind v1/Pod");
+	expect_not_encoded("{\"kind\": \"Pod\"}", "kind v1/Pod");
+	expect_not_encoded(POD_WITH("{\"nodeName\": \"n\", \"futureField\": 1}"),
+	                   "\"futureField\" is not a member of PodSpec");
+	expect_not_encoded(POD_WITH("{\"NodeName\": \"n\"}"), "\"NodeName\" is not a member");
+	expect_not_encoded(POD_WITH("{\"containers\": [{\"name\": \"c\"}], \"nodeName\": 1}"),
+	                   "\"nodeName\": not a string");
+	expect_not_encoded(POD_WITH("{\"hostNetwork\": 1}"), "not a boolean");
+	expect_not_encoded(POD_WITH("{\"priority\": 2147483648}"), "out of int32's range");
+	expect_not_encoded(POD_WITH("{\"priority\": 1.0}"), "not an integer");
+	expect_not_encoded(POD_WITH("{\"containers\": []}"), "\"containers\": empty");
+	expect_not_encoded(POD_WITH("{\"containers\": [null]}"), "a null element");
+	expect_not_encoded(POD_WITH("{\"containers\": {}}"), "not an array");
+	expect_not_encoded(POD_WITH("{\"nodeSelector\": {\"a\": null}}"), "a null value in a map");
+	expect_not_encoded(POD_WITH("{\"nodeSelector\": []}"), "not an object");
+	expect_not_encoded(POD_WITH("{\"securityContext\": 3}"), "not an object");
+	expect_not_encoded(CONTAINER_WITH("\"resources\": {\"limits\": {\"cpu\": \" 1\"}}"),
+	                   "quantity");
+	expect_not_encoded(CONTAINER_WITH("\"resources\": {\"limits\": {\"cpu\": \"\"}}"),
+	                   "quantity");
+	expect_not_encoded(CONTAINER_WITH("\"resources\": {\"limits\": {\"cpu\": 0.5}}"),
+	                   "quantity");
+	expect_not_encoded(
+	    CONTAINER_WITH("\"livenessProbe\": {\"httpGet\": {\"port\": 4294967296}}"),
+	    "out of int32's range");
+	expect_not_encoded(CONTAINER_WITH("\"livenessProbe\": {\"httpGet\": {\"port\": true}}"),
+	                   "neither an integer nor a string");
+	expect_not_encoded("{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": "
+	                   "{\"creationTimestamp\": \"2026-12-07T00:00:00Z\"}}",
+	                   "a time or raw JSON");
+	/* a key with a NUL (jansson's parser makes none; json_object_setn does) would otherwise
+	 * be looked up as its first part */
+	json_t *obj = json_pack("{s:s, s:s, s:{}}", "apiVersion", "v1", "kind", "Pod", "spec");
+	json_object_setn_new(json_object_get(obj, "spec"), "nodeName\0x", 10, json_string("n"));
+	struct fpd_kubepb *pb;
+	struct fpd_error err;
+	ck_assert_int_eq(fpd_kubepb_new("Pod", NULL, &pb, &err), FPD_OK);
+	struct fpd_buf b;
+	fpd_buf_init(&b, 1 << 20);
+	ck_assert_int_eq(fpd_kubepb_encode(pb, obj, &b, &err), FPD_EINVAL);
+	ck_assert_msg(strstr(err.text, "\"nodeName\" is not a member of PodSpec"), "%s", err.text);
+	ck_assert_uint_eq(b.len, 0);
+	fpd_buf_free(&b);
+	fpd_kubepb_free(pb);
+	json_decref(obj);
+}
+END_TEST
+
+START_TEST(encode_bounded_and_appends)
+{
+	json_t *obj = json_loads(TASK_POD, 0, NULL);
+	ck_assert_ptr_nonnull(obj);
+	struct fpd_kubepb *pb;
+	struct fpd_error err;
+	ck_assert_int_eq(fpd_kubepb_new("Pod", NULL, &pb, &err), FPD_OK);
+	struct fpd_buf b;
+	fpd_buf_init(&b, 1 << 20);
+	ck_assert_int_eq(fpd_kubepb_encode(pb, obj, &b, &err), FPD_OK);
+	size_t whole = b.len;
+	/* short of room by one byte, whichever field it falls in: refused, out unchanged */
+	for (size_t max = 0; max < whole; max += (max < 64 || max > whole - 64) ? 1 : 37) {
+		struct fpd_buf small;
+		fpd_buf_init(&small, max);
+		ck_assert_int_eq(fpd_kubepb_encode(pb, obj, &small, &err), FPD_ERANGE);
+		ck_assert_uint_eq(small.len, 0);
+		fpd_buf_free(&small);
+	}
+	/* appended after what out holds */
+	struct fpd_buf two;
+	fpd_buf_init(&two, 1 << 20);
+	fpd_buf_append_str(&two, "xy");
+	ck_assert_int_eq(fpd_kubepb_encode(pb, obj, &two, &err), FPD_OK);
+	ck_assert_uint_eq(two.len, whole + 2);
+	ck_assert(memcmp(two.data + 2, b.data, whole) == 0);
+	fpd_buf_free(&two);
+	fpd_buf_free(&b);
+	fpd_kubepb_free(pb);
+	json_decref(obj);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("kube_kubepb");
@@ -650,6 +916,9 @@ int main(void)
 	tcase_add_test(tc, empty_narrowed_message_and_tag_zero);
 	tcase_add_test(tc, list_length_overflow_refused);
 	tcase_add_test(tc, every_pod_field_has_a_json_row);
+	tcase_add_test(tc, encode_round_trips_a_task_pod);
+	tcase_add_test(tc, encode_refuses_what_json_reads_otherwise);
+	tcase_add_test(tc, encode_bounded_and_appends);
 	suite_add_tcase(s, tc);
 	return fpd_run_suite(s);
 }
