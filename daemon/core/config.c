@@ -105,6 +105,7 @@ static const struct fpd_schema_field kube_fields[] = {
      1024},
     {"watch_list", FPD_SCHEMA_BOOL, offsetof(struct fpd_config_kube, watch_list)},
     {"protobuf", FPD_SCHEMA_BOOL, offsetof(struct fpd_config_kube, protobuf)},
+    {"protobuf_creates", FPD_SCHEMA_BOOL, offsetof(struct fpd_config_kube, protobuf_creates)},
     {"list_page_size", FPD_SCHEMA_INT, offsetof(struct fpd_config_kube, list_page_size), 1,
      100000},
     {NULL},
@@ -430,6 +431,7 @@ void fpd_config_defaults(struct fpd_config *cfg)
 	cfg->kubernetes.call_connections = 64;
 	cfg->kubernetes.watch_list = true;
 	cfg->kubernetes.protobuf = true;
+	cfg->kubernetes.protobuf_creates = true;
 	cfg->kubernetes.list_page_size = 500;
 	cfg->namespaces.default_namespace = fpd_strdup("default");
 	cfg->plugins.dir = fpd_strdup("");

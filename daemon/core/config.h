@@ -74,6 +74,7 @@ struct fpd_config_kube {
 	int64_t call_connections; /* HTTP/1.1 connections kept for calls */
 	bool watch_list;          /* informers list by streaming (WatchList) where the server can */
 	bool protobuf;            /* informers read pods in protobuf, not JSON */
+	bool protobuf_creates;    /* pods are created with protobuf bodies, not JSON */
 	int64_t list_page_size;   /* items per page of a paged list (no streaming list) */
 };
 

@@ -31,7 +31,7 @@ struct fpd_kube_client {
 	char *user_agent;
 	struct fpd_kube_prune *metadata; /* a PartialObjectMetadata answer without managedFields */
 	struct fpd_kubepb *metadata_pb;  /* the same in protobuf (opts.protobuf), or NULL */
-	struct fpd_kubepb *pod_pb;       /* pods' bodies in protobuf (opts.protobuf), or NULL */
+	struct fpd_kubepb *pod_pb;       /* pods' bodies in protobuf (opts.protobuf_creates), or NULL */
 	struct op *ops;
 	size_t pending;
 };
@@ -53,6 +53,7 @@ void fpd_kube_client_opts_from_config(const struct fpd_config_kube *cfg,
 	o->calls_http1 = cfg->call_protocol == FPD_CALLS_HTTP1;
 	o->no_watch_list = !cfg->watch_list;
 	o->protobuf = cfg->protobuf;
+	o->protobuf_creates = cfg->protobuf_creates;
 	o->call_connections = (long)cfg->call_connections;
 }
 
@@ -117,7 +118,7 @@ int fpd_kube_client_new(struct ev_loop *loop, const struct fpd_kube_creds *creds
 	                                       fpd_kube_prune_root(c->metadata), &c->metadata_pb,
 	                                       err))
 		fpd_die("metadata decoder: %s", err->text);
-	if (c->opts.protobuf && fpd_kubepb_new("Pod", NULL, &c->pod_pb, err))
+	if (c->opts.protobuf_creates && fpd_kubepb_new("Pod", NULL, &c->pod_pb, err))
 		fpd_die("pod encoder: %s", err->text);
 	*out = c;
 	return FPD_OK;

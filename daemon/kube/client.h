@@ -50,6 +50,7 @@ struct fpd_kube_client_opts {
 	bool calls_http1;           /* see fpd_kube_http_opts */
 	bool no_watch_list;         /* informers list in pages, never streamed (informer.h) */
 	bool protobuf;              /* informers read core/v1 pods in protobuf (kubepb.h) */
+	bool protobuf_creates;      /* pods are created in protobuf (fpd_kube_encode_create) */
 	long call_connections;      /* 0: 64 */
 };
 
@@ -154,9 +155,10 @@ int fpd_kube_create_text(struct fpd_kube_client *c, const struct fpd_kube_ref *r
 
 /* A create's body in Kubernetes' protobuf, the one client-go sends, which costs the API server
  * less to read than JSON: *out (new, for free(); *len bytes) is obj (borrowed), an object of
- * ref's collection, when the client reads protobuf (opts.protobuf), the collection is core/v1
- * pods and the encoder takes obj (fpd_kubepb_encode: it refuses what the API server would not
- * read as it reads the JSON). FPD_ENOENT for another collection or with protobuf off,
+ * ref's collection, when the client creates in protobuf (opts.protobuf_creates), the
+ * collection is core/v1 pods and the encoder takes obj (fpd_kubepb_encode: it refuses what the
+ * API server would not read as it reads the JSON). FPD_ENOENT for another collection or with
+ * protobuf_creates off,
  * FPD_EINVAL or FPD_ERANGE (past max bytes) for an object left to JSON; nothing allocated. */
 int fpd_kube_encode_create(struct fpd_kube_client *c, const struct fpd_kube_ref *ref,
                            const json_t *obj, size_t max, char **out, size_t *len,

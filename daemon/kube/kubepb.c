@@ -1172,7 +1172,7 @@ int fpd_kubepb_event(struct fpd_kubepb *pb, const void *data, size_t len, json_t
  * names: the reverse of message_json. Where the two encodings would not give the API server the
  * same Go object it refuses (the caller sends the JSON): a member the type does not have, a
  * value of another JSON type, an integer out of the field's range, a time or raw JSON, an
- * empty array or object where JSON would make an empty (not nil) slice or map. */
+ * empty array or object JSON would write back as such, a string with a NUL. */
 
 #define ENC_MAX_DEPTH 64 /* message nesting; core/v1 types nest a dozen deep */
 
@@ -1332,6 +1332,14 @@ static int refuse(struct enc *en, const char *name, const char *why)
 	return fpd_error_set(en->err, FPD_EINVAL, "protobuf: \"%.64s\": %s", name, why);
 }
 
+/* A string value holding a NUL. The daemon's decoder (message_json) reads protobuf-c's C
+ * strings, which end at the first NUL: such a string goes as JSON, so that the object as sent
+ * reads back whole (fpd_kube_decode_created). */
+static bool has_nul(const json_t *v)
+{
+	return strlen(json_string_value(v)) != json_string_length(v);
+}
+
 static const ProtobufCFieldDescriptor *field_named(const struct mplan *m, const char *name)
 {
 	return protobuf_c_message_descriptor_get_field_by_name(m->d, name);
@@ -1396,12 +1404,12 @@ static int enc_special(struct enc *en, const char *name, const struct mplan *sub
 			if ((rc = sub_open(en, id, &mark)) || (rc = put_int(en, t->id, 0)) ||
 			    (rc = put_int(en, iv->id, i)))
 				return rc;
-		} else if (json_is_string(v)) {
+		} else if (json_is_string(v) && !has_nul(v)) {
 			if ((rc = sub_open(en, id, &mark)) || (rc = put_int(en, t->id, 1)) ||
 			    (rc = put_bytes(en, sv->id, json_string_value(v), json_string_length(v))))
 				return rc;
 		} else {
-			return refuse(en, name, "neither an integer nor a string");
+			return refuse(en, name, "neither an integer nor a string without a NUL");
 		}
 		return sub_close(en, mark);
 	}
@@ -1430,6 +1438,8 @@ static int enc_value(struct enc *en, const char *name, const ProtobufCFieldDescr
 	case PROTOBUF_C_TYPE_STRING:
 		if (!json_is_string(v))
 			return refuse(en, name, "not a string");
+		if (has_nul(v))
+			return refuse(en, name, "a string with a NUL (sent as JSON)");
 		return put_bytes(en, id, json_string_value(v), json_string_length(v));
 	case PROTOBUF_C_TYPE_BOOL:
 		if (!json_is_boolean(v))
@@ -1464,8 +1474,11 @@ static int enc_field(struct enc *en, const char *name, const struct finfo *f, co
 	const ProtobufCFieldDescriptor *fd = f->fd;
 	if (fd->label != PROTOBUF_C_LABEL_REPEATED)
 		return enc_value(en, name, fd, f->sub, fd->id, v);
-	/* Empty: a nil slice or map either way where JSON leaves it out when empty; elsewhere
-	 * JSON would make an empty one, protobuf a nil one. */
+	/* Empty: protobuf makes a nil slice or map where Go's JSON decoder makes an empty one.
+	 * Where JSON leaves the member out when empty (omitempty) nothing in the API server tells
+	 * the two apart (validation reads lengths, the managedFields converter and the storage
+	 * encoding write neither), so it goes as none; elsewhere JSON writes [] or {} back where
+	 * protobuf gives null: refused. */
 	if ((f->map && json_is_object(v) && json_object_size(v) == 0) ||
 	    (!f->map && json_is_array(v) && json_array_size(v) == 0))
 		return f->flags & FPD_KUBEPB_OMITEMPTY
@@ -1484,6 +1497,8 @@ static int enc_field(struct enc *en, const char *name, const struct finfo *f, co
 			size_t mark = 0;
 			if (json_is_null(value))
 				return refuse(en, name, "a null value in a map");
+			if (strlen(key) != key_len)
+				return refuse(en, name, "a map key with a NUL (sent as JSON)");
 			if ((rc = sub_open(en, fd->id, &mark)) ||
 			    (rc = put_bytes(en, ed->fields[0].id, key, key_len)) ||
 			    (rc = enc_value(en, name, &ed->fields[1], f->sub, ed->fields[1].id,
@@ -1563,7 +1578,9 @@ int fpd_kubepb_encode(struct fpd_kubepb *pb, const json_t *obj, struct fpd_buf *
 	const char *api = json_string_value(json_object_get(obj, "apiVersion"));
 	const char *kind = json_string_value(json_object_get(obj, "kind"));
 	if (!json_is_object(obj) || !api || !kind || strcmp(kind, pb->kind) != 0 ||
-	    strcmp(api, pb->api_version) != 0)
+	    strcmp(api, pb->api_version) != 0 ||
+	    json_string_length(json_object_get(obj, "kind")) != strlen(kind) ||
+	    json_string_length(json_object_get(obj, "apiVersion")) != strlen(api))
 		return fpd_error_set(err, FPD_EINVAL, "protobuf: not an object of kind %s/%s",
 		                     pb->api_version, pb->kind);
 	if (!pb->indexed)

@@ -78,11 +78,14 @@ int fpd_kubepb_event(struct fpd_kubepb *pb, const void *data, size_t len, json_t
 
 /* The protobuf body of a write of obj (borrowed), an object of the decoder's kind as JSON,
  * appended to out: "k8s\0" and a runtime.Unknown holding the message, as client-go sends it.
- * FPD_EINVAL where the API server would not decode the two into the same Go object (a member
- * the type does not have, a value of another JSON type, an integer out of range, a time, raw
- * JSON, an empty array or object where JSON keeps it empty rather than nil, a quantity string
- * other than a plain one, nesting past 64), FPD_ERANGE past out's maximum: out is then as it
- * was, and the caller sends the JSON instead. What the decoder keeps plays no part. */
+ * FPD_EINVAL where the API server would not read the two as the same object (a member the
+ * type does not have, a value of another JSON type, an integer out of range, a time, raw JSON,
+ * an empty array or object JSON writes back as such, a quantity string other than a plain
+ * one, nesting past 64) or the decoder would not read it back whole (a string with a NUL),
+ * FPD_ERANGE past out's maximum: out is then as it was, and the caller sends the JSON instead.
+ * An empty array or object where JSON leaves the member out when empty goes as none: Go's
+ * decoders then give a nil slice or map instead of an empty one, which the API server does
+ * not tell apart. What the decoder keeps plays no part. */
 int fpd_kubepb_encode(struct fpd_kubepb *pb, const json_t *obj, struct fpd_buf *out,
                       struct fpd_error *err);
 

@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			json_object_set_new(obj, "kind", json_string("Pod"));
 	}
 	struct fpd_buf b;
-	fpd_buf_init(&b, 2 * size + 64); /* the client's bound */
+	fpd_buf_init(&b, (size_t)3 << 20); /* the engine's bound (calls.c) */
 	int rc = fpd_kubepb_encode(pod, obj, &b, &err);
 	if (rc != FPD_OK && rc != FPD_EINVAL && rc != FPD_ERANGE)
 		abort();

@@ -23,8 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cluster import Cluster, free_port  # noqa: E402
 
 BIN = os.environ.get("FPD_BIN", str(ROOT / "build" / "daemon" / "flyteplugd"))
-# Informers read pods in protobuf (the default); FPD_E2E_JSON=1 runs the same tests in JSON.
-KUBE_EXTRA = "protobuf: false, " if os.environ.get("FPD_E2E_JSON") == "1" else ""
+# Informers read pods in protobuf and pods are created in it (the defaults); FPD_E2E_JSON=1 runs
+# the same tests in JSON.
+KUBE_EXTRA = ("protobuf: false, protobuf_creates: false, " if os.environ.get("FPD_E2E_JSON") == "1"
+              else "")
 
 
 @pytest.fixture(scope="session")

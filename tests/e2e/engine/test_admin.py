@@ -54,7 +54,7 @@ def test_health_readiness_and_metrics(cluster, daemon_factory):
     d.stub.GetTask(agent_pb2.GetTaskRequest(resource_meta=meta), timeout=30)
     _, after = http_get(d.admin_port, "/metrics")
     assert metric(after, "flyteplugd_creates_total") == metric(before, "flyteplugd_creates_total") + 3
-    # flytekit's pods go in protobuf (in JSON with kubernetes.protobuf off)
+    # flytekit's pods go in protobuf (in JSON with kubernetes.protobuf_creates off)
     bodies = {e: metric(after, f'flyteplugd_create_bodies_total{{encoding="{e}"}}') -
               metric(before, f'flyteplugd_create_bodies_total{{encoding="{e}"}}')
               for e in ("protobuf", "json")}

@@ -737,7 +737,7 @@ static const char *const body_pods[] = {
     "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"NAME\","
     "\"creationTimestamp\":null,\"labels\":{\"app.kubernetes.io/managed-by\":\"flyteplugd\","
     "\"execution-id\":\"a0\",\"interruptible\":\"false\"},\"annotations\":{"
-    "\"cluster-autoscaler.kubernetes.io/safe-to-evict\":\"false\",\"nul\":\"x\\u0000y\","
+    "\"cluster-autoscaler.kubernetes.io/safe-to-evict\":\"false\","
     "\"uni\":\"h\\u00e9 \\ud83d\\ude00\",\"empty\":\"\"},\"finalizers\":[\"flyte/flytek8s\"]},"
     "\"spec\":{\"restartPolicy\":\"Never\",\"activeDeadlineSeconds\":3600,"
     "\"terminationGracePeriodSeconds\":0,\"hostNetwork\":false,\"enableServiceLinks\":false,"
@@ -785,6 +785,10 @@ static const char *const body_pods[] = {
     /* left to JSON by the encoder: a member no version of the type has */
     "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"NAME\"},\"spec\":{"
     "\"futureField\":true,\"containers\":[{\"name\":\"main\",\"image\":\"busybox\"}]}}",
+    /* left to JSON too: a string with a NUL, which the daemon's decoder would cut */
+    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"NAME\","
+    "\"annotations\":{\"nul\":\"x\\u0000y\"}},\"spec\":{\"containers\":[{\"name\":"
+    "\"main\",\"image\":\"busybox\"}]}}",
     /* refused by the API server both ways: its validation, and a quantity it cannot parse */
     "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"NAME\"},\"spec\":{"
     "\"containers\":[{\"name\":\"Bad_Name\",\"image\":\"busybox\"}]}}",
@@ -877,9 +881,9 @@ static json_t *read_back(const char *name)
 START_TEST(pod_bodies_match_json)
 {
 	struct fpd_kube_client_opts on = {
-	    .qps = 500, .burst = 1000, .request_timeout_ms = 30000, .protobuf = true};
+	    .qps = 500, .burst = 1000, .request_timeout_ms = 30000, .protobuf_creates = true};
 	struct fpd_kube_client_opts off = on;
-	off.protobuf = false;
+	off.protobuf_creates = false;
 	struct fpd_kube_client *cj = e2e_client(loop, &off), *cp = e2e_client(loop, &on);
 	for (size_t i = 0; i < FPD_ARRAY_LEN(body_pods); i++) {
 		char nj[32], np[32];
@@ -889,14 +893,14 @@ START_TEST(pod_bodies_match_json)
 		bool jpb, ppb;
 		body_create(cj, body_pods[i], nj, &j, &jpb);
 		body_create(cp, body_pods[i], np, &p, &ppb);
-		/* which encoding went: JSON without protobuf, and for the pod with a member the
-		 * encoder refuses */
+		/* which encoding went: JSON with protobuf_creates off, and for the pods with a
+		 * member or a string the encoder refuses */
 		ck_assert(!jpb);
-		ck_assert_int_eq(ppb, i != 1);
+		ck_assert_int_eq(ppb, i != 1 && i != 2);
 		ck_assert_msg(j.code == p.code, "pod %zu: JSON %d, protobuf %d (%s)", i, j.code,
 		              p.code, p.code ? p.err.text : j.err.text);
-		/* the first two are valid pods */
-		ck_assert_msg(i >= 2 || j.code == FPD_OK, "pod %zu: %s", i, j.err.text);
+		/* the first three are valid pods */
+		ck_assert_msg(i >= 3 || j.code == FPD_OK, "pod %zu: %s", i, j.err.text);
 		if (j.code == FPD_OK) {
 			json_t *want = read_back(nj), *got = read_back(np);
 			expect_same(body_pods[i], want, got);

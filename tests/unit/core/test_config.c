@@ -19,6 +19,7 @@ START_TEST(defaults)
 	ck_assert_int_eq(cfg.engine.operator_timeout_ms, 10 * 60 * 1000);
 	ck_assert_int_eq(cfg.engine.unlisted_wait_ms, 0);
 	ck_assert_int_eq(cfg.kubernetes.list_page_size, 500);
+	ck_assert(cfg.kubernetes.protobuf_creates);
 	fpd_config_free(&cfg);
 }
 END_TEST
@@ -44,6 +45,7 @@ START_TEST(custom_values)
 	ck_assert_int_eq(cfg.engine.operator_timeout_ms, 90 * 1000);
 	ck_assert_int_eq(cfg.engine.unlisted_wait_ms, 0);
 	ck_assert_int_eq(cfg.kubernetes.list_page_size, 50);
+	ck_assert(!cfg.kubernetes.protobuf_creates);
 	ck_assert_uint_eq(cfg.namespaces.watch.count, 2);
 	ck_assert_str_eq(cfg.namespaces.watch.items[1], "flytesnacks-staging");
 	ck_assert_uint_eq(cfg.plugins.enabled.count, 1);

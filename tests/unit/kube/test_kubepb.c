@@ -822,6 +822,13 @@ START_TEST(encode_refuses_what_json_reads_otherwise)
 	expect_not_encoded("{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\"}", "kind v1/Pod");
 	expect_not_encoded("{\"apiVersion\": \"v2\", \"kind\": \"Pod\"}", "kind v1/Pod");
 	expect_not_encoded("{\"kind\": \"Pod\"}", "kind v1/Pod");
+	expect_not_encoded("{\"apiVersion\": \"v1\\u0000x\", \"kind\": \"Pod\"}", "kind v1/Pod");
+	expect_not_encoded("{\"apiVersion\": \"v1\", \"kind\": \"Pod\\u0000\"}", "kind v1/Pod");
+	/* the daemon's decoder reads C strings: what it would cut goes as JSON */
+	expect_not_encoded(POD_WITH("{\"nodeName\": \"a\\u0000b\"}"), "a string with a NUL");
+	expect_not_encoded(
+	    CONTAINER_WITH("\"livenessProbe\": {\"httpGet\": {\"port\": \"h\\u0000\"}}"),
+	    "neither an integer nor a string without a NUL");
 	expect_not_encoded(POD_WITH("{\"nodeName\": \"n\", \"futureField\": 1}"),
 	                   "\"futureField\" is not a member of PodSpec");
 	expect_not_encoded(POD_WITH("{\"NodeName\": \"n\"}"), "\"NodeName\" is not a member");
@@ -861,6 +868,14 @@ START_TEST(encode_refuses_what_json_reads_otherwise)
 	fpd_buf_init(&b, 1 << 20);
 	ck_assert_int_eq(fpd_kubepb_encode(pb, obj, &b, &err), FPD_EINVAL);
 	ck_assert_msg(strstr(err.text, "\"nodeName\" is not a member of PodSpec"), "%s", err.text);
+	ck_assert_uint_eq(b.len, 0);
+	/* and a map key with one */
+	json_object_clear(json_object_get(obj, "spec"));
+	json_t *sel = json_object();
+	json_object_setn_new(sel, "a\0b", 3, json_string("c"));
+	json_object_set_new(json_object_get(obj, "spec"), "nodeSelector", sel);
+	ck_assert_int_eq(fpd_kubepb_encode(pb, obj, &b, &err), FPD_EINVAL);
+	ck_assert_msg(strstr(err.text, "a map key with a NUL"), "%s", err.text);
 	ck_assert_uint_eq(b.len, 0);
 	fpd_buf_free(&b);
 	fpd_kubepb_free(pb);
