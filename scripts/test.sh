@@ -6,7 +6,7 @@
 #   4. end-to-end tests against a real kube-apiserver + etcd and real gRPC clients (pytest),
 #      with the sanitized daemon, and the real FlytePropeller v1.16.8 running workflows through
 #      it (tests/propeller; skipped, saying why, without Flyte's sources: FPD_FLYTE_UPSTREAM)
-#      and the C end-to-end tests (ctest -L e2e), the pod informer ones once more in JSON
+#      and the C end-to-end tests (ctest -L e2e), the pod informer and task ones once more in JSON
 #   5. a short libFuzzer smoke run of every fuzz driver
 # Caches (Flyte IDL tarball, kube-apiserver/etcd binaries, Go tools) live in
 # ${FPD_CACHE_DIR:-~/.cache/flyteplugd}; delete it to start from nothing.
@@ -100,12 +100,13 @@ fi
 if [[ -f build/tests/e2e/CTestTestfile.cmake ]]; then
   stage "C end-to-end tests"
   run_ctest build -L e2e || status=1
-  # Informers read pods in protobuf by default: the pod informer and restart tests once more
-  # with kubernetes.protobuf off, so that the JSON path stays tested.
-  stage "pod informers in JSON (kubernetes.protobuf: false)"
+  # Informers read pods in protobuf, and pods are created in it, by default: the pod informer,
+  # restart and pod task tests once more with kubernetes.protobuf and protobuf_creates off, so
+  # that the JSON paths stay tested.
+  stage "pods in JSON (kubernetes.protobuf and protobuf_creates: false)"
   FPD_E2E_JSON=1 run_ctest build -R '^test_e2e_kube_(informer|resilience)$' || status=1
   FPD_E2E_JSON=1 FPD_BIN=$daemon_bin FPD_ROOT=$root run_pytest tests/e2e/engine/test_restart_scale.py \
-    tests/e2e/engine/test_pod_tasks.py || status=1
+    tests/e2e/engine/test_pod_tasks.py tests/e2e/engine/test_admin.py || status=1
 fi
 
 if [[ ${FPD_TEST_FAST:-0} != 1 ]] && compgen -G "tests/fuzz/fuzz_*.c" >/dev/null; then
