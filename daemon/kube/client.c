@@ -176,7 +176,7 @@ static void op_free(struct op *op)
  * that asked for it. */
 static bool protobuf_answer(const struct fpd_kube_client *c, const struct fpd_kube_http_result *r)
 {
-	return c->metadata_pb && r->len >= 4 && memcmp(r->body, "k8s\0", 4) == 0;
+	return c->metadata_pb && fpd_kubepb_enveloped(r->body, r->len);
 }
 
 static void op_done(void *ud, const struct fpd_kube_http_result *r)
@@ -456,7 +456,7 @@ int fpd_kube_create_protobuf(struct fpd_kube_client *c, const struct fpd_kube_re
                              const char *body, size_t len, const struct fpd_kube_write_opts *o,
                              fpd_kube_done_fn done, void *ud, struct fpd_error *err)
 {
-	if (!body || len < 4 || memcmp(body, "k8s", 4) != 0)
+	if (!body || !fpd_kubepb_enveloped(body, len))
 		return fpd_error_set(err, FPD_EINVAL, "create: the body is not Kubernetes' protobuf");
 	return create_body(c, ref, body, len, FPD_KUBEPB_MEDIA, o, done, ud, err);
 }

@@ -31,8 +31,8 @@
 #include <string.h>
 #include <time.h>
 
-#define MAGIC "k8s\0"
-#define MAGIC_LEN 4
+#define MAGIC FPD_KUBEPB_MAGIC
+#define MAGIC_LEN FPD_KUBEPB_MAGIC_LEN
 #define MAX_INDEX 1024 /* array indices a pointer may name; more is refused at new() */
 #define ARENA_CHUNK (64 * 1024)
 #define META_MAX \
@@ -1077,7 +1077,7 @@ enum want { WANT_OBJECT, WANT_EITHER, WANT_STATUS };
 static int envelope(struct fpd_kubepb *pb, const void *data, size_t len, enum want want,
                     json_t **out, struct fpd_error *err)
 {
-	if (len < MAGIC_LEN || memcmp(data, MAGIC, MAGIC_LEN) != 0)
+	if (!fpd_kubepb_enveloped(data, len))
 		return fpd_error_set(err, FPD_EINVAL,
 		                     "protobuf: an object does not start with the k8s magic");
 	ProtobufCMessage *m;

@@ -40,8 +40,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define FPD_KUBEPB_MEDIA "application/vnd.kubernetes.protobuf"
+#define FPD_KUBEPB_MAGIC "k8s\0" /* an enveloped body's first bytes */
+#define FPD_KUBEPB_MAGIC_LEN 4
+
+/* True if data (len bytes) starts with the magic: a body in Kubernetes' protobuf (JSON never
+ * starts so). */
+static inline bool fpd_kubepb_enveloped(const void *data, size_t len)
+{
+	return len >= FPD_KUBEPB_MAGIC_LEN &&
+	       memcmp(data, FPD_KUBEPB_MAGIC, FPD_KUBEPB_MAGIC_LEN) == 0;
+}
 
 /* The core/v1 kind ("Pod") whose objects a collection (group "", version "v1", resource "pods")
  * holds, when this decoder knows it; NULL otherwise. */
