@@ -1146,7 +1146,7 @@ static int event(struct fpd_kubepb *pb, const void *data, size_t len, json_t **o
 	if (!ev->type || !*ev->type || !ev->object || !ev->object->has_raw)
 		return fpd_error_set(err, FPD_EINVAL, "protobuf: a watch event without %s",
 		                     !ev->type || !*ev->type ? "a type" : "an object");
-	json_t *obj;
+	json_t *obj = NULL;
 	if ((rc = envelope(pb, ev->object->raw.data, ev->object->raw.len,
 	                   strcmp(ev->type, "ERROR") == 0 ? WANT_EITHER : WANT_OBJECT, &obj, err)))
 		return rc;
