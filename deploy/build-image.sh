@@ -29,7 +29,7 @@ builder_packages=(
 	gcc libc6-dev binutils cmake ninja-build pkg-config ca-certificates openssl
 	libev-dev libcurl4-openssl-dev libnghttp2-dev libssl-dev libjansson-dev libyaml-dev
 	libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev protobuf-compiler libmicrohttpd-dev
-	python3 libjq-dev
+	python3 libjq-dev libmimalloc-dev
 )
 
 mkdir -p "$dir"

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl unzip
   libev-dev libcurl4-openssl-dev libnghttp2-dev libssl-dev
   libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev protobuf-compiler
-  libjansson-dev libyaml-dev libjq-dev check libmicrohttpd-dev
+  libjansson-dev libyaml-dev libjq-dev check libmicrohttpd-dev libmimalloc-dev
   clang libclang-rt-14-dev llvm clang-format
   nodejs npm python3 python3-venv python3-pip
   podman runc debootstrap uidmap # the container image (deploy/build-image.sh, tests/deploy)

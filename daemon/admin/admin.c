@@ -24,6 +24,7 @@
 #include "admin/admin.h"
 
 #include <flyteplugd/buf.h>
+#include "core/heap.h"
 #include "core/log.h"
 #include <flyteplugd/mem.h>
 #include "engine/keys.h"
@@ -34,7 +35,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <malloc.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
@@ -172,19 +172,18 @@ static void memory_metrics(struct fpd_buf *b, const struct fpd_engine *e)
 	if (e)
 		fpd_engine_get_memory(e, &m);
 	fpd_buf_printf(b, "# HELP flyteplugd_memory_bytes Heap bytes by part: executions and "
-	                  "informer_cache (the engine's, with malloc's rounding), heap_in_use, "
-	                  "heap_free (free inside the heap) and heap_mmapped (malloc's totals).\n"
+	                  "informer_cache (the engine's, with malloc's rounding); the allocator's "
+	                  "totals: heap_in_use, heap_free (free inside the heap) and heap_mmapped "
+	                  "under glibc's malloc, heap_committed under mimalloc.\n"
 	                  "# TYPE flyteplugd_memory_bytes gauge\n");
 	fpd_buf_printf(b, "flyteplugd_memory_bytes{part=\"executions\"} %zu\n", m.executions);
 	fpd_buf_printf(b, "flyteplugd_memory_bytes{part=\"informer_cache\"} %zu\n",
 	               m.informer_cache);
-/* glibc's own counts; not under AddressSanitizer, whose allocator glibc knows nothing of. */
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33) && !defined(__SANITIZE_ADDRESS__)
-	struct mallinfo2 mi = mallinfo2();
-	fpd_buf_printf(b, "flyteplugd_memory_bytes{part=\"heap_in_use\"} %zu\n", mi.uordblks);
-	fpd_buf_printf(b, "flyteplugd_memory_bytes{part=\"heap_free\"} %zu\n", mi.fordblks);
-	fpd_buf_printf(b, "flyteplugd_memory_bytes{part=\"heap_mmapped\"} %zu\n", mi.hblkhd);
-#endif
+	struct fpd_heap_part parts[FPD_HEAP_PARTS_MAX];
+	size_t n = fpd_heap_parts(parts);
+	for (size_t i = 0; i < n; i++)
+		fpd_buf_printf(b, "flyteplugd_memory_bytes{part=\"%s\"} %zu\n", parts[i].part,
+		               parts[i].bytes);
 }
 
 /* A Prometheus label value: backslash, double quote and newline escaped (new string). */
@@ -229,10 +228,11 @@ static void render_leader(const struct fpd_admin *a, struct fpd_buf *b, json_t *
 static void render_metrics(const struct fpd_admin *a, struct fpd_buf *b)
 {
 	fpd_buf_printf(b,
-	               "# HELP flyteplugd_build_info Version of the running flyteplugd.\n"
+	               "# HELP flyteplugd_build_info Version of the running flyteplugd, and the "
+	               "allocator serving its malloc.\n"
 	               "# TYPE flyteplugd_build_info gauge\n"
-	               "flyteplugd_build_info{version=\"%s\",flyteidl=\"%s\"} 1\n",
-	               FPD_VERSION, FPD_FLYTEIDL_VERSION);
+	               "flyteplugd_build_info{version=\"%s\",flyteidl=\"%s\",allocator=\"%s\"} 1\n",
+	               FPD_VERSION, FPD_FLYTEIDL_VERSION, fpd_heap_allocator_name());
 	struct fpd_engine *e = *a->src.engine;
 	struct fpd_engine_stats st = {0};
 	if (e)

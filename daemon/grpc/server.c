@@ -23,18 +23,18 @@
  *   are closed at once. Peers are counted by a scan of the open sockets: a few thousand at
  *   most, and accepting is rare next to reading.
  * - After connections close, a one-second timer returns freed heap pages to the kernel
- *   (malloc_trim): glibc keeps them otherwise, and a burst of clients would leave the daemon
- *   holding its peak memory for good.
+ *   (fpd_heap_trim): the allocator keeps them otherwise, and a burst of clients would leave
+ *   the daemon holding its peak memory for good.
  */
 #define _GNU_SOURCE /* accept4: non-blocking and close-on-exec in one call */
 #include "grpc/internal.h"
 
+#include "core/heap.h"
 #include "core/log.h"
 #include <flyteplugd/mem.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -361,7 +361,7 @@ static void on_done(struct ev_loop *loop, ev_timer *w, int revents)
 
 static void on_trim(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	malloc_trim(0);
+	fpd_heap_trim();
 }
 
 /* Called whenever a socket closes while draining. */

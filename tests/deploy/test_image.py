@@ -246,6 +246,12 @@ def test_round_trip_as_in_a_cluster(cluster, container):
     used = set(re.findall(r"flyteplugd_[a-z_]+", (mon / "prometheusrule.yaml").read_text() +
                           (mon / "dashboard.json").read_text()))
     assert used and used <= served, f"not served: {used - served}"
+    # The image's build links mimalloc (its builder stage installs it), and mimalloc serves
+    # malloc in the container: its figures replace glibc's.
+    assert 'allocator="mimalloc"' in text, re.findall(r"^flyteplugd_build_info.*$", text, re.M)
+    committed = re.search(r'^flyteplugd_memory_bytes\{part="heap_committed"\} (\d+)$', text, re.M)
+    assert committed and int(committed.group(1)) > 0, text
+    assert 'part="heap_in_use"' not in text
 
 
 def test_missing_verb_is_a_clear_error(cluster, kube, container):
