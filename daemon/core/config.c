@@ -420,9 +420,9 @@ void fpd_config_defaults(struct fpd_config *cfg)
 	cfg->kubernetes.kubeconfig = fpd_strdup("");
 	cfg->kubernetes.context = fpd_strdup("");
 	/* Measured: docs/configuration.md, "Rate limits". */
-	cfg->kubernetes.qps = 2000;
+	cfg->kubernetes.qps = 6000;
 	cfg->kubernetes.burst = 100;
-	cfg->kubernetes.budget_create = (struct fpd_config_kube_budget){1500, 100};
+	cfg->kubernetes.budget_create = (struct fpd_config_kube_budget){5000, 100};
 	cfg->kubernetes.budget_read = (struct fpd_config_kube_budget){500, 500};
 	cfg->kubernetes.budget_delete = (struct fpd_config_kube_budget){200, 100};
 	cfg->kubernetes.request_timeout_ms = 30 * 1000;
