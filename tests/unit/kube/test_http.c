@@ -46,7 +46,7 @@ START_TEST(budgets_from_config)
 	opts_of("kubernetes:\n  qps: 50\n", &o);
 	ck_assert_double_eq(o.qps, 50);
 	ck_assert_int_eq(o.burst, 100);
-	ck_assert_double_eq(o.budgets[FPD_KUBE_BUDGET_CREATE].qps, 1500);
+	ck_assert_double_eq(o.budgets[FPD_KUBE_BUDGET_CREATE].qps, 5000);
 	ck_assert_double_eq(o.budgets[FPD_KUBE_BUDGET_READ].qps, 500);
 	ck_assert_int_eq(o.budgets[FPD_KUBE_BUDGET_READ].burst, 500);
 	ck_assert_double_eq(o.budgets[FPD_KUBE_BUDGET_DELETE].qps, 200);
@@ -54,7 +54,7 @@ START_TEST(budgets_from_config)
 	opts_of("kubernetes:\n  watch_list: false\n  budgets:\n    create: {qps: 0}\n"
 	        "    read: {qps: 7.5, burst: 3}\n",
 	        &o);
-	ck_assert_double_eq(o.qps, 2000);
+	ck_assert_double_eq(o.qps, 6000);
 	ck_assert_double_eq(o.budgets[FPD_KUBE_BUDGET_CREATE].qps, 0);
 	ck_assert_int_eq(o.budgets[FPD_KUBE_BUDGET_CREATE].burst, 100);
 	ck_assert_double_eq(o.budgets[FPD_KUBE_BUDGET_READ].qps, 7.5);
