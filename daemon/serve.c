@@ -8,6 +8,7 @@
 #include "admin/admin.h"
 #include "agent/agent.h"
 #include "builtin.h"
+#include "core/heap.h"
 #include "core/log.h"
 #include "engine/engine.h"
 #include "engine/keys.h"
@@ -370,8 +371,8 @@ int fpd_serve(const struct fpd_config *cfg)
 	d.sigint.data = &d;
 	ev_signal_start(d.loop, &d.sigint);
 
-	fpd_log(FPD_LOG_INFO, "daemon", "flyteplugd %s starting (config: %s)", FPD_VERSION,
-	        cfg->source[0] ? cfg->source : "defaults");
+	fpd_log(FPD_LOG_INFO, "daemon", "flyteplugd %s starting (config: %s, allocator: %s)",
+	        FPD_VERSION, cfg->source[0] ? cfg->source : "defaults", fpd_heap_allocator_name());
 	struct fpd_error err;
 	fpd_error_clear(&err);
 	int rc = start(&d, &err);

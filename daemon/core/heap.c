@@ -1,8 +1,11 @@
+#define _GNU_SOURCE /* RTLD_DEFAULT, dladdr */
 #include "core/heap.h"
 
+#include <dlfcn.h>
 #include <malloc.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #ifdef FPD_HAVE_MIMALLOC
 #include <mimalloc.h>
@@ -14,28 +17,33 @@
 #define FPD_GLIBC_FIGURES 1
 #endif
 
+/* The file name of the shared object whose malloc the process calls (the dynamic linker's
+ * lookup from the global scope: the executable, then its libraries in load order), or "". */
+static const char *malloc_provider(void)
+{
+	void *m = dlsym(RTLD_DEFAULT, "malloc");
+	Dl_info info;
+	if (!m || !dladdr(m, &info) || !info.dli_fname)
+		return "";
+	const char *slash = strrchr(info.dli_fname, '/');
+	return slash ? slash + 1 : info.dli_fname;
+}
+
+/* Decided by where the process's malloc symbol lives, not by allocating: a sanitizer's
+ * malloc (in the executable or its own library), one preloaded, mimalloc's or glibc's. */
 static enum fpd_heap_allocator detect(void)
 {
+	const char *provider = malloc_provider();
 #ifdef FPD_HAVE_MIMALLOC
-	/* Asked of a real allocation: mimalloc serves malloc only if its symbols won the
-	 * dynamic linker's lookup (linked ahead of libc, nothing preloaded). */
-	void *p = calloc(1, 32); /* calloc: gcc takes a fresh malloc block passed as const for a read */
-	bool ours = p && mi_is_in_heap_region(p);
-	free(p);
-	if (ours)
+	if (dlsym(RTLD_DEFAULT, "malloc") == (void *)mi_malloc ||
+	    strncmp(provider, "libmimalloc", 11) == 0)
 		return FPD_HEAP_MIMALLOC;
 #endif
 #ifdef FPD_GLIBC_FIGURES
-	/* An allocator preloaded over glibc's leaves glibc's arena untouched: a fresh block that
-	 * glibc's counters do not see is someone else's. */
-	struct mallinfo2 before = mallinfo2();
-	void *q = malloc(4096);
-	struct mallinfo2 after = mallinfo2();
-	bool glibc = q && after.uordblks >= before.uordblks + 4096;
-	free(q);
-	if (glibc)
+	if (strncmp(provider, "libc.so", 7) == 0)
 		return FPD_HEAP_GLIBC;
 #endif
+	(void)provider;
 	return FPD_HEAP_OTHER;
 }
 

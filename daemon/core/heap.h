@@ -10,8 +10,9 @@
  * Sanitizer, fuzzing and coverage builds keep the C library's allocator, which the sanitizers
  * replace with their own.
  *
- * Which one serves is checked at run time (an allocation is asked where it lives), not assumed
- * from the build: an LD_PRELOADed allocator would take precedence over both.
+ * Which one serves is checked at run time (the shared object that defines the malloc the
+ * process calls), not assumed from the build: an LD_PRELOADed allocator would take precedence
+ * over both.
  */
 #ifndef FPD_CORE_HEAP_H
 #define FPD_CORE_HEAP_H

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -12,7 +13,7 @@ from flyteidl.admin import agent_pb2
 from flyteidl.core import execution_pb2
 
 import flytekit_tasks
-from conftest import execution_metadata
+from conftest import BIN, execution_metadata
 
 
 def http_get(port, path):
@@ -104,8 +105,14 @@ def test_memory_by_part(cluster, daemon_factory):
     before, tracked = memory_parts(text), metric(text, "flyteplugd_executions")
     assert {"executions", "informer_cache"} <= set(before), text
     # The allocator's own totals: glibc's, mimalloc's, or none under AddressSanitizer (whose
-    # allocator replaces malloc); build_info names the one serving.
+    # allocator replaces malloc); build_info names the one serving, which must be the one the
+    # executable under test links.
     allocator = re.search(r'^flyteplugd_build_info\{.*allocator="(\w+)"', text, re.M).group(1)
+    needed = subprocess.run(["readelf", "-d", BIN], capture_output=True, text=True,
+                            check=True).stdout
+    linked = ("other" if "libasan" in needed else
+              "mimalloc" if "libmimalloc" in needed else "glibc")
+    assert allocator == linked, (allocator, needed)
     heap = {"glibc": {"heap_in_use", "heap_free", "heap_mmapped"},
             "mimalloc": {"heap_committed"}, "other": set()}[allocator]
     assert set(before) - {"executions", "informer_cache"} == heap, (allocator, text)
