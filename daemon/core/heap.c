@@ -12,16 +12,14 @@
 #endif
 
 /* glibc's own counts are not the allocator's under AddressSanitizer, which replaces malloc. */
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33) &&                            \
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33) && \
     !defined(__SANITIZE_ADDRESS__) && !defined(FPD_SANITIZED)
 #define FPD_GLIBC_FIGURES 1
 #endif
 
-/* The file name of the shared object whose malloc the process calls (the dynamic linker's
- * lookup from the global scope: the executable, then its libraries in load order), or "". */
-static const char *malloc_provider(void)
+/* The file name of the shared object that defines m, or "". */
+static const char *provider_of(void *m)
 {
-	void *m = dlsym(RTLD_DEFAULT, "malloc");
 	Dl_info info;
 	if (!m || !dladdr(m, &info) || !info.dli_fname)
 		return "";
@@ -29,14 +27,16 @@ static const char *malloc_provider(void)
 	return slash ? slash + 1 : info.dli_fname;
 }
 
-/* Decided by where the process's malloc symbol lives, not by allocating: a sanitizer's
- * malloc (in the executable or its own library), one preloaded, mimalloc's or glibc's. */
+/* Decided by where the malloc the process calls lives (the dynamic linker's lookup from the
+ * global scope: the executable, then its libraries in load order), not by allocating: a
+ * sanitizer's malloc (in the executable or its own library), one preloaded, mimalloc's or
+ * glibc's. */
 static enum fpd_heap_allocator detect(void)
 {
-	const char *provider = malloc_provider();
+	void *m = dlsym(RTLD_DEFAULT, "malloc");
+	const char *provider = provider_of(m);
 #ifdef FPD_HAVE_MIMALLOC
-	if (dlsym(RTLD_DEFAULT, "malloc") == (void *)mi_malloc ||
-	    strncmp(provider, "libmimalloc", 11) == 0)
+	if (m == (void *)mi_malloc || strncmp(provider, "libmimalloc", 11) == 0)
 		return FPD_HEAP_MIMALLOC;
 #endif
 #ifdef FPD_GLIBC_FIGURES
@@ -58,12 +58,9 @@ enum fpd_heap_allocator fpd_heap_allocator(void)
 const char *fpd_heap_allocator_name(void)
 {
 	switch (fpd_heap_allocator()) {
-	case FPD_HEAP_GLIBC:
-		return "glibc";
-	case FPD_HEAP_MIMALLOC:
-		return "mimalloc";
-	default:
-		return "other";
+	case FPD_HEAP_GLIBC: return "glibc";
+	case FPD_HEAP_MIMALLOC: return "mimalloc";
+	default: return "other";
 	}
 }
 
@@ -87,8 +84,7 @@ size_t fpd_heap_parts(struct fpd_heap_part out[FPD_HEAP_PARTS_MAX])
 		return 1;
 	}
 #endif
-	default:
-		return 0;
+	default: return 0;
 	}
 }
 
@@ -96,16 +92,11 @@ void fpd_heap_trim(void)
 {
 	switch (fpd_heap_allocator()) {
 #ifdef FPD_GLIBC_FIGURES
-	case FPD_HEAP_GLIBC:
-		malloc_trim(0);
-		break;
+	case FPD_HEAP_GLIBC: malloc_trim(0); break;
 #endif
 #ifdef FPD_HAVE_MIMALLOC
-	case FPD_HEAP_MIMALLOC:
-		mi_collect(true);
-		break;
+	case FPD_HEAP_MIMALLOC: mi_collect(true); break;
 #endif
-	default:
-		break;
+	default: break;
 	}
 }

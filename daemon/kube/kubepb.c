@@ -31,8 +31,6 @@
 #include <string.h>
 #include <time.h>
 
-#define MAGIC FPD_KUBEPB_MAGIC
-#define MAGIC_LEN FPD_KUBEPB_MAGIC_LEN
 #define MAX_INDEX 1024 /* array indices a pointer may name; more is refused at new() */
 #define ARENA_CHUNK (64 * 1024)
 #define META_MAX \
@@ -1081,8 +1079,9 @@ static int envelope(struct fpd_kubepb *pb, const void *data, size_t len, enum wa
 		return fpd_error_set(err, FPD_EINVAL,
 		                     "protobuf: an object does not start with the k8s magic");
 	ProtobufCMessage *m;
-	int rc = unpack(pb, &k8s__io__apimachinery__pkg__runtime__unknown__descriptor,
-	                (const char *)data + MAGIC_LEN, len - MAGIC_LEN, &m, err);
+	int rc =
+	    unpack(pb, &k8s__io__apimachinery__pkg__runtime__unknown__descriptor,
+	           (const char *)data + FPD_KUBEPB_MAGIC_LEN, len - FPD_KUBEPB_MAGIC_LEN, &m, err);
 	if (rc)
 		return rc;
 	const K8s__Io__Apimachinery__Pkg__Runtime__Unknown *u = (const void *)m;
@@ -1588,9 +1587,9 @@ int fpd_kubepb_encode(struct fpd_kubepb *pb, const json_t *obj, struct fpd_buf *
 	struct enc en = {.max = out->max - out->len, .err = err};
 	size_t mark = 0, tmark = 0;
 	int rc;
-	if ((rc = room(&en, MAGIC_LEN) ? FPD_OK : enc_full(&en)) == FPD_OK) {
-		memcpy(en.p, MAGIC, MAGIC_LEN);
-		en.len = MAGIC_LEN;
+	if ((rc = room(&en, FPD_KUBEPB_MAGIC_LEN) ? FPD_OK : enc_full(&en)) == FPD_OK) {
+		memcpy(en.p, FPD_KUBEPB_MAGIC, FPD_KUBEPB_MAGIC_LEN);
+		en.len = FPD_KUBEPB_MAGIC_LEN;
 	}
 	if (rc || (rc = sub_open(&en, 1, &tmark)) || (rc = put_bytes(&en, 1, api, strlen(api))) ||
 	    (rc = put_bytes(&en, 2, kind, strlen(kind))) || (rc = sub_close(&en, tmark)) ||
@@ -1663,12 +1662,12 @@ static int list_step(struct fpd_kubepb_list *l, const unsigned char *p, const un
 	size_t avail = (size_t)(end - p);
 	switch (l->state) {
 	case L_MAGIC:
-		if (avail < MAGIC_LEN)
+		if (avail < FPD_KUBEPB_MAGIC_LEN)
 			return FPD_OK;
-		if (memcmp(p, MAGIC, MAGIC_LEN) != 0)
+		if (!fpd_kubepb_enveloped(p, avail))
 			return list_bad(err, "the body does not start with the k8s magic");
 		l->state = L_ENVELOPE;
-		*used = MAGIC_LEN;
+		*used = FPD_KUBEPB_MAGIC_LEN;
 		return FPD_OK;
 	case L_ENVELOPE:
 	case L_LIST: {
